@@ -1,0 +1,561 @@
+//! The `ModelDeployment` custom resource: what a platform team declares.
+//!
+//! Every field's doc comment becomes the schema description that `kubectl explain` prints,
+//! so they are written for the person reading the YAML. Whatever the OpenAPI schema can check
+//! (enums, ranges, patterns, CEL cross-field rules) is declared here; the rest lives in
+//! [`crate::api::check`], which the controller runs before any AWS call.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::ModelDeploymentStatus;
+use super::units::{ByteSize, DurationString};
+
+/// Declares which validated model serves a SageMaker endpoint and how it gets there safely.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "sagemaker.mlops.dev",
+    version = "v1alpha1",
+    kind = "ModelDeployment",
+    plural = "modeldeployments",
+    shortname = "mdep",
+    category = "mlops",
+    namespaced,
+    status = "ModelDeploymentStatus",
+    cel,
+    printcolumn = r#"{"name":"Strategy","type":"string","jsonPath":".spec.rollout.strategy"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Step","type":"string","jsonPath":".status.rollout.stepLabel"}"#,
+    printcolumn = r#"{"name":"Weight","type":"integer","jsonPath":".status.candidate.weight","description":"Percent of production traffic on the candidate"}"#,
+    printcolumn = r#"{"name":"Candidate","type":"string","jsonPath":".status.candidate.candidateRunId"}"#,
+    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.status"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDeploymentSpec {
+    /// Name of the SageMaker endpoint. Created if absent; an existing endpoint not tagged as
+    /// managed by this resource is only taken over with `adopt: true`.
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
+    pub endpoint_name: String,
+
+    /// AWS region of the endpoint. Defaults to the controller's AWS configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"))]
+    pub region: Option<String>,
+
+    /// IAM role the controller assumes to deploy into another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    pub assume_role_arn: Option<String>,
+
+    /// IAM role SageMaker uses to pull the image and the model artifact.
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"))]
+    pub execution_role_arn: String,
+
+    /// How the candidate (the Challenger) is found in the SageMaker Model Registry.
+    pub candidate: CandidateSpec,
+
+    /// Instances and container settings of the candidate's production variant.
+    pub serving: ServingSpec,
+
+    /// Checks applied to the candidate's model.tar.gz before any deployment.
+    #[serde(default)]
+    pub artifact: ArtifactSpec,
+
+    /// How traffic moves from the champion to the candidate.
+    pub rollout: RolloutSpec,
+
+    /// Alarms watched while the candidate takes traffic, and what happens when one fires.
+    #[serde(default)]
+    pub analysis: AnalysisSpec,
+
+    /// Target-tracking autoscaling registered on the serving variant once it is stable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+
+    /// Request/response capture to S3 for the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_capture: Option<DataCaptureSpec>,
+
+    /// A request sent to the candidate variant alone, before it takes any traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test: Option<SmokeTestSpec>,
+
+    /// Extra lineage tags put on the Model, EndpointConfig and Endpoint.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+
+    /// Where the deployment record of each rollout is written as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSpec>,
+
+    /// What happens to the AWS resources this object owns when it is deleted: `Retain` keeps
+    /// them (only the finalizer goes), `Delete` removes endpoint, configs, models, alarms and
+    /// scaling targets it created.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Take over an existing endpoint that is not tagged as managed by this resource.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// How the candidate model package is chosen.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.modelPackageGroup) != has(self.modelPackageArn)").message("set exactly one of modelPackageGroup and modelPackageArn"),
+    validation = Rule::new("!has(self.matchTags) || has(self.modelPackageGroup)").message("matchTags needs modelPackageGroup")
+)]
+pub struct CandidateSpec {
+    /// Model package group searched for the newest version matching `matchTags` and `approval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub model_package_group: Option<String>,
+
+    /// Every tag listed here must be present on the package with this exact value. A new
+    /// value (for example a new `candidate_run_id`) starts a new rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_tags: Option<BTreeMap<String, String>>,
+
+    /// Approval status the package must have. `Rejected` packages are never deployed.
+    #[serde(default)]
+    pub approval: ApprovalPolicy,
+
+    /// Pin one model package version explicitly instead of searching a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/.+$"))]
+    pub model_package_arn: Option<String>,
+
+    /// Refuse a candidate whose metric is worse than the champion's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_with_champion: Option<ChampionComparison>,
+}
+
+/// Approval status a candidate package must carry.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ApprovalPolicy {
+    /// Only `Approved` packages.
+    #[default]
+    Approved,
+    /// Only packages still waiting for manual approval (pre-production endpoints).
+    PendingManualApproval,
+    /// Approved or pending; never Rejected.
+    Any,
+}
+
+/// The champion gate: compares one metric from each artifact's `artifacts/metrics.json`.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChampionComparison {
+    /// Key in `artifacts/metrics.json` (for example `auc`).
+    #[schemars(length(min = 1))]
+    pub metric: String,
+    /// Whether larger values are better (true for AUC, false for RMSE).
+    #[serde(default = "default_true")]
+    pub higher_is_better: bool,
+    /// How much better than the champion the candidate must be (0 allows a tie).
+    #[serde(default)]
+    pub min_delta: f64,
+}
+
+/// Production variant settings of the candidate.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServingSpec {
+    /// SageMaker instance type, for example `ml.m5.large`.
+    #[schemars(regex(pattern = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"))]
+    pub instance_type: String,
+    /// Number of instances behind the candidate variant.
+    #[serde(default = "default_one")]
+    #[schemars(range(min = 1, max = 100))]
+    pub instance_count: i32,
+    /// Environment variables of the inference container.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Artifact checks run before deployment.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSpec {
+    /// Stream and check the model.tar.gz against the artifact contract before deploying.
+    #[serde(default = "default_true")]
+    pub validate: bool,
+    /// Largest total uncompressed size accepted.
+    #[serde(default = "default_max_uncompressed")]
+    pub max_uncompressed_bytes: ByteSize,
+}
+
+impl Default for ArtifactSpec {
+    fn default() -> Self {
+        Self {
+            validate: true,
+            max_uncompressed_bytes: default_max_uncompressed(),
+        }
+    }
+}
+
+/// Rollout strategy and manual controls.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.strategy != 'Canary' || has(self.canary)").message("strategy Canary needs rollout.canary"),
+    validation = Rule::new("self.strategy != 'Linear' || has(self.linear)").message("strategy Linear needs rollout.linear"),
+    validation = Rule::new("self.strategy != 'BlueGreen' || has(self.blueGreen)").message("strategy BlueGreen needs rollout.blueGreen"),
+    validation = Rule::new("self.strategy != 'Shadow' || has(self.shadow)").message("strategy Shadow needs rollout.shadow"),
+    validation = Rule::new("self.strategy != 'Shadow' || !has(self.shadow) || self.shadow.then != 'Canary' || has(self.canary)").message("shadow.then Canary needs rollout.canary"),
+    validation = Rule::new("!(self.promote && self.abort)").message("promote and abort cannot both be true")
+)]
+pub struct RolloutSpec {
+    /// How traffic moves: `Direct` replaces at once, `Canary` and `Linear` shift weights step by
+    /// step (driven by the controller), `BlueGreen` uses SageMaker's native guardrails,
+    /// `Shadow` mirrors traffic to the candidate first. The first deployment to a new endpoint
+    /// is always Direct.
+    pub strategy: Strategy,
+    /// Canary steps: candidate weight and bake time for each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySpec>,
+    /// Linear steps of equal size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearSpec>,
+    /// SageMaker blue/green deployment with automatic rollback on the watched alarms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreenSpec>,
+    /// Shadow testing before traffic moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowSpec>,
+    /// Hold at the current step. Bake timers do not advance while paused.
+    #[serde(default)]
+    pub paused: bool,
+    /// Fast-forward the current candidate to 100 % now (skips remaining steps and bakes).
+    #[serde(default)]
+    pub promote: bool,
+    /// Roll back now and stay on the champion until this is cleared or the spec changes.
+    #[serde(default)]
+    pub abort: bool,
+}
+
+/// Rollout strategies.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Replace the champion in one update.
+    Direct,
+    /// Explicit weight steps with bake times.
+    Canary,
+    /// Equal weight steps with one bake time.
+    Linear,
+    /// SageMaker native blue/green with alarm auto-rollback.
+    BlueGreen,
+    /// Mirror a share of traffic to the candidate, then follow `shadow.then`.
+    Shadow,
+}
+
+/// Canary steps.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.steps.map(s, s.weight).isSorted() && self.steps.all(s, self.steps.filter(t, t.weight == s.weight).size() == 1)").message("canary step weights must be strictly increasing")
+)]
+pub struct CanarySpec {
+    /// Steps in order; weights strictly increasing and below 100 (100 % is the final promotion).
+    #[schemars(length(min = 1, max = 10))]
+    pub steps: Vec<CanaryStep>,
+}
+
+/// One canary step.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryStep {
+    /// Percent of production traffic on the candidate during this step.
+    #[schemars(range(min = 1, max = 99))]
+    pub weight: i32,
+    /// How long to hold this step with no alarm before moving on.
+    pub bake: DurationString,
+}
+
+/// Linear steps.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LinearSpec {
+    /// Percent added at each step (steps at stepWeight, 2×stepWeight, … below 100).
+    #[schemars(range(min = 1, max = 99))]
+    pub step_weight: i32,
+    /// Bake time of every step.
+    pub bake: DurationString,
+}
+
+/// Native SageMaker blue/green settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreenSpec {
+    /// Time SageMaker watches the alarms after shifting traffic, before finishing.
+    pub bake: DurationString,
+    /// Time the old (blue) fleet is kept after the switch, for a fast rollback.
+    #[serde(default = "default_termination_wait")]
+    pub termination_wait: DurationString,
+    /// Shift this percent of capacity first (SageMaker canary traffic routing); all at once
+    /// when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 99))]
+    pub canary_percent: Option<i32>,
+}
+
+/// Shadow stage settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ShadowSpec {
+    /// Percent of production requests copied to the candidate; its responses are discarded.
+    #[schemars(range(min = 1, max = 100))]
+    pub sampling_percent: i32,
+    /// How long the shadow stage lasts with no alarm.
+    pub duration: DurationString,
+    /// What follows the shadow stage: `Canary` (the canary steps), `Promote` (straight to
+    /// 100 %) or `Hold` (stay in shadow until `promote: true`).
+    pub then: ShadowThen,
+}
+
+/// What follows a shadow stage.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShadowThen {
+    /// Continue with the canary steps in `rollout.canary`.
+    Canary,
+    /// Move straight to 100 %.
+    Promote,
+    /// Stay in shadow until `rollout.promote` is set.
+    Hold,
+}
+
+/// Alarm-gated analysis.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisSpec {
+    /// `Alarm`: a watched alarm in ALARM rolls back automatically. `Manual`: it pauses the
+    /// rollout instead, for a human to decide (abort or promote).
+    #[serde(default)]
+    pub rollback_on: RollbackOn,
+    /// Alarms to watch.
+    #[serde(default)]
+    pub alarms: AlarmsSpec,
+}
+
+/// Reaction to a firing alarm.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RollbackOn {
+    /// Roll back automatically.
+    #[default]
+    Alarm,
+    /// Pause and wait for a human.
+    Manual,
+}
+
+/// Watched alarms.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmsSpec {
+    /// Names of CloudWatch alarms owned by someone else; ALARM means roll back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub existing: Vec<String>,
+    /// Alarms this controller creates on the candidate variant and removes afterwards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub create: Vec<AlarmRule>,
+}
+
+/// An alarm created and owned by the controller, scoped to the candidate variant.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("self.metric != 'Custom' || has(self.custom)").message("metric Custom needs custom.namespace and custom.metricName")
+)]
+pub struct AlarmRule {
+    /// Which endpoint metric: a SageMaker variant metric, or `Custom` with `custom` set.
+    pub metric: AlarmMetric,
+    /// Statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99.
+    #[schemars(regex(pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"))]
+    pub statistic: String,
+    /// Threshold above which the alarm fires: a number, or a latency such as `500ms` / `1.5s`,
+    /// or a percentage such as `80%`.
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(us|ms|s|%)?$"))]
+    pub threshold: String,
+    /// Consecutive one-minute periods over the threshold before ALARM.
+    #[serde(default = "default_one")]
+    #[schemars(range(min = 1, max = 60))]
+    pub periods: i32,
+    /// The custom metric, when `metric` is `Custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<CustomMetric>,
+}
+
+/// Metrics an owned alarm can watch.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlarmMetric {
+    /// Count of 5xx responses from the model.
+    Invocation5XXErrors,
+    /// Count of 4xx responses.
+    Invocation4XXErrors,
+    /// Model latency (CloudWatch reports microseconds).
+    ModelLatency,
+    /// Overhead latency added by SageMaker.
+    OverheadLatency,
+    /// Instance CPU utilization in percent.
+    CPUUtilization,
+    /// Instance memory utilization in percent.
+    MemoryUtilization,
+    /// A metric named in `custom`.
+    Custom,
+}
+
+/// A custom CloudWatch metric.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomMetric {
+    /// CloudWatch namespace.
+    #[schemars(length(min = 1, max = 255))]
+    pub namespace: String,
+    /// Metric name.
+    #[schemars(length(min = 1, max = 255))]
+    pub metric_name: String,
+    /// Dimensions; the value `${variant}` is replaced by the candidate variant name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+}
+
+/// Target-tracking autoscaling.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(cel, validation = Rule::new("self.min <= self.max").message("autoscaling.min must not exceed autoscaling.max"))]
+pub struct AutoscalingSpec {
+    /// Fewest instances.
+    #[schemars(range(min = 1, max = 100))]
+    pub min: i32,
+    /// Most instances.
+    #[schemars(range(min = 1, max = 100))]
+    pub max: i32,
+    /// The tracked metric and its target value.
+    pub target: ScalingTarget,
+    /// Wait after a scale-in before another.
+    #[serde(default = "default_scale_in_cooldown")]
+    pub scale_in_cooldown: DurationString,
+    /// Wait after a scale-out before another.
+    #[serde(default = "default_scale_out_cooldown")]
+    pub scale_out_cooldown: DurationString,
+}
+
+/// Target-tracking metric.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingTarget {
+    /// `InvocationsPerInstance` (requests per minute per instance) or `ModelLatency`
+    /// (microseconds).
+    pub metric: ScalingMetric,
+    /// Target value of the metric.
+    #[schemars(range(min = 0.001))]
+    pub value: f64,
+}
+
+/// Metrics autoscaling can track.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalingMetric {
+    /// SageMakerVariantInvocationsPerInstance.
+    InvocationsPerInstance,
+    /// Average ModelLatency of the variant.
+    ModelLatency,
+}
+
+/// Data capture settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DataCaptureSpec {
+    /// Percent of requests captured.
+    #[schemars(range(min = 1, max = 100))]
+    pub sampling_percent: i32,
+    /// S3 prefix the captures go to.
+    #[schemars(regex(pattern = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"))]
+    pub destination_s3_uri: String,
+}
+
+/// The smoke test sent to the candidate variant alone.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SmokeTestSpec {
+    /// Content-Type of the request.
+    #[schemars(length(min = 1))]
+    pub content_type: String,
+    /// Request body.
+    pub body: String,
+    /// What the response must look like.
+    #[serde(default)]
+    pub expect: SmokeExpect,
+}
+
+/// Expected smoke-test response.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SmokeExpect {
+    /// Expected HTTP status.
+    #[serde(default = "default_status")]
+    #[schemars(range(min = 100, max = 599))]
+    pub status: i32,
+    /// A regular expression the response body must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_matches: Option<String>,
+}
+
+impl Default for SmokeExpect {
+    fn default() -> Self {
+        Self {
+            status: default_status(),
+            body_matches: None,
+        }
+    }
+}
+
+/// Where deployment records go.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditSpec {
+    /// S3 prefix; one JSON object per rollout is written below it.
+    #[schemars(regex(pattern = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"))]
+    pub s3_uri: String,
+}
+
+/// What deletion of the resource does to AWS.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeletionPolicy {
+    /// Keep every AWS resource; only the finalizer is removed.
+    #[default]
+    Retain,
+    /// Delete the endpoint, configs, models, alarms and scaling targets this resource owns.
+    Delete,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> i32 {
+    1
+}
+fn default_status() -> i32 {
+    200
+}
+fn default_max_uncompressed() -> ByteSize {
+    ByteSize::new("50Gi")
+}
+fn default_termination_wait() -> DurationString {
+    DurationString::new("10m")
+}
+fn default_scale_in_cooldown() -> DurationString {
+    DurationString::new("300s")
+}
+fn default_scale_out_cooldown() -> DurationString {
+    DurationString::new("60s")
+}

@@ -1,0 +1,214 @@
+//! Status of a `ModelDeployment`: what on-call reads.
+//!
+//! Status is a projection of AWS truth computed by the planner; it is never the only copy of
+//! rollout progress (that lives in tags on the endpoint), so losing it loses nothing.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Most history entries kept in status; older ones are dropped (the S3 audit keeps all).
+pub const HISTORY_LIMIT: usize = 10;
+
+/// Observed state of a ModelDeployment.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDeploymentStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Where the rollout is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// kstatus conditions: Ready, Reconciling, Stalled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The SageMaker endpoint as last observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<EndpointStatusView>,
+    /// The variant serving production before this rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub champion: Option<VariantView>,
+    /// The resolved candidate, pinned for the duration of the rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<VariantView>,
+    /// Step progress of the current rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutProgress>,
+    /// Watched alarms and their states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<AlarmView>,
+    /// Last smoke-test result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke_test: Option<SmokeTestView>,
+    /// Finished rollouts, newest first, at most ten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+    /// AWS console links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
+}
+
+/// Rollout phases.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a candidate or for the spec to become valid.
+    Pending,
+    /// Checking the candidate's artifact and champion comparison.
+    Validating,
+    /// Creating the endpoint or updating its configuration.
+    Deploying,
+    /// Shifting traffic step by step, or shadowing.
+    Progressing,
+    /// Held by `rollout.paused` or by a manual-rollback alarm.
+    Paused,
+    /// The candidate serves 100 % of production.
+    Succeeded,
+    /// Moving traffic back to the champion.
+    RollingBack,
+    /// The champion serves again; the candidate is not retried until the spec changes.
+    RolledBack,
+    /// The rollout cannot continue without a change (see the Stalled condition).
+    Failed,
+}
+
+/// A kstatus condition.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// Ready, Reconciling or Stalled.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// True, False or Unknown.
+    pub status: String,
+    /// A stable CamelCase reason.
+    pub reason: String,
+    /// Human-readable detail.
+    pub message: String,
+    /// The generation this condition was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// When the status last changed (RFC 3339).
+    pub last_transition_time: String,
+}
+
+/// Endpoint as observed.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatusView {
+    /// Endpoint name.
+    pub name: String,
+    /// Endpoint ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// SageMaker endpoint status (InService, Updating, …), or NotFound.
+    pub status: String,
+    /// Current endpoint configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_name: Option<String>,
+    /// SageMaker's FailureReason, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// A production variant and the model behind it.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantView {
+    /// Model package version ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_package_arn: Option<String>,
+    /// `candidate_run_id` lineage of the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_run_id: Option<String>,
+    /// Production variant name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Percent of production traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+    /// sha256 of the model artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_sha256: Option<String>,
+}
+
+/// Step progress.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutProgress {
+    /// Current step (0 = candidate added at weight 0).
+    pub step: u32,
+    /// Number of traffic steps before 100 %.
+    pub total_steps: u32,
+    /// `step/total` for `kubectl get`.
+    pub step_label: String,
+    /// Candidate weight in percent.
+    pub weight: i32,
+    /// When the current step started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<String>,
+    /// When the next step is due, if the bake succeeds (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step_at: Option<String>,
+    /// What is happening and what comes next.
+    pub message: String,
+}
+
+/// A watched alarm.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmView {
+    /// Alarm name.
+    pub name: String,
+    /// OK, ALARM, INSUFFICIENT_DATA, or Missing.
+    pub state: String,
+    /// When it entered that state (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+}
+
+/// Smoke-test result.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SmokeTestView {
+    /// Passed or Failed.
+    pub result: String,
+    /// When it ran (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Round-trip latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<i64>,
+    /// Response body (truncated) or the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+/// A finished rollout.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// Lineage run id of the candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_run_id: Option<String>,
+    /// Candidate package ARN.
+    pub model_package_arn: String,
+    /// Succeeded, RolledBack, Failed, Refused or Superseded.
+    pub outcome: String,
+    /// When the rollout started (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it finished (RFC 3339).
+    pub finished_at: String,
+    /// Why it ended this way.
+    pub reason: String,
+}
+
+/// Console links.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Links {
+    /// SageMaker console page of the endpoint.
+    pub endpoint: String,
+    /// CloudWatch console page of the watched alarms.
+    pub alarms: String,
+}
