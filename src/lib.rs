@@ -6,4 +6,4 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-
+pub mod plan;

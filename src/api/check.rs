@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::LazyLock;
 
 use regex::Regex;
 
@@ -113,7 +114,10 @@ impl Collector {
 const ROLE_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$";
 const PACKAGE_ARN: &str = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[\w/-]+$";
 const S3_URI: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$";
-const TAG_CHARS: &str = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$";
+static TAG_CHARS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("static regex"));
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$").expect("static regex"));
 
 /// Checks a spec; `Ok(())` or every problem found.
 pub fn check_spec(spec: &ModelDeploymentSpec) -> Result<(), SpecErrors> {
@@ -213,8 +217,7 @@ fn check_serving(c: &mut Collector, spec: &ModelDeploymentSpec) {
         c.err("spec.serving.environment", format!("{} entries; SageMaker allows at most 100", s.environment.len()));
     }
     for (k, v) in &s.environment {
-        let key_ok = Regex::new(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$").map(|r| r.is_match(k)).unwrap_or(false);
-        if !key_ok {
+        if !ENV_NAME.is_match(k) {
             c.err(format!("spec.serving.environment[{k}]"), "must be a variable name (letters, digits, _; not starting with a digit)");
         }
         if v.len() > 1024 {
@@ -383,7 +386,9 @@ fn check_smoke_test(c: &mut Collector, st: &SmokeTestSpec) {
     if let Some(re) = &st.expect.body_matches
         && let Err(e) = Regex::new(re)
     {
-        c.err("spec.smokeTest.expect.bodyMatches", format!("is not a valid regular expression: {e}"));
+        let detail = e.to_string();
+        let detail = detail.lines().last().unwrap_or_default().trim_start_matches("error: ");
+        c.err("spec.smokeTest.expect.bodyMatches", format!("\"{re}\" is not a valid regular expression ({detail})"));
     }
 }
 
@@ -408,8 +413,7 @@ fn check_tags(c: &mut Collector, spec: &ModelDeploymentSpec) {
         if v.len() > 256 {
             c.err(&path, format!("value is {} characters; at most 256", v.len()));
         }
-        let chars_ok = Regex::new(TAG_CHARS).map(|r| r.is_match(k) && r.is_match(v)).unwrap_or(false);
-        if !chars_ok {
+        if !(TAG_CHARS.is_match(k) && TAG_CHARS.is_match(v)) {
             c.err(&path, "may only use letters, digits, spaces and _ . : / = + - @");
         }
     }

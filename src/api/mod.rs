@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod crd;
+pub mod document;
 pub mod spec;
 pub mod status;
 pub mod units;

@@ -20,6 +20,7 @@ use super::units::{ByteSize, DurationString};
     group = "sagemaker.mlops.dev",
     version = "v1alpha1",
     kind = "ModelDeployment",
+    doc = "A ModelDeployment declares which validated model from the SageMaker Model Registry serves an endpoint, and how traffic moves to it safely.",
     plural = "modeldeployments",
     shortname = "mdep",
     category = "mlops",

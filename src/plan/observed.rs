@@ -1,0 +1,198 @@
+//! What the planner knows about AWS: plain Rust types filled by the engine's observe step
+//! (or by a test table). No SDK type appears here, so the planner stays pure and testable.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+/// SageMaker endpoint status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointStatus {
+    OutOfService,
+    Creating,
+    Updating,
+    SystemUpdating,
+    RollingBack,
+    InService,
+    Deleting,
+    Failed,
+    UpdateRollbackFailed,
+}
+
+impl EndpointStatus {
+    /// Statuses during which SageMaker rejects updates: the controller only waits.
+    pub fn is_transitional(self) -> bool {
+        matches!(
+            self,
+            Self::Creating | Self::Updating | Self::SystemUpdating | Self::RollingBack | Self::Deleting
+        )
+    }
+
+    /// The SageMaker spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfService => "OutOfService",
+            Self::Creating => "Creating",
+            Self::Updating => "Updating",
+            Self::SystemUpdating => "SystemUpdating",
+            Self::RollingBack => "RollingBack",
+            Self::InService => "InService",
+            Self::Deleting => "Deleting",
+            Self::Failed => "Failed",
+            Self::UpdateRollbackFailed => "UpdateRollbackFailed",
+        }
+    }
+}
+
+/// A production or shadow variant as DescribeEndpoint reports it, joined with the lineage
+/// tags of its model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variant {
+    pub name: String,
+    pub model_name: String,
+    /// Model package ARN from the model's lineage tags (None for a model we did not create).
+    pub package_arn: Option<String>,
+    pub run_id: Option<String>,
+    /// Relative weight currently applied.
+    pub current_weight: f64,
+    /// Weight requested by an update still in progress.
+    pub desired_weight: Option<f64>,
+    pub instance_type: String,
+    pub current_instances: i32,
+    pub desired_instances: Option<i32>,
+}
+
+/// A SageMaker endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub name: String,
+    pub arn: String,
+    pub status: EndpointStatus,
+    pub config_name: String,
+    pub failure_reason: Option<String>,
+    pub last_modified: Timestamp,
+    pub variants: Vec<Variant>,
+    pub shadow_variants: Vec<Variant>,
+    /// All endpoint tags: ownership, lineage and progress markers.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Endpoint {
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// Production weights in percent (relative weights normalised), keyed by variant name.
+    pub fn percent_weights(&self) -> BTreeMap<String, i32> {
+        let total: f64 = self.variants.iter().map(|v| v.current_weight.max(0.0)).sum();
+        self.variants
+            .iter()
+            .map(|v| {
+                let pct = if total > 0.0 {
+                    (v.current_weight.max(0.0) / total * 100.0).round() as i32
+                } else {
+                    0
+                };
+                (v.name.clone(), pct)
+            })
+            .collect()
+    }
+}
+
+/// CloudWatch alarm state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Alarm => "ALARM",
+            Self::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// A CloudWatch alarm.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alarm {
+    pub name: String,
+    pub state: AlarmState,
+    pub since: Option<Timestamp>,
+}
+
+/// A registered Application Auto Scaling target on one variant of the endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingRegistration {
+    pub variant: String,
+    pub min: i32,
+    pub max: i32,
+}
+
+/// Result of the artifact contract check for the candidate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArtifactCheck {
+    /// Not run yet (or not cached since a restart).
+    Unchecked,
+    Valid { sha256: String },
+    Invalid { reason: String },
+}
+
+/// The champion comparison inputs: each artifact's value of the named metric.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct MetricComparison {
+    pub candidate: Option<f64>,
+    pub champion: Option<f64>,
+}
+
+/// A resolved model package version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub package_arn: String,
+    pub run_id: Option<String>,
+    /// S3 URI of model.tar.gz.
+    pub model_data_url: String,
+    /// Lineage from the package and the artifact's model-info.json (data_version,
+    /// metrics_hash, git_commit, …).
+    pub lineage: BTreeMap<String, String>,
+    pub artifact: ArtifactCheck,
+    /// Filled only when `compareWithChampion` is set and a champion exists.
+    pub comparison: Option<MetricComparison>,
+}
+
+/// Outcome of the registry lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CandidateLookup {
+    Found(Candidate),
+    /// Nothing deployable matches; the text says why (no match, only Rejected, …).
+    NotFound(String),
+}
+
+/// AWS resources tagged as owned by this ModelDeployment, for cleanup.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Owned {
+    pub endpoint_configs: Vec<String>,
+    pub models: Vec<String>,
+    pub alarms: Vec<String>,
+}
+
+/// Everything observed before planning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observed {
+    pub endpoint: Option<Endpoint>,
+    /// States of the alarms the spec watches (existing and owned); a missing one is absent.
+    pub alarms: Vec<Alarm>,
+    pub scaling: Vec<ScalingRegistration>,
+    pub candidate: CandidateLookup,
+    pub owned: Owned,
+}
+
+impl Observed {
+    pub fn alarm(&self, name: &str) -> Option<&Alarm> {
+        self.alarms.iter().find(|a| a.name == name)
+    }
+}

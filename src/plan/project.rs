@@ -1,0 +1,223 @@
+//! Status projection: turns the planner's verdict, the markers and the observed endpoint into
+//! the `ModelDeploymentStatus` on-call reads, with kstatus conditions whose
+//! `lastTransitionTime` only moves when their status changes.
+
+use jiff::Timestamp;
+
+use super::desired::{schedule, watched_alarms};
+use super::markers::{Smoke, Stage};
+use super::observed::{CandidateLookup, Endpoint};
+use super::{Event, Health, Planner, Verdict};
+use crate::api::*;
+
+pub(super) fn status(p: &Planner<'_>) -> ModelDeploymentStatus {
+    let verdict = p.verdict.clone().unwrap_or(Verdict {
+        phase: Phase::Pending,
+        health: Health::Progressing,
+        reason: "Planning",
+        message: "planning".into(),
+    });
+    let previous = p.input.previous;
+    let ep = p.endpoint();
+    let mut history: Vec<HistoryEntry> = p.history.iter().rev().cloned().collect();
+    history.extend(previous.map(|s| s.history.clone()).unwrap_or_default());
+    history.truncate(HISTORY_LIMIT);
+    ModelDeploymentStatus {
+        observed_generation: p.input.generation,
+        phase: Some(verdict.phase),
+        conditions: conditions(&verdict, p.input.generation, previous, p.now()),
+        endpoint: Some(endpoint_view(p, ep)),
+        champion: champion_view(p, ep),
+        candidate: candidate_view(p, ep),
+        rollout: rollout_view(p, ep, &verdict),
+        alarms: alarm_views(p),
+        smoke_test: p.markers.smoke.map(|s| SmokeTestView {
+            result: if s == Smoke::Passed { "Passed" } else { "Failed" }.into(),
+            at: p.markers.smoke_at.map(|t| t.to_string()),
+            latency_ms: None,
+            response: None,
+        }),
+        history,
+        links: links(p, ep),
+    }
+}
+
+fn conditions(v: &Verdict, generation: Option<i64>, previous: Option<&ModelDeploymentStatus>, now: Timestamp) -> Vec<Condition> {
+    let make = |type_: &str, on: bool, reason: &str| {
+        let status = if on { "True" } else { "False" }.to_owned();
+        let since = previous
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+            .filter(|c| c.status == status)
+            .map(|c| c.last_transition_time.clone())
+            .unwrap_or_else(|| now.to_string());
+        Condition {
+            type_: type_.to_owned(),
+            status,
+            reason: reason.to_owned(),
+            message: v.message.clone(),
+            observed_generation: generation,
+            last_transition_time: since,
+        }
+    };
+    vec![
+        make("Ready", v.health == Health::Ready, v.reason),
+        make("Reconciling", v.health == Health::Progressing, v.reason),
+        make("Stalled", v.health == Health::Stalled, v.reason),
+    ]
+}
+
+fn endpoint_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> EndpointStatusView {
+    match ep {
+        Some(e) => EndpointStatusView {
+            name: e.name.clone(),
+            arn: Some(e.arn.clone()),
+            status: e.status.as_str().into(),
+            config_name: Some(e.config_name.clone()),
+            failure_reason: e.failure_reason.clone(),
+        },
+        None => EndpointStatusView {
+            name: p.spec().endpoint_name.clone(),
+            status: "NotFound".into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn candidate_variant_name(p: &Planner<'_>) -> Option<String> {
+    p.markers.variant.clone().or_else(|| match &p.input.observed.candidate {
+        CandidateLookup::Found(c) => Some(super::desired::variant_name(p.spec(), &c.package_arn)),
+        CandidateLookup::NotFound(_) => None,
+    })
+}
+
+fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
+    let found = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) => Some(c),
+        CandidateLookup::NotFound(_) => None,
+    };
+    let arn = p.markers.candidate.clone().filter(|_| p.markers.stage.is_some_and(Stage::in_flight));
+    let arn = arn.or_else(|| found.map(|c| c.package_arn.clone()))?;
+    let from_lookup = found.filter(|c| c.package_arn == arn);
+    let variant = candidate_variant_name(p);
+    let weight = match (ep, &variant) {
+        (Some(e), Some(v)) => e.percent_weights().get(v).copied().or(Some(0)),
+        _ => None,
+    };
+    Some(VariantView {
+        model_package_arn: Some(arn),
+        candidate_run_id: from_lookup.and_then(|c| c.run_id.clone()).or(p.markers.run_id.clone()),
+        variant,
+        weight,
+        artifact_sha256: from_lookup.and_then(|c| match &c.artifact {
+            super::observed::ArtifactCheck::Valid { sha256 } => Some(sha256.clone()),
+            _ => None,
+        }),
+    })
+}
+
+fn champion_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
+    let ep = ep?;
+    let cand = candidate_variant_name(p);
+    let weights = ep.percent_weights();
+    let champ = ep
+        .variants
+        .iter()
+        .filter(|v| Some(&v.name) != cand.as_ref())
+        .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))?;
+    Some(VariantView {
+        model_package_arn: champ.package_arn.clone(),
+        candidate_run_id: champ.run_id.clone(),
+        variant: Some(champ.name.clone()),
+        weight: weights.get(&champ.name).copied(),
+        artifact_sha256: None,
+    })
+}
+
+fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<RolloutProgress> {
+    let stage = p.markers.stage?;
+    let steps = schedule(&p.spec().rollout);
+    let total = steps.len() as u32;
+    let step = match stage {
+        Stage::Step => p.markers.step,
+        Stage::Final | Stage::Native | Stage::Done => total,
+        _ => 0,
+    };
+    let label = match stage {
+        Stage::Shadow => "shadow".to_owned(),
+        Stage::Rollback => "rollback".to_owned(),
+        Stage::RolledBack => "rolled back".to_owned(),
+        Stage::Failed => "failed".to_owned(),
+        Stage::Done => "done".to_owned(),
+        _ => format!("{step}/{total}"),
+    };
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let weight = ep.and_then(|e| e.percent_weights().get(&variant).copied()).unwrap_or(0);
+    let next_step_at = match stage {
+        Stage::Step => steps.get(step.saturating_sub(1) as usize).and_then(|s| p.markers.since.map(|t| t + s.bake)),
+        Stage::Shadow => p.spec().rollout.shadow.as_ref().and_then(|s| {
+            let d = s.duration.parse().ok()?;
+            p.markers.since.map(|t| t + d)
+        }),
+        _ => None,
+    };
+    Some(RolloutProgress {
+        step,
+        total_steps: total,
+        step_label: label,
+        weight,
+        step_started_at: p.markers.since.map(|t| t.to_string()),
+        next_step_at: next_step_at.map(|t| t.to_string()),
+        message: v.message.clone(),
+    })
+}
+
+fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
+    let variant = candidate_variant_name(p).unwrap_or_default();
+    watched_alarms(p.spec(), &variant)
+        .into_iter()
+        .map(|name| match p.input.observed.alarm(&name) {
+            Some(a) => AlarmView {
+                name,
+                state: a.state.as_str().into(),
+                since: a.since.map(|t| t.to_string()),
+            },
+            None => AlarmView {
+                name,
+                state: "Missing".into(),
+                since: None,
+            },
+        })
+        .collect()
+}
+
+fn links(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<Links> {
+    let region = p
+        .spec()
+        .region
+        .clone()
+        .or_else(|| ep.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)))
+        .filter(|r| !r.is_empty())?;
+    let name = &p.spec().endpoint_name;
+    Some(Links {
+        endpoint: format!("https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{name}"),
+        alarms: format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:?search={name}"),
+    })
+}
+
+/// Adds an Event when the Ready condition's reason changed since the last status, so every
+/// state change is visible in `kubectl describe` even without an explicit event.
+pub(super) fn transition_event(previous: Option<&ModelDeploymentStatus>, now: &ModelDeploymentStatus, events: &mut Vec<Event>) {
+    let reason_of = |s: &ModelDeploymentStatus| s.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone());
+    let new = reason_of(now);
+    if previous.and_then(reason_of) == new || events.iter().any(|e| Some(&e.reason) == new.as_ref()) {
+        return;
+    }
+    if let (Some(reason), Some(ready)) = (new, now.conditions.iter().find(|c| c.type_ == "Ready")) {
+        let stalled = now.conditions.iter().any(|c| c.type_ == "Stalled" && c.status == "True");
+        events.push(Event {
+            reason,
+            message: ready.message.clone(),
+            warning: stalled,
+        });
+    }
+}
