@@ -7,8 +7,8 @@
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::check::FieldError;
 use super::ModelDeployment;
+use super::check::FieldError;
 
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,8 @@ pub struct Loaded {
 
 /// Parses every `ModelDeployment` document of a YAML stream (other kinds are skipped).
 pub fn load_yaml(source_name: &str, text: &str) -> Result<Vec<Loaded>, LoadError> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| LoadError::Yaml(source_name.to_owned(), e.to_string()))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+        .map_err(|e| LoadError::Yaml(source_name.to_owned(), e.to_string()))?;
     let schema = schema();
     let mut out = Vec::new();
     for (index, doc) in docs.into_iter().enumerate() {
@@ -44,13 +44,19 @@ pub fn load_yaml(source_name: &str, text: &str) -> Result<Vec<Loaded>, LoadError
         }
         let mut unknown = Vec::new();
         if let Some(spec) = doc.get("spec") {
-            unknown_fields(spec, schema.pointer("/properties/spec").unwrap_or(&Value::Null), "spec", &mut unknown);
+            unknown_fields(
+                spec,
+                schema.pointer("/properties/spec").unwrap_or(&Value::Null),
+                "spec",
+                &mut unknown,
+            );
         }
-        let resource: ModelDeployment = serde_json::from_value(doc).map_err(|e| LoadError::Shape {
-            source_name: source_name.to_owned(),
-            index,
-            message: e.to_string(),
-        })?;
+        let resource: ModelDeployment =
+            serde_json::from_value(doc).map_err(|e| LoadError::Shape {
+                source_name: source_name.to_owned(),
+                index,
+                message: e.to_string(),
+            })?;
         out.push(Loaded {
             resource,
             unknown_fields: unknown,
@@ -64,7 +70,9 @@ pub fn load_yaml(source_name: &str, text: &str) -> Result<Vec<Loaded>, LoadError
 
 fn schema() -> Value {
     let crd = serde_json::to_value(ModelDeployment::crd()).unwrap_or_default();
-    crd.pointer("/spec/versions/0/schema/openAPIV3Schema").cloned().unwrap_or_default()
+    crd.pointer("/spec/versions/0/schema/openAPIV3Schema")
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn unknown_fields(value: &Value, schema: &Value, path: &str, out: &mut Vec<FieldError>) {

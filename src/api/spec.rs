@@ -39,7 +39,10 @@ use super::units::{ByteSize, DurationString};
 pub struct ModelDeploymentSpec {
     /// Name of the SageMaker endpoint. Created if absent; an existing endpoint not tagged as
     /// managed by this resource is only taken over with `adopt: true`.
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
+    )]
     pub endpoint_name: String,
 
     /// AWS region of the endpoint. Defaults to the controller's AWS configuration.
@@ -129,7 +132,9 @@ pub struct CandidateSpec {
 
     /// Pin one model package version explicitly instead of searching a group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/.+$"))]
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/.+$"
+    ))]
     pub model_package_arn: Option<String>,
 
     /// Refuse a candidate whose metric is worse than the champion's.
@@ -381,7 +386,9 @@ pub struct AlarmRule {
     /// Which endpoint metric: a SageMaker variant metric, or `Custom` with `custom` set.
     pub metric: AlarmMetric,
     /// Statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99.
-    #[schemars(regex(pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"))]
+    #[schemars(regex(
+        pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"
+    ))]
     pub statistic: String,
     /// Threshold above which the alarm fires: a number, or a latency such as `500ms` / `1.5s`,
     /// or a percentage such as `80%`.

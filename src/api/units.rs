@@ -145,8 +145,18 @@ mod tests {
         assert_eq!(ByteSize::new("50Gi").parse(), Ok(50 << 30));
         assert_eq!(ByteSize::new("2k").parse(), Ok(2000));
         assert_eq!(ByteSize::new("123").parse(), Ok(123));
-        assert!(ByteSize::new("5GB").parse().unwrap_err().contains("unknown suffix"));
-        assert!(ByteSize::new("99999999999Ti").parse().unwrap_err().contains("64 bits"));
+        assert!(
+            ByteSize::new("5GB")
+                .parse()
+                .unwrap_err()
+                .contains("unknown suffix")
+        );
+        assert!(
+            ByteSize::new("99999999999Ti")
+                .parse()
+                .unwrap_err()
+                .contains("64 bits")
+        );
         assert!(ByteSize::new("Gi").parse().is_err());
     }
 }

@@ -102,19 +102,33 @@ pub enum Action {
         deployment: Option<NativeDeployment>,
     },
     /// UpdateEndpointWeightsAndCapacities with these relative weights.
-    UpdateWeights { weights: BTreeMap<String, f64> },
+    UpdateWeights {
+        weights: BTreeMap<String, f64>,
+    },
     /// InvokeEndpoint with TargetVariant; the engine records the result as the `smoke` marker.
-    RunSmokeTest { variant: String },
+    RunSmokeTest {
+        variant: String,
+    },
     /// Set endpoint tags; an empty value removes the key.
-    TagEndpoint { tags: BTreeMap<String, String> },
+    TagEndpoint {
+        tags: BTreeMap<String, String>,
+    },
     EnsureAlarm(AlarmPlan),
-    DeleteAlarm { name: String },
+    DeleteAlarm {
+        name: String,
+    },
     RegisterScaling(ScalingPlan),
     /// Delete the variant's scaling policy, then deregister its scalable target.
-    DeregisterScaling { variant: String },
+    DeregisterScaling {
+        variant: String,
+    },
     DeleteEndpoint,
-    DeleteEndpointConfig { name: String },
-    DeleteModel { name: String },
+    DeleteEndpointConfig {
+        name: String,
+    },
+    DeleteModel {
+        name: String,
+    },
     /// Append to the deployment record (status history and, when configured, S3 audit).
     RecordHistory(HistoryEntry),
     RemoveFinalizer,
@@ -125,7 +139,10 @@ impl Action {
     pub fn is_mutating(&self) -> bool {
         !matches!(
             self,
-            Self::ValidateArtifact { .. } | Self::RunSmokeTest { .. } | Self::RecordHistory(_) | Self::RemoveFinalizer
+            Self::ValidateArtifact { .. }
+                | Self::RunSmokeTest { .. }
+                | Self::RecordHistory(_)
+                | Self::RemoveFinalizer
         )
     }
 

@@ -40,14 +40,30 @@ fn resource_name(endpoint: &str, kind: &str, hash: &str) -> String {
 /// or the container environment, so any of those starts a new rollout.
 pub fn variant_name(spec: &ModelDeploymentSpec, package_arn: &str) -> String {
     let h = content_hash(
-        &(package_arn, &spec.serving.instance_type, &spec.serving.environment, &spec.execution_role_arn),
+        &(
+            package_arn,
+            &spec.serving.instance_type,
+            &spec.serving.environment,
+            &spec.execution_role_arn,
+        ),
         10,
     );
     format!("v-{h}")
 }
 
-pub fn model_plan(spec: &ModelDeploymentSpec, cand: &Candidate, lineage: &BTreeMap<String, String>) -> ModelPlan {
-    let h = content_hash(&(&cand.package_arn, &spec.execution_role_arn, &spec.serving.environment), 10);
+pub fn model_plan(
+    spec: &ModelDeploymentSpec,
+    cand: &Candidate,
+    lineage: &BTreeMap<String, String>,
+) -> ModelPlan {
+    let h = content_hash(
+        &(
+            &cand.package_arn,
+            &spec.execution_role_arn,
+            &spec.serving.environment,
+        ),
+        10,
+    );
     ModelPlan {
         name: resource_name(&spec.endpoint_name, "m", &h),
         package_arn: cand.package_arn.clone(),
@@ -57,7 +73,12 @@ pub fn model_plan(spec: &ModelDeploymentSpec, cand: &Candidate, lineage: &BTreeM
     }
 }
 
-pub fn candidate_variant(spec: &ModelDeploymentSpec, cand: &Candidate, model: &ModelPlan, weight: f64) -> VariantPlan {
+pub fn candidate_variant(
+    spec: &ModelDeploymentSpec,
+    cand: &Candidate,
+    model: &ModelPlan,
+    weight: f64,
+) -> VariantPlan {
     VariantPlan {
         name: variant_name(spec, &cand.package_arn),
         model_name: model.name.clone(),
@@ -92,10 +113,24 @@ pub fn config_plan(
     let key: Vec<_> = production
         .iter()
         .chain(&shadow)
-        .map(|v| (&v.name, &v.model_name, &v.instance_type, v.instance_count, v.weight.to_bits()))
+        .map(|v| {
+            (
+                &v.name,
+                &v.model_name,
+                &v.instance_type,
+                v.instance_count,
+                v.weight.to_bits(),
+            )
+        })
         .collect();
     let h = content_hash(
-        &(key, production.len(), data_capture.as_ref().map(|d| (d.sampling_percent, &d.destination_s3_uri))),
+        &(
+            key,
+            production.len(),
+            data_capture
+                .as_ref()
+                .map(|d| (d.sampling_percent, &d.destination_s3_uri)),
+        ),
         10,
     );
     ConfigPlan {
@@ -108,8 +143,16 @@ pub fn config_plan(
 }
 
 /// Lineage tags for Model, EndpointConfig and Endpoint (DESIGN §2).
-pub fn lineage_tags(spec: &ModelDeploymentSpec, owner: &str, cand: &Candidate) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = spec.tags.iter().map(|(k, v)| (k.clone(), tag_safe(v))).collect();
+pub fn lineage_tags(
+    spec: &ModelDeploymentSpec,
+    owner: &str,
+    cand: &Candidate,
+) -> BTreeMap<String, String> {
+    let mut tags: BTreeMap<String, String> = spec
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), tag_safe(v)))
+        .collect();
     for (k, v) in &cand.lineage {
         tags.insert(k.clone(), tag_safe(v));
     }
@@ -140,7 +183,15 @@ pub fn schedule(r: &RolloutSpec) -> Vec<StepPlan> {
     let canary = || {
         r.canary
             .as_ref()
-            .map(|c| c.steps.iter().map(|s| StepPlan { weight: s.weight, bake: bake(&s.bake) }).collect())
+            .map(|c| {
+                c.steps
+                    .iter()
+                    .map(|s| StepPlan {
+                        weight: s.weight,
+                        bake: bake(&s.bake),
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     };
     match r.strategy {
@@ -153,11 +204,20 @@ pub fn schedule(r: &RolloutSpec) -> Vec<StepPlan> {
                 (1..)
                     .map(|k| k * l.step_weight)
                     .take_while(|w| *w < 100)
-                    .map(|weight| StepPlan { weight, bake: bake(&l.bake) })
+                    .map(|weight| StepPlan {
+                        weight,
+                        bake: bake(&l.bake),
+                    })
                     .collect()
             })
             .unwrap_or_default(),
-        Strategy::Shadow if r.shadow.as_ref().is_some_and(|s| s.then == ShadowThen::Canary) => canary(),
+        Strategy::Shadow
+            if r.shadow
+                .as_ref()
+                .is_some_and(|s| s.then == ShadowThen::Canary) =>
+        {
+            canary()
+        }
         _ => Vec::new(),
     }
 }
@@ -170,9 +230,16 @@ pub fn owned_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<AlarmPlan>
         .iter()
         .map(|rule| {
             let (namespace, metric_name, mut dimensions) = match (&rule.metric, &rule.custom) {
-                (AlarmMetric::Custom, Some(m)) => (m.namespace.clone(), m.metric_name.clone(), m.dimensions.clone()),
+                (AlarmMetric::Custom, Some(m)) => (
+                    m.namespace.clone(),
+                    m.metric_name.clone(),
+                    m.dimensions.clone(),
+                ),
                 (metric, _) => {
-                    let ns = if matches!(metric, AlarmMetric::CPUUtilization | AlarmMetric::MemoryUtilization) {
+                    let ns = if matches!(
+                        metric,
+                        AlarmMetric::CPUUtilization | AlarmMetric::MemoryUtilization
+                    ) {
                         "/aws/sagemaker/Endpoints"
                     } else {
                         "AWS/SageMaker"
@@ -181,21 +248,30 @@ pub fn owned_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<AlarmPlan>
                         ("EndpointName".to_owned(), spec.endpoint_name.clone()),
                         ("VariantName".to_owned(), "${variant}".to_owned()),
                     ];
-                    (ns.to_owned(), format!("{metric:?}"), dims.into_iter().collect())
+                    (
+                        ns.to_owned(),
+                        format!("{metric:?}"),
+                        dims.into_iter().collect(),
+                    )
                 }
             };
             for v in dimensions.values_mut() {
                 *v = v.replace("${variant}", variant);
             }
             AlarmPlan {
-                name: format!("sagemaker-rollout-{}-{variant}-{metric_name}-{}", spec.endpoint_name, rule.statistic),
+                name: format!(
+                    "sagemaker-rollout-{}-{variant}-{metric_name}-{}",
+                    spec.endpoint_name, rule.statistic
+                ),
                 namespace,
                 metric_name,
                 statistic: rule.statistic.clone(),
                 threshold: threshold_value(rule).unwrap_or(f64::MAX),
                 periods: rule.periods,
                 dimensions,
-                tags: [("managed-by".to_owned(), MANAGED_BY.to_owned())].into_iter().collect(),
+                tags: [("managed-by".to_owned(), MANAGED_BY.to_owned())]
+                    .into_iter()
+                    .collect(),
             }
         })
         .collect()
@@ -215,7 +291,9 @@ pub fn scaling_plan(spec: &ModelDeploymentSpec, variant: &str) -> Option<Scaling
         min: a.min,
         max: a.max,
         metric: match a.target.metric {
-            ScalingMetric::InvocationsPerInstance => "SageMakerVariantInvocationsPerInstance".into(),
+            ScalingMetric::InvocationsPerInstance => {
+                "SageMakerVariantInvocationsPerInstance".into()
+            }
             ScalingMetric::ModelLatency => "ModelLatency".into(),
         },
         target_value: a.target.value,

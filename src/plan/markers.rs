@@ -176,14 +176,29 @@ impl Markers {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             ("owner", opt(&self.owner)),
-            ("stage", self.stage.map(|s| s.as_str().to_owned()).unwrap_or_default()),
+            (
+                "stage",
+                self.stage
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
             ("candidate", opt(&self.candidate)),
-            ("run-id", self.run_id.as_deref().map(tag_safe).unwrap_or_default()),
+            (
+                "run-id",
+                self.run_id.as_deref().map(tag_safe).unwrap_or_default(),
+            ),
             ("selector", opt(&self.selector)),
             ("variant", opt(&self.variant)),
             ("champion-config", opt(&self.champion_config)),
             ("target-config", opt(&self.target_config)),
-            ("step", if self.step > 0 { self.step.to_string() } else { String::new() }),
+            (
+                "step",
+                if self.step > 0 {
+                    self.step.to_string()
+                } else {
+                    String::new()
+                },
+            ),
             ("since", ts(&self.since)),
             ("started", ts(&self.started)),
             (
@@ -195,9 +210,24 @@ impl Markers {
                 },
             ),
             ("smoke-at", ts(&self.smoke_at)),
-            ("paused", if self.paused { "true".into() } else { String::new() }),
-            ("ending", self.ending.map(|e| e.as_str().to_owned()).unwrap_or_default()),
-            ("reason", self.reason.as_deref().map(tag_safe).unwrap_or_default()),
+            (
+                "paused",
+                if self.paused {
+                    "true".into()
+                } else {
+                    String::new()
+                },
+            ),
+            (
+                "ending",
+                self.ending
+                    .map(|e| e.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            (
+                "reason",
+                self.reason.as_deref().map(tag_safe).unwrap_or_default(),
+            ),
             ("rejected", opt(&self.rejected)),
             ("rejected-spec", opt(&self.rejected_spec)),
         ]
@@ -230,7 +260,9 @@ mod tests {
         let m = Markers {
             owner: Some("ml-prod/churn".into()),
             stage: Some(Stage::Step),
-            candidate: Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3".into()),
+            candidate: Some(
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3".into(),
+            ),
             run_id: Some("run-1".into()),
             selector: Some("0123456789abcdef".into()),
             variant: Some("v-abc".into()),

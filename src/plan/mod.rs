@@ -154,7 +154,13 @@ impl<'a> Planner<'a> {
         });
     }
 
-    pub fn judge(&mut self, phase: Phase, health: Health, reason: &'static str, message: impl Into<String>) {
+    pub fn judge(
+        &mut self,
+        phase: Phase,
+        health: Health,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) {
         self.verdict = Some(Verdict {
             phase,
             health,
@@ -174,7 +180,12 @@ impl<'a> Planner<'a> {
             return teardown::plan(self);
         }
         if let Err(errors) = check_spec(self.spec()) {
-            return self.judge(Phase::Pending, Health::Stalled, "InvalidSpec", errors.summary());
+            return self.judge(
+                Phase::Pending,
+                Health::Stalled,
+                "InvalidSpec",
+                errors.summary(),
+            );
         }
         if let Some(ep) = self.endpoint() {
             if !self.claim(ep) {
@@ -212,7 +223,11 @@ impl<'a> Planner<'a> {
                 self.push(Action::TagEndpoint {
                     tags: [(markers_owner_key(), me.to_owned())].into_iter().collect(),
                 });
-                self.event("Adopted", format!("took over endpoint {} (adopt: true)", ep.name), false);
+                self.event(
+                    "Adopted",
+                    format!("took over endpoint {} (adopt: true)", ep.name),
+                    false,
+                );
                 true
             }
             None => {
@@ -257,7 +272,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 /// The candidate ARN the engine must resolve instead of querying the registry: the one a
 /// rollout was started for, as long as `spec.candidate` is unchanged. A later registry change
 /// never swaps the candidate; a new `matchTags` value (or pinned ARN) does.
-pub fn pinned_candidate(spec: &ModelDeploymentSpec, endpoint_tags: &std::collections::BTreeMap<String, String>) -> Option<String> {
+pub fn pinned_candidate(
+    spec: &ModelDeploymentSpec,
+    endpoint_tags: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
     let m = Markers::from_tags(endpoint_tags);
     (m.selector.as_deref() == Some(selector_hash(spec).as_str()))
         .then_some(m.candidate)

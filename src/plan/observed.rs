@@ -24,7 +24,11 @@ impl EndpointStatus {
     pub fn is_transitional(self) -> bool {
         matches!(
             self,
-            Self::Creating | Self::Updating | Self::SystemUpdating | Self::RollingBack | Self::Deleting
+            Self::Creating
+                | Self::Updating
+                | Self::SystemUpdating
+                | Self::RollingBack
+                | Self::Deleting
         )
     }
 
@@ -84,7 +88,11 @@ impl Endpoint {
 
     /// Production weights in percent (relative weights normalised), keyed by variant name.
     pub fn percent_weights(&self) -> BTreeMap<String, i32> {
-        let total: f64 = self.variants.iter().map(|v| v.current_weight.max(0.0)).sum();
+        let total: f64 = self
+            .variants
+            .iter()
+            .map(|v| v.current_weight.max(0.0))
+            .sum();
         self.variants
             .iter()
             .map(|v| {
@@ -138,8 +146,12 @@ pub struct ScalingRegistration {
 pub enum ArtifactCheck {
     /// Not run yet (or not cached since a restart).
     Unchecked,
-    Valid { sha256: String },
-    Invalid { reason: String },
+    Valid {
+        sha256: String,
+    },
+    Invalid {
+        reason: String,
+    },
 }
 
 /// The champion comparison inputs: each artifact's value of the named metric.

@@ -32,7 +32,12 @@ pub(super) fn status(p: &Planner<'_>) -> ModelDeploymentStatus {
         rollout: rollout_view(p, ep, &verdict),
         alarms: alarm_views(p),
         smoke_test: p.markers.smoke.map(|s| SmokeTestView {
-            result: if s == Smoke::Passed { "Passed" } else { "Failed" }.into(),
+            result: if s == Smoke::Passed {
+                "Passed"
+            } else {
+                "Failed"
+            }
+            .into(),
             at: p.markers.smoke_at.map(|t| t.to_string()),
             latency_ms: None,
             response: None,
@@ -42,7 +47,12 @@ pub(super) fn status(p: &Planner<'_>) -> ModelDeploymentStatus {
     }
 }
 
-fn conditions(v: &Verdict, generation: Option<i64>, previous: Option<&ModelDeploymentStatus>, now: Timestamp) -> Vec<Condition> {
+fn conditions(
+    v: &Verdict,
+    generation: Option<i64>,
+    previous: Option<&ModelDeploymentStatus>,
+    now: Timestamp,
+) -> Vec<Condition> {
     let make = |type_: &str, on: bool, reason: &str| {
         let status = if on { "True" } else { "False" }.to_owned();
         let since = previous
@@ -84,10 +94,15 @@ fn endpoint_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> EndpointStatusView {
 }
 
 fn candidate_variant_name(p: &Planner<'_>) -> Option<String> {
-    p.markers.variant.clone().or_else(|| match &p.input.observed.candidate {
-        CandidateLookup::Found(c) => Some(super::desired::variant_name(p.spec(), &c.package_arn)),
-        CandidateLookup::NotFound(_) => None,
-    })
+    p.markers
+        .variant
+        .clone()
+        .or_else(|| match &p.input.observed.candidate {
+            CandidateLookup::Found(c) => {
+                Some(super::desired::variant_name(p.spec(), &c.package_arn))
+            }
+            CandidateLookup::NotFound(_) => None,
+        })
 }
 
 fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
@@ -95,7 +110,11 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
         CandidateLookup::Found(c) => Some(c),
         CandidateLookup::NotFound(_) => None,
     };
-    let arn = p.markers.candidate.clone().filter(|_| p.markers.stage.is_some_and(Stage::in_flight));
+    let arn = p
+        .markers
+        .candidate
+        .clone()
+        .filter(|_| p.markers.stage.is_some_and(Stage::in_flight));
     let arn = arn.or_else(|| found.map(|c| c.package_arn.clone()))?;
     let from_lookup = found.filter(|c| c.package_arn == arn);
     let variant = candidate_variant_name(p);
@@ -105,7 +124,9 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
     };
     Some(VariantView {
         model_package_arn: Some(arn),
-        candidate_run_id: from_lookup.and_then(|c| c.run_id.clone()).or(p.markers.run_id.clone()),
+        candidate_run_id: from_lookup
+            .and_then(|c| c.run_id.clone())
+            .or(p.markers.run_id.clone()),
         variant,
         weight,
         artifact_sha256: from_lookup.and_then(|c| match &c.artifact {
@@ -151,9 +172,13 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
         _ => format!("{step}/{total}"),
     };
     let variant = p.markers.variant.clone().unwrap_or_default();
-    let weight = ep.and_then(|e| e.percent_weights().get(&variant).copied()).unwrap_or(0);
+    let weight = ep
+        .and_then(|e| e.percent_weights().get(&variant).copied())
+        .unwrap_or(0);
     let next_step_at = match stage {
-        Stage::Step => steps.get(step.saturating_sub(1) as usize).and_then(|s| p.markers.since.map(|t| t + s.bake)),
+        Stage::Step => steps
+            .get(step.saturating_sub(1) as usize)
+            .and_then(|s| p.markers.since.map(|t| t + s.bake)),
         Stage::Shadow => p.spec().rollout.shadow.as_ref().and_then(|s| {
             let d = s.duration.parse().ok()?;
             p.markers.since.map(|t| t + d)
@@ -199,21 +224,38 @@ fn links(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<Links> {
         .filter(|r| !r.is_empty())?;
     let name = &p.spec().endpoint_name;
     Some(Links {
-        endpoint: format!("https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{name}"),
-        alarms: format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:?search={name}"),
+        endpoint: format!(
+            "https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{name}"
+        ),
+        alarms: format!(
+            "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:?search={name}"
+        ),
     })
 }
 
 /// Adds an Event when the Ready condition's reason changed since the last status, so every
 /// state change is visible in `kubectl describe` even without an explicit event.
-pub(super) fn transition_event(previous: Option<&ModelDeploymentStatus>, now: &ModelDeploymentStatus, events: &mut Vec<Event>) {
-    let reason_of = |s: &ModelDeploymentStatus| s.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.reason.clone());
+pub(super) fn transition_event(
+    previous: Option<&ModelDeploymentStatus>,
+    now: &ModelDeploymentStatus,
+    events: &mut Vec<Event>,
+) {
+    let reason_of = |s: &ModelDeploymentStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.reason.clone())
+    };
     let new = reason_of(now);
-    if previous.and_then(reason_of) == new || events.iter().any(|e| Some(&e.reason) == new.as_ref()) {
+    if previous.and_then(reason_of) == new || events.iter().any(|e| Some(&e.reason) == new.as_ref())
+    {
         return;
     }
     if let (Some(reason), Some(ready)) = (new, now.conditions.iter().find(|c| c.type_ == "Ready")) {
-        let stalled = now.conditions.iter().any(|c| c.type_ == "Stalled" && c.status == "True");
+        let stalled = now
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.status == "True");
         events.push(Event {
             reason,
             message: ready.message.clone(),

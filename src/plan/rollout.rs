@@ -31,7 +31,11 @@ pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {
                 _ => Phase::Deploying,
             };
             let stuck = p.now().duration_since(ep.last_modified) > STUCK_AFTER;
-            let mut msg = format!("endpoint {} is {}; waiting (no update is sent meanwhile)", ep.name, s.as_str());
+            let mut msg = format!(
+                "endpoint {} is {}; waiting (no update is sent meanwhile)",
+                ep.name,
+                s.as_str()
+            );
             if stuck && matches!(s, EndpointStatus::Creating | EndpointStatus::Updating) {
                 msg.push_str(&format!(
                     "; {} for over 45 minutes: check the execution role, the image URI and S3 access to the model artifact",
@@ -56,7 +60,10 @@ pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {
 }
 
 fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
-    let reason = ep.failure_reason.clone().unwrap_or_else(|| "no FailureReason given".into());
+    let reason = ep
+        .failure_reason
+        .clone()
+        .unwrap_or_else(|| "no FailureReason given".into());
     let hint = hint(&reason, &ep.name);
     let spec_hash = spec_hash(p.spec());
     if p.markers.stage.is_some_and(Stage::in_flight) {
@@ -66,7 +73,11 @@ fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
         p.push(Action::TagEndpoint { tags: m.to_tags() });
         let entry = history(p, "Failed", format!("endpoint failed: {reason}. {hint}"));
         p.record(entry);
-        p.event("RolloutFailed", format!("endpoint {} failed: {reason}", ep.name), true);
+        p.event(
+            "RolloutFailed",
+            format!("endpoint {} failed: {reason}", ep.name),
+            true,
+        );
         p.markers = m;
     }
     if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) {
@@ -74,17 +85,27 @@ fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
             Phase::Failed,
             Health::Stalled,
             "EndpointFailed",
-            format!("endpoint {} failed: {reason}. {hint}. Change the spec to retry", ep.name),
+            format!(
+                "endpoint {} failed: {reason}. {hint}. Change the spec to retry",
+                ep.name
+            ),
         );
     } else {
         p.push(Action::DeleteEndpoint);
         p.next = Next::Poll;
-        p.event("DeletingFailedEndpoint", format!("deleting failed endpoint {} to recreate it", ep.name), false);
+        p.event(
+            "DeletingFailedEndpoint",
+            format!("deleting failed endpoint {} to recreate it", ep.name),
+            false,
+        );
         p.judge(
             Phase::Deploying,
             Health::Progressing,
             "RecreatingEndpoint",
-            format!("endpoint {} is Failed ({reason}); deleting it so the new spec can recreate it", ep.name),
+            format!(
+                "endpoint {} is Failed ({reason}); deleting it so the new spec can recreate it",
+                ep.name
+            ),
         );
     }
 }
@@ -94,10 +115,20 @@ pub fn hint(reason: &str, endpoint: &str) -> String {
     let r = reason.to_ascii_lowercase();
     let logs = format!("CloudWatch log group /aws/sagemaker/Endpoints/{endpoint}");
     if r.contains("image") || r.contains("ecr") {
-        format!("check the container image URI and that the execution role may pull it (ecr:BatchGetImage); see {logs}")
-    } else if r.contains("s3") || r.contains("access denied") || r.contains("accessdenied") || r.contains("model data") {
+        format!(
+            "check the container image URI and that the execution role may pull it (ecr:BatchGetImage); see {logs}"
+        )
+    } else if r.contains("s3")
+        || r.contains("access denied")
+        || r.contains("accessdenied")
+        || r.contains("model data")
+    {
         "check that the execution role may s3:GetObject the model artifact and that the object exists".into()
-    } else if r.contains("health check") || r.contains("ping") || r.contains("exit") || r.contains("container") {
+    } else if r.contains("health check")
+        || r.contains("ping")
+        || r.contains("exit")
+        || r.contains("container")
+    {
         format!(
             "the container did not start: inference.py must sit at the root of model.tar.gz and requirements.txt must install; see {logs}"
         )
@@ -111,24 +142,33 @@ pub fn hint(reason: &str, endpoint: &str) -> String {
 /// No rollout in flight: start one, or keep the steady state.
 pub(super) fn at_rest(p: &mut Planner<'_>) {
     let ep = p.endpoint();
+    let pinned = p
+        .markers
+        .candidate
+        .clone()
+        .filter(|_| p.markers.selector.as_deref() == Some(selector_hash(p.spec()).as_str()));
     let cand = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.package_arn) => {
+            c.clone()
+        }
+        _ if pinned.is_some() => match pinned_candidate_info(p) {
+            Some(c) => c,
+            None => return,
+        },
         CandidateLookup::Found(c) => c.clone(),
         CandidateLookup::NotFound(why) => {
             p.next = Next::Idle;
             let serving = ep
                 .map(|e| format!("; endpoint {} keeps serving its current model", e.name))
                 .unwrap_or_default();
-            return p.judge(Phase::Pending, Health::Progressing, "WaitingForCandidate", format!("{why}{serving}"));
+            return p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "WaitingForCandidate",
+                format!("{why}{serving}"),
+            );
         }
     };
-    let variant = variant_name(p.spec(), &cand.package_arn);
-    if let Some(ep) = ep
-        && ep.variants.len() == 1
-        && ep.variants[0].name == variant
-        && ep.shadow_variants.is_empty()
-    {
-        return steady(p, ep, &cand);
-    }
     let spec_hash = spec_hash(p.spec());
     if p.markers.rejected.as_deref() == Some(cand.package_arn.as_str())
         && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
@@ -137,16 +177,29 @@ pub(super) fn at_rest(p: &mut Planner<'_>) {
         ensure_scaling(p, ep);
         let failed = p.markers.stage == Some(Stage::Failed);
         let why = p.markers.reason.clone().unwrap_or_default();
-        return p.judge(
-            if failed { Phase::Failed } else { Phase::RolledBack },
-            Health::Stalled,
-            if failed { "RolloutFailed" } else { "RolledBack" },
-            format!(
-                "candidate {} was {} ({why}); the champion keeps serving. Change the spec to retry",
+        let endpoint = &p.spec().endpoint_name;
+        return if failed {
+            let message = format!(
+                "rollout of candidate {} failed ({why}); {}. Change the spec to retry",
                 run_label(&cand),
-                if failed { "not deployed" } else { "rolled back" }
-            ),
-        );
+                hint(&why, endpoint)
+            );
+            p.judge(Phase::Failed, Health::Stalled, "RolloutFailed", message)
+        } else {
+            let message = format!(
+                "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec to retry",
+                run_label(&cand)
+            );
+            p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
+        };
+    }
+    let variant = variant_name(p.spec(), &cand.package_arn);
+    if let Some(ep) = ep
+        && ep.variants.len() == 1
+        && ep.variants[0].name == variant
+        && ep.shadow_variants.is_empty()
+    {
+        return steady(p, ep, &cand);
     }
     if p.spec().rollout.abort {
         return p.judge(
@@ -164,7 +217,10 @@ pub(super) fn at_rest(p: &mut Planner<'_>) {
             Phase::Paused,
             Health::Paused,
             "Paused",
-            format!("rollout.paused is set; candidate {} waits to start", run_label(&cand)),
+            format!(
+                "rollout.paused is set; candidate {} waits to start",
+                run_label(&cand)
+            ),
         );
     }
     start(p, ep, &cand, &spec_hash);
@@ -179,19 +235,31 @@ fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
                 p.push(Action::ValidateArtifact {
                     package_arn: cand.package_arn.clone(),
                     model_data_url: cand.model_data_url.clone(),
-                    max_uncompressed_bytes: spec.artifact.max_uncompressed_bytes.parse().unwrap_or(u64::MAX),
+                    max_uncompressed_bytes: spec
+                        .artifact
+                        .max_uncompressed_bytes
+                        .parse()
+                        .unwrap_or(u64::MAX),
                 });
                 p.next = Next::Poll;
                 p.judge(
                     Phase::Validating,
                     Health::Progressing,
                     "ValidatingArtifact",
-                    format!("checking {} against the artifact contract", cand.model_data_url),
+                    format!(
+                        "checking {} against the artifact contract",
+                        cand.model_data_url
+                    ),
                 );
                 return false;
             }
             ArtifactCheck::Invalid { reason } => {
-                refuse(p, cand, "ArtifactInvalid", format!("artifact {} is invalid: {reason}", cand.model_data_url));
+                refuse(
+                    p,
+                    cand,
+                    "ArtifactInvalid",
+                    format!("artifact {} is invalid: {reason}", cand.model_data_url),
+                );
                 return false;
             }
             ArtifactCheck::Valid { .. } => {}
@@ -212,7 +280,11 @@ fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
                             "candidate {} = {c} vs champion {} = {ch} ({} is better); required improvement {}",
                             cmp.metric,
                             cmp.metric,
-                            if cmp.higher_is_better { "higher" } else { "lower" },
+                            if cmp.higher_is_better {
+                                "higher"
+                            } else {
+                                "lower"
+                            },
                             cmp.min_delta
                         ),
                     );
@@ -226,7 +298,10 @@ fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
                     p,
                     cand,
                     "MetricMissing",
-                    format!("metric {} is missing from the {missing}'s artifacts/metrics.json", cmp.metric),
+                    format!(
+                        "metric {} is missing from the {missing}'s artifacts/metrics.json",
+                        cmp.metric
+                    ),
                 );
                 return false;
             }
@@ -237,9 +312,13 @@ fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
 
 /// The candidate may not be deployed; record it once.
 fn refuse(p: &mut Planner<'_>, cand: &Candidate, reason: &'static str, message: String) {
-    let already = p.input.previous.and_then(|s| s.history.first()).is_some_and(|h| {
-        h.model_package_arn == cand.package_arn && h.outcome == "Refused" && h.reason == message
-    });
+    let already = p
+        .input
+        .previous
+        .and_then(|s| s.history.first())
+        .is_some_and(|h| {
+            h.model_package_arn == cand.package_arn && h.outcome == "Refused" && h.reason == message
+        });
     if !already {
         let entry = HistoryEntry {
             candidate_run_id: cand.run_id.clone(),
@@ -283,23 +362,43 @@ fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate, spec_hash
         p.push(Action::EnsureAlarm(alarm));
     }
     p.push(Action::CreateModel(model.clone()));
-    p.event("RolloutStarted", format!("rolling out candidate {} ({:?})", run_label(cand), spec.rollout.strategy), false);
+    p.event(
+        "RolloutStarted",
+        format!(
+            "rolling out candidate {} ({:?})",
+            run_label(cand),
+            spec.rollout.strategy
+        ),
+        false,
+    );
     let Some(ep) = ep else {
         // First deployment: always Direct.
-        let config = config_plan(spec, vec![candidate_variant(spec, cand, &model, 1.0)], vec![], &lineage);
+        let config = config_plan(
+            spec,
+            vec![candidate_variant(spec, cand, &model, 1.0)],
+            vec![],
+            &lineage,
+        );
         m.stage = Some(Stage::Final);
         m.target_config = Some(config.name.clone());
         let mut tags = lineage.clone();
         tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
         p.push(Action::CreateEndpointConfig(config.clone()));
-        p.push(Action::CreateEndpoint { config_name: config.name, tags });
+        p.push(Action::CreateEndpoint {
+            config_name: config.name,
+            tags,
+        });
         p.markers = m;
         p.next = Next::Poll;
         return p.judge(
             Phase::Deploying,
             Health::Progressing,
             "CreatingEndpoint",
-            format!("creating endpoint {} with candidate {} (first deployment is Direct)", spec.endpoint_name, run_label(cand)),
+            format!(
+                "creating endpoint {} with candidate {} (first deployment is Direct)",
+                spec.endpoint_name,
+                run_label(cand)
+            ),
         );
     };
     m.champion_config = Some(ep.config_name.clone());
@@ -311,29 +410,51 @@ fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate, spec_hash
     let strategy = spec.rollout.strategy;
     let (stage, config, deployment) = match strategy {
         Strategy::Shadow => {
-            let pct = spec.rollout.shadow.as_ref().map_or(0, |s| s.sampling_percent);
+            let pct = spec
+                .rollout
+                .shadow
+                .as_ref()
+                .map_or(0, |s| s.sampling_percent);
             let shadow = candidate_variant(spec, cand, &model, f64::from(pct) / 100.0);
-            (Stage::Shadow, config_plan(spec, champions, vec![shadow], &lineage), None)
+            (
+                Stage::Shadow,
+                config_plan(spec, champions, vec![shadow], &lineage),
+                None,
+            )
         }
         Strategy::BlueGreen => {
             let bg = spec.rollout.blue_green.as_ref();
             let native = NativeDeployment {
                 bake: bg.and_then(|b| b.bake.parse().ok()).unwrap_or_default(),
-                termination_wait: bg.and_then(|b| b.termination_wait.parse().ok()).unwrap_or_default(),
+                termination_wait: bg
+                    .and_then(|b| b.termination_wait.parse().ok())
+                    .unwrap_or_default(),
                 canary_percent: bg.and_then(|b| b.canary_percent),
                 alarms: watched_alarms(spec, &variant),
             };
             let only = vec![candidate_variant(spec, cand, &model, 1.0)];
-            (Stage::Native, config_plan(spec, only, vec![], &lineage), Some(native))
+            (
+                Stage::Native,
+                config_plan(spec, only, vec![], &lineage),
+                Some(native),
+            )
         }
         Strategy::Direct if spec.smoke_test.is_none() => {
             let only = vec![candidate_variant(spec, cand, &model, 1.0)];
-            (Stage::Final, config_plan(spec, only, vec![], &lineage), None)
+            (
+                Stage::Final,
+                config_plan(spec, only, vec![], &lineage),
+                None,
+            )
         }
         _ => {
             let mut prod = champions;
             prod.push(candidate_variant(spec, cand, &model, 0.0));
-            (Stage::Added, config_plan(spec, prod, vec![], &lineage), None)
+            (
+                Stage::Added,
+                config_plan(spec, prod, vec![], &lineage),
+                None,
+            )
         }
     };
     m.stage = Some(stage);
@@ -344,21 +465,36 @@ fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate, spec_hash
         _ => "adding the candidate variant at weight 0",
     };
     switch_config(p, m, config, deployment);
-    p.judge(Phase::Deploying, Health::Progressing, "Deploying", format!("{what} on endpoint {}", ep.name));
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "Deploying",
+        format!("{what} on endpoint {}", ep.name),
+    );
 }
 
 /// Deregisters autoscaling (an update may remove or resize its variant), creates the config,
 /// records the intent in markers, then updates the endpoint.
-fn switch_config(p: &mut Planner<'_>, mut m: Markers, config: ConfigPlan, deployment: Option<NativeDeployment>) {
+fn switch_config(
+    p: &mut Planner<'_>,
+    mut m: Markers,
+    config: ConfigPlan,
+    deployment: Option<NativeDeployment>,
+) {
     for reg in &p.input.observed.scaling {
-        p.push(Action::DeregisterScaling { variant: reg.variant.clone() });
+        p.push(Action::DeregisterScaling {
+            variant: reg.variant.clone(),
+        });
     }
     m.target_config = Some(config.name.clone());
     m.since = Some(p.now());
     let name = config.name.clone();
     p.push(Action::CreateEndpointConfig(config));
     p.push(Action::TagEndpoint { tags: m.to_tags() });
-    p.push(Action::UpdateEndpoint { config_name: name, deployment });
+    p.push(Action::UpdateEndpoint {
+        config_name: name,
+        deployment,
+    });
     p.markers = m;
     p.next = Next::Poll;
 }
@@ -368,8 +504,13 @@ fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = config_plan(spec, vec![candidate_variant(spec, cand, &model, 1.0)], vec![], &lineage);
-    if ep.config_name != config.name && p.markers.target_config.as_deref() != Some(ep.config_name.as_str()) {
+    let config = config_plan(
+        spec,
+        vec![candidate_variant(spec, cand, &model, 1.0)],
+        vec![],
+        &lineage,
+    );
+    if ep.config_name != config.name {
         // Serving settings changed (instance count, data capture): apply them in place.
         let mut m = p.markers.clone();
         m.stage = Some(Stage::Final);
@@ -380,8 +521,17 @@ fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
         m.smoke = Some(Smoke::Passed);
         p.push(Action::CreateModel(model));
         switch_config(p, m, config, None);
-        p.event("Reconfiguring", format!("applying changed serving settings to endpoint {}", ep.name), false);
-        return p.judge(Phase::Deploying, Health::Progressing, "Reconfiguring", "applying changed serving settings");
+        p.event(
+            "Reconfiguring",
+            format!("applying changed serving settings to endpoint {}", ep.name),
+            false,
+        );
+        return p.judge(
+            Phase::Deploying,
+            Health::Progressing,
+            "Reconfiguring",
+            "applying changed serving settings",
+        );
     }
     cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
@@ -389,14 +539,23 @@ fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
         Phase::Succeeded,
         Health::Ready,
         "Serving",
-        format!("candidate {} serves 100 % of endpoint {}", run_label(cand), ep.name),
+        format!(
+            "candidate {} serves 100 % of endpoint {}",
+            run_label(cand),
+            ep.name
+        ),
     );
 }
 
 /// Deletes owned alarms except those of `keep_variant`.
 fn cleanup_alarms(p: &mut Planner<'_>, keep_variant: Option<&str>) {
     let keep: Vec<String> = keep_variant
-        .map(|v| owned_alarms(p.spec(), v).into_iter().map(|a| a.name).collect())
+        .map(|v| {
+            owned_alarms(p.spec(), v)
+                .into_iter()
+                .map(|a| a.name)
+                .collect()
+        })
         .unwrap_or_default();
     for name in &p.input.observed.owned.alarms {
         if !keep.contains(name) {
@@ -413,9 +572,13 @@ fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
     };
     let want = scaling_plan(p.spec(), &ep.variants[0].name);
     for reg in &p.input.observed.scaling {
-        let matches = want.as_ref().is_some_and(|w| w.variant == reg.variant && w.min == reg.min && w.max == reg.max);
+        let matches = want
+            .as_ref()
+            .is_some_and(|w| w.variant == reg.variant && w.min == reg.min && w.max == reg.max);
         if !matches {
-            p.push(Action::DeregisterScaling { variant: reg.variant.clone() });
+            p.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
         }
     }
     if let Some(w) = want {
@@ -475,16 +638,33 @@ pub(super) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
     }
     let spec = p.spec();
     if spec.rollout.abort {
-        return begin_rollback(p, ep, Ending::RolledBack, "aborted by rollout.abort".into(), "Aborted");
+        return begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "aborted by rollout.abort".into(),
+            "Aborted",
+        );
     }
     if p.markers.smoke == Some(Smoke::Failed) {
-        return begin_rollback(p, ep, Ending::RolledBack, "smoke test failed".into(), "SmokeTestFailed");
+        return begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "smoke test failed".into(),
+            "SmokeTestFailed",
+        );
     }
     let variant = p.markers.variant.clone().unwrap_or_default();
     let watched = watched_alarms(spec, &variant);
     let firing: Vec<String> = watched
         .iter()
-        .filter(|n| p.input.observed.alarm(n).is_some_and(|a| a.state == AlarmState::Alarm))
+        .filter(|n| {
+            p.input
+                .observed
+                .alarm(n)
+                .is_some_and(|a| a.state == AlarmState::Alarm)
+        })
         .cloned()
         .collect();
     if !firing.is_empty() {
@@ -492,8 +672,18 @@ pub(super) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         if spec.analysis.rollback_on == RollbackOn::Alarm {
             return begin_rollback(p, ep, Ending::RolledBack, why, "AlarmFired");
         }
-        p.event("AlarmFired", format!("{why}; holding for a human (rollbackOn: Manual)"), true);
-        return hold(p, "AlarmFired", format!("{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"));
+        p.event(
+            "AlarmFired",
+            format!("{why}; holding for a human (rollbackOn: Manual)"),
+            true,
+        );
+        return hold(
+            p,
+            "AlarmFired",
+            format!(
+                "{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"
+            ),
+        );
     }
     let missing: Vec<&String> = spec
         .analysis
@@ -514,11 +704,18 @@ pub(super) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
             Phase::Paused,
             Health::Stalled,
             "AlarmMissing",
-            format!("watched alarm {} does not exist; the rollout holds until it does", names.join(", ")),
+            format!(
+                "watched alarm {} does not exist; the rollout holds until it does",
+                names.join(", ")
+            ),
         );
     }
     if spec.rollout.paused {
-        return hold(p, "Paused", "rollout.paused is set; holding at the current step".into());
+        return hold(
+            p,
+            "Paused",
+            "rollout.paused is set; holding at the current step".into(),
+        );
     }
     if p.markers.paused {
         // Resuming restarts the current bake so that paused time never counts as baking.
@@ -527,7 +724,11 @@ pub(super) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         m.since = Some(p.now());
         p.push(Action::TagEndpoint { tags: m.to_tags() });
         p.markers = m;
-        p.event("Resumed", "rollout resumed; the current step bakes again from now", false);
+        p.event(
+            "Resumed",
+            "rollout resumed; the current step bakes again from now",
+            false,
+        );
     }
     match stage {
         Stage::Shadow => shadow_stage(p, ep),
@@ -568,10 +769,13 @@ fn superseded(p: &Planner<'_>) -> Option<String> {
 
 /// The endpoint returned to another config after our update: SageMaker rolled it back.
 fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
-    let reason = ep
-        .failure_reason
-        .clone()
-        .unwrap_or_else(|| format!("endpoint is InService on {} instead of {}", ep.config_name, p.markers.target_config.clone().unwrap_or_default()));
+    let reason = ep.failure_reason.clone().unwrap_or_else(|| {
+        format!(
+            "endpoint is InService on {} instead of {}",
+            ep.config_name,
+            p.markers.target_config.clone().unwrap_or_default()
+        )
+    });
     let on_champion = p.markers.champion_config.as_deref() == Some(ep.config_name.as_str());
     if !on_champion {
         return p.judge(
@@ -587,9 +791,20 @@ fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
     let native = p.markers.stage == Some(Stage::Native);
     let alarm = native && reason.to_ascii_lowercase().contains("alarm");
     let (stage, outcome, why) = if alarm {
-        (Stage::RolledBack, "RolledBack", format!("SageMaker rolled back the blue/green deployment: {reason}"))
+        (
+            Stage::RolledBack,
+            "RolledBack",
+            format!("SageMaker rolled back the blue/green deployment: {reason}"),
+        )
     } else {
-        (Stage::Failed, "Failed", format!("update failed and SageMaker restored the champion: {reason}. {}", hint(&reason, &ep.name)))
+        (
+            Stage::Failed,
+            "Failed",
+            format!(
+                "update failed and SageMaker restored the champion: {reason}. {}",
+                hint(&reason, &ep.name)
+            ),
+        )
     };
     let hash = spec_hash(p.spec());
     let mut m = p.markers.clone();
@@ -597,12 +812,20 @@ fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
     p.push(Action::TagEndpoint { tags: m.to_tags() });
     let entry = history(p, outcome, why.clone());
     p.record(entry);
-    p.event(if alarm { "RolledBack" } else { "RolloutFailed" }, why.clone(), true);
+    p.event(
+        if alarm { "RolledBack" } else { "RolloutFailed" },
+        why.clone(),
+        true,
+    );
     p.markers = m;
     cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
     p.judge(
-        if alarm { Phase::RolledBack } else { Phase::Failed },
+        if alarm {
+            Phase::RolledBack
+        } else {
+            Phase::Failed
+        },
         Health::Stalled,
         if alarm { "RolledBack" } else { "UpdateFailed" },
         format!("{why}. Change the spec to retry"),
@@ -612,7 +835,12 @@ fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
 /// Rebuilds and re-sends the config switch of the current stage.
 fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
     let Some(cand) = pinned_candidate_info(p) else {
-        return p.judge(Phase::Pending, Health::Progressing, "WaitingForCandidate", "waiting for the pinned candidate to be resolved");
+        return p.judge(
+            Phase::Pending,
+            Health::Progressing,
+            "WaitingForCandidate",
+            "waiting for the pinned candidate to be resolved",
+        );
     };
     match stage {
         Stage::Final => enter_final(p, ep, &cand),
@@ -646,7 +874,10 @@ fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
 
 /// Production variants other than the candidate, with their current weights.
 fn others<'e>(ep: &'e Endpoint, candidate_variant: &str) -> Vec<&'e Variant> {
-    ep.variants.iter().filter(|v| v.name != candidate_variant).collect()
+    ep.variants
+        .iter()
+        .filter(|v| v.name != candidate_variant)
+        .collect()
 }
 
 /// Relative weights giving the candidate `pct` percent, others keeping their proportions.
@@ -656,7 +887,11 @@ fn weights_for(ep: &Endpoint, candidate_variant: &str, pct: i32) -> BTreeMap<Str
     let mut w: BTreeMap<String, f64> = rest
         .iter()
         .map(|v| {
-            let share = if total > 0.0 { v.current_weight.max(0.0) / total } else { 1.0 / rest.len() as f64 };
+            let share = if total > 0.0 {
+                v.current_weight.max(0.0) / total
+            } else {
+                1.0 / rest.len() as f64
+            };
             (v.name.clone(), share * f64::from(100 - pct))
         })
         .collect();
@@ -680,21 +915,48 @@ fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     m.step = 0;
     p.push(Action::CreateModel(model));
     switch_config(p, m, config, None);
-    p.event("VariantAdded", format!("adding candidate variant {variant} at weight 0"), false);
-    p.judge(Phase::Deploying, Health::Progressing, "AddingVariant", format!("adding candidate variant {variant} at weight 0"));
+    p.event(
+        "VariantAdded",
+        format!("adding candidate variant {variant} at weight 0"),
+        false,
+    );
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "AddingVariant",
+        format!("adding candidate variant {variant} at weight 0"),
+    );
 }
 
 fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = config_plan(spec, vec![candidate_variant(spec, cand, &model, 1.0)], vec![], &lineage);
+    let config = config_plan(
+        spec,
+        vec![candidate_variant(spec, cand, &model, 1.0)],
+        vec![],
+        &lineage,
+    );
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);
     p.push(Action::CreateModel(model));
     switch_config(p, m, config, None);
-    p.event("Promoting", format!("promoting candidate {} to 100 % on {}", run_label(cand), ep.name), false);
-    p.judge(Phase::Deploying, Health::Progressing, "Promoting", "replacing the config with the candidate alone");
+    p.event(
+        "Promoting",
+        format!(
+            "promoting candidate {} to 100 % on {}",
+            run_label(cand),
+            ep.name
+        ),
+        false,
+    );
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "Promoting",
+        "replacing the config with the candidate alone",
+    );
 }
 
 fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
@@ -709,16 +971,33 @@ fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let message = if p.now() >= due {
         "shadow period over; holding in shadow (then: Hold) until rollout.promote is set".to_owned()
     } else {
-        format!("shadowing {} % of requests until {due}", sh.sampling_percent)
+        format!(
+            "shadowing {} % of requests until {due}",
+            sh.sampling_percent
+        )
     };
-    p.next = if p.now() >= due { Next::Idle } else { Next::At(due) };
-    p.judge(Phase::Progressing, Health::Progressing, "Shadowing", message);
+    p.next = if p.now() >= due {
+        Next::Idle
+    } else {
+        Next::At(due)
+    };
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "Shadowing",
+        message,
+    );
 }
 
 fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint) {
     match pinned_candidate_info(p) {
         Some(c) => enter_added(p, ep, &c),
-        None => p.judge(Phase::Pending, Health::Progressing, "WaitingForCandidate", "no pinned candidate"),
+        None => p.judge(
+            Phase::Pending,
+            Health::Progressing,
+            "WaitingForCandidate",
+            "no pinned candidate",
+        ),
     }
 }
 
@@ -726,7 +1005,9 @@ fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let spec = p.spec();
     let variant = p.markers.variant.clone().unwrap_or_default();
     if spec.smoke_test.is_some() && p.markers.smoke != Some(Smoke::Passed) {
-        p.push(Action::RunSmokeTest { variant: variant.clone() });
+        p.push(Action::RunSmokeTest {
+            variant: variant.clone(),
+        });
         p.next = Next::Poll;
         return p.judge(
             Phase::Progressing,
@@ -737,7 +1018,9 @@ fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     }
     let steps = schedule(&spec.rollout);
     if spec.rollout.promote || steps.is_empty() {
-        let Some(c) = pinned_candidate_info(p) else { return };
+        let Some(c) = pinned_candidate_info(p) else {
+            return;
+        };
         return enter_final(p, ep, &c);
     }
     go_to_step(p, ep, 1, steps[0].weight);
@@ -751,11 +1034,22 @@ fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: i32) {
     m.step = step;
     m.since = Some(p.now());
     p.push(Action::TagEndpoint { tags: m.to_tags() });
-    p.push(Action::UpdateWeights { weights: weights_for(ep, &variant, weight) });
+    p.push(Action::UpdateWeights {
+        weights: weights_for(ep, &variant, weight),
+    });
     p.markers = m;
     p.next = Next::Poll;
-    p.event("StepAdvanced", format!("step {step}/{total}: candidate at {weight} %"), false);
-    p.judge(Phase::Progressing, Health::Progressing, "StepAdvanced", format!("moving to step {step}/{total}: candidate at {weight} %"));
+    p.event(
+        "StepAdvanced",
+        format!("step {step}/{total}: candidate at {weight} %"),
+        false,
+    );
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "StepAdvanced",
+        format!("moving to step {step}/{total}: candidate at {weight} %"),
+    );
 }
 
 fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
@@ -763,7 +1057,9 @@ fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let steps = schedule(&spec.rollout);
     let i = p.markers.step.max(1) as usize;
     if spec.rollout.promote || i > steps.len() {
-        let Some(c) = pinned_candidate_info(p) else { return };
+        let Some(c) = pinned_candidate_info(p) else {
+            return;
+        };
         return enter_final(p, ep, &c);
     }
     let step = &steps[i - 1];
@@ -771,13 +1067,19 @@ fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let current = ep.percent_weights().get(&variant).copied().unwrap_or(0);
     if current != step.weight {
         // The spec's weights changed mid-rollout: apply the new weight, keep the bake clock.
-        p.push(Action::UpdateWeights { weights: weights_for(ep, &variant, step.weight) });
+        p.push(Action::UpdateWeights {
+            weights: weights_for(ep, &variant, step.weight),
+        });
         p.next = Next::Poll;
         return p.judge(
             Phase::Progressing,
             Health::Progressing,
             "Reweighting",
-            format!("step {i}/{}: setting candidate weight to {} % (was {current} %)", steps.len(), step.weight),
+            format!(
+                "step {i}/{}: setting candidate weight to {} % (was {current} %)",
+                steps.len(),
+                step.weight
+            ),
         );
     }
     let due = p.markers.since.unwrap_or(p.now()) + step.bake;
@@ -787,13 +1089,19 @@ fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
             Phase::Progressing,
             Health::Progressing,
             "Baking",
-            format!("step {i}/{}: candidate at {} %, baking until {due}", steps.len(), step.weight),
+            format!(
+                "step {i}/{}: candidate at {} %, baking until {due}",
+                steps.len(),
+                step.weight
+            ),
         );
     }
     match steps.get(i) {
         Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight),
         None => {
-            let Some(c) = pinned_candidate_info(p) else { return };
+            let Some(c) = pinned_candidate_info(p) else {
+                return;
+            };
             enter_final(p, ep, &c)
         }
     }
@@ -803,9 +1111,16 @@ fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let spec = p.spec();
     let variant = p.markers.variant.clone().unwrap_or_default();
     if spec.smoke_test.is_some() && p.markers.smoke != Some(Smoke::Passed) {
-        p.push(Action::RunSmokeTest { variant: variant.clone() });
+        p.push(Action::RunSmokeTest {
+            variant: variant.clone(),
+        });
         p.next = Next::Poll;
-        return p.judge(Phase::Progressing, Health::Progressing, "SmokeTesting", format!("smoke-testing variant {variant}"));
+        return p.judge(
+            Phase::Progressing,
+            Health::Progressing,
+            "SmokeTesting",
+            format!("smoke-testing variant {variant}"),
+        );
     }
     let mut m = p.markers.clone();
     finish_markers(&mut m, Stage::Done, None, "");
@@ -814,30 +1129,60 @@ fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         tags.extend(lineage_tags(spec, p.input.owner, &c));
     }
     p.push(Action::TagEndpoint { tags });
-    let label = p.markers.run_id.clone().or(p.markers.candidate.clone()).unwrap_or_default();
-    let entry = history(p, "Succeeded", format!("candidate serves 100 % of {}", ep.name));
+    let label = p
+        .markers
+        .run_id
+        .clone()
+        .or(p.markers.candidate.clone())
+        .unwrap_or_default();
+    let entry = history(
+        p,
+        "Succeeded",
+        format!("candidate serves 100 % of {}", ep.name),
+    );
     p.record(entry);
-    p.event("RolloutSucceeded", format!("candidate {label} serves 100 % of {}", ep.name), false);
+    p.event(
+        "RolloutSucceeded",
+        format!("candidate {label} serves 100 % of {}", ep.name),
+        false,
+    );
     p.markers = m;
     cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
-    p.judge(Phase::Succeeded, Health::Ready, "Serving", format!("candidate {label} serves 100 % of endpoint {}", ep.name));
+    p.judge(
+        Phase::Succeeded,
+        Health::Ready,
+        "Serving",
+        format!("candidate {label} serves 100 % of endpoint {}", ep.name),
+    );
 }
 
 /// Starts returning to the champion.
-fn begin_rollback(p: &mut Planner<'_>, ep: &Endpoint, ending: Ending, why: String, reason: &'static str) {
+fn begin_rollback(
+    p: &mut Planner<'_>,
+    ep: &Endpoint,
+    ending: Ending,
+    why: String,
+    reason: &'static str,
+) {
     if p.markers.champion_config.is_none() {
         // First deployment: nothing to return to.
         let hash = spec_hash(p.spec());
         let mut m = p.markers.clone();
         let reject = (ending == Ending::RolledBack).then_some(hash.as_str());
+        let why = format!("{why}; no champion to roll back to");
         finish_markers(&mut m, Stage::Failed, reject, &why);
         p.push(Action::TagEndpoint { tags: m.to_tags() });
-        let entry = history(p, "Failed", format!("{why}; no champion to roll back to"));
+        let entry = history(p, "Failed", why.clone());
         p.record(entry);
-        p.event(reason, format!("{why}; no champion to roll back to"), true);
+        p.event(reason, why.clone(), true);
         p.markers = m;
-        return p.judge(Phase::Failed, Health::Stalled, reason, format!("{why}; no champion to roll back to. Change the spec to retry"));
+        return p.judge(
+            Phase::Failed,
+            Health::Stalled,
+            reason,
+            format!("{why}. Change the spec to retry"),
+        );
     }
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Rollback);
@@ -847,7 +1192,11 @@ fn begin_rollback(p: &mut Planner<'_>, ep: &Endpoint, ending: Ending, why: Strin
     m.paused = false;
     p.push(Action::TagEndpoint { tags: m.to_tags() });
     p.markers = m;
-    p.event(reason, format!("rolling back to the champion: {why}"), ending == Ending::RolledBack);
+    p.event(
+        reason,
+        format!("rolling back to the champion: {why}"),
+        ending == Ending::RolledBack,
+    );
     rollback(p, ep);
 }
 
@@ -876,33 +1225,64 @@ fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
         p.push(Action::TagEndpoint { tags: m.to_tags() });
         let entry = history(p, outcome, why.clone());
         p.record(entry);
-        p.event(event, format!("champion serves again ({why})"), ending == Ending::RolledBack);
+        p.event(
+            event,
+            format!("champion serves again ({why})"),
+            ending == Ending::RolledBack,
+        );
         p.markers = m;
         cleanup_alarms(p, None);
         ensure_scaling(p, Some(ep));
         p.next = Next::Poll;
         return if ending == Ending::RolledBack {
-            p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", format!("rolled back: {why}; the champion serves. Change the spec to retry"))
+            p.judge(
+                Phase::RolledBack,
+                Health::Stalled,
+                "RolledBack",
+                format!("rolled back: {why}; the champion serves. Change the spec to retry"),
+            )
         } else {
-            p.judge(Phase::Pending, Health::Progressing, "Superseded", format!("previous candidate withdrawn ({why}); starting the new one"))
+            p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "Superseded",
+                format!("previous candidate withdrawn ({why}); starting the new one"),
+            )
         };
     }
     let variant = p.markers.variant.clone().unwrap_or_default();
     let cand_pct = ep.percent_weights().get(&variant).copied().unwrap_or(0);
     if cand_pct > 0 && !others(ep, &variant).is_empty() {
-        p.push(Action::UpdateWeights { weights: weights_for(ep, &variant, 0) });
+        p.push(Action::UpdateWeights {
+            weights: weights_for(ep, &variant, 0),
+        });
         p.next = Next::Poll;
-        return p.judge(Phase::RollingBack, Health::Progressing, "RollingBack", format!("{why}: champion back to 100 % in place"));
+        return p.judge(
+            Phase::RollingBack,
+            Health::Progressing,
+            "RollingBack",
+            format!("{why}: champion back to 100 % in place"),
+        );
     }
     let mut m = p.markers.clone();
     m.target_config = Some(champion_config.clone());
     m.since = Some(p.now());
     for reg in &p.input.observed.scaling {
-        p.push(Action::DeregisterScaling { variant: reg.variant.clone() });
+        p.push(Action::DeregisterScaling {
+            variant: reg.variant.clone(),
+        });
     }
     p.push(Action::TagEndpoint { tags: m.to_tags() });
-    p.push(Action::UpdateEndpoint { config_name: champion_config.clone(), deployment: None });
+    p.push(Action::UpdateEndpoint {
+        config_name: champion_config.clone(),
+        deployment: None,
+    });
     p.markers = m;
     p.next = Next::Poll;
-    p.judge(Phase::RollingBack, Health::Progressing, "RollingBack", format!("{why}: restoring champion config {champion_config}"));
+    p.judge(
+        Phase::RollingBack,
+        Health::Progressing,
+        "RollingBack",
+        format!("{why}: restoring champion config {champion_config}"),
+    );
 }

@@ -11,8 +11,17 @@ use crate::api::{DeletionPolicy, Phase};
 pub(super) fn plan(p: &mut Planner<'_>) {
     if p.spec().deletion_policy == DeletionPolicy::Retain {
         p.push(Action::RemoveFinalizer);
-        p.event("Retained", "deletionPolicy Retain: AWS resources are kept", false);
-        return p.judge(Phase::Succeeded, Health::Progressing, "Deleting", "releasing the finalizer; AWS resources are retained");
+        p.event(
+            "Retained",
+            "deletionPolicy Retain: AWS resources are kept",
+            false,
+        );
+        return p.judge(
+            Phase::Succeeded,
+            Health::Progressing,
+            "Deleting",
+            "releasing the finalizer; AWS resources are retained",
+        );
     }
     let ours = p.markers.owner.as_deref() == Some(p.input.owner);
     if let Some(ep) = p.endpoint().filter(|_| ours) {
@@ -22,11 +31,17 @@ pub(super) fn plan(p: &mut Planner<'_>) {
                 Phase::Deploying,
                 Health::Progressing,
                 "Deleting",
-                format!("waiting for endpoint {} ({}) before deleting it", ep.name, ep.status.as_str()),
+                format!(
+                    "waiting for endpoint {} ({}) before deleting it",
+                    ep.name,
+                    ep.status.as_str()
+                ),
             );
         }
         for reg in &p.input.observed.scaling {
-            p.push(Action::DeregisterScaling { variant: reg.variant.clone() });
+            p.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
         }
         p.push(Action::DeleteEndpoint);
         p.event("Deleting", format!("deleting endpoint {}", ep.name), false);
@@ -35,7 +50,15 @@ pub(super) fn plan(p: &mut Planner<'_>) {
             Phase::Deploying,
             Health::Progressing,
             "Deleting",
-            format!("deleting endpoint {} (was {})", ep.name, if status == EndpointStatus::InService { "InService" } else { status.as_str() }),
+            format!(
+                "deleting endpoint {} (was {})",
+                ep.name,
+                if status == EndpointStatus::InService {
+                    "InService"
+                } else {
+                    status.as_str()
+                }
+            ),
         );
     }
     let owned = p.input.observed.owned.clone();
@@ -49,6 +72,15 @@ pub(super) fn plan(p: &mut Planner<'_>) {
         p.push(Action::DeleteModel { name });
     }
     p.push(Action::RemoveFinalizer);
-    p.event("Deleted", "AWS resources owned by this ModelDeployment were deleted", false);
-    p.judge(Phase::Succeeded, Health::Progressing, "Deleting", "owned AWS resources deleted; releasing the finalizer");
+    p.event(
+        "Deleted",
+        "AWS resources owned by this ModelDeployment were deleted",
+        false,
+    );
+    p.judge(
+        Phase::Succeeded,
+        Health::Progressing,
+        "Deleting",
+        "owned AWS resources deleted; releasing the finalizer",
+    );
 }
