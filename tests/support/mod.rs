@@ -611,20 +611,22 @@ pub fn candidate_share<'a>(weights: impl Iterator<Item = (&'a str, f64)>, varian
 }
 
 /// The serving state that must be identical however a rollout got there.
-pub fn end_state(
-    w: &World,
-) -> (
-    Option<String>,
-    Vec<(String, i32)>,
-    Option<Stage>,
-    Option<String>,
-) {
+#[derive(Debug, PartialEq)]
+pub struct EndState {
+    pub config: Option<String>,
+    pub weights: Vec<(String, i32)>,
+    pub stage: Option<Stage>,
+    pub rejected: Option<String>,
+}
+
+pub fn end_state(w: &World) -> EndState {
     let ep = w.endpoint.as_ref();
-    (
-        ep.map(|e| e.config_name.clone()),
-        ep.map(|e| e.percent_weights().into_iter().collect())
+    EndState {
+        config: ep.map(|e| e.config_name.clone()),
+        weights: ep
+            .map(|e| e.percent_weights().into_iter().collect())
             .unwrap_or_default(),
-        w.stage(),
-        w.markers().rejected,
-    )
+        stage: w.stage(),
+        rejected: w.markers().rejected,
+    }
 }
