@@ -6,4 +6,5 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod artifact;
 pub mod plan;
