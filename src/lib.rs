@@ -7,4 +7,5 @@
 
 pub mod api;
 pub mod artifact;
+pub mod aws;
 pub mod plan;

@@ -12,7 +12,11 @@ use sagemaker_rollout::api::document::load_yaml;
 use sagemaker_rollout::api::units::ByteSize;
 use sagemaker_rollout::artifact::Limits;
 use sagemaker_rollout::artifact::package::package;
+use sagemaker_rollout::artifact::register::{RegisterError, RegisterRequest, register};
 use sagemaker_rollout::artifact::validate::{Input, Report, validate};
+use sagemaker_rollout::aws::registry::SdkRegistry;
+use sagemaker_rollout::aws::s3::{ObjectStore, RangeTuning, S3Uri, SdkS3, range_reader};
+use sagemaker_rollout::aws::{self, Settings};
 
 /// Roll validated models out to Amazon SageMaker endpoints safely.
 #[derive(Parser)]
@@ -36,8 +40,11 @@ enum Command {
     /// Check a model.tar.gz against the artifact contract, streaming it without writing to
     /// disk. Exit 0 when valid, 1 when the artifact is invalid, 2 when it cannot be read.
     Validate {
-        /// Local path, or `-` for standard input.
+        /// Local path, `s3://bucket/key` (read with concurrent ranged GETs), or `-` for stdin.
         path: String,
+        /// AWS region for s3:// input (default: the environment).
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
         #[command(flatten)]
         limits: LimitArgs,
         /// `text` for people, `json` for pipelines.
@@ -62,6 +69,53 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
+    /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
+    Register {
+        /// The model.tar.gz to register.
+        artifact: PathBuf,
+        /// Model package group (created if absent).
+        #[arg(long)]
+        group: String,
+        /// S3 prefix to upload under; the object lands at PREFIX/<sha256>/model.tar.gz.
+        #[arg(long)]
+        s3_prefix: String,
+        /// Inference container image URI.
+        #[arg(long)]
+        image: String,
+        /// Approval status of the new version.
+        #[arg(long, default_value = "PendingManualApproval", value_parser = ["Approved", "PendingManualApproval", "Rejected"])]
+        approval: String,
+        /// Request content types the model accepts.
+        #[arg(long = "content-type", default_values = ["text/csv"])]
+        content_types: Vec<String>,
+        /// Response MIME types the model returns.
+        #[arg(long = "response-type", default_values = ["application/json"])]
+        response_types: Vec<String>,
+        /// Package description.
+        #[arg(long, default_value = "registered by sagemaker-rollout")]
+        description: String,
+        /// Extra tag KEY=VALUE (repeatable).
+        #[arg(long = "tag", value_parser = parse_key_value)]
+        tags: Vec<(String, String)>,
+        /// AWS region (default: the environment).
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("\"{s}\" is not KEY=VALUE"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -133,27 +187,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { files } => check(&files),
         Command::Validate {
             path,
+            region,
             limits,
             output,
             threads,
+        } => cmd_validate(&path, region, &limits.limits()?, output, cores(threads)),
+        Command::Register {
+            artifact,
+            group,
+            s3_prefix,
+            image,
+            approval,
+            content_types,
+            response_types,
+            description,
+            tags,
+            region,
+            output,
         } => {
-            let input = if path == "-" {
-                Input {
-                    reader: Box::new(std::io::stdin()),
-                    compressed_len: None,
-                }
-            } else {
-                Input::file(std::path::Path::new(&path))
-                    .with_context(|| format!("opening {path}"))?
+            let req = RegisterRequest {
+                artifact,
+                s3_prefix: S3Uri::parse(&s3_prefix).map_err(anyhow::Error::msg)?,
+                group,
+                image,
+                approval,
+                content_types,
+                response_types,
+                description,
+                extra_tags: tags.into_iter().collect(),
             };
-            let report = validate(input, &limits.limits()?, cores(threads))
-                .with_context(|| format!("reading {path}"))?;
-            print_report(&path, &report, output)?;
-            Ok(if report.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            cmd_register(&req, region, output)
         }
         Command::Package {
             dir,
@@ -171,6 +234,97 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn cmd_validate(
+    path: &str,
+    region: Option<String>,
+    limits: &Limits,
+    output: OutputFormat,
+    workers: usize,
+) -> anyhow::Result<ExitCode> {
+    // Kept alive until validation ends: it drives the ranged GETs of s3:// input.
+    let mut rt = None;
+    let input = if path == "-" {
+        Input {
+            reader: Box::new(std::io::stdin()),
+            compressed_len: None,
+        }
+    } else if path.starts_with("s3://") {
+        let uri = S3Uri::parse(path).map_err(anyhow::Error::msg)?;
+        let runtime = rt.insert(runtime()?);
+        let config = runtime.block_on(aws::load(&Settings {
+            region,
+            assume_role_arn: None,
+        }));
+        let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(SdkS3::new(&config));
+        let len = runtime
+            .block_on(store.size(&uri))
+            .with_context(|| format!("reading {path}"))?;
+        Input {
+            reader: Box::new(range_reader(
+                store,
+                uri,
+                len,
+                RangeTuning::default(),
+                runtime.handle(),
+            )),
+            compressed_len: Some(len),
+        }
+    } else {
+        Input::file(std::path::Path::new(path)).with_context(|| format!("opening {path}"))?
+    };
+    let report = validate(input, limits, workers).with_context(|| format!("reading {path}"))?;
+    drop(rt);
+    print_report(path, &report, output)?;
+    Ok(if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn cmd_register(
+    req: &RegisterRequest,
+    region: Option<String>,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let config = aws::load(&Settings {
+            region,
+            assume_role_arn: None,
+        })
+        .await;
+        register(
+            req,
+            &SdkS3::new(&config),
+            &SdkRegistry::new(&config),
+            cores(None),
+        )
+        .await
+    });
+    let done = match result {
+        Ok(done) => done,
+        Err(e @ RegisterError::Invalid(_)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+    } else {
+        println!("registered {}", done.package_arn);
+        println!(
+            "  artifact  {} (sha256 {})",
+            done.model_data_url, done.sha256
+        );
+        for (k, v) in &done.tags {
+            println!("  tag       {k}={v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(path: &str, r: &Report, format: OutputFormat) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 //! Every gzip reader ignores the subfield; ours uses it to find member boundaries without
 //! inflating, so members inflate in parallel. Any other gzip (one member, or members without
 //! the subfield) is inflated as a single stream. Either way memory stays bounded: at most
-//! `DEPTH` blocks are in flight.
+//! one block per worker plus one is in flight.
 //!
 //! Inflate failures surface as `io::Error`s of kind `InvalidData` carrying a [`Fault`];
 //! errors of the underlying source pass through unchanged, so callers can tell a bad artifact
@@ -28,8 +28,6 @@ pub const BLOCK: usize = 1 << 20;
 /// Largest member (compressed) or block (inflated) accepted in parallel mode: a member that
 /// claims our subfield but inflates beyond this was not written by us.
 const MAX_MEMBER: usize = 4 << 20;
-/// Blocks in flight between the reader and the tar parser.
-const DEPTH: usize = 8;
 const HEADER_LEN: usize = 20;
 const SUBFIELD: &[u8; 2] = b"SR";
 
@@ -213,7 +211,9 @@ impl Inflated {
     /// Starts inflating `source` with up to `workers` threads.
     pub fn start(source: Box<dyn Read + Send>, workers: usize) -> Self {
         let stats = Arc::new(Stats::default());
-        let (submit, out) = pool::spawn(workers, DEPTH, decode_member);
+        // One block per worker plus one being parsed: enough to keep every core busy, and
+        // memory stays at about 2 MiB per worker whatever the archive size.
+        let (submit, out) = pool::spawn(workers, workers + 1, decode_member);
         let reader_stats = Arc::clone(&stats);
         thread::spawn(move || {
             let mut src = Hashing {

@@ -10,6 +10,7 @@
 pub mod gzip;
 pub mod package;
 pub mod pool;
+pub mod register;
 pub mod validate;
 
 use serde::Serialize;

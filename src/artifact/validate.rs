@@ -67,7 +67,7 @@ impl Input {
         let f = std::fs::File::open(path)?;
         let len = f.metadata()?.len();
         Ok(Self {
-            reader: Box::new(io::BufReader::with_capacity(1 << 20, f)),
+            reader: Box::new(io::BufReader::with_capacity(256 << 10, f)),
             compressed_len: Some(len),
         })
     }

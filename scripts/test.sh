@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs the pinned AWS emulator (moto, with its whole
+# dependency tree pinned in scripts/moto-requirements.txt) into .venv when missing, then runs
+# every test. Works offline apart from crates.io and PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want=$(grep -i '^moto==' scripts/moto-requirements.txt | cut -d= -f3)
+if ! .venv/bin/python -c "import sys, moto; sys.exit(moto.__version__ != '$want')" 2>/dev/null; then
+  echo "installing moto $want into .venv" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
+fi
+exec cargo test --locked "$@"

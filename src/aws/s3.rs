@@ -1,0 +1,350 @@
+//! S3: object metadata, ranged reads, uploads; and a blocking `Read` over an object that
+//! keeps a bounded number of ranged GETs in flight, so a multi-GB artifact streams at the
+//! speed of the decoder rather than of one connection. A failed range is retried with
+//! jittered backoff; memory stays at `concurrency × chunk`.
+
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use backon::{ExponentialBuilder, Retryable};
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::{AwsError, ErrorClass, classify};
+
+/// `s3://bucket/key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Uri {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Uri {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let rest = s
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("\"{s}\" is not an s3:// URI"))?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("\"{s}\" has no bucket"));
+        }
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// This URI with `name` appended as a path segment.
+    pub fn join(&self, name: &str) -> Self {
+        let key = if self.key.is_empty() || self.key.ends_with('/') {
+            format!("{}{name}", self.key)
+        } else {
+            format!("{}/{name}", self.key)
+        };
+        Self {
+            bucket: self.bucket.clone(),
+            key,
+        }
+    }
+}
+
+impl std::fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// The S3 operations the product uses.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Object size in bytes.
+    async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError>;
+    /// Bytes `start..=end`.
+    async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError>;
+    async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError>;
+    /// Uploads a local file, in parts when it is large.
+    async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
+}
+
+/// Part size of multipart uploads (S3 allows 10,000 parts: 160 GB).
+const PART: u64 = 16 << 20;
+
+/// The production implementation.
+#[derive(Clone, Debug)]
+pub struct SdkS3 {
+    client: aws_sdk_s3::Client,
+}
+
+impl SdkS3 {
+    /// Path-style addressing is used when a custom endpoint is configured (moto, MinIO):
+    /// those rarely resolve virtual-hosted bucket names.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let custom_endpoint =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let conf = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(custom_endpoint)
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(conf),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for SdkS3 {
+    async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", "HeadObject", e))?;
+        u64::try_from(out.content_length().unwrap_or(0)).map_err(|_| {
+            AwsError::new(
+                ErrorClass::Terminal,
+                "s3",
+                "HeadObject",
+                "negative content length",
+            )
+        })
+    }
+
+    async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .range(format!("bytes={start}-{end}"))
+            .send()
+            .await
+            .map_err(|e| classify("s3", "GetObject", e))?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                AwsError::new(
+                    ErrorClass::Transient,
+                    "s3",
+                    "GetObject",
+                    format!("body interrupted: {e}"),
+                )
+            })?
+            .into_bytes();
+        let want = end - start + 1;
+        if body.len() as u64 != want {
+            return Err(AwsError::new(
+                ErrorClass::Transient,
+                "s3",
+                "GetObject",
+                format!(
+                    "range {start}-{end} returned {} bytes, expected {want}",
+                    body.len()
+                ),
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
+        self.client
+            .put_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("s3", "PutObject", e))?;
+        Ok(())
+    }
+
+    async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError> {
+        let io_err = |op: &'static str| {
+            move |e: io::Error| {
+                AwsError::new(
+                    ErrorClass::Terminal,
+                    "s3",
+                    op,
+                    format!("{}: {e}", path.display()),
+                )
+            }
+        };
+        let len = tokio::fs::metadata(path)
+            .await
+            .map_err(io_err("PutObject"))?
+            .len();
+        if len <= PART {
+            let body = tokio::fs::read(path).await.map_err(io_err("PutObject"))?;
+            return self.put(uri, Bytes::from(body)).await;
+        }
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .send()
+            .await
+            .map_err(|e| classify("s3", "CreateMultipartUpload", e))?;
+        let id = upload.upload_id().unwrap_or_default().to_owned();
+        let result = async {
+            let mut parts = Vec::new();
+            let mut file = tokio::fs::File::open(path)
+                .await
+                .map_err(io_err("UploadPart"))?;
+            for number in 1..=len.div_ceil(PART) as i32 {
+                let mut buf = vec![0u8; PART as usize];
+                let n = read_full_async(&mut file, &mut buf)
+                    .await
+                    .map_err(io_err("UploadPart"))?;
+                buf.truncate(n);
+                let out = self
+                    .client
+                    .upload_part()
+                    .bucket(&uri.bucket)
+                    .key(&uri.key)
+                    .upload_id(&id)
+                    .part_number(number)
+                    .body(ByteStream::from(buf))
+                    .send()
+                    .await
+                    .map_err(|e| classify("s3", "UploadPart", e))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(out.e_tag().map(str::to_owned))
+                        .build(),
+                );
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| classify("s3", "CompleteMultipartUpload", e))?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // Leave no billable fragments behind; the original error is what matters.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .upload_id(&id)
+                .send()
+                .await;
+        }
+        result
+    }
+}
+
+async fn read_full_async(file: &mut tokio::fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = file.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Tuning of [`range_reader`].
+#[derive(Clone, Copy, Debug)]
+pub struct RangeTuning {
+    pub chunk: u64,
+    pub concurrency: usize,
+    pub attempts: usize,
+}
+
+impl Default for RangeTuning {
+    fn default() -> Self {
+        Self {
+            chunk: 2 << 20,
+            concurrency: 4,
+            attempts: 4,
+        }
+    }
+}
+
+/// A blocking reader over `uri` (of `len` bytes) fed by up to `concurrency` ranged GETs on
+/// `runtime`. Must be read from a thread that is not a runtime worker.
+pub fn range_reader(
+    store: Arc<dyn ObjectStore>,
+    uri: S3Uri,
+    len: u64,
+    tuning: RangeTuning,
+    runtime: &tokio::runtime::Handle,
+) -> impl Read + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, AwsError>>(tuning.concurrency.max(1));
+    let ranges: Vec<(u64, u64)> = (0..len.div_ceil(tuning.chunk.max(1)))
+        .map(|i| (i * tuning.chunk, ((i + 1) * tuning.chunk).min(len) - 1))
+        .collect();
+    runtime.spawn(async move {
+        let fetches = futures::stream::iter(ranges).map(|(start, end)| {
+            let store = Arc::clone(&store);
+            let uri = uri.clone();
+            async move {
+                (|| async { store.get_range(&uri, start, end).await })
+                    .retry(
+                        ExponentialBuilder::default()
+                            .with_min_delay(Duration::from_millis(100))
+                            .with_max_delay(Duration::from_secs(5))
+                            .with_max_times(tuning.attempts.saturating_sub(1))
+                            .with_jitter(),
+                    )
+                    .when(AwsError::is_retryable)
+                    .await
+            }
+        });
+        let mut ordered = fetches.buffered(tuning.concurrency.max(1));
+        while let Some(chunk) = ordered.next().await {
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return; // reader gone, or the error has been delivered
+            }
+        }
+    });
+    ChannelReader {
+        rx,
+        current: Bytes::new(),
+    }
+}
+
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, AwsError>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
