@@ -8,4 +8,6 @@
 pub mod api;
 pub mod artifact;
 pub mod aws;
+pub mod engine;
 pub mod plan;
+pub mod sim;

@@ -1,6 +1,8 @@
 //! The `sagemaker-rollout` command line.
 #![forbid(unsafe_code)]
 
+mod cli_rollout;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,10 +15,12 @@ use sagemaker_rollout::api::units::ByteSize;
 use sagemaker_rollout::artifact::Limits;
 use sagemaker_rollout::artifact::package::package;
 use sagemaker_rollout::artifact::register::{RegisterError, RegisterRequest, register};
+use sagemaker_rollout::artifact::remote::validate_s3;
 use sagemaker_rollout::artifact::validate::{Input, Report, validate};
 use sagemaker_rollout::aws::registry::SdkRegistry;
-use sagemaker_rollout::aws::s3::{ObjectStore, RangeTuning, S3Uri, SdkS3, range_reader};
+use sagemaker_rollout::aws::s3::{S3Uri, SdkS3};
 use sagemaker_rollout::aws::{self, Settings};
+use std::sync::Arc;
 
 /// Roll validated models out to Amazon SageMaker endpoints safely.
 #[derive(Parser)]
@@ -69,6 +73,26 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Run the rollout of a manifest on the built-in SageMaker simulator in virtual time and
+    /// print the timeline (phase, step, weights, every mutating AWS call) and the final status.
+    /// Exit 0 when the rollout ends in the expected phase.
+    Simulate {
+        /// The ModelDeployment manifest.
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Scenario file: timed alarms, failed updates, throttling (see the README).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Start from an empty account instead of an endpoint serving a champion.
+        #[arg(long)]
+        empty: bool,
+        /// Phase the rollout must end in for exit code 0.
+        #[arg(long, default_value = "Succeeded", value_parser = parse_phase)]
+        expect: sagemaker_rollout::api::Phase,
+        /// Also list every read call.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
     /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
     Register {
@@ -104,6 +128,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+}
+
+fn parse_phase(s: &str) -> Result<sagemaker_rollout::api::Phase, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("\"{s}\" is not a phase (Succeeded, RolledBack, Failed, Paused, …)"))
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -185,6 +214,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files } => check(&files),
+        Command::Simulate {
+            file,
+            scenario,
+            empty,
+            expect,
+            verbose,
+        } => cli_rollout::simulate_cmd(&file, scenario.as_ref(), empty, expect, verbose),
         Command::Validate {
             path,
             region,
@@ -243,39 +279,28 @@ fn cmd_validate(
     output: OutputFormat,
     workers: usize,
 ) -> anyhow::Result<ExitCode> {
-    // Kept alive until validation ends: it drives the ranged GETs of s3:// input.
-    let mut rt = None;
-    let input = if path == "-" {
-        Input {
-            reader: Box::new(std::io::stdin()),
-            compressed_len: None,
-        }
-    } else if path.starts_with("s3://") {
+    let report = if path.starts_with("s3://") {
         let uri = S3Uri::parse(path).map_err(anyhow::Error::msg)?;
-        let runtime = rt.insert(runtime()?);
-        let config = runtime.block_on(aws::load(&Settings {
-            region,
-            assume_role_arn: None,
-        }));
-        let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(SdkS3::new(&config));
-        let len = runtime
-            .block_on(store.size(&uri))
-            .with_context(|| format!("reading {path}"))?;
-        Input {
-            reader: Box::new(range_reader(
-                store,
-                uri,
-                len,
-                RangeTuning::default(),
-                runtime.handle(),
-            )),
-            compressed_len: Some(len),
-        }
+        runtime()?.block_on(async {
+            let config = aws::load(&Settings {
+                region,
+                assume_role_arn: None,
+            })
+            .await;
+            validate_s3(Arc::new(SdkS3::new(&config)), &uri, limits.clone(), workers).await
+        })
     } else {
-        Input::file(std::path::Path::new(path)).with_context(|| format!("opening {path}"))?
-    };
-    let report = validate(input, limits, workers).with_context(|| format!("reading {path}"))?;
-    drop(rt);
+        let input = if path == "-" {
+            Input {
+                reader: Box::new(std::io::stdin()),
+                compressed_len: None,
+            }
+        } else {
+            Input::file(std::path::Path::new(path)).with_context(|| format!("opening {path}"))?
+        };
+        validate(input, limits, workers).map_err(Into::into)
+    }
+    .with_context(|| format!("reading {path}"))?;
     print_report(path, &report, output)?;
     Ok(if report.valid {
         ExitCode::SUCCESS

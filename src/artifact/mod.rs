@@ -11,6 +11,7 @@ pub mod gzip;
 pub mod package;
 pub mod pool;
 pub mod register;
+pub mod remote;
 pub mod validate;
 
 use serde::Serialize;

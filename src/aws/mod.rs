@@ -6,8 +6,12 @@
 //! honoured by aws-config, standard retry mode, explicit timeouts) and the error type every
 //! adapter returns, already classified so callers know whether to back off or stall.
 
+pub mod alarms;
+pub mod endpoints;
 pub mod registry;
+pub mod runtime;
 pub mod s3;
+pub mod scaling;
 
 use std::fmt;
 use std::time::Duration;

@@ -47,6 +47,8 @@ pub trait ModelRegistry: Send + Sync {
     async fn describe_package(&self, arn: &str) -> Result<PackageInfo, AwsError>;
     /// Version ARNs of a group, newest first.
     async fn list_packages(&self, group: &str) -> Result<Vec<String>, AwsError>;
+    /// Tags of a package version.
+    async fn package_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError>;
 }
 
 /// The production implementation.
@@ -185,5 +187,25 @@ impl ModelRegistry for SdkRegistry {
             );
         }
         Ok(arns)
+    }
+
+    async fn package_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut tags = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_tags()
+            .resource_arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("sagemaker", "ListTags", e))?;
+            tags.extend(page.tags().iter().filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            }));
+        }
+        Ok(tags)
     }
 }

@@ -12,6 +12,7 @@ pub mod markers;
 pub mod observed;
 mod project;
 mod rollout;
+pub mod smoke;
 mod teardown;
 
 use std::time::Duration;

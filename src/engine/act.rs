@@ -1,0 +1,298 @@
+//! Acting: performs a plan's actions in order, stopping at the first failure (the next pass
+//! re-observes and re-plans, so a partial plan is always safe). Results AWS cannot show by
+//! itself (the smoke test) are written back as endpoint tags before the pass ends.
+
+use jiff::Timestamp;
+
+use super::{Engine, EngineError};
+use crate::api::{ModelDeploymentSpec, SmokeTestView};
+use crate::aws::s3::S3Uri;
+use crate::plan::actions::Action;
+use crate::plan::markers::Smoke;
+use crate::plan::smoke::evaluate;
+use crate::plan::{Markers, Plan};
+
+impl Engine {
+    /// Performs `plan`; returns true when the finalizer may be released.
+    pub(crate) async fn act(
+        &self,
+        spec: &ModelDeploymentSpec,
+        plan: &Plan,
+        now: Timestamp,
+    ) -> Result<bool, EngineError> {
+        let c = &self.clients;
+        let ep = spec.endpoint_name.as_str();
+        let arn = plan
+            .status
+            .endpoint
+            .as_ref()
+            .and_then(|e| e.arn.clone())
+            .unwrap_or_default();
+        let mut released = false;
+        for action in &plan.actions {
+            match action {
+                Action::ValidateArtifact {
+                    package_arn,
+                    model_data_url,
+                    ..
+                } => {
+                    self.facts(spec, package_arn, model_data_url, now).await?;
+                }
+                Action::CreateModel(m) => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "CreateModel",
+                        m.name.clone(),
+                        c.endpoints.create_model(m),
+                    )
+                    .await?
+                }
+                Action::CreateEndpointConfig(cfg) => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "CreateEndpointConfig",
+                        cfg.name.clone(),
+                        c.endpoints.create_endpoint_config(cfg),
+                    )
+                    .await?
+                }
+                Action::CreateEndpoint { config_name, tags } => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "CreateEndpoint",
+                        format!("{ep} config={config_name}"),
+                        c.endpoints.create_endpoint(ep, config_name, tags),
+                    )
+                    .await?
+                }
+                Action::UpdateEndpoint {
+                    config_name,
+                    deployment,
+                } => {
+                    let detail = format!(
+                        "{ep} config={config_name}{}",
+                        if deployment.is_some() {
+                            " (blue/green)"
+                        } else {
+                            ""
+                        }
+                    );
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "UpdateEndpoint",
+                        detail,
+                        c.endpoints
+                            .update_endpoint(ep, config_name, deployment.as_ref()),
+                    )
+                    .await?
+                }
+                Action::UpdateWeights { weights } => {
+                    let detail = weights
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v:.1}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "UpdateEndpointWeightsAndCapacities",
+                        detail,
+                        c.endpoints.update_weights(ep, weights),
+                    )
+                    .await?
+                }
+                Action::RunSmokeTest { variant } => self.smoke(spec, &arn, variant, now).await?,
+                Action::TagEndpoint { tags } => {
+                    let detail = tags
+                        .iter()
+                        .filter(|(k, _)| k.ends_with(":stage") || k.ends_with(":step"))
+                        .map(|(k, v)| format!("{}={v}", k.rsplit(':').next().unwrap_or(k)))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "AddTags",
+                        detail,
+                        c.endpoints.tag_endpoint(&arn, tags),
+                    )
+                    .await?
+                }
+                Action::EnsureAlarm(a) => {
+                    self.call(
+                        now,
+                        "cloudwatch",
+                        "PutMetricAlarm",
+                        a.name.clone(),
+                        c.alarms.put(a),
+                    )
+                    .await?
+                }
+                Action::DeleteAlarm { name } => {
+                    self.call(
+                        now,
+                        "cloudwatch",
+                        "DeleteAlarms",
+                        name.clone(),
+                        c.alarms.delete(std::slice::from_ref(name)),
+                    )
+                    .await?
+                }
+                Action::RegisterScaling(s) => {
+                    self.call(
+                        now,
+                        "application-autoscaling",
+                        "RegisterScalableTarget+PutScalingPolicy",
+                        s.variant.clone(),
+                        c.scaling.register(ep, s),
+                    )
+                    .await?
+                }
+                Action::DeregisterScaling { variant } => {
+                    self.call(
+                        now,
+                        "application-autoscaling",
+                        "DeleteScalingPolicy+DeregisterScalableTarget",
+                        variant.clone(),
+                        c.scaling.deregister(ep, variant),
+                    )
+                    .await?
+                }
+                Action::DeleteEndpoint => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "DeleteEndpoint",
+                        ep.to_owned(),
+                        c.endpoints.delete_endpoint(ep),
+                    )
+                    .await?
+                }
+                Action::DeleteEndpointConfig { name } => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "DeleteEndpointConfig",
+                        name.clone(),
+                        c.endpoints.delete_endpoint_config(name),
+                    )
+                    .await?
+                }
+                Action::DeleteModel { name } => {
+                    self.call(
+                        now,
+                        "sagemaker",
+                        "DeleteModel",
+                        name.clone(),
+                        c.endpoints.delete_model(name),
+                    )
+                    .await?
+                }
+                Action::RecordHistory(entry) => {
+                    if let Some(audit) = &spec.audit {
+                        let record = serde_json::json!({
+                            "endpoint": ep,
+                            "owner": self.owner,
+                            "entry": entry,
+                            "status": plan.status,
+                        });
+                        let prefix = S3Uri::parse(&audit.s3_uri).map_err(EngineError::Artifact)?;
+                        let run = entry
+                            .candidate_run_id
+                            .clone()
+                            .unwrap_or_else(|| "unknown".into());
+                        let key = prefix.join(ep).join(&format!(
+                            "{}-{run}.json",
+                            entry.finished_at.replace(':', "")
+                        ));
+                        let body = serde_json::to_vec_pretty(&record).unwrap_or_default();
+                        self.call(
+                            now,
+                            "s3",
+                            "PutObject",
+                            key.to_string(),
+                            c.s3.put(&key, body.into()),
+                        )
+                        .await?;
+                    }
+                }
+                Action::RemoveFinalizer => released = true,
+            }
+        }
+        Ok(released)
+    }
+
+    /// InvokeEndpoint on the candidate variant alone; the verdict becomes the `smoke` marker.
+    async fn smoke(
+        &self,
+        spec: &ModelDeploymentSpec,
+        arn: &str,
+        variant: &str,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let Some(test) = &spec.smoke_test else {
+            return Ok(());
+        };
+        let c = &self.clients;
+        let ep = &spec.endpoint_name;
+        let result = self
+            .call(
+                now,
+                "sagemaker-runtime",
+                "InvokeEndpoint",
+                format!("{ep} variant={variant}"),
+                c.runtime
+                    .invoke(ep, variant, &test.content_type, &test.body),
+            )
+            .await;
+        let (verdict, view) = match result {
+            Ok(inv) => {
+                let verdict = evaluate(&test.expect, inv.status, &inv.body);
+                let response: String = inv.body.chars().take(512).collect();
+                let view = SmokeTestView {
+                    result: if verdict.is_ok() { "Passed" } else { "Failed" }.into(),
+                    at: Some(now.to_string()),
+                    latency_ms: Some(inv.latency.as_millis() as i64),
+                    response: Some(match &verdict {
+                        Ok(()) => response,
+                        Err(why) => format!("{why}; request {} {:?}", test.content_type, test.body),
+                    }),
+                };
+                (verdict, view)
+            }
+            Err(e) if !e.is_retryable() => {
+                let why = e.to_string();
+                let view = SmokeTestView {
+                    result: "Failed".into(),
+                    at: Some(now.to_string()),
+                    latency_ms: None,
+                    response: Some(why.clone()),
+                };
+                (Err(why), view)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.remember_smoke(view);
+        let describe = c.endpoints.endpoint_tags(arn).await?;
+        let mut m = Markers::from_tags(&describe);
+        m.smoke = Some(if verdict.is_ok() {
+            Smoke::Passed
+        } else {
+            Smoke::Failed
+        });
+        m.smoke_at = Some(now);
+        self.call(
+            now,
+            "sagemaker",
+            "AddTags",
+            "smoke".to_owned(),
+            c.endpoints.tag_endpoint(arn, &m.to_tags()),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! Candidate resolution in the Model Registry: the pinned package while `spec.candidate` is
+//! unchanged; otherwise the explicit ARN, or the newest version of the group carrying every
+//! `matchTags` entry with an acceptable approval. Rejected packages are never candidates.
+
+use std::collections::BTreeMap;
+
+use crate::api::{ApprovalPolicy, ModelDeploymentSpec};
+use crate::aws::AwsError;
+use crate::aws::registry::{ModelRegistry, PackageInfo};
+
+/// A package chosen as candidate, with what the planner and lineage need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    pub info: PackageInfo,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Resolved {
+    pub fn run_id(&self) -> Option<String> {
+        self.tags
+            .get("candidate_run_id")
+            .or_else(|| self.info.metadata.get("candidate_run_id"))
+            .cloned()
+    }
+}
+
+/// Outcome of a lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup {
+    Found(Resolved),
+    NotFound(String),
+}
+
+fn approval_ok(policy: ApprovalPolicy, status: &str) -> bool {
+    match policy {
+        ApprovalPolicy::Approved => status == "Approved",
+        ApprovalPolicy::PendingManualApproval => status == "PendingManualApproval",
+        ApprovalPolicy::Any => status == "Approved" || status == "PendingManualApproval",
+    }
+}
+
+/// Finds the candidate. `pinned` is the ARN a rollout was started for (see
+/// [`crate::plan::pinned_candidate`]).
+pub async fn resolve(
+    registry: &dyn ModelRegistry,
+    spec: &ModelDeploymentSpec,
+    pinned: Option<&str>,
+) -> Result<Lookup, AwsError> {
+    let policy = spec.candidate.approval;
+    if let Some(arn) = pinned.or(spec.candidate.model_package_arn.as_deref()) {
+        let info = match registry.describe_package(arn).await {
+            Ok(info) => info,
+            Err(e) if e.is_not_found() => {
+                return Ok(Lookup::NotFound(format!(
+                    "model package {arn} does not exist"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if info.approval == "Rejected" && pinned.is_none() {
+            return Ok(Lookup::NotFound(format!(
+                "model package {arn} is Rejected and is never deployed"
+            )));
+        }
+        let tags = registry.package_tags(arn).await?;
+        return Ok(Lookup::Found(Resolved { info, tags }));
+    }
+    let Some(group) = &spec.candidate.model_package_group else {
+        return Ok(Lookup::NotFound(
+            "spec.candidate names no package group or ARN".into(),
+        ));
+    };
+    let wanted = spec.candidate.match_tags.clone().unwrap_or_default();
+    let arns = match registry.list_packages(group).await {
+        Ok(arns) => arns,
+        Err(e) if e.is_not_found() => {
+            return Ok(Lookup::NotFound(format!(
+                "model package group {group} does not exist"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut rejected = 0;
+    let mut wrong_approval = Vec::new();
+    for arn in arns {
+        let info = registry.describe_package(&arn).await?;
+        let tags = registry.package_tags(&arn).await?;
+        // Tags first; CustomerMetadataProperties as a fallback for pipelines that record
+        // lineage there.
+        let matches = wanted
+            .iter()
+            .all(|(k, v)| tags.get(k).or_else(|| info.metadata.get(k)) == Some(v));
+        if !matches {
+            continue;
+        }
+        if info.approval == "Rejected" {
+            rejected += 1;
+            continue;
+        }
+        if !approval_ok(policy, &info.approval) {
+            wrong_approval.push(format!("{} ({})", arn, info.approval));
+            continue;
+        }
+        return Ok(Lookup::Found(Resolved { info, tags }));
+    }
+    let selector = wanted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let why = if rejected > 0 && wrong_approval.is_empty() {
+        format!(
+            "only Rejected packages in {group} match {selector}; Rejected packages are never deployed"
+        )
+    } else if !wrong_approval.is_empty() {
+        format!(
+            "packages in {group} match {selector} but none has approval {policy:?}: {}",
+            wrong_approval.join(", ")
+        )
+    } else {
+        format!("no package in {group} matches {selector}")
+    };
+    Ok(Lookup::NotFound(why))
+}

@@ -1,0 +1,625 @@
+//! The SageMaker simulator: every AWS trait of the engine implemented in memory with
+//! documented AWS semantics on a virtual clock — status transitions with realistic durations,
+//! immutable endpoint configs, updates rejected unless InService, relative weights with
+//! Desired vs Current while Updating, failed updates that silently restore the old config
+//! with a FailureReason, Failed endpoints, shadow variants, blue/green guardrail deployments
+//! with alarm auto-rollback, alarm states, scaling targets that block config changes, and
+//! throttling. Scenarios script alarms, failures and throttling in time.
+
+pub mod scenario;
+mod services;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::api::ModelDeploymentSpec;
+use crate::aws::endpoints::EndpointDescription;
+use crate::aws::registry::PackageInfo;
+use crate::aws::{AwsError, ErrorClass};
+use crate::engine::Clients;
+use crate::plan::actions::{AlarmPlan, ConfigPlan, ModelPlan, NativeDeployment};
+use crate::plan::{Alarm, AlarmState, ScalingRegistration};
+pub use scenario::Scenario;
+
+/// How long SageMaker transitions take in the simulator (typical real figures).
+pub const CREATE_TIME: SignedDuration = SignedDuration::from_mins(6);
+pub const UPDATE_TIME: SignedDuration = SignedDuration::from_mins(8);
+pub const WEIGHTS_TIME: SignedDuration = SignedDuration::from_secs(90);
+pub const DELETE_TIME: SignedDuration = SignedDuration::from_mins(2);
+pub const ROLLBACK_TIME: SignedDuration = SignedDuration::from_mins(3);
+
+const ACCOUNT: &str = "123456789012";
+/// Attempts of the AWS SDK's standard retry mode, as configured in [`crate::aws::load`].
+const SDK_ATTEMPTS: u32 = 5;
+const REGION: &str = "us-east-1";
+
+/// The virtual clock shared by the simulator and its driver.
+#[derive(Clone, Debug)]
+pub struct SimClock(Arc<Mutex<Timestamp>>);
+
+impl SimClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self(Arc::new(Mutex::new(start)))
+    }
+    pub fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Moves time forward (never backward).
+    pub fn advance_to(&self, t: Timestamp) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if t > *now {
+            *now = t;
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Transition {
+    Create {
+        config: String,
+    },
+    Update {
+        config: String,
+        fail: Option<String>,
+        deployment: Option<NativeDeployment>,
+        started: Timestamp,
+    },
+    Weights(BTreeMap<String, f64>),
+    RollBack {
+        reason: String,
+    },
+    CreateFailed {
+        reason: String,
+    },
+    Delete,
+}
+
+#[derive(Clone, Debug)]
+struct SimEndpoint {
+    desc: EndpointDescription,
+    tags: BTreeMap<String, String>,
+    pending: Option<(Timestamp, Transition)>,
+}
+
+#[derive(Clone, Debug)]
+struct Package {
+    info: PackageInfo,
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct State {
+    endpoints: BTreeMap<String, SimEndpoint>,
+    configs: BTreeMap<String, ConfigPlan>,
+    models: BTreeMap<String, ModelPlan>,
+    packages: Vec<Package>,
+    groups: Vec<String>,
+    objects: BTreeMap<String, Bytes>,
+    alarms: BTreeMap<String, (Alarm, Option<AlarmPlan>)>,
+    scaling: BTreeMap<(String, String), ScalingRegistration>,
+    rng: u64,
+    throttle_percent: u32,
+    fail_next_update: Option<String>,
+    events: Vec<(Timestamp, scenario::Event)>,
+    smoke: scenario::SmokeReply,
+    /// Calls that changed something, for crash tests (`fail_after`).
+    mutations: u64,
+    crash_after: Option<u64>,
+}
+
+/// The simulator.
+#[derive(Clone)]
+pub struct Simulator {
+    state: Arc<Mutex<State>>,
+    pub clock: SimClock,
+    pub start: Timestamp,
+}
+
+impl Simulator {
+    pub fn new(start: Timestamp, scenario: &Scenario) -> Self {
+        let mut events: Vec<(Timestamp, scenario::Event)> = scenario
+            .events
+            .iter()
+            .map(|e| (start + e.at.parse().unwrap_or_default(), e.clone()))
+            .collect();
+        events.sort_by_key(|(t, _)| *t);
+        let state = State {
+            rng: scenario
+                .seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                | 1,
+            throttle_percent: scenario.throttle_percent,
+            events,
+            smoke: scenario.smoke.clone().unwrap_or(scenario::SmokeReply {
+                status: 200,
+                body: r#"{"score": 0.42}"#.into(),
+            }),
+            ..State::default()
+        };
+        Self {
+            state: Arc::new(Mutex::new(state)),
+            clock: SimClock::new(start),
+            start,
+        }
+    }
+
+    /// The engine's clients, all backed by this simulator.
+    pub fn clients(&self) -> Clients {
+        let me = Arc::new(self.clone());
+        Clients {
+            endpoints: me.clone(),
+            registry: me.clone(),
+            runtime: me.clone(),
+            scaling: me.clone(),
+            alarms: me.clone(),
+            s3: me,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the state after applying everything due by now; `mutating` calls may be
+    /// throttled and count towards a scripted crash.
+    fn enter(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        mutating: bool,
+    ) -> Result<MutexGuard<'_, State>, AwsError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        st.settle(now);
+        // The SDK's standard retry mode makes up to 5 attempts; a call fails with
+        // ThrottlingException only when every attempt is throttled.
+        if st.throttle_percent > 0
+            && (0..SDK_ATTEMPTS).all(|_| st.next_percent() < st.throttle_percent)
+        {
+            let mut e = AwsError::new(ErrorClass::Throttling, service, operation, "Rate exceeded");
+            e.code = Some("ThrottlingException".into());
+            return Err(e);
+        }
+        if mutating {
+            if st.crash_after == Some(st.mutations) {
+                return Err(AwsError::new(
+                    ErrorClass::Terminal,
+                    service,
+                    operation,
+                    "simulated process crash",
+                ));
+            }
+            st.mutations += 1;
+        }
+        Ok(st)
+    }
+
+    /// Makes the next mutating call after `n` successful ones fail, as if the process died
+    /// right there (crash tests); None disarms.
+    pub fn crash_after(&self, n: Option<u64>) {
+        self.lock().crash_after = n;
+    }
+
+    pub fn mutations(&self) -> u64 {
+        self.lock().mutations
+    }
+
+    /// Adds a package version to the registry; returns its ARN.
+    pub fn add_package(
+        &self,
+        group: &str,
+        tags: BTreeMap<String, String>,
+        approval: &str,
+        artifact: Bytes,
+    ) -> String {
+        let mut st = self.lock();
+        if !st.groups.iter().any(|g| g == group) {
+            st.groups.push(group.to_owned());
+        }
+        let version = st
+            .packages
+            .iter()
+            .filter(|p| p.info.group.as_deref() == Some(group))
+            .count() as i32
+            + 1;
+        let arn = format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}");
+        let url = format!("s3://sim-models/{group}/{version}/model.tar.gz");
+        st.objects.insert(url.clone(), artifact);
+        let metadata = tags.clone();
+        st.packages.push(Package {
+            info: PackageInfo {
+                arn: arn.clone(),
+                group: Some(group.to_owned()),
+                version: Some(version),
+                approval: approval.to_owned(),
+                image: Some(format!(
+                    "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/inference:1"
+                )),
+                model_data_url: Some(url),
+                metadata,
+            },
+            tags,
+        });
+        arn
+    }
+
+    /// Registers a package under an explicit ARN (for specs that pin one).
+    pub fn add_package_at(&self, arn: &str, tags: BTreeMap<String, String>, artifact: Bytes) {
+        let mut st = self.lock();
+        let url = format!(
+            "s3://sim-models/pinned/{}/model.tar.gz",
+            arn.rsplit('/').next().unwrap_or("x")
+        );
+        st.objects.insert(url.clone(), artifact);
+        st.packages.push(Package {
+            info: PackageInfo {
+                arn: arn.to_owned(),
+                group: arn.split('/').nth(1).map(str::to_owned),
+                version: arn.rsplit('/').next().and_then(|v| v.parse().ok()),
+                approval: "Approved".into(),
+                image: Some(format!(
+                    "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/inference:1"
+                )),
+                model_data_url: Some(url),
+                metadata: tags.clone(),
+            },
+            tags,
+        });
+    }
+
+    /// Creates an alarm owned by someone else.
+    pub fn add_alarm(&self, name: &str, state: AlarmState) {
+        let now = self.clock.now();
+        self.lock().alarms.insert(
+            name.to_owned(),
+            (
+                Alarm {
+                    name: name.to_owned(),
+                    state,
+                    since: Some(now),
+                },
+                None,
+            ),
+        );
+    }
+
+    pub fn set_alarm(&self, name: &str, state: AlarmState) {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        if let Some((a, _)) = st.alarms.get_mut(name)
+            && a.state != state
+        {
+            a.state = state;
+            a.since = Some(now);
+        }
+    }
+
+    pub fn fail_next_update(&self, reason: &str) {
+        self.lock().fail_next_update = Some(reason.to_owned());
+    }
+
+    /// Counts of what exists, for leak checks: (endpoints, configs, models, owned alarms, scaling targets).
+    pub fn inventory(&self) -> (usize, usize, usize, usize, usize) {
+        let st = self.lock();
+        (
+            st.endpoints.len(),
+            st.configs.len(),
+            st.models.len(),
+            st.alarms
+                .values()
+                .filter(|(_, owned)| owned.is_some())
+                .count(),
+            st.scaling.len(),
+        )
+    }
+
+    /// Endpoint status and production weights in percent, for timelines.
+    pub fn endpoint_view(&self, name: &str) -> Option<(String, Vec<(String, f64)>)> {
+        let st = self.lock();
+        st.endpoints.get(name).map(|e| {
+            let total: f64 = e.desc.variants.iter().map(|v| v.current_weight).sum();
+            let weights = e
+                .desc
+                .variants
+                .iter()
+                .map(|v| {
+                    (
+                        v.name.clone(),
+                        if total > 0.0 {
+                            v.current_weight / total * 100.0
+                        } else {
+                            0.0
+                        },
+                    )
+                })
+                .collect();
+            (e.desc.status.as_str().to_owned(), weights)
+        })
+    }
+
+    /// Names of the models behind an endpoint's production variants.
+    pub fn serving_models(&self, name: &str) -> Vec<String> {
+        let st = self.lock();
+        st.endpoints
+            .get(name)
+            .and_then(|e| st.configs.get(&e.desc.config_name))
+            .map(|c| c.production.iter().map(|v| v.model_name.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl State {
+    /// A uniformly distributed value in 0..100 (xorshift; deterministic per seed).
+    fn next_percent(&mut self) -> u32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % 100) as u32
+    }
+
+    /// Applies scripted events and finished transitions up to `now`, in time order.
+    fn settle(&mut self, now: Timestamp) {
+        loop {
+            let next_event = self.events.first().map(|(t, _)| *t).filter(|t| *t <= now);
+            let next_transition = self
+                .endpoints
+                .iter()
+                .filter_map(|(n, e)| e.pending.as_ref().map(|(t, _)| (*t, n.clone())))
+                .filter(|(t, _)| *t <= now)
+                .min();
+            match (next_event, next_transition) {
+                (Some(te), Some((tt, _))) if te <= tt => self.apply_event(),
+                (Some(_), None) => self.apply_event(),
+                (_, Some((tt, name))) => self.finish(&name, tt),
+                (None, None) => break,
+            }
+            self.guardrails(now);
+        }
+        self.guardrails(now);
+    }
+
+    fn apply_event(&mut self) {
+        let (at, e) = self.events.remove(0);
+        if let (Some(name), Some(state)) = (&e.alarm, &e.state) {
+            let state = match state.as_str() {
+                "ALARM" => AlarmState::Alarm,
+                "OK" => AlarmState::Ok,
+                _ => AlarmState::InsufficientData,
+            };
+            let entry = self.alarms.entry(name.clone()).or_insert_with(|| {
+                (
+                    Alarm {
+                        name: name.clone(),
+                        state,
+                        since: Some(at),
+                    },
+                    None,
+                )
+            });
+            if entry.0.state != state {
+                entry.0.state = state;
+                entry.0.since = Some(at);
+            }
+        }
+        if let Some(reason) = &e.fail_next_update {
+            self.fail_next_update = Some(reason.clone());
+        }
+        if let Some(p) = e.throttle_percent {
+            self.throttle_percent = p.min(100);
+        }
+    }
+
+    /// SageMaker blue/green: an alarm in ALARM during the deployment's bake rolls it back.
+    fn guardrails(&mut self, now: Timestamp) {
+        let firing: Vec<String> = self
+            .alarms
+            .values()
+            .filter(|(a, _)| a.state == AlarmState::Alarm)
+            .map(|(a, _)| a.name.clone())
+            .collect();
+        for ep in self.endpoints.values_mut() {
+            let Some((
+                _,
+                Transition::Update {
+                    deployment: Some(d),
+                    started,
+                    ..
+                },
+            )) = &ep.pending
+            else {
+                continue;
+            };
+            let baking = now >= *started + UPDATE_TIME / 2;
+            if let Some(alarm) = d
+                .alarms
+                .iter()
+                .find(|a| firing.contains(a))
+                .filter(|_| baking)
+            {
+                ep.desc.status = crate::plan::EndpointStatus::RollingBack;
+                let reason = format!(
+                    "Blue/green deployment rolled back: alarm {alarm} went into ALARM during the baking period"
+                );
+                ep.pending = Some((now + ROLLBACK_TIME, Transition::RollBack { reason }));
+            }
+        }
+    }
+
+    fn finish(&mut self, name: &str, at: Timestamp) {
+        let configs = self.configs.clone();
+        let Some(ep) = self.endpoints.get_mut(name) else {
+            return;
+        };
+        let Some((_, transition)) = ep.pending.take() else {
+            return;
+        };
+        ep.desc.last_modified = at;
+        ep.desc.status = crate::plan::EndpointStatus::InService;
+        match transition {
+            Transition::Create { config }
+            | Transition::Update {
+                config, fail: None, ..
+            } => {
+                if let Some(c) = configs.get(&config) {
+                    services::apply_config(&mut ep.desc, c);
+                }
+                ep.desc.failure_reason = None;
+            }
+            Transition::Update {
+                fail: Some(reason), ..
+            }
+            | Transition::RollBack { reason } => {
+                // The old fleet keeps serving; only the reason tells what happened.
+                ep.desc.failure_reason = Some(reason);
+            }
+            Transition::CreateFailed { reason } => {
+                ep.desc.status = crate::plan::EndpointStatus::Failed;
+                ep.desc.failure_reason = Some(reason);
+            }
+            Transition::Weights(w) => {
+                for v in &mut ep.desc.variants {
+                    if let Some(x) = w.get(&v.name) {
+                        v.current_weight = *x;
+                    }
+                    v.desired_weight = None;
+                }
+            }
+            Transition::Delete => {
+                self.endpoints.remove(name);
+                self.scaling.retain(|(e, _), _| e != name);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl crate::aws::s3::ObjectStore for Simulator {
+    async fn size(&self, uri: &crate::aws::s3::S3Uri) -> Result<u64, AwsError> {
+        let st = self.enter("s3", "HeadObject", false)?;
+        st.objects
+            .get(&uri.to_string())
+            .map(|b| b.len() as u64)
+            .ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "s3",
+                    "HeadObject",
+                    format!("{uri} does not exist"),
+                )
+            })
+    }
+    async fn get_range(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+        start: u64,
+        end: u64,
+    ) -> Result<Bytes, AwsError> {
+        let st = self.enter("s3", "GetObject", false)?;
+        let obj = st.objects.get(&uri.to_string()).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::NotFound,
+                "s3",
+                "GetObject",
+                format!("{uri} does not exist"),
+            )
+        })?;
+        if start > end || end as usize >= obj.len() {
+            return Err(AwsError::new(
+                ErrorClass::Terminal,
+                "s3",
+                "GetObject",
+                "InvalidRange",
+            ));
+        }
+        Ok(obj.slice(start as usize..=end as usize))
+    }
+    async fn put(&self, uri: &crate::aws::s3::S3Uri, body: Bytes) -> Result<(), AwsError> {
+        let mut st = self.enter("s3", "PutObject", true)?;
+        st.objects.insert(uri.to_string(), body);
+        Ok(())
+    }
+    async fn upload_file(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+        path: &std::path::Path,
+    ) -> Result<(), AwsError> {
+        let body = tokio::fs::read(path)
+            .await
+            .map_err(|e| AwsError::new(ErrorClass::Terminal, "s3", "PutObject", e.to_string()))?;
+        self.put(uri, Bytes::from(body)).await
+    }
+}
+
+/// Builds a valid model artifact in memory (block gzip format, like `package`).
+pub fn artifact(run_id: &str, auc: f64) -> Bytes {
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("artifacts/feature_schema.json", br#"{"features": ["tenure", "plan", "spend"]}"#.to_vec()),
+        ("artifacts/metrics.json", format!(r#"{{"auc": {auc}}}"#).into_bytes()),
+        ("artifacts/splits.json", br#"{"train": 0.8, "test": 0.2}"#.to_vec()),
+        ("inference.py", b"def model_fn(model_dir):\n    return None\n".to_vec()),
+        (
+            "model-info.json",
+            format!(r#"{{"candidate_run_id": "{run_id}", "data_version": "dv-{run_id}", "git_commit": "0123abcd"}}"#).into_bytes(),
+        ),
+        ("model/model.cbm", (0..4096u32).map(|i| (i * 31 % 251) as u8).collect()),
+        ("requirements.txt", b"catboost==1.2.5\n".to_vec()),
+    ];
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        // Writing into a Vec cannot fail; an error here would be a bug in tar itself.
+        let _ = tar.append_data(&mut h, name, data.as_slice());
+    }
+    let raw = tar.into_inner().unwrap_or_default();
+    let mut out = Vec::new();
+    for block in raw.chunks(crate::artifact::gzip::BLOCK) {
+        out.extend(crate::artifact::gzip::encode_member(block, 6).unwrap_or_default());
+    }
+    Bytes::from(out)
+}
+
+/// Seeds the registry (and alarms) for `spec`: a candidate package matching it and, with
+/// `champion`, an older package already serving the endpoint as if a previous rollout by
+/// `owner` had finished. Returns the candidate ARN.
+pub fn seed(sim: &Simulator, spec: &ModelDeploymentSpec, owner: &str, champion: bool) -> String {
+    for name in &spec.analysis.alarms.existing {
+        sim.add_alarm(name, AlarmState::Ok);
+    }
+    let run = spec
+        .candidate
+        .match_tags
+        .as_ref()
+        .and_then(|t| t.get("candidate_run_id").cloned())
+        .unwrap_or_else(|| "sim-candidate".into());
+    let mut tags: BTreeMap<String, String> = spec.candidate.match_tags.clone().unwrap_or_default();
+    tags.entry("candidate_run_id".into()).or_insert(run.clone());
+    tags.insert("data_version".into(), format!("dv-{run}"));
+    if champion {
+        services::seed_champion(sim, spec, owner);
+    }
+    match (
+        &spec.candidate.model_package_arn,
+        &spec.candidate.model_package_group,
+    ) {
+        (Some(arn), _) => {
+            sim.add_package_at(arn, tags, artifact(&run, 0.91));
+            arn.clone()
+        }
+        (None, Some(group)) => {
+            let approval = match spec.candidate.approval {
+                crate::api::ApprovalPolicy::PendingManualApproval => "PendingManualApproval",
+                _ => "Approved",
+            };
+            sim.add_package(group, tags, approval, artifact(&run, 0.91))
+        }
+        (None, None) => String::new(),
+    }
+}

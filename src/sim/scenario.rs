@@ -1,0 +1,80 @@
+//! Scriptable simulator scenarios: a small YAML file of timed events.
+//!
+//! ```yaml
+//! seed: 7                      # randomness of throttling (deterministic per seed)
+//! throttlePercent: 20          # share of calls answered with ThrottlingException
+//! smoke: {status: 200, body: '{"score": 0.42}'}
+//! events:
+//!   - {at: 12m, alarm: churn-business-kpi, state: ALARM}
+//!   - {at: 0s, failNextUpdate: "container did not pass the ping health check"}
+//!   - {at: 30m, throttlePercent: 0}
+//! ```
+
+use serde::Deserialize;
+
+use crate::api::DurationString;
+
+/// A scenario file.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub throttle_percent: u32,
+    #[serde(default)]
+    pub smoke: Option<SmokeReply>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+/// What InvokeEndpoint answers.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmokeReply {
+    pub status: i32,
+    pub body: String,
+}
+
+/// One timed event, relative to the start of the simulation.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    pub at: DurationString,
+    /// Set this alarm's state (with `state`).
+    #[serde(default)]
+    pub alarm: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The next UpdateEndpoint fails after provisioning and SageMaker restores the old config
+    /// with this FailureReason (a "silent rollback").
+    #[serde(default)]
+    pub fail_next_update: Option<String>,
+    /// Change the throttled share of calls.
+    #[serde(default)]
+    pub throttle_percent: Option<u32>,
+}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let s: Scenario = serde_saphyr::from_str(text).map_err(|e| format!("scenario: {e}"))?;
+        for (i, e) in s.events.iter().enumerate() {
+            e.at.parse()
+                .map_err(|m| format!("scenario events[{i}].at: {m}"))?;
+            if e.alarm.is_some() != e.state.is_some() {
+                return Err(format!("scenario events[{i}]: alarm and state go together"));
+            }
+            if let Some(state) = &e.state
+                && !["OK", "ALARM", "INSUFFICIENT_DATA"].contains(&state.as_str())
+            {
+                return Err(format!(
+                    "scenario events[{i}].state: {state} is not OK, ALARM or INSUFFICIENT_DATA"
+                ));
+            }
+        }
+        if s.throttle_percent > 100 {
+            return Err("scenario throttlePercent must be 0-100".into());
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,628 @@
+//! The simulator's implementations of the engine's AWS traits.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::{
+    ACCOUNT, CREATE_TIME, DELETE_TIME, REGION, SimEndpoint, Simulator, Transition, UPDATE_TIME,
+    WEIGHTS_TIME,
+};
+use crate::api::ModelDeploymentSpec;
+use crate::aws::alarms::Alarms;
+use crate::aws::endpoints::{
+    ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
+};
+use crate::aws::registry::{ModelRegistry, NewPackage, PackageInfo};
+use crate::aws::runtime::{Invocation, Invoker};
+use crate::aws::scaling::Scaling;
+use crate::aws::{AwsError, ErrorClass};
+use crate::plan::actions::{
+    AlarmPlan, ConfigPlan, ModelPlan, NativeDeployment, ScalingPlan, VariantPlan,
+};
+use crate::plan::{
+    Alarm, AlarmState, Candidate, EndpointStatus, Markers, ScalingRegistration, Stage,
+};
+
+fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
+    let mut e = AwsError::new(ErrorClass::Terminal, "sagemaker", operation, message);
+    e.code = Some("ValidationException".into());
+    e
+}
+
+fn state_of(v: &VariantPlan) -> VariantState {
+    VariantState {
+        name: v.name.clone(),
+        current_weight: v.weight,
+        desired_weight: None,
+        current_instances: v.instance_count,
+        desired_instances: None,
+    }
+}
+
+/// Makes the endpoint serve `config`.
+pub(super) fn apply_config(desc: &mut EndpointDescription, config: &ConfigPlan) {
+    desc.config_name = config.name.clone();
+    desc.variants = config.production.iter().map(state_of).collect();
+    desc.shadow_variants = config.shadow.iter().map(state_of).collect();
+}
+
+fn config_variant(v: &VariantPlan) -> ConfigVariant {
+    ConfigVariant {
+        name: v.name.clone(),
+        model_name: v.model_name.clone(),
+        instance_type: v.instance_type.clone(),
+        instance_count: v.instance_count,
+        weight: v.weight,
+    }
+}
+
+#[async_trait]
+impl Endpoints for Simulator {
+    async fn describe_endpoint(&self, name: &str) -> Result<Option<EndpointDescription>, AwsError> {
+        let st = self.enter("sagemaker", "DescribeEndpoint", false)?;
+        Ok(st.endpoints.get(name).map(|e| e.desc.clone()))
+    }
+
+    async fn describe_endpoint_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<ConfigDescription>, AwsError> {
+        let st = self.enter("sagemaker", "DescribeEndpointConfig", false)?;
+        Ok(st.configs.get(name).map(|c| ConfigDescription {
+            name: c.name.clone(),
+            production: c.production.iter().map(config_variant).collect(),
+            shadow: c.shadow.iter().map(config_variant).collect(),
+        }))
+    }
+
+    async fn model_tags(&self, model: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        let st = self.enter("sagemaker", "ListTags", false)?;
+        Ok(st.models.get(model).map(|m| m.tags.clone()))
+    }
+
+    async fn endpoint_tags(
+        &self,
+        endpoint_arn: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let st = self.enter("sagemaker", "ListTags", false)?;
+        st.endpoints
+            .values()
+            .find(|e| e.desc.arn == endpoint_arn)
+            .map(|e| e.tags.clone())
+            .ok_or_else(|| {
+                invalid(
+                    "ListTags",
+                    format!("Could not find resource {endpoint_arn}"),
+                )
+            })
+    }
+
+    async fn tag_endpoint(
+        &self,
+        endpoint_arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let mut st = self.enter("sagemaker", "AddTags", true)?;
+        let ep = st
+            .endpoints
+            .values_mut()
+            .find(|e| e.desc.arn == endpoint_arn)
+            .ok_or_else(|| invalid("AddTags", format!("Could not find resource {endpoint_arn}")))?;
+        ep.tags.extend(tags.clone());
+        ep.tags.retain(|_, v| !v.is_empty());
+        Ok(())
+    }
+
+    async fn create_model(&self, model: &ModelPlan) -> Result<(), AwsError> {
+        let mut st = self.enter("sagemaker", "CreateModel", true)?;
+        if !st.packages.iter().any(|p| p.info.arn == model.package_arn) {
+            return Err(invalid(
+                "CreateModel",
+                format!("Model package {} does not exist", model.package_arn),
+            ));
+        }
+        st.models
+            .entry(model.name.clone())
+            .or_insert_with(|| model.clone());
+        Ok(())
+    }
+
+    async fn create_endpoint_config(&self, config: &ConfigPlan) -> Result<(), AwsError> {
+        let mut st = self.enter("sagemaker", "CreateEndpointConfig", true)?;
+        if let Some(existing) = st.configs.get(&config.name) {
+            // Like AWS, an existing name is an existing config; the simulator also checks that
+            // the same name never means different variants (a naming bug).
+            let same = existing.production == config.production
+                && existing.shadow == config.shadow
+                && existing.data_capture == config.data_capture;
+            return if same {
+                Ok(())
+            } else {
+                Err(invalid(
+                    "CreateEndpointConfig",
+                    format!(
+                        "Cannot create already existing endpoint configuration \"{}\"",
+                        config.name
+                    ),
+                ))
+            };
+        }
+        if let Some(v) = config
+            .production
+            .iter()
+            .chain(&config.shadow)
+            .find(|v| !st.models.contains_key(&v.model_name))
+        {
+            return Err(invalid(
+                "CreateEndpointConfig",
+                format!("Could not find model \"{}\"", v.model_name),
+            ));
+        }
+        st.configs.insert(config.name.clone(), config.clone());
+        Ok(())
+    }
+
+    async fn create_endpoint(
+        &self,
+        name: &str,
+        config: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("sagemaker", "CreateEndpoint", true)?;
+        if st.endpoints.contains_key(name) {
+            return Err(invalid(
+                "CreateEndpoint",
+                format!("Cannot create already existing endpoint \"{name}\""),
+            ));
+        }
+        if !st.configs.contains_key(config) {
+            return Err(invalid(
+                "CreateEndpoint",
+                format!("Could not find endpoint configuration \"{config}\""),
+            ));
+        }
+        let desc = EndpointDescription {
+            name: name.to_owned(),
+            arn: format!(
+                "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
+                name.to_ascii_lowercase()
+            ),
+            status: EndpointStatus::Creating,
+            config_name: config.to_owned(),
+            failure_reason: None,
+            last_modified: now,
+            variants: vec![],
+            shadow_variants: vec![],
+        };
+        let fail = st.fail_next_update.take();
+        let pending = match fail {
+            // A create that fails leaves a Failed endpoint (unlike an update).
+            Some(reason) => (now + CREATE_TIME, Transition::CreateFailed { reason }),
+            None => (
+                now + CREATE_TIME,
+                Transition::Create {
+                    config: config.to_owned(),
+                },
+            ),
+        };
+        st.endpoints.insert(
+            name.to_owned(),
+            SimEndpoint {
+                desc,
+                tags: tags.clone(),
+                pending: Some(pending),
+            },
+        );
+        Ok(())
+    }
+
+    async fn update_endpoint(
+        &self,
+        name: &str,
+        config: &str,
+        deployment: Option<&NativeDeployment>,
+    ) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("sagemaker", "UpdateEndpoint", true)?;
+        let Some(target) = st.configs.get(config).cloned() else {
+            return Err(invalid(
+                "UpdateEndpoint",
+                format!("Could not find endpoint configuration \"{config}\""),
+            ));
+        };
+        let scaled: Vec<String> = st
+            .scaling
+            .keys()
+            .filter(|(e, _)| e == name)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let fail = st.fail_next_update.take();
+        let ep = st.endpoints.get_mut(name).ok_or_else(|| {
+            invalid(
+                "UpdateEndpoint",
+                format!("Could not find endpoint \"{name}\""),
+            )
+        })?;
+        if ep.desc.status != EndpointStatus::InService {
+            return Err(invalid(
+                "UpdateEndpoint",
+                format!(
+                    "Cannot update in-progress endpoint \"{name}\" ({})",
+                    ep.desc.status.as_str()
+                ),
+            ));
+        }
+        // SageMaker refuses to remove or resize a variant with autoscaling registered.
+        for variant in &scaled {
+            let kept = target.production.iter().find(|v| &v.name == variant);
+            let now_count = ep
+                .desc
+                .variants
+                .iter()
+                .find(|v| &v.name == variant)
+                .map(|v| v.current_instances);
+            if kept.is_none() || kept.map(|k| k.instance_count) != now_count {
+                return Err(invalid(
+                    "UpdateEndpoint",
+                    format!(
+                        "The variant \"{variant}\" has automatic scaling configured; deregister it before updating the endpoint"
+                    ),
+                ));
+            }
+        }
+        ep.desc.last_modified = now;
+        let duration = UPDATE_TIME
+            + deployment
+                .map(|d| jiff::SignedDuration::try_from(d.bake).unwrap_or_default())
+                .unwrap_or_default();
+        ep.desc.status = EndpointStatus::Updating;
+        let fail = fail.map(|r| {
+            if deployment.is_some() {
+                format!("Blue/green deployment failed: {r}")
+            } else {
+                r
+            }
+        });
+        ep.pending = Some((
+            now + duration,
+            Transition::Update {
+                config: config.to_owned(),
+                fail,
+                deployment: deployment.cloned(),
+                started: now,
+            },
+        ));
+        Ok(())
+    }
+
+    async fn update_weights(
+        &self,
+        name: &str,
+        weights: &BTreeMap<String, f64>,
+    ) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("sagemaker", "UpdateEndpointWeightsAndCapacities", true)?;
+        let ep = st.endpoints.get_mut(name).ok_or_else(|| {
+            invalid(
+                "UpdateEndpointWeightsAndCapacities",
+                format!("Could not find endpoint \"{name}\""),
+            )
+        })?;
+        if ep.desc.status != EndpointStatus::InService {
+            return Err(invalid(
+                "UpdateEndpointWeightsAndCapacities",
+                format!("Cannot update in-progress endpoint \"{name}\""),
+            ));
+        }
+        if let Some(unknown) = weights
+            .keys()
+            .find(|k| !ep.desc.variants.iter().any(|v| &v.name == *k))
+        {
+            return Err(invalid(
+                "UpdateEndpointWeightsAndCapacities",
+                format!("The variant \"{unknown}\" does not exist"),
+            ));
+        }
+        for v in &mut ep.desc.variants {
+            v.desired_weight = weights.get(&v.name).copied();
+        }
+        ep.desc.status = EndpointStatus::Updating;
+        ep.desc.last_modified = now;
+        ep.pending = Some((now + WEIGHTS_TIME, Transition::Weights(weights.clone())));
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("sagemaker", "DeleteEndpoint", true)?;
+        if let Some(ep) = st.endpoints.get_mut(name)
+            && ep.desc.status != EndpointStatus::Deleting
+        {
+            ep.desc.status = EndpointStatus::Deleting;
+            ep.pending = Some((now + DELETE_TIME, Transition::Delete));
+        }
+        Ok(())
+    }
+
+    async fn delete_endpoint_config(&self, name: &str) -> Result<(), AwsError> {
+        self.enter("sagemaker", "DeleteEndpointConfig", true)?
+            .configs
+            .remove(name);
+        Ok(())
+    }
+
+    async fn delete_model(&self, name: &str) -> Result<(), AwsError> {
+        self.enter("sagemaker", "DeleteModel", true)?
+            .models
+            .remove(name);
+        Ok(())
+    }
+
+    async fn list_owned(
+        &self,
+        endpoint: &str,
+        owner: &str,
+    ) -> Result<(Vec<String>, Vec<String>), AwsError> {
+        let st = self.enter("sagemaker", "ListEndpointConfigs", false)?;
+        let mine = |tags: &BTreeMap<String, String>, name: &str| {
+            tags.get("owner").map(String::as_str) == Some(owner)
+                && name.starts_with(&endpoint.chars().take(40).collect::<String>())
+        };
+        let configs = st
+            .configs
+            .values()
+            .filter(|c| mine(&c.tags, &c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        let models = st
+            .models
+            .values()
+            .filter(|m| mine(&m.tags, &m.name))
+            .map(|m| m.name.clone())
+            .collect();
+        Ok((configs, models))
+    }
+}
+
+#[async_trait]
+impl ModelRegistry for Simulator {
+    async fn ensure_group(&self, name: &str, _description: &str) -> Result<(), AwsError> {
+        let mut st = self.enter("sagemaker", "CreateModelPackageGroup", true)?;
+        if !st.groups.iter().any(|g| g == name) {
+            st.groups.push(name.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn create_package(&self, p: &NewPackage) -> Result<String, AwsError> {
+        drop(self.enter("sagemaker", "CreateModelPackage", true)?);
+        let arn = self.add_package(&p.group, p.tags.clone(), &p.approval, bytes::Bytes::new());
+        let mut st = self.lock();
+        st.objects
+            .retain(|k, v| !(v.is_empty() && k.contains(&p.group)));
+        if let Some(pkg) = st.packages.iter_mut().find(|x| x.info.arn == arn) {
+            pkg.info.model_data_url = Some(p.model_data_url.clone());
+            pkg.info.metadata = p.metadata.clone();
+            pkg.info.image = Some(p.image.clone());
+        }
+        Ok(arn)
+    }
+
+    async fn describe_package(&self, arn: &str) -> Result<PackageInfo, AwsError> {
+        let st = self.enter("sagemaker", "DescribeModelPackage", false)?;
+        st.packages
+            .iter()
+            .find(|p| p.info.arn == arn)
+            .map(|p| p.info.clone())
+            .ok_or_else(|| {
+                invalid(
+                    "DescribeModelPackage",
+                    format!("Model package {arn} does not exist"),
+                )
+            })
+            .map_err(|mut e| {
+                e.class = ErrorClass::NotFound;
+                e
+            })
+    }
+
+    async fn list_packages(&self, group: &str) -> Result<Vec<String>, AwsError> {
+        let st = self.enter("sagemaker", "ListModelPackages", false)?;
+        if !st.groups.iter().any(|g| g == group) {
+            let mut e = invalid(
+                "ListModelPackages",
+                format!("Model package group {group} does not exist"),
+            );
+            e.class = ErrorClass::NotFound;
+            return Err(e);
+        }
+        Ok(st
+            .packages
+            .iter()
+            .rev()
+            .filter(|p| p.info.group.as_deref() == Some(group))
+            .map(|p| p.info.arn.clone())
+            .collect())
+    }
+
+    async fn package_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let st = self.enter("sagemaker", "ListTags", false)?;
+        Ok(st
+            .packages
+            .iter()
+            .find(|p| p.info.arn == arn)
+            .map(|p| p.tags.clone())
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Invoker for Simulator {
+    async fn invoke(
+        &self,
+        endpoint: &str,
+        variant: &str,
+        _content_type: &str,
+        _body: &str,
+    ) -> Result<Invocation, AwsError> {
+        let st = self.enter("sagemaker-runtime", "InvokeEndpoint", false)?;
+        let ep = st
+            .endpoints
+            .get(endpoint)
+            .ok_or_else(|| invalid("InvokeEndpoint", format!("Endpoint {endpoint} not found")))?;
+        if !ep.desc.variants.iter().any(|v| v.name == variant) {
+            return Err(invalid(
+                "InvokeEndpoint",
+                format!("Variant {variant} not found on endpoint {endpoint}"),
+            ));
+        }
+        Ok(Invocation {
+            status: st.smoke.status,
+            body: st.smoke.body.clone(),
+            latency: std::time::Duration::from_millis(38),
+        })
+    }
+}
+
+#[async_trait]
+impl Scaling for Simulator {
+    async fn registrations(&self, endpoint: &str) -> Result<Vec<ScalingRegistration>, AwsError> {
+        let st = self.enter("application-autoscaling", "DescribeScalableTargets", false)?;
+        Ok(st
+            .scaling
+            .iter()
+            .filter(|((e, _), _)| e == endpoint)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
+        let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
+        st.scaling.insert(
+            (endpoint.to_owned(), plan.variant.clone()),
+            ScalingRegistration {
+                variant: plan.variant.clone(),
+                min: plan.min,
+                max: plan.max,
+            },
+        );
+        Ok(())
+    }
+
+    async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError> {
+        let mut st = self.enter("application-autoscaling", "DeregisterScalableTarget", true)?;
+        st.scaling
+            .remove(&(endpoint.to_owned(), variant.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Alarms for Simulator {
+    async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(names
+            .iter()
+            .filter_map(|n| st.alarms.get(n).map(|(a, _)| a.clone()))
+            .collect())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(st
+            .alarms
+            .iter()
+            .filter(|(n, (_, owned))| owned.is_some() && n.starts_with(prefix))
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
+    async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
+        let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
+            (
+                Alarm {
+                    name: alarm.name.clone(),
+                    state: AlarmState::InsufficientData,
+                    since: Some(now),
+                },
+                None,
+            )
+        });
+        entry.1 = Some(alarm.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
+        let mut st = self.enter("cloudwatch", "DeleteAlarms", true)?;
+        for n in names {
+            st.alarms.remove(n);
+        }
+        Ok(())
+    }
+}
+
+/// An InService endpoint serving an older package, as a finished rollout by `owner` leaves it.
+pub(super) fn seed_champion(sim: &Simulator, spec: &ModelDeploymentSpec, owner: &str) {
+    let group = spec
+        .candidate
+        .model_package_group
+        .clone()
+        .unwrap_or_else(|| "champion-models".into());
+    let tags: BTreeMap<String, String> = [("candidate_run_id".to_owned(), "champion".to_owned())]
+        .into_iter()
+        .collect();
+    let arn = sim.add_package(&group, tags, "Approved", super::artifact("champion", 0.90));
+    let cand = Candidate {
+        package_arn: arn.clone(),
+        run_id: Some("champion".into()),
+        model_data_url: String::new(),
+        lineage: BTreeMap::new(),
+        artifact: crate::plan::ArtifactCheck::Unchecked,
+        comparison: None,
+    };
+    let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);
+    let model = crate::plan::desired::model_plan(spec, &cand, &lineage);
+    let variant = crate::plan::desired::candidate_variant(spec, &cand, &model, 1.0);
+    let config = crate::plan::desired::config_plan(spec, vec![variant.clone()], vec![], &lineage);
+    let markers = Markers {
+        owner: Some(owner.to_owned()),
+        stage: Some(Stage::Done),
+        candidate: Some(arn),
+        run_id: Some("champion".into()),
+        variant: Some(variant.name.clone()),
+        target_config: Some(config.name.clone()),
+        ..Markers::default()
+    };
+    let mut ep_tags = lineage;
+    ep_tags.extend(markers.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+    let now = sim.clock.now();
+    let mut st = sim.lock();
+    let mut desc = EndpointDescription {
+        name: spec.endpoint_name.clone(),
+        arn: format!(
+            "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
+            spec.endpoint_name.to_ascii_lowercase()
+        ),
+        status: EndpointStatus::InService,
+        config_name: String::new(),
+        failure_reason: None,
+        last_modified: now - jiff::SignedDuration::from_hours(24),
+        variants: vec![],
+        shadow_variants: vec![],
+    };
+    apply_config(&mut desc, &config);
+    st.models.insert(model.name.clone(), model);
+    st.configs.insert(config.name.clone(), config);
+    st.endpoints.insert(
+        spec.endpoint_name.clone(),
+        SimEndpoint {
+            desc,
+            tags: ep_tags,
+            pending: None,
+        },
+    );
+}
