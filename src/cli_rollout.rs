@@ -1,4 +1,5 @@
-//! Rollout commands of the CLI: `simulate` (the built-in SageMaker simulator, virtual time).
+//! Rollout commands of the CLI: `simulate` (the built-in SageMaker simulator, virtual time),
+//! `plan`, `apply` and `delete` (a real account, or any `AWS_ENDPOINT_URL`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,7 +8,10 @@ use anyhow::Context;
 use sagemaker_rollout::api::check::check_spec;
 use sagemaker_rollout::api::document::load_yaml;
 use sagemaker_rollout::api::{ModelDeployment, Phase};
+use sagemaker_rollout::engine::Engine;
+use sagemaker_rollout::engine::drive::{DriveOptions, SystemClock, drive};
 use sagemaker_rollout::engine::simulate::{SimOptions, simulate};
+use sagemaker_rollout::engine::timeline::render;
 use sagemaker_rollout::sim::Scenario;
 
 /// Loads the first ModelDeployment of a manifest; problems in it are reported and fail.
@@ -106,4 +110,209 @@ pub fn simulate_cmd(
         eprintln!("expected phase {expect:?}, got {phase:?}");
         ExitCode::from(1)
     })
+}
+
+/// Where a real rollout runs: the spec's region and role, or the environment.
+fn settings(md: &ModelDeployment, region: Option<String>) -> sagemaker_rollout::aws::Settings {
+    sagemaker_rollout::aws::Settings {
+        region: md.spec.region.clone().or(region),
+        assume_role_arn: md.spec.assume_role_arn.clone(),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `plan`: what the next reconcile would do; changes nothing.
+pub fn plan_cmd(file: &Path, region: Option<String>) -> anyhow::Result<ExitCode> {
+    let md = load(file)?;
+    let rt = runtime()?;
+    let plan = rt.block_on(async {
+        let engine = Engine::new(
+            sagemaker_rollout::aws::clients(&settings(&md, region)).await,
+            owner(&md),
+        );
+        engine
+            .preview(&md.spec, None, None, false, jiff::Timestamp::now())
+            .await
+    })?;
+    let st = &plan.status;
+    println!(
+        "{}: phase {:?}, {}",
+        owner(&md),
+        st.phase.unwrap_or(Phase::Pending),
+        st.conditions
+            .first()
+            .map(|c| c.message.as_str())
+            .unwrap_or_default()
+    );
+    if plan.actions.is_empty() {
+        println!("no changes");
+    }
+    for a in &plan.actions {
+        println!("  would {}", describe(a));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(a: &sagemaker_rollout::plan::Action) -> String {
+    use sagemaker_rollout::plan::Action::*;
+    match a {
+        ValidateArtifact { model_data_url, .. } => {
+            format!("validate the artifact {model_data_url}")
+        }
+        CreateModel(m) => format!("create model {} from {}", m.name, m.package_arn),
+        CreateEndpointConfig(c) => format!(
+            "create endpoint config {} ({})",
+            c.name,
+            c.production
+                .iter()
+                .map(|v| format!("{} weight {}", v.name, v.weight))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        CreateEndpoint { config_name, .. } => {
+            format!("create the endpoint with config {config_name}")
+        }
+        UpdateEndpoint {
+            config_name,
+            deployment,
+        } => format!(
+            "update the endpoint to config {config_name}{}",
+            if deployment.is_some() {
+                " (SageMaker blue/green)"
+            } else {
+                ""
+            }
+        ),
+        UpdateWeights { weights } => format!(
+            "set weights {}",
+            weights
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        RunSmokeTest { variant } => format!("smoke-test variant {variant}"),
+        TagEndpoint { .. } => "record rollout progress in endpoint tags".into(),
+        EnsureAlarm(al) => format!("create alarm {}", al.name),
+        DeleteAlarm { name } => format!("delete alarm {name}"),
+        RegisterScaling(s) => format!(
+            "register autoscaling on {} ({}..{})",
+            s.variant, s.min, s.max
+        ),
+        DeregisterScaling { variant } => format!("deregister autoscaling on {variant}"),
+        DeleteEndpoint => "delete the endpoint".into(),
+        DeleteEndpointConfig { name } => format!("delete endpoint config {name}"),
+        DeleteModel { name } => format!("delete model {name}"),
+        RecordHistory(h) => format!("record the deployment ({}: {})", h.outcome, h.reason),
+        RemoveFinalizer => "release the resource".into(),
+    }
+}
+
+/// `apply` and `delete`: drive a real account (or any AWS_ENDPOINT_URL) through the engine.
+pub fn apply_cmd(
+    file: &Path,
+    region: Option<String>,
+    wait: bool,
+    deleting: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let mut md = load(file)?;
+    if deleting {
+        md.spec.deletion_policy = sagemaker_rollout::api::DeletionPolicy::Delete;
+    }
+    let rt = runtime()?;
+    let tty = std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    });
+    let start = jiff::Timestamp::now();
+    let result = rt.block_on(async {
+        let engine = Engine::new(
+            sagemaker_rollout::aws::clients(&settings(&md, region)).await,
+            owner(&md),
+        );
+        let options = DriveOptions {
+            deleting,
+            max_passes: if wait {
+                DriveOptions::default().max_passes
+            } else {
+                1
+            },
+            ..DriveOptions::default()
+        };
+        let rest = drive(&engine, &md.spec, &SystemClock, options, |p| {
+            let lines = render(start, &p, false);
+            match &bar {
+                Some(b) => {
+                    for l in &lines[1..] {
+                        b.println(l);
+                    }
+                    b.set_message(lines[0].clone());
+                }
+                None => lines.iter().for_each(|l| eprintln!("{l}")),
+            }
+        })
+        .await;
+        rest.map(|r| (r, engine.calls().len()))
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (rest, calls) = result?;
+    let status = rest.status.unwrap_or_default();
+    summary(&md, &status, calls);
+    let phase = status.phase.unwrap_or(Phase::Pending);
+    let ok = deleting && rest.released || !wait || phase == Phase::Succeeded;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn summary(md: &ModelDeployment, st: &sagemaker_rollout::api::ModelDeploymentStatus, calls: usize) {
+    println!("{}: {:?}", owner(md), st.phase.unwrap_or(Phase::Pending));
+    if let Some(c) = st.conditions.first() {
+        println!("  {}", c.message);
+    }
+    if let Some(e) = &st.endpoint {
+        println!("  endpoint      {} ({})", e.name, e.status);
+    }
+    if let Some(c) = &st.candidate {
+        println!(
+            "  serving       {} run {} at {}%",
+            c.model_package_arn.as_deref().unwrap_or("-"),
+            c.candidate_run_id.as_deref().unwrap_or("-"),
+            c.weight.unwrap_or(0)
+        );
+    }
+    if !md.spec.tags.is_empty() {
+        println!(
+            "  extra tags    {}",
+            md.spec
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    if let Some(dc) = &md.spec.data_capture {
+        println!(
+            "  data capture  {} ({}%)",
+            dc.destination_s3_uri, dc.sampling_percent
+        );
+    }
+    if let Some(l) = &st.links {
+        println!("  console       {}", l.endpoint);
+        println!("  alarms        {}", l.alarms);
+    }
+    println!("  AWS calls     {calls}");
 }

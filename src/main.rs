@@ -93,6 +93,33 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
+    /// Drive the rollout of a manifest on AWS (or AWS_ENDPOINT_URL) through the same engine as
+    /// the controller. Without --wait one reconcile runs; with it, until Succeeded, RolledBack
+    /// or Failed. Interrupted and run again, it resumes from AWS state alone.
+    Apply {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Keep reconciling until the rollout is at rest.
+        #[arg(long)]
+        wait: bool,
+        /// AWS region when the spec has none (default: the environment).
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+    },
+    /// Print what the next reconcile would do; changes nothing.
+    Plan {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+    },
+    /// Remove what the resource owns on AWS, as deletionPolicy Delete would.
+    Delete {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+    },
     /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
     /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
     Register {
@@ -221,6 +248,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             expect,
             verbose,
         } => cli_rollout::simulate_cmd(&file, scenario.as_ref(), empty, expect, verbose),
+        Command::Apply { file, wait, region } => cli_rollout::apply_cmd(&file, region, wait, false),
+        Command::Plan { file, region } => cli_rollout::plan_cmd(&file, region),
+        Command::Delete { file, region } => cli_rollout::apply_cmd(&file, region, true, true),
         Command::Validate {
             path,
             region,

@@ -1,6 +1,6 @@
 //! The gzip layer.
 //!
-//! `package` writes a standard multi-member gzip whose members each compress one 1 MiB block
+//! `package` writes a standard multi-member gzip whose members each compress one 256 KiB block
 //! and carry their own compressed length in a gzip extra subfield (`SR`, like BGZF's `BC`).
 //! Every gzip reader ignores the subfield; ours uses it to find member boundaries without
 //! inflating, so members inflate in parallel. Any other gzip (one member, or members without
@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use super::pool;
 
 /// Uncompressed bytes per member written by `package`.
-pub const BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 256 << 10;
 /// Largest member (compressed) or block (inflated) accepted in parallel mode: a member that
 /// claims our subfield but inflates beyond this was not written by us.
 const MAX_MEMBER: usize = 4 << 20;

@@ -2,7 +2,7 @@
 //!
 //! Entries sorted by path, mtime 0, uid/gid 0, no user or group names, modes normalised to
 //! 0755 (directories and executables) or 0644, fixed gzip headers. The tar stream is cut into
-//! 1 MiB blocks compressed in parallel as independent gzip members (see [`super::gzip`]), so
+//! 256 KiB blocks compressed in parallel as independent gzip members (see [`super::gzip`]), so
 //! the output is a standard `.tar.gz` that `tar -xzf` and SageMaker read, and that
 //! `validate` inflates on every core. The result is validated before it is kept: a
 //! directory whose archive would fail `validate` is refused.

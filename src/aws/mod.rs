@@ -12,6 +12,8 @@ pub mod registry;
 pub mod runtime;
 pub mod s3;
 pub mod scaling;
+pub mod sdk_endpoints;
+pub mod sdk_services;
 
 use std::fmt;
 use std::time::Duration;
@@ -103,7 +105,8 @@ const NOT_FOUND: &[&str] = &[
 ];
 
 /// Classifies an SDK error. SageMaker reports a missing resource as a ValidationException
-/// whose message says "Could not find" / "does not exist", so the message is consulted too.
+/// whose message says "Could not find" / "does not exist" (moto does the same for Application
+/// Auto Scaling: "No scaling policy found"), so the message is consulted too.
 pub fn classify<E>(
     service: &'static str,
     operation: &'static str,
@@ -138,7 +141,15 @@ where
         (_, Some(c), _) if NOT_FOUND.contains(&c) => ErrorClass::NotFound,
         (_, _, Some(404)) => ErrorClass::NotFound,
         (_, Some("ValidationException"), _)
-            if lower.contains("could not find") || lower.contains("does not exist") =>
+            if [
+                "could not find",
+                "does not exist",
+                "not found",
+                "no scaling policy found",
+                "no scalable target found",
+            ]
+            .iter()
+            .any(|p| lower.contains(p)) =>
         {
             ErrorClass::NotFound
         }
@@ -201,4 +212,18 @@ pub async fn load(settings: &Settings) -> SdkConfig {
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
         .build()
+}
+
+/// The engine's clients on the official SDK, for `settings`.
+pub async fn clients(settings: &Settings) -> crate::engine::Clients {
+    use std::sync::Arc;
+    let config = load(settings).await;
+    crate::engine::Clients {
+        endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(&config)),
+        registry: Arc::new(registry::SdkRegistry::new(&config)),
+        runtime: Arc::new(sdk_services::SdkRuntime::new(&config)),
+        scaling: Arc::new(sdk_services::SdkScaling::new(&config)),
+        alarms: Arc::new(sdk_services::SdkAlarms::new(&config)),
+        s3: Arc::new(s3::SdkS3::new(&config)),
+    }
 }

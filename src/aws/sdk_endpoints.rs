@@ -1,0 +1,480 @@
+//! [`Endpoints`] on the official `aws-sdk-sagemaker` client.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_sagemaker::types::{
+    AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
+    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig,
+    DesiredWeightAndCapacity, ProductionVariant, ProductionVariantInstanceType, Tag,
+    TrafficRoutingConfig, TrafficRoutingConfigType,
+};
+use jiff::Timestamp;
+
+use super::endpoints::{
+    ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
+};
+use super::{AwsError, classify};
+use crate::plan::EndpointStatus;
+use crate::plan::actions::{ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
+
+/// The production implementation.
+#[derive(Clone, Debug)]
+pub struct SdkEndpoints {
+    client: aws_sdk_sagemaker::Client,
+}
+
+impl SdkEndpoints {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_sagemaker::Client::new(config),
+        }
+    }
+}
+
+fn status(s: &str) -> EndpointStatus {
+    match s {
+        "Creating" => EndpointStatus::Creating,
+        "Updating" => EndpointStatus::Updating,
+        "SystemUpdating" => EndpointStatus::SystemUpdating,
+        "RollingBack" => EndpointStatus::RollingBack,
+        "InService" => EndpointStatus::InService,
+        "Deleting" => EndpointStatus::Deleting,
+        "Failed" => EndpointStatus::Failed,
+        "UpdateRollbackFailed" => EndpointStatus::UpdateRollbackFailed,
+        _ => EndpointStatus::OutOfService,
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Timestamp {
+    t.and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    Some(
+        map.iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
+}
+
+/// An error saying the resource exists already (creates are idempotent by name).
+fn exists(e: &AwsError) -> bool {
+    let m = e.message.to_ascii_lowercase();
+    m.contains("already exist")
+}
+
+fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+fn variant(v: &VariantPlan) -> ProductionVariant {
+    ProductionVariant::builder()
+        .variant_name(&v.name)
+        .model_name(&v.model_name)
+        .instance_type(ProductionVariantInstanceType::from(
+            v.instance_type.as_str(),
+        ))
+        .initial_instance_count(v.instance_count)
+        .initial_variant_weight(v.weight as f32)
+        .build()
+}
+
+fn deployment(d: &NativeDeployment) -> Result<DeploymentConfig, AwsError> {
+    let secs = |x: std::time::Duration| i32::try_from(x.as_secs()).unwrap_or(i32::MAX);
+    let mut routing = TrafficRoutingConfig::builder().wait_interval_in_seconds(secs(d.bake));
+    routing = match d.canary_percent {
+        Some(p) => routing
+            .r#type(TrafficRoutingConfigType::Canary)
+            .canary_size(
+                CapacitySize::builder()
+                    .r#type(CapacitySizeType::CapacityPercent)
+                    .value(p)
+                    .build(),
+            ),
+        None => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
+    };
+    let policy = BlueGreenUpdatePolicy::builder()
+        .traffic_routing_configuration(routing.build())
+        .termination_wait_in_seconds(secs(d.termination_wait))
+        .build();
+    let alarms = d
+        .alarms
+        .iter()
+        .map(|a| {
+            aws_sdk_sagemaker::types::Alarm::builder()
+                .alarm_name(a)
+                .build()
+        })
+        .collect();
+    Ok(DeploymentConfig::builder()
+        .blue_green_update_policy(policy)
+        .auto_rollback_configuration(
+            AutoRollbackConfig::builder()
+                .set_alarms(Some(alarms))
+                .build(),
+        )
+        .build())
+}
+
+#[async_trait]
+impl Endpoints for SdkEndpoints {
+    async fn describe_endpoint(&self, name: &str) -> Result<Option<EndpointDescription>, AwsError> {
+        let out = match self
+            .client
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify("sagemaker", "DescribeEndpoint", e);
+                return if e.is_not_found() { Ok(None) } else { Err(e) };
+            }
+        };
+        let variant = |v: &aws_sdk_sagemaker::types::ProductionVariantSummary| VariantState {
+            name: v.variant_name().unwrap_or_default().to_owned(),
+            current_weight: f64::from(v.current_weight().unwrap_or(0.0)),
+            desired_weight: v.desired_weight().map(f64::from),
+            current_instances: v.current_instance_count().unwrap_or(0),
+            desired_instances: v.desired_instance_count(),
+        };
+        Ok(Some(EndpointDescription {
+            name: out.endpoint_name().unwrap_or(name).to_owned(),
+            arn: out.endpoint_arn().unwrap_or_default().to_owned(),
+            status: status(
+                out.endpoint_status()
+                    .map(|s| s.as_str())
+                    .unwrap_or_default(),
+            ),
+            config_name: out.endpoint_config_name().unwrap_or_default().to_owned(),
+            failure_reason: out.failure_reason().map(str::to_owned),
+            last_modified: time(out.last_modified_time()),
+            variants: out.production_variants().iter().map(variant).collect(),
+            shadow_variants: out
+                .shadow_production_variants()
+                .iter()
+                .map(variant)
+                .collect(),
+        }))
+    }
+
+    async fn describe_endpoint_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<ConfigDescription>, AwsError> {
+        let out = match self
+            .client
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify("sagemaker", "DescribeEndpointConfig", e);
+                return if e.is_not_found() { Ok(None) } else { Err(e) };
+            }
+        };
+        let variant = |v: &ProductionVariant| ConfigVariant {
+            name: v.variant_name().unwrap_or_default().to_owned(),
+            model_name: v.model_name().unwrap_or_default().to_owned(),
+            instance_type: v
+                .instance_type()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            instance_count: v.initial_instance_count().unwrap_or(0),
+            weight: f64::from(v.initial_variant_weight().unwrap_or(0.0)),
+        };
+        Ok(Some(ConfigDescription {
+            name: name.to_owned(),
+            production: out.production_variants().iter().map(variant).collect(),
+            shadow: out
+                .shadow_production_variants()
+                .iter()
+                .map(variant)
+                .collect(),
+        }))
+    }
+
+    async fn model_tags(&self, model: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        let out = match self.client.describe_model().model_name(model).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify("sagemaker", "DescribeModel", e);
+                return if e.is_not_found() { Ok(None) } else { Err(e) };
+            }
+        };
+        let arn = out.model_arn().unwrap_or_default().to_owned();
+        self.endpoint_tags(&arn).await.map(Some)
+    }
+
+    async fn endpoint_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut out = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_tags()
+            .resource_arn(arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("sagemaker", "ListTags", e))?;
+            out.extend(page.tags().iter().filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn tag_endpoint(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let removed: Vec<String> = tags
+            .iter()
+            .filter(|(_, v)| v.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let current = self.endpoint_tags(arn).await?;
+        let removed: Vec<String> = removed
+            .into_iter()
+            .filter(|k| current.contains_key(k))
+            .collect();
+        if !removed.is_empty() {
+            self.client
+                .delete_tags()
+                .resource_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(|e| classify("sagemaker", "DeleteTags", e))?;
+        }
+        // Re-adding a key replaces its value on AWS; only changed keys are sent.
+        let changed: BTreeMap<String, String> = tags
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && current.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !changed.is_empty() {
+            self.client
+                .add_tags()
+                .resource_arn(arn)
+                .set_tags(super::sdk_endpoints::tags(&changed))
+                .send()
+                .await
+                .map_err(|e| classify("sagemaker", "AddTags", e))?;
+        }
+        Ok(())
+    }
+
+    async fn create_model(&self, m: &ModelPlan) -> Result<(), AwsError> {
+        let container = ContainerDefinition::builder()
+            .model_package_name(&m.package_arn)
+            .set_environment(Some(m.environment.clone().into_iter().collect()))
+            .build();
+        let r = self
+            .client
+            .create_model()
+            .model_name(&m.name)
+            .execution_role_arn(&m.execution_role_arn)
+            .primary_container(container)
+            .set_tags(tags(&m.tags))
+            .send()
+            .await;
+        match r.map_err(|e| classify("sagemaker", "CreateModel", e)) {
+            Err(e) if exists(&e) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn create_endpoint_config(&self, c: &ConfigPlan) -> Result<(), AwsError> {
+        let mut req = self
+            .client
+            .create_endpoint_config()
+            .endpoint_config_name(&c.name)
+            .set_production_variants(Some(c.production.iter().map(variant).collect()))
+            .set_tags(tags(&c.tags));
+        if !c.shadow.is_empty() {
+            req = req.set_shadow_production_variants(Some(c.shadow.iter().map(variant).collect()));
+        }
+        if let Some(dc) = &c.data_capture {
+            let options = vec![
+                CaptureOption::builder()
+                    .capture_mode(CaptureMode::Input)
+                    .build(),
+                CaptureOption::builder()
+                    .capture_mode(CaptureMode::Output)
+                    .build(),
+            ];
+            req = req.data_capture_config(
+                DataCaptureConfig::builder()
+                    .enable_capture(true)
+                    .initial_sampling_percentage(dc.sampling_percent)
+                    .destination_s3_uri(&dc.destination_s3_uri)
+                    .set_capture_options(Some(options))
+                    .build(),
+            );
+        }
+        match req
+            .send()
+            .await
+            .map_err(|e| classify("sagemaker", "CreateEndpointConfig", e))
+        {
+            Err(e) if exists(&e) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn create_endpoint(
+        &self,
+        name: &str,
+        config: &str,
+        t: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        self.client
+            .create_endpoint()
+            .endpoint_name(name)
+            .endpoint_config_name(config)
+            .set_tags(tags(t))
+            .send()
+            .await
+            .map_err(|e| classify("sagemaker", "CreateEndpoint", e))
+            .map(|_| ())
+    }
+
+    async fn update_endpoint(
+        &self,
+        name: &str,
+        config: &str,
+        d: Option<&NativeDeployment>,
+    ) -> Result<(), AwsError> {
+        let mut req = self
+            .client
+            .update_endpoint()
+            .endpoint_name(name)
+            .endpoint_config_name(config);
+        if let Some(d) = d {
+            req = req.deployment_config(deployment(d)?);
+        }
+        req.send()
+            .await
+            .map_err(|e| classify("sagemaker", "UpdateEndpoint", e))
+            .map(|_| ())
+    }
+
+    async fn update_weights(
+        &self,
+        name: &str,
+        weights: &BTreeMap<String, f64>,
+    ) -> Result<(), AwsError> {
+        let mut desired = Vec::new();
+        for (variant, w) in weights {
+            desired.push(
+                DesiredWeightAndCapacity::builder()
+                    .variant_name(variant)
+                    .desired_weight(*w as f32)
+                    .build(),
+            );
+        }
+        self.client
+            .update_endpoint_weights_and_capacities()
+            .endpoint_name(name)
+            .set_desired_weights_and_capacities(Some(desired))
+            .send()
+            .await
+            .map_err(|e| classify("sagemaker", "UpdateEndpointWeightsAndCapacities", e))
+            .map(|_| ())
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> Result<(), AwsError> {
+        ignore_missing(
+            self.client
+                .delete_endpoint()
+                .endpoint_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("sagemaker", "DeleteEndpoint", e))
+                .map(|_| ()),
+        )
+    }
+
+    async fn delete_endpoint_config(&self, name: &str) -> Result<(), AwsError> {
+        ignore_missing(
+            self.client
+                .delete_endpoint_config()
+                .endpoint_config_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("sagemaker", "DeleteEndpointConfig", e))
+                .map(|_| ()),
+        )
+    }
+
+    async fn delete_model(&self, name: &str) -> Result<(), AwsError> {
+        ignore_missing(
+            self.client
+                .delete_model()
+                .model_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("sagemaker", "DeleteModel", e))
+                .map(|_| ()),
+        )
+    }
+
+    async fn list_owned(
+        &self,
+        endpoint: &str,
+        owner: &str,
+    ) -> Result<(Vec<String>, Vec<String>), AwsError> {
+        // Names start with the (truncated) endpoint name; ownership is confirmed by tag.
+        let prefix: String = endpoint.chars().take(40).collect();
+        let mut configs = Vec::new();
+        let mut pages = self
+            .client
+            .list_endpoint_configs()
+            .name_contains(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("sagemaker", "ListEndpointConfigs", e))?;
+            for c in page.endpoint_configs() {
+                let tags = self
+                    .endpoint_tags(c.endpoint_config_arn().unwrap_or_default())
+                    .await?;
+                if tags.get("owner").map(String::as_str) == Some(owner) {
+                    configs.push(c.endpoint_config_name().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        let mut models = Vec::new();
+        let mut pages = self
+            .client
+            .list_models()
+            .name_contains(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("sagemaker", "ListModels", e))?;
+            for m in page.models() {
+                let tags = self
+                    .endpoint_tags(m.model_arn().unwrap_or_default())
+                    .await?;
+                if tags.get("owner").map(String::as_str) == Some(owner) {
+                    models.push(m.model_name().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        Ok((configs, models))
+    }
+}
