@@ -265,3 +265,51 @@ async fn sdk_adapters_against_moto_agree_with_the_simulator() {
     );
     assert!(on_sim.gone);
 }
+
+/// POSTs JSON to moto's control API (plain HTTP/1.1 over loopback).
+fn moto_post(endpoint: &str, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 2") || reply.starts_with("HTTP/1.0 2"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_reaches_the_target_variant_and_returns_the_body() {
+    use sagemaker_rollout::aws::runtime::Invoker;
+    use sagemaker_rollout::aws::sdk_services::SdkRuntime;
+    let moto = moto::Moto::start();
+    moto_post(
+        &moto.endpoint,
+        "/moto-api/static/sagemaker/endpoint-results",
+        r#"{"results": [{"Body": "{\"score\": 0.93}", "ContentType": "application/json", "InvokedProductionVariant": "v-b"}]}"#,
+    );
+    let config = moto.config().await;
+    let reply = SdkRuntime::new(&config)
+        .invoke("contract-ep", "v-b", "text/csv", "1,2,3")
+        .await
+        .unwrap();
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, r#"{"score": 0.93}"#)
+    );
+    let expect = sagemaker_rollout::api::SmokeExpect {
+        status: 200,
+        body_matches: Some("\"score\"".into()),
+    };
+    assert_eq!(
+        sagemaker_rollout::plan::smoke::evaluate(&expect, reply.status, &reply.body),
+        Ok(())
+    );
+}

@@ -194,10 +194,20 @@ impl Engine {
                 }
                 Action::RecordHistory(entry) => {
                     if let Some(audit) = &spec.audit {
+                        // The deployment record: resolved package and lineage, the config
+                        // serving now, the smoke-test request and response, the outcome.
+                        let smoke = spec.smoke_test.as_ref().map(|t| {
+                            serde_json::json!({
+                                "request": {"contentType": t.content_type, "body": t.body},
+                                "expect": t.expect,
+                                "result": self.smoke.lock().ok().and_then(|s| s.clone()),
+                            })
+                        });
                         let record = serde_json::json!({
                             "endpoint": ep,
                             "owner": self.owner,
                             "entry": entry,
+                            "smokeTest": smoke,
                             "status": plan.status,
                         });
                         let prefix = S3Uri::parse(&audit.s3_uri).map_err(EngineError::Artifact)?;

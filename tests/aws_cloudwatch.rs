@@ -1,0 +1,111 @@
+//! The CloudWatch adapter with aws-smithy-mocks: moto does not speak the Rust SDK's
+//! RPCv2-CBOR protocol for CloudWatch, so requests and responses are checked at the client.
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsOutput;
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
+use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use sagemaker_rollout::aws::alarms::Alarms;
+use sagemaker_rollout::aws::sdk_services::SdkAlarms;
+use sagemaker_rollout::plan::AlarmState;
+use sagemaker_rollout::plan::actions::AlarmPlan;
+
+#[tokio::test]
+async fn alarms_are_described_created_and_deleted() {
+    let describe = mock!(Client::describe_alarms)
+        .match_requests(|r| r.alarm_names() == ["kpi".to_owned(), "gone".to_owned()])
+        .then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name("kpi")
+                        .state_value(StateValue::Alarm)
+                        .build(),
+                )
+                .build()
+        });
+    let listed = mock!(Client::describe_alarms)
+        .match_requests(|r| r.alarm_name_prefix() == Some("sagemaker-rollout-churn-prod-"))
+        .then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name("sagemaker-rollout-churn-prod-v-1-ModelLatency-p99")
+                        .build(),
+                )
+                .build()
+        });
+    let put = mock!(Client::put_metric_alarm)
+        .match_requests(|r| {
+            r.alarm_name() == Some("sagemaker-rollout-churn-prod-v-1-ModelLatency-p99")
+                && r.extended_statistic() == Some("p99")
+                && r.statistic().is_none()
+                && r.threshold() == Some(500_000.0)
+                && r.evaluation_periods() == Some(3)
+                && r.dimensions()
+                    .iter()
+                    .any(|d| d.name() == Some("VariantName") && d.value() == Some("v-1"))
+        })
+        .then_output(|| PutMetricAlarmOutput::builder().build());
+    let delete = mock!(Client::delete_alarms)
+        .match_requests(|r| {
+            r.alarm_names() == ["sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".to_owned()]
+        })
+        .then_output(|| DeleteAlarmsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        [&describe, &listed, &put, &delete]
+    );
+    let alarms = SdkAlarms::from_client(client);
+
+    let states = alarms
+        .describe(&["kpi".to_owned(), "gone".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 1, "a missing alarm is absent");
+    assert_eq!(
+        (states[0].name.as_str(), states[0].state),
+        ("kpi", AlarmState::Alarm)
+    );
+
+    let owned = alarms.list("sagemaker-rollout-churn-prod-").await.unwrap();
+    assert_eq!(
+        owned,
+        vec!["sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".to_owned()]
+    );
+
+    let plan = AlarmPlan {
+        name: "sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".into(),
+        namespace: "AWS/SageMaker".into(),
+        metric_name: "ModelLatency".into(),
+        statistic: "p99".into(),
+        threshold: 500_000.0,
+        periods: 3,
+        dimensions: [
+            ("EndpointName".to_owned(), "churn-prod".to_owned()),
+            ("VariantName".to_owned(), "v-1".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+        tags: [("managed-by".to_owned(), "sagemaker-rollout".to_owned())]
+            .into_iter()
+            .collect(),
+    };
+    alarms.put(&plan).await.unwrap();
+    alarms
+        .delete(std::slice::from_ref(&plan.name))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            describe.num_calls(),
+            listed.num_calls(),
+            put.num_calls(),
+            delete.num_calls()
+        ),
+        (1, 1, 1, 1)
+    );
+}
