@@ -269,7 +269,8 @@ pub fn apply_cmd(
     let status = rest.status.unwrap_or_default();
     summary(&md, &status, calls);
     let phase = status.phase.unwrap_or(Phase::Pending);
-    let ok = deleting && rest.released || !wait || phase == Phase::Succeeded;
+    let ok = rest.rejected.is_none()
+        && (deleting && rest.released || !wait || phase == Phase::Succeeded);
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

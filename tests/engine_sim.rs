@@ -174,11 +174,25 @@ async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
             seed(&sim, &spec, OWNER, true);
             sim.crash_after(Some(n));
             let first = Engine::new(sim.clients(), OWNER);
-            let crashed = drive(&first, &spec, &sim.clock, DriveOptions::default(), |_| {}).await;
+            let crashed = drive(&first, &spec, &sim.clock, DriveOptions::default(), |_| {})
+                .await
+                .unwrap();
+            let stop = crashed.rejected.expect("the crash stops the first process");
             assert!(
-                crashed.is_err(),
-                "{name}: crash {n} must stop the first process"
+                stop.message.contains("simulated process crash"),
+                "{name}: {stop}"
             );
+            let stalled = crashed.status.unwrap();
+            assert_eq!(
+                stalled.phase,
+                Some(Phase::Failed),
+                "a rejected call is surfaced as Stalled"
+            );
+            assert!(stalled.conditions.iter().any(|c| {
+                c.type_ == "Stalled"
+                    && c.status == "True"
+                    && c.message.contains("simulated process crash")
+            }));
             sim.crash_after(None);
             let second = Engine::new(sim.clients(), OWNER);
             let rest = drive(&second, &spec, &sim.clock, DriveOptions::default(), |_| {})

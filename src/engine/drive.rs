@@ -77,6 +77,8 @@ pub struct Rest {
     pub passes: usize,
     /// The finalizer would be released (deletion finished).
     pub released: bool,
+    /// AWS rejected a call for good; the status is Stalled with its message.
+    pub rejected: Option<crate::aws::AwsError>,
 }
 
 /// What the driver reports as it goes.
@@ -124,6 +126,15 @@ pub async fn drive(
                         status: previous,
                         passes,
                         released: true,
+                        rejected: None,
+                    });
+                }
+                if pass.rejected.is_some() {
+                    return Ok(Rest {
+                        status: previous,
+                        passes,
+                        released: false,
+                        rejected: pass.rejected,
                     });
                 }
                 let wake = match pass.plan.next {
@@ -132,6 +143,7 @@ pub async fn drive(
                             status: previous,
                             passes,
                             released: false,
+                            rejected: None,
                         });
                     }
                     // Acted and nothing else is due: look again shortly to confirm rest.
@@ -164,5 +176,6 @@ pub async fn drive(
         status: previous,
         passes: options.max_passes,
         released: false,
+        rejected: None,
     })
 }

@@ -82,6 +82,45 @@ pub struct Pass {
     pub status: ModelDeploymentStatus,
     /// A `RemoveFinalizer` action ran: the resource may go.
     pub released: bool,
+    /// AWS rejected an action for good (validation, permissions, limits): the status says
+    /// Stalled with AWS's message, and nothing more happens until the spec changes.
+    pub rejected: Option<AwsError>,
+}
+
+/// Marks `status` Stalled because AWS rejected a call; the message is AWS's own.
+pub fn stalled_by_aws(
+    mut status: ModelDeploymentStatus,
+    error: &AwsError,
+    now: Timestamp,
+) -> ModelDeploymentStatus {
+    use crate::api::{Condition, Phase};
+    let message = format!(
+        "{error}; fix the cause (spec, IAM permissions, quotas) and change the spec to retry"
+    );
+    let flips = |t: &str, on: bool| {
+        let value = if on { "True" } else { "False" };
+        let since = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == t && c.status == value)
+            .map(|c| c.last_transition_time.clone())
+            .unwrap_or_else(|| now.to_string());
+        Condition {
+            type_: t.to_owned(),
+            status: value.to_owned(),
+            reason: "AwsRejected".to_owned(),
+            message: message.clone(),
+            observed_generation: status.observed_generation,
+            last_transition_time: since,
+        }
+    };
+    status.conditions = vec![
+        flips("Ready", false),
+        flips("Reconciling", false),
+        flips("Stalled", true),
+    ];
+    status.phase = Some(Phase::Failed);
+    status
 }
 
 /// The reconcile engine for one ModelDeployment identity.
@@ -197,12 +236,25 @@ impl Engine {
                 plan,
                 status,
                 released: false,
+                rejected: None,
             });
         }
         let plan = self
             .preview(spec, previous, generation, deleting, now)
             .await?;
-        let released = self.act(spec, &plan, now).await?;
+        let released = match self.act(spec, &plan, now).await {
+            Ok(released) => released,
+            Err(EngineError::Aws(e)) if !e.is_retryable() => {
+                let status = stalled_by_aws(plan.status.clone(), &e, now);
+                return Ok(Pass {
+                    plan,
+                    status,
+                    released: false,
+                    rejected: Some(e),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let mut status = plan.status.clone();
         // The markers only say passed/failed and when; add latency and response if this
         // process ran that test.
@@ -217,6 +269,7 @@ impl Engine {
             plan,
             status,
             released,
+            rejected: None,
         })
     }
 
