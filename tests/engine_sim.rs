@@ -65,6 +65,23 @@ async fn every_strategy_succeeds_from_an_empty_account_and_from_a_champion() {
 }
 
 #[tokio::test]
+async fn each_rollout_writes_a_deployment_record_with_the_smoke_test_to_s3() {
+    let spec = example("canary");
+    let s = run(&spec, false, "").await;
+    let records = s.simulator.objects("s3://ml-audit/deployments/churn-prod/");
+    assert_eq!(records.len(), 1, "one record per rollout");
+    let record: serde_json::Value = serde_json::from_slice(&records[0].1).unwrap();
+    assert_eq!(record["entry"]["outcome"], "Succeeded");
+    assert_eq!(record["entry"]["candidateRunId"], "2026-11-20-abc123");
+    assert_eq!(record["smokeTest"]["request"]["body"], "34,1,0,99.5");
+    assert_eq!(record["smokeTest"]["result"]["result"], "Passed");
+    assert!(
+        record["status"]["endpoint"]["configName"].is_string(),
+        "the config snapshot is recorded"
+    );
+}
+
+#[tokio::test]
 async fn alarm_at_each_canary_step_rolls_back_to_the_champion() {
     let spec = example("canary");
     // Step 1 (10 %) starts after the variant is added and smoke-tested (~10 min), step 2

@@ -342,6 +342,16 @@ impl Simulator {
         })
     }
 
+    /// Objects whose `s3://…` URI starts with `prefix`.
+    pub fn objects(&self, prefix: &str) -> Vec<(String, Bytes)> {
+        let st = self.lock();
+        st.objects
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Names of the models behind an endpoint's production variants.
     pub fn serving_models(&self, name: &str) -> Vec<String> {
         let st = self.lock();
