@@ -1,0 +1,230 @@
+//! The rollout state machine: starting a rollout from rest, advancing an in-flight one stage
+//! by stage, rolling back, and keeping a finished endpoint in its steady state.
+//!
+//! Stages (see [`Stage`]): `shadow` → `added` (weight 0, smoke test) → `step` 1..n (weights
+//! in place, baking) → `final` (candidate-only config) → `done`; BlueGreen goes straight to
+//! `native`; any alarm, a failed smoke test or `abort` leads to `rollback` → `rolledback`.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
+use super::desired::*;
+use super::markers::{Ending, Markers, Smoke, Stage, tag_safe};
+use super::observed::*;
+use super::{Health, Next, Planner, selector_hash};
+use crate::api::{HistoryEntry, Phase, RollbackOn, ShadowThen, Strategy};
+
+/// A rollout that has been Creating or Updating this long is probably stuck.
+const STUCK_AFTER: SignedDuration = SignedDuration::from_mins(45);
+
+mod back;
+mod flight;
+mod rest;
+
+use back::*;
+pub(super) use flight::advance;
+use flight::*;
+pub(super) use rest::at_rest;
+use rest::*;
+
+/// The endpoint exists but is not InService.
+pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {
+    let stage = p.markers.stage.filter(|s| s.in_flight());
+    match ep.status {
+        s if s.is_transitional() => {
+            p.next = Next::Poll;
+            let phase = match stage {
+                Some(Stage::Rollback) => Phase::RollingBack,
+                Some(Stage::Step | Stage::Shadow) => Phase::Progressing,
+                _ => Phase::Deploying,
+            };
+            let stuck = p.now().duration_since(ep.last_modified) > STUCK_AFTER;
+            let mut msg = format!(
+                "endpoint {} is {}; waiting (no update is sent meanwhile)",
+                ep.name,
+                s.as_str()
+            );
+            if stuck && matches!(s, EndpointStatus::Creating | EndpointStatus::Updating) {
+                msg.push_str(&format!(
+                    "; {} for over 45 minutes: check the execution role, the image URI and S3 access to the model artifact",
+                    s.as_str()
+                ));
+            }
+            p.judge(phase, Health::Progressing, "Waiting", msg);
+        }
+        EndpointStatus::Failed => failed_endpoint(p, ep),
+        other => p.judge(
+            Phase::Failed,
+            Health::Stalled,
+            "EndpointUnusable",
+            format!(
+                "endpoint {} is {}: {}; fix or delete it in SageMaker",
+                ep.name,
+                other.as_str(),
+                ep.failure_reason.as_deref().unwrap_or("no FailureReason")
+            ),
+        ),
+    }
+}
+
+pub(super) fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
+    let reason = ep
+        .failure_reason
+        .clone()
+        .unwrap_or_else(|| "no FailureReason given".into());
+    let hint = hint(&reason, &ep.name);
+    let spec_hash = spec_hash(p.spec());
+    if p.markers.stage.is_some_and(Stage::in_flight) {
+        // The endpoint failed while we drove it (a first deployment): record once.
+        let mut m = p.markers.clone();
+        finish_markers(&mut m, Stage::Failed, Some(&spec_hash), &reason);
+        p.push(Action::TagEndpoint { tags: m.to_tags() });
+        let entry = history(p, "Failed", format!("endpoint failed: {reason}. {hint}"));
+        p.record(entry);
+        p.event(
+            "RolloutFailed",
+            format!("endpoint {} failed: {reason}", ep.name),
+            true,
+        );
+        p.markers = m;
+    }
+    if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) {
+        p.judge(
+            Phase::Failed,
+            Health::Stalled,
+            "EndpointFailed",
+            format!(
+                "endpoint {} failed: {reason}. {hint}. Change the spec to retry",
+                ep.name
+            ),
+        );
+    } else {
+        p.push(Action::DeleteEndpoint);
+        p.next = Next::Poll;
+        p.event(
+            "DeletingFailedEndpoint",
+            format!("deleting failed endpoint {} to recreate it", ep.name),
+            false,
+        );
+        p.judge(
+            Phase::Deploying,
+            Health::Progressing,
+            "RecreatingEndpoint",
+            format!(
+                "endpoint {} is Failed ({reason}); deleting it so the new spec can recreate it",
+                ep.name
+            ),
+        );
+    }
+}
+
+/// An actionable hint for a SageMaker FailureReason.
+pub fn hint(reason: &str, endpoint: &str) -> String {
+    let r = reason.to_ascii_lowercase();
+    let logs = format!("CloudWatch log group /aws/sagemaker/Endpoints/{endpoint}");
+    if r.contains("image") || r.contains("ecr") {
+        format!(
+            "check the container image URI and that the execution role may pull it (ecr:BatchGetImage); see {logs}"
+        )
+    } else if r.contains("s3")
+        || r.contains("access denied")
+        || r.contains("accessdenied")
+        || r.contains("model data")
+    {
+        "check that the execution role may s3:GetObject the model artifact and that the object exists".into()
+    } else if r.contains("health check")
+        || r.contains("ping")
+        || r.contains("exit")
+        || r.contains("container")
+    {
+        format!(
+            "the container did not start: inference.py must sit at the root of model.tar.gz and requirements.txt must install; see {logs}"
+        )
+    } else if r.contains("capacity") || r.contains("limit") || r.contains("quota") {
+        "not enough capacity or quota for the instance type: request a quota increase or choose another type".into()
+    } else {
+        format!("see {logs}")
+    }
+}
+
+pub(super) fn run_label(c: &Candidate) -> String {
+    c.run_id.clone().unwrap_or_else(|| c.package_arn.clone())
+}
+
+/// Deletes owned alarms except those of `keep_variant`.
+pub(super) fn cleanup_alarms(p: &mut Planner<'_>, keep_variant: Option<&str>) {
+    let keep: Vec<String> = keep_variant
+        .map(|v| {
+            owned_alarms(p.spec(), v)
+                .into_iter()
+                .map(|a| a.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    for name in &p.input.observed.owned.alarms {
+        if !keep.contains(name) {
+            p.push(Action::DeleteAlarm { name: name.clone() });
+        }
+    }
+}
+
+/// Registers autoscaling on the single serving variant; removes registrations that do not
+/// belong (other variants, or autoscaling removed from the spec).
+pub(super) fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
+    let Some(ep) = ep.filter(|e| e.variants.len() == 1 && e.shadow_variants.is_empty()) else {
+        return;
+    };
+    let want = scaling_plan(p.spec(), &ep.variants[0].name);
+    for reg in &p.input.observed.scaling {
+        let matches = want
+            .as_ref()
+            .is_some_and(|w| w.variant == reg.variant && w.min == reg.min && w.max == reg.max);
+        if !matches {
+            p.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
+        }
+    }
+    if let Some(w) = want {
+        let registered = p
+            .input
+            .observed
+            .scaling
+            .iter()
+            .any(|r| r.variant == w.variant && r.min == w.min && r.max == w.max);
+        if !registered {
+            p.push(Action::RegisterScaling(w));
+        }
+    }
+}
+
+pub(super) fn history(p: &Planner<'_>, outcome: &str, reason: String) -> HistoryEntry {
+    HistoryEntry {
+        candidate_run_id: p.markers.run_id.clone(),
+        model_package_arn: p.markers.candidate.clone().unwrap_or_default(),
+        outcome: outcome.to_owned(),
+        started_at: p.markers.started.map(|t| t.to_string()),
+        finished_at: p.now().to_string(),
+        reason,
+    }
+}
+
+/// Sets terminal markers. `reject_under` makes the candidate ineligible until the spec hash
+/// changes.
+pub(super) fn finish_markers(
+    m: &mut Markers,
+    stage: Stage,
+    reject_under: Option<&str>,
+    reason: &str,
+) {
+    m.stage = Some(stage);
+    m.reason = Some(tag_safe(reason)).filter(|r| !r.is_empty());
+    m.paused = false;
+    m.step = 0;
+    if let Some(hash) = reject_under {
+        m.rejected = m.candidate.clone();
+        m.rejected_spec = Some(hash.to_owned());
+    }
+}
