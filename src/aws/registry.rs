@@ -190,22 +190,25 @@ impl ModelRegistry for SdkRegistry {
     }
 
     async fn package_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let mut tags = BTreeMap::new();
-        let mut pages = self
-            .client
-            .list_tags()
-            .resource_arn(arn)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("sagemaker", "ListTags", e))?;
-            tags.extend(page.tags().iter().filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            }));
-        }
-        Ok(tags)
+        list_tags(&self.client, arn).await
     }
+}
+
+/// ListTags on any SageMaker resource ARN, all pages.
+pub(crate) async fn list_tags(
+    client: &aws_sdk_sagemaker::Client,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut tags = BTreeMap::new();
+    let mut pages = client.list_tags().resource_arn(arn).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify("sagemaker", "ListTags", e))?;
+        tags.extend(page.tags().iter().filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        }));
+    }
+    Ok(tags)
 }

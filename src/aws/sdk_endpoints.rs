@@ -216,23 +216,7 @@ impl Endpoints for SdkEndpoints {
     }
 
     async fn endpoint_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let mut out = BTreeMap::new();
-        let mut pages = self
-            .client
-            .list_tags()
-            .resource_arn(arn)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("sagemaker", "ListTags", e))?;
-            out.extend(page.tags().iter().filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            }));
-        }
-        Ok(out)
+        super::registry::list_tags(&self.client, arn).await
     }
 
     async fn tag_endpoint(

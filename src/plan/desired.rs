@@ -142,6 +142,21 @@ pub fn config_plan(
     }
 }
 
+/// The config serving the candidate alone: where every successful rollout ends.
+pub fn candidate_only(
+    spec: &ModelDeploymentSpec,
+    cand: &Candidate,
+    model: &ModelPlan,
+    lineage: &BTreeMap<String, String>,
+) -> ConfigPlan {
+    config_plan(
+        spec,
+        vec![candidate_variant(spec, cand, model, 1.0)],
+        vec![],
+        lineage,
+    )
+}
+
 /// Lineage tags for Model, EndpointConfig and Endpoint (DESIGN §2).
 pub fn lineage_tags(
     spec: &ModelDeploymentSpec,

@@ -255,12 +255,7 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = config_plan(
-        spec,
-        vec![candidate_variant(spec, cand, &model, 1.0)],
-        vec![],
-        &lineage,
-    );
+    let config = candidate_only(spec, cand, &model, &lineage);
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);
     p.push(Action::CreateModel(model));

@@ -232,12 +232,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     );
     let Some(ep) = ep else {
         // First deployment: always Direct.
-        let config = config_plan(
-            spec,
-            vec![candidate_variant(spec, cand, &model, 1.0)],
-            vec![],
-            &lineage,
-        );
+        let config = candidate_only(spec, cand, &model, &lineage);
         m.stage = Some(Stage::Final);
         m.target_config = Some(config.name.clone());
         let mut tags = lineage.clone();
@@ -291,21 +286,17 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
                 canary_percent: bg.and_then(|b| b.canary_percent),
                 alarms: watched_alarms(spec, &variant),
             };
-            let only = vec![candidate_variant(spec, cand, &model, 1.0)];
             (
                 Stage::Native,
-                config_plan(spec, only, vec![], &lineage),
+                candidate_only(spec, cand, &model, &lineage),
                 Some(native),
             )
         }
-        Strategy::Direct if spec.smoke_test.is_none() => {
-            let only = vec![candidate_variant(spec, cand, &model, 1.0)];
-            (
-                Stage::Final,
-                config_plan(spec, only, vec![], &lineage),
-                None,
-            )
-        }
+        Strategy::Direct if spec.smoke_test.is_none() => (
+            Stage::Final,
+            candidate_only(spec, cand, &model, &lineage),
+            None,
+        ),
         _ => {
             let mut prod = champions;
             prod.push(candidate_variant(spec, cand, &model, 0.0));
@@ -363,12 +354,7 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = config_plan(
-        spec,
-        vec![candidate_variant(spec, cand, &model, 1.0)],
-        vec![],
-        &lineage,
-    );
+    let config = candidate_only(spec, cand, &model, &lineage);
     if ep.config_name != config.name {
         // Serving settings changed (instance count, data capture): apply them in place.
         let mut m = p.markers.clone();
