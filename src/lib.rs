@@ -8,6 +8,7 @@
 pub mod api;
 pub mod artifact;
 pub mod aws;
+pub mod controller;
 pub mod engine;
 pub mod plan;
 pub mod sim;

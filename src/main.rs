@@ -155,6 +155,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Run the Kubernetes controller: reconcile every ModelDeployment in the watched
+    /// namespaces until SIGTERM. Serves /metrics, /livez and /readyz.
+    Controller(sagemaker_rollout::controller::Config),
 }
 
 fn parse_phase(s: &str) -> Result<sagemaker_rollout::api::Phase, String> {
@@ -166,6 +169,59 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .ok_or_else(|| format!("\"{s}\" is not KEY=VALUE"))
+}
+
+fn controller(config: sagemaker_rollout::controller::Config) -> anyhow::Result<ExitCode> {
+    use sagemaker_rollout::controller::{self, Deps, LogFormat};
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    runtime()?.block_on(async move {
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to the Kubernetes API (in-cluster or KUBECONFIG)")?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(shutdown_on_signal(stop.clone()));
+        tracing::info!(
+            namespaces = ?config.namespaces,
+            concurrency = config.concurrency,
+            leader_election = config.leader_election,
+            listen = %config.listen_address,
+            "starting controller"
+        );
+        controller::run(client, config, Deps::production(), stop).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C: finish in-flight reconciles, release the
+/// lease, exit.
+async fn shutdown_on_signal(stop: tokio_util::sync::CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+    stop.cancel();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -241,6 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files } => check(&files),
+        Command::Controller(config) => controller(config),
         Command::Simulate {
             file,
             scenario,

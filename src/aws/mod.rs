@@ -169,7 +169,7 @@ where
 }
 
 /// Connection settings shared by every adapter.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Settings {
     /// Region; None uses the environment / profile.
     pub region: Option<String>,

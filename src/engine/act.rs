@@ -30,6 +30,9 @@ impl Engine {
             .unwrap_or_default();
         let mut released = false;
         for action in &plan.actions {
+            if !self.may_act() {
+                return Err(EngineError::Gated);
+            }
             match action {
                 Action::ValidateArtifact {
                     package_arn,

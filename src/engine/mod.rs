@@ -62,6 +62,9 @@ pub enum EngineError {
     Aws(#[from] AwsError),
     #[error("artifact check failed: {0}")]
     Artifact(String),
+    /// The gate (leadership) closed: nothing more may change on AWS from this process.
+    #[error("not allowed to act: this replica no longer holds the leader lease")]
+    Gated,
 }
 
 impl EngineError {
@@ -70,6 +73,7 @@ impl EngineError {
         match self {
             Self::Aws(e) => e.is_retryable(),
             Self::Artifact(_) => true,
+            Self::Gated => false,
         }
     }
 }
@@ -132,7 +136,12 @@ pub struct Engine {
     artifacts: Mutex<HashMap<String, ArtifactFacts>>,
     smoke: Mutex<Option<SmokeTestView>>,
     calls: Mutex<Vec<Call>>,
+    gate: Option<Gate>,
 }
+
+/// Asked before every action: may this process change AWS now? The controller answers
+/// "only while I hold the leader lease".
+pub type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 
 impl Engine {
     pub fn new(clients: Clients, owner: impl Into<String>) -> Self {
@@ -145,7 +154,27 @@ impl Engine {
             artifacts: Mutex::new(HashMap::new()),
             smoke: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
+            gate: None,
         }
+    }
+
+    /// Acts only while `gate` says yes; a closed gate stops a pass with [`EngineError::Gated`].
+    pub fn with_gate(mut self, gate: Gate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    pub(crate) fn may_act(&self) -> bool {
+        self.gate.as_ref().is_none_or(|g| g())
+    }
+
+    /// Removes and returns the calls logged so far (the controller feeds them to metrics, so
+    /// a long-lived engine keeps no history).
+    pub fn take_calls(&self) -> Vec<Call> {
+        self.calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
     }
 
     pub(crate) fn log(

@@ -246,6 +246,7 @@ pub(super) fn transition_event(
             .find(|c| c.type_ == "Ready")
             .map(|c| c.reason.clone())
     };
+    milestone_events(previous, now, events);
     let new = reason_of(now);
     if previous.and_then(reason_of) == new || events.iter().any(|e| Some(&e.reason) == new.as_ref())
     {
@@ -261,5 +262,78 @@ pub(super) fn transition_event(
             message: ready.message.clone(),
             warning: stalled,
         });
+    }
+}
+
+/// Events for milestones the status shows but no action names: the candidate resolved, its
+/// artifact validated, its variant on the endpoint, the smoke test's verdict. Derived from
+/// the previous status, so a restarted controller does not repeat them.
+fn milestone_events(
+    previous: Option<&ModelDeploymentStatus>,
+    now: &ModelDeploymentStatus,
+    events: &mut Vec<Event>,
+) {
+    let before = previous.and_then(|p| p.candidate.as_ref());
+    let mut push = |reason: &str, message: String, warning: bool| {
+        if !events.iter().any(|e| e.reason == reason) {
+            events.push(Event {
+                reason: reason.to_owned(),
+                message,
+                warning,
+            });
+        }
+    };
+    if let Some(cand) = &now.candidate {
+        let run = cand.candidate_run_id.as_deref().unwrap_or("unknown run");
+        if let Some(arn) = &cand.model_package_arn
+            && before.and_then(|b| b.model_package_arn.as_ref()) != Some(arn)
+        {
+            push(
+                "CandidateResolved",
+                format!("candidate {arn} (run {run})"),
+                false,
+            );
+        }
+        if let Some(sha) = &cand.artifact_sha256
+            && before.and_then(|b| b.artifact_sha256.as_ref()) != Some(sha)
+        {
+            push(
+                "ArtifactValidated",
+                format!("artifact of run {run} meets the contract (sha256 {sha})"),
+                false,
+            );
+        }
+        if let Some(variant) = &cand.variant
+            && before.and_then(|b| b.variant.as_ref()) != Some(variant)
+        {
+            push(
+                "VariantAdded",
+                format!("candidate variant {variant} is on the endpoint"),
+                false,
+            );
+        }
+    }
+    let smoke_before = previous.and_then(|p| p.smoke_test.as_ref());
+    if let Some(smoke) = &now.smoke_test
+        && smoke_before.map(|s| (&s.result, &s.at)) != Some((&smoke.result, &smoke.at))
+    {
+        let passed = smoke.result == "Passed";
+        push(
+            if passed {
+                "SmokeTestPassed"
+            } else {
+                "SmokeTestFailed"
+            },
+            format!(
+                "smoke test {}{}",
+                smoke.result.to_lowercase(),
+                smoke
+                    .response
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            !passed,
+        );
     }
 }

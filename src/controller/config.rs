@@ -1,0 +1,81 @@
+//! Controller configuration: command-line flags, each with an environment-variable fallback
+//! so that a Helm chart can set everything through `env:`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Flags of `sagemaker-rollout controller`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Config {
+    /// Namespaces to watch, comma-separated; empty watches every namespace.
+    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',', num_args = 0..)]
+    pub namespaces: Vec<String>,
+    /// Reconciles running at once, across all namespaces.
+    #[arg(long, env = "CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// How soon to look again while SageMaker is transitioning.
+    #[arg(long, env = "POLL_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+    /// Periodic re-check of resources at rest, to notice changes made outside the
+    /// controller (±10 % jitter so that resources do not all wake together).
+    #[arg(long, env = "RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub resync_interval: Duration,
+    /// Address of the /metrics, /livez and /readyz server.
+    #[arg(long, env = "LISTEN_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub listen_address: SocketAddr,
+    /// Elect a leader through a coordination.k8s.io Lease (needed with more than one replica).
+    #[arg(long, env = "LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "LEASE_NAME", default_value = "sagemaker-rollout")]
+    pub lease_name: String,
+    /// Namespace of the Lease (the release namespace; the Downward API sets POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// This replica's identity in the Lease and in Events (the Downward API sets POD_NAME).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// How long a Lease stays valid without renewal; a standby takes over after it.
+    #[arg(long, env = "LEASE_DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_duration: Duration,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// AWS region for resources whose spec has none (default: the environment).
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The defaults, as the flags would give them with no argument and no environment.
+    pub fn defaults() -> Self {
+        Self {
+            namespaces: Vec::new(),
+            concurrency: 4,
+            poll_interval: Duration::from_secs(30),
+            resync_interval: Duration::from_secs(600),
+            listen_address: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            leader_election: true,
+            lease_name: "sagemaker-rollout".into(),
+            lease_namespace: "default".into(),
+            identity: None,
+            lease_duration: Duration::from_secs(15),
+            log_format: LogFormat::Text,
+            aws_region: None,
+        }
+    }
+
+    /// The identity used in the Lease: the flag, else the host name, else a random suffix.
+    pub fn identity(&self) -> String {
+        self.identity
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| format!("sagemaker-rollout-{:08x}", fastrand::u32(..)))
+    }
+}

@@ -1,0 +1,184 @@
+//! Prometheus metrics of the controller, exposed as text on `/metrics`.
+//!
+//! Per-resource series (phase, candidate weight) are removed when their resource goes, so
+//! the series count follows the number of ModelDeployments instead of growing forever.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::api::{ModelDeploymentStatus, Phase};
+use crate::engine::Call;
+
+type Labels = Vec<(String, String)>;
+
+const PHASES: [Phase; 9] = [
+    Phase::Pending,
+    Phase::Validating,
+    Phase::Deploying,
+    Phase::Progressing,
+    Phase::Paused,
+    Phase::Succeeded,
+    Phase::RollingBack,
+    Phase::RolledBack,
+    Phase::Failed,
+];
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    reconciles: Counter,
+    failures: Family<Labels, Counter>,
+    duration: Histogram,
+    aws_calls: Family<Labels, Counter>,
+    phase: Family<Labels, Gauge>,
+    weight: Family<Labels, Gauge>,
+    leader: Gauge,
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("sagemaker_rollout");
+        let me = Self {
+            registry: Mutex::new(Registry::default()),
+            reconciles: Counter::default(),
+            failures: Family::default(),
+            // 1 ms … ~33 s: a pass is mostly AWS round trips.
+            duration: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            aws_calls: Family::default(),
+            phase: Family::default(),
+            weight: Family::default(),
+            leader: Gauge::default(),
+        };
+        registry.register(
+            "reconciles",
+            "Reconcile passes started",
+            me.reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_failures",
+            "Failed reconcile passes by error class",
+            me.failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Wall time of one reconcile pass, AWS calls included",
+            me.duration.clone(),
+        );
+        registry.register(
+            "aws_calls",
+            "AWS calls by service, operation and outcome",
+            me.aws_calls.clone(),
+        );
+        registry.register(
+            "modeldeployment_phase",
+            "1 for the phase each ModelDeployment is in, 0 for the others",
+            me.phase.clone(),
+        );
+        registry.register(
+            "modeldeployment_candidate_weight",
+            "Percent of traffic the candidate variant receives",
+            me.weight.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader lease",
+            me.leader.clone(),
+        );
+        *me.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
+        me
+    }
+
+    pub fn reconcile_started(&self) {
+        self.reconciles.inc();
+    }
+
+    pub fn reconcile_failed(&self, class: &str) {
+        self.failures
+            .get_or_create(&labels(&[("class", class)]))
+            .inc();
+    }
+
+    pub fn observe_duration(&self, seconds: f64) {
+        self.duration.observe(seconds);
+    }
+
+    pub fn aws_calls(&self, calls: &[Call]) {
+        for c in calls {
+            let outcome = if c.ok { "ok" } else { "error" };
+            self.aws_calls
+                .get_or_create(&labels(&[
+                    ("service", c.service),
+                    ("operation", &c.operation),
+                    ("outcome", outcome),
+                ]))
+                .inc();
+        }
+    }
+
+    pub fn leader(&self, held: bool) {
+        self.leader.set(i64::from(held));
+    }
+
+    /// Publishes the phase and candidate weight of one resource.
+    pub fn resource(&self, namespace: &str, name: &str, status: &ModelDeploymentStatus) {
+        for p in PHASES {
+            let l = labels(&[
+                ("namespace", namespace),
+                ("name", name),
+                ("phase", &format!("{p:?}")),
+            ]);
+            self.phase
+                .get_or_create(&l)
+                .set(i64::from(status.phase == Some(p)));
+        }
+        let weight = status
+            .candidate
+            .as_ref()
+            .and_then(|c| c.weight)
+            .unwrap_or(0);
+        self.weight
+            .get_or_create(&labels(&[("namespace", namespace), ("name", name)]))
+            .set(i64::from(weight));
+    }
+
+    /// Drops the series of a resource that is gone.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        for p in PHASES {
+            self.phase.remove(&labels(&[
+                ("namespace", namespace),
+                ("name", name),
+                ("phase", &format!("{p:?}")),
+            ]));
+        }
+        self.weight
+            .remove(&labels(&[("namespace", namespace), ("name", name)]));
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,326 @@
+//! The Kubernetes controller: kube-runtime `Controller`s over ModelDeployments (one per
+//! watched namespace, or one for the whole cluster) driving the same engine as the CLI.
+//!
+//! Contract: every replica watches (so a standby is warm and ready), only the lease holder
+//! reconciles, and the engine's gate re-checks the lease before every AWS action. Status is
+//! written by server-side apply on the status subresource with one field manager; a
+//! finalizer guards the AWS resources; Events mark every transition; requeues follow the
+//! plan (bake end, poll while AWS transitions, jittered resync at rest).
+
+pub mod config;
+pub mod http;
+pub mod lease;
+pub mod metrics;
+mod reconcile;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Client;
+use kube::api::Api;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, LogFormat};
+pub use reconcile::{FIELD_MANAGER, FINALIZER, error_policy, reconcile};
+
+use crate::api::ModelDeployment;
+use crate::aws::{AwsError, ErrorClass, Settings};
+use crate::engine::drive::Clock;
+use crate::engine::{Clients, Engine, EngineError};
+use http::Readiness;
+use lease::{Elector, Leadership};
+use metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("the resource changed while it was being reconciled; retrying with the new version")]
+    Conflict,
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl ControllerError {
+    /// The `class` label of the failure metric.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Engine(EngineError::Aws(AwsError { class, .. })) => match class {
+                ErrorClass::Throttling => "throttling",
+                ErrorClass::Transient => "transient",
+                ErrorClass::NotFound => "not_found",
+                ErrorClass::Terminal => "terminal",
+            },
+            Self::Engine(EngineError::Artifact(_)) => "artifact",
+            Self::Engine(EngineError::Gated) => "not_leader",
+            Self::Kube(_) | Self::Listen { .. } => "kubernetes",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
+/// Where the engine's AWS clients come from (the SDK in production, the simulator in tests).
+#[async_trait]
+pub trait AwsProvider: Send + Sync {
+    async fn clients(&self, settings: &Settings) -> Clients;
+}
+
+/// The official SDK clients, one set per (region, role).
+#[derive(Default)]
+pub struct SdkProvider {
+    cache: tokio::sync::Mutex<HashMap<Settings, Clients>>,
+}
+
+#[async_trait]
+impl AwsProvider for SdkProvider {
+    async fn clients(&self, settings: &Settings) -> Clients {
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.get(settings) {
+            return c.clone();
+        }
+        let c = crate::aws::clients(settings).await;
+        cache.insert(settings.clone(), c.clone());
+        c
+    }
+}
+
+/// What `run` needs besides the Kubernetes client and flags; tests supply the simulator and
+/// its clock, and keep handles on metrics and readiness.
+#[derive(Clone)]
+pub struct Deps {
+    pub aws: Arc<dyn AwsProvider>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub ready: Readiness,
+}
+
+impl Deps {
+    pub fn production() -> Self {
+        Self {
+            aws: Arc::new(SdkProvider::default()),
+            clock: Arc::new(crate::engine::drive::SystemClock),
+            metrics: Arc::new(Metrics::new()),
+            ready: Readiness::default(),
+        }
+    }
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub config: Config,
+    pub deps: Deps,
+    pub leadership: Leadership,
+    pub recorder: Recorder,
+    permits: tokio::sync::Semaphore,
+    engines: Mutex<HashMap<String, (Settings, Arc<Engine>)>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, config: Config, deps: Deps, leadership: Leadership) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_owned(),
+            instance: Some(config.identity()),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            permits: tokio::sync::Semaphore::new(usize::from(config.concurrency)),
+            client,
+            config,
+            deps,
+            leadership,
+            engines: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// The engine of one resource, rebuilt when its region or role changes. Engines are kept
+    /// between passes for their artifact-verdict cache.
+    async fn engine(&self, owner: &str, md: &ModelDeployment) -> Arc<Engine> {
+        let settings = Settings {
+            region: md
+                .spec
+                .region
+                .clone()
+                .or_else(|| self.config.aws_region.clone()),
+            assume_role_arn: md.spec.assume_role_arn.clone(),
+        };
+        if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
+            && s == settings
+        {
+            return e;
+        }
+        let clients = self.deps.aws.clients(&settings).await;
+        let leadership = self.leadership.clone();
+        let engine =
+            Arc::new(Engine::new(clients, owner).with_gate(Arc::new(move || leadership.is_held())));
+        if let Ok(mut m) = self.engines.lock() {
+            m.insert(owner.to_owned(), (settings, engine.clone()));
+        }
+        engine
+    }
+
+    fn forget(&self, owner: &str) {
+        if let Ok(mut m) = self.engines.lock() {
+            m.remove(owner);
+        }
+        if let Ok(mut m) = self.failures.lock() {
+            m.remove(owner);
+        }
+    }
+
+    /// Consecutive failures of `owner`, counting this one.
+    fn failed(&self, owner: &str) -> u32 {
+        self.failures
+            .lock()
+            .map(|mut m| {
+                let n = m.entry(owner.to_owned()).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .unwrap_or(1)
+    }
+
+    fn succeeded(&self, owner: &str) {
+        if let Ok(mut m) = self.failures.lock() {
+            m.remove(owner);
+        }
+    }
+}
+
+/// Runs the controller until `stop` is cancelled: HTTP server, leader election, one
+/// kube-runtime Controller per watched namespace. In-flight reconciles finish before it
+/// returns, and a held lease is released so that a standby takes over at once.
+pub async fn run(
+    client: Client,
+    config: Config,
+    deps: Deps,
+    stop: CancellationToken,
+) -> Result<(), ControllerError> {
+    let listener = tokio::net::TcpListener::bind(config.listen_address)
+        .await
+        .map_err(|source| ControllerError::Listen {
+            address: config.listen_address,
+            source,
+        })?;
+    let server = tokio::spawn(http::serve(
+        listener,
+        deps.metrics.clone(),
+        deps.ready.clone(),
+        stop.clone(),
+    ));
+
+    let (leadership, elector) = if config.leader_election {
+        let api: Api<Lease> = Api::namespaced(client.clone(), &config.lease_namespace);
+        let elector = Elector::new(
+            api,
+            &config.lease_name,
+            &config.identity(),
+            config.lease_duration,
+        );
+        let leadership = elector.leadership();
+        (leadership, Some(tokio::spawn(elector.run(stop.clone()))))
+    } else {
+        (Leadership::always(), None)
+    };
+    let mut changes = leadership.subscribe();
+    let metrics = deps.metrics.clone();
+    metrics.leader(leadership.is_held());
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        config.clone(),
+        deps,
+        leadership,
+    ));
+
+    let apis: Vec<Api<ModelDeployment>> = if config.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        config
+            .namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    let mut stores = Vec::new();
+    let mut runs = Vec::new();
+    for api in apis {
+        let c = Controller::new(api, watcher::Config::default());
+        stores.push(c.store());
+        // Every gain of the lease re-checks every resource: the previous leader may have
+        // left work half done.
+        let gained = leadership_gains(ctx.leadership.subscribe());
+        let ctx = ctx.clone();
+        runs.push(
+            c.with_config(controller::Config::default().concurrency(config.concurrency))
+                .reconcile_all_on(gained)
+                .graceful_shutdown_on(stop.clone().cancelled_owned())
+                .run(reconcile, error_policy, ctx)
+                .for_each(|r| async move {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "controller event");
+                    }
+                }),
+        );
+    }
+    let ready = ctx.deps.ready.clone();
+    let readiness = tokio::spawn(async move {
+        for s in stores {
+            if s.wait_until_ready().await.is_err() {
+                return;
+            }
+        }
+        ready.set(true);
+        tracing::info!("watch caches synced; ready");
+    });
+    let leader_gauge = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    r = changes.changed() => {
+                        if r.is_err() { break; }
+                        let held = *changes.borrow_and_update();
+                        tracing::info!(held, "leadership changed");
+                        metrics.leader(held);
+                    }
+                }
+            }
+        }
+    });
+    futures::future::join_all(runs).await;
+    readiness.abort();
+    leader_gauge.abort();
+    if let Some(e) = elector {
+        let _ = e.await;
+    }
+    let _ = server.await;
+    Ok(())
+}
+
+/// A stream that yields once each time leadership is gained.
+fn leadership_gains(
+    rx: tokio::sync::watch::Receiver<bool>,
+) -> impl futures::Stream<Item = ()> + Send + 'static {
+    futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            rx.changed().await.ok()?;
+            if *rx.borrow_and_update() {
+                return Some(((), rx));
+            }
+        }
+    })
+}

@@ -1,0 +1,316 @@
+//! One reconcile of one ModelDeployment: finalizer, engine pass, Events, status, requeue.
+//!
+//! The engine does observe → plan → act against AWS; this module is the Kubernetes half:
+//! it publishes what the pass decided (Events first, then status by server-side apply with a
+//! resourceVersion precondition so a stale view never overwrites a newer one) and maps the
+//! plan's `next` to a requeue. Failures that will pass (throttling, network, conflicts) are
+//! shown in status and Events, then retried with jittered exponential backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::Instrument;
+
+use super::{Context, ControllerError};
+use crate::api::{Condition, ModelDeployment, ModelDeploymentStatus};
+use crate::engine::{EngineError, Pass};
+use crate::plan::Next;
+
+/// Guards the AWS resources a ModelDeployment owns.
+pub const FINALIZER: &str = "sagemaker.mlops.dev/aws-resources";
+/// The one field manager of every write this controller makes.
+pub const FIELD_MANAGER: &str = "sagemaker-rollout";
+
+/// Reconciles one resource; the `Controller` calls it for every change and requeue.
+pub async fn reconcile(
+    md: Arc<ModelDeployment>,
+    ctx: Arc<Context>,
+) -> Result<Action, ControllerError> {
+    // A standby keeps its cache warm and does nothing else; gaining the lease triggers a
+    // reconcile of everything.
+    if !ctx.leadership.is_held() {
+        return Ok(Action::await_change());
+    }
+    let _permit = ctx.permits.acquire().await;
+    let ns = md.namespace().unwrap_or_default();
+    let name = md.name_any();
+    let span = tracing::info_span!(
+        "reconcile",
+        namespace = %ns,
+        name = %name,
+        generation = md.metadata.generation,
+    );
+    let started = std::time::Instant::now();
+    ctx.deps.metrics.reconcile_started();
+    let result = pass(&md, &ctx, &ns, &name).instrument(span).await;
+    ctx.deps
+        .metrics
+        .observe_duration(started.elapsed().as_secs_f64());
+    if let Err(e) = &result {
+        ctx.deps.metrics.reconcile_failed(e.class());
+    }
+    result
+}
+
+async fn pass(
+    md: &ModelDeployment,
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Action, ControllerError> {
+    let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), ns);
+    let owner = format!("{ns}/{name}");
+    let deleting = md.metadata.deletion_timestamp.is_some();
+    let guarded = md.finalizers().iter().any(|f| f == FINALIZER);
+    if !guarded {
+        if !deleting {
+            // Before anything exists on AWS, so nothing can be orphaned by a delete.
+            add_finalizer(&api, md).await?;
+        }
+        // The patch's watch event brings the next pass.
+        return Ok(Action::await_change());
+    }
+    let engine = ctx.engine(&owner, md).await;
+    let now = ctx.deps.clock.now();
+    let result = engine
+        .reconcile(
+            &md.spec,
+            md.status.as_ref(),
+            md.metadata.generation,
+            deleting,
+            now,
+        )
+        .await;
+    ctx.deps.metrics.aws_calls(&engine.take_calls());
+    let pass = match result {
+        Ok(pass) => pass,
+        // The lease went away mid-pass; whoever holds it now carries on.
+        Err(EngineError::Gated) => return Ok(Action::await_change()),
+        Err(e) => {
+            let e = ControllerError::Engine(e);
+            report_failure(&api, md, ctx, deleting, &e, now).await;
+            return Err(e);
+        }
+    };
+    ctx.succeeded(&owner);
+    publish_events(md, ctx, &pass).await;
+    let mut resource_version = md.resource_version();
+    if md.status.as_ref() != Some(&pass.status) {
+        resource_version = apply_status(&api, md, &pass.status).await?;
+    }
+    ctx.deps.metrics.resource(ns, name, &pass.status);
+    if pass.released {
+        remove_finalizer(&api, md, resource_version).await?;
+        ctx.deps.metrics.forget(ns, name);
+        ctx.forget(&owner);
+        tracing::info!("AWS cleanup finished; finalizer removed");
+        return Ok(Action::await_change());
+    }
+    Ok(Action::requeue(requeue(ctx, &pass, now)))
+}
+
+/// When to look again, from the plan: a bake's end, the poll interval while AWS moves, a
+/// short confirmation after acting, else the jittered resync.
+fn requeue(ctx: &Context, pass: &Pass, now: Timestamp) -> Duration {
+    let resync = ctx.config.resync_interval;
+    let jittered = resync.mul_f64(0.9 + 0.2 * fastrand::f64());
+    if pass.rejected.is_some() {
+        return jittered;
+    }
+    match pass.plan.next {
+        Next::At(t) => Duration::try_from(t.duration_since(now))
+            .unwrap_or_default()
+            .clamp(Duration::from_secs(1), resync),
+        Next::Poll => ctx.config.poll_interval.min(resync),
+        Next::Idle if !pass.plan.actions.is_empty() => Duration::from_secs(5).min(resync),
+        Next::Idle => jittered,
+    }
+}
+
+/// Backoff after a failed pass: conflicts retry almost at once, everything else doubles
+/// from 2 s up to 5 min, with jitter so that a throttled fleet does not retry in lockstep.
+pub fn error_policy(
+    md: Arc<ModelDeployment>,
+    error: &ControllerError,
+    ctx: Arc<Context>,
+) -> Action {
+    let owner = format!("{}/{}", md.namespace().unwrap_or_default(), md.name_any());
+    if let ControllerError::Conflict = error {
+        return Action::requeue(Duration::from_millis(500 + fastrand::u64(..1000)));
+    }
+    let n = ctx.failed(&owner);
+    let base = 2f64.powi(n.min(9) as i32).min(300.0);
+    let wait = base / 2.0 + base / 2.0 * fastrand::f64();
+    tracing::warn!(%owner, error = %error, failures = n, retry_in_s = wait, "reconcile failed");
+    Action::requeue(Duration::from_secs_f64(wait))
+}
+
+async fn add_finalizer(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+) -> Result<(), ControllerError> {
+    let mut ops = vec![
+        json!({"op": "test", "path": "/metadata/resourceVersion", "value": md.resource_version()}),
+    ];
+    if md.metadata.finalizers.is_none() {
+        ops.push(json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}));
+    } else {
+        ops.push(json!({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}));
+    }
+    json_patch(api, md, ops).await
+}
+
+async fn remove_finalizer(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    resource_version: Option<String>,
+) -> Result<(), ControllerError> {
+    let Some(index) = md.finalizers().iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
+    let ops = vec![
+        json!({"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}),
+        json!({"op": "test", "path": format!("/metadata/finalizers/{index}"), "value": FINALIZER}),
+        json!({"op": "remove", "path": format!("/metadata/finalizers/{index}")}),
+    ];
+    json_patch(api, md, ops).await
+}
+
+async fn json_patch(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    ops: Vec<serde_json::Value>,
+) -> Result<(), ControllerError> {
+    let patch: json_patch::Patch =
+        serde_json::from_value(serde_json::Value::Array(ops)).map_err(kube::Error::SerdeError)?;
+    match api
+        .patch(
+            &md.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // A failed `test` (422) or a stale version (409): someone else wrote first.
+        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 422 => {
+            Err(ControllerError::Conflict)
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Server-side apply of the whole status, owned by [`FIELD_MANAGER`]; returns the new
+/// resourceVersion.
+async fn apply_status(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    status: &ModelDeploymentStatus,
+) -> Result<Option<String>, ControllerError> {
+    let body = json!({
+        "apiVersion": ModelDeployment::api_version(&()),
+        "kind": ModelDeployment::kind(&()),
+        "metadata": {"name": md.name_any(), "resourceVersion": md.resource_version()},
+        "status": status,
+    });
+    match api
+        .patch_status(
+            &md.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+    {
+        Ok(updated) => Ok(updated.resource_version()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(ControllerError::Conflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn publish_events(md: &ModelDeployment, ctx: &Context, pass: &Pass) {
+    let mut events: Vec<(bool, String, String)> = pass
+        .plan
+        .events
+        .iter()
+        .map(|e| (e.warning, e.reason.clone(), e.message.clone()))
+        .collect();
+    if let Some(e) = &pass.rejected {
+        events.push((true, "AwsRejected".into(), e.to_string()));
+    }
+    for (warning, reason, note) in events {
+        publish(md, ctx, warning, &reason, note).await;
+    }
+}
+
+async fn publish(md: &ModelDeployment, ctx: &Context, warning: bool, reason: &str, note: String) {
+    let event = Event {
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
+        reason: reason.to_owned(),
+        // The API server limits notes to 1 kB.
+        note: Some(note.chars().take(1000).collect()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &md.object_ref(&())).await {
+        tracing::warn!(reason, error = %e, "could not publish an event");
+    }
+}
+
+/// A failed pass is never silent: a Warning event, and the Reconciling condition carries the
+/// error until a pass succeeds.
+async fn report_failure(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    ctx: &Context,
+    deleting: bool,
+    error: &ControllerError,
+    now: Timestamp,
+) {
+    let reason = if deleting {
+        "CleanupFailing"
+    } else {
+        "RetryingAfterError"
+    };
+    let message = format!("{error}; retrying with backoff");
+    publish(md, ctx, true, reason, message.clone()).await;
+    // Written once per streak of failures: every status write wakes the watch, and a write
+    // per failure would turn the backoff into a hot loop.
+    let current = md.status.as_ref().and_then(|s| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Reconciling" && c.status == "True")
+    });
+    if current.is_some_and(|c| c.reason == reason) {
+        return;
+    }
+    let mut status = md.status.clone().unwrap_or_default();
+    let since = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Reconciling" && c.status == "True")
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.to_string());
+    status.conditions.retain(|c| c.type_ != "Reconciling");
+    status.conditions.push(Condition {
+        type_: "Reconciling".into(),
+        status: "True".into(),
+        reason: reason.into(),
+        message,
+        observed_generation: md.metadata.generation,
+        last_transition_time: since,
+    });
+    if let Err(e) = apply_status(api, md, &status).await {
+        tracing::warn!(error = %e, "could not record the failure in status");
+    }
+}

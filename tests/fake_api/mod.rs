@@ -1,0 +1,515 @@
+//! A small stateful in-memory Kubernetes API server, as a tower `Service` behind
+//! `kube::Client::new`, implementing exactly the verbs the controller uses:
+//!
+//! - list and watch (from a resourceVersion, replaying what happened since) of any
+//!   namespaced or cluster-wide collection;
+//! - get; create (POST, 409 AlreadyExists); replace (PUT, 409 on a stale resourceVersion);
+//! - server-side apply on an object (creates it; `generation` bumps on spec changes only)
+//!   and on its `status` subresource (replaces the status; no generation bump);
+//! - JSON patch (with `test` ops: a failed test is 422) and merge patch;
+//! - delete honouring finalizers: `deletionTimestamp` is set (and generation bumped, as the
+//!   API server does for custom resources) until the last finalizer goes;
+//! - a write that changes nothing keeps the resourceVersion and emits no watch event.
+//!
+//! Simplifications, on purpose: one field manager owns everything (an apply replaces the
+//! fields it carries instead of merging per manager), no label or field selectors, and the
+//! whole history is kept so a watch is never "too old" (410).
+
+// Each test binary uses a different subset of this module.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+#[derive(Clone, Debug)]
+struct Change {
+    rv: u64,
+    plural: String,
+    namespace: String,
+    kind: &'static str,
+    object: Value,
+}
+
+type Key = (String, String, String);
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    history: Vec<Change>,
+    requests: Vec<String>,
+    faults: Vec<(Method, String, u16)>,
+}
+
+/// The fake API server; clones share state.
+#[derive(Clone)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+    changes: broadcast::Sender<Change>,
+}
+
+pub type FakeBody = BoxBody<Bytes, Infallible>;
+
+impl Default for FakeApi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Route {
+    plural: String,
+    namespace: Option<String>,
+    name: Option<String>,
+    status: bool,
+}
+
+fn route(path: &str) -> Option<Route> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // /apis/<group>/<version>/… or /api/v1/…
+    let rest = match parts.first() {
+        Some(&"apis") => parts.get(3..)?,
+        Some(&"api") => parts.get(2..)?,
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, rest @ ..] if !rest.is_empty() => (Some((*ns).to_owned()), rest),
+        _ => (None, rest),
+    };
+    Some(Route {
+        plural: (*rest.first()?).to_owned(),
+        namespace,
+        name: rest.get(1).map(|s| (*s).to_owned()),
+        status: rest.get(2) == Some(&"status"),
+    })
+}
+
+fn query(uri: &http::Uri) -> BTreeMap<String, String> {
+    uri.query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn respond(code: StatusCode, body: Value) -> Response<FakeBody> {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
+        .unwrap_or_default()
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Response<FakeBody> {
+    respond(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}),
+    )
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+impl FakeApi {
+    pub fn new() -> Self {
+        Self {
+            state: Arc::default(),
+            changes: broadcast::channel(1 << 16).0,
+        }
+    }
+
+    /// A kube client talking to this server.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(self.clone(), "default")
+    }
+
+    /// The stored object, as JSON.
+    pub fn get(&self, plural: &str, namespace: &str, name: &str) -> Option<Value> {
+        let s = self.state.lock().unwrap();
+        s.objects
+            .get(&(plural.to_owned(), namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    /// Every stored object of a kind.
+    pub fn all(&self, plural: &str) -> Vec<Value> {
+        let s = self.state.lock().unwrap();
+        s.objects
+            .iter()
+            .filter(|((p, _, _), _)| p == plural)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// "METHOD path" of every request so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The next request with this method whose path ends with `suffix` fails with `code`.
+    pub fn fail_next(&self, method: Method, suffix: &str, code: u16) {
+        let mut s = self.state.lock().unwrap();
+        s.faults.push((method, suffix.to_owned(), code));
+    }
+
+    /// Stores an object directly (as if another client created it).
+    pub fn insert(&self, plural: &str, object: Value) -> Value {
+        let mut s = self.state.lock().unwrap();
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        self.create(&mut s, plural, &ns, object).1
+    }
+
+    async fn handle(self, req: Request<kube::client::Body>) -> Response<FakeBody> {
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = match req.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return status(400, "BadRequest", &e.to_string()),
+        };
+        let Some(r) = route(uri.path()) else {
+            return status(404, "NotFound", "no such path");
+        };
+        let q = query(&uri);
+        {
+            let mut s = self.state.lock().unwrap();
+            s.requests.push(format!("{method} {}", uri.path()));
+            if let Some(i) = s
+                .faults
+                .iter()
+                .position(|(m, suffix, _)| *m == method && uri.path().ends_with(suffix.as_str()))
+            {
+                let (_, _, code) = s.faults.remove(i);
+                return status(code, "Injected", "injected failure");
+            }
+        }
+        let body: Value = if body.is_empty() {
+            Value::Null
+        } else {
+            match serde_json::from_slice(&body) {
+                Ok(v) => v,
+                Err(e) => return status(400, "BadRequest", &e.to_string()),
+            }
+        };
+        match (&method, &r.name) {
+            (&Method::GET, None) if q.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+                self.watch(&r, &q)
+            }
+            (&Method::GET, None) => self.list(&r),
+            (&Method::GET, Some(name)) => match self.get(&r.plural, ns(&r), name) {
+                Some(o) => respond(StatusCode::OK, o),
+                None => status(
+                    404,
+                    "NotFound",
+                    &format!("{} \"{name}\" not found", r.plural),
+                ),
+            },
+            (&Method::POST, None) => {
+                let mut s = self.state.lock().unwrap();
+                let key = (r.plural.clone(), ns(&r).to_owned(), name_of(&body));
+                if s.objects.contains_key(&key) {
+                    return status(
+                        409,
+                        "AlreadyExists",
+                        &format!("\"{}\" already exists", key.2),
+                    );
+                }
+                let (_, o) = self.create(&mut s, &r.plural, ns(&r), body);
+                respond(StatusCode::CREATED, o)
+            }
+            (&Method::PUT, Some(name)) => self.write(&r, name, |current| {
+                let current = current.ok_or((404, "NotFound"))?;
+                precondition(&body, current)?;
+                let mut next = body.clone();
+                if r.plural != "leases" && r.plural != "events" {
+                    next["status"] = current["status"].clone();
+                }
+                Ok(next)
+            }),
+            (&Method::PATCH, Some(name)) => self.patch(&r, name, &content_type, body),
+            (&Method::DELETE, Some(name)) => self.delete(&r, name),
+            _ => status(405, "MethodNotAllowed", "verb not supported by the fake"),
+        }
+    }
+
+    fn patch(&self, r: &Route, name: &str, content_type: &str, body: Value) -> Response<FakeBody> {
+        let status_only = r.status;
+        if content_type.starts_with("application/apply-patch") {
+            let creatable = !status_only;
+            let key = (r.plural.clone(), ns(r).to_owned(), name.to_owned());
+            let exists = self.state.lock().unwrap().objects.contains_key(&key);
+            if !exists && creatable {
+                let mut s = self.state.lock().unwrap();
+                let mut o = body;
+                if let Some(m) = o.as_object_mut() {
+                    m.remove("status");
+                }
+                o["metadata"]["name"] = json!(name);
+                let (_, o) = self.create(&mut s, &r.plural, ns(r), o);
+                return respond(StatusCode::CREATED, o);
+            }
+            return self.write(r, name, |current| {
+                let current = current.ok_or((404, "NotFound"))?;
+                precondition(&body, current)?;
+                let mut next = current.clone();
+                if status_only {
+                    next["status"] = body["status"].clone();
+                } else {
+                    for (k, v) in body.as_object().into_iter().flatten() {
+                        match k.as_str() {
+                            "metadata" | "status" => {}
+                            _ => next[k] = v.clone(),
+                        }
+                    }
+                    for field in ["labels", "annotations"] {
+                        if let Some(m) = body["metadata"][field].as_object() {
+                            for (k, v) in m {
+                                next["metadata"][field][k] = v.clone();
+                            }
+                        }
+                    }
+                }
+                Ok(next)
+            });
+        }
+        let json_patch = content_type.starts_with("application/json-patch");
+        self.write(r, name, |current| {
+            let mut next = current.ok_or((404, "NotFound"))?.clone();
+            if json_patch {
+                let p: json_patch::Patch =
+                    serde_json::from_value(body.clone()).map_err(|_| (400, "BadRequest"))?;
+                json_patch::patch(&mut next, &p).map_err(|_| (422, "Invalid"))?;
+            } else {
+                json_patch::merge(&mut next, &body);
+            }
+            Ok(next)
+        })
+    }
+
+    fn delete(&self, r: &Route, name: &str) -> Response<FakeBody> {
+        self.write(r, name, |current| {
+            let mut next = current.ok_or((404, "NotFound"))?.clone();
+            if next["metadata"]["deletionTimestamp"].is_null() {
+                next["metadata"]["deletionTimestamp"] = json!(now());
+            }
+            Ok(next)
+        })
+    }
+
+    fn create(&self, s: &mut State, plural: &str, namespace: &str, mut o: Value) -> (u64, Value) {
+        s.rv += 1;
+        let rv = s.rv;
+        let m = &mut o["metadata"];
+        m["resourceVersion"] = json!(rv.to_string());
+        m["uid"] = json!(format!("00000000-0000-4000-8000-{rv:012}"));
+        m["creationTimestamp"] = json!(now());
+        m["generation"] = json!(1);
+        if !namespace.is_empty() {
+            m["namespace"] = json!(namespace);
+        }
+        let name = name_of(&o);
+        s.objects
+            .insert((plural.to_owned(), namespace.to_owned(), name), o.clone());
+        self.emit(s, plural, namespace, "ADDED", &o);
+        (rv, o)
+    }
+
+    /// Read-modify-write of one object under the lock; bookkeeping of resourceVersion,
+    /// generation, finalizer-gated deletion and watch events.
+    fn write(
+        &self,
+        r: &Route,
+        name: &str,
+        change: impl FnOnce(Option<&Value>) -> Result<Value, (u16, &'static str)>,
+    ) -> Response<FakeBody> {
+        let mut s = self.state.lock().unwrap();
+        let key = (r.plural.clone(), ns(r).to_owned(), name.to_owned());
+        let current = s.objects.get(&key).cloned();
+        let mut next = match change(current.as_ref()) {
+            Ok(v) => v,
+            Err((code, reason)) => return status(code, reason, &format!("{name}: {reason}")),
+        };
+        let current = current.unwrap_or(Value::Null);
+        // Server-managed fields are the server's.
+        for f in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "namespace",
+            "name",
+        ] {
+            next["metadata"][f] = current["metadata"][f].clone();
+        }
+        if current["metadata"]["deletionTimestamp"].is_string() {
+            next["metadata"]["deletionTimestamp"] =
+                current["metadata"]["deletionTimestamp"].clone();
+        }
+        let mut compare = next.clone();
+        compare["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        if compare == current {
+            return respond(StatusCode::OK, current);
+        }
+        s.rv += 1;
+        next["metadata"]["resourceVersion"] = json!(s.rv.to_string());
+        let g = current["metadata"]["generation"].as_i64().unwrap_or(1);
+        let deleting_now = next["metadata"]["deletionTimestamp"].is_string()
+            && !current["metadata"]["deletionTimestamp"].is_string();
+        if next.get("spec") != current.get("spec") || deleting_now {
+            next["metadata"]["generation"] = json!(g + 1);
+        }
+        let finalizers = next["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if next["metadata"]["deletionTimestamp"].is_string() && !finalizers {
+            s.objects.remove(&key);
+            self.emit(&mut s, &r.plural, ns(r), "DELETED", &next);
+            return respond(StatusCode::OK, next);
+        }
+        s.objects.insert(key, next.clone());
+        self.emit(&mut s, &r.plural, ns(r), "MODIFIED", &next);
+        respond(StatusCode::OK, next)
+    }
+
+    fn emit(&self, s: &mut State, plural: &str, namespace: &str, kind: &'static str, o: &Value) {
+        let change = Change {
+            rv: s.rv,
+            plural: plural.to_owned(),
+            namespace: namespace.to_owned(),
+            kind,
+            object: o.clone(),
+        };
+        s.history.push(change.clone());
+        let _ = self.changes.send(change);
+    }
+
+    fn list(&self, r: &Route) -> Response<FakeBody> {
+        let s = self.state.lock().unwrap();
+        let items: Vec<Value> = s
+            .objects
+            .iter()
+            .filter(|((p, n, _), _)| {
+                *p == r.plural && r.namespace.as_ref().is_none_or(|ns| ns == n)
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        respond(
+            StatusCode::OK,
+            json!({"kind": "List", "apiVersion": "v1",
+                   "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
+        )
+    }
+
+    fn watch(&self, r: &Route, q: &BTreeMap<String, String>) -> Response<FakeBody> {
+        let since: u64 = q
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let timeout: u64 = q
+            .get("timeoutSeconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(290);
+        let plural = r.plural.clone();
+        let namespace = r.namespace.clone();
+        let matches = move |c: &Change| {
+            c.plural == plural && namespace.as_ref().is_none_or(|ns| *ns == c.namespace)
+        };
+        let (past, rx) = {
+            let s = self.state.lock().unwrap();
+            let past: Vec<Change> = s
+                .history
+                .iter()
+                .filter(|c| c.rv > since && matches(c))
+                .cloned()
+                .collect();
+            (past, self.changes.subscribe())
+        };
+        let line = |c: Change| {
+            let mut l = json!({"type": c.kind, "object": c.object}).to_string();
+            l.push('\n');
+            Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from(l)))
+        };
+        let live = futures::stream::unfold((rx, matches), |(mut rx, matches)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(c) if matches(&c) => return Some((c, (rx, matches))),
+                    Ok(_) => {}
+                    // Lagged or closed: end the watch; the client re-watches from its
+                    // last resourceVersion and the history fills the gap.
+                    Err(_) => return None,
+                }
+            }
+        });
+        use futures::StreamExt;
+        let stream = futures::stream::iter(past)
+            .chain(live)
+            .take_until(tokio::time::sleep(Duration::from_secs(timeout)))
+            .map(line);
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(StreamBody::new(stream)))
+            .unwrap_or_default()
+    }
+}
+
+fn ns(r: &Route) -> &str {
+    r.namespace.as_deref().unwrap_or("")
+}
+
+fn name_of(o: &Value) -> String {
+    o["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An update carrying a resourceVersion must carry the current one.
+fn precondition(body: &Value, current: &Value) -> Result<(), (u16, &'static str)> {
+    match body["metadata"]["resourceVersion"].as_str() {
+        Some(rv) if Some(rv) != current["metadata"]["resourceVersion"].as_str() => {
+            Err((409, "Conflict"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl tower::Service<Request<kube::client::Body>> for FakeApi {
+    type Response = Response<FakeBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<kube::client::Body>) -> Self::Future {
+        let me = self.clone();
+        Box::pin(async move { Ok(me.handle(req).await) })
+    }
+}
