@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs the pinned AWS emulator (moto, with its whole
-# dependency tree pinned in scripts/moto-requirements.txt) into .venv when missing, then runs
-# every test. Works offline apart from crates.io and PyPI.
+# dependency tree pinned in scripts/moto-requirements.txt) into .venv and the chart tools
+# (scripts/tools.sh) when missing, then runs every test. Works offline apart from crates.io and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=$(grep -i '^moto==' scripts/moto-requirements.txt | cut -d= -f3)
@@ -10,4 +10,6 @@ if ! .venv/bin/python -c "import sys, moto; sys.exit(moto.__version__ != '$want'
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
 fi
+# helm, kubectl and kubernetes-validate for the chart and manifest tests (tests/ship.rs).
+bash scripts/tools.sh
 exec cargo test --locked "$@"

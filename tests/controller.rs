@@ -485,3 +485,39 @@ async fn only_the_listed_namespaces_are_watched() {
     assert_eq!(c.aws_calls(), 0);
     c.shutdown().await;
 }
+
+/// Over real HTTP (hyper client and server), a replica that never leads still turns ready:
+/// kube-runtime's store readiness wakes only its latest waiter, and the Controller's runner
+/// waits on it too.
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_over_http_while_another_replica_leads() {
+    let m = manifest("direct");
+    let w = World::new(&m, false);
+    w.fake.insert(
+        "leases",
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "sagemaker-rollout", "namespace": "sagemaker-rollout-system"},
+               "spec": {"holderIdentity": "someone-else", "leaseDurationSeconds": 15}}),
+    );
+    let port = w.fake.serve().await;
+    let url = format!("http://127.0.0.1:{port}").parse().unwrap();
+    let client = kube::Client::try_from(kube::Config::new(url)).unwrap();
+    let ready = Readiness::default();
+    let deps = Deps {
+        aws: Arc::new(SimAws(w.sim.clone())),
+        clock: Arc::new(sagemaker_rollout::engine::drive::SystemClock),
+        metrics: Arc::new(Metrics::new()),
+        ready: ready.clone(),
+    };
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run(client, World::config("standby"), deps, stop.clone()));
+    for _ in 0..100 {
+        if ready.get() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready.get());
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}

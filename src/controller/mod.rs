@@ -15,6 +15,7 @@ mod reconcile;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -278,8 +279,15 @@ pub async fn run(
     let ready = ctx.deps.ready.clone();
     let readiness = tokio::spawn(async move {
         for s in stores {
-            if s.wait_until_ready().await.is_err() {
-                return;
+            // kube-runtime's readiness signal wakes only its most recent waiter (the
+            // Controller's own runner also waits on it), so look again every half second;
+            // once the store is ready the answer is immediate.
+            loop {
+                match tokio::time::timeout(Duration::from_millis(500), s.wait_until_ready()).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(_)) => return,
+                    Err(_) => continue,
+                }
             }
         }
         ready.set(true);

@@ -36,7 +36,8 @@ impl Engine {
         result
     }
 
-    pub(crate) async fn observe(
+    /// Reads everything the planner decides from (AWS reads only, never a write).
+    pub async fn observe(
         &self,
         spec: &ModelDeploymentSpec,
         now: Timestamp,

@@ -179,6 +179,39 @@ impl FakeApi {
         self.create(&mut s, plural, &ns, object).1
     }
 
+    /// Serves this API over HTTP on a free localhost port (for a real kube client or the
+    /// controller binary); returns the port.
+    pub async fn serve(&self) -> u16 {
+        use tower::Service;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let api = self.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let api = api.clone();
+                tokio::spawn(async move {
+                    let svc =
+                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            let mut api = api.clone();
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let bytes = body.collect().await?.to_bytes();
+                                let req =
+                                    Request::from_parts(parts, kube::client::Body::from(bytes));
+                                Ok::<_, hyper::Error>(
+                                    api.call(req).await.unwrap_or_else(|e| match e {}),
+                                )
+                            }
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
     async fn handle(self, req: Request<kube::client::Body>) -> Response<FakeBody> {
         let method = req.method().clone();
         let uri = req.uri().clone();
