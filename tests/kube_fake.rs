@@ -26,14 +26,20 @@ fn apply() -> PatchParams {
     PatchParams::apply("test").force()
 }
 
-#[tokio::test]
-async fn apply_bumps_generation_on_spec_changes_only_and_status_never() {
-    let fake = FakeApi::new();
+/// The canary example applied as `ml-prod/churn`.
+async fn created(fake: &FakeApi) -> (Api<ModelDeployment>, ModelDeployment) {
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "ml-prod");
     let a = api
         .patch("churn", &apply(), &Patch::Apply(manifest(10)))
         .await
         .unwrap();
+    (api, a)
+}
+
+#[tokio::test]
+async fn apply_bumps_generation_on_spec_changes_only_and_status_never() {
+    let fake = FakeApi::new();
+    let (api, a) = created(&fake).await;
     assert_eq!(a.metadata.generation, Some(1));
     let same = api
         .patch("churn", &apply(), &Patch::Apply(manifest(10)))
@@ -77,11 +83,7 @@ async fn apply_bumps_generation_on_spec_changes_only_and_status_never() {
 #[tokio::test]
 async fn stale_resource_version_is_a_conflict() {
     let fake = FakeApi::new();
-    let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "ml-prod");
-    let a = api
-        .patch("churn", &apply(), &Patch::Apply(manifest(10)))
-        .await
-        .unwrap();
+    let (api, a) = created(&fake).await;
     api.patch("churn", &apply(), &Patch::Apply(manifest(20)))
         .await
         .unwrap();
@@ -107,11 +109,7 @@ async fn stale_resource_version_is_a_conflict() {
 #[tokio::test]
 async fn delete_waits_for_finalizers_and_watch_replays_every_change() {
     let fake = FakeApi::new();
-    let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "ml-prod");
-    let a = api
-        .patch("churn", &apply(), &Patch::Apply(manifest(10)))
-        .await
-        .unwrap();
+    let (api, a) = created(&fake).await;
     let add: json_patch::Patch = serde_json::from_value(json!([
         {"op": "add", "path": "/metadata/finalizers", "value": ["keep"]}]))
     .unwrap();

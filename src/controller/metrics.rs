@@ -47,6 +47,14 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
+fn phase_labels(namespace: &str, name: &str, phase: Phase) -> Labels {
+    labels(&[
+        ("namespace", namespace),
+        ("name", name),
+        ("phase", &format!("{phase:?}")),
+    ])
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -140,13 +148,8 @@ impl Metrics {
     /// Publishes the phase and candidate weight of one resource.
     pub fn resource(&self, namespace: &str, name: &str, status: &ModelDeploymentStatus) {
         for p in PHASES {
-            let l = labels(&[
-                ("namespace", namespace),
-                ("name", name),
-                ("phase", &format!("{p:?}")),
-            ]);
             self.phase
-                .get_or_create(&l)
+                .get_or_create(&phase_labels(namespace, name, p))
                 .set(i64::from(status.phase == Some(p)));
         }
         let weight = status
@@ -162,11 +165,7 @@ impl Metrics {
     /// Drops the series of a resource that is gone.
     pub fn forget(&self, namespace: &str, name: &str) {
         for p in PHASES {
-            self.phase.remove(&labels(&[
-                ("namespace", namespace),
-                ("name", name),
-                ("phase", &format!("{p:?}")),
-            ]));
+            self.phase.remove(&phase_labels(namespace, name, p));
         }
         self.weight
             .remove(&labels(&[("namespace", namespace), ("name", name)]));

@@ -283,34 +283,33 @@ fn milestone_events(
             });
         }
     };
+    type Field = fn(&VariantView) -> Option<&String>;
+    type Message = fn(&str, &str) -> String;
+    let milestones: [(&str, Field, Message); 3] = [
+        (
+            "CandidateResolved",
+            |c| c.model_package_arn.as_ref(),
+            |arn, run| format!("candidate {arn} (run {run})"),
+        ),
+        (
+            "ArtifactValidated",
+            |c| c.artifact_sha256.as_ref(),
+            |sha, run| format!("artifact of run {run} meets the contract (sha256 {sha})"),
+        ),
+        (
+            "VariantAdded",
+            |c| c.variant.as_ref(),
+            |variant, _| format!("candidate variant {variant} is on the endpoint"),
+        ),
+    ];
     if let Some(cand) = &now.candidate {
         let run = cand.candidate_run_id.as_deref().unwrap_or("unknown run");
-        if let Some(arn) = &cand.model_package_arn
-            && before.and_then(|b| b.model_package_arn.as_ref()) != Some(arn)
-        {
-            push(
-                "CandidateResolved",
-                format!("candidate {arn} (run {run})"),
-                false,
-            );
-        }
-        if let Some(sha) = &cand.artifact_sha256
-            && before.and_then(|b| b.artifact_sha256.as_ref()) != Some(sha)
-        {
-            push(
-                "ArtifactValidated",
-                format!("artifact of run {run} meets the contract (sha256 {sha})"),
-                false,
-            );
-        }
-        if let Some(variant) = &cand.variant
-            && before.and_then(|b| b.variant.as_ref()) != Some(variant)
-        {
-            push(
-                "VariantAdded",
-                format!("candidate variant {variant} is on the endpoint"),
-                false,
-            );
+        for (reason, field, message) in milestones {
+            if let Some(value) = field(cand)
+                && before.and_then(field) != Some(value)
+            {
+                push(reason, message(value, run), false);
+            }
         }
     }
     let smoke_before = previous.and_then(|p| p.smoke_test.as_ref());
