@@ -104,7 +104,11 @@ fn spec_of(v: &Value) -> sagemaker_rollout::api::ModelDeploymentSpec {
 impl World {
     /// A simulator seeded for `manifest` (with a serving champion unless `empty`).
     fn new(manifest: &Value, empty: bool) -> Self {
-        let sim = Simulator::new(start_time(), &Scenario::default());
+        Self::with_scenario(manifest, empty, "")
+    }
+
+    fn with_scenario(manifest: &Value, empty: bool, scenario: &str) -> Self {
+        let sim = Simulator::new(start_time(), &Scenario::parse(scenario).unwrap());
         seed(&sim, &spec_of(manifest), &format!("{NS}/{NAME}"), !empty);
         Self {
             fake: FakeApi::new(),
@@ -359,6 +363,50 @@ async fn delete_with_delete_removes_everything_it_owns() {
         "{:?}",
         w.event_reasons()
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cleanup_that_keeps_failing_is_shown_in_status_and_events_then_finishes() {
+    let mut m = manifest("direct");
+    m["spec"]["deletionPolicy"] = json!("Delete");
+    // AWS throttles every call from 2 h to 3 h of virtual time.
+    let storm = "events: [{at: 2h, throttlePercent: 100}, {at: 3h, throttlePercent: 0}]";
+    let w = World::with_scenario(&m, false, storm);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    tokio::time::sleep_until(w.origin + Duration::from_secs(2 * 3600 + 60)).await;
+    w.api()
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.until("CleanupFailing", Duration::from_secs(1800), |w| {
+        w.condition("Reconciling").1 == "CleanupFailing"
+    })
+    .await;
+    let (status, _, message) = w.condition("Reconciling");
+    assert_eq!(status, "True");
+    assert!(message.contains("Throttling"), "{message}");
+    assert!(w.event_reasons().iter().any(|r| r == "CleanupFailing"));
+    assert!(
+        w.object().is_some(),
+        "the finalizer holds the resource meanwhile"
+    );
+    w.until("the resource to go", Duration::from_secs(3 * 3600), |w| {
+        w.object().is_none()
+    })
+    .await;
+    assert_eq!(
+        w.sim.inventory().0,
+        0,
+        "the endpoint was deleted after the storm"
+    );
+    let text = c.metrics.render();
+    assert!(
+        text.contains(r#"reconcile_failures_total{class="throttling"}"#),
+        "{text}"
+    );
+    c.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -79,3 +79,59 @@ impl Config {
             .unwrap_or_else(|| format!("sagemaker-rollout-{:08x}", fastrand::u32(..)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Config {
+        Cli::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
+            .unwrap()
+            .config
+    }
+
+    #[test]
+    fn defaults_match_the_flags_defaults() {
+        let parsed = parse(&[]);
+        let d = Config::defaults();
+        // Environment variables of the machine running the tests could set these.
+        if std::env::var_os("POD_NAMESPACE").is_none() && std::env::var_os("AWS_REGION").is_none() {
+            assert_eq!(format!("{parsed:?}"), format!("{d:?}"));
+        }
+    }
+
+    #[test]
+    fn flags_parse_lists_durations_and_booleans() {
+        let c = parse(&[
+            "--namespaces",
+            "ml-prod,ml-staging",
+            "--poll-interval",
+            "45s",
+            "--resync-interval",
+            "1h",
+            "--leader-election",
+            "false",
+            "--log-format",
+            "json",
+            "--concurrency",
+            "8",
+        ]);
+        assert_eq!(c.namespaces, ["ml-prod", "ml-staging"]);
+        assert_eq!(c.poll_interval, Duration::from_secs(45));
+        assert_eq!(c.resync_interval, Duration::from_secs(3600));
+        assert!(!c.leader_election);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.concurrency, 8);
+        assert!(
+            Cli::try_parse_from(["controller", "--concurrency", "0"]).is_err(),
+            "concurrency 0 is refused"
+        );
+    }
+}
