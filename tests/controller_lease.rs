@@ -97,6 +97,7 @@ async fn a_leader_cut_off_stops_acting_before_a_standby_takes_over() {
         );
     }
     let (a_lost, b_won) = (a_lost.unwrap(), b_won.unwrap());
+    eprintln!("cut off: a stopped acting after {a_lost:?}, b took over after {b_won:?}");
     assert!(
         a_lost < b_won,
         "a stopped at {a_lost:?}, b started at {b_won:?}"
