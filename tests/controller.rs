@@ -263,7 +263,21 @@ async fn create_rolls_out_to_succeeded_with_conditions_and_events() {
     assert!(text.contains("sagemaker_rollout_leader 1"));
 
     // At rest the controller sleeps until the resync: no hot loop.
+    // No more passes than the CLI's drive loop needs for the same rollout: the watch event
+    // of the controller's own status write does not cost a pass.
     let before = metric_sum(&c.metrics.render(), "sagemaker_rollout_reconciles_total");
+    let cli = sagemaker_rollout::engine::simulate::simulate(
+        &spec_of(&m),
+        &format!("{NS}/{NAME}"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        before as usize <= cli.rest.passes + 1,
+        "controller {before} passes, CLI {}",
+        cli.rest.passes
+    );
     tokio::time::sleep(Duration::from_secs(300)).await;
     let after = metric_sum(&c.metrics.render(), "sagemaker_rollout_reconciles_total");
     assert!(

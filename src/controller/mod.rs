@@ -127,6 +127,9 @@ pub struct Context {
     permits: tokio::sync::Semaphore,
     engines: Mutex<HashMap<String, (Settings, Arc<Engine>)>>,
     failures: Mutex<HashMap<String, u32>>,
+    /// The resourceVersion of our last status write per resource and when its next pass is
+    /// due: the watch event of our own write carries nothing new, so it need not re-read AWS.
+    written: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
 }
 
 impl Context {
@@ -144,6 +147,7 @@ impl Context {
             leadership,
             engines: Mutex::default(),
             failures: Mutex::default(),
+            written: Mutex::default(),
         }
     }
 
@@ -177,9 +181,31 @@ impl Context {
         if let Ok(mut m) = self.engines.lock() {
             m.remove(owner);
         }
+        if let Ok(mut m) = self.written.lock() {
+            m.remove(owner);
+        }
         if let Ok(mut m) = self.failures.lock() {
             m.remove(owner);
         }
+    }
+
+    fn wrote(&self, owner: &str, resource_version: Option<String>, next: Duration) {
+        if let (Ok(mut m), Some(rv)) = (self.written.lock(), resource_version) {
+            m.insert(owner.to_owned(), (rv, tokio::time::Instant::now() + next));
+        }
+    }
+
+    /// Time left before the next pass is due when nothing changed since our own status
+    /// write (same resourceVersion); None when the resource must be reconciled now.
+    fn unchanged_since_write(
+        &self,
+        owner: &str,
+        resource_version: Option<&str>,
+    ) -> Option<Duration> {
+        let m = self.written.lock().ok()?;
+        let (rv, due) = m.get(owner)?;
+        let now = tokio::time::Instant::now();
+        (Some(rv.as_str()) == resource_version && *due > now).then(|| *due - now)
     }
 
     /// Consecutive failures of `owner`, counting this one.

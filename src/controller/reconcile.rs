@@ -47,7 +47,6 @@ pub async fn reconcile(
         generation = md.metadata.generation,
     );
     let started = std::time::Instant::now();
-    ctx.deps.metrics.reconcile_started();
     let result = pass(&md, &ctx, &ns, &name).instrument(span).await;
     ctx.deps
         .metrics
@@ -76,6 +75,12 @@ async fn pass(
         // The patch's watch event brings the next pass.
         return Ok(Action::await_change());
     }
+    if !deleting
+        && let Some(left) = ctx.unchanged_since_write(&owner, md.resource_version().as_deref())
+    {
+        return Ok(Action::requeue(left));
+    }
+    ctx.deps.metrics.reconcile_started();
     let engine = ctx.engine(&owner, md).await;
     let now = ctx.deps.clock.now();
     let result = engine
@@ -112,7 +117,9 @@ async fn pass(
         tracing::info!("AWS cleanup finished; finalizer removed");
         return Ok(Action::await_change());
     }
-    Ok(Action::requeue(requeue(ctx, &pass, now)))
+    let next = requeue(ctx, &pass, now);
+    ctx.wrote(&owner, resource_version, next);
+    Ok(Action::requeue(next))
 }
 
 /// When to look again, from the plan: a bake's end, the poll interval while AWS moves, a
