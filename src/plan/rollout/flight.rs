@@ -319,21 +319,30 @@ pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint) {
     }
 }
 
-pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
-    let spec = p.spec();
+/// Runs the smoke test while it has not passed yet; true when it is pending (the stage waits).
+fn smoke_pending(p: &mut Planner<'_>, when: &str) -> bool {
     let variant = p.markers.variant.clone().unwrap_or_default();
-    if spec.smoke_test.is_some() && p.markers.smoke != Some(Smoke::Passed) {
-        p.push(Action::RunSmokeTest {
-            variant: variant.clone(),
-        });
-        p.next = Next::Poll;
-        return p.judge(
-            Phase::Progressing,
-            Health::Progressing,
-            "SmokeTesting",
-            format!("smoke-testing variant {variant} at weight 0 before any traffic moves"),
-        );
+    if p.spec().smoke_test.is_none() || p.markers.smoke == Some(Smoke::Passed) {
+        return false;
     }
+    p.push(Action::RunSmokeTest {
+        variant: variant.clone(),
+    });
+    p.next = Next::Poll;
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "SmokeTesting",
+        format!("smoke-testing variant {variant}{when}"),
+    );
+    true
+}
+
+pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+    if smoke_pending(p, " at weight 0 before any traffic moves") {
+        return;
+    }
+    let spec = p.spec();
     let steps = schedule(&spec.rollout);
     if spec.rollout.promote || steps.is_empty() {
         let Some(c) = pinned_candidate_info(p) else {
@@ -426,20 +435,10 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
 }
 
 pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
-    let spec = p.spec();
-    let variant = p.markers.variant.clone().unwrap_or_default();
-    if spec.smoke_test.is_some() && p.markers.smoke != Some(Smoke::Passed) {
-        p.push(Action::RunSmokeTest {
-            variant: variant.clone(),
-        });
-        p.next = Next::Poll;
-        return p.judge(
-            Phase::Progressing,
-            Health::Progressing,
-            "SmokeTesting",
-            format!("smoke-testing variant {variant}"),
-        );
+    if smoke_pending(p, "") {
+        return;
     }
+    let spec = p.spec();
     let mut m = p.markers.clone();
     finish_markers(&mut m, Stage::Done, None, "");
     let mut tags = m.to_tags();
