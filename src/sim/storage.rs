@@ -1,0 +1,66 @@
+//! The simulator's S3: objects in memory, ranged reads with S3's InvalidRange, NotFound for
+//! a missing key; every call counts toward throttling like any other AWS call.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::Simulator;
+use crate::aws::{AwsError, ErrorClass};
+
+#[async_trait]
+impl crate::aws::s3::ObjectStore for Simulator {
+    async fn size(&self, uri: &crate::aws::s3::S3Uri) -> Result<u64, AwsError> {
+        let st = self.enter("s3", "HeadObject", false)?;
+        st.objects
+            .get(&uri.to_string())
+            .map(|b| b.len() as u64)
+            .ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "s3",
+                    "HeadObject",
+                    format!("{uri} does not exist"),
+                )
+            })
+    }
+    async fn get_range(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+        start: u64,
+        end: u64,
+    ) -> Result<Bytes, AwsError> {
+        let st = self.enter("s3", "GetObject", false)?;
+        let obj = st.objects.get(&uri.to_string()).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::NotFound,
+                "s3",
+                "GetObject",
+                format!("{uri} does not exist"),
+            )
+        })?;
+        if start > end || end as usize >= obj.len() {
+            return Err(AwsError::new(
+                ErrorClass::Terminal,
+                "s3",
+                "GetObject",
+                "InvalidRange",
+            ));
+        }
+        Ok(obj.slice(start as usize..=end as usize))
+    }
+    async fn put(&self, uri: &crate::aws::s3::S3Uri, body: Bytes) -> Result<(), AwsError> {
+        let mut st = self.enter("s3", "PutObject", true)?;
+        st.objects.insert(uri.to_string(), body);
+        Ok(())
+    }
+    async fn upload_file(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+        path: &std::path::Path,
+    ) -> Result<(), AwsError> {
+        let body = tokio::fs::read(path)
+            .await
+            .map_err(|e| AwsError::new(ErrorClass::Terminal, "s3", "PutObject", e.to_string()))?;
+        self.put(uri, Bytes::from(body)).await
+    }
+}
