@@ -8,6 +8,7 @@
 //! (`artifacts/eval_report.md` optional).
 
 pub mod gzip;
+mod names;
 pub mod package;
 pub mod pool;
 pub mod register;

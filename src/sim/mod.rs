@@ -6,6 +6,7 @@
 //! with alarm auto-rollback, alarm states, scaling targets that block config changes, and
 //! throttling. Scenarios script alarms, failures and throttling in time.
 
+mod monitoring;
 pub mod scenario;
 mod seed;
 mod services;

@@ -9,20 +9,14 @@ use super::{
     WEIGHTS_TIME,
 };
 use crate::api::ModelDeploymentSpec;
-use crate::aws::alarms::Alarms;
 use crate::aws::endpoints::{
     ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
 };
 use crate::aws::registry::{ModelRegistry, NewPackage, PackageInfo};
 use crate::aws::runtime::{Invocation, Invoker};
-use crate::aws::scaling::Scaling;
 use crate::aws::{AwsError, ErrorClass};
-use crate::plan::actions::{
-    AlarmPlan, ConfigPlan, ModelPlan, NativeDeployment, ScalingPlan, VariantPlan,
-};
-use crate::plan::{
-    Alarm, AlarmState, Candidate, EndpointStatus, Markers, ScalingRegistration, Stage,
-};
+use crate::plan::actions::{ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
+use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
 
 fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
     let mut e = AwsError::new(ErrorClass::Terminal, "sagemaker", operation, message);
@@ -483,85 +477,6 @@ impl Invoker for Simulator {
             body: st.smoke.body.clone(),
             latency: std::time::Duration::from_millis(38),
         })
-    }
-}
-
-#[async_trait]
-impl Scaling for Simulator {
-    async fn registrations(&self, endpoint: &str) -> Result<Vec<ScalingRegistration>, AwsError> {
-        let st = self.enter("application-autoscaling", "DescribeScalableTargets", false)?;
-        Ok(st
-            .scaling
-            .iter()
-            .filter(|((e, _), _)| e == endpoint)
-            .map(|(_, r)| r.clone())
-            .collect())
-    }
-
-    async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
-        let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
-        st.scaling.insert(
-            (endpoint.to_owned(), plan.variant.clone()),
-            ScalingRegistration {
-                variant: plan.variant.clone(),
-                min: plan.min,
-                max: plan.max,
-            },
-        );
-        Ok(())
-    }
-
-    async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError> {
-        let mut st = self.enter("application-autoscaling", "DeregisterScalableTarget", true)?;
-        st.scaling
-            .remove(&(endpoint.to_owned(), variant.to_owned()));
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Alarms for Simulator {
-    async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
-        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
-        Ok(names
-            .iter()
-            .filter_map(|n| st.alarms.get(n).map(|(a, _)| a.clone()))
-            .collect())
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
-        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
-        Ok(st
-            .alarms
-            .iter()
-            .filter(|(n, (_, owned))| owned.is_some() && n.starts_with(prefix))
-            .map(|(n, _)| n.clone())
-            .collect())
-    }
-
-    async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
-        let now = self.clock.now();
-        let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
-        let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
-            (
-                Alarm {
-                    name: alarm.name.clone(),
-                    state: AlarmState::InsufficientData,
-                    since: Some(now),
-                },
-                None,
-            )
-        });
-        entry.1 = Some(alarm.clone());
-        Ok(())
-    }
-
-    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
-        let mut st = self.enter("cloudwatch", "DeleteAlarms", true)?;
-        for n in names {
-            st.alarms.remove(n);
-        }
-        Ok(())
     }
 }
 

@@ -1,0 +1,91 @@
+//! The simulator's Application Auto Scaling and CloudWatch: scaling registrations per
+//! variant (which block removing or resizing that variant, as AWS does) and alarms whose
+//! state scenarios change over time.
+
+use async_trait::async_trait;
+
+use super::Simulator;
+use crate::aws::AwsError;
+use crate::aws::alarms::Alarms;
+use crate::aws::scaling::Scaling;
+use crate::plan::actions::{AlarmPlan, ScalingPlan};
+use crate::plan::{Alarm, AlarmState, ScalingRegistration};
+
+#[async_trait]
+impl Scaling for Simulator {
+    async fn registrations(&self, endpoint: &str) -> Result<Vec<ScalingRegistration>, AwsError> {
+        let st = self.enter("application-autoscaling", "DescribeScalableTargets", false)?;
+        Ok(st
+            .scaling
+            .iter()
+            .filter(|((e, _), _)| e == endpoint)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
+    async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
+        let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
+        st.scaling.insert(
+            (endpoint.to_owned(), plan.variant.clone()),
+            ScalingRegistration {
+                variant: plan.variant.clone(),
+                min: plan.min,
+                max: plan.max,
+            },
+        );
+        Ok(())
+    }
+
+    async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError> {
+        let mut st = self.enter("application-autoscaling", "DeregisterScalableTarget", true)?;
+        st.scaling
+            .remove(&(endpoint.to_owned(), variant.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Alarms for Simulator {
+    async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(names
+            .iter()
+            .filter_map(|n| st.alarms.get(n).map(|(a, _)| a.clone()))
+            .collect())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(st
+            .alarms
+            .iter()
+            .filter(|(n, (_, owned))| owned.is_some() && n.starts_with(prefix))
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
+    async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
+        let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
+            (
+                Alarm {
+                    name: alarm.name.clone(),
+                    state: AlarmState::InsufficientData,
+                    since: Some(now),
+                },
+                None,
+            )
+        });
+        entry.1 = Some(alarm.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
+        let mut st = self.enter("cloudwatch", "DeleteAlarms", true)?;
+        for n in names {
+            st.alarms.remove(n);
+        }
+        Ok(())
+    }
+}
