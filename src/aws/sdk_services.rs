@@ -142,31 +142,26 @@ impl Scaling for SdkScaling {
             }
             other => MetricType::from(other),
         };
+        // A builder refusing its input is a bug on our side, not something a retry fixes.
+        let unbuildable = |e: aws_smithy_types::error::operation::BuildError| {
+            AwsError::new(
+                ErrorClass::Terminal,
+                "application-autoscaling",
+                "PutScalingPolicy",
+                e.to_string(),
+            )
+        };
         let predefined = PredefinedMetricSpecification::builder()
             .predefined_metric_type(metric)
             .build()
-            .map_err(|e| {
-                AwsError::new(
-                    ErrorClass::Terminal,
-                    "application-autoscaling",
-                    "PutScalingPolicy",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(unbuildable)?;
         let config = TargetTrackingScalingPolicyConfiguration::builder()
             .target_value(p.target_value)
             .predefined_metric_specification(predefined)
             .scale_in_cooldown(secs(p.scale_in_cooldown))
             .scale_out_cooldown(secs(p.scale_out_cooldown))
             .build()
-            .map_err(|e| {
-                AwsError::new(
-                    ErrorClass::Terminal,
-                    "application-autoscaling",
-                    "PutScalingPolicy",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(unbuildable)?;
         self.client
             .put_scaling_policy()
             .policy_name(policy_name(&p.variant))
