@@ -24,7 +24,7 @@ use fake_api::FakeApi;
 use sagemaker_rollout::api::document::load_yaml;
 use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::simulate::{SimOptions, simulate, start_time};
-use sagemaker_rollout::plan::{Next, PlanInput, plan};
+use sagemaker_rollout::plan::{PlanInput, plan};
 use sagemaker_rollout::sim::{Scenario, Simulator, seed};
 use serde_json::{Value, json};
 
@@ -185,11 +185,8 @@ async fn reconcile_cpu() -> Vec<f64> {
                     .await
                     .unwrap();
                 previous = Some(pass.status.clone());
-                let wake = match pass.plan.next {
-                    Next::Idle if pass.plan.actions.is_empty() => break,
-                    Next::Idle => now + jiff::SignedDuration::from_secs(5),
-                    Next::Poll => now + jiff::SignedDuration::from_secs(30),
-                    Next::At(t) => t,
+                let Some(wake) = pass.plan.next_pass(now, sagemaker_rollout::plan::POLL) else {
+                    break;
                 };
                 sim.clock.advance_to(wake);
             }

@@ -36,16 +36,6 @@ pub fn load(file: &Path) -> anyhow::Result<ModelDeployment> {
     Ok(loaded.resource)
 }
 
-/// The identity the engine uses for ownership tags: the same for the CLI and the controller,
-/// so a CI pipeline and the cluster agree on who drives the endpoint.
-pub fn owner(md: &ModelDeployment) -> String {
-    format!(
-        "{}/{}",
-        md.metadata.namespace.as_deref().unwrap_or("default"),
-        md.metadata.name.as_deref().unwrap_or("unnamed")
-    )
-}
-
 pub fn simulate_cmd(
     file: &Path,
     scenario: Option<&PathBuf>,
@@ -70,10 +60,10 @@ pub fn simulate_cmd(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let sim = rt.block_on(simulate(&md.spec, &owner(&md), &options))?;
+    let sim = rt.block_on(simulate(&md.spec, &md.owner(), &options))?;
     println!(
         "Simulating {} ({:?}) on endpoint {} from {}",
-        owner(&md),
+        md.owner(),
         md.spec.rollout.strategy,
         md.spec.endpoint_name,
         if empty {
@@ -133,7 +123,7 @@ pub fn plan_cmd(file: &Path, region: Option<String>) -> anyhow::Result<ExitCode>
     let plan = rt.block_on(async {
         let engine = Engine::new(
             sagemaker_rollout::aws::clients(&settings(&md, region)).await,
-            owner(&md),
+            md.owner(),
         );
         engine
             .preview(&md.spec, None, None, false, jiff::Timestamp::now())
@@ -142,7 +132,7 @@ pub fn plan_cmd(file: &Path, region: Option<String>) -> anyhow::Result<ExitCode>
     let st = &plan.status;
     println!(
         "{}: phase {:?}, {}",
-        owner(&md),
+        md.owner(),
         st.phase.unwrap_or(Phase::Pending),
         st.conditions
             .first()
@@ -236,7 +226,7 @@ pub fn apply_cmd(
     let result = rt.block_on(async {
         let engine = Engine::new(
             sagemaker_rollout::aws::clients(&settings(&md, region)).await,
-            owner(&md),
+            md.owner(),
         );
         let options = DriveOptions {
             deleting,
@@ -279,7 +269,7 @@ pub fn apply_cmd(
 }
 
 fn summary(md: &ModelDeployment, st: &sagemaker_rollout::api::ModelDeploymentStatus, calls: usize) {
-    println!("{}: {:?}", owner(md), st.phase.unwrap_or(Phase::Pending));
+    println!("{}: {:?}", md.owner(), st.phase.unwrap_or(Phase::Pending));
     if let Some(c) = st.conditions.first() {
         println!("  {}", c.message);
     }

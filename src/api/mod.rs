@@ -12,3 +12,16 @@ pub mod units;
 pub use spec::*;
 pub use status::*;
 pub use units::{ByteSize, DurationString};
+
+impl ModelDeployment {
+    /// The identity the engine uses for ownership tags, `namespace/name`: the same for the
+    /// CLI and the controller, so a CI pipeline and the cluster agree on who drives the
+    /// endpoint.
+    pub fn owner(&self) -> String {
+        format!(
+            "{}/{}",
+            self.metadata.namespace.as_deref().unwrap_or("default"),
+            self.metadata.name.as_deref().unwrap_or("unnamed")
+        )
+    }
+}

@@ -20,7 +20,6 @@ use tracing::Instrument;
 use super::{Context, ControllerError};
 use crate::api::{Condition, ModelDeployment, ModelDeploymentStatus};
 use crate::engine::{EngineError, Pass};
-use crate::plan::Next;
 
 /// Guards the AWS resources a ModelDeployment owns.
 pub const FINALIZER: &str = "sagemaker.mlops.dev/aws-resources";
@@ -64,7 +63,7 @@ async fn pass(
     name: &str,
 ) -> Result<Action, ControllerError> {
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), ns);
-    let owner = format!("{ns}/{name}");
+    let owner = md.owner();
     let deleting = md.metadata.deletion_timestamp.is_some();
     let guarded = md.finalizers().iter().any(|f| f == FINALIZER);
     if !guarded {
@@ -123,20 +122,16 @@ async fn pass(
 }
 
 /// When to look again, from the plan: a bake's end, the poll interval while AWS moves, a
-/// short confirmation after acting, else the jittered resync.
+/// short confirmation after acting (never sooner than 1 s, never later than the resync),
+/// else — at rest, or stalled by AWS — the jittered resync.
 fn requeue(ctx: &Context, pass: &Pass, now: Timestamp) -> Duration {
     let resync = ctx.config.resync_interval;
-    let jittered = resync.mul_f64(0.9 + 0.2 * fastrand::f64());
-    if pass.rejected.is_some() {
-        return jittered;
-    }
-    match pass.plan.next {
-        Next::At(t) => Duration::try_from(t.duration_since(now))
+    match pass.plan.next_pass(now, ctx.config.poll_interval) {
+        Some(due) if pass.rejected.is_none() => Duration::try_from(due.duration_since(now))
             .unwrap_or_default()
-            .clamp(Duration::from_secs(1), resync),
-        Next::Poll => ctx.config.poll_interval.min(resync),
-        Next::Idle if !pass.plan.actions.is_empty() => Duration::from_secs(5).min(resync),
-        Next::Idle => jittered,
+            .max(Duration::from_secs(1))
+            .min(resync),
+        _ => resync.mul_f64(0.9 + 0.2 * fastrand::f64()),
     }
 }
 
@@ -147,7 +142,7 @@ pub fn error_policy(
     error: &ControllerError,
     ctx: Arc<Context>,
 ) -> Action {
-    let owner = format!("{}/{}", md.namespace().unwrap_or_default(), md.name_any());
+    let owner = md.owner();
     if let ControllerError::Conflict = error {
         return Action::requeue(Duration::from_millis(500 + fastrand::u64(..1000)));
     }
@@ -293,30 +288,23 @@ async fn report_failure(
     publish(md, ctx, true, reason, message.clone()).await;
     // Written once per streak of failures: every status write wakes the watch, and a write
     // per failure would turn the backoff into a hot loop.
-    let current = md.status.as_ref().and_then(|s| {
-        s.conditions
-            .iter()
-            .find(|c| c.type_ == "Reconciling" && c.status == "True")
-    });
-    if current.is_some_and(|c| c.reason == reason) {
-        return;
-    }
     let mut status = md.status.clone().unwrap_or_default();
-    let since = status
+    let streak = status
         .conditions
         .iter()
-        .find(|c| c.type_ == "Reconciling" && c.status == "True")
-        .map(|c| c.last_transition_time.clone())
-        .unwrap_or_else(|| now.to_string());
-    status.conditions.retain(|c| c.type_ != "Reconciling");
-    status.conditions.push(Condition {
-        type_: "Reconciling".into(),
-        status: "True".into(),
-        reason: reason.into(),
-        message,
-        observed_generation: md.metadata.generation,
-        last_transition_time: since,
-    });
+        .any(|c| c.type_ == "Reconciling" && c.status == "True" && c.reason == reason);
+    if streak {
+        return;
+    }
+    status.set_condition(Condition::transition(
+        &status.conditions,
+        "Reconciling",
+        true,
+        reason,
+        &message,
+        md.metadata.generation,
+        now,
+    ));
     if let Err(e) = apply_status(api, md, &status).await {
         tracing::warn!(error = %e, "could not record the failure in status");
     }

@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Call, Engine, EngineError, Pass};
 use crate::api::{ModelDeploymentSpec, ModelDeploymentStatus};
-use crate::plan::{Next, POLL};
+use crate::plan::POLL;
 
 /// Time as the driver sees it.
 #[async_trait]
@@ -137,22 +137,13 @@ pub async fn drive(
                         rejected: pass.rejected,
                     });
                 }
-                let wake = match pass.plan.next {
-                    Next::Idle if pass.plan.actions.is_empty() => {
-                        return Ok(Rest {
-                            status: previous,
-                            passes,
-                            released: false,
-                            rejected: None,
-                        });
-                    }
-                    // Acted and nothing else is due: look again shortly to confirm rest.
-                    Next::Idle => now + SignedDuration::from_secs(5),
-                    Next::Poll => {
-                        now + SignedDuration::try_from(POLL)
-                            .unwrap_or(SignedDuration::from_secs(30))
-                    }
-                    Next::At(t) => t,
+                let Some(wake) = pass.plan.next_pass(now, POLL) else {
+                    return Ok(Rest {
+                        status: previous,
+                        passes,
+                        released: false,
+                        rejected: None,
+                    });
                 };
                 clock.sleep_until(wake).await;
             }

@@ -101,28 +101,19 @@ pub fn stalled_by_aws(
     let message = format!(
         "{error}; fix the cause (spec, IAM permissions, quotas) and change the spec to retry"
     );
-    let flips = |t: &str, on: bool| {
-        let value = if on { "True" } else { "False" };
-        let since = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == t && c.status == value)
-            .map(|c| c.last_transition_time.clone())
-            .unwrap_or_else(|| now.to_string());
-        Condition {
-            type_: t.to_owned(),
-            status: value.to_owned(),
-            reason: "AwsRejected".to_owned(),
-            message: message.clone(),
-            observed_generation: status.observed_generation,
-            last_transition_time: since,
-        }
-    };
-    status.conditions = vec![
-        flips("Ready", false),
-        flips("Reconciling", false),
-        flips("Stalled", true),
-    ];
+    status.conditions = [("Ready", false), ("Reconciling", false), ("Stalled", true)]
+        .map(|(t, on)| {
+            Condition::transition(
+                &status.conditions,
+                t,
+                on,
+                "AwsRejected",
+                &message,
+                status.observed_generation,
+                now,
+            )
+        })
+        .to_vec();
     status.phase = Some(Phase::Failed);
     status
 }

@@ -17,7 +17,7 @@ mod teardown;
 
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 pub use actions::Action;
 pub use markers::{Markers, Stage};
@@ -72,7 +72,25 @@ pub struct Plan {
     pub events: Vec<Event>,
 }
 
+/// How soon to look again after acting when nothing else is due, to confirm rest.
+pub const CONFIRM: Duration = Duration::from_secs(5);
+
 impl Plan {
+    /// When the next pass is due, polling every `poll` while AWS transitions; None when the
+    /// resource is at rest (nothing due and nothing done). Shared by the CLI's drive loop
+    /// and the controller's requeue.
+    pub fn next_pass(&self, now: Timestamp, poll: Duration) -> Option<Timestamp> {
+        let after = |d: Duration| {
+            now + SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(30))
+        };
+        match self.next {
+            Next::Idle if self.actions.is_empty() => None,
+            Next::Idle => Some(after(CONFIRM)),
+            Next::Poll => Some(after(poll)),
+            Next::At(t) => Some(t),
+        }
+    }
+
     /// Action kinds in order, for timelines and tests.
     pub fn kinds(&self) -> Vec<&'static str> {
         self.actions.iter().map(Action::kind).collect()

@@ -53,21 +53,11 @@ fn conditions(
     previous: Option<&ModelDeploymentStatus>,
     now: Timestamp,
 ) -> Vec<Condition> {
+    let before = previous
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     let make = |type_: &str, on: bool, reason: &str| {
-        let status = if on { "True" } else { "False" }.to_owned();
-        let since = previous
-            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
-            .filter(|c| c.status == status)
-            .map(|c| c.last_transition_time.clone())
-            .unwrap_or_else(|| now.to_string());
-        Condition {
-            type_: type_.to_owned(),
-            status,
-            reason: reason.to_owned(),
-            message: v.message.clone(),
-            observed_generation: generation,
-            last_transition_time: since,
-        }
+        Condition::transition(before, type_, on, reason, &v.message, generation, now)
     };
     vec![
         make("Ready", v.health == Health::Ready, v.reason),
