@@ -21,10 +21,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fake_api::FakeApi;
-use sagemaker_rollout::api::document::load_yaml;
+use sagemaker_rollout::api::document::load_valid;
 use sagemaker_rollout::engine::Engine;
-use sagemaker_rollout::engine::simulate::{SimOptions, simulate, start_time};
 use sagemaker_rollout::plan::{PlanInput, plan};
+use sagemaker_rollout::sim::simulate::{SimOptions, simulate, start_time};
 use sagemaker_rollout::sim::{Scenario, Simulator, seed};
 use serde_json::{Value, json};
 
@@ -156,7 +156,7 @@ async fn reconcile_cpu() -> Vec<f64> {
     for name in EXAMPLES {
         for champion in [true, false] {
             let text = std::fs::read_to_string(format!("deploy/examples/{name}.yaml")).unwrap();
-            let spec = load_yaml(name, &text).unwrap().remove(0).resource.spec;
+            let spec = load_valid(name, &text).unwrap().remove(0).1;
             let owner = "bench/model";
             let sim = Simulator::new(start_time(), &Scenario::default());
             seed(&sim, &spec, owner, champion);
@@ -171,7 +171,6 @@ async fn reconcile_cpu() -> Vec<f64> {
                     spec: &spec,
                     owner,
                     generation: Some(1),
-                    deleting: false,
                     observed: &observed,
                     previous: previous.as_ref(),
                     now,
@@ -181,7 +180,7 @@ async fn reconcile_cpu() -> Vec<f64> {
                 std::hint::black_box((body, changed));
                 samples.push(t.elapsed().as_secs_f64() * 1e6);
                 let pass = engine
-                    .reconcile(&spec, previous.as_ref(), Some(1), false, now)
+                    .reconcile(&spec, previous.as_ref(), Some(1), now)
                     .await
                     .unwrap();
                 previous = Some(pass.status.clone());
@@ -206,14 +205,13 @@ async fn main() {
     }
     let bin = std::env::var("SAGEMAKER_ROLLOUT_BIN")
         .unwrap_or_else(|_| "target/release/sagemaker-rollout".into());
-    let spec = load_yaml(
+    let spec = load_valid(
         "canary",
         &std::fs::read_to_string("deploy/examples/canary.yaml").unwrap(),
     )
     .unwrap()
     .remove(0)
-    .resource
-    .spec;
+    .1;
     // A realistic status: the end of a simulated canary rollout (conditions, history, links).
     let done = simulate(&spec, "bench/model", &SimOptions::default())
         .await

@@ -5,6 +5,10 @@
 //! (enums, ranges, patterns, CEL cross-field rules) is declared here; the rest lives in
 //! [`crate::api::check`], which the controller runs before any AWS call.
 
+// kube's `KubeSchema` derive (with `cel`) makes `unreachable_pub` misfire on these types,
+// which are public API (re-exported from `api`).
+#![allow(unreachable_pub)]
+
 use std::collections::BTreeMap;
 
 use kube::{CustomResource, KubeSchema};

@@ -91,49 +91,6 @@ pub struct Condition {
     pub last_transition_time: String,
 }
 
-impl Condition {
-    /// A kstatus condition whose `lastTransitionTime` carries over from `previous` when the
-    /// condition of that type already had this status, and is `now` when it flips.
-    pub fn transition(
-        previous: &[Condition],
-        type_: &str,
-        on: bool,
-        reason: &str,
-        message: &str,
-        observed_generation: Option<i64>,
-        now: jiff::Timestamp,
-    ) -> Self {
-        let status = if on { "True" } else { "False" };
-        let since = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .map(|c| c.last_transition_time.clone())
-            .unwrap_or_else(|| now.to_string());
-        Self {
-            type_: type_.to_owned(),
-            status: status.to_owned(),
-            reason: reason.to_owned(),
-            message: message.to_owned(),
-            observed_generation,
-            last_transition_time: since,
-        }
-    }
-}
-
-impl ModelDeploymentStatus {
-    /// Replaces the condition of the same type, or adds it.
-    pub fn set_condition(&mut self, condition: Condition) {
-        match self
-            .conditions
-            .iter_mut()
-            .find(|c| c.type_ == condition.type_)
-        {
-            Some(c) => *c = condition,
-            None => self.conditions.push(condition),
-        }
-    }
-}
-
 /// Endpoint as observed.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]

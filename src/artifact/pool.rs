@@ -95,10 +95,10 @@ mod tests {
     #[test]
     fn results_come_out_in_submission_order() {
         let (tx, out) = spawn(4, 3, |n: u64| {
-            std::thread::sleep(std::time::Duration::from_millis((10 - n % 10) * 2));
+            thread::sleep(std::time::Duration::from_millis((10 - n % 10) * 2));
             n * n
         });
-        let producer = std::thread::spawn(move || {
+        let producer = thread::spawn(move || {
             for n in 0..50 {
                 if n % 7 == 0 {
                     tx.ready(n * n).expect("open");

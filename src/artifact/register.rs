@@ -7,15 +7,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::Violation;
 use super::validate::{ValidateError, validate_file};
 use crate::aws::AwsError;
 use crate::aws::registry::{ModelRegistry, NewPackage};
 use crate::aws::s3::{ObjectStore, S3Uri};
-use crate::plan::desired::MANAGED_BY;
-use crate::plan::markers::tag_safe;
+use crate::tags::{self, tag_safe};
 
 /// SageMaker allows 50 CustomerMetadataProperties per package.
 const MAX_METADATA: usize = 50;
@@ -51,31 +49,6 @@ pub enum RegisterError {
     Invalid(Vec<Violation>),
     #[error("{0}")]
     Aws(#[from] AwsError),
-}
-
-/// Lineage tags of a validated artifact (DESIGN §2).
-pub fn lineage(
-    model_info: &Value,
-    metrics: Option<&Value>,
-    sha256: &str,
-) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::new();
-    tags.insert("managed-by".to_owned(), MANAGED_BY.to_owned());
-    tags.insert("artifact_sha256".to_owned(), sha256.to_owned());
-    for key in ["candidate_run_id", "data_version", "git_commit"] {
-        if let Some(v) = model_info.get(key).and_then(Value::as_str) {
-            tags.insert(key.to_owned(), tag_safe(v));
-        }
-    }
-    if let Some(m) = metrics {
-        // serde_json orders object keys, so equal metrics always hash equal.
-        let canonical = serde_json::to_vec(m).unwrap_or_default();
-        tags.insert(
-            "metrics_hash".to_owned(),
-            hex::encode(Sha256::digest(&canonical))[..16].to_owned(),
-        );
-    }
-    tags
 }
 
 /// Scalar fields of model-info.json as CustomerMetadataProperties.
@@ -117,7 +90,9 @@ pub async fn register(
     let model_info = report.model_info.clone().unwrap_or(Value::Null);
     let target = req.s3_prefix.join(&sha256).join("model.tar.gz");
     store.upload_file(&target, &req.artifact).await?;
-    let mut tags = lineage(&model_info, report.metrics.as_ref(), &sha256);
+    let mut tags = tags::lineage(&BTreeMap::new(), Some(&model_info), report.metrics.as_ref());
+    tags.insert(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned());
+    tags.insert(tags::ARTIFACT_SHA256.to_owned(), sha256.clone());
     for (k, v) in &req.extra_tags {
         tags.entry(k.clone()).or_insert_with(|| tag_safe(v));
     }

@@ -1,22 +1,49 @@
 //! The artifact check of the engine and of `validate s3://…`: the same streaming validator,
-//! fed by concurrent ranged GETs, and its verdict in the planner's terms.
+//! fed by concurrent ranged GETs. A failed read keeps its AWS error (and so its class:
+//! throttling is retried, a missing object is not).
 
 use std::sync::Arc;
 
 use super::Limits;
 use super::validate::{Input, Report, ValidateError, validate};
-use crate::aws::AwsError;
 use crate::aws::s3::{ObjectStore, RangeTuning, S3Uri, range_reader};
-use crate::plan::ArtifactCheck;
+use crate::aws::{AwsError, ErrorClass};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     #[error("{0}")]
     Aws(#[from] AwsError),
     #[error("{0}")]
-    Read(#[from] ValidateError),
+    Read(ValidateError),
     #[error("validation task failed: {0}")]
     Task(String),
+}
+
+impl From<ValidateError> for RemoteError {
+    /// The ranged reader reports a failed GET as an I/O error wrapping the AWS error; unwrap
+    /// it so the caller sees the AWS class.
+    fn from(e: ValidateError) -> Self {
+        let ValidateError::Io(io) = &e;
+        match io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<AwsError>())
+        {
+            Some(aws) => Self::Aws(aws.clone()),
+            None => Self::Read(e),
+        }
+    }
+}
+
+impl RemoteError {
+    /// As an AWS error: an unreadable stream after the reader's own retries is transient
+    /// (the next pass reads again); a crashed validation task is a bug, terminal.
+    pub fn into_aws(self) -> AwsError {
+        match self {
+            Self::Aws(a) => a,
+            Self::Read(e) => AwsError::new(ErrorClass::Transient, "s3", "GetObject", e.to_string()),
+            Self::Task(t) => AwsError::new(ErrorClass::Terminal, "s3", "GetObject", t),
+        }
+    }
 }
 
 /// Validates `s3://…` in bounded memory. Runs the (blocking) validator on a blocking thread
@@ -44,22 +71,4 @@ pub async fn validate_s3(
     .await
     .map_err(|e| RemoteError::Task(e.to_string()))??;
     Ok(report)
-}
-
-/// The planner's view of a report.
-pub fn verdict(report: &Report) -> ArtifactCheck {
-    if report.valid {
-        ArtifactCheck::Valid {
-            sha256: report.sha256.clone().unwrap_or_default(),
-        }
-    } else {
-        ArtifactCheck::Invalid {
-            reason: report
-                .violations
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        }
-    }
 }

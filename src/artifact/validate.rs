@@ -134,6 +134,8 @@ struct Walk {
     parents: HashSet<[u8; 16]>,
     found: HashSet<&'static str>,
     model_files: Vec<String>,
+    /// Files under `model/` that are not an accepted model file (a `model.onnx`, say).
+    other_model_files: Vec<String>,
     model_info: Option<Value>,
     metrics: Option<Value>,
     contract: Vec<Violation>,
@@ -478,6 +480,8 @@ fn file_contract(
     }
     if MODEL_FILES.contains(&name) {
         walk.model_files.push(name.to_owned());
+    } else if name.starts_with("model/") && walk.other_model_files.len() < 8 {
+        walk.other_model_files.push(name.to_owned());
     }
     if !JSON_FILES.contains(&name) {
         return Ok(());
@@ -565,10 +569,16 @@ fn contract(walk: &mut Walk) -> Vec<Violation> {
             detail: format!(
                 "exactly one of {} is required, found {}",
                 MODEL_FILES.join(", "),
-                if walk.model_files.is_empty() {
-                    "none".to_owned()
-                } else {
-                    walk.model_files.join(", ")
+                match (
+                    walk.model_files.is_empty(),
+                    walk.other_model_files.is_empty()
+                ) {
+                    (true, true) => "none".to_owned(),
+                    (true, false) => format!(
+                        "none (found {}, whose extension is not supported)",
+                        walk.other_model_files.join(", ")
+                    ),
+                    _ => walk.model_files.join(", "),
                 }
             ),
         });

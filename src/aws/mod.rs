@@ -16,6 +16,7 @@ pub mod sdk_endpoints;
 pub mod sdk_services;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -214,11 +215,21 @@ pub async fn load(settings: &Settings) -> SdkConfig {
         .build()
 }
 
+/// The AWS services the engine drives, one trait object per service.
+#[derive(Clone)]
+pub struct Clients {
+    pub endpoints: Arc<dyn endpoints::Endpoints>,
+    pub registry: Arc<dyn registry::ModelRegistry>,
+    pub runtime: Arc<dyn runtime::Invoker>,
+    pub scaling: Arc<dyn scaling::Scaling>,
+    pub alarms: Arc<dyn alarms::Alarms>,
+    pub s3: Arc<dyn s3::ObjectStore>,
+}
+
 /// The engine's clients on the official SDK, for `settings`.
-pub async fn clients(settings: &Settings) -> crate::engine::Clients {
-    use std::sync::Arc;
+pub async fn clients(settings: &Settings) -> Clients {
     let config = load(settings).await;
-    crate::engine::Clients {
+    Clients {
         endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(&config)),
         registry: Arc::new(registry::SdkRegistry::new(&config)),
         runtime: Arc::new(sdk_services::SdkRuntime::new(&config)),

@@ -17,47 +17,7 @@ use futures::StreamExt;
 
 use super::{AwsError, ErrorClass, classify};
 
-/// `s3://bucket/key`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct S3Uri {
-    pub bucket: String,
-    pub key: String,
-}
-
-impl S3Uri {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let rest = s
-            .strip_prefix("s3://")
-            .ok_or_else(|| format!("\"{s}\" is not an s3:// URI"))?;
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(format!("\"{s}\" has no bucket"));
-        }
-        Ok(Self {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-        })
-    }
-
-    /// This URI with `name` appended as a path segment.
-    pub fn join(&self, name: &str) -> Self {
-        let key = if self.key.is_empty() || self.key.ends_with('/') {
-            format!("{}{name}", self.key)
-        } else {
-            format!("{}/{name}", self.key)
-        };
-        Self {
-            bucket: self.bucket.clone(),
-            key,
-        }
-    }
-}
-
-impl std::fmt::Display for S3Uri {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
-    }
-}
+pub use crate::api::units::S3Uri;
 
 /// The S3 operations the product uses.
 #[async_trait]

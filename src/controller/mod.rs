@@ -31,9 +31,9 @@ pub use config::{Config, LogFormat};
 pub use reconcile::{FIELD_MANAGER, FINALIZER, error_policy, reconcile};
 
 use crate::api::ModelDeployment;
-use crate::aws::{AwsError, ErrorClass, Settings};
+use crate::aws::{Clients, ErrorClass, Settings};
 use crate::engine::drive::Clock;
-use crate::engine::{Clients, Engine, EngineError};
+use crate::engine::{Engine, EngineError};
 use http::Readiness;
 use lease::{Elector, Leadership};
 use metrics::Metrics;
@@ -57,14 +57,13 @@ impl ControllerError {
     /// The `class` label of the failure metric.
     pub fn class(&self) -> &'static str {
         match self {
-            Self::Engine(EngineError::Aws(AwsError { class, .. })) => match class {
+            Self::Engine(EngineError::Gated) => "not_leader",
+            Self::Engine(e) => match e.class() {
                 ErrorClass::Throttling => "throttling",
                 ErrorClass::Transient => "transient",
                 ErrorClass::NotFound => "not_found",
                 ErrorClass::Terminal => "terminal",
             },
-            Self::Engine(EngineError::Artifact(_)) => "artifact",
-            Self::Engine(EngineError::Gated) => "not_leader",
             Self::Kube(_) | Self::Listen { .. } => "kubernetes",
             Self::Conflict => "conflict",
         }
@@ -153,14 +152,15 @@ impl Context {
 
     /// The engine of one resource, rebuilt when its region or role changes. Engines are kept
     /// between passes for their artifact-verdict cache.
-    async fn engine(&self, owner: &str, md: &ModelDeployment) -> Arc<Engine> {
+    async fn engine(
+        &self,
+        owner: &str,
+        region: Option<String>,
+        assume_role_arn: Option<String>,
+    ) -> Arc<Engine> {
         let settings = Settings {
-            region: md
-                .spec
-                .region
-                .clone()
-                .or_else(|| self.config.aws_region.clone()),
-            assume_role_arn: md.spec.assume_role_arn.clone(),
+            region: region.or_else(|| self.config.aws_region.clone()),
+            assume_role_arn,
         };
         if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
             && s == settings

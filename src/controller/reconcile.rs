@@ -18,8 +18,9 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::{Context, ControllerError};
-use crate::api::{Condition, ModelDeployment, ModelDeploymentStatus};
-use crate::engine::{EngineError, Pass};
+use crate::api::conditions;
+use crate::api::{ModelDeployment, ModelDeploymentStatus, Teardown, ValidSpec};
+use crate::engine::{EngineError, Pass, backoff};
 
 /// Guards the AWS resources a ModelDeployment owns.
 pub const FINALIZER: &str = "sagemaker.mlops.dev/aws-resources";
@@ -80,18 +81,55 @@ async fn pass(
         return Ok(Action::requeue(left));
     }
     ctx.deps.metrics.reconcile_started();
-    let engine = ctx.engine(&owner, md).await;
     let now = ctx.deps.clock.now();
-    let result = engine
-        .reconcile(
-            &md.spec,
-            md.status.as_ref(),
-            md.metadata.generation,
-            deleting,
-            now,
-        )
-        .await;
-    ctx.deps.metrics.aws_calls(&engine.take_calls());
+    let previous = md.status.as_ref();
+    let generation = md.metadata.generation;
+    // The spec is validated once per pass, here; the engine only ever sees a ValidSpec.
+    let result = match (ValidSpec::new(&md.spec), deleting) {
+        (Ok(spec), false) => {
+            let engine = ctx
+                .engine(&owner, spec.region.clone(), spec.assume_role_arn.clone())
+                .await;
+            let r = engine.reconcile(&spec, previous, generation, now).await;
+            ctx.deps.metrics.aws_calls(&engine.take_calls());
+            r
+        }
+        (Err(errors), false) => Ok(invalid_pass(&errors, previous, generation, now)),
+        (valid, true) => {
+            let teardown = match valid {
+                Ok(spec) => Ok(spec.teardown()),
+                Err(_) => Teardown::from_spec(&md.spec),
+            };
+            match teardown {
+                Ok(t) => {
+                    let engine = ctx
+                        .engine(&owner, t.region.clone(), t.assume_role_arn.clone())
+                        .await;
+                    let r = engine.delete(&t, previous, generation, now).await;
+                    ctx.deps.metrics.aws_calls(&engine.take_calls());
+                    r
+                }
+                Err(errors) => {
+                    // Not even the endpoint can be named: nothing on AWS can be found as
+                    // ours, so the finalizer goes (a delete must never hang on a bad spec).
+                    publish(
+                        md,
+                        ctx,
+                        true,
+                        "Retained",
+                        format!(
+                            "the spec is invalid ({}); AWS resources are left as they are",
+                            errors.summary()
+                        ),
+                    )
+                    .await;
+                    remove_finalizer(&api, md, md.resource_version()).await?;
+                    ctx.forget(&owner);
+                    return Ok(Action::await_change());
+                }
+            }
+        }
+    };
     let pass = match result {
         Ok(pass) => pass,
         // The lease went away mid-pass; whoever holds it now carries on.
@@ -147,10 +185,9 @@ pub fn error_policy(
         return Action::requeue(Duration::from_millis(500 + fastrand::u64(..1000)));
     }
     let n = ctx.failed(&owner);
-    let base = 2f64.powi(n.min(9) as i32).min(300.0);
-    let wait = base / 2.0 + base / 2.0 * fastrand::f64();
-    tracing::warn!(%owner, error = %error, failures = n, retry_in_s = wait, "reconcile failed");
-    Action::requeue(Duration::from_secs_f64(wait))
+    let wait = backoff::delay(n, fastrand::f64());
+    tracing::warn!(%owner, error = %error, failures = n, retry_in_s = wait.as_secs_f64(), "reconcile failed");
+    Action::requeue(wait)
 }
 
 async fn add_finalizer(
@@ -289,23 +326,27 @@ async fn report_failure(
     // Written once per streak of failures: every status write wakes the watch, and a write
     // per failure would turn the backoff into a hot loop.
     let mut status = md.status.clone().unwrap_or_default();
-    let streak = status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == "Reconciling" && c.status == "True" && c.reason == reason);
-    if streak {
+    if !conditions::mark_retrying(&mut status, reason, &message, md.metadata.generation, now) {
         return;
     }
-    status.set_condition(Condition::transition(
-        &status.conditions,
-        "Reconciling",
-        true,
-        reason,
-        &message,
-        md.metadata.generation,
-        now,
-    ));
     if let Err(e) = apply_status(api, md, &status).await {
         tracing::warn!(error = %e, "could not record the failure in status");
+    }
+}
+
+/// The pass of a spec that failed validation: no AWS call, a Stalled status naming every
+/// problem.
+fn invalid_pass(
+    errors: &crate::api::SpecErrors,
+    previous: Option<&ModelDeploymentStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Pass {
+    let plan = crate::plan::invalid(errors, previous, generation, now);
+    Pass {
+        status: plan.status.clone(),
+        plan,
+        released: false,
+        rejected: None,
     }
 }

@@ -4,9 +4,8 @@
 
 use jiff::Timestamp;
 
-use super::{Engine, EngineError};
-use crate::api::{ModelDeploymentSpec, SmokeTestView};
-use crate::aws::s3::S3Uri;
+use super::{Engine, EngineError, Target};
+use crate::api::{SmokeTestView, ValidSpec};
 use crate::plan::actions::Action;
 use crate::plan::markers::Smoke;
 use crate::plan::smoke::evaluate;
@@ -16,12 +15,12 @@ impl Engine {
     /// Performs `plan`; returns true when the finalizer may be released.
     pub(crate) async fn act(
         &self,
-        spec: &ModelDeploymentSpec,
+        target: &Target<'_>,
         plan: &Plan,
         now: Timestamp,
     ) -> Result<bool, EngineError> {
         let c = &self.clients;
-        let ep = spec.endpoint_name.as_str();
+        let ep = target.endpoint;
         let arn = plan
             .status
             .endpoint
@@ -39,7 +38,9 @@ impl Engine {
                     model_data_url,
                     ..
                 } => {
-                    self.facts(spec, package_arn, model_data_url, now).await?;
+                    if let Some(spec) = target.spec {
+                        self.facts(spec, package_arn, model_data_url, now).await?;
+                    }
                 }
                 Action::CreateModel(m) => {
                     self.call(
@@ -108,7 +109,11 @@ impl Engine {
                     )
                     .await?
                 }
-                Action::RunSmokeTest { variant } => self.smoke(spec, &arn, variant, now).await?,
+                Action::RunSmokeTest { variant } => {
+                    if let Some(spec) = target.spec {
+                        self.smoke(spec, &arn, variant, now).await?
+                    }
+                }
                 Action::TagEndpoint { tags } => {
                     let detail = tags
                         .iter()
@@ -196,13 +201,15 @@ impl Engine {
                     .await?
                 }
                 Action::RecordHistory(entry) => {
-                    if let Some(audit) = &spec.audit {
+                    if let Some((spec, prefix)) =
+                        target.spec.and_then(|s| s.audit.as_ref().map(|a| (s, a)))
+                    {
                         // The deployment record: resolved package and lineage, the config
                         // serving now, the smoke-test request and response, the outcome.
                         let smoke = spec.smoke_test.as_ref().map(|t| {
                             serde_json::json!({
                                 "request": {"contentType": t.content_type, "body": t.body},
-                                "expect": t.expect,
+                                "expect": spec.raw().smoke_test.as_ref().map(|s| &s.expect),
                                 "result": self.smoke.lock().ok().and_then(|s| s.clone()),
                             })
                         });
@@ -213,7 +220,6 @@ impl Engine {
                             "smokeTest": smoke,
                             "status": plan.status,
                         });
-                        let prefix = S3Uri::parse(&audit.s3_uri).map_err(EngineError::Artifact)?;
                         let run = entry
                             .candidate_run_id
                             .clone()
@@ -242,7 +248,7 @@ impl Engine {
     /// InvokeEndpoint on the candidate variant alone; the verdict becomes the `smoke` marker.
     async fn smoke(
         &self,
-        spec: &ModelDeploymentSpec,
+        spec: &ValidSpec,
         arn: &str,
         variant: &str,
         now: Timestamp,
@@ -264,7 +270,7 @@ impl Engine {
             .await;
         let (verdict, view) = match result {
             Ok(inv) => {
-                let verdict = evaluate(&test.expect, inv.status, &inv.body);
+                let verdict = evaluate(test, inv.status, &inv.body);
                 let response: String = inv.body.chars().take(512).collect();
                 let view = SmokeTestView {
                     result: if verdict.is_ok() { "Passed" } else { "Failed" }.into(),

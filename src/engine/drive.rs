@@ -1,12 +1,14 @@
 //! Driving a rollout to rest: reconcile, wait until something is due, repeat. Shared by
-//! `apply` (real clock) and `simulate` (virtual clock). Throttling and transient failures back
-//! off with jitter and retry; anything else stops the drive.
+//! `apply` and `delete` (real clock) and `simulate` (virtual clock). Throttling and transient
+//! failures back off (see [`super::backoff`]) and retry; anything else stops the drive.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
-use super::{Call, Engine, EngineError, Pass};
-use crate::api::{ModelDeploymentSpec, ModelDeploymentStatus};
+use super::{Call, Engine, EngineError, Pass, backoff};
+use crate::api::{ModelDeploymentStatus, Teardown, ValidSpec};
 use crate::plan::POLL;
 
 /// Time as the driver sees it.
@@ -28,25 +30,12 @@ impl Clock for SystemClock {
     }
     async fn sleep_until(&self, t: Timestamp) {
         let wait = t.duration_since(Timestamp::now());
-        if let Ok(d) = std::time::Duration::try_from(wait) {
+        if let Ok(d) = Duration::try_from(wait) {
             tokio::time::sleep(d).await;
         }
     }
     fn jitter(&self) -> f64 {
         f64::from(Timestamp::now().subsec_nanosecond().unsigned_abs() % 1000) / 1000.0
-    }
-}
-
-#[async_trait]
-impl Clock for crate::sim::SimClock {
-    fn now(&self) -> Timestamp {
-        crate::sim::SimClock::now(self)
-    }
-    async fn sleep_until(&self, t: Timestamp) {
-        self.advance_to(t);
-    }
-    fn jitter(&self) -> f64 {
-        0.5
     }
 }
 
@@ -57,7 +46,8 @@ pub struct DriveOptions {
     pub max_passes: usize,
     /// Consecutive retryable failures tolerated before giving up.
     pub max_retries: u32,
-    pub deleting: bool,
+    /// How soon to look again while SageMaker transitions.
+    pub poll: Duration,
 }
 
 impl Default for DriveOptions {
@@ -65,9 +55,18 @@ impl Default for DriveOptions {
         Self {
             max_passes: 2_000,
             max_retries: 30,
-            deleting: false,
+            poll: POLL,
         }
     }
+}
+
+/// What a drive does.
+#[derive(Clone, Copy, Debug)]
+pub enum Goal<'a> {
+    /// Roll the spec out.
+    Apply(&'a ValidSpec),
+    /// Delete what the resource owns, as its deletion policy says.
+    Delete(&'a Teardown),
 }
 
 /// How a drive ended.
@@ -99,7 +98,7 @@ pub enum Progress<'a> {
 /// Reconciles until nothing is due: the rollout finished, failed, was rolled back, or is held.
 pub async fn drive(
     engine: &Engine,
-    spec: &ModelDeploymentSpec,
+    goal: Goal<'_>,
     clock: &dyn Clock,
     options: DriveOptions,
     mut report: impl FnMut(Progress<'_>),
@@ -109,10 +108,11 @@ pub async fn drive(
     for passes in 1..=options.max_passes {
         let now = clock.now();
         let mark = engine.call_count();
-        match engine
-            .reconcile(spec, previous.as_ref(), None, options.deleting, now)
-            .await
-        {
+        let result = match goal {
+            Goal::Apply(spec) => engine.reconcile(spec, previous.as_ref(), None, now).await,
+            Goal::Delete(t) => engine.delete(t, previous.as_ref(), None, now).await,
+        };
+        match result {
             Ok(pass) => {
                 retries = 0;
                 report(Progress::Pass {
@@ -137,7 +137,7 @@ pub async fn drive(
                         rejected: pass.rejected,
                     });
                 }
-                let Some(wake) = pass.plan.next_pass(now, POLL) else {
+                let Some(wake) = pass.plan.next_pass(now, options.poll) else {
                     return Ok(Rest {
                         status: previous,
                         passes,
@@ -149,9 +149,8 @@ pub async fn drive(
             }
             Err(e) if e.is_retryable() && retries < options.max_retries => {
                 retries += 1;
-                // Exponential backoff from 2 s, capped at 2 min, with full jitter on top half.
-                let base = 2f64.powi(retries.min(6) as i32).min(120.0);
-                let wait = SignedDuration::from_secs_f64(base / 2.0 + base / 2.0 * clock.jitter());
+                let wait = SignedDuration::try_from(backoff::delay(retries, clock.jitter()))
+                    .unwrap_or(SignedDuration::from_secs(300));
                 report(Progress::Retry {
                     at: now,
                     error: &e,

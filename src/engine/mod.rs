@@ -1,42 +1,32 @@
 //! The engine: observe AWS → plan (pure) → act, shared by the CLI and the controller.
 //!
-//! It owns no rollout state: everything it needs to resume is read back from AWS on every
-//! pass (endpoint tags carry the progress markers). Its only memory is a cache of artifact
-//! verdicts keyed by package ARN (re-validated after a restart) and the call log.
+//! It takes only a [`ValidSpec`] (or, while deleting, a [`Teardown`]): validation happens
+//! once, in the front end, and an invalid spec never reaches AWS. It owns no rollout state:
+//! everything it needs to resume is read back from AWS on every pass (endpoint tags carry
+//! the progress markers). Its only memory is a cache of artifact verdicts keyed by package
+//! ARN (re-validated after a restart) and the call log.
+//!
+//! Errors keep their AWS class: throttling and transient failures are returned for the
+//! front end to retry with [`backoff`]; a call AWS refuses for good ends the pass with a
+//! Stalled status carrying AWS's message (never retried until the spec changes).
 
 mod act;
+pub mod backoff;
 pub mod drive;
 mod observe;
 pub mod resolve;
-pub mod simulate;
 pub mod timeline;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use crate::api::{ModelDeploymentSpec, ModelDeploymentStatus, SmokeTestView};
+use crate::api::conditions::{self, Health};
+use crate::api::{ModelDeploymentStatus, Phase, SmokeTestView, Teardown, ValidSpec};
 use crate::artifact::Limits;
-use crate::aws::AwsError;
-use crate::aws::alarms::Alarms;
-use crate::aws::endpoints::Endpoints;
-use crate::aws::registry::ModelRegistry;
-use crate::aws::runtime::Invoker;
-use crate::aws::s3::ObjectStore;
-use crate::aws::scaling::Scaling;
-use crate::plan::{self, Plan, PlanInput};
-
-/// The AWS services the engine drives.
-#[derive(Clone)]
-pub struct Clients {
-    pub endpoints: Arc<dyn Endpoints>,
-    pub registry: Arc<dyn ModelRegistry>,
-    pub runtime: Arc<dyn Invoker>,
-    pub scaling: Arc<dyn Scaling>,
-    pub alarms: Arc<dyn Alarms>,
-    pub s3: Arc<dyn ObjectStore>,
-}
+use crate::aws::{AwsError, Clients, ErrorClass};
+use crate::plan::{self, Plan, PlanInput, TeardownInput};
 
 /// What a validated artifact told us.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,21 +50,23 @@ pub struct Call {
 pub enum EngineError {
     #[error("{0}")]
     Aws(#[from] AwsError),
-    #[error("artifact check failed: {0}")]
-    Artifact(String),
     /// The gate (leadership) closed: nothing more may change on AWS from this process.
     #[error("not allowed to act: this replica no longer holds the leader lease")]
     Gated,
 }
 
 impl EngineError {
+    /// How the front ends handle it (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Aws(e) => e.class,
+            Self::Gated => ErrorClass::Terminal,
+        }
+    }
+
     /// Throttling and transient failures: back off and reconcile again.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Aws(e) => e.is_retryable(),
-            Self::Artifact(_) => true,
-            Self::Gated => false,
-        }
+        matches!(self.class(), ErrorClass::Throttling | ErrorClass::Transient)
     }
 }
 
@@ -86,7 +78,7 @@ pub struct Pass {
     pub status: ModelDeploymentStatus,
     /// A `RemoveFinalizer` action ran: the resource may go.
     pub released: bool,
-    /// AWS rejected an action for good (validation, permissions, limits): the status says
+    /// AWS rejected a call for good (validation, permissions, limits): the status says
     /// Stalled with AWS's message, and nothing more happens until the spec changes.
     pub rejected: Option<AwsError>,
 }
@@ -97,23 +89,17 @@ pub fn stalled_by_aws(
     error: &AwsError,
     now: Timestamp,
 ) -> ModelDeploymentStatus {
-    use crate::api::{Condition, Phase};
     let message = format!(
         "{error}; fix the cause (spec, IAM permissions, quotas) and change the spec to retry"
     );
-    status.conditions = [("Ready", false), ("Reconciling", false), ("Stalled", true)]
-        .map(|(t, on)| {
-            Condition::transition(
-                &status.conditions,
-                t,
-                on,
-                "AwsRejected",
-                &message,
-                status.observed_generation,
-                now,
-            )
-        })
-        .to_vec();
+    status.conditions = conditions::for_health(
+        &status.conditions,
+        Health::Stalled,
+        "AwsRejected",
+        &message,
+        status.observed_generation,
+        now,
+    );
     status.phase = Some(Phase::Failed);
     status
 }
@@ -121,7 +107,7 @@ pub fn stalled_by_aws(
 /// The reconcile engine for one ModelDeployment identity.
 pub struct Engine {
     pub clients: Clients,
-    /// `namespace/name` of the ModelDeployment (the CLI uses `cli/<name>`).
+    /// `namespace/name` of the ModelDeployment.
     pub owner: String,
     pub workers: usize,
     artifacts: Mutex<HashMap<String, ArtifactFacts>>,
@@ -132,7 +118,14 @@ pub struct Engine {
 
 /// Asked before every action: may this process change AWS now? The controller answers
 /// "only while I hold the leader lease".
-pub type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
+pub type Gate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What acting needs to know besides the plan.
+pub(crate) struct Target<'a> {
+    pub endpoint: &'a str,
+    /// Absent while deleting (no smoke test or audit record is planned then).
+    pub spec: Option<&'a ValidSpec>,
+}
 
 impl Engine {
     pub fn new(clients: Clients, owner: impl Into<String>) -> Self {
@@ -207,10 +200,9 @@ impl Engine {
     /// Reads AWS and returns what `plan` would do, changing nothing.
     pub async fn preview(
         &self,
-        spec: &ModelDeploymentSpec,
+        spec: &ValidSpec,
         previous: Option<&ModelDeploymentStatus>,
         generation: Option<i64>,
-        deleting: bool,
         now: Timestamp,
     ) -> Result<Plan, EngineError> {
         let observed = self.observe(spec, now).await?;
@@ -218,51 +210,65 @@ impl Engine {
             spec,
             owner: &self.owner,
             generation,
-            deleting,
             observed: &observed,
             previous,
             now,
         }))
     }
 
-    /// One reconcile: observe, plan, act. An invalid spec never reaches AWS.
+    /// One reconcile: observe, plan, act.
     pub async fn reconcile(
         &self,
-        spec: &ModelDeploymentSpec,
+        spec: &ValidSpec,
         previous: Option<&ModelDeploymentStatus>,
         generation: Option<i64>,
-        deleting: bool,
         now: Timestamp,
     ) -> Result<Pass, EngineError> {
-        if let Err(errors) = crate::api::check::check_spec(spec) {
-            let observed = plan::Observed {
-                endpoint: None,
-                alarms: vec![],
-                scaling: vec![],
-                candidate: plan::CandidateLookup::NotFound(errors.summary()),
-                owned: plan::Owned::default(),
-            };
-            let plan = plan::plan(&PlanInput {
-                spec,
-                owner: &self.owner,
-                generation,
-                deleting: false,
-                observed: &observed,
-                previous,
-                now,
-            });
-            let status = plan.status.clone();
-            return Ok(Pass {
-                plan,
-                status,
-                released: false,
-                rejected: None,
-            });
-        }
-        let plan = self
-            .preview(spec, previous, generation, deleting, now)
-            .await?;
-        let released = match self.act(spec, &plan, now).await {
+        let plan = match self.preview(spec, previous, generation, now).await {
+            Ok(plan) => plan,
+            Err(e) => return refused(e, previous, generation, now),
+        };
+        let target = Target {
+            endpoint: &spec.endpoint_name,
+            spec: Some(spec),
+        };
+        self.finish(plan, &target, now).await
+    }
+
+    /// One deletion step: observe what is ours, plan the teardown, act.
+    pub async fn delete(
+        &self,
+        teardown: &Teardown,
+        previous: Option<&ModelDeploymentStatus>,
+        generation: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Pass, EngineError> {
+        let observed = match self.observe_teardown(teardown, now).await {
+            Ok(o) => o,
+            Err(e) => return refused(e, previous, generation, now),
+        };
+        let plan = plan::plan_teardown(&TeardownInput {
+            teardown,
+            owner: &self.owner,
+            generation,
+            observed: &observed,
+            previous,
+            now,
+        });
+        let target = Target {
+            endpoint: &teardown.endpoint_name,
+            spec: None,
+        };
+        self.finish(plan, &target, now).await
+    }
+
+    async fn finish(
+        &self,
+        plan: Plan,
+        target: &Target<'_>,
+        now: Timestamp,
+    ) -> Result<Pass, EngineError> {
+        let released = match self.act(target, &plan, now).await {
             Ok(released) => released,
             Err(EngineError::Aws(e)) if !e.is_retryable() => {
                 let status = stalled_by_aws(plan.status.clone(), &e, now);
@@ -309,35 +315,40 @@ impl Engine {
         }
     }
 
-    pub(crate) fn limits(spec: &ModelDeploymentSpec) -> Limits {
+    pub(crate) fn limits(spec: &ValidSpec) -> Limits {
         Limits {
-            max_uncompressed_bytes: spec
-                .artifact
-                .max_uncompressed_bytes
-                .parse()
-                .unwrap_or(u64::MAX),
+            max_uncompressed_bytes: spec.artifact.max_uncompressed_bytes,
             ..Limits::default()
         }
     }
 }
 
-/// Lineage from package tags and the artifact's model-info.json, as the planner wants it.
-pub(crate) fn lineage(
-    tags: &BTreeMap<String, String>,
-    facts: Option<&ArtifactFacts>,
-) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for key in ["data_version", "metrics_hash", "git_commit"] {
-        if let Some(v) = tags.get(key) {
-            out.insert(key.to_owned(), v.clone());
+/// A pass that could not even observe: a permanent AWS refusal (say, no permission to
+/// describe the endpoint) becomes a Stalled status on the previous one; anything passing is
+/// returned for the front end to retry.
+fn refused(
+    e: EngineError,
+    previous: Option<&ModelDeploymentStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Result<Pass, EngineError> {
+    match e {
+        EngineError::Aws(aws) if !aws.is_retryable() && !aws.is_not_found() => {
+            let mut base = previous.cloned().unwrap_or_default();
+            base.observed_generation = generation;
+            let status = stalled_by_aws(base, &aws, now);
+            Ok(Pass {
+                plan: Plan {
+                    actions: Vec::new(),
+                    status: status.clone(),
+                    next: plan::Next::Idle,
+                    events: Vec::new(),
+                },
+                status,
+                released: false,
+                rejected: Some(aws),
+            })
         }
+        other => Err(other),
     }
-    if let Some(info) = facts.and_then(|f| f.model_info.as_ref()) {
-        for key in ["data_version", "git_commit"] {
-            if let Some(v) = info.get(key).and_then(|v| v.as_str()) {
-                out.entry(key.to_owned()).or_insert_with(|| v.to_owned());
-            }
-        }
-    }
-    out
 }

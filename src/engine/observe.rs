@@ -8,18 +8,19 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::resolve::{Lookup, resolve};
-use super::{ArtifactFacts, Engine, EngineError, lineage};
-use crate::api::ModelDeploymentSpec;
-use crate::artifact::remote::{validate_s3, verdict};
+use super::{ArtifactFacts, Engine, EngineError};
+use crate::api::{S3Uri, Teardown, ValidSpec};
+use crate::artifact::remote::{RemoteError, validate_s3};
+use crate::artifact::validate::Report;
 use crate::aws::AwsError;
 use crate::aws::alarms::owned_prefix;
 use crate::aws::endpoints::{ConfigVariant, EndpointDescription, VariantState};
-use crate::aws::s3::S3Uri;
 use crate::plan::desired::{variant_name, watched_alarms};
 use crate::plan::{
     self, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Markers, MetricComparison, Observed,
     Owned, Variant,
 };
+use crate::tags;
 
 impl Engine {
     /// Runs one AWS call and logs it.
@@ -37,11 +38,7 @@ impl Engine {
     }
 
     /// Reads everything the planner decides from (AWS reads only, never a write).
-    pub async fn observe(
-        &self,
-        spec: &ModelDeploymentSpec,
-        now: Timestamp,
-    ) -> Result<Observed, EngineError> {
+    pub async fn observe(&self, spec: &ValidSpec, now: Timestamp) -> Result<Observed, EngineError> {
         let c = &self.clients;
         let name = &spec.endpoint_name;
         let desc = self
@@ -68,10 +65,10 @@ impl Engine {
                 now,
                 "sagemaker",
                 "ResolveCandidate",
-                spec.candidate
-                    .model_package_group
-                    .clone()
-                    .unwrap_or_default(),
+                match &spec.candidate.source {
+                    crate::api::valid::CandidateSource::Group { group, .. } => group.clone(),
+                    crate::api::valid::CandidateSource::Pinned { arn } => arn.clone(),
+                },
                 async { resolve(c.registry.as_ref(), spec, pinned.as_deref()).await },
             )
             .await?;
@@ -96,7 +93,7 @@ impl Engine {
             .await?;
         let mut names = variant
             .map(|v| watched_alarms(spec, &v))
-            .unwrap_or_else(|| spec.analysis.alarms.existing.clone());
+            .unwrap_or_else(|| spec.analysis.existing.clone());
         for n in &owned_alarms {
             if !names.contains(n) {
                 names.push(n.clone());
@@ -224,7 +221,7 @@ impl Engine {
 
     async fn candidate(
         &self,
-        spec: &ModelDeploymentSpec,
+        spec: &ValidSpec,
         r: super::resolve::Resolved,
         endpoint: Option<&Endpoint>,
         now: Timestamp,
@@ -285,7 +282,15 @@ impl Engine {
             package_arn: arn,
             run_id: r.run_id(),
             model_data_url: url,
-            lineage: lineage(&r.tags, facts.as_ref()),
+            lineage: {
+                let mut recorded = r.info.metadata.clone();
+                recorded.extend(r.tags.clone());
+                tags::lineage(
+                    &recorded,
+                    facts.as_ref().and_then(|f| f.model_info.as_ref()),
+                    facts.as_ref().and_then(|f| f.metrics.as_ref()),
+                )
+            },
             artifact: facts
                 .as_ref()
                 .map(|f| f.check.clone())
@@ -321,11 +326,11 @@ impl Engine {
             )
             .await?
             .unwrap_or_default();
-        let Some(sha256) = tags.get("artifact_sha256").cloned() else {
+        let Some(sha256) = tags.get(tags::ARTIFACT_SHA256).cloned() else {
             return Ok(None);
         };
         let info: serde_json::Map<String, serde_json::Value> =
-            ["candidate_run_id", "data_version", "git_commit"]
+            [tags::RUN_ID, tags::DATA_VERSION, tags::GIT_COMMIT]
                 .iter()
                 .filter_map(|k| {
                     tags.get(*k)
@@ -341,34 +346,153 @@ impl Engine {
         Ok(Some(facts))
     }
 
-    /// Validates a package's artifact and caches what it says.
+    /// Validates a package's artifact and caches what it says. A problem that validating
+    /// again cannot fix (a ModelDataUrl that is not an S3 object, an object that does not
+    /// exist) is a verdict on the candidate, not an error to retry.
     pub(crate) async fn facts(
         &self,
-        spec: &ModelDeploymentSpec,
+        spec: &ValidSpec,
         arn: &str,
         url: &str,
         now: Timestamp,
     ) -> Result<ArtifactFacts, EngineError> {
-        let uri = S3Uri::parse(url).map_err(EngineError::Artifact)?;
-        let store = Arc::clone(&self.clients.s3);
-        let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;
-        self.log(
-            now,
-            "s3",
-            "GetObject(ranged)",
-            url.to_owned(),
-            report.is_ok(),
-        );
-        let report = report.map_err(|e| match e {
-            crate::artifact::remote::RemoteError::Aws(a) => EngineError::Aws(a),
-            other => EngineError::Artifact(other.to_string()),
-        })?;
-        let facts = ArtifactFacts {
-            check: verdict(&report),
-            model_info: report.model_info,
-            metrics: report.metrics,
+        let report = match S3Uri::parse(url) {
+            Err(e) => Err(format!("ModelDataUrl {e}")),
+            Ok(uri) => {
+                let store = Arc::clone(&self.clients.s3);
+                let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;
+                self.log(
+                    now,
+                    "s3",
+                    "GetObject(ranged)",
+                    url.to_owned(),
+                    report.is_ok(),
+                );
+                match report {
+                    Ok(report) => Ok(report),
+                    Err(RemoteError::Aws(a)) if a.is_not_found() => {
+                        Err(format!("artifact {url} does not exist ({a})"))
+                    }
+                    Err(RemoteError::Aws(a)) => return Err(EngineError::Aws(a)),
+                    Err(other) => return Err(EngineError::Aws(other.into_aws())),
+                }
+            }
+        };
+        let facts = match report {
+            Ok(report) => facts_of(report),
+            Err(reason) => ArtifactFacts {
+                check: ArtifactCheck::Invalid { reason },
+                model_info: None,
+                metrics: None,
+            },
         };
         self.remember_artifact(arn, facts.clone());
         Ok(facts)
+    }
+
+    /// What deletion needs: the endpoint and its tags, the scaling targets and everything
+    /// tagged as owned.
+    pub(crate) async fn observe_teardown(
+        &self,
+        teardown: &Teardown,
+        now: Timestamp,
+    ) -> Result<Observed, EngineError> {
+        let c = &self.clients;
+        let name = &teardown.endpoint_name;
+        let desc = self
+            .call(
+                now,
+                "sagemaker",
+                "DescribeEndpoint",
+                name.clone(),
+                c.endpoints.describe_endpoint(name),
+            )
+            .await?;
+        let endpoint = match desc {
+            Some(d) => {
+                let tags = self
+                    .call(
+                        now,
+                        "sagemaker",
+                        "ListTags",
+                        d.arn.clone(),
+                        c.endpoints.endpoint_tags(&d.arn),
+                    )
+                    .await?;
+                Some(Endpoint {
+                    name: d.name,
+                    arn: d.arn,
+                    status: d.status,
+                    config_name: d.config_name,
+                    failure_reason: d.failure_reason,
+                    last_modified: d.last_modified,
+                    variants: Vec::new(),
+                    shadow_variants: Vec::new(),
+                    tags,
+                })
+            }
+            None => None,
+        };
+        let owned_alarms = self
+            .call(
+                now,
+                "cloudwatch",
+                "DescribeAlarms",
+                owned_prefix(name),
+                c.alarms.list(&owned_prefix(name)),
+            )
+            .await?;
+        let scaling = self
+            .call(
+                now,
+                "application-autoscaling",
+                "DescribeScalableTargets",
+                name.clone(),
+                c.scaling.registrations(name),
+            )
+            .await?;
+        let (configs, models) = self
+            .call(
+                now,
+                "sagemaker",
+                "ListEndpointConfigs+ListModels",
+                name.clone(),
+                c.endpoints.list_owned(name, &self.owner),
+            )
+            .await?;
+        Ok(Observed {
+            endpoint,
+            alarms: Vec::new(),
+            scaling,
+            candidate: CandidateLookup::NotFound("deleting".into()),
+            owned: Owned {
+                endpoint_configs: configs,
+                models,
+                alarms: owned_alarms,
+            },
+        })
+    }
+}
+
+/// The verdict and metadata of a validation report.
+fn facts_of(report: Report) -> ArtifactFacts {
+    let check = if report.valid {
+        ArtifactCheck::Valid {
+            sha256: report.sha256.clone().unwrap_or_default(),
+        }
+    } else {
+        ArtifactCheck::Invalid {
+            reason: report
+                .violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    };
+    ArtifactFacts {
+        check,
+        model_info: report.model_info,
+        metrics: report.metrics,
     }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{ApprovalPolicy, ModelDeploymentSpec};
+use crate::api::ApprovalPolicy;
+use crate::api::valid::{CandidateSource, ValidSpec};
 use crate::aws::AwsError;
 use crate::aws::registry::{ModelRegistry, PackageInfo};
 
@@ -18,8 +19,8 @@ pub struct Resolved {
 impl Resolved {
     pub fn run_id(&self) -> Option<String> {
         self.tags
-            .get("candidate_run_id")
-            .or_else(|| self.info.metadata.get("candidate_run_id"))
+            .get(crate::tags::RUN_ID)
+            .or_else(|| self.info.metadata.get(crate::tags::RUN_ID))
             .cloned()
     }
 }
@@ -43,11 +44,15 @@ fn approval_ok(policy: ApprovalPolicy, status: &str) -> bool {
 /// [`crate::plan::pinned_candidate`]).
 pub async fn resolve(
     registry: &dyn ModelRegistry,
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     pinned: Option<&str>,
 ) -> Result<Lookup, AwsError> {
     let policy = spec.candidate.approval;
-    if let Some(arn) = pinned.or(spec.candidate.model_package_arn.as_deref()) {
+    let explicit = match &spec.candidate.source {
+        CandidateSource::Pinned { arn } => Some(arn.as_str()),
+        CandidateSource::Group { .. } => None,
+    };
+    if let Some(arn) = pinned.or(explicit) {
         let info = match registry.describe_package(arn).await {
             Ok(info) => info,
             Err(e) if e.is_not_found() => {
@@ -65,12 +70,15 @@ pub async fn resolve(
         let tags = registry.package_tags(arn).await?;
         return Ok(Lookup::Found(Resolved { info, tags }));
     }
-    let Some(group) = &spec.candidate.model_package_group else {
+    let CandidateSource::Group {
+        group,
+        match_tags: wanted,
+    } = &spec.candidate.source
+    else {
         return Ok(Lookup::NotFound(
             "spec.candidate names no package group or ARN".into(),
         ));
     };
-    let wanted = spec.candidate.match_tags.clone().unwrap_or_default();
     let arns = match registry.list_packages(group).await {
         Ok(arns) => arns,
         Err(e) if e.is_not_found() => {

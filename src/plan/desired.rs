@@ -3,19 +3,14 @@
 //! the owned alarms and the scaling policy.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::actions::*;
-use super::markers::tag_safe;
-use super::observed::{Candidate, Variant};
-use crate::api::check::threshold_value;
-use crate::api::*;
-
-/// Value of the `managed-by` tag on everything the controller creates.
-pub const MANAGED_BY: &str = "sagemaker-rollout";
+use super::actions::{AlarmPlan, ConfigPlan, DataCapturePlan, ModelPlan, ScalingPlan, VariantPlan};
+use super::observed::{ArtifactCheck, Candidate, Variant};
+use crate::api::{AlarmMetric, ScalingMetric, ValidSpec};
+use crate::tags::{self, tag_safe};
 
 /// First `n` hex characters of the sha256 of `value`'s JSON form.
 pub fn content_hash(value: &impl Serialize, n: usize) -> String {
@@ -25,8 +20,13 @@ pub fn content_hash(value: &impl Serialize, n: usize) -> String {
 }
 
 /// Hash of the whole spec: a rolled-back candidate is retried only when this changes.
-pub fn spec_hash(spec: &ModelDeploymentSpec) -> String {
-    content_hash(spec, 16)
+pub fn spec_hash(spec: &ValidSpec) -> String {
+    content_hash(spec.raw(), 16)
+}
+
+/// Hash of `spec.candidate`, stored as the `selector` marker.
+pub fn selector_hash(spec: &ValidSpec) -> String {
+    content_hash(&spec.raw().candidate, 16)
 }
 
 /// `<endpoint>-<kind>-<hash>` within SageMaker's 63-character name limit.
@@ -38,7 +38,7 @@ fn resource_name(endpoint: &str, kind: &str, hash: &str) -> String {
 
 /// Name of the candidate's production variant: changes with the package, the instance type
 /// or the container environment, so any of those starts a new rollout.
-pub fn variant_name(spec: &ModelDeploymentSpec, package_arn: &str) -> String {
+pub fn variant_name(spec: &ValidSpec, package_arn: &str) -> String {
     let h = content_hash(
         &(
             package_arn,
@@ -52,7 +52,7 @@ pub fn variant_name(spec: &ModelDeploymentSpec, package_arn: &str) -> String {
 }
 
 pub fn model_plan(
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     cand: &Candidate,
     lineage: &BTreeMap<String, String>,
 ) -> ModelPlan {
@@ -74,7 +74,7 @@ pub fn model_plan(
 }
 
 pub fn candidate_variant(
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     cand: &Candidate,
     model: &ModelPlan,
     weight: f64,
@@ -101,7 +101,7 @@ pub fn champion_variant(v: &Variant, weight: f64) -> VariantPlan {
 
 /// An endpoint config named by its content.
 pub fn config_plan(
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     production: Vec<VariantPlan>,
     shadow: Vec<VariantPlan>,
     lineage: &BTreeMap<String, String>,
@@ -144,7 +144,7 @@ pub fn config_plan(
 
 /// The config serving the candidate alone: where every successful rollout ends.
 pub fn candidate_only(
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     cand: &Candidate,
     model: &ModelPlan,
     lineage: &BTreeMap<String, String>,
@@ -158,90 +158,31 @@ pub fn candidate_only(
 }
 
 /// Lineage tags for Model, EndpointConfig and Endpoint (DESIGN §2).
-pub fn lineage_tags(
-    spec: &ModelDeploymentSpec,
-    owner: &str,
-    cand: &Candidate,
-) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = spec
+pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = spec
         .tags
         .iter()
         .map(|(k, v)| (k.clone(), tag_safe(v)))
         .collect();
     for (k, v) in &cand.lineage {
-        tags.insert(k.clone(), tag_safe(v));
+        out.insert(k.clone(), tag_safe(v));
     }
-    tags.insert("managed-by".into(), MANAGED_BY.into());
-    tags.insert("owner".into(), tag_safe(owner));
-    tags.insert("model_package_arn".into(), cand.package_arn.clone());
+    out.insert(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY.into());
+    out.insert(tags::OWNER_KEY.into(), tag_safe(owner));
+    out.insert(tags::PACKAGE_ARN.into(), cand.package_arn.clone());
     if let Some(run) = &cand.run_id {
-        tags.insert("candidate_run_id".into(), tag_safe(run));
+        out.insert(tags::RUN_ID.into(), tag_safe(run));
     }
-    if let super::observed::ArtifactCheck::Valid { sha256 } = &cand.artifact {
-        tags.insert("artifact_sha256".into(), sha256.clone());
+    if let ArtifactCheck::Valid { sha256 } = &cand.artifact {
+        out.insert(tags::ARTIFACT_SHA256.into(), sha256.clone());
     }
-    tags
-}
-
-/// One traffic step: candidate weight in percent and how long it bakes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepPlan {
-    pub weight: i32,
-    pub bake: Duration,
-}
-
-/// The traffic steps of the spec's strategy before 100 %. Direct, BlueGreen and
-/// Shadow-then-Promote/Hold have none. Unparseable bakes count as zero (the spec check
-/// rejects them before planning gets here).
-pub fn schedule(r: &RolloutSpec) -> Vec<StepPlan> {
-    let bake = |d: &DurationString| d.parse().unwrap_or_default();
-    let canary = || {
-        r.canary
-            .as_ref()
-            .map(|c| {
-                c.steps
-                    .iter()
-                    .map(|s| StepPlan {
-                        weight: s.weight,
-                        bake: bake(&s.bake),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    match r.strategy {
-        Strategy::Canary => canary(),
-        Strategy::Linear => r
-            .linear
-            .as_ref()
-            .filter(|l| l.step_weight > 0)
-            .map(|l| {
-                (1..)
-                    .map(|k| k * l.step_weight)
-                    .take_while(|w| *w < 100)
-                    .map(|weight| StepPlan {
-                        weight,
-                        bake: bake(&l.bake),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Strategy::Shadow
-            if r.shadow
-                .as_ref()
-                .is_some_and(|s| s.then == ShadowThen::Canary) =>
-        {
-            canary()
-        }
-        _ => Vec::new(),
-    }
+    out
 }
 
 /// Alarms the controller owns for a candidate variant.
-pub fn owned_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<AlarmPlan> {
+pub fn owned_alarms(spec: &ValidSpec, variant: &str) -> Vec<AlarmPlan> {
     spec.analysis
-        .alarms
-        .create
+        .owned
         .iter()
         .map(|rule| {
             let (namespace, metric_name, mut dimensions) = match (&rule.metric, &rule.custom) {
@@ -281,10 +222,10 @@ pub fn owned_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<AlarmPlan>
                 namespace,
                 metric_name,
                 statistic: rule.statistic.clone(),
-                threshold: threshold_value(rule).unwrap_or(f64::MAX),
+                threshold: rule.threshold,
                 periods: rule.periods,
                 dimensions,
-                tags: [("managed-by".to_owned(), MANAGED_BY.to_owned())]
+                tags: [(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned())]
                     .into_iter()
                     .collect(),
             }
@@ -293,26 +234,26 @@ pub fn owned_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<AlarmPlan>
 }
 
 /// Names of every alarm whose ALARM state stops the rollout for this candidate variant.
-pub fn watched_alarms(spec: &ModelDeploymentSpec, variant: &str) -> Vec<String> {
-    let mut names = spec.analysis.alarms.existing.clone();
+pub fn watched_alarms(spec: &ValidSpec, variant: &str) -> Vec<String> {
+    let mut names = spec.analysis.existing.clone();
     names.extend(owned_alarms(spec, variant).into_iter().map(|a| a.name));
     names
 }
 
-pub fn scaling_plan(spec: &ModelDeploymentSpec, variant: &str) -> Option<ScalingPlan> {
+pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
     let a = spec.autoscaling.as_ref()?;
     Some(ScalingPlan {
         variant: variant.to_owned(),
         min: a.min,
         max: a.max,
-        metric: match a.target.metric {
+        metric: match a.metric {
             ScalingMetric::InvocationsPerInstance => {
                 "SageMakerVariantInvocationsPerInstance".into()
             }
             ScalingMetric::ModelLatency => "ModelLatency".into(),
         },
-        target_value: a.target.value,
-        scale_in_cooldown: a.scale_in_cooldown.parse().unwrap_or_default(),
-        scale_out_cooldown: a.scale_out_cooldown.parse().unwrap_or_default(),
+        target_value: a.target_value,
+        scale_in_cooldown: a.scale_in_cooldown,
+        scale_out_cooldown: a.scale_out_cooldown,
     })
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::api::check::MARKER_PREFIX;
+use crate::tags::{MARKER_PREFIX, tag_safe};
 
 /// Where an in-flight rollout is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,20 +237,6 @@ impl Markers {
     }
 }
 
-/// Makes free text a valid AWS tag value: allowed characters only, at most 256 of them.
-pub fn tag_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c) {
-                c
-            } else {
-                ' '
-            }
-        })
-        .take(256)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,11 +278,5 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(Markers::from_tags(&tags), Markers::default());
-    }
-
-    #[test]
-    fn tag_safe_replaces_forbidden_characters_and_truncates() {
-        assert_eq!(tag_safe("a\"b{c}"), "a b c ");
-        assert_eq!(tag_safe(&"x".repeat(300)).len(), 256);
     }
 }

@@ -1,18 +1,25 @@
-//! The pure rollout planner: `plan(spec, observed AWS state, markers, now) -> actions + status`.
+//! The pure rollout planner: `plan(valid spec, observed AWS state, markers, now) -> actions +
+//! status`.
 //!
 //! No client, no clock, no randomness: the same input always yields the same plan. The
-//! engine observes AWS, calls [`plan`], performs the actions in order, and observes again;
+//! engine observes AWS, calls [`plan`] (or [`plan_teardown`] while deleting, or [`invalid`]
+//! for a spec that failed validation), performs the actions in order, and observes again;
 //! every action is safe to repeat, and every bit of progress AWS cannot show is written to
 //! endpoint tags ([`markers`]) before the call that depends on it, so a crash anywhere
 //! resumes correctly from AWS alone.
+//!
+//! Layout: [`observed`] (what the engine read), [`actions`] (what it may do), [`desired`]
+//! (names, lineage, configs and alarms derived from the spec), [`markers`] (progress on the
+//! endpoint's tags), `rollout` (the state machine: `begin`, `advance`, `rollback`),
+//! `teardown` (deletion), `status` (the projection on-call reads).
 
 pub mod actions;
 pub mod desired;
 pub mod markers;
 pub mod observed;
-mod project;
 mod rollout;
 pub mod smoke;
+mod status;
 mod teardown;
 
 use std::time::Duration;
@@ -23,8 +30,8 @@ pub use actions::Action;
 pub use markers::{Markers, Stage};
 pub use observed::*;
 
-use crate::api::check::check_spec;
-use crate::api::{HistoryEntry, ModelDeploymentSpec, ModelDeploymentStatus, Phase};
+use crate::api::conditions::Health;
+use crate::api::{HistoryEntry, ModelDeploymentStatus, Phase, SpecErrors, Teardown, ValidSpec};
 
 /// How soon the engine should observe again while SageMaker is transitioning.
 pub const POLL: Duration = Duration::from_secs(30);
@@ -32,14 +39,23 @@ pub const POLL: Duration = Duration::from_secs(30);
 /// Everything the planner decides from.
 #[derive(Clone, Debug)]
 pub struct PlanInput<'a> {
-    pub spec: &'a ModelDeploymentSpec,
-    /// Identity of the ModelDeployment (`namespace/name`; the CLI uses `cli/<name>`).
+    pub spec: &'a ValidSpec,
+    /// Identity of the ModelDeployment (`namespace/name`).
     pub owner: &'a str,
     pub generation: Option<i64>,
-    /// The resource is being deleted (deletionTimestamp set / `delete` command).
-    pub deleting: bool,
     pub observed: &'a Observed,
     /// Last published status, for history and condition transition times.
+    pub previous: Option<&'a ModelDeploymentStatus>,
+    pub now: Timestamp,
+}
+
+/// Everything deletion decides from.
+#[derive(Clone, Debug)]
+pub struct TeardownInput<'a> {
+    pub teardown: &'a Teardown,
+    pub owner: &'a str,
+    pub generation: Option<i64>,
+    pub observed: &'a Observed,
     pub previous: Option<&'a ModelDeploymentStatus>,
     pub now: Timestamp,
 }
@@ -75,13 +91,22 @@ pub struct Plan {
 /// How soon to look again after acting when nothing else is due, to confirm rest.
 pub const CONFIRM: Duration = Duration::from_secs(5);
 
+/// `t + d`, saturating at the end of time instead of overflowing: a marker from a hostile
+/// tag can never make the planner panic.
+pub fn later(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
 impl Plan {
     /// When the next pass is due, polling every `poll` while AWS transitions; None when the
     /// resource is at rest (nothing due and nothing done). Shared by the CLI's drive loop
     /// and the controller's requeue.
     pub fn next_pass(&self, now: Timestamp, poll: Duration) -> Option<Timestamp> {
         let after = |d: Duration| {
-            now + SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(30))
+            later(
+                now,
+                SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX),
+            )
         };
         match self.next {
             Next::Idle if self.actions.is_empty() => None,
@@ -95,19 +120,6 @@ impl Plan {
     pub fn kinds(&self) -> Vec<&'static str> {
         self.actions.iter().map(Action::kind).collect()
     }
-}
-
-/// Overall health, mapped onto kstatus conditions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Health {
-    /// Ready=True.
-    Ready,
-    /// Reconciling=True: work in progress.
-    Progressing,
-    /// Neither: held on purpose.
-    Paused,
-    /// Stalled=True: needs a spec change or a human.
-    Stalled,
 }
 
 /// The planner's judgement of the situation.
@@ -132,15 +144,9 @@ pub(crate) struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     fn new(input: &'a PlanInput<'a>) -> Self {
-        let markers = input
-            .observed
-            .endpoint
-            .as_ref()
-            .map(|e| Markers::from_tags(&e.tags))
-            .unwrap_or_default();
         Self {
             input,
-            markers,
+            markers: markers_of(input.observed),
             actions: Vec::new(),
             events: Vec::new(),
             history: Vec::new(),
@@ -149,23 +155,23 @@ impl<'a> Planner<'a> {
         }
     }
 
-    pub fn spec(&self) -> &'a ModelDeploymentSpec {
+    pub(crate) fn spec(&self) -> &'a ValidSpec {
         self.input.spec
     }
 
-    pub fn endpoint(&self) -> Option<&'a Endpoint> {
+    pub(crate) fn endpoint(&self) -> Option<&'a Endpoint> {
         self.input.observed.endpoint.as_ref()
     }
 
-    pub fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.input.now
     }
 
-    pub fn push(&mut self, action: Action) {
+    pub(crate) fn push(&mut self, action: Action) {
         self.actions.push(action);
     }
 
-    pub fn event(&mut self, reason: &str, message: impl Into<String>, warning: bool) {
+    pub(crate) fn event(&mut self, reason: &str, message: impl Into<String>, warning: bool) {
         self.events.push(Event {
             reason: reason.to_owned(),
             message: message.into(),
@@ -173,7 +179,7 @@ impl<'a> Planner<'a> {
         });
     }
 
-    pub fn judge(
+    pub(crate) fn judge(
         &mut self,
         phase: Phase,
         health: Health,
@@ -188,24 +194,22 @@ impl<'a> Planner<'a> {
         });
     }
 
+    /// Changes the progress markers and writes them to the endpoint's tags (the one way
+    /// markers move, so what the plan assumes and what AWS holds never differ).
+    pub(crate) fn write_markers(&mut self, change: impl FnOnce(&mut Markers)) {
+        let mut m = self.markers.clone();
+        change(&mut m);
+        self.push(Action::TagEndpoint { tags: m.to_tags() });
+        self.markers = m;
+    }
+
     /// Appends to the deployment record, once.
-    pub fn record(&mut self, entry: HistoryEntry) {
+    pub(crate) fn record(&mut self, entry: HistoryEntry) {
         self.actions.push(Action::RecordHistory(entry.clone()));
         self.history.push(entry);
     }
 
     fn run(&mut self) {
-        if self.input.deleting {
-            return teardown::plan(self);
-        }
-        if let Err(errors) = check_spec(self.spec()) {
-            return self.judge(
-                Phase::Pending,
-                Health::Stalled,
-                "InvalidSpec",
-                errors.summary(),
-            );
-        }
         if let Some(ep) = self.endpoint() {
             if !self.claim(ep) {
                 return;
@@ -238,10 +242,7 @@ impl<'a> Planner<'a> {
                 false
             }
             None if self.spec().adopt => {
-                self.markers.owner = Some(me.to_owned());
-                self.push(Action::TagEndpoint {
-                    tags: [(markers_owner_key(), me.to_owned())].into_iter().collect(),
-                });
+                self.write_markers(|m| m.owner = Some(me.to_owned()));
                 self.event(
                     "Adopted",
                     format!("took over endpoint {} (adopt: true)", ep.name),
@@ -265,9 +266,9 @@ impl<'a> Planner<'a> {
     }
 
     fn finish(self) -> Plan {
-        let status = project::status(&self);
+        let status = status::project(&self);
         let mut events = self.events;
-        project::transition_event(self.input.previous, &status, &mut events);
+        status::transition_event(self.input.previous, &status, &mut events);
         Plan {
             actions: self.actions,
             status,
@@ -277,8 +278,12 @@ impl<'a> Planner<'a> {
     }
 }
 
-fn markers_owner_key() -> String {
-    format!("{}owner", crate::api::check::MARKER_PREFIX)
+fn markers_of(observed: &Observed) -> Markers {
+    observed
+        .endpoint
+        .as_ref()
+        .map(|e| Markers::from_tags(&e.tags))
+        .unwrap_or_default()
 }
 
 /// Plans the next reconcile. Pure: same input, same plan.
@@ -288,20 +293,39 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     planner.finish()
 }
 
+/// Plans a deletion step (the finalizer of a deleted ModelDeployment). Pure.
+pub fn plan_teardown(input: &TeardownInput<'_>) -> Plan {
+    teardown::plan(input)
+}
+
+/// The plan for a spec that failed validation: Stalled with every problem, no action; a
+/// spec change is the only way forward.
+pub fn invalid(
+    errors: &SpecErrors,
+    previous: Option<&ModelDeploymentStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Plan {
+    let status = status::invalid(errors, previous, generation, now);
+    let mut events = Vec::new();
+    status::transition_event(previous, &status, &mut events);
+    Plan {
+        actions: Vec::new(),
+        status,
+        next: Next::Idle,
+        events,
+    }
+}
+
 /// The candidate ARN the engine must resolve instead of querying the registry: the one a
 /// rollout was started for, as long as `spec.candidate` is unchanged. A later registry change
 /// never swaps the candidate; a new `matchTags` value (or pinned ARN) does.
 pub fn pinned_candidate(
-    spec: &ModelDeploymentSpec,
+    spec: &ValidSpec,
     endpoint_tags: &std::collections::BTreeMap<String, String>,
 ) -> Option<String> {
     let m = Markers::from_tags(endpoint_tags);
-    (m.selector.as_deref() == Some(selector_hash(spec).as_str()))
+    (m.selector.as_deref() == Some(desired::selector_hash(spec).as_str()))
         .then_some(m.candidate)
         .flatten()
-}
-
-/// Hash of `spec.candidate`, stored as the `selector` marker.
-pub fn selector_hash(spec: &ModelDeploymentSpec) -> String {
-    desired::content_hash(&spec.candidate, 16)
 }

@@ -1,36 +1,98 @@
 //! Deletion of a ModelDeployment. `Retain` only releases the finalizer; `Delete` removes the
 //! endpoint (once it is not transitioning), then the configs, models, alarms and scaling
 //! targets tagged as ours, then the finalizer. Resources of other owners are never touched,
-//! and a resource already gone counts as deleted.
+//! and a resource already gone counts as deleted. Deletion needs only the [`Teardown`] part
+//! of a spec, so a spec that became invalid can still be deleted.
+//!
+//! [`Teardown`]: crate::api::Teardown
 
 use super::actions::Action;
+use super::markers::Markers;
 use super::observed::EndpointStatus;
-use super::{Health, Next, Planner};
-use crate::api::{DeletionPolicy, Phase};
+use super::{Event, Next, Plan, TeardownInput};
+use crate::api::conditions::{self, Health};
+use crate::api::{DeletionPolicy, EndpointStatusView, Phase};
 
-pub(super) fn plan(p: &mut Planner<'_>) {
-    if p.spec().deletion_policy == DeletionPolicy::Retain {
-        p.push(Action::RemoveFinalizer);
-        p.event(
-            "Retained",
-            "deletionPolicy Retain: AWS resources are kept",
-            false,
-        );
-        return p.judge(
+struct Step {
+    actions: Vec<Action>,
+    events: Vec<Event>,
+    next: Next,
+}
+
+impl Step {
+    fn event(&mut self, reason: &str, message: impl Into<String>) {
+        self.events.push(Event {
+            reason: reason.to_owned(),
+            message: message.into(),
+            warning: false,
+        });
+    }
+}
+
+pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
+    let mut s = Step {
+        actions: Vec::new(),
+        events: Vec::new(),
+        next: Next::Idle,
+    };
+    let (phase, message) = decide(input, &mut s);
+    let mut status = input.previous.cloned().unwrap_or_default();
+    status.observed_generation = input.generation;
+    status.phase = Some(phase);
+    status.conditions = conditions::for_health(
+        input
+            .previous
+            .map(|p| p.conditions.as_slice())
+            .unwrap_or_default(),
+        Health::Progressing,
+        "Deleting",
+        &message,
+        input.generation,
+        input.now,
+    );
+    status.endpoint = Some(match &input.observed.endpoint {
+        Some(e) => EndpointStatusView {
+            name: e.name.clone(),
+            arn: Some(e.arn.clone()),
+            status: e.status.as_str().into(),
+            config_name: Some(e.config_name.clone()),
+            failure_reason: e.failure_reason.clone(),
+        },
+        None => EndpointStatusView {
+            name: input.teardown.endpoint_name.clone(),
+            status: "NotFound".into(),
+            ..Default::default()
+        },
+    });
+    Plan {
+        actions: s.actions,
+        status,
+        next: s.next,
+        events: s.events,
+    }
+}
+
+fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
+    if input.teardown.deletion_policy == DeletionPolicy::Retain {
+        s.actions.push(Action::RemoveFinalizer);
+        s.event("Retained", "deletionPolicy Retain: AWS resources are kept");
+        return (
             Phase::Succeeded,
-            Health::Progressing,
-            "Deleting",
-            "releasing the finalizer; AWS resources are retained",
+            "releasing the finalizer; AWS resources are retained".into(),
         );
     }
-    let ours = p.markers.owner.as_deref() == Some(p.input.owner);
-    if let Some(ep) = p.endpoint().filter(|_| ours) {
-        p.next = Next::Poll;
+    let markers = input
+        .observed
+        .endpoint
+        .as_ref()
+        .map(|e| Markers::from_tags(&e.tags))
+        .unwrap_or_default();
+    let ours = markers.owner.as_deref() == Some(input.owner);
+    if let Some(ep) = input.observed.endpoint.as_ref().filter(|_| ours) {
+        s.next = Next::Poll;
         if ep.status.is_transitional() {
-            return p.judge(
+            return (
                 Phase::Deploying,
-                Health::Progressing,
-                "Deleting",
                 format!(
                     "waiting for endpoint {} ({}) before deleting it",
                     ep.name,
@@ -38,49 +100,41 @@ pub(super) fn plan(p: &mut Planner<'_>) {
                 ),
             );
         }
-        for reg in &p.input.observed.scaling {
-            p.push(Action::DeregisterScaling {
+        for reg in &input.observed.scaling {
+            s.actions.push(Action::DeregisterScaling {
                 variant: reg.variant.clone(),
             });
         }
-        p.push(Action::DeleteEndpoint);
-        p.event("Deleting", format!("deleting endpoint {}", ep.name), false);
-        let status = ep.status;
-        return p.judge(
+        s.actions.push(Action::DeleteEndpoint);
+        s.event("Deleting", format!("deleting endpoint {}", ep.name));
+        let was = if ep.status == EndpointStatus::InService {
+            "InService"
+        } else {
+            ep.status.as_str()
+        };
+        return (
             Phase::Deploying,
-            Health::Progressing,
-            "Deleting",
-            format!(
-                "deleting endpoint {} (was {})",
-                ep.name,
-                if status == EndpointStatus::InService {
-                    "InService"
-                } else {
-                    status.as_str()
-                }
-            ),
+            format!("deleting endpoint {} (was {was})", ep.name),
         );
     }
-    let owned = p.input.observed.owned.clone();
-    for name in owned.alarms {
-        p.push(Action::DeleteAlarm { name });
+    let owned = &input.observed.owned;
+    for name in &owned.alarms {
+        s.actions.push(Action::DeleteAlarm { name: name.clone() });
     }
-    for name in owned.endpoint_configs {
-        p.push(Action::DeleteEndpointConfig { name });
+    for name in &owned.endpoint_configs {
+        s.actions
+            .push(Action::DeleteEndpointConfig { name: name.clone() });
     }
-    for name in owned.models {
-        p.push(Action::DeleteModel { name });
+    for name in &owned.models {
+        s.actions.push(Action::DeleteModel { name: name.clone() });
     }
-    p.push(Action::RemoveFinalizer);
-    p.event(
+    s.actions.push(Action::RemoveFinalizer);
+    s.event(
         "Deleted",
         "AWS resources owned by this ModelDeployment were deleted",
-        false,
     );
-    p.judge(
+    (
         Phase::Succeeded,
-        Health::Progressing,
-        "Deleting",
-        "owned AWS resources deleted; releasing the finalizer",
-    );
+        "owned AWS resources deleted; releasing the finalizer".into(),
+    )
 }

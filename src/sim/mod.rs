@@ -10,6 +10,7 @@ mod monitoring;
 pub mod scenario;
 mod seed;
 mod services;
+pub mod simulate;
 mod storage;
 
 pub use seed::{artifact, seed};
@@ -20,10 +21,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::aws::Clients;
 use crate::aws::endpoints::EndpointDescription;
 use crate::aws::registry::PackageInfo;
 use crate::aws::{AwsError, ErrorClass};
-use crate::engine::Clients;
+use crate::engine::drive::Clock;
 use crate::plan::actions::{AlarmPlan, ConfigPlan, ModelPlan, NativeDeployment};
 use crate::plan::{Alarm, AlarmState, ScalingRegistration};
 pub use scenario::Scenario;
@@ -43,6 +45,20 @@ const REGION: &str = "us-east-1";
 /// The virtual clock shared by the simulator and its driver.
 #[derive(Clone, Debug)]
 pub struct SimClock(Arc<Mutex<Timestamp>>);
+
+#[async_trait::async_trait]
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        SimClock::now(self)
+    }
+    async fn sleep_until(&self, t: Timestamp) {
+        self.advance_to(t);
+    }
+    /// Fixed: a simulation's timeline is the same on every run.
+    fn jitter(&self) -> f64 {
+        0.5
+    }
+}
 
 impl SimClock {
     pub fn new(start: Timestamp) -> Self {

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::{Simulator, services};
-use crate::api::ModelDeploymentSpec;
+use crate::api::ValidSpec;
+use crate::api::valid::CandidateSource;
 use crate::plan::AlarmState;
 
 /// Builds a valid model artifact in memory (block gzip format, like `package`).
@@ -43,37 +44,36 @@ pub fn artifact(run_id: &str, auc: f64) -> Bytes {
 /// Seeds the registry (and alarms) for `spec`: a candidate package matching it and, with
 /// `champion`, an older package already serving the endpoint as if a previous rollout by
 /// `owner` had finished. Returns the candidate ARN.
-pub fn seed(sim: &Simulator, spec: &ModelDeploymentSpec, owner: &str, champion: bool) -> String {
-    for name in &spec.analysis.alarms.existing {
+pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> String {
+    for name in &spec.analysis.existing {
         sim.add_alarm(name, AlarmState::Ok);
     }
-    let run = spec
-        .candidate
-        .match_tags
-        .as_ref()
-        .and_then(|t| t.get("candidate_run_id").cloned())
+    let wanted = match &spec.candidate.source {
+        CandidateSource::Group { match_tags, .. } => match_tags.clone(),
+        CandidateSource::Pinned { .. } => BTreeMap::new(),
+    };
+    let run = wanted
+        .get(crate::tags::RUN_ID)
+        .cloned()
         .unwrap_or_else(|| "sim-candidate".into());
-    let mut tags: BTreeMap<String, String> = spec.candidate.match_tags.clone().unwrap_or_default();
-    tags.entry("candidate_run_id".into()).or_insert(run.clone());
-    tags.insert("data_version".into(), format!("dv-{run}"));
+    let mut tags = wanted;
+    tags.entry(crate::tags::RUN_ID.into())
+        .or_insert(run.clone());
+    tags.insert(crate::tags::DATA_VERSION.into(), format!("dv-{run}"));
     if champion {
         services::seed_champion(sim, spec, owner);
     }
-    match (
-        &spec.candidate.model_package_arn,
-        &spec.candidate.model_package_group,
-    ) {
-        (Some(arn), _) => {
+    match &spec.candidate.source {
+        CandidateSource::Pinned { arn } => {
             sim.add_package_at(arn, tags, artifact(&run, 0.91));
             arn.clone()
         }
-        (None, Some(group)) => {
+        CandidateSource::Group { group, .. } => {
             let approval = match spec.candidate.approval {
                 crate::api::ApprovalPolicy::PendingManualApproval => "PendingManualApproval",
                 _ => "Approved",
             };
             sim.add_package(group, tags, approval, artifact(&run, 0.91))
         }
-        (None, None) => String::new(),
     }
 }

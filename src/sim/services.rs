@@ -8,7 +8,8 @@ use super::{
     ACCOUNT, CREATE_TIME, DELETE_TIME, REGION, SimEndpoint, Simulator, Transition, UPDATE_TIME,
     WEIGHTS_TIME,
 };
-use crate::api::ModelDeploymentSpec;
+use crate::api::ValidSpec;
+use crate::api::valid::CandidateSource;
 use crate::aws::endpoints::{
     ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
 };
@@ -481,12 +482,11 @@ impl Invoker for Simulator {
 }
 
 /// An InService endpoint serving an older package, as a finished rollout by `owner` leaves it.
-pub(super) fn seed_champion(sim: &Simulator, spec: &ModelDeploymentSpec, owner: &str) {
-    let group = spec
-        .candidate
-        .model_package_group
-        .clone()
-        .unwrap_or_else(|| "champion-models".into());
+pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
+    let group = match &spec.candidate.source {
+        CandidateSource::Group { group, .. } => group.clone(),
+        CandidateSource::Pinned { .. } => "champion-models".into(),
+    };
     let tags: BTreeMap<String, String> = [("candidate_run_id".to_owned(), "champion".to_owned())]
         .into_iter()
         .collect();

@@ -56,6 +56,32 @@ smokeTest:
   expect: {status: 200}
 "#;
 
+thread_local! {
+    /// The last few validations: a World validates the same spec on every step, and the
+    /// property tests take thousands of steps.
+    static VALIDATED: std::cell::RefCell<Vec<(ModelDeploymentSpec, Result<ValidSpec, SpecErrors>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `ValidSpec::new`, remembered for the specs seen last.
+pub fn validated(spec: &ModelDeploymentSpec) -> Result<ValidSpec, SpecErrors> {
+    VALIDATED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, r)) = cache.iter().find(|(s, _)| s == spec) {
+            return r.clone();
+        }
+        let r = ValidSpec::new(spec);
+        cache.insert(0, (spec.clone(), r.clone()));
+        cache.truncate(8);
+        r
+    })
+}
+
+/// The spec as the planner takes it (panics if the test built an invalid one).
+pub fn valid(spec: &ModelDeploymentSpec) -> ValidSpec {
+    validated(spec).unwrap_or_else(|e| panic!("test spec is invalid: {e}"))
+}
+
 /// The base spec with the given strategy.
 pub fn spec(strategy: Strategy) -> ModelDeploymentSpec {
     let mut s: ModelDeploymentSpec = serde_saphyr::from_str(BASE).expect("base spec parses");
@@ -214,15 +240,36 @@ impl World {
         }
     }
 
+    /// The plan for `spec` against this world: validated first, as every front end does
+    /// (an invalid spec gets the invalid-spec plan; deletion needs only its teardown part).
     pub fn plan(&self, spec: &ModelDeploymentSpec, deleting: bool) -> Plan {
         let observed = self.observe();
+        let previous = self.status.as_ref();
+        if deleting {
+            let teardown = match validated(spec) {
+                Ok(v) => v.teardown(),
+                Err(_) => Teardown::from_spec(spec).expect("a deletable spec"),
+            };
+            let input = TeardownInput {
+                teardown: &teardown,
+                owner: OWNER,
+                generation: Some(1),
+                observed: &observed,
+                previous,
+                now: self.now,
+            };
+            return plan_teardown(&input);
+        }
+        let valid = match validated(spec) {
+            Ok(v) => v,
+            Err(errors) => return invalid(&errors, previous, Some(1), self.now),
+        };
         let input = PlanInput {
-            spec,
+            spec: &valid,
             owner: OWNER,
             generation: Some(1),
-            deleting,
             observed: &observed,
-            previous: self.status.as_ref(),
+            previous,
             now: self.now,
         };
         let plan = plan(&input);
@@ -508,7 +555,10 @@ impl World {
         let Some(ep) = &self.endpoint else { return };
         let m = Markers::from_tags(&ep.tags);
         let variant = m.variant.clone().unwrap_or_else(|| match &self.candidate {
-            CandidateLookup::Found(c) => variant_name(spec, &c.package_arn),
+            CandidateLookup::Found(c) => match validated(spec) {
+                Ok(v) => variant_name(&v, &c.package_arn),
+                Err(_) => String::new(),
+            },
             CandidateLookup::NotFound(_) => String::new(),
         });
         let current = candidate_share(
@@ -517,7 +567,11 @@ impl World {
                 .map(|v| (v.name.as_str(), v.current_weight)),
             &variant,
         );
-        let firing = watched_alarms(spec, &variant).iter().any(|n| {
+        let Ok(valid) = validated(spec) else {
+            assert!(plan.actions.is_empty(), "an invalid spec must not act");
+            return;
+        };
+        let firing = watched_alarms(&valid, &variant).iter().any(|n| {
             self.alarms
                 .get(n)
                 .is_some_and(|a| a.state == AlarmState::Alarm)
@@ -584,7 +638,7 @@ impl World {
     }
 }
 
-fn variant_of(v: &sagemaker_rollout::plan::actions::VariantPlan) -> Variant {
+fn variant_of(v: &actions::VariantPlan) -> Variant {
     Variant {
         name: v.name.clone(),
         model_name: v.model_name.clone(),

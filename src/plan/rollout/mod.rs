@@ -1,33 +1,38 @@
-//! The rollout state machine: starting a rollout from rest, advancing an in-flight one stage
-//! by stage, rolling back, and keeping a finished endpoint in its steady state.
+//! The rollout state machine.
+//!
+//! - [`begin`]: no rollout in flight — the gates (artifact, champion comparison), starting a
+//!   rollout, and keeping a finished endpoint in its steady state;
+//! - [`advance`]: a rollout in flight — shadow, candidate added at weight 0 with its smoke
+//!   test, weight steps with bakes, the final candidate-only config;
+//! - [`rollback`]: going back — failed updates (silent rollbacks) and rollbacks to the
+//!   champion.
 //!
 //! Stages (see [`Stage`]): `shadow` → `added` (weight 0, smoke test) → `step` 1..n (weights
 //! in place, baking) → `final` (candidate-only config) → `done`; BlueGreen goes straight to
 //! `native`; any alarm, a failed smoke test or `abort` leads to `rollback` → `rolledback`.
+//! This module holds what the three share: waiting on a transitioning endpoint, a Failed
+//! endpoint, failure hints, alarm and autoscaling upkeep, history entries and end markers.
 
-use std::collections::BTreeMap;
+use jiff::SignedDuration;
 
-use jiff::{SignedDuration, Timestamp};
-
-use super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
-use super::desired::*;
-use super::markers::{Ending, Markers, Smoke, Stage, tag_safe};
-use super::observed::*;
-use super::{Health, Next, Planner, selector_hash};
-use crate::api::{HistoryEntry, Phase, RollbackOn, ShadowThen, Strategy};
+use super::actions::Action;
+use super::desired::{owned_alarms, scaling_plan, spec_hash};
+use super::markers::{Markers, Stage};
+use super::observed::{Candidate, Endpoint, EndpointStatus};
+use super::{Next, Planner};
+use crate::api::conditions::Health;
+use crate::api::{HistoryEntry, Phase};
+use crate::tags::tag_safe;
 
 /// A rollout that has been Creating or Updating this long is probably stuck.
 const STUCK_AFTER: SignedDuration = SignedDuration::from_mins(45);
 
-mod back;
-mod flight;
-mod rest;
+mod advance;
+mod begin;
+mod rollback;
 
-use back::*;
-pub(super) use flight::advance;
-use flight::*;
-pub(super) use rest::at_rest;
-use rest::*;
+pub(super) use advance::advance;
+pub(super) use begin::at_rest;
 
 /// The endpoint exists but is not InService.
 pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {
@@ -78,17 +83,14 @@ pub(super) fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
     let spec_hash = spec_hash(p.spec());
     if p.markers.stage.is_some_and(Stage::in_flight) {
         // The endpoint failed while we drove it (a first deployment): record once.
-        let mut m = p.markers.clone();
-        finish_markers(&mut m, Stage::Failed, Some(&spec_hash), &reason);
-        p.push(Action::TagEndpoint { tags: m.to_tags() });
         let entry = history(p, "Failed", format!("endpoint failed: {reason}. {hint}"));
+        p.write_markers(|m| finish_markers(m, Stage::Failed, Some(&spec_hash), &reason));
         p.record(entry);
         p.event(
             "RolloutFailed",
             format!("endpoint {} failed: {reason}", ep.name),
             true,
         );
-        p.markers = m;
     }
     if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) {
         p.judge(
@@ -121,7 +123,7 @@ pub(super) fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
 }
 
 /// An actionable hint for a SageMaker FailureReason.
-pub fn hint(reason: &str, endpoint: &str) -> String {
+pub(super) fn hint(reason: &str, endpoint: &str) -> String {
     let r = reason.to_ascii_lowercase();
     let logs = format!("CloudWatch log group /aws/sagemaker/Endpoints/{endpoint}");
     if r.contains("image") || r.contains("ecr") {

@@ -1,0 +1,165 @@
+//! The command line: flags (clap) and the dispatch to one module per family of commands —
+//! [`manifest`] (the one loader every manifest command uses), [`check`], [`rollout`]
+//! (`simulate`, `plan`, `apply`, `delete`), [`artifact`] (`validate`, `package`, `register`)
+//! and [`controller`]. `anyhow` lives here and nowhere in the library.
+
+mod artifact;
+mod check;
+mod controller;
+mod manifest;
+mod rollout;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sagemaker_rollout::api::Phase;
+use sagemaker_rollout::api::crd::crd_yaml;
+
+/// Roll validated models out to Amazon SageMaker endpoints safely.
+#[derive(Parser)]
+#[command(name = "sagemaker-rollout", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the ModelDeployment CustomResourceDefinition as YAML.
+    Crd,
+    /// Check ModelDeployment manifests without a cluster: the document, the CRD schema, then
+    /// every semantic rule, each problem with its field, line and column. Exit 0 when valid,
+    /// 1 when a spec is invalid, 2 when a file cannot be read.
+    Check {
+        /// Manifest files (YAML, one or more documents each).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+    },
+    /// Check a model.tar.gz against the artifact contract, streaming it without writing to
+    /// disk. Exit 0 when valid, 1 when the artifact is invalid, 2 when it cannot be read.
+    Validate(artifact::ValidateArgs),
+    /// Build a byte-reproducible model.tar.gz from a directory and print its sha256. Refuses a
+    /// directory whose archive would fail `validate`.
+    Package(artifact::PackageArgs),
+    /// Run the rollout of every ModelDeployment in a manifest on the built-in SageMaker
+    /// simulator in virtual time and print the timeline (phase, step, weights, every mutating
+    /// AWS call) and the final status. Exit 0 when every rollout ends in the expected phase.
+    Simulate {
+        /// The manifest.
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Scenario file: timed alarms, failed updates, throttling (see the README).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Start from an empty account instead of an endpoint serving a champion.
+        #[arg(long)]
+        empty: bool,
+        /// Phase every rollout must end in for exit code 0.
+        #[arg(long, default_value = "Succeeded", value_parser = parse_phase)]
+        expect: Phase,
+        /// Also list every read call.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Drive the rollout of every ModelDeployment in a manifest on AWS (or AWS_ENDPOINT_URL)
+    /// through the same engine as the controller. Without --wait one reconcile runs each;
+    /// with it, until Succeeded, RolledBack or Failed. Interrupted and run again, it resumes
+    /// from AWS state alone.
+    Apply {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Keep reconciling until every rollout is at rest.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Print what the next reconcile of each ModelDeployment would do; changes nothing.
+    Plan {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Remove what each ModelDeployment owns on AWS, as deletionPolicy Delete would.
+    Delete {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
+    /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
+    Register(artifact::RegisterArgs),
+    /// Run the Kubernetes controller: reconcile every ModelDeployment in the watched
+    /// namespaces until SIGTERM. Serves /metrics, /livez and /readyz.
+    Controller(sagemaker_rollout::controller::Config),
+}
+
+/// Where the AWS commands connect.
+#[derive(clap::Args, Clone, Debug)]
+struct AwsArgs {
+    /// AWS region for specs without one (default: the environment).
+    #[arg(long, env = "AWS_REGION")]
+    region: Option<String>,
+    /// How soon to look again while SageMaker transitions.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    poll_interval: Duration,
+}
+
+fn parse_phase(s: &str) -> Result<Phase, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("\"{s}\" is not a phase (Succeeded, RolledBack, Failed, Paused, …)"))
+}
+
+/// A multi-threaded Tokio runtime for the AWS commands.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Parses the command line and runs it; errors exit 2 with their chain of causes.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Crd => {
+            print!("{}", crd_yaml().context("rendering the CRD")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { files } => check::run(&files),
+        Command::Controller(config) => controller::run(config),
+        Command::Simulate {
+            file,
+            scenario,
+            empty,
+            expect,
+            verbose,
+        } => rollout::simulate(&file, scenario.as_ref(), empty, expect, verbose),
+        Command::Apply { file, wait, aws } => rollout::apply(&file, &aws, wait),
+        Command::Plan { file, aws } => rollout::plan(&file, &aws),
+        Command::Delete { file, aws } => rollout::delete(&file, &aws),
+        Command::Validate(args) => artifact::validate(&args),
+        Command::Register(args) => artifact::register(&args),
+        Command::Package(args) => artifact::package(&args),
+    }
+}

@@ -1,0 +1,258 @@
+//! The rollout commands: `simulate` (the built-in SageMaker simulator, virtual time), `plan`,
+//! `apply` and `delete` (a real account, or any `AWS_ENDPOINT_URL`). Each acts on every
+//! ModelDeployment of the manifest; `apply` and `delete` drive them concurrently.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use sagemaker_rollout::api::{DeletionPolicy, ModelDeployment, ModelDeploymentStatus, Phase};
+use sagemaker_rollout::aws::Settings;
+use sagemaker_rollout::engine::Engine;
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Rest, SystemClock, drive};
+use sagemaker_rollout::engine::timeline::{is_read, render};
+use sagemaker_rollout::sim::Scenario;
+use sagemaker_rollout::sim::simulate::{SimOptions, simulate as run_simulation};
+
+use super::manifest::{self, Resource};
+use super::{AwsArgs, runtime};
+
+mod report;
+
+pub(super) fn simulate(
+    file: &Path,
+    scenario: Option<&PathBuf>,
+    empty: bool,
+    expect: Phase,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let resources = manifest::load(file)?;
+    let scenario = match scenario {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Scenario::parse(&text).map_err(anyhow::Error::msg)?
+        }
+        None => Scenario::default(),
+    };
+    let options = SimOptions {
+        empty,
+        scenario,
+        verbose,
+    };
+    let rt = runtime()?;
+    let mut all_ok = true;
+    for (i, Resource { md, spec }) in resources.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let sim = rt.block_on(run_simulation(spec, &md.owner(), &options))?;
+        println!(
+            "Simulating {} ({:?}) on endpoint {} from {}",
+            md.owner(),
+            spec.rollout.strategy,
+            spec.endpoint_name,
+            if empty {
+                "an empty account"
+            } else {
+                "a serving champion"
+            }
+        );
+        println!();
+        for line in &sim.timeline {
+            println!("{line}");
+        }
+        let status = sim.rest.status.clone().unwrap_or_default();
+        let calls = sim.engine.calls();
+        let reads = calls.iter().filter(|c| is_read(&c.operation)).count();
+        println!();
+        println!("Final status:");
+        println!("{}", serde_saphyr::to_string(&status)?);
+        let phase = status.phase.unwrap_or(Phase::Pending);
+        println!(
+            "{:?} after {} reconciles and {} AWS calls ({} mutating, {} reads)",
+            phase,
+            sim.rest.passes,
+            calls.len(),
+            calls.len() - reads,
+            reads
+        );
+        if phase != expect {
+            eprintln!("{}: expected phase {expect:?}, got {phase:?}", md.owner());
+            all_ok = false;
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Where a real rollout runs: the spec's region and role, or the environment.
+fn settings(region: Option<&String>, role: Option<&String>, aws: &AwsArgs) -> Settings {
+    Settings {
+        region: region.cloned().or_else(|| aws.region.clone()),
+        assume_role_arn: role.cloned(),
+    }
+}
+
+/// `plan`: what the next reconcile would do; changes nothing.
+pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
+    let resources = manifest::load(file)?;
+    let rt = runtime()?;
+    for Resource { md, spec } in &resources {
+        let plan = rt.block_on(async {
+            let clients = sagemaker_rollout::aws::clients(&settings(
+                spec.region.as_ref(),
+                spec.assume_role_arn.as_ref(),
+                aws,
+            ))
+            .await;
+            Engine::new(clients, md.owner())
+                .preview(spec, None, None, jiff::Timestamp::now())
+                .await
+        })?;
+        let st = &plan.status;
+        println!(
+            "{}: phase {:?}, {}",
+            md.owner(),
+            st.phase.unwrap_or(Phase::Pending),
+            st.conditions
+                .first()
+                .map(|c| c.message.as_str())
+                .unwrap_or_default()
+        );
+        if plan.actions.is_empty() {
+            println!("no changes");
+        }
+        for a in &plan.actions {
+            println!("  would {}", report::describe(a));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `apply`: drive every ModelDeployment of the manifest.
+pub(super) fn apply(file: &Path, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCode> {
+    let resources = manifest::load(file)?;
+    let jobs: Vec<Job> = resources
+        .into_iter()
+        .map(|Resource { md, spec }| Job {
+            settings: settings(spec.region.as_ref(), spec.assume_role_arn.as_ref(), aws),
+            md,
+            what: What::Apply(Box::new(spec)),
+        })
+        .collect();
+    run_jobs(jobs, aws, wait)
+}
+
+/// `delete`: remove what every ModelDeployment of the manifest owns, as deletionPolicy Delete
+/// would.
+pub(super) fn delete(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
+    let jobs: Vec<Job> = manifest::load_teardowns(file)?
+        .into_iter()
+        .map(|(md, mut teardown)| {
+            teardown.deletion_policy = DeletionPolicy::Delete;
+            Job {
+                settings: settings(
+                    teardown.region.as_ref(),
+                    teardown.assume_role_arn.as_ref(),
+                    aws,
+                ),
+                md,
+                what: What::Delete(teardown),
+            }
+        })
+        .collect();
+    run_jobs(jobs, aws, true)
+}
+
+enum What {
+    Apply(Box<sagemaker_rollout::api::ValidSpec>),
+    Delete(sagemaker_rollout::api::Teardown),
+}
+
+struct Job {
+    md: ModelDeployment,
+    settings: Settings,
+    what: What,
+}
+
+/// How one drive ended, for the summary and the exit code.
+struct Outcome {
+    rest: Rest,
+    calls: usize,
+}
+
+fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let rt = runtime()?;
+    let single = jobs.len() == 1;
+    let bar = (single && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    });
+    let start = jiff::Timestamp::now();
+    let options = DriveOptions {
+        max_passes: if wait {
+            DriveOptions::default().max_passes
+        } else {
+            1
+        },
+        poll: aws.poll_interval,
+        ..DriveOptions::default()
+    };
+    let results = rt.block_on(futures::future::join_all(jobs.iter().map(|job| {
+        let bar = bar.as_ref();
+        async move {
+            let owner = job.md.owner();
+            let engine = Engine::new(sagemaker_rollout::aws::clients(&job.settings).await, &owner);
+            let goal = match &job.what {
+                What::Apply(spec) => Goal::Apply(spec),
+                What::Delete(t) => Goal::Delete(t),
+            };
+            let rest = drive(&engine, goal, &SystemClock, options, |p| {
+                let lines = render(start, &p, false);
+                match bar {
+                    Some(b) => {
+                        for l in &lines[1..] {
+                            b.println(l);
+                        }
+                        b.set_message(lines[0].clone());
+                    }
+                    None if single => lines.iter().for_each(|l| eprintln!("{l}")),
+                    None => lines.iter().for_each(|l| eprintln!("{owner} {l}")),
+                }
+            })
+            .await;
+            rest.map(|rest| Outcome {
+                rest,
+                calls: engine.calls().len(),
+            })
+        }
+    })));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut ok = true;
+    for (job, result) in jobs.iter().zip(results) {
+        let outcome = result.with_context(|| format!("{}: the rollout stopped", job.md.owner()))?;
+        let status: ModelDeploymentStatus = outcome.rest.status.clone().unwrap_or_default();
+        let deleting = matches!(job.what, What::Delete(_));
+        report::summary(&job.md, &status, outcome.calls);
+        let phase = status.phase.unwrap_or(Phase::Pending);
+        ok &= outcome.rest.rejected.is_none()
+            && if deleting {
+                outcome.rest.released
+            } else {
+                !wait || phase == Phase::Succeeded
+            };
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,99 @@
+//! What the rollout commands print: an action in words (`plan`), and the summary after a
+//! drive (which package serves, console links, data capture).
+
+use sagemaker_rollout::api::{ModelDeployment, ModelDeploymentStatus, Phase};
+
+pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
+    use sagemaker_rollout::plan::Action::*;
+    match a {
+        ValidateArtifact { model_data_url, .. } => {
+            format!("validate the artifact {model_data_url}")
+        }
+        CreateModel(m) => format!("create model {} from {}", m.name, m.package_arn),
+        CreateEndpointConfig(c) => format!(
+            "create endpoint config {} ({})",
+            c.name,
+            c.production
+                .iter()
+                .map(|v| format!("{} weight {}", v.name, v.weight))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        CreateEndpoint { config_name, .. } => {
+            format!("create the endpoint with config {config_name}")
+        }
+        UpdateEndpoint {
+            config_name,
+            deployment,
+        } => format!(
+            "update the endpoint to config {config_name}{}",
+            if deployment.is_some() {
+                " (SageMaker blue/green)"
+            } else {
+                ""
+            }
+        ),
+        UpdateWeights { weights } => format!(
+            "set weights {}",
+            weights
+                .iter()
+                .map(|(k, v)| format!("{k}={v:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        RunSmokeTest { variant } => format!("smoke-test variant {variant}"),
+        TagEndpoint { .. } => "record rollout progress in endpoint tags".into(),
+        EnsureAlarm(al) => format!("create alarm {}", al.name),
+        DeleteAlarm { name } => format!("delete alarm {name}"),
+        RegisterScaling(s) => format!(
+            "register autoscaling on {} ({}..{})",
+            s.variant, s.min, s.max
+        ),
+        DeregisterScaling { variant } => format!("deregister autoscaling on {variant}"),
+        DeleteEndpoint => "delete the endpoint".into(),
+        DeleteEndpointConfig { name } => format!("delete endpoint config {name}"),
+        DeleteModel { name } => format!("delete model {name}"),
+        RecordHistory(h) => format!("record the deployment ({}: {})", h.outcome, h.reason),
+        RemoveFinalizer => "release the resource".into(),
+    }
+}
+
+pub(super) fn summary(md: &ModelDeployment, st: &ModelDeploymentStatus, calls: usize) {
+    println!("{}: {:?}", md.owner(), st.phase.unwrap_or(Phase::Pending));
+    if let Some(c) = st.conditions.first() {
+        println!("  {}", c.message);
+    }
+    if let Some(e) = &st.endpoint {
+        println!("  endpoint      {} ({})", e.name, e.status);
+    }
+    if let Some(c) = &st.candidate {
+        println!(
+            "  serving       {} run {} at {}%",
+            c.model_package_arn.as_deref().unwrap_or("-"),
+            c.candidate_run_id.as_deref().unwrap_or("-"),
+            c.weight.unwrap_or(0)
+        );
+    }
+    if !md.spec.tags.is_empty() {
+        println!(
+            "  extra tags    {}",
+            md.spec
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    if let Some(dc) = &md.spec.data_capture {
+        println!(
+            "  data capture  {} ({}%)",
+            dc.destination_s3_uri, dc.sampling_percent
+        );
+    }
+    if let Some(l) = &st.links {
+        println!("  console       {}", l.endpoint);
+        println!("  alarms        {}", l.alarms);
+    }
+    println!("  AWS calls     {calls}");
+}

@@ -1,0 +1,489 @@
+//! A rollout in flight: advancing stage by stage (shadow, candidate added at weight 0 with
+//! its smoke test, weight steps with bakes, the final candidate-only config), holding on a
+//! pause or a manual-rollback alarm, and noticing when a new candidate supersedes it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::super::actions::{Action, VariantPlan};
+use super::super::desired::{
+    candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags, model_plan,
+    owned_alarms, selector_hash, variant_name, watched_alarms,
+};
+use super::super::markers::{Ending, Smoke, Stage};
+use super::super::observed::{
+    AlarmState, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Variant,
+};
+use super::super::{Next, Planner, later};
+use super::begin::{start, switch_config};
+use super::rollback::{begin_rollback, rollback, update_failed};
+use super::{cleanup_alarms, ensure_scaling, finish_markers, history, run_label};
+use crate::api::conditions::Health;
+use crate::api::{Phase, RollbackOn, ShadowThen};
+
+/// An in-flight rollout on an InService endpoint.
+pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
+    let stage = p.markers.stage.unwrap_or(Stage::Final);
+    if stage == Stage::Rollback {
+        return rollback(p, ep);
+    }
+    if let Some(ending) = superseded(p) {
+        return begin_rollback(p, ep, Ending::Superseded, ending, "Superseded");
+    }
+    // Did the last requested config take effect?
+    if p.markers.target_config.as_deref() != Some(ep.config_name.as_str()) {
+        let requested_after = p.markers.since.unwrap_or(Timestamp::UNIX_EPOCH);
+        if ep.last_modified > requested_after {
+            return update_failed(p, ep);
+        }
+        // The update was never sent (a crash between tagging and updating): send it again.
+        return reenter(p, ep, stage);
+    }
+    let spec = p.spec();
+    if spec.rollout.abort {
+        return begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "aborted by rollout.abort".into(),
+            "Aborted",
+        );
+    }
+    if p.markers.smoke == Some(Smoke::Failed) {
+        return begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "smoke test failed".into(),
+            "SmokeTestFailed",
+        );
+    }
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let watched = watched_alarms(spec, &variant);
+    let firing: Vec<String> = watched
+        .iter()
+        .filter(|n| {
+            p.input
+                .observed
+                .alarm(n)
+                .is_some_and(|a| a.state == AlarmState::Alarm)
+        })
+        .cloned()
+        .collect();
+    if !firing.is_empty() {
+        let why = format!("alarm {} in ALARM", firing.join(", "));
+        if spec.analysis.rollback_on == RollbackOn::Alarm {
+            return begin_rollback(p, ep, Ending::RolledBack, why, "AlarmFired");
+        }
+        p.event(
+            "AlarmFired",
+            format!("{why}; holding for a human (rollbackOn: Manual)"),
+            true,
+        );
+        return hold(
+            p,
+            "AlarmFired",
+            format!(
+                "{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"
+            ),
+        );
+    }
+    let missing: Vec<&String> = spec
+        .analysis
+        .existing
+        .iter()
+        .filter(|n| p.input.observed.alarm(n).is_none())
+        .collect();
+    for alarm in owned_alarms(spec, &variant) {
+        if p.input.observed.alarm(&alarm.name).is_none() {
+            p.push(Action::EnsureAlarm(alarm));
+        }
+    }
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        p.next = Next::Idle;
+        return p.judge(
+            Phase::Paused,
+            Health::Stalled,
+            "AlarmMissing",
+            format!(
+                "watched alarm {} does not exist; the rollout holds until it does",
+                names.join(", ")
+            ),
+        );
+    }
+    if spec.rollout.paused {
+        return hold(
+            p,
+            "Paused",
+            "rollout.paused is set; holding at the current step".into(),
+        );
+    }
+    if p.markers.paused {
+        // Resuming restarts the current bake so that paused time never counts as baking.
+        let now = p.now();
+        p.write_markers(|m| {
+            m.paused = false;
+            m.since = Some(now);
+        });
+        p.event(
+            "Resumed",
+            "rollout resumed; the current step bakes again from now",
+            false,
+        );
+    }
+    match stage {
+        Stage::Shadow => shadow_stage(p, ep),
+        Stage::Added => added_stage(p, ep),
+        Stage::Step => step_stage(p, ep),
+        _ => final_stage(p, ep),
+    }
+}
+
+pub(super) fn hold(p: &mut Planner<'_>, reason: &'static str, message: String) {
+    if !p.markers.paused {
+        p.write_markers(|m| m.paused = true);
+    }
+    p.next = Next::Idle;
+    p.judge(Phase::Paused, Health::Paused, reason, message);
+}
+
+/// A different candidate (or new serving settings) replaced the in-flight one.
+pub(super) fn superseded(p: &Planner<'_>) -> Option<String> {
+    let spec = p.spec();
+    let pinned_arn = p.markers.candidate.clone()?;
+    let pinned = p.markers.selector.as_deref() == Some(selector_hash(spec).as_str());
+    let arn = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if !pinned => c.package_arn.clone(),
+        _ => pinned_arn.clone(),
+    };
+    if arn != pinned_arn {
+        return Some(format!("superseded by candidate {arn}"));
+    }
+    if Some(variant_name(spec, &arn)) != p.markers.variant {
+        return Some("superseded by new serving settings".into());
+    }
+    None
+}
+
+/// Rebuilds and re-sends the config switch of the current stage.
+pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
+    let Some(cand) = pinned_candidate_info(p) else {
+        return p.judge(
+            Phase::Pending,
+            Health::Progressing,
+            "WaitingForCandidate",
+            "waiting for the pinned candidate to be resolved",
+        );
+    };
+    match stage {
+        Stage::Final => enter_final(p, ep, &cand),
+        Stage::Added => enter_added(p, ep, &cand),
+        _ => {
+            // Shadow and Native are entered from rest: forget the stage and start over.
+            p.markers.stage = None;
+            start(p, Some(ep), &cand);
+        }
+    }
+}
+
+/// The in-flight candidate as a [`Candidate`] (lineage from the lookup when it matches).
+pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
+    let arn = p.markers.candidate.clone()?;
+    match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if c.package_arn == arn => Some(c.clone()),
+        _ => Some(Candidate {
+            package_arn: arn,
+            run_id: p.markers.run_id.clone(),
+            model_data_url: String::new(),
+            lineage: BTreeMap::new(),
+            artifact: ArtifactCheck::Unchecked,
+            comparison: None,
+        }),
+    }
+}
+
+/// Production variants other than the candidate, with their current weights.
+pub(super) fn others<'e>(ep: &'e Endpoint, candidate_variant: &str) -> Vec<&'e Variant> {
+    ep.variants
+        .iter()
+        .filter(|v| v.name != candidate_variant)
+        .collect()
+}
+
+/// Relative weights giving the candidate `pct` percent, others keeping their proportions.
+pub(super) fn weights_for(
+    ep: &Endpoint,
+    candidate_variant: &str,
+    pct: i32,
+) -> BTreeMap<String, f64> {
+    let rest = others(ep, candidate_variant);
+    let total: f64 = rest.iter().map(|v| v.current_weight.max(0.0)).sum();
+    let mut w: BTreeMap<String, f64> = rest
+        .iter()
+        .map(|v| {
+            let share = if total > 0.0 {
+                v.current_weight.max(0.0) / total
+            } else {
+                1.0 / rest.len() as f64
+            };
+            (v.name.clone(), share * f64::from(100 - pct))
+        })
+        .collect();
+    w.insert(candidate_variant.to_owned(), f64::from(pct));
+    w
+}
+
+pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
+    let spec = p.spec();
+    let lineage = lineage_tags(spec, p.input.owner, cand);
+    let model = model_plan(spec, cand, &lineage);
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let mut prod: Vec<VariantPlan> = others(ep, &variant)
+        .into_iter()
+        .map(|v| champion_variant(v, v.current_weight.max(0.0)))
+        .collect();
+    prod.push(candidate_variant(spec, cand, &model, 0.0));
+    let config = config_plan(spec, prod, vec![], &lineage);
+    let mut m = p.markers.clone();
+    m.stage = Some(Stage::Added);
+    m.step = 0;
+    p.push(Action::CreateModel(model));
+    switch_config(p, m, config, None);
+    p.event(
+        "VariantAdded",
+        format!("adding candidate variant {variant} at weight 0"),
+        false,
+    );
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "AddingVariant",
+        format!("adding candidate variant {variant} at weight 0"),
+    );
+}
+
+pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
+    let spec = p.spec();
+    let lineage = lineage_tags(spec, p.input.owner, cand);
+    let model = model_plan(spec, cand, &lineage);
+    let config = candidate_only(spec, cand, &model, &lineage);
+    let mut m = p.markers.clone();
+    m.stage = Some(Stage::Final);
+    p.push(Action::CreateModel(model));
+    switch_config(p, m, config, None);
+    p.event(
+        "Promoting",
+        format!(
+            "promoting candidate {} to 100 % on {}",
+            run_label(cand),
+            ep.name
+        ),
+        false,
+    );
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "Promoting",
+        "replacing the config with the candidate alone",
+    );
+}
+
+pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+    let spec = p.spec();
+    let Some(sh) = spec.rollout.shadow.as_ref() else {
+        return added_or_final(p, ep);
+    };
+    let due = later(p.markers.since.unwrap_or(p.now()), sh.duration);
+    if spec.rollout.promote || (p.now() >= due && sh.then != ShadowThen::Hold) {
+        return added_or_final(p, ep);
+    }
+    let message = if p.now() >= due {
+        "shadow period over; holding in shadow (then: Hold) until rollout.promote is set".to_owned()
+    } else {
+        format!(
+            "shadowing {} % of requests until {due}",
+            sh.sampling_percent
+        )
+    };
+    p.next = if p.now() >= due {
+        Next::Idle
+    } else {
+        Next::At(due)
+    };
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "Shadowing",
+        message,
+    );
+}
+
+pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint) {
+    match pinned_candidate_info(p) {
+        Some(c) => enter_added(p, ep, &c),
+        None => p.judge(
+            Phase::Pending,
+            Health::Progressing,
+            "WaitingForCandidate",
+            "no pinned candidate",
+        ),
+    }
+}
+
+/// Runs the smoke test while it has not passed yet; true when it is pending (the stage waits).
+fn smoke_pending(p: &mut Planner<'_>, when: &str) -> bool {
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    if p.spec().smoke_test.is_none() || p.markers.smoke == Some(Smoke::Passed) {
+        return false;
+    }
+    p.push(Action::RunSmokeTest {
+        variant: variant.clone(),
+    });
+    p.next = Next::Poll;
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "SmokeTesting",
+        format!("smoke-testing variant {variant}{when}"),
+    );
+    true
+}
+
+pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+    if smoke_pending(p, " at weight 0 before any traffic moves") {
+        return;
+    }
+    let spec = p.spec();
+    let steps = &spec.rollout.steps;
+    if spec.rollout.promote || steps.is_empty() {
+        let Some(c) = pinned_candidate_info(p) else {
+            return;
+        };
+        return enter_final(p, ep, &c);
+    }
+    go_to_step(p, ep, 1, steps[0].weight);
+}
+
+pub(super) fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: i32) {
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let total = p.spec().rollout.steps.len();
+    let now = p.now();
+    p.write_markers(|m| {
+        m.stage = Some(Stage::Step);
+        m.step = step;
+        m.since = Some(now);
+    });
+    p.push(Action::UpdateWeights {
+        weights: weights_for(ep, &variant, weight),
+    });
+    p.next = Next::Poll;
+    p.event(
+        "StepAdvanced",
+        format!("step {step}/{total}: candidate at {weight} %"),
+        false,
+    );
+    p.judge(
+        Phase::Progressing,
+        Health::Progressing,
+        "StepAdvanced",
+        format!("moving to step {step}/{total}: candidate at {weight} %"),
+    );
+}
+
+pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+    let spec = p.spec();
+    let steps = &spec.rollout.steps;
+    let i = p.markers.step.max(1) as usize;
+    if spec.rollout.promote || i > steps.len() {
+        let Some(c) = pinned_candidate_info(p) else {
+            return;
+        };
+        return enter_final(p, ep, &c);
+    }
+    let step = &steps[i - 1];
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let current = ep.percent_weights().get(&variant).copied().unwrap_or(0);
+    if current != step.weight {
+        // The spec's weights changed mid-rollout: apply the new weight, keep the bake clock.
+        p.push(Action::UpdateWeights {
+            weights: weights_for(ep, &variant, step.weight),
+        });
+        p.next = Next::Poll;
+        return p.judge(
+            Phase::Progressing,
+            Health::Progressing,
+            "Reweighting",
+            format!(
+                "step {i}/{}: setting candidate weight to {} % (was {current} %)",
+                steps.len(),
+                step.weight
+            ),
+        );
+    }
+    let due = later(p.markers.since.unwrap_or(p.now()), step.bake);
+    if p.now() < due {
+        p.next = Next::At(due);
+        return p.judge(
+            Phase::Progressing,
+            Health::Progressing,
+            "Baking",
+            format!(
+                "step {i}/{}: candidate at {} %, baking until {due}",
+                steps.len(),
+                step.weight
+            ),
+        );
+    }
+    match steps.get(i) {
+        Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight),
+        None => {
+            let Some(c) = pinned_candidate_info(p) else {
+                return;
+            };
+            enter_final(p, ep, &c)
+        }
+    }
+}
+
+pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+    if smoke_pending(p, "") {
+        return;
+    }
+    let spec = p.spec();
+    let mut m = p.markers.clone();
+    finish_markers(&mut m, Stage::Done, None, "");
+    let mut tags = m.to_tags();
+    // The endpoint's lineage tags follow the model that now serves it.
+    if let Some(c) = pinned_candidate_info(p) {
+        tags.extend(lineage_tags(spec, p.input.owner, &c));
+    }
+    p.push(Action::TagEndpoint { tags });
+    let label = p
+        .markers
+        .run_id
+        .clone()
+        .or(p.markers.candidate.clone())
+        .unwrap_or_default();
+    let entry = history(
+        p,
+        "Succeeded",
+        format!("candidate serves 100 % of {}", ep.name),
+    );
+    p.record(entry);
+    p.event(
+        "RolloutSucceeded",
+        format!("candidate {label} serves 100 % of {}", ep.name),
+        false,
+    );
+    p.markers = m;
+    cleanup_alarms(p, None);
+    ensure_scaling(p, Some(ep));
+    p.judge(
+        Phase::Succeeded,
+        Health::Ready,
+        "Serving",
+        format!("candidate {label} serves 100 % of endpoint {}", ep.name),
+    );
+}

@@ -1,0 +1,397 @@
+//! No rollout in flight: the gates before a rollout (artifact, champion comparison),
+//! starting one, and the steady state after it.
+
+use super::super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
+use super::super::desired::{
+    candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags, model_plan,
+    owned_alarms, selector_hash, spec_hash, variant_name, watched_alarms,
+};
+use super::super::markers::{Markers, Smoke, Stage};
+use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint};
+use super::super::{Next, Planner};
+use super::advance::pinned_candidate_info;
+use super::{cleanup_alarms, ensure_scaling, hint, run_label};
+use crate::api::conditions::Health;
+use crate::api::{HistoryEntry, Phase, Strategy};
+
+/// No rollout in flight: start one, or keep the steady state.
+pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
+    let ep = p.endpoint();
+    let pinned = p
+        .markers
+        .candidate
+        .clone()
+        .filter(|_| p.markers.selector.as_deref() == Some(selector_hash(p.spec()).as_str()));
+    let cand = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.package_arn) => {
+            c.clone()
+        }
+        _ if pinned.is_some() => match pinned_candidate_info(p) {
+            Some(c) => c,
+            None => return,
+        },
+        CandidateLookup::Found(c) => c.clone(),
+        CandidateLookup::NotFound(why) => {
+            p.next = Next::Idle;
+            let serving = ep
+                .map(|e| format!("; endpoint {} keeps serving its current model", e.name))
+                .unwrap_or_default();
+            return p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "WaitingForCandidate",
+                format!("{why}{serving}"),
+            );
+        }
+    };
+    let spec_hash = spec_hash(p.spec());
+    if p.markers.rejected.as_deref() == Some(cand.package_arn.as_str())
+        && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
+    {
+        cleanup_alarms(p, None);
+        ensure_scaling(p, ep);
+        let failed = p.markers.stage == Some(Stage::Failed);
+        let why = p.markers.reason.clone().unwrap_or_default();
+        let endpoint = &p.spec().endpoint_name;
+        return if failed {
+            let message = format!(
+                "rollout of candidate {} failed ({why}); {}. Change the spec to retry",
+                run_label(&cand),
+                hint(&why, endpoint)
+            );
+            p.judge(Phase::Failed, Health::Stalled, "RolloutFailed", message)
+        } else {
+            let message = format!(
+                "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec to retry",
+                run_label(&cand)
+            );
+            p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
+        };
+    }
+    let variant = variant_name(p.spec(), &cand.package_arn);
+    if let Some(ep) = ep
+        && ep.variants.len() == 1
+        && ep.variants[0].name == variant
+        && ep.shadow_variants.is_empty()
+    {
+        return steady(p, ep, &cand);
+    }
+    if p.spec().rollout.abort {
+        return p.judge(
+            Phase::RolledBack,
+            Health::Stalled,
+            "Aborted",
+            "rollout.abort is set: the champion keeps serving; clear it to deploy the candidate",
+        );
+    }
+    if !gates_pass(p, &cand) {
+        return;
+    }
+    if p.spec().rollout.paused {
+        return p.judge(
+            Phase::Paused,
+            Health::Paused,
+            "Paused",
+            format!(
+                "rollout.paused is set; candidate {} waits to start",
+                run_label(&cand)
+            ),
+        );
+    }
+    start(p, ep, &cand);
+}
+
+/// Artifact validation and the champion comparison. Returns true when the candidate may go.
+pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
+    let spec = p.spec();
+    if spec.artifact.validate {
+        match &cand.artifact {
+            ArtifactCheck::Unchecked => {
+                p.push(Action::ValidateArtifact {
+                    package_arn: cand.package_arn.clone(),
+                    model_data_url: cand.model_data_url.clone(),
+                    max_uncompressed_bytes: spec.artifact.max_uncompressed_bytes,
+                });
+                p.next = Next::Poll;
+                p.judge(
+                    Phase::Validating,
+                    Health::Progressing,
+                    "ValidatingArtifact",
+                    format!(
+                        "checking {} against the artifact contract",
+                        cand.model_data_url
+                    ),
+                );
+                return false;
+            }
+            ArtifactCheck::Invalid { reason } => {
+                refuse(
+                    p,
+                    cand,
+                    "ArtifactInvalid",
+                    format!("artifact {} is invalid: {reason}", cand.model_data_url),
+                );
+                return false;
+            }
+            ArtifactCheck::Valid { .. } => {}
+        }
+    }
+    let has_champion = p.endpoint().is_some_and(|e| !e.variants.is_empty());
+    if let (Some(cmp), true) = (&spec.candidate.compare_with_champion, has_champion) {
+        let values = cand.comparison.clone().unwrap_or_default();
+        match (values.candidate, values.champion) {
+            (Some(c), Some(ch)) => {
+                let delta = if cmp.higher_is_better { c - ch } else { ch - c };
+                if delta < cmp.min_delta {
+                    refuse(
+                        p,
+                        cand,
+                        "WorseThanChampion",
+                        format!(
+                            "candidate {} = {c} vs champion {} = {ch} ({} is better); required improvement {}",
+                            cmp.metric,
+                            cmp.metric,
+                            if cmp.higher_is_better {
+                                "higher"
+                            } else {
+                                "lower"
+                            },
+                            cmp.min_delta
+                        ),
+                    );
+                    return false;
+                }
+            }
+            (c, _) => {
+                let missing = if c.is_none() { "candidate" } else { "champion" };
+                refuse(
+                    p,
+                    cand,
+                    "MetricMissing",
+                    format!(
+                        "metric {} is missing from the {missing}'s artifacts/metrics.json",
+                        cmp.metric
+                    ),
+                );
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The candidate may not be deployed; record it once.
+pub(super) fn refuse(p: &mut Planner<'_>, cand: &Candidate, reason: &'static str, message: String) {
+    let already = p
+        .input
+        .previous
+        .and_then(|s| s.history.first())
+        .is_some_and(|h| {
+            h.model_package_arn == cand.package_arn && h.outcome == "Refused" && h.reason == message
+        });
+    if !already {
+        let entry = HistoryEntry {
+            candidate_run_id: cand.run_id.clone(),
+            model_package_arn: cand.package_arn.clone(),
+            outcome: "Refused".into(),
+            started_at: None,
+            finished_at: p.now().to_string(),
+            reason: message.clone(),
+        };
+        p.record(entry);
+        p.event(reason, message.clone(), true);
+    }
+    p.judge(Phase::Failed, Health::Stalled, reason, message);
+}
+
+/// Starts a rollout of `cand`.
+pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate) {
+    let spec = p.spec();
+    let lineage = lineage_tags(spec, p.input.owner, cand);
+    let model = model_plan(spec, cand, &lineage);
+    let now = p.now();
+    let mut m = Markers {
+        owner: Some(p.input.owner.to_owned()),
+        candidate: Some(cand.package_arn.clone()),
+        run_id: cand.run_id.clone(),
+        selector: Some(selector_hash(spec)),
+        variant: Some(variant_name(spec, &cand.package_arn)),
+        since: Some(now),
+        started: Some(now),
+        rejected: p.markers.rejected.clone(),
+        rejected_spec: p.markers.rejected_spec.clone(),
+        ..Markers::default()
+    };
+    let variant = m.variant.clone().unwrap_or_default();
+    for alarm in owned_alarms(spec, &variant) {
+        p.push(Action::EnsureAlarm(alarm));
+    }
+    p.push(Action::CreateModel(model.clone()));
+    p.event(
+        "RolloutStarted",
+        format!(
+            "rolling out candidate {} ({:?})",
+            run_label(cand),
+            spec.rollout.strategy
+        ),
+        false,
+    );
+    let Some(ep) = ep else {
+        // First deployment: always Direct.
+        let config = candidate_only(spec, cand, &model, &lineage);
+        m.stage = Some(Stage::Final);
+        m.target_config = Some(config.name.clone());
+        let mut tags = lineage.clone();
+        tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+        p.push(Action::CreateEndpointConfig(config.clone()));
+        p.push(Action::CreateEndpoint {
+            config_name: config.name,
+            tags,
+        });
+        p.markers = m;
+        p.next = Next::Poll;
+        return p.judge(
+            Phase::Deploying,
+            Health::Progressing,
+            "CreatingEndpoint",
+            format!(
+                "creating endpoint {} with candidate {} (first deployment is Direct)",
+                spec.endpoint_name,
+                run_label(cand)
+            ),
+        );
+    };
+    m.champion_config = Some(ep.config_name.clone());
+    let champions: Vec<VariantPlan> = ep
+        .variants
+        .iter()
+        .map(|v| champion_variant(v, v.current_weight.max(0.0)))
+        .collect();
+    let strategy = spec.rollout.strategy;
+    let (stage, config, deployment) = match strategy {
+        Strategy::Shadow => {
+            let pct = spec
+                .rollout
+                .shadow
+                .as_ref()
+                .map_or(0, |s| s.sampling_percent);
+            let shadow = candidate_variant(spec, cand, &model, f64::from(pct) / 100.0);
+            (
+                Stage::Shadow,
+                config_plan(spec, champions, vec![shadow], &lineage),
+                None,
+            )
+        }
+        Strategy::BlueGreen => {
+            let bg = spec.rollout.blue_green.as_ref();
+            let native = NativeDeployment {
+                bake: bg.map(|b| b.bake).unwrap_or_default(),
+                termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
+                canary_percent: bg.and_then(|b| b.canary_percent),
+                alarms: watched_alarms(spec, &variant),
+            };
+            (
+                Stage::Native,
+                candidate_only(spec, cand, &model, &lineage),
+                Some(native),
+            )
+        }
+        Strategy::Direct if spec.smoke_test.is_none() => (
+            Stage::Final,
+            candidate_only(spec, cand, &model, &lineage),
+            None,
+        ),
+        _ => {
+            let mut prod = champions;
+            prod.push(candidate_variant(spec, cand, &model, 0.0));
+            (
+                Stage::Added,
+                config_plan(spec, prod, vec![], &lineage),
+                None,
+            )
+        }
+    };
+    m.stage = Some(stage);
+    let what = match stage {
+        Stage::Shadow => "adding the candidate as a shadow variant",
+        Stage::Native => "starting a SageMaker blue/green deployment",
+        Stage::Final => "replacing the champion",
+        _ => "adding the candidate variant at weight 0",
+    };
+    switch_config(p, m, config, deployment);
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "Deploying",
+        format!("{what} on endpoint {}", ep.name),
+    );
+}
+
+/// Deregisters autoscaling (an update may remove or resize its variant), creates the config,
+/// records the intent in markers, then updates the endpoint.
+pub(super) fn switch_config(
+    p: &mut Planner<'_>,
+    mut m: Markers,
+    config: ConfigPlan,
+    deployment: Option<NativeDeployment>,
+) {
+    for reg in &p.input.observed.scaling {
+        p.push(Action::DeregisterScaling {
+            variant: reg.variant.clone(),
+        });
+    }
+    m.target_config = Some(config.name.clone());
+    m.since = Some(p.now());
+    let name = config.name.clone();
+    p.push(Action::CreateEndpointConfig(config));
+    p.push(Action::TagEndpoint { tags: m.to_tags() });
+    p.push(Action::UpdateEndpoint {
+        config_name: name,
+        deployment,
+    });
+    p.markers = m;
+    p.next = Next::Poll;
+}
+
+/// The candidate serves alone: keep config, alarms, scaling and markers in line with the spec.
+pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
+    let spec = p.spec();
+    let lineage = lineage_tags(spec, p.input.owner, cand);
+    let model = model_plan(spec, cand, &lineage);
+    let config = candidate_only(spec, cand, &model, &lineage);
+    if ep.config_name != config.name {
+        // Serving settings changed (instance count, data capture): apply them in place.
+        let mut m = p.markers.clone();
+        m.stage = Some(Stage::Final);
+        m.champion_config = Some(ep.config_name.clone());
+        m.selector = Some(selector_hash(spec));
+        m.candidate = Some(cand.package_arn.clone());
+        m.variant = Some(variant_name(spec, &cand.package_arn));
+        m.smoke = Some(Smoke::Passed);
+        p.push(Action::CreateModel(model));
+        switch_config(p, m, config, None);
+        p.event(
+            "Reconfiguring",
+            format!("applying changed serving settings to endpoint {}", ep.name),
+            false,
+        );
+        return p.judge(
+            Phase::Deploying,
+            Health::Progressing,
+            "Reconfiguring",
+            "applying changed serving settings",
+        );
+    }
+    cleanup_alarms(p, None);
+    ensure_scaling(p, Some(ep));
+    p.judge(
+        Phase::Succeeded,
+        Health::Ready,
+        "Serving",
+        format!(
+            "candidate {} serves 100 % of endpoint {}",
+            run_label(cand),
+            ep.name
+        ),
+    );
+}

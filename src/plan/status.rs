@@ -1,0 +1,337 @@
+//! Status projection: turns the planner's verdict, the markers and the observed endpoint into
+//! the `ModelDeploymentStatus` on-call reads, with kstatus conditions whose
+//! `lastTransitionTime` only moves when their status changes.
+
+use jiff::Timestamp;
+
+use super::desired::{variant_name, watched_alarms};
+use super::markers::{Smoke, Stage};
+use super::observed::{ArtifactCheck, CandidateLookup, Endpoint};
+use super::{Event, Planner, Verdict, later};
+use crate::api::conditions::{self, ConditionType, Health};
+use crate::api::{
+    AlarmView, EndpointStatusView, HISTORY_LIMIT, HistoryEntry, Links, ModelDeploymentStatus,
+    Phase, RolloutProgress, SmokeTestView, SpecErrors, VariantView,
+};
+
+pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
+    let verdict = p.verdict.clone().unwrap_or(Verdict {
+        phase: Phase::Pending,
+        health: Health::Progressing,
+        reason: "Planning",
+        message: "planning".into(),
+    });
+    let previous = p.input.previous;
+    let ep = p.endpoint();
+    let mut history: Vec<HistoryEntry> = p.history.iter().rev().cloned().collect();
+    history.extend(previous.map(|s| s.history.clone()).unwrap_or_default());
+    history.truncate(HISTORY_LIMIT);
+    ModelDeploymentStatus {
+        observed_generation: p.input.generation,
+        phase: Some(verdict.phase),
+        conditions: conditions::for_health(
+            previous
+                .map(|s| s.conditions.as_slice())
+                .unwrap_or_default(),
+            verdict.health,
+            verdict.reason,
+            &verdict.message,
+            p.input.generation,
+            p.now(),
+        ),
+        endpoint: Some(endpoint_view(p, ep)),
+        champion: champion_view(p, ep),
+        candidate: candidate_view(p, ep),
+        rollout: rollout_view(p, ep, &verdict),
+        alarms: alarm_views(p),
+        smoke_test: p.markers.smoke.map(|s| SmokeTestView {
+            result: if s == Smoke::Passed {
+                "Passed"
+            } else {
+                "Failed"
+            }
+            .into(),
+            at: p.markers.smoke_at.map(|t| t.to_string()),
+            latency_ms: None,
+            response: None,
+        }),
+        history,
+        links: links(p, ep),
+    }
+}
+
+fn endpoint_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> EndpointStatusView {
+    match ep {
+        Some(e) => EndpointStatusView {
+            name: e.name.clone(),
+            arn: Some(e.arn.clone()),
+            status: e.status.as_str().into(),
+            config_name: Some(e.config_name.clone()),
+            failure_reason: e.failure_reason.clone(),
+        },
+        None => EndpointStatusView {
+            name: p.spec().endpoint_name.clone(),
+            status: "NotFound".into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn candidate_variant_name(p: &Planner<'_>) -> Option<String> {
+    p.markers
+        .variant
+        .clone()
+        .or_else(|| match &p.input.observed.candidate {
+            CandidateLookup::Found(c) => Some(variant_name(p.spec(), &c.package_arn)),
+            CandidateLookup::NotFound(_) => None,
+        })
+}
+
+fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
+    let found = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) => Some(c),
+        CandidateLookup::NotFound(_) => None,
+    };
+    let arn = p
+        .markers
+        .candidate
+        .clone()
+        .filter(|_| p.markers.stage.is_some_and(Stage::in_flight));
+    let arn = arn.or_else(|| found.map(|c| c.package_arn.clone()))?;
+    let from_lookup = found.filter(|c| c.package_arn == arn);
+    let variant = candidate_variant_name(p);
+    let weight = match (ep, &variant) {
+        (Some(e), Some(v)) => e.percent_weights().get(v).copied().or(Some(0)),
+        _ => None,
+    };
+    Some(VariantView {
+        model_package_arn: Some(arn),
+        candidate_run_id: from_lookup
+            .and_then(|c| c.run_id.clone())
+            .or(p.markers.run_id.clone()),
+        variant,
+        weight,
+        artifact_sha256: from_lookup.and_then(|c| match &c.artifact {
+            ArtifactCheck::Valid { sha256 } => Some(sha256.clone()),
+            _ => None,
+        }),
+    })
+}
+
+fn champion_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
+    let ep = ep?;
+    let cand = candidate_variant_name(p);
+    let weights = ep.percent_weights();
+    let champ = ep
+        .variants
+        .iter()
+        .filter(|v| Some(&v.name) != cand.as_ref())
+        .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))?;
+    Some(VariantView {
+        model_package_arn: champ.package_arn.clone(),
+        candidate_run_id: champ.run_id.clone(),
+        variant: Some(champ.name.clone()),
+        weight: weights.get(&champ.name).copied(),
+        artifact_sha256: None,
+    })
+}
+
+fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<RolloutProgress> {
+    let stage = p.markers.stage?;
+    let steps = &p.spec().rollout.steps;
+    let total = steps.len() as u32;
+    let step = match stage {
+        Stage::Step => p.markers.step,
+        Stage::Final | Stage::Native | Stage::Done => total,
+        _ => 0,
+    };
+    let label = match stage {
+        Stage::Shadow => "shadow".to_owned(),
+        Stage::Rollback => "rollback".to_owned(),
+        Stage::RolledBack => "rolled back".to_owned(),
+        Stage::Failed => "failed".to_owned(),
+        Stage::Done => "done".to_owned(),
+        _ => format!("{step}/{total}"),
+    };
+    let variant = p.markers.variant.clone().unwrap_or_default();
+    let weight = ep
+        .and_then(|e| e.percent_weights().get(&variant).copied())
+        .unwrap_or(0);
+    let next_step_at = match stage {
+        Stage::Step => steps
+            .get(step.saturating_sub(1) as usize)
+            .and_then(|s| p.markers.since.map(|t| later(t, s.bake))),
+        Stage::Shadow => p
+            .spec()
+            .rollout
+            .shadow
+            .as_ref()
+            .and_then(|s| p.markers.since.map(|t| later(t, s.duration))),
+        _ => None,
+    };
+    Some(RolloutProgress {
+        step,
+        total_steps: total,
+        step_label: label,
+        weight,
+        step_started_at: p.markers.since.map(|t| t.to_string()),
+        next_step_at: next_step_at.map(|t| t.to_string()),
+        message: v.message.clone(),
+    })
+}
+
+fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
+    let variant = candidate_variant_name(p).unwrap_or_default();
+    watched_alarms(p.spec(), &variant)
+        .into_iter()
+        .map(|name| match p.input.observed.alarm(&name) {
+            Some(a) => AlarmView {
+                name,
+                state: a.state.as_str().into(),
+                since: a.since.map(|t| t.to_string()),
+            },
+            None => AlarmView {
+                name,
+                state: "Missing".into(),
+                since: None,
+            },
+        })
+        .collect()
+}
+
+fn links(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<Links> {
+    let region = p
+        .spec()
+        .region
+        .clone()
+        .or_else(|| ep.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)))
+        .filter(|r| !r.is_empty())?;
+    let name = &p.spec().endpoint_name;
+    Some(Links {
+        endpoint: format!(
+            "https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{name}"
+        ),
+        alarms: format!(
+            "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:?search={name}"
+        ),
+    })
+}
+
+/// Adds an Event when the Ready condition's reason changed since the last status, so every
+/// state change is visible in `kubectl describe` even without an explicit event.
+pub(super) fn transition_event(
+    previous: Option<&ModelDeploymentStatus>,
+    now: &ModelDeploymentStatus,
+    events: &mut Vec<Event>,
+) {
+    let reason_of = |s: &ModelDeploymentStatus| conditions::ready_reason(s).map(str::to_owned);
+    milestone_events(previous, now, events);
+    let new = reason_of(now);
+    if previous.and_then(reason_of) == new || events.iter().any(|e| Some(&e.reason) == new.as_ref())
+    {
+        return;
+    }
+    if let (Some(reason), Some(ready)) = (new, conditions::find(now, ConditionType::Ready)) {
+        events.push(Event {
+            reason,
+            message: ready.message.clone(),
+            warning: conditions::is_true(now, ConditionType::Stalled),
+        });
+    }
+}
+
+/// Events for milestones the status shows but no action names: the candidate resolved, its
+/// artifact validated, its variant on the endpoint, the smoke test's verdict. Derived from
+/// the previous status, so a restarted controller does not repeat them.
+fn milestone_events(
+    previous: Option<&ModelDeploymentStatus>,
+    now: &ModelDeploymentStatus,
+    events: &mut Vec<Event>,
+) {
+    let before = previous.and_then(|p| p.candidate.as_ref());
+    let mut push = |reason: &str, message: String, warning: bool| {
+        if !events.iter().any(|e| e.reason == reason) {
+            events.push(Event {
+                reason: reason.to_owned(),
+                message,
+                warning,
+            });
+        }
+    };
+    type Field = fn(&VariantView) -> Option<&String>;
+    type Message = fn(&str, &str) -> String;
+    let milestones: [(&str, Field, Message); 3] = [
+        (
+            "CandidateResolved",
+            |c| c.model_package_arn.as_ref(),
+            |arn, run| format!("candidate {arn} (run {run})"),
+        ),
+        (
+            "ArtifactValidated",
+            |c| c.artifact_sha256.as_ref(),
+            |sha, run| format!("artifact of run {run} meets the contract (sha256 {sha})"),
+        ),
+        (
+            "VariantAdded",
+            |c| c.variant.as_ref(),
+            |variant, _| format!("candidate variant {variant} is on the endpoint"),
+        ),
+    ];
+    if let Some(cand) = &now.candidate {
+        let run = cand.candidate_run_id.as_deref().unwrap_or("unknown run");
+        for (reason, field, message) in milestones {
+            if let Some(value) = field(cand)
+                && before.and_then(field) != Some(value)
+            {
+                push(reason, message(value, run), false);
+            }
+        }
+    }
+    let smoke_before = previous.and_then(|p| p.smoke_test.as_ref());
+    if let Some(smoke) = &now.smoke_test
+        && smoke_before.map(|s| (&s.result, &s.at)) != Some((&smoke.result, &smoke.at))
+    {
+        let passed = smoke.result == "Passed";
+        push(
+            if passed {
+                "SmokeTestPassed"
+            } else {
+                "SmokeTestFailed"
+            },
+            format!(
+                "smoke test {}{}",
+                smoke.result.to_lowercase(),
+                smoke
+                    .response
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            !passed,
+        );
+    }
+}
+
+/// The status of a spec that failed validation: Stalled, every problem in the message, the
+/// rest of the previous status (history, endpoint) kept for on-call.
+pub(super) fn invalid(
+    errors: &SpecErrors,
+    previous: Option<&ModelDeploymentStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> ModelDeploymentStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    status.phase = Some(Phase::Pending);
+    status.conditions = conditions::for_health(
+        previous
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default(),
+        Health::Stalled,
+        "InvalidSpec",
+        &errors.summary(),
+        generation,
+        now,
+    );
+    status
+}

@@ -1,0 +1,159 @@
+//! The tag vocabulary: every tag key the controller writes on AWS resources, what a valid tag
+//! value is, and how lineage is derived. One home, so that the planner, the engine, the
+//! simulator, `register` and the spec validator agree on every spelling.
+//!
+//! Three families of keys:
+//! - ownership: `managed-by` (always [`MANAGED_BY`]) and `owner` (`namespace/name`);
+//! - lineage: [`LINEAGE_KEYS`], read from the model package and the artifact;
+//! - progress markers: keys under [`MARKER_PREFIX`], written on the endpoint only (see
+//!   `plan::markers`).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Value of [`MANAGED_BY_KEY`] on everything the controller creates.
+pub const MANAGED_BY: &str = "sagemaker-rollout";
+/// Key saying which tool manages a resource.
+pub const MANAGED_BY_KEY: &str = "managed-by";
+/// Key naming the ModelDeployment (`namespace/name`) that owns a resource.
+pub const OWNER_KEY: &str = "owner";
+/// Lineage run id of the model.
+pub const RUN_ID: &str = "candidate_run_id";
+/// Dataset version the model was trained on.
+pub const DATA_VERSION: &str = "data_version";
+/// Commit of the training code.
+pub const GIT_COMMIT: &str = "git_commit";
+/// First 16 hex characters of the sha256 of the canonical `artifacts/metrics.json`.
+pub const METRICS_HASH: &str = "metrics_hash";
+/// sha256 of the model.tar.gz.
+pub const ARTIFACT_SHA256: &str = "artifact_sha256";
+/// ARN of the model package version a model was created from.
+pub const PACKAGE_ARN: &str = "model_package_arn";
+
+/// Lineage keys, in the order they are documented.
+pub const LINEAGE_KEYS: &[&str] = &[
+    RUN_ID,
+    DATA_VERSION,
+    PACKAGE_ARN,
+    METRICS_HASH,
+    GIT_COMMIT,
+    ARTIFACT_SHA256,
+];
+
+/// Tag keys the controller writes itself; users may not set them through `spec.tags`.
+pub const RESERVED_KEYS: &[&str] = &[
+    MANAGED_BY_KEY,
+    OWNER_KEY,
+    RUN_ID,
+    DATA_VERSION,
+    PACKAGE_ARN,
+    METRICS_HASH,
+    GIT_COMMIT,
+    ARTIFACT_SHA256,
+];
+
+/// Prefix of the progress-marker tags on the endpoint.
+pub const MARKER_PREFIX: &str = "sagemaker-rollout:";
+
+/// AWS allows 50 tags per SageMaker resource.
+pub const MAX_TAGS: usize = 50;
+/// Most `spec.tags` entries: lineage, ownership and markers use the rest of the 50.
+pub const MAX_USER_TAGS: usize = 20;
+/// Longest tag key AWS accepts.
+pub const MAX_KEY_CHARS: usize = 128;
+/// Longest tag value AWS accepts.
+pub const MAX_VALUE_CHARS: usize = 256;
+
+/// Whether `c` may appear in a SageMaker tag key or value (letters, digits, spaces and
+/// `_ . : / = + - @`).
+pub fn allowed_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
+/// Whether `key` is one the controller writes (ownership, lineage or a marker).
+pub fn is_reserved(key: &str) -> bool {
+    RESERVED_KEYS.contains(&key) || key.starts_with(MARKER_PREFIX)
+}
+
+/// Makes free text a valid AWS tag value: allowed characters only, at most 256 of them.
+pub fn tag_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if allowed_char(c) { c } else { ' ' })
+        .take(MAX_VALUE_CHARS)
+        .collect()
+}
+
+/// The [`METRICS_HASH`] of a metrics document: serde_json orders object keys, so equal
+/// metrics always hash equal.
+pub fn metrics_hash(metrics: &Value) -> String {
+    let canonical = serde_json::to_vec(metrics).unwrap_or_default();
+    hex::encode(Sha256::digest(&canonical))[..16].to_owned()
+}
+
+/// Lineage of a model as tag values. `recorded` are the values the registry already holds
+/// (package metadata or tags) and win; the artifact's `model-info.json` and
+/// `artifacts/metrics.json` fill what is missing.
+pub fn lineage(
+    recorded: &BTreeMap<String, String>,
+    model_info: Option<&Value>,
+    metrics: Option<&Value>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for key in [RUN_ID, DATA_VERSION, GIT_COMMIT, METRICS_HASH] {
+        if let Some(v) = recorded.get(key).filter(|v| !v.is_empty()) {
+            out.insert(key.to_owned(), tag_safe(v));
+        }
+    }
+    if let Some(info) = model_info {
+        for key in [RUN_ID, DATA_VERSION, GIT_COMMIT] {
+            if let Some(v) = info
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+            {
+                out.entry(key.to_owned()).or_insert_with(|| tag_safe(v));
+            }
+        }
+    }
+    if let Some(m) = metrics {
+        out.entry(METRICS_HASH.to_owned())
+            .or_insert_with(|| metrics_hash(m));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tag_safe_replaces_forbidden_characters_and_truncates() {
+        assert_eq!(tag_safe("a\"b{c}"), "a b c ");
+        assert_eq!(tag_safe(&"x".repeat(300)).len(), 256);
+    }
+
+    #[test]
+    fn recorded_lineage_wins_and_the_artifact_fills_the_rest() {
+        let recorded = [(RUN_ID.to_owned(), "run-7".to_owned())]
+            .into_iter()
+            .collect();
+        let info =
+            json!({"candidate_run_id": "other", "data_version": "dv-3", "git_commit": "abc"});
+        let metrics = json!({"auc": 0.9});
+        let l = lineage(&recorded, Some(&info), Some(&metrics));
+        assert_eq!(l[RUN_ID], "run-7");
+        assert_eq!(l[DATA_VERSION], "dv-3");
+        assert_eq!(l[GIT_COMMIT], "abc");
+        assert_eq!(l[METRICS_HASH], metrics_hash(&metrics));
+    }
+
+    #[test]
+    fn markers_and_lineage_keys_are_reserved() {
+        assert!(is_reserved("owner"));
+        assert!(is_reserved("sagemaker-rollout:stage"));
+        assert!(!is_reserved("team"));
+    }
+}

@@ -1,0 +1,306 @@
+//! S3 and Model Registry adapters over real HTTP against moto, and the artifact commands that
+//! use them: `validate s3://…` through concurrent ranged GETs, and `register`.
+
+use crate::moto;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sagemaker_rollout::artifact::Limits;
+use sagemaker_rollout::artifact::package::package;
+use sagemaker_rollout::artifact::register::{RegisterError, RegisterRequest, register};
+use sagemaker_rollout::artifact::validate::{Input, validate, validate_file};
+use sagemaker_rollout::aws::registry::{ModelRegistry, SdkRegistry};
+use sagemaker_rollout::aws::s3::{ObjectStore, RangeTuning, S3Uri, SdkS3, range_reader};
+use sagemaker_rollout::aws::{AwsError, ErrorClass};
+
+fn write_tree(root: &std::path::Path, model_bytes: usize) {
+    std::fs::create_dir_all(root.join("model")).unwrap();
+    std::fs::create_dir_all(root.join("artifacts")).unwrap();
+    std::fs::write(
+        root.join("inference.py"),
+        "def model_fn(d):\n    return d\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("requirements.txt"), "xgboost==2.1\n").unwrap();
+    std::fs::write(
+        root.join("model-info.json"),
+        r#"{"candidate_run_id": "run-42", "data_version": "dv-7", "git_commit": "0badc0de", "epochs": 12}"#,
+    )
+    .unwrap();
+    let weights: Vec<u8> = (0..model_bytes)
+        .map(|i| ((i * 2654435761) >> 11) as u8)
+        .collect();
+    std::fs::write(root.join("model/model.json"), weights).unwrap();
+    std::fs::write(
+        root.join("artifacts/feature_schema.json"),
+        r#"{"features": ["a"]}"#,
+    )
+    .unwrap();
+    std::fs::write(root.join("artifacts/splits.json"), r#"{"train": 1.0}"#).unwrap();
+    std::fs::write(
+        root.join("artifacts/metrics.json"),
+        r#"{"auc": 0.88, "rmse": 1.5}"#,
+    )
+    .unwrap();
+}
+
+async fn bucket(config: &aws_config::SdkConfig, name: &str) {
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    client
+        .create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .expect("create bucket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_adapter_reads_ranges_sizes_and_uploads_in_parts() {
+    let moto = moto::Moto::start();
+    let config = moto.config().await;
+    bucket(&config, "models").await;
+    let s3 = SdkS3::new(&config);
+    let small = S3Uri::parse("s3://models/a/small.bin").unwrap();
+    s3.put(&small, Bytes::from_static(b"0123456789"))
+        .await
+        .unwrap();
+    assert_eq!(s3.size(&small).await.unwrap(), 10);
+    assert_eq!(&s3.get_range(&small, 2, 5).await.unwrap()[..], b"2345");
+
+    let dir = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..40u32 << 20).map(|i| (i % 253) as u8).collect();
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, &big).unwrap();
+    let uri = S3Uri::parse("s3://models/a/big.bin").unwrap();
+    s3.upload_file(&uri, &path).await.unwrap();
+    assert_eq!(s3.size(&uri).await.unwrap(), big.len() as u64);
+    let start = (17u64 << 20) - 5;
+    assert_eq!(
+        &s3.get_range(&uri, start, start + 9).await.unwrap()[..],
+        &big[start as usize..start as usize + 10]
+    );
+
+    let missing = s3
+        .size(&S3Uri::parse("s3://models/nope").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.class, ErrorClass::NotFound, "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_streams_an_s3_artifact_through_concurrent_ranges() {
+    let moto = moto::Moto::start();
+    let config = moto.config().await;
+    bucket(&config, "artifacts").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(&dir.path().join("src"), 3 << 20);
+    let local = dir.path().join("m.tar.gz");
+    package(&dir.path().join("src"), &local, 6, 2).unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(SdkS3::new(&config));
+    let uri = S3Uri::parse("s3://artifacts/run-42/model.tar.gz").unwrap();
+    store.upload_file(&uri, &local).await.unwrap();
+    let len = store.size(&uri).await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let tuning = RangeTuning {
+        chunk: 256 << 10,
+        concurrency: 3,
+        attempts: 3,
+    };
+    let report = tokio::task::spawn_blocking(move || {
+        let reader = range_reader(store, uri, len, tuning, &handle);
+        validate(
+            Input {
+                reader: Box::new(reader),
+                compressed_len: Some(len),
+            },
+            &Limits::default(),
+            2,
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let local_report = validate_file(&local, &Limits::default(), 2).unwrap();
+    assert!(report.valid, "{:?}", report.violations);
+    assert_eq!(report.sha256, local_report.sha256);
+    assert!(report.parallel);
+}
+
+/// An in-memory store whose every third range fails once with a transient error.
+struct Flaky {
+    data: Bytes,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl ObjectStore for Flaky {
+    async fn size(&self, _: &S3Uri) -> Result<u64, AwsError> {
+        Ok(self.data.len() as u64)
+    }
+    async fn get_range(&self, _: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(3) {
+            return Err(AwsError::new(
+                ErrorClass::Transient,
+                "s3",
+                "GetObject",
+                "connection reset",
+            ));
+        }
+        Ok(self.data.slice(start as usize..=end as usize))
+    }
+    async fn put(&self, _: &S3Uri, _: Bytes) -> Result<(), AwsError> {
+        Ok(())
+    }
+    async fn upload_file(&self, _: &S3Uri, _: &std::path::Path) -> Result<(), AwsError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_range_is_retried_and_the_bytes_arrive_in_order() {
+    let data: Bytes = (0..1_000_003u32)
+        .map(|i| (i * 7 % 256) as u8)
+        .collect::<Vec<_>>()
+        .into();
+    let store: Arc<dyn ObjectStore> = Arc::new(Flaky {
+        data: data.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let handle = tokio::runtime::Handle::current();
+    let got = tokio::task::spawn_blocking(move || {
+        let tuning = RangeTuning {
+            chunk: 64 << 10,
+            concurrency: 4,
+            attempts: 3,
+        };
+        let mut reader = range_reader(
+            store,
+            S3Uri::parse("s3://b/k").unwrap(),
+            data.len() as u64,
+            tuning,
+            &handle,
+        );
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut out).map(|_| out)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(got.len(), 1_000_003);
+    assert!(
+        got.iter()
+            .enumerate()
+            .all(|(i, b)| *b == (i as u32 * 7 % 256) as u8)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_uploads_content_addressed_and_creates_a_package_with_lineage() {
+    let moto = moto::Moto::start();
+    let config = moto.config().await;
+    bucket(&config, "ml-models").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(&dir.path().join("src"), 200_000);
+    let artifact = dir.path().join("model.tar.gz");
+    let packaged = package(&dir.path().join("src"), &artifact, 6, 2).unwrap();
+    let s3 = SdkS3::new(&config);
+    let registry = SdkRegistry::new(&config);
+    let req = RegisterRequest {
+        artifact: artifact.clone(),
+        s3_prefix: S3Uri::parse("s3://ml-models/churn").unwrap(),
+        group: "churn-models".into(),
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:2.1".into(),
+        approval: "PendingManualApproval".into(),
+        content_types: vec!["text/csv".into()],
+        response_types: vec!["application/json".into()],
+        description: "test".into(),
+        extra_tags: BTreeMap::from([("team".to_owned(), "growth".to_owned())]),
+    };
+    let done = register(&req, &s3, &registry, 2).await.unwrap();
+    assert_eq!(done.sha256, packaged.sha256);
+    assert_eq!(
+        done.model_data_url,
+        format!("s3://ml-models/churn/{}/model.tar.gz", packaged.sha256)
+    );
+    for (k, v) in [
+        ("candidate_run_id", "run-42"),
+        ("data_version", "dv-7"),
+        ("git_commit", "0badc0de"),
+        ("team", "growth"),
+    ] {
+        assert_eq!(done.tags.get(k).map(String::as_str), Some(v), "{k}");
+    }
+    assert_eq!(done.tags["artifact_sha256"], packaged.sha256);
+    assert_eq!(done.tags["metrics_hash"].len(), 16);
+
+    let info = registry.describe_package(&done.package_arn).await.unwrap();
+    assert_eq!(
+        info.model_data_url.as_deref(),
+        Some(done.model_data_url.as_str())
+    );
+    assert_eq!(info.approval, "PendingManualApproval");
+    assert_eq!(
+        info.metadata.get("candidate_run_id").map(String::as_str),
+        Some("run-42")
+    );
+    assert_eq!(info.metadata.get("epochs").map(String::as_str), Some("12"));
+    let listed = registry.list_packages("churn-models").await.unwrap();
+    assert_eq!(listed, vec![done.package_arn.clone()]);
+
+    let uploaded = s3
+        .size(&S3Uri::parse(&done.model_data_url).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(uploaded, packaged.compressed_bytes);
+
+    // Registering the same artifact again reuses the same key and adds a version.
+    let again = register(&req, &s3, &registry, 2).await.unwrap();
+    assert_eq!(again.model_data_url, done.model_data_url);
+    assert_ne!(again.package_arn, done.package_arn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_refuses_an_invalid_artifact_before_uploading() {
+    let moto = moto::Moto::start();
+    let config = moto.config().await;
+    bucket(&config, "ml-models").await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.tar.gz");
+    std::fs::write(&bad, b"definitely not gzip").unwrap();
+    let s3 = SdkS3::new(&config);
+    let req = RegisterRequest {
+        artifact: bad,
+        s3_prefix: S3Uri::parse("s3://ml-models/churn").unwrap(),
+        group: "churn-models".into(),
+        image: "img".into(),
+        approval: "Approved".into(),
+        content_types: vec!["text/csv".into()],
+        response_types: vec!["application/json".into()],
+        description: "test".into(),
+        extra_tags: BTreeMap::new(),
+    };
+    let err = register(&req, &s3, &SdkRegistry::new(&config), 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegisterError::Invalid(_)), "{err}");
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = client
+        .list_objects_v2()
+        .bucket("ml-models")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "nothing was uploaded");
+}

@@ -1,0 +1,11 @@
+//! The AWS adapters over real HTTP: S3 and the registry, endpoints and autoscaling (the same
+//! scenario against the emulator and the simulator), CloudWatch; and the ignored real-AWS
+//! test.
+
+#[path = "../moto/mod.rs"]
+mod moto;
+
+mod artifact;
+mod cloudwatch;
+mod contract;
+mod real_aws;

@@ -1,0 +1,592 @@
+//! The real controller (the `run` that `main` calls) against the in-memory Kubernetes API,
+//! with the SageMaker simulator for AWS, in virtual time (tokio's paused clock drives both
+//! the kube-runtime scheduler and the simulator).
+
+use crate::fake_api;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fake_api::FakeApi;
+use http::Method;
+use jiff::{SignedDuration, Timestamp};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use sagemaker_rollout::api::ModelDeployment;
+use sagemaker_rollout::aws::Clients;
+use sagemaker_rollout::aws::Settings;
+use sagemaker_rollout::controller::http::Readiness;
+use sagemaker_rollout::controller::metrics::Metrics;
+use sagemaker_rollout::controller::{AwsProvider, Config, Deps, FINALIZER, run};
+use sagemaker_rollout::engine::drive::Clock;
+use sagemaker_rollout::sim::simulate::start_time;
+use sagemaker_rollout::sim::{Scenario, SimClock, Simulator, artifact, seed};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const NS: &str = "ml-prod";
+const NAME: &str = "churn";
+
+/// Simulator time follows tokio's (paused) clock.
+struct TokioClock {
+    base: Timestamp,
+    origin: tokio::time::Instant,
+    sim: SimClock,
+}
+
+#[async_trait]
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        let t = self.base + SignedDuration::try_from(self.origin.elapsed()).unwrap();
+        self.sim.advance_to(t);
+        t
+    }
+    async fn sleep_until(&self, t: Timestamp) {
+        let wait = t.duration_since(self.now());
+        tokio::time::sleep(Duration::try_from(wait).unwrap_or_default()).await;
+    }
+    fn jitter(&self) -> f64 {
+        0.5
+    }
+}
+
+struct SimAws(Simulator);
+
+#[async_trait]
+impl AwsProvider for SimAws {
+    async fn clients(&self, _: &Settings) -> Clients {
+        self.0.clients()
+    }
+}
+
+struct World {
+    fake: FakeApi,
+    sim: Simulator,
+    origin: tokio::time::Instant,
+}
+
+struct Instance {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+    metrics: Arc<Metrics>,
+    ready: Readiness,
+}
+
+impl Instance {
+    async fn shutdown(self) {
+        self.stop.cancel();
+        self.task.await.unwrap();
+    }
+
+    /// AWS calls this replica made, from its own /metrics.
+    fn aws_calls(&self) -> u64 {
+        metric_sum(&self.metrics.render(), "sagemaker_rollout_aws_calls_total")
+    }
+}
+
+fn metric_sum(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn manifest(file: &str) -> Value {
+    let text = std::fs::read_to_string(format!("deploy/examples/{file}.yaml")).unwrap();
+    serde_saphyr::from_str(&text).unwrap()
+}
+
+fn spec_of(v: &Value) -> sagemaker_rollout::api::ValidSpec {
+    let raw: sagemaker_rollout::api::ModelDeploymentSpec =
+        serde_json::from_value(v["spec"].clone()).unwrap();
+    sagemaker_rollout::api::ValidSpec::new(&raw).unwrap()
+}
+
+impl World {
+    /// A simulator seeded for `manifest` (with a serving champion unless `empty`).
+    fn new(manifest: &Value, empty: bool) -> Self {
+        Self::with_scenario(manifest, empty, "")
+    }
+
+    fn with_scenario(manifest: &Value, empty: bool, scenario: &str) -> Self {
+        let sim = Simulator::new(start_time(), &Scenario::parse(scenario).unwrap());
+        // An invalid spec needs no seeding: the controller must not call AWS for it.
+        let raw: sagemaker_rollout::api::ModelDeploymentSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        if let Ok(spec) = sagemaker_rollout::api::ValidSpec::new(&raw) {
+            seed(&sim, &spec, &format!("{NS}/{NAME}"), !empty);
+        }
+        Self {
+            fake: FakeApi::new(),
+            sim,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    fn config(id: &str) -> Config {
+        Config {
+            listen_address: "127.0.0.1:0".parse().unwrap(),
+            lease_namespace: "sagemaker-rollout-system".into(),
+            identity: Some(id.into()),
+            ..Config::defaults()
+        }
+    }
+
+    fn start(&self, id: &str) -> Instance {
+        self.start_with(Self::config(id))
+    }
+
+    fn start_with(&self, config: Config) -> Instance {
+        let deps = Deps {
+            aws: Arc::new(SimAws(self.sim.clone())),
+            clock: Arc::new(TokioClock {
+                base: self.sim.start,
+                origin: self.origin,
+                sim: self.sim.clock.clone(),
+            }),
+            metrics: Arc::new(Metrics::new()),
+            ready: Readiness::default(),
+        };
+        let stop = CancellationToken::new();
+        let (metrics, ready) = (deps.metrics.clone(), deps.ready.clone());
+        let client = self.fake.client();
+        let s = stop.clone();
+        let task = tokio::spawn(async move { run(client, config, deps, s).await.unwrap() });
+        Instance {
+            stop,
+            task,
+            metrics,
+            ready,
+        }
+    }
+
+    fn api(&self) -> Api<ModelDeployment> {
+        Api::namespaced(self.fake.client(), NS)
+    }
+
+    async fn apply(&self, manifest: &Value) {
+        let pp = PatchParams::apply("kubectl").force();
+        self.api()
+            .patch(NAME, &pp, &Patch::Apply(manifest))
+            .await
+            .unwrap();
+    }
+
+    fn object(&self) -> Option<Value> {
+        self.fake.get("modeldeployments", NS, NAME)
+    }
+
+    fn phase(&self) -> String {
+        self.object()
+            .and_then(|o| o["status"]["phase"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    fn condition(&self, t: &str) -> (String, String, String) {
+        let o = self.object().unwrap_or_default();
+        let empty = vec![];
+        let c = o["status"]["conditions"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .find(|c| c["type"] == t)
+            .cloned()
+            .unwrap_or_default();
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+        (s("status"), s("reason"), s("message"))
+    }
+
+    fn event_reasons(&self) -> Vec<String> {
+        let mut events = self.fake.all("events");
+        events.sort_by_key(|e| e["eventTime"].as_str().unwrap_or_default().to_owned());
+        events
+            .iter()
+            .filter(|e| e["regarding"]["name"] == NAME)
+            .filter_map(|e| e["reason"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits (virtual time) until `done` holds.
+    async fn until(&self, what: &str, limit: Duration, done: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !done(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: phase {:?}, events {:?}",
+                self.phase(),
+                self.event_reasons()
+            );
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    }
+
+    async fn until_phase(&self, phase: &str) {
+        let what = format!("phase {phase}");
+        self.until(&what, Duration::from_secs(6 * 3600), |w| w.phase() == phase)
+            .await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_rolls_out_to_succeeded_with_conditions_and_events() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+
+    let o = w.object().unwrap();
+    assert_eq!(o["metadata"]["finalizers"], json!([FINALIZER]));
+    assert_eq!(
+        o["status"]["observedGeneration"],
+        o["metadata"]["generation"]
+    );
+    assert_eq!(w.condition("Ready").0, "True");
+    assert_eq!(w.condition("Reconciling").0, "False");
+    assert_eq!(w.condition("Stalled").0, "False");
+    assert_eq!(o["status"]["candidate"]["weight"], 100);
+    let reasons = w.event_reasons();
+    for expected in [
+        "CandidateResolved",
+        "ArtifactValidated",
+        "VariantAdded",
+        "SmokeTestPassed",
+        "StepAdvanced",
+        "Promoting",
+        "RolloutSucceeded",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "{expected} missing from {reasons:?}"
+        );
+    }
+    assert!(c.ready.get(), "ready once the watch synced");
+    let text = c.metrics.render();
+    assert!(text.contains(r#"sagemaker_rollout_modeldeployment_phase{namespace="ml-prod",name="churn",phase="Succeeded"} 1"#), "{text}");
+    assert!(text.contains(r#"sagemaker_rollout_modeldeployment_candidate_weight{namespace="ml-prod",name="churn"} 100"#));
+    assert!(text.contains("sagemaker_rollout_reconcile_duration_seconds_count"));
+    assert!(text.contains(r#"operation="UpdateEndpoint",outcome="ok""#));
+    assert!(text.contains("sagemaker_rollout_leader 1"));
+
+    // At rest the controller sleeps until the resync: no hot loop.
+    // No more passes than the CLI's drive loop needs for the same rollout: the watch event
+    // of the controller's own status write does not cost a pass.
+    let before = metric_sum(&c.metrics.render(), "sagemaker_rollout_reconciles_total");
+    let cli = sagemaker_rollout::sim::simulate::simulate(
+        &spec_of(&m),
+        &format!("{NS}/{NAME}"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        before as usize <= cli.rest.passes + 1,
+        "controller {before} passes, CLI {}",
+        cli.rest.passes
+    );
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let after = metric_sum(&c.metrics.render(), "sagemaker_rollout_reconciles_total");
+    assert!(
+        after - before <= 1,
+        "{} reconciles in 5 idle minutes",
+        after - before
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn spec_change_starts_a_new_rollout() {
+    let mut m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let first = w.object().unwrap()["status"]["candidate"]["modelPackageArn"].clone();
+
+    let tags = [
+        ("candidate_run_id", "2026-11-27-def456"),
+        ("data_version", "dv-2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let second = w.sim.add_package(
+        "churn-models",
+        tags,
+        "Approved",
+        artifact("2026-11-27-def456", 0.93),
+    );
+    m["spec"]["candidate"]["matchTags"]["candidate_run_id"] = json!("2026-11-27-def456");
+    w.apply(&m).await;
+    w.until("the second candidate", Duration::from_secs(6 * 3600), |w| {
+        let o = w.object().unwrap();
+        o["status"]["phase"] == "Succeeded"
+            && o["status"]["candidate"]["modelPackageArn"] == json!(second)
+            && o["status"]["observedGeneration"] == 2
+    })
+    .await;
+    let o = w.object().unwrap();
+    let history = o["status"]["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|h| h["modelPackageArn"] == first),
+        "{history:?}"
+    );
+    assert!(
+        history
+            .iter()
+            .any(|h| h["modelPackageArn"] == json!(second))
+    );
+    c.shutdown().await;
+}
+
+async fn delete_with(policy: &str) -> (World, usize) {
+    let mut m = manifest("canary");
+    m["spec"]["deletionPolicy"] = json!(policy);
+    let w = World::new(&m, true);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    w.api()
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.until("the resource to go", Duration::from_secs(3600), |w| {
+        w.object().is_none()
+    })
+    .await;
+    let endpoints = w.sim.inventory().0;
+    c.shutdown().await;
+    (w, endpoints)
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_with_retain_keeps_the_endpoint_and_releases_the_finalizer() {
+    let (w, endpoints) = delete_with("Retain").await;
+    assert_eq!(endpoints, 1, "Retain leaves the endpoint serving");
+    assert!(
+        w.event_reasons().iter().any(|r| r == "Retained"),
+        "{:?}",
+        w.event_reasons()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_with_delete_removes_everything_it_owns() {
+    let (w, endpoints) = delete_with("Delete").await;
+    let (_, configs, models, alarms, scaling) = w.sim.inventory();
+    assert_eq!(
+        (endpoints, configs, models, alarms, scaling),
+        (0, 0, 0, 0, 0)
+    );
+    assert!(
+        w.event_reasons().iter().any(|r| r == "Deleted"),
+        "{:?}",
+        w.event_reasons()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cleanup_that_keeps_failing_is_shown_in_status_and_events_then_finishes() {
+    let mut m = manifest("direct");
+    m["spec"]["deletionPolicy"] = json!("Delete");
+    // AWS throttles every call from 2 h to 3 h of virtual time.
+    let storm = "events: [{at: 2h, throttlePercent: 100}, {at: 3h, throttlePercent: 0}]";
+    let w = World::with_scenario(&m, false, storm);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    tokio::time::sleep_until(w.origin + Duration::from_secs(2 * 3600 + 60)).await;
+    w.api()
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.until("CleanupFailing", Duration::from_secs(1800), |w| {
+        w.condition("Reconciling").1 == "CleanupFailing"
+    })
+    .await;
+    let (status, _, message) = w.condition("Reconciling");
+    assert_eq!(status, "True");
+    assert!(message.contains("Throttling"), "{message}");
+    assert!(w.event_reasons().iter().any(|r| r == "CleanupFailing"));
+    assert!(
+        w.object().is_some(),
+        "the finalizer holds the resource meanwhile"
+    );
+    w.until("the resource to go", Duration::from_secs(3 * 3600), |w| {
+        w.object().is_none()
+    })
+    .await;
+    assert_eq!(
+        w.sim.inventory().0,
+        0,
+        "the endpoint was deleted after the storm"
+    );
+    let text = c.metrics.render();
+    assert!(
+        text.contains(r#"reconcile_failures_total{class="throttling"}"#),
+        "{text}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_spec_is_stalled_with_the_message_and_no_aws_call() {
+    let mut m = manifest("canary");
+    // The API server's CEL rules would refuse this; the fake lets it through, as an older
+    // CRD or a disabled validation would.
+    m["spec"]["rollout"]["canary"]["steps"][1]["weight"] = json!(5);
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until("Stalled", Duration::from_secs(600), |w| {
+        w.condition("Stalled").0 == "True"
+    })
+    .await;
+    let (_, reason, message) = w.condition("Stalled");
+    assert_eq!(reason, "InvalidSpec");
+    assert!(
+        message.contains("spec.rollout.canary.steps[1].weight"),
+        "{message}"
+    );
+    assert_eq!(c.aws_calls(), 0);
+    assert_eq!(w.sim.mutations(), 0);
+    assert!(w.event_reasons().iter().any(|r| r == "InvalidSpec"));
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_status_conflict_is_retried() {
+    let m = manifest("direct");
+    let w = World::new(&m, false);
+    w.fake
+        .fail_next(Method::PATCH, &format!("/{NAME}/status"), 409);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let text = c.metrics.render();
+    assert!(
+        text.contains(r#"sagemaker_rollout_reconcile_failures_total{class="conflict"} 1"#),
+        "{text}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_mid_rollout_resumes_without_duplicates() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let first = w.start("a");
+    w.apply(&m).await;
+    w.until("the first canary step", Duration::from_secs(3600), |w| {
+        w.object().unwrap()["status"]["rollout"]["step"] == 1
+    })
+    .await;
+    first.shutdown().await;
+    let calls_before = w.sim.mutations();
+
+    let second = w.start("b");
+    w.until_phase("Succeeded").await;
+    assert!(second.aws_calls() > 0);
+    assert!(w.sim.mutations() > calls_before);
+    let (endpoints, _, _, rollout_alarms, _) = w.sim.inventory();
+    assert_eq!((endpoints, rollout_alarms), (1, 0));
+    assert_eq!(w.sim.serving_models("churn-prod").len(), 1);
+    second.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_controllers_sharing_a_lease_exactly_one_acts() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let a = w.start("a");
+    let b = w.start("b");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let (ca, cb) = (a.aws_calls(), b.aws_calls());
+    assert!(
+        (ca > 0) != (cb > 0),
+        "exactly one replica called AWS: a={ca} b={cb}"
+    );
+    assert!(a.ready.get() && b.ready.get(), "the standby is ready too");
+    let (leader, standby) = if ca > 0 { (a, b) } else { (b, a) };
+    assert!(
+        standby
+            .metrics
+            .render()
+            .contains("sagemaker_rollout_leader 0")
+    );
+
+    // The leader goes away (rolling update): the standby takes over and acts.
+    leader.shutdown().await;
+    let mut m2 = manifest("direct");
+    m2["metadata"]["name"] = json!("fraud");
+    m2["spec"]["endpointName"] = json!("fraud-prod");
+    seed(&w.sim, &spec_of(&m2), &format!("{NS}/fraud"), false);
+    let pp = PatchParams::apply("kubectl").force();
+    w.api()
+        .patch("fraud", &pp, &Patch::Apply(&m2))
+        .await
+        .unwrap();
+    w.until(
+        "the standby to roll out fraud",
+        Duration::from_secs(3600),
+        |w| w.fake.get("modeldeployments", NS, "fraud").unwrap()["status"]["phase"] == "Succeeded",
+    )
+    .await;
+    assert!(standby.aws_calls() > 0);
+    standby.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_listed_namespaces_are_watched() {
+    let m = manifest("direct");
+    let w = World::new(&m, false);
+    let c = w.start_with(Config {
+        namespaces: vec!["other".into()],
+        leader_election: false,
+        ..World::config("a")
+    });
+    w.apply(&m).await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(c.ready.get());
+    assert_eq!(w.phase(), "", "ml-prod is not watched");
+    assert_eq!(c.aws_calls(), 0);
+    c.shutdown().await;
+}
+
+/// Over real HTTP (hyper client and server), a replica that never leads still turns ready:
+/// kube-runtime's store readiness wakes only its latest waiter, and the Controller's runner
+/// waits on it too.
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_over_http_while_another_replica_leads() {
+    let m = manifest("direct");
+    let w = World::new(&m, false);
+    w.fake.insert(
+        "leases",
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+               "metadata": {"name": "sagemaker-rollout", "namespace": "sagemaker-rollout-system"},
+               "spec": {"holderIdentity": "someone-else", "leaseDurationSeconds": 15}}),
+    );
+    let port = w.fake.serve().await;
+    let url = format!("http://127.0.0.1:{port}").parse().unwrap();
+    let client = kube::Client::try_from(kube::Config::new(url)).unwrap();
+    let ready = Readiness::default();
+    let deps = Deps {
+        aws: Arc::new(SimAws(w.sim.clone())),
+        clock: Arc::new(sagemaker_rollout::engine::drive::SystemClock),
+        metrics: Arc::new(Metrics::new()),
+        ready: ready.clone(),
+    };
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(run(client, World::config("standby"), deps, stop.clone()));
+    for _ in 0..100 {
+        if ready.get() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready.get());
+    stop.cancel();
+    task.await.unwrap().unwrap();
+}

@@ -1,0 +1,5 @@
+//! The engine on the simulator in virtual time: candidate resolution, every strategy end to
+//! end, rollbacks, failures, throttling, crash and restart after every mutating call.
+
+mod resolve;
+mod sim;

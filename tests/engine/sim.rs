@@ -1,0 +1,266 @@
+//! The engine end to end on the SageMaker simulator in virtual time: every strategy from an
+//! empty account and from a serving champion, rollback on alarm at each step, silent
+//! rollback, a throttling storm, and a restart after every mutating call.
+
+use sagemaker_rollout::api::document::load_valid;
+use sagemaker_rollout::api::{ModelDeploymentSpec, Phase};
+use sagemaker_rollout::engine::Engine;
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
+use sagemaker_rollout::engine::timeline::is_read;
+use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate, start_time};
+use sagemaker_rollout::sim::{Scenario, Simulator, seed};
+
+const OWNER: &str = "ml-prod/churn";
+
+fn example(name: &str) -> ModelDeploymentSpec {
+    let path = format!("deploy/examples/{name}.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    load_valid(&path, &text).unwrap().remove(0).0.spec
+}
+
+const EXAMPLES: [&str; 5] = ["direct", "canary", "linear", "blue-green", "shadow"];
+
+fn phase(s: &Simulation) -> Option<Phase> {
+    s.rest.status.as_ref().and_then(|st| st.phase)
+}
+
+async fn run(spec: &ModelDeploymentSpec, empty: bool, scenario: &str) -> Simulation {
+    let options = SimOptions {
+        empty,
+        scenario: Scenario::parse(scenario).unwrap(),
+        verbose: false,
+    };
+    let valid = sagemaker_rollout::api::ValidSpec::new(spec).expect("valid spec");
+    simulate(&valid, OWNER, &options).await.unwrap()
+}
+
+fn serving_candidate(s: &Simulation, spec: &ModelDeploymentSpec) -> bool {
+    let st = s.rest.status.as_ref().unwrap();
+    let cand = st.candidate.as_ref().unwrap();
+    cand.weight == Some(100) && s.simulator.serving_models(&spec.endpoint_name).len() == 1
+}
+
+#[tokio::test]
+async fn every_strategy_succeeds_from_an_empty_account_and_from_a_champion() {
+    for name in EXAMPLES {
+        let spec = example(name);
+        for empty in [true, false] {
+            let s = run(&spec, empty, "").await;
+            assert_eq!(
+                phase(&s),
+                Some(Phase::Succeeded),
+                "{name} empty={empty}:\n{}",
+                s.timeline.join("\n")
+            );
+            assert!(serving_candidate(&s, &spec), "{name} empty={empty}");
+            let (endpoints, _, _, owned_alarms, _) = s.simulator.inventory();
+            assert_eq!(
+                (endpoints, owned_alarms),
+                (1, 0),
+                "{name}: rollout alarms removed at the end"
+            );
+            let history = &s.rest.status.as_ref().unwrap().history;
+            assert_eq!(history[0].outcome, "Succeeded", "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_rollout_writes_a_deployment_record_with_the_smoke_test_to_s3() {
+    let spec = example("canary");
+    let s = run(&spec, false, "").await;
+    let records = s.simulator.objects("s3://ml-audit/deployments/churn-prod/");
+    assert_eq!(records.len(), 1, "one record per rollout");
+    let record: serde_json::Value = serde_json::from_slice(&records[0].1).unwrap();
+    assert_eq!(record["entry"]["outcome"], "Succeeded");
+    assert_eq!(record["entry"]["candidateRunId"], "2026-11-20-abc123");
+    assert_eq!(record["smokeTest"]["request"]["body"], "34,1,0,99.5");
+    assert_eq!(record["smokeTest"]["result"]["result"], "Passed");
+    assert!(
+        record["status"]["endpoint"]["configName"].is_string(),
+        "the config snapshot is recorded"
+    );
+}
+
+#[tokio::test]
+async fn alarm_at_each_canary_step_rolls_back_to_the_champion() {
+    let spec = example("canary");
+    // Step 1 (10 %) starts after the variant is added and smoke-tested (~10 min), step 2
+    // (50 %) ten minutes later.
+    for at in ["12m", "25m", "40m"] {
+        let scenario = format!("events: [{{at: {at}, alarm: churn-business-kpi, state: ALARM}}]");
+        let s = run(&spec, false, &scenario).await;
+        assert_eq!(
+            phase(&s),
+            Some(Phase::RolledBack),
+            "alarm at {at}:\n{}",
+            s.timeline.join("\n")
+        );
+        let st = s.rest.status.as_ref().unwrap();
+        assert_eq!(
+            st.champion.as_ref().and_then(|c| c.weight),
+            Some(100),
+            "alarm at {at}"
+        );
+        assert!(
+            st.history[0].reason.contains("churn-business-kpi"),
+            "{}",
+            st.history[0].reason
+        );
+        let calls = s.engine.calls();
+        let last_weights = calls
+            .iter()
+            .rev()
+            .find(|c| c.operation == "UpdateEndpointWeightsAndCapacities");
+        assert!(
+            last_weights.is_some(),
+            "alarm at {at}: champion back to 100 % in place first"
+        );
+    }
+}
+
+#[tokio::test]
+async fn blue_green_alarm_is_rolled_back_by_sagemaker_and_reported() {
+    let spec = example("blue-green");
+    let s = run(
+        &spec,
+        false,
+        "events: [{at: 10m, alarm: pricing-error-budget, state: ALARM}]",
+    )
+    .await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::RolledBack),
+        "{}",
+        s.timeline.join("\n")
+    );
+    assert!(
+        s.rest.status.as_ref().unwrap().history[0]
+            .reason
+            .contains("pricing-error-budget")
+    );
+}
+
+#[tokio::test]
+async fn silent_rollback_is_a_failed_rollout_with_a_hint() {
+    let spec = example("canary");
+    let s = run(&spec, false, "events: [{at: 0s, failNextUpdate: \"The primary container for production variant v-1 did not pass the ping health check\"}]").await;
+    assert_eq!(phase(&s), Some(Phase::Failed), "{}", s.timeline.join("\n"));
+    let st = s.rest.status.as_ref().unwrap();
+    let stalled = st.conditions.iter().find(|c| c.type_ == "Stalled").unwrap();
+    assert!(
+        stalled.message.contains("inference.py"),
+        "{}",
+        stalled.message
+    );
+    assert_eq!(st.champion.as_ref().and_then(|c| c.weight), Some(100));
+}
+
+#[tokio::test]
+async fn a_throttling_storm_only_slows_the_rollout_down() {
+    let spec = example("canary");
+    let s = run(
+        &spec,
+        false,
+        "seed: 3\nthrottlePercent: 60\nevents: [{at: 2h, throttlePercent: 0}]",
+    )
+    .await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::Succeeded),
+        "{}",
+        s.timeline.join("\n")
+    );
+    assert!(
+        s.timeline.iter().any(|l| l.contains("retrying")),
+        "throttling was exercised"
+    );
+    assert!(serving_candidate(&s, &spec));
+}
+
+#[tokio::test]
+async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
+    for name in ["canary", "shadow", "blue-green"] {
+        let spec = example(name);
+        let clean = run(&spec, false, "").await;
+        let clean_models = clean.simulator.serving_models(&spec.endpoint_name);
+        let clean_inventory = clean.simulator.inventory();
+        let mutations = clean.simulator.mutations();
+        assert!(mutations > 5, "{name}: {mutations}");
+        for n in 0..mutations {
+            let sim = Simulator::new(start_time(), &Scenario::default());
+            let valid = sagemaker_rollout::api::ValidSpec::new(&spec).unwrap();
+            seed(&sim, &valid, OWNER, true);
+            sim.crash_after(Some(n));
+            let first = Engine::new(sim.clients(), OWNER);
+            let crashed = drive(
+                &first,
+                Goal::Apply(&valid),
+                &sim.clock,
+                DriveOptions::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+            let stop = crashed.rejected.expect("the crash stops the first process");
+            assert!(
+                stop.message.contains("simulated process crash"),
+                "{name}: {stop}"
+            );
+            let stalled = crashed.status.unwrap();
+            assert_eq!(
+                stalled.phase,
+                Some(Phase::Failed),
+                "a rejected call is surfaced as Stalled"
+            );
+            assert!(stalled.conditions.iter().any(|c| {
+                c.type_ == "Stalled"
+                    && c.status == "True"
+                    && c.message.contains("simulated process crash")
+            }));
+            sim.crash_after(None);
+            let second = Engine::new(sim.clients(), OWNER);
+            let rest = drive(
+                &second,
+                Goal::Apply(&valid),
+                &sim.clock,
+                DriveOptions::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+            let st = rest.status.unwrap();
+            assert_eq!(
+                st.phase,
+                Some(Phase::Succeeded),
+                "{name}: crash before mutation {n}"
+            );
+            assert_eq!(
+                sim.serving_models(&spec.endpoint_name),
+                clean_models,
+                "{name}: crash {n}"
+            );
+            assert_eq!(
+                sim.inventory(),
+                clean_inventory,
+                "{name}: crash {n} left duplicates or orphans"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn calls_per_strategy_are_counted_for_the_record() {
+    for name in EXAMPLES {
+        let spec = example(name);
+        let s = run(&spec, false, "").await;
+        let calls = s.engine.calls();
+        let reads = calls.iter().filter(|c| is_read(&c.operation)).count();
+        let writes = calls.len() - reads;
+        println!(
+            "{name}: {writes} mutating calls, {reads} reads, {} reconciles",
+            s.rest.passes
+        );
+        assert!(writes > 0 && reads > writes);
+    }
+}

@@ -1,0 +1,216 @@
+//! The committed CRD matches the Rust types; its schema carries the validations and printer
+//! columns on-call and GitOps rely on; its CEL rules accept every example and reject the
+//! mistakes they exist for (evaluated client-side with kube's CEL support).
+
+use kube::CustomResourceExt;
+use sagemaker_rollout::api::crd::{CRD_PATH, crd_yaml};
+use sagemaker_rollout::api::document::load_yaml;
+use sagemaker_rollout::api::*;
+use serde_json::json;
+
+fn examples() -> Vec<(String, ModelDeployment)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("deploy/examples").expect("deploy/examples") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read example");
+        for loaded in load_yaml(&path.display().to_string(), &text).expect("example parses") {
+            let (md, _) = loaded.into_valid().expect("example is valid");
+            out.push((path.display().to_string(), md));
+        }
+    }
+    out
+}
+
+#[test]
+fn committed_crd_matches_the_generated_one() {
+    let committed = std::fs::read_to_string(CRD_PATH).expect("committed CRD");
+    let generated = crd_yaml().expect("render");
+    assert!(
+        committed == generated,
+        "{CRD_PATH} is stale: run `cargo run -- crd > {CRD_PATH}` and commit it"
+    );
+}
+
+#[test]
+fn crd_has_names_scope_status_and_printer_columns() {
+    let crd = ModelDeployment::crd();
+    assert_eq!(crd.spec.group, "sagemaker.mlops.dev");
+    assert_eq!(crd.spec.scope, "Namespaced");
+    assert_eq!(crd.spec.names.short_names, Some(vec!["mdep".to_owned()]));
+    let v = &crd.spec.versions[0];
+    assert_eq!(v.name, "v1alpha1");
+    assert!(
+        v.subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some(),
+        "status subresource"
+    );
+    let columns: Vec<&str> = v
+        .additional_printer_columns
+        .as_ref()
+        .expect("printer columns")
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "Strategy",
+            "Phase",
+            "Step",
+            "Weight",
+            "Candidate",
+            "Endpoint",
+            "Age"
+        ]
+    );
+}
+
+#[test]
+fn every_schema_property_has_a_description() {
+    fn walk(path: &str, schema: &serde_json::Value, missing: &mut Vec<String>) {
+        if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+            for (k, v) in props {
+                let p = format!("{path}.{k}");
+                if v.get("description").is_none()
+                    && !["apiVersion", "kind", "metadata"].contains(&k.as_str())
+                {
+                    missing.push(p.clone());
+                }
+                walk(&p, v, missing);
+                if let Some(items) = v.get("items") {
+                    walk(&p, items, missing);
+                }
+            }
+        }
+    }
+    let crd = serde_json::to_value(ModelDeployment::crd()).unwrap();
+    let root = crd
+        .pointer("/spec/versions/0/schema/openAPIV3Schema")
+        .unwrap();
+    let mut missing = Vec::new();
+    walk("", root, &mut missing);
+    assert!(
+        missing.is_empty(),
+        "fields without a description (kubectl explain shows nothing): {missing:?}"
+    );
+}
+
+#[test]
+fn schema_declares_enums_ranges_and_duration_patterns() {
+    let crd = serde_json::to_value(ModelDeployment::crd()).unwrap();
+    let spec = crd
+        .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties")
+        .unwrap();
+    let strategy = &spec["rollout"]["properties"]["strategy"]["enum"];
+    assert_eq!(
+        strategy,
+        &json!(["Direct", "Canary", "Linear", "BlueGreen", "Shadow"])
+    );
+    let weight = &spec["rollout"]["properties"]["canary"]["properties"]["steps"]["items"]["properties"]
+        ["weight"];
+    assert_eq!(
+        (weight["minimum"].as_f64(), weight["maximum"].as_f64()),
+        (Some(1.0), Some(99.0))
+    );
+    let bake = &spec["rollout"]["properties"]["linear"]["properties"]["bake"];
+    assert_eq!(bake["pattern"], json!(units::DURATION_PATTERN));
+    let sampling = &spec["dataCapture"]["properties"]["samplingPercent"];
+    assert_eq!(
+        (sampling["minimum"].as_f64(), sampling["maximum"].as_f64()),
+        (Some(1.0), Some(100.0))
+    );
+}
+
+#[test]
+fn every_example_passes_the_cel_rules_and_the_validator() {
+    let all = examples();
+    assert!(all.len() >= 5, "an example per strategy");
+    for strategy in [
+        Strategy::Direct,
+        Strategy::Canary,
+        Strategy::Linear,
+        Strategy::BlueGreen,
+        Strategy::Shadow,
+    ] {
+        assert!(
+            all.iter()
+                .any(|(_, md)| md.spec.rollout.strategy == strategy),
+            "no example for {strategy:?}"
+        );
+    }
+    for (file, md) in &all {
+        md.validate_cel()
+            .unwrap_or_else(|e| panic!("{file}: CEL rejected the example: {e:?}"));
+        ValidSpec::new(&md.spec).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}
+
+fn canary_example() -> ModelDeployment {
+    examples()
+        .into_iter()
+        .find(|(f, _)| f.ends_with("canary.yaml"))
+        .unwrap()
+        .1
+}
+
+#[test]
+fn cel_rejects_non_increasing_canary_weights() {
+    let mut md = canary_example();
+    md.spec.rollout.canary.as_mut().unwrap().steps[1].weight = 10;
+    let err = format!("{:?}", md.validate_cel().unwrap_err());
+    assert!(err.contains("strictly increasing"), "{err}");
+}
+
+#[test]
+fn cel_rejects_two_candidate_sources() {
+    let mut md = canary_example();
+    md.spec.candidate.model_package_arn =
+        Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/4".into());
+    let err = format!("{:?}", md.validate_cel().unwrap_err());
+    assert!(
+        err.contains("exactly one of modelPackageGroup and modelPackageArn"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cel_rejects_a_strategy_without_its_parameters() {
+    for (strategy, needle) in [
+        (Strategy::Linear, "strategy Linear needs rollout.linear"),
+        (
+            Strategy::BlueGreen,
+            "strategy BlueGreen needs rollout.blueGreen",
+        ),
+        (Strategy::Shadow, "strategy Shadow needs rollout.shadow"),
+    ] {
+        let mut md = canary_example();
+        md.spec.rollout.strategy = strategy;
+        let err = format!("{:?}", md.validate_cel().unwrap_err());
+        assert!(err.contains(needle), "{strategy:?}: {err}");
+    }
+    let mut md = canary_example();
+    md.spec.rollout.canary = None;
+    assert!(
+        format!("{:?}", md.validate_cel().unwrap_err())
+            .contains("strategy Canary needs rollout.canary")
+    );
+}
+
+#[test]
+fn cel_rejects_promote_with_abort_and_inverted_autoscaling() {
+    let mut md = canary_example();
+    md.spec.rollout.promote = true;
+    md.spec.rollout.abort = true;
+    md.spec.autoscaling.as_mut().unwrap().min = 9;
+    let err = format!("{:?}", md.validate_cel().unwrap_err());
+    assert!(
+        err.contains("promote and abort cannot both be true"),
+        "{err}"
+    );
+    assert!(
+        err.contains("autoscaling.min must not exceed autoscaling.max"),
+        "{err}"
+    );
+}

@@ -1,0 +1,12 @@
+//! The pure layers: the API (CRD schema, manifest loading, validation into a typed spec) and
+//! the planner (a scenario per situation, property tests over random rollouts). No AWS, no
+//! cluster, no clock.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod architecture;
+mod crd;
+mod properties;
+mod rollouts;
+mod spec_check;

@@ -1,0 +1,214 @@
+//! The semantic validator: every problem at once, each with its field path and what was
+//! expected; and the `check` command's output and exit codes.
+
+use std::process::Command;
+
+use sagemaker_rollout::api::{FieldError, SpecErrors, ValidSpec};
+
+fn check_spec(spec: &ModelDeploymentSpec) -> Result<(), SpecErrors> {
+    ValidSpec::new(spec).map(|_| ())
+}
+use sagemaker_rollout::api::document::load_valid;
+use sagemaker_rollout::api::*;
+
+fn canary() -> ModelDeploymentSpec {
+    let text = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
+    load_valid("canary.yaml", &text).unwrap().remove(0).0.spec
+}
+
+fn errors(spec: &ModelDeploymentSpec) -> Vec<String> {
+    match check_spec(spec) {
+        Ok(()) => vec![],
+        Err(e) => e.0.iter().map(FieldError::to_string).collect(),
+    }
+}
+
+/// Each row: a mutation of a valid spec and the one error it must produce.
+#[test]
+fn each_mistake_is_reported_with_its_path_and_expectation() {
+    type Mutation = fn(&mut ModelDeploymentSpec);
+    let table: Vec<(&str, Mutation, &str)> = vec![
+        (
+            "canary weights go down",
+            |s| s.rollout.canary.as_mut().unwrap().steps[1].weight = 5,
+            "spec.rollout.canary.steps[1].weight: 5 must be greater than the previous step (10)",
+        ),
+        (
+            "canary weight of 100",
+            |s| s.rollout.canary.as_mut().unwrap().steps[1].weight = 100,
+            "spec.rollout.canary.steps[1].weight: 100 must be between 1 and 99 (100 % is the final promotion)",
+        ),
+        (
+            "bake is not a duration",
+            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = DurationString::new("soon"),
+            "spec.rollout.canary.steps[0].bake: \"soon\" is not a duration (expected e.g. 90s, 10m, 1h30m, 500ms)",
+        ),
+        (
+            "zero bake",
+            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = DurationString::new("0s"),
+            "spec.rollout.canary.steps[0].bake: \"0s\" must be longer than zero",
+        ),
+        (
+            "canary strategy without canary",
+            |s| s.rollout.canary = None,
+            "spec.rollout.canary: is required by strategy Canary",
+        ),
+        (
+            "both candidate sources",
+            |s| {
+                s.candidate.model_package_arn =
+                    Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/x/1".into())
+            },
+            "spec.candidate: set exactly one of modelPackageGroup and modelPackageArn, not both",
+        ),
+        (
+            "no candidate source",
+            |s| {
+                s.candidate.model_package_group = None;
+                s.candidate.match_tags = None;
+            },
+            "spec.candidate: set exactly one of modelPackageGroup (with matchTags) and modelPackageArn",
+        ),
+        (
+            "blue/green bake over SageMaker's limit",
+            |s| {
+                s.rollout.strategy = Strategy::BlueGreen;
+                s.rollout.blue_green = Some(BlueGreenSpec {
+                    bake: DurationString::new("2h"),
+                    termination_wait: DurationString::new("5m"),
+                    canary_percent: None,
+                });
+            },
+            "spec.rollout.blueGreen.bake: \"2h\" (7200s) exceeds SageMaker's limit of 1h",
+        ),
+        (
+            "shadow then canary without canary steps",
+            |s| {
+                s.rollout.strategy = Strategy::Shadow;
+                s.rollout.canary = None;
+                s.rollout.shadow = Some(ShadowSpec {
+                    sampling_percent: 10,
+                    duration: DurationString::new("1h"),
+                    then: ShadowThen::Canary,
+                });
+            },
+            "spec.rollout.canary: is required by shadow.then: Canary",
+        ),
+        (
+            "latency unit on an error count",
+            |s| s.analysis.alarms.create[0].threshold = "5ms".into(),
+            "spec.analysis.alarms.create[0].threshold: \"5ms\": unit ms does not apply to metric Invocation5XXErrors",
+        ),
+        (
+            "instance count outside autoscaling bounds",
+            |s| s.serving.instance_count = 9,
+            "spec.serving.instanceCount: 9 must lie within autoscaling min..max (2..8)",
+        ),
+        (
+            "data capture to a non-S3 URI",
+            |s| s.data_capture.as_mut().unwrap().destination_s3_uri = "https://bucket/x".into(),
+            "spec.dataCapture.destinationS3Uri: \"https://bucket/x\" is not an s3://bucket/prefix URI",
+        ),
+        (
+            "reserved lineage tag",
+            |s| {
+                s.tags.insert("candidate_run_id".into(), "x".into());
+            },
+            "spec.tags[candidate_run_id]: is written by the controller (lineage or progress) and cannot be set here",
+        ),
+        (
+            "bad byte size",
+            |s| s.artifact.max_uncompressed_bytes = ByteSize::new("lots"),
+            "spec.artifact.maxUncompressedBytes: \"lots\" is not a byte size (expected digits with an optional k, M, G, T, Ki, Mi, Gi or Ti suffix)",
+        ),
+        (
+            "region typo",
+            |s| s.region = Some("us-east".into()),
+            "spec.region: \"us-east\" is not an AWS region such as us-east-1",
+        ),
+        (
+            "negative min delta",
+            |s| {
+                s.candidate
+                    .compare_with_champion
+                    .as_mut()
+                    .unwrap()
+                    .min_delta = -1.0
+            },
+            "spec.candidate.compareWithChampion.minDelta: -1 must be a finite number >= 0",
+        ),
+    ];
+    assert!(
+        errors(&canary()).is_empty(),
+        "the base example is valid: {:?}",
+        errors(&canary())
+    );
+    for (what, mutate, expected) in table {
+        let mut spec = canary();
+        mutate(&mut spec);
+        assert_eq!(errors(&spec), vec![expected.to_owned()], "{what}");
+    }
+}
+
+#[test]
+fn a_manifest_full_of_mistakes_reports_every_one_at_once() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let out = Command::new(bin)
+        .args(["check", "-f", "tests/fixtures/invalid.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "invalid spec exits 1");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "has 21 problems:",
+        "spec.rollout.strategey (line 18:5): unknown field (it would be dropped by the API server)",
+        "spec.endpointName (line 8:3): \"-churn_prod\" is not a SageMaker endpoint name",
+        "spec.rollout.canary.steps[1].weight (line 22:12): 5 must be greater than the previous step (10)",
+        "spec.rollout.canary.steps[1].bake (line 22:23): \"10 minutes\" is not a duration",
+        "spec.analysis.alarms.existing[1] (line 28:23): \"kpi\" is listed twice",
+        "spec.smokeTest.expect.bodyMatches (line 39:27): \"(unclosed\" is not a valid regular expression (unclosed group)",
+        "spec.tags[aws:cost] (line 40:26): the aws: prefix is reserved by AWS",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn check_accepts_every_example_and_exits_2_on_unreadable_input() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let mut args = vec!["check".to_owned(), "-f".to_owned()];
+    for e in std::fs::read_dir("deploy/examples").unwrap() {
+        args.push(e.unwrap().path().display().to_string());
+    }
+    let ok = Command::new(bin).args(&args).output().unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let missing = Command::new(bin)
+        .args(["check", "-f", "does/not/exist.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "kind: ModelDeployment\nspec: [unclosed").unwrap();
+    let out = Command::new(bin)
+        .args(["check", "-f"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid YAML"));
+}
+
+#[test]
+fn crd_command_prints_the_committed_crd() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let out = Command::new(bin).arg("crd").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(crd::CRD_PATH).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
