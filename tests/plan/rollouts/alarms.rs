@@ -1,0 +1,120 @@
+//! Watched alarms: rollback on ALARM at any step, the manual policy, missing alarms, no retry of a rolled-back candidate.
+
+use sagemaker_rollout::api::*;
+use sagemaker_rollout::plan::*;
+
+use super::*;
+use crate::support::*;
+
+#[test]
+fn alarm_during_second_step_rolls_back_to_champion() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 2, 100);
+    w.set_alarm("churn-kpi", AlarmState::Alarm);
+    let plan = w.step(&s);
+    assert_eq!(
+        plan.kinds(),
+        vec!["TagEndpoint", "UpdateWeights"],
+        "champion back to 100 % in place first"
+    );
+    assert_eq!(plan.status.phase, Some(Phase::RollingBack));
+    assert!(
+        plan.events
+            .iter()
+            .any(|e| e.reason == "AlarmFired" && e.warning)
+    );
+    w.run(&s, 100);
+    assert_eq!(serving(&w), vec![champion_variant()]);
+    let st = w.status.clone().unwrap();
+    assert_eq!(st.phase, Some(Phase::RolledBack));
+    let h = last_history(&w);
+    assert_eq!(
+        (h.outcome.as_str(), h.candidate_run_id.as_deref()),
+        ("RolledBack", Some("run-2"))
+    );
+    assert!(h.reason.contains("churn-kpi"), "{}", h.reason);
+    assert_eq!(condition(&w, "Stalled").reason, "RolledBack");
+}
+
+#[test]
+fn owned_alarm_firing_at_step_one_rolls_back_too() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let owned = w
+        .owned_alarms
+        .iter()
+        .next()
+        .cloned()
+        .expect("an owned alarm exists during the rollout");
+    assert!(
+        owned.contains(&candidate_variant()),
+        "owned alarms are scoped to the candidate variant: {owned}"
+    );
+    w.set_alarm(&owned, AlarmState::Alarm);
+    w.run(&s, 100);
+    assert_eq!(serving(&w), vec![champion_variant()]);
+    assert_eq!(w.status.unwrap().phase, Some(Phase::RolledBack));
+}
+
+#[test]
+fn rolled_back_candidate_is_not_retried_until_the_spec_changes() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    w.set_alarm("churn-kpi", AlarmState::Alarm);
+    w.run(&s, 100);
+    w.set_alarm("churn-kpi", AlarmState::Ok);
+    for _ in 0..5 {
+        let p = w.step(&s);
+        assert!(!p.kinds().contains(&"UpdateEndpoint"), "{:?}", p.kinds());
+        assert_eq!(p.status.phase, Some(Phase::RolledBack));
+    }
+    let mut changed = s.clone();
+    changed.rollout.canary.as_mut().unwrap().steps[0].weight = 5;
+    w.run(&changed, 200);
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+}
+
+#[test]
+fn manual_rollback_policy_pauses_instead_of_rolling_back() {
+    let mut s = spec(Strategy::Canary);
+    s.analysis.rollback_on = RollbackOn::Manual;
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    w.set_alarm("churn-kpi", AlarmState::Alarm);
+    let p = w.step(&s);
+    assert_eq!(p.status.phase, Some(Phase::Paused));
+    assert!(!p.kinds().contains(&"UpdateWeights"));
+    w.now += mins(60);
+    let p = w.step(&s);
+    assert_eq!(
+        p.status.phase,
+        Some(Phase::Paused),
+        "bakes do not advance while an alarm holds the rollout"
+    );
+    assert_eq!(w.markers().step, 1);
+    s.rollout.abort = true;
+    w.run(&s, 100);
+    assert_eq!(serving(&w), vec![champion_variant()]);
+}
+
+#[test]
+fn missing_existing_alarm_holds_the_rollout() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    w.alarms.remove("churn-kpi");
+    w.now += mins(30);
+    let p = w.plan(&s, false);
+    assert!(!p.kinds().contains(&"UpdateWeights"));
+    assert_eq!(p.status.conditions[2].reason, "AlarmMissing");
+    assert!(
+        p.status
+            .alarms
+            .iter()
+            .any(|a| a.name == "churn-kpi" && a.state == "Missing")
+    );
+}
+

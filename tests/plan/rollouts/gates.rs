@@ -1,0 +1,117 @@
+//! What stops a candidate before it takes traffic (invalid spec, invalid artifact, a worse metric, no candidate), and the status fields every pass carries.
+
+use sagemaker_rollout::api::*;
+use sagemaker_rollout::plan::*;
+
+use super::*;
+use crate::support::*;
+
+#[test]
+fn invalid_spec_is_stalled_with_the_message_and_no_actions() {
+    let mut s = spec(Strategy::Canary);
+    s.rollout.canary.as_mut().unwrap().steps[1].weight = 5;
+    let w = World::with_champion(&spec(Strategy::Canary));
+    let p = w.plan(&s, false);
+    assert!(p.actions.is_empty());
+    let stalled = p
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Stalled")
+        .unwrap();
+    assert_eq!(stalled.reason, "InvalidSpec");
+    assert!(stalled.message.contains(
+        "spec.rollout.canary.steps[1].weight: 5 must be greater than the previous step (10)"
+    ));
+    assert_eq!(stalled.observed_generation, Some(1));
+}
+
+#[test]
+fn invalid_artifact_is_refused_before_any_deployment() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    w.artifact_valid = false;
+    w.candidate = CandidateLookup::Found(Candidate {
+        artifact: ArtifactCheck::Unchecked,
+        ..candidate(CANDIDATE_ARN, "run-2")
+    });
+    let plans = w.run(&s, 10);
+    assert!(plans.iter().all(|p| !p.kinds().contains(&"UpdateEndpoint")));
+    let st = w.status.clone().unwrap();
+    assert_eq!(st.phase, Some(Phase::Failed));
+    assert_eq!(last_history(&w).outcome, "Refused");
+    assert_eq!(
+        st.history.iter().filter(|h| h.outcome == "Refused").count(),
+        1,
+        "recorded once"
+    );
+}
+
+#[test]
+fn candidate_worse_than_the_champion_is_refused_with_both_values() {
+    let mut s = spec(Strategy::Canary);
+    s.candidate.compare_with_champion = Some(ChampionComparison {
+        metric: "auc".into(),
+        higher_is_better: true,
+        min_delta: 0.0,
+    });
+    let mut w = World::with_champion(&s);
+    let mut c = candidate(CANDIDATE_ARN, "run-2");
+    c.comparison = Some(MetricComparison {
+        candidate: Some(0.81),
+        champion: Some(0.86),
+    });
+    w.candidate = CandidateLookup::Found(c);
+    let p = w.step(&s);
+    assert!(
+        p.kinds().iter().all(|k| *k == "RecordHistory"),
+        "{:?}",
+        p.kinds()
+    );
+    let stalled = p
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Stalled")
+        .unwrap();
+    assert_eq!(stalled.reason, "WorseThanChampion");
+    assert!(
+        stalled.message.contains("0.81") && stalled.message.contains("0.86"),
+        "{}",
+        stalled.message
+    );
+}
+
+#[test]
+fn no_matching_candidate_waits_and_keeps_the_champion() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    w.candidate =
+        CandidateLookup::NotFound("only a Rejected package matches candidate_run_id=run-2".into());
+    let p = w.plan(&s, false);
+    assert!(p.actions.is_empty());
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    assert!(p.status.conditions[1].message.contains("Rejected"));
+}
+
+#[test]
+fn status_carries_observed_generation_links_and_stable_condition_times() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let first = w.plan(&s, false).status;
+    w.status = Some(first.clone());
+    w.now += mins(1);
+    let second = w.plan(&s, false).status;
+    assert_eq!(second.observed_generation, Some(1));
+    for (a, b) in first.conditions.iter().zip(&second.conditions) {
+        assert_eq!(
+            a.last_transition_time, b.last_transition_time,
+            "{} did not change status",
+            a.type_
+        );
+    }
+    let links = second.links.unwrap();
+    assert!(links.endpoint.contains("us-east-1") && links.endpoint.contains("churn-prod"));
+    assert_eq!(second.alarms.len(), 2);
+}
