@@ -496,3 +496,22 @@ proptest! {
         prop_assert!(r.valid == r.violations.is_empty());
     }
 }
+
+#[test]
+fn an_unsupported_model_file_is_named_not_only_the_accepted_ones() {
+    let mut entries = valid_entries();
+    entries.retain(|e| !e.starts_with(b"model/model.cbm"));
+    entries.push(entry("model/model.onnx", b'0', &[1u8; 100]));
+    let report = check(gz(&tar(&entries)));
+    let v = report
+        .violations
+        .iter()
+        .find(|v| v.rule == Rule::ModelFileCount)
+        .unwrap_or_else(|| panic!("no model file count violation in {:?}", report.violations));
+    assert!(
+        v.detail
+            .contains("found none (found model/model.onnx, whose extension is not supported)"),
+        "{}",
+        v.detail
+    );
+}

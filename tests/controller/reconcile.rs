@@ -455,6 +455,49 @@ async fn invalid_spec_is_stalled_with_the_message_and_no_aws_call() {
     c.shutdown().await;
 }
 
+/// A resource whose spec became invalid must still go when deleted: with Retain only the
+/// finalizer goes, with Delete what it owns on AWS goes too (only the endpoint's name and
+/// location are needed), and a spec so broken that not even the endpoint can be named is
+/// released without touching AWS.
+#[tokio::test(start_paused = true)]
+async fn a_resource_whose_spec_became_invalid_can_still_be_deleted() {
+    for (policy, break_endpoint_name, endpoints_left) in [
+        ("Retain", false, 1),
+        ("Delete", false, 0),
+        ("Delete", true, 1),
+    ] {
+        let mut m = manifest("direct");
+        m["spec"]["deletionPolicy"] = json!(policy);
+        let w = World::new(&m, true);
+        let c = w.start("a");
+        w.apply(&m).await;
+        w.until_phase("Succeeded").await;
+        m["spec"]["rollout"]["strategy"] = json!("Linear");
+        if break_endpoint_name {
+            m["spec"]["endpointName"] = json!("-not-a-name");
+        }
+        w.apply(&m).await;
+        w.until("Stalled", Duration::from_secs(600), |w| {
+            w.condition("Stalled").1 == "InvalidSpec"
+        })
+        .await;
+        w.api()
+            .delete(NAME, &DeleteParams::default())
+            .await
+            .unwrap();
+        w.until("the resource to go", Duration::from_secs(3600), |w| {
+            w.object().is_none()
+        })
+        .await;
+        assert_eq!(
+            w.sim.inventory().0,
+            endpoints_left,
+            "{policy}, endpoint name broken: {break_endpoint_name}"
+        );
+        c.shutdown().await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_status_conflict_is_retried() {
     let m = manifest("direct");

@@ -264,3 +264,60 @@ async fn calls_per_strategy_are_counted_for_the_record() {
         assert!(writes > 0 && reads > writes);
     }
 }
+
+/// A candidate whose artifact can never be read (a ModelDataUrl that is not an S3 object, or
+/// an object that does not exist) is refused at once with the reason; it is a verdict on the
+/// candidate, never an error retried forever.
+#[tokio::test]
+async fn an_unreadable_artifact_is_refused_not_retried() {
+    use sagemaker_rollout::aws::registry::{ModelRegistry, NewPackage};
+    use sagemaker_rollout::engine::drive::Progress;
+    for (url, why) in [
+        ("https://example.com/model.tar.gz", "is not an s3:// URI"),
+        ("s3://sim-models/nowhere/model.tar.gz", "does not exist"),
+    ] {
+        let mut spec = example("canary");
+        spec.candidate.match_tags =
+            Some([("candidate_run_id".to_owned(), "run-bad".to_owned())].into());
+        let valid = sagemaker_rollout::api::ValidSpec::new(&spec).unwrap();
+        let sim = Simulator::new(start_time(), &Scenario::default());
+        for name in &valid.analysis.existing {
+            sim.add_alarm(name, sagemaker_rollout::plan::AlarmState::Ok);
+        }
+        sim.create_package(&NewPackage {
+            group: "churn-models".into(),
+            description: "bad".into(),
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1".into(),
+            model_data_url: url.into(),
+            content_types: vec!["text/csv".into()],
+            response_types: vec!["application/json".into()],
+            approval: "Approved".into(),
+            metadata: [("candidate_run_id".to_owned(), "run-bad".to_owned())].into(),
+            tags: [("candidate_run_id".to_owned(), "run-bad".to_owned())].into(),
+        })
+        .await
+        .unwrap();
+        let engine = Engine::new(sim.clients(), OWNER);
+        let mut retries = 0;
+        let rest = drive(
+            &engine,
+            Goal::Apply(&valid),
+            &sim.clock,
+            DriveOptions::default(),
+            |p| {
+                if let Progress::Retry { .. } = p {
+                    retries += 1;
+                }
+            },
+        )
+        .await
+        .unwrap();
+        let status = rest.status.unwrap();
+        let ready = &status.conditions[0];
+        assert_eq!(status.phase, Some(Phase::Failed), "{url}: {ready:?}");
+        assert_eq!(ready.reason, "ArtifactInvalid", "{url}");
+        assert!(ready.message.contains(why), "{url}: {}", ready.message);
+        assert_eq!(retries, 0, "{url}: a permanent problem is not retried");
+        assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "{url}: nothing deployed");
+    }
+}

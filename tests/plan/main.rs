@@ -7,6 +7,9 @@ mod support;
 
 mod architecture;
 mod crd;
+mod manifests;
+mod no_panic;
 mod properties;
 mod rollouts;
+mod schema_agreement;
 mod spec_check;

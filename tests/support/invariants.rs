@@ -96,7 +96,6 @@ impl World {
     }
 }
 
-
 /// The candidate's share of production traffic in [0, 1].
 pub fn candidate_share<'a>(weights: impl Iterator<Item = (&'a str, f64)>, variant: &str) -> f64 {
     let (mut total, mut mine) = (0.0, 0.0);

@@ -451,7 +451,6 @@ impl World {
             Action::RemoveFinalizer => self.finalizer_removed = true,
         }
     }
-
 }
 
 fn variant_of(v: &actions::VariantPlan) -> Variant {

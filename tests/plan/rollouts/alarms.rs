@@ -117,4 +117,3 @@ fn missing_existing_alarm_holds_the_rollout() {
             .any(|a| a.name == "churn-kpi" && a.state == "Missing")
     );
 }
-

@@ -195,4 +195,3 @@ fn crash_between_tagging_and_updating_resends_the_update() {
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
-

@@ -65,4 +65,3 @@ fn abort_rolls_back_now_and_stays_on_the_champion() {
     let p = w.step(&s);
     assert!(p.actions.is_empty());
 }
-

@@ -129,4 +129,3 @@ fn failed_first_deployment_is_stalled_and_a_spec_change_recreates_the_endpoint()
     w.run(&changed, 100);
     assert_eq!(w.status.unwrap().phase, Some(Phase::Succeeded));
 }
-

@@ -75,4 +75,3 @@ fn unowned_endpoint_is_refused_unless_adopt_is_set() {
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
-

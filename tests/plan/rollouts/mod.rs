@@ -81,4 +81,3 @@ pub(super) fn until_stage(
     }
     panic!("never reached {stage:?} {step}; markers {:?}", w.markers());
 }
-

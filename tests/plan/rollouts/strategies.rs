@@ -250,4 +250,3 @@ fn shadow_then_hold_stays_in_shadow_until_promote_is_set() {
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
-
