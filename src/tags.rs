@@ -42,18 +42,6 @@ pub const LINEAGE_KEYS: &[&str] = &[
     ARTIFACT_SHA256,
 ];
 
-/// Tag keys the controller writes itself; users may not set them through `spec.tags`.
-pub const RESERVED_KEYS: &[&str] = &[
-    MANAGED_BY_KEY,
-    OWNER_KEY,
-    RUN_ID,
-    DATA_VERSION,
-    PACKAGE_ARN,
-    METRICS_HASH,
-    GIT_COMMIT,
-    ARTIFACT_SHA256,
-];
-
 /// Prefix of the progress-marker tags on the endpoint.
 pub const MARKER_PREFIX: &str = "sagemaker-rollout:";
 
@@ -72,9 +60,13 @@ pub fn allowed_char(c: char) -> bool {
     c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
 }
 
-/// Whether `key` is one the controller writes (ownership, lineage or a marker).
+/// Whether `key` is one the controller writes (ownership, lineage or a marker); users may
+/// not set these through `spec.tags`.
 pub fn is_reserved(key: &str) -> bool {
-    RESERVED_KEYS.contains(&key) || key.starts_with(MARKER_PREFIX)
+    key == MANAGED_BY_KEY
+        || key == OWNER_KEY
+        || LINEAGE_KEYS.contains(&key)
+        || key.starts_with(MARKER_PREFIX)
 }
 
 /// Makes free text a valid AWS tag value: allowed characters only, at most 256 of them.

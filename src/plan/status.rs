@@ -39,7 +39,7 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
             p.input.generation,
             p.now(),
         ),
-        endpoint: Some(endpoint_view(p, ep)),
+        endpoint: Some(endpoint_view(ep, &p.spec().endpoint_name)),
         champion: champion_view(p, ep),
         candidate: candidate_view(p, ep),
         rollout: rollout_view(p, ep, &verdict),
@@ -60,7 +60,8 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
     }
 }
 
-fn endpoint_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> EndpointStatusView {
+/// The endpoint as on-call sees it (`NotFound` when it does not exist).
+pub(super) fn endpoint_view(ep: Option<&Endpoint>, name: &str) -> EndpointStatusView {
     match ep {
         Some(e) => EndpointStatusView {
             name: e.name.clone(),
@@ -70,7 +71,7 @@ fn endpoint_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> EndpointStatusView {
             failure_reason: e.failure_reason.clone(),
         },
         None => EndpointStatusView {
-            name: p.spec().endpoint_name.clone(),
+            name: name.to_owned(),
             status: "NotFound".into(),
             ..Default::default()
         },

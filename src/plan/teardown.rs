@@ -9,9 +9,9 @@
 use super::actions::Action;
 use super::markers::Markers;
 use super::observed::EndpointStatus;
-use super::{Event, Next, Plan, TeardownInput};
+use super::{Event, Next, Plan, TeardownInput, status};
 use crate::api::conditions::{self, Health};
-use crate::api::{DeletionPolicy, EndpointStatusView, Phase};
+use crate::api::{DeletionPolicy, Phase};
 
 struct Step {
     actions: Vec<Action>,
@@ -50,20 +50,10 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
         input.generation,
         input.now,
     );
-    status.endpoint = Some(match &input.observed.endpoint {
-        Some(e) => EndpointStatusView {
-            name: e.name.clone(),
-            arn: Some(e.arn.clone()),
-            status: e.status.as_str().into(),
-            config_name: Some(e.config_name.clone()),
-            failure_reason: e.failure_reason.clone(),
-        },
-        None => EndpointStatusView {
-            name: input.teardown.endpoint_name.clone(),
-            status: "NotFound".into(),
-            ..Default::default()
-        },
-    });
+    status.endpoint = Some(status::endpoint_view(
+        input.observed.endpoint.as_ref(),
+        &input.teardown.endpoint_name,
+    ));
     Plan {
         actions: s.actions,
         status,

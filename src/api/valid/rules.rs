@@ -119,22 +119,7 @@ fn signed(d: Duration) -> SignedDuration {
 /// Builds the typed spec, or returns every problem found.
 pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
     let mut c = Collector::default();
-    c.name(
-        "spec.endpointName",
-        &spec.endpoint_name,
-        "a SageMaker endpoint name (1-63 letters, digits and hyphens, not starting or ending with a hyphen)",
-    );
-    if let Some(region) = &spec.region {
-        c.pattern(
-            "spec.region",
-            region,
-            re!(r"^[a-z]{2}(-[a-z]+)+-[0-9]$"),
-            "an AWS region such as us-east-1",
-        );
-    }
-    if let Some(arn) = &spec.assume_role_arn {
-        c.pattern("spec.assumeRoleArn", arn, re!(ROLE_ARN), "an IAM role ARN");
-    }
+    identity(&mut c, spec);
     c.pattern(
         "spec.executionRoleArn",
         &spec.execution_role_arn,
@@ -223,6 +208,20 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
 /// The deletion contract: the endpoint's name and location, nothing else.
 pub(super) fn teardown(spec: &ModelDeploymentSpec) -> Result<Teardown, SpecErrors> {
     let mut c = Collector::default();
+    identity(&mut c, spec);
+    if !c.0.is_empty() {
+        return Err(SpecErrors(c.0));
+    }
+    Ok(Teardown {
+        endpoint_name: spec.endpoint_name.clone(),
+        region: spec.region.clone(),
+        assume_role_arn: spec.assume_role_arn.clone(),
+        deletion_policy: spec.deletion_policy,
+    })
+}
+
+/// Which endpoint, in which region, through which role: all deletion needs.
+fn identity(c: &mut Collector, spec: &ModelDeploymentSpec) {
     c.name(
         "spec.endpointName",
         &spec.endpoint_name,
@@ -239,15 +238,6 @@ pub(super) fn teardown(spec: &ModelDeploymentSpec) -> Result<Teardown, SpecError
     if let Some(arn) = &spec.assume_role_arn {
         c.pattern("spec.assumeRoleArn", arn, re!(ROLE_ARN), "an IAM role ARN");
     }
-    if !c.0.is_empty() {
-        return Err(SpecErrors(c.0));
-    }
-    Ok(Teardown {
-        endpoint_name: spec.endpoint_name.clone(),
-        region: spec.region.clone(),
-        assume_role_arn: spec.assume_role_arn.clone(),
-        deletion_policy: spec.deletion_policy,
-    })
 }
 
 fn candidate(c: &mut Collector, cand: &CandidateSpec) -> Option<CandidatePolicy> {
