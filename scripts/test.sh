@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (README): installs the pinned AWS emulator (moto, with its whole
-# dependency tree pinned in scripts/moto-requirements.txt) into .venv and the chart tools
+# The project's test command (README): installs the pinned moto the AWS emulator
+# (tests/emulator/) is built on, with its whole dependency tree pinned in
+# scripts/moto-requirements.txt, into .venv and the chart tools
 # (scripts/tools.sh) when missing, then runs every test. Works offline apart from crates.io and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ if ! .venv/bin/python -c "import sys, moto; sys.exit(moto.__version__ != '$want'
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/moto-requirements.txt
 fi
-# helm, kubectl and kubernetes-validate for the chart and manifest tests (tests/ship.rs).
+# helm, kubectl and kubernetes-validate for the chart and manifest tests (tests/ship/).
 bash scripts/tools.sh
+# The AWS emulator's own tests (each rule it enforces, broken and expected to fail as AWS
+# fails), then every Rust test; the Rust tests start the emulator themselves.
+.venv/bin/python -m unittest discover -s tests/emulator -p 'test_*.py' -q
 exec cargo test --locked "$@"

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::Violation;
 use super::validate::{ValidateError, validate_file};
@@ -38,7 +39,8 @@ pub struct Registered {
     pub package_arn: String,
     pub model_data_url: String,
     pub sha256: String,
-    pub tags: BTreeMap<String, String>,
+    /// The package version's CustomerMetadataProperties: lineage first.
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +53,20 @@ pub enum RegisterError {
     Aws(#[from] AwsError),
 }
 
-/// Scalar fields of model-info.json as CustomerMetadataProperties.
-pub fn metadata(model_info: &Value) -> BTreeMap<String, String> {
-    let Some(obj) = model_info.as_object() else {
-        return BTreeMap::new();
-    };
-    obj.iter()
+/// The CustomerMetadataProperties of a new package version: the lineage (managed-by,
+/// artifact_sha256, candidate_run_id, data_version, git_commit, metrics_hash), then the
+/// user's `--tag`s, then the other scalar fields of model-info.json, up to SageMaker's 50
+/// entries. Keys and values are made valid for the API (1-128 / 1-256 characters of the
+/// tag character set); empty ones are dropped.
+pub fn metadata(
+    lineage: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, String>,
+    model_info: &Value,
+) -> BTreeMap<String, String> {
+    let scalars = model_info
+        .as_object()
+        .into_iter()
+        .flatten()
         .filter_map(|(k, v)| {
             let s = match v {
                 Value::String(s) => s.clone(),
@@ -64,10 +74,37 @@ pub fn metadata(model_info: &Value) -> BTreeMap<String, String> {
                 Value::Bool(b) => b.to_string(),
                 _ => return None,
             };
-            Some((k.chars().take(128).collect(), s.chars().take(256).collect()))
-        })
-        .take(MAX_METADATA)
-        .collect()
+            Some((k.clone(), s))
+        });
+    let mut out = BTreeMap::new();
+    let ordered = lineage
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(extra.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .chain(scalars);
+    for (k, v) in ordered {
+        let key: String = tag_safe(&k)
+            .trim()
+            .chars()
+            .take(tags::MAX_KEY_CHARS)
+            .collect();
+        let value = tag_safe(&v).trim().to_owned();
+        if key.is_empty() || value.is_empty() || out.contains_key(&key) {
+            continue;
+        }
+        if out.len() == MAX_METADATA {
+            break;
+        }
+        out.insert(key, value);
+    }
+    out
+}
+
+/// CreateModelPackage's idempotency token: the same artifact registered to the same group
+/// with the same approval is one version, however often a pipeline retries.
+fn client_token(group: &str, sha256: &str, approval: &str) -> String {
+    let digest = Sha256::digest(format!("{group}\n{sha256}\n{approval}").as_bytes());
+    hex::encode(digest)[..36].to_owned()
 }
 
 /// Validates, uploads and registers.
@@ -90,12 +127,10 @@ pub async fn register(
     let model_info = report.model_info.clone().unwrap_or(Value::Null);
     let target = req.s3_prefix.join(&sha256).join("model.tar.gz");
     store.upload_file(&target, &req.artifact).await?;
-    let mut tags = tags::lineage(&BTreeMap::new(), Some(&model_info), report.metrics.as_ref());
-    tags.insert(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned());
-    tags.insert(tags::ARTIFACT_SHA256.to_owned(), sha256.clone());
-    for (k, v) in &req.extra_tags {
-        tags.entry(k.clone()).or_insert_with(|| tag_safe(v));
-    }
+    let mut lineage = tags::lineage(&BTreeMap::new(), Some(&model_info), report.metrics.as_ref());
+    lineage.insert(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned());
+    lineage.insert(tags::ARTIFACT_SHA256.to_owned(), sha256.clone());
+    let metadata = metadata(&lineage, &req.extra_tags, &model_info);
     registry
         .ensure_group(&req.group, "Model packages registered by sagemaker-rollout")
         .await?;
@@ -108,14 +143,14 @@ pub async fn register(
             content_types: req.content_types.clone(),
             response_types: req.response_types.clone(),
             approval: req.approval.clone(),
-            metadata: metadata(&model_info),
-            tags: tags.clone(),
+            metadata: metadata.clone(),
+            client_token: Some(client_token(&req.group, &sha256, &req.approval)),
         })
         .await?;
     Ok(Registered {
         package_arn,
         model_data_url: target.to_string(),
         sha256,
-        tags,
+        metadata,
     })
 }

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
-    InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, SortOrder, Tag,
+    InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, ModelPackageType,
+    SortOrder,
 };
 
 use super::{AwsError, ErrorClass, classify};
 
-/// A model package version to create.
+/// A model package version to create. A versioned package cannot carry tags (the API
+/// reference of CreateModelPackage: with a ModelPackageGroupName "you cannot supply a tag
+/// argument"), so its lineage travels in `metadata` (CustomerMetadataProperties).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewPackage {
     pub group: String,
@@ -21,8 +24,11 @@ pub struct NewPackage {
     pub response_types: Vec<String>,
     /// `Approved`, `PendingManualApproval` or `Rejected`.
     pub approval: String,
+    /// CustomerMetadataProperties: 1-50 entries, keys and values in the tag character set.
     pub metadata: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
+    /// Makes a repeated create return the package the first one made (1-36 of
+    /// `[a-zA-Z0-9-]`).
+    pub client_token: Option<String>,
 }
 
 /// A model package version as described by the registry.
@@ -32,6 +38,8 @@ pub struct PackageInfo {
     pub group: Option<String>,
     pub version: Option<i32>,
     pub approval: String,
+    /// ModelPackageStatus (`Completed` once the package may be used).
+    pub status: String,
     pub image: Option<String>,
     pub model_data_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
@@ -119,18 +127,19 @@ impl ModelRegistry for SdkRegistry {
             .set_supported_content_types(Some(p.content_types.clone()))
             .set_supported_response_mime_types(Some(p.response_types.clone()))
             .build();
-        let mut req = self
+        let metadata = (!p.metadata.is_empty()).then(|| p.metadata.clone().into_iter().collect());
+        let out = self
             .client
             .create_model_package()
             .model_package_group_name(&p.group)
             .model_package_description(&p.description)
             .inference_specification(spec)
             .model_approval_status(ModelApprovalStatus::from(p.approval.as_str()))
-            .set_customer_metadata_properties(Some(p.metadata.clone().into_iter().collect()));
-        for (k, v) in &p.tags {
-            req = req.tags(Tag::builder().key(k).value(v).build());
-        }
-        let out = req.send().await.map_err(|e| classify("sagemaker", OP, e))?;
+            .set_customer_metadata_properties(metadata)
+            .set_client_token(p.client_token.clone())
+            .send()
+            .await
+            .map_err(|e| classify("sagemaker", OP, e))?;
         out.model_package_arn()
             .map(str::to_owned)
             .ok_or_else(|| invalid(OP, "no ModelPackageArn in the response"))
@@ -155,6 +164,10 @@ impl ModelRegistry for SdkRegistry {
                 .model_approval_status()
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
+            status: out
+                .model_package_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
             image: container.and_then(|c| c.image()).map(str::to_owned),
             model_data_url: container
                 .and_then(|c| c.model_data_url())
@@ -174,6 +187,8 @@ impl ModelRegistry for SdkRegistry {
             .client
             .list_model_packages()
             .model_package_group_name(group)
+            // The default lists unversioned packages (API reference of ListModelPackages).
+            .model_package_type(ModelPackageType::Versioned)
             .sort_by(aws_sdk_sagemaker::types::ModelPackageSortBy::CreationTime)
             .sort_order(SortOrder::Descending)
             .into_paginator()

@@ -16,7 +16,7 @@ use super::endpoints::{
 };
 use super::{AwsError, classify};
 use crate::plan::EndpointStatus;
-use crate::plan::actions::{ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
+use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
 
 /// The production implementation.
 #[derive(Clone, Debug)]
@@ -262,10 +262,21 @@ impl Endpoints for SdkEndpoints {
     }
 
     async fn create_model(&self, m: &ModelPlan) -> Result<(), AwsError> {
-        let container = ContainerDefinition::builder()
-            .model_package_name(&m.package_arn)
-            .set_environment(Some(m.environment.clone().into_iter().collect()))
-            .build();
+        let container = match &m.container {
+            ModelContainer::Package => {
+                ContainerDefinition::builder().model_package_name(&m.package_arn)
+            }
+            ModelContainer::Image {
+                image,
+                model_data_url,
+            } => ContainerDefinition::builder()
+                .image(image)
+                .model_data_url(model_data_url),
+        }
+        .set_environment(
+            (!m.environment.is_empty()).then(|| m.environment.clone().into_iter().collect()),
+        )
+        .build();
         let r = self
             .client
             .create_model()

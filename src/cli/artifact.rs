@@ -77,7 +77,7 @@ pub(super) struct RegisterArgs {
     /// Package description.
     #[arg(long, default_value = "registered by sagemaker-rollout")]
     description: String,
-    /// Extra tag KEY=VALUE (repeatable).
+    /// Extra lineage KEY=VALUE in the package's CustomerMetadataProperties (repeatable).
     #[arg(long = "tag", value_parser = parse_key_value)]
     tags: Vec<(String, String)>,
     /// AWS region (default: the environment).
@@ -245,8 +245,8 @@ fn cmd_register(
             "  artifact  {} (sha256 {})",
             done.model_data_url, done.sha256
         );
-        for (k, v) in &done.tags {
-            println!("  tag       {k}={v}");
+        for (k, v) in &done.metadata {
+            println!("  metadata  {k}={v}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -281,6 +281,8 @@ impl Engine {
         Ok(Candidate {
             package_arn: arn,
             run_id: r.run_id(),
+            approval: r.info.approval.clone(),
+            image: r.info.image.clone(),
             model_data_url: url,
             lineage: {
                 let mut recorded = r.info.metadata.clone();

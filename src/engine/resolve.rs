@@ -1,6 +1,9 @@
 //! Candidate resolution in the Model Registry: the pinned package while `spec.candidate` is
 //! unchanged; otherwise the explicit ARN, or the newest version of the group carrying every
-//! `matchTags` entry with an acceptable approval. Rejected packages are never candidates.
+//! `matchTags` entry with an acceptable approval. A versioned package carries its lineage in
+//! CustomerMetadataProperties (it cannot be tagged at creation), so `matchTags` is matched
+//! there first and against the package's tags only as a fallback. Rejected packages are
+//! never candidates, nor is a package whose ModelPackageStatus is not Completed.
 
 use std::collections::BTreeMap;
 
@@ -18,9 +21,10 @@ pub struct Resolved {
 
 impl Resolved {
     pub fn run_id(&self) -> Option<String> {
-        self.tags
+        self.info
+            .metadata
             .get(crate::tags::RUN_ID)
-            .or_else(|| self.info.metadata.get(crate::tags::RUN_ID))
+            .or_else(|| self.tags.get(crate::tags::RUN_ID))
             .cloned()
     }
 }
@@ -67,7 +71,11 @@ pub async fn resolve(
                 "model package {arn} is Rejected and is never deployed"
             )));
         }
-        let tags = registry.package_tags(arn).await?;
+        let tags = if info.metadata.contains_key(crate::tags::RUN_ID) {
+            BTreeMap::new()
+        } else {
+            registry.package_tags(arn).await?
+        };
         return Ok(Lookup::Found(Resolved { info, tags }));
     }
     let CandidateSource::Group {
@@ -90,14 +98,18 @@ pub async fn resolve(
     };
     let mut rejected = 0;
     let mut wrong_approval = Vec::new();
+    let mut not_completed = Vec::new();
     for arn in arns {
         let info = registry.describe_package(&arn).await?;
-        let tags = registry.package_tags(&arn).await?;
-        // Tags first; CustomerMetadataProperties as a fallback for pipelines that record
-        // lineage there.
+        let in_metadata = wanted.iter().all(|(k, v)| info.metadata.get(k) == Some(v));
+        let tags = if in_metadata {
+            BTreeMap::new()
+        } else {
+            registry.package_tags(&arn).await?
+        };
         let matches = wanted
             .iter()
-            .all(|(k, v)| tags.get(k).or_else(|| info.metadata.get(k)) == Some(v));
+            .all(|(k, v)| info.metadata.get(k).or_else(|| tags.get(k)) == Some(v));
         if !matches {
             continue;
         }
@@ -109,6 +121,10 @@ pub async fn resolve(
             wrong_approval.push(format!("{} ({})", arn, info.approval));
             continue;
         }
+        if info.status != "Completed" {
+            not_completed.push(format!("{} ({})", arn, info.status));
+            continue;
+        }
         return Ok(Lookup::Found(Resolved { info, tags }));
     }
     let selector = wanted
@@ -116,7 +132,12 @@ pub async fn resolve(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let why = if rejected > 0 && wrong_approval.is_empty() {
+    let why = if !not_completed.is_empty() {
+        format!(
+            "packages in {group} match {selector} but none is Completed yet: {}",
+            not_completed.join(", ")
+        )
+    } else if rejected > 0 && wrong_approval.is_empty() {
         format!(
             "only Rejected packages in {group} match {selector}; Rejected packages are never deployed"
         )

@@ -7,11 +7,25 @@ use std::time::Duration;
 
 use crate::api::HistoryEntry;
 
+/// What a Model's container runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelContainer {
+    /// The model package version by ARN (`ModelPackageName`): SageMaker allows it only for
+    /// an Approved version.
+    Package,
+    /// The package's own container definition, for a version not (yet) Approved.
+    Image {
+        image: String,
+        model_data_url: String,
+    },
+}
+
 /// A SageMaker Model wrapping one model package version.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelPlan {
     pub name: String,
     pub package_arn: String,
+    pub container: ModelContainer,
     pub execution_role_arn: String,
     pub environment: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,

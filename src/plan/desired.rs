@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::actions::{AlarmPlan, ConfigPlan, DataCapturePlan, ModelPlan, ScalingPlan, VariantPlan};
+use super::actions::{
+    AlarmPlan, ConfigPlan, DataCapturePlan, ModelContainer, ModelPlan, ScalingPlan, VariantPlan,
+};
 use super::observed::{ArtifactCheck, Candidate, Variant};
 use crate::api::{AlarmMetric, ScalingMetric, ValidSpec};
 use crate::tags::{self, tag_safe};
@@ -67,6 +69,13 @@ pub fn model_plan(
     ModelPlan {
         name: resource_name(&spec.endpoint_name, "m", &h),
         package_arn: cand.package_arn.clone(),
+        container: match (&cand.image, cand.approval.as_str()) {
+            (_, "Approved") | (None, _) => ModelContainer::Package,
+            (Some(image), _) => ModelContainer::Image {
+                image: image.clone(),
+                model_data_url: cand.model_data_url.clone(),
+            },
+        },
         execution_role_arn: spec.execution_role_arn.clone(),
         environment: spec.serving.environment.clone(),
         tags: lineage.clone(),

@@ -166,6 +166,11 @@ pub struct MetricComparison {
 pub struct Candidate {
     pub package_arn: String,
     pub run_id: Option<String>,
+    /// ModelApprovalStatus: only an `Approved` version may be deployed by its ARN; another
+    /// is deployed from its container definition (`image` + `model_data_url`).
+    pub approval: String,
+    /// The inference image of the package's container definition.
+    pub image: Option<String>,
     /// S3 URI of model.tar.gz.
     pub model_data_url: String,
     /// Lineage from the package and the artifact's model-info.json (data_version,

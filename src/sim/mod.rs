@@ -116,6 +116,8 @@ struct State {
     configs: BTreeMap<String, ConfigPlan>,
     models: BTreeMap<String, ModelPlan>,
     packages: Vec<Package>,
+    /// CreateModelPackage ClientTokens seen, and the package each made.
+    client_tokens: BTreeMap<String, String>,
     groups: Vec<String>,
     objects: BTreeMap<String, Bytes>,
     alarms: BTreeMap<String, (Alarm, Option<AlarmPlan>)>,
@@ -232,7 +234,7 @@ impl Simulator {
     pub fn add_package(
         &self,
         group: &str,
-        tags: BTreeMap<String, String>,
+        metadata: BTreeMap<String, String>,
         approval: &str,
         artifact: Bytes,
     ) -> String {
@@ -249,26 +251,28 @@ impl Simulator {
         let arn = format!("arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/{version}");
         let url = format!("s3://sim-models/{group}/{version}/model.tar.gz");
         st.objects.insert(url.clone(), artifact);
-        let metadata = tags.clone();
+        // A versioned package carries its lineage in CustomerMetadataProperties; it cannot
+        // carry tags (see docs/aws-rules.md).
         st.packages.push(Package {
             info: PackageInfo {
                 arn: arn.clone(),
                 group: Some(group.to_owned()),
                 version: Some(version),
                 approval: approval.to_owned(),
+                status: "Completed".into(),
                 image: Some(format!(
                     "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/inference:1"
                 )),
                 model_data_url: Some(url),
                 metadata,
             },
-            tags,
+            tags: BTreeMap::new(),
         });
         arn
     }
 
     /// Registers a package under an explicit ARN (for specs that pin one).
-    pub fn add_package_at(&self, arn: &str, tags: BTreeMap<String, String>, artifact: Bytes) {
+    pub fn add_package_at(&self, arn: &str, metadata: BTreeMap<String, String>, artifact: Bytes) {
         let mut st = self.lock();
         let url = format!(
             "s3://sim-models/pinned/{}/model.tar.gz",
@@ -281,13 +285,14 @@ impl Simulator {
                 group: arn.split('/').nth(1).map(str::to_owned),
                 version: arn.rsplit('/').next().and_then(|v| v.parse().ok()),
                 approval: "Approved".into(),
+                status: "Completed".into(),
                 image: Some(format!(
                     "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/inference:1"
                 )),
                 model_data_url: Some(url),
-                metadata: tags.clone(),
+                metadata,
             },
-            tags,
+            tags: BTreeMap::new(),
         });
     }
 

@@ -16,7 +16,7 @@ use crate::aws::endpoints::{
 use crate::aws::registry::{ModelRegistry, NewPackage, PackageInfo};
 use crate::aws::runtime::{Invocation, Invoker};
 use crate::aws::{AwsError, ErrorClass};
-use crate::plan::actions::{ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
+use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
 use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
 
 fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
@@ -111,11 +111,23 @@ impl Endpoints for Simulator {
 
     async fn create_model(&self, model: &ModelPlan) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "CreateModel", true)?;
-        if !st.packages.iter().any(|p| p.info.arn == model.package_arn) {
-            return Err(invalid(
-                "CreateModel",
-                format!("Model package {} does not exist", model.package_arn),
-            ));
+        if let ModelContainer::Package = model.container {
+            // A container naming a package needs an existing, Completed, Approved version.
+            let Some(pkg) = st.packages.iter().find(|p| p.info.arn == model.package_arn) else {
+                return Err(invalid(
+                    "CreateModel",
+                    format!("Model package {} does not exist", model.package_arn),
+                ));
+            };
+            if pkg.info.status != "Completed" || pkg.info.approval != "Approved" {
+                return Err(invalid(
+                    "CreateModel",
+                    format!(
+                        "Model package {} is {} with ModelApprovalStatus {}; only a Completed, Approved version can be deployed by its ARN",
+                        model.package_arn, pkg.info.status, pkg.info.approval
+                    ),
+                ));
+            }
         }
         st.models
             .entry(model.name.clone())
@@ -392,9 +404,27 @@ impl ModelRegistry for Simulator {
     }
 
     async fn create_package(&self, p: &NewPackage) -> Result<String, AwsError> {
-        drop(self.enter("sagemaker", "CreateModelPackage", true)?);
-        let arn = self.add_package(&p.group, p.tags.clone(), &p.approval, bytes::Bytes::new());
+        {
+            let st = self.enter("sagemaker", "CreateModelPackage", true)?;
+            // The same ClientToken returns the package the first call made.
+            if let Some(arn) = p
+                .client_token
+                .as_ref()
+                .and_then(|t| st.client_tokens.get(t))
+            {
+                return Ok(arn.clone());
+            }
+        }
+        let arn = self.add_package(
+            &p.group,
+            p.metadata.clone(),
+            &p.approval,
+            bytes::Bytes::new(),
+        );
         let mut st = self.lock();
+        if let Some(t) = &p.client_token {
+            st.client_tokens.insert(t.clone(), arn.clone());
+        }
         st.objects
             .retain(|k, v| !(v.is_empty() && k.contains(&p.group)));
         if let Some(pkg) = st.packages.iter_mut().find(|x| x.info.arn == arn) {
@@ -494,6 +524,8 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
     let cand = Candidate {
         package_arn: arn.clone(),
         run_id: Some("champion".into()),
+        approval: "Approved".into(),
+        image: None,
         model_data_url: String::new(),
         lineage: BTreeMap::new(),
         artifact: crate::plan::ArtifactCheck::Unchecked,

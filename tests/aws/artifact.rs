@@ -1,7 +1,7 @@
 //! S3 and Model Registry adapters over real HTTP against moto, and the artifact commands that
 //! use them: `validate s3://…` through concurrent ranged GETs, and `register`.
 
-use crate::moto;
+use crate::emulator::Emulator;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -64,8 +64,8 @@ async fn bucket(config: &aws_config::SdkConfig, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_adapter_reads_ranges_sizes_and_uploads_in_parts() {
-    let moto = moto::Moto::start();
-    let config = moto.config().await;
+    let emu = Emulator::start();
+    let config = emu.config().await;
     bucket(&config, "models").await;
     let s3 = SdkS3::new(&config);
     let small = S3Uri::parse("s3://models/a/small.bin").unwrap();
@@ -97,8 +97,8 @@ async fn s3_adapter_reads_ranges_sizes_and_uploads_in_parts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_streams_an_s3_artifact_through_concurrent_ranges() {
-    let moto = moto::Moto::start();
-    let config = moto.config().await;
+    let emu = Emulator::start();
+    let config = emu.config().await;
     bucket(&config, "artifacts").await;
     let dir = tempfile::tempdir().unwrap();
     write_tree(&dir.path().join("src"), 3 << 20);
@@ -204,8 +204,8 @@ async fn a_failed_range_is_retried_and_the_bytes_arrive_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_uploads_content_addressed_and_creates_a_package_with_lineage() {
-    let moto = moto::Moto::start();
-    let config = moto.config().await;
+    let emu = Emulator::start();
+    let config = emu.config().await;
     bucket(&config, "ml-models").await;
     let dir = tempfile::tempdir().unwrap();
     write_tree(&dir.path().join("src"), 200_000);
@@ -236,10 +236,11 @@ async fn register_uploads_content_addressed_and_creates_a_package_with_lineage()
         ("git_commit", "0badc0de"),
         ("team", "growth"),
     ] {
-        assert_eq!(done.tags.get(k).map(String::as_str), Some(v), "{k}");
+        assert_eq!(done.metadata.get(k).map(String::as_str), Some(v), "{k}");
     }
-    assert_eq!(done.tags["artifact_sha256"], packaged.sha256);
-    assert_eq!(done.tags["metrics_hash"].len(), 16);
+    assert_eq!(done.metadata["artifact_sha256"], packaged.sha256);
+    assert_eq!(done.metadata["metrics_hash"].len(), 16);
+    assert_eq!(done.metadata["managed-by"], "sagemaker-rollout");
 
     let info = registry.describe_package(&done.package_arn).await.unwrap();
     assert_eq!(
@@ -261,16 +262,36 @@ async fn register_uploads_content_addressed_and_creates_a_package_with_lineage()
         .unwrap();
     assert_eq!(uploaded, packaged.compressed_bytes);
 
-    // Registering the same artifact again reuses the same key and adds a version.
+    // Registering the same artifact again (a retried pipeline) reuses the same key and the
+    // same version (CreateModelPackage's ClientToken); another approval is another version.
     let again = register(&req, &s3, &registry, 2).await.unwrap();
     assert_eq!(again.model_data_url, done.model_data_url);
-    assert_ne!(again.package_arn, done.package_arn);
+    assert_eq!(again.package_arn, done.package_arn);
+    let approved = RegisterRequest {
+        approval: "Approved".into(),
+        ..req.clone()
+    };
+    let other = register(&approved, &s3, &registry, 2).await.unwrap();
+    assert_ne!(other.package_arn, done.package_arn);
+    assert_eq!(
+        registry.list_packages("churn-models").await.unwrap().len(),
+        2
+    );
+    // A versioned package carries no tags: the lineage is in its metadata.
+    assert!(
+        registry
+            .package_tags(&done.package_arn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    emu.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_refuses_an_invalid_artifact_before_uploading() {
-    let moto = moto::Moto::start();
-    let config = moto.config().await;
+    let emu = Emulator::start();
+    let config = emu.config().await;
     bucket(&config, "ml-models").await;
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.tar.gz");

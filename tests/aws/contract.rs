@@ -1,8 +1,8 @@
-//! Adapter contract tests: the same scenario against the SDK adapters over real HTTP to moto
-//! and against the simulator, which must agree wherever moto is faithful to AWS. CloudWatch is
-//! tested with aws-smithy-mocks (the Rust SDK speaks only RPCv2-CBOR to it, which moto lacks).
+//! Adapter contract tests: the same scenario against the SDK adapters over real HTTP to the
+//! project's emulator (AWS's service models as the oracle) and against the simulator, which
+//! must agree.
 
-use crate::moto;
+use crate::emulator::Emulator;
 
 use std::collections::BTreeMap;
 
@@ -32,7 +32,7 @@ fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {
     }
 }
 
-/// What the scenario observed, compared between moto and the simulator.
+/// What the scenario observed, compared between the emulator and the simulator.
 #[derive(Debug, PartialEq)]
 struct Observed {
     model_lineage: Option<String>,
@@ -45,8 +45,8 @@ struct Observed {
     gone: bool,
 }
 
-/// The shared scenario. `settle` lets time pass (a no-op on moto, whose endpoints are
-/// InService at once; the simulator's clock jumps).
+/// The shared scenario. `settle` lets the endpoint's transition finish (the emulator's take
+/// a fraction of a second; the simulator's clock jumps).
 async fn scenario(
     endpoints: &dyn Endpoints,
     registry: &dyn ModelRegistry,
@@ -67,7 +67,7 @@ async fn scenario(
             response_types: vec!["application/json".into()],
             approval: "Approved".into(),
             metadata: tags(&[("candidate_run_id", "run-c")]),
-            tags: tags(&[("candidate_run_id", "run-c")]),
+            client_token: None,
         })
         .await
         .unwrap();
@@ -75,6 +75,7 @@ async fn scenario(
         let model = ModelPlan {
             name: name.into(),
             package_arn: arn.clone(),
+            container: sagemaker_rollout::plan::actions::ModelContainer::Package,
             execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
             environment: BTreeMap::new(),
             tags: tags(&[("model_package_arn", &arn), ("owner", "ns/contract")]),
@@ -234,16 +235,17 @@ async fn scenario(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sdk_adapters_against_moto_agree_with_the_simulator() {
-    let moto = moto::Moto::start();
-    let config = moto.config().await;
-    let on_moto = scenario(
+async fn sdk_adapters_against_the_emulator_agree_with_the_simulator() {
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    let on_emulator = scenario(
         &SdkEndpoints::new(&config),
         &SdkRegistry::new(&config),
         &SdkScaling::new(&config),
-        &|| {},
+        &|| std::thread::sleep(std::time::Duration::from_millis(900)),
     )
     .await;
+    emu.assert_clean();
 
     let sim = Simulator::new(
         "2026-01-05T09:00:00Z".parse().unwrap(),
@@ -253,7 +255,7 @@ async fn sdk_adapters_against_moto_agree_with_the_simulator() {
     let settle = move || clock.advance_to(clock.now() + jiff::SignedDuration::from_mins(30));
     let on_sim = scenario(&sim, &sim, &sim, &settle).await;
 
-    assert_eq!(on_moto, on_sim);
+    assert_eq!(on_emulator, on_sim);
     assert_eq!(on_sim.status, EndpointStatus::InService);
     assert_eq!(
         on_sim.tags_after_update,
@@ -266,36 +268,19 @@ async fn sdk_adapters_against_moto_agree_with_the_simulator() {
     assert!(on_sim.gone);
 }
 
-/// POSTs JSON to moto's control API (plain HTTP/1.1 over loopback).
-fn moto_post(endpoint: &str, path: &str, body: &str) {
-    use std::io::{Read, Write};
-    let addr = endpoint.trim_start_matches("http://");
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        conn,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    conn.read_to_string(&mut reply).unwrap();
-    assert!(
-        reply.starts_with("HTTP/1.1 2") || reply.starts_with("HTTP/1.0 2"),
-        "{reply}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_reaches_the_target_variant_and_returns_the_body() {
     use sagemaker_rollout::aws::runtime::Invoker;
     use sagemaker_rollout::aws::sdk_services::SdkRuntime;
-    let moto = moto::Moto::start();
-    moto_post(
-        &moto.endpoint,
-        "/moto-api/static/sagemaker/endpoint-results",
-        r#"{"results": [{"Body": "{\"score\": 0.93}", "ContentType": "application/json", "InvokedProductionVariant": "v-b"}]}"#,
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    let endpoints = SdkEndpoints::new(&config);
+    let registry = SdkRegistry::new(&config);
+    serving_endpoint(&endpoints, &registry).await;
+    emu.invoke_result(
+        serde_json::json!({"endpoint": "contract-ep", "variant": "v-b",
+        "status": 200, "body": "{\"score\": 0.93}", "content_type": "application/json"}),
     );
-    let config = moto.config().await;
     let reply = SdkRuntime::new(&config)
         .invoke("contract-ep", "v-b", "text/csv", "1,2,3")
         .await
@@ -314,4 +299,72 @@ async fn invoke_reaches_the_target_variant_and_returns_the_body() {
         sagemaker_rollout::plan::smoke::evaluate(&expect, reply.status, &reply.body),
         Ok(())
     );
+    let missing = SdkRuntime::new(&config)
+        .invoke("no-such-endpoint", "v-b", "text/csv", "1,2,3")
+        .await;
+    assert!(
+        missing.is_err(),
+        "a missing endpoint is an error, not a reply"
+    );
+    emu.assert_clean();
+}
+
+/// A two-variant endpoint `contract-ep` (`v-a` 1.0, `v-b` 0.0), InService.
+async fn serving_endpoint(endpoints: &SdkEndpoints, registry: &SdkRegistry) {
+    registry
+        .ensure_group("contract-models", "contract")
+        .await
+        .unwrap();
+    let arn = registry
+        .create_package(&NewPackage {
+            group: "contract-models".into(),
+            description: "contract".into(),
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1".into(),
+            model_data_url: "s3://contract/model.tar.gz".into(),
+            content_types: vec!["text/csv".into()],
+            response_types: vec!["application/json".into()],
+            approval: "Approved".into(),
+            metadata: tags(&[("candidate_run_id", "run-c")]),
+            client_token: None,
+        })
+        .await
+        .unwrap();
+    for name in ["contract-m-a", "contract-m-b"] {
+        let model = ModelPlan {
+            name: name.into(),
+            package_arn: arn.clone(),
+            container: sagemaker_rollout::plan::actions::ModelContainer::Package,
+            execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
+            environment: BTreeMap::new(),
+            tags: tags(&[("owner", "ns/contract")]),
+        };
+        endpoints.create_model(&model).await.unwrap();
+    }
+    let config = ConfigPlan {
+        name: "contract-c-1".into(),
+        production: vec![
+            variant("v-a", "contract-m-a", 1.0),
+            variant("v-b", "contract-m-b", 0.0),
+        ],
+        shadow: vec![],
+        data_capture: None,
+        tags: tags(&[("owner", "ns/contract")]),
+    };
+    endpoints.create_endpoint_config(&config).await.unwrap();
+    endpoints
+        .create_endpoint(
+            "contract-ep",
+            "contract-c-1",
+            &tags(&[("owner", "ns/contract")]),
+        )
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        let ep = endpoints.describe_endpoint("contract-ep").await.unwrap();
+        if ep.is_some_and(|e| e.status == EndpointStatus::InService) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("contract-ep never became InService");
 }

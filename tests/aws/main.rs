@@ -2,8 +2,8 @@
 //! scenario against the emulator and the simulator), CloudWatch; and the ignored real-AWS
 //! test.
 
-#[path = "../moto/mod.rs"]
-mod moto;
+#[path = "../emulator/harness.rs"]
+mod emulator;
 
 mod artifact;
 mod cloudwatch;

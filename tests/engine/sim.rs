@@ -293,7 +293,7 @@ async fn an_unreadable_artifact_is_refused_not_retried() {
             response_types: vec!["application/json".into()],
             approval: "Approved".into(),
             metadata: [("candidate_run_id".to_owned(), "run-bad".to_owned())].into(),
-            tags: [("candidate_run_id".to_owned(), "run-bad".to_owned())].into(),
+            client_token: None,
         })
         .await
         .unwrap();

@@ -85,6 +85,8 @@ pub fn candidate(arn: &str, run: &str) -> Candidate {
     Candidate {
         package_arn: arn.to_owned(),
         run_id: Some(run.to_owned()),
+        approval: "Approved".into(),
+        image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/catboost:1".into()),
         model_data_url: format!("s3://models/{run}/model.tar.gz"),
         lineage: [("data_version".to_owned(), format!("data-{run}"))]
             .into_iter()

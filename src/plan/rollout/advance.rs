@@ -50,6 +50,17 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
             "Aborted",
         );
     }
+    let rejected = matches!(&p.input.observed.candidate,
+        CandidateLookup::Found(c) if Some(&c.package_arn) == p.markers.candidate.as_ref() && c.approval == "Rejected");
+    if rejected {
+        return begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "the candidate's model package was Rejected in the registry".into(),
+            "PackageRejected",
+        );
+    }
     if p.markers.smoke == Some(Smoke::Failed) {
         return begin_rollback(
             p,
@@ -196,6 +207,8 @@ pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
         _ => Some(Candidate {
             package_arn: arn,
             run_id: p.markers.run_id.clone(),
+            approval: String::new(),
+            image: None,
             model_data_url: String::new(),
             lineage: BTreeMap::new(),
             artifact: ArtifactCheck::Unchecked,

@@ -104,6 +104,10 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
 /// Artifact validation and the champion comparison. Returns true when the candidate may go.
 pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
     let spec = p.spec();
+    if let Some(why) = undeployable(cand) {
+        refuse(p, cand, "PackageUnusable", why);
+        return false;
+    }
     if spec.artifact.validate {
         match &cand.artifact {
             ArtifactCheck::Unchecked => {
@@ -178,6 +182,30 @@ pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
         }
     }
     true
+}
+
+/// Why SageMaker could not run this package version at all: it was Rejected (a pinned ARN
+/// keeps resolving after a rejection), or it is not Approved — so it must run from its own
+/// container definition — and lacks one, or it has no model artifact.
+pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
+    let arn = &cand.package_arn;
+    if cand.approval == "Rejected" {
+        return Some(format!(
+            "model package {arn} is Rejected and is never deployed"
+        ));
+    }
+    if cand.model_data_url.is_empty() {
+        return Some(format!(
+            "model package {arn} has no ModelDataUrl in its inference specification; register it with its model.tar.gz"
+        ));
+    }
+    if cand.approval != "Approved" && cand.image.is_none() {
+        return Some(format!(
+            "model package {arn} is {} and has no container image to run it from (only an Approved version can be deployed by its ARN)",
+            cand.approval
+        ));
+    }
+    None
 }
 
 /// The candidate may not be deployed; record it once.

@@ -115,3 +115,94 @@ fn status_carries_observed_generation_links_and_stable_condition_times() {
     assert!(links.endpoint.contains("us-east-1") && links.endpoint.contains("churn-prod"));
     assert_eq!(second.alarms.len(), 2);
 }
+
+#[test]
+fn a_pending_package_runs_from_its_container_definition_not_its_arn() {
+    use sagemaker_rollout::plan::actions::{Action, ModelContainer};
+    let mut s = spec(Strategy::Direct);
+    s.candidate.approval = ApprovalPolicy::PendingManualApproval;
+    let mut w = World::with_champion(&s);
+    w.candidate = CandidateLookup::Found(Candidate {
+        approval: "PendingManualApproval".into(),
+        ..candidate(CANDIDATE_ARN, "run-2")
+    });
+    let plans = w.run(&s, 40);
+    let models: Vec<_> = plans
+        .iter()
+        .flat_map(|p| &p.actions)
+        .filter_map(|a| match a {
+            Action::CreateModel(m) if m.package_arn == CANDIDATE_ARN => Some(m.container.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!models.is_empty());
+    assert!(
+        models.iter().all(
+            |c| matches!(c, ModelContainer::Image { image, model_data_url }
+            if image.ends_with("catboost:1") && model_data_url == "s3://models/run-2/model.tar.gz")
+        ),
+        "{models:?}"
+    );
+    assert_eq!(w.stage(), Some(Stage::Done));
+}
+
+#[test]
+fn an_approved_package_runs_by_its_arn() {
+    use sagemaker_rollout::plan::actions::{Action, ModelContainer};
+    let s = spec(Strategy::Direct);
+    let mut w = World::with_champion(&s);
+    let plans = w.run(&s, 40);
+    assert!(plans.iter().flat_map(|p| &p.actions).any(|a| matches!(a,
+        Action::CreateModel(m) if m.package_arn == CANDIDATE_ARN && m.container == ModelContainer::Package)));
+}
+
+#[test]
+fn a_rejected_or_unrunnable_package_is_refused_with_the_reason() {
+    let s = spec(Strategy::Canary);
+    for (approval, image, url, why) in [
+        ("Rejected", true, true, "is Rejected"),
+        (
+            "PendingManualApproval",
+            false,
+            true,
+            "has no container image",
+        ),
+        ("Approved", true, false, "has no ModelDataUrl"),
+    ] {
+        let mut w = World::with_champion(&s);
+        let mut c = candidate(CANDIDATE_ARN, "run-2");
+        c.approval = approval.into();
+        if !image {
+            c.image = None;
+        }
+        if !url {
+            c.model_data_url = String::new();
+        }
+        w.candidate = CandidateLookup::Found(c);
+        let plans = w.run(&s, 10);
+        assert!(
+            plans.iter().all(|p| !p.kinds().contains(&"UpdateEndpoint")),
+            "{approval}"
+        );
+        let ready = condition(&w, "Ready");
+        assert_eq!(ready.reason, "PackageUnusable", "{approval}");
+        assert!(ready.message.contains(why), "{approval}: {}", ready.message);
+    }
+}
+
+#[test]
+fn a_package_rejected_mid_rollout_is_rolled_back() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 40);
+    if let CandidateLookup::Found(c) = &mut w.candidate {
+        c.approval = "Rejected".into();
+    }
+    w.run(&s, 60);
+    assert_eq!(w.stage(), Some(Stage::RolledBack));
+    assert!(
+        last_history(&w).reason.contains("Rejected"),
+        "{:?}",
+        last_history(&w)
+    );
+}

@@ -1,0 +1,89 @@
+"""Forwards validated S3, SNS and STS requests to moto's in-process WSGI apps (imported lazily).
+
+Contract: `forward(service, environ, body)` -> (status, [(header, value)], body bytes) from
+moto's backend app for that service (path-style S3). `reset()` resets the moto backends that
+were loaded; `s3_state()` lists buckets with their keys and sizes; `sns_state()` topics and
+published message counts. Moto answers for account 123456789012.
+"""
+import io
+import threading
+
+ACCOUNT = "123456789012"
+_apps = {}
+_lock = threading.Lock()
+MOTO_SERVICES = ("s3", "sns", "sts")
+
+
+def app(service):
+    with _lock:
+        if service not in _apps:
+            from moto.server import create_backend_app
+            _apps[service] = create_backend_app(service)
+        return _apps[service]
+
+
+def warm():
+    """Imports moto and builds the three apps (run in the background after start-up)."""
+    for s in MOTO_SERVICES:
+        try:
+            app(s)
+        except Exception:
+            pass
+
+
+def forward(service, environ, body):
+    env = dict(environ)
+    env["wsgi.input"] = io.BytesIO(body)
+    env["CONTENT_LENGTH"] = str(len(body))
+    env.pop("HTTP_TRANSFER_ENCODING", None)
+    env["wsgi.input_terminated"] = False
+    captured = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"] = status
+        captured["headers"] = headers
+
+    chunks = app(service)(env, start_response)
+    try:
+        data = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return int(captured["status"].split()[0]), captured["headers"], data
+
+
+def reset():
+    if not _apps:
+        return
+    from moto.backends import get_backend
+    for s in list(_apps):
+        try:
+            get_backend(s).reset()
+        except Exception:
+            pass
+
+
+def s3_state():
+    if "s3" not in _apps:
+        return []
+    from moto.s3.models import s3_backends
+    if ACCOUNT not in s3_backends:
+        return []
+    out = []
+    for name, bucket in sorted(s3_backends[ACCOUNT]["aws"].buckets.items()):
+        out.append({"name": name, "region": bucket.region_name,
+                    "keys": {k: v.size for k, v in sorted(bucket.keys.items())}})
+    return out
+
+
+def sns_state():
+    if "sns" not in _apps:
+        return []
+    from moto.sns.models import sns_backends
+    out = []
+    if ACCOUNT not in sns_backends:
+        return out
+    for region, backend in sns_backends[ACCOUNT].items():
+        for arn, topic in backend.topics.items():
+            out.append({"arn": arn, "region": region, "name": topic.name})
+    return out
