@@ -19,6 +19,9 @@ pub const MANAGED_BY: &str = "sagemaker-rollout";
 pub const MANAGED_BY_KEY: &str = "managed-by";
 /// Key naming the ModelDeployment (`namespace/name`) that owns a resource.
 pub const OWNER_KEY: &str = "owner";
+/// Key naming the endpoint a model, endpoint config or alarm was created for: with the owner
+/// it makes ownership exact (two endpoints never claim one resource).
+pub const ENDPOINT_KEY: &str = "endpoint";
 /// Lineage run id of the model.
 pub const RUN_ID: &str = "candidate_run_id";
 /// Dataset version the model was trained on.
@@ -65,6 +68,7 @@ pub fn allowed_char(c: char) -> bool {
 pub fn is_reserved(key: &str) -> bool {
     key == MANAGED_BY_KEY
         || key == OWNER_KEY
+        || key == ENDPOINT_KEY
         || LINEAGE_KEYS.contains(&key)
         || key.starts_with(MARKER_PREFIX)
 }

@@ -1,24 +1,165 @@
-//! CloudWatch alarms: the states of watched alarms, and the alarms the controller owns.
+//! CloudWatch alarms: the states of watched alarms (metric and composite), and the alarms
+//! the controller owns (created, listed by prefix for cleanup, deleted), as a narrow trait
+//! and its implementation on `aws-sdk-cloudwatch` (which speaks Smithy RPC v2 CBOR).
 
 use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, StateValue, Statistic};
 
-use super::AwsError;
-use crate::plan::Alarm;
+use super::{AwsError, classify};
 use crate::plan::actions::AlarmPlan;
-
-/// Prefix of every alarm the controller creates for `endpoint`.
-pub fn owned_prefix(endpoint: &str) -> String {
-    format!("sagemaker-rollout-{endpoint}-")
-}
+use crate::plan::{Alarm, AlarmState};
 
 #[async_trait]
 pub trait Alarms: Send + Sync {
-    /// States of the named alarms; a missing alarm is absent from the result.
+    /// States of the named alarms, metric or composite; a missing alarm is absent.
     async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError>;
-    /// Names of alarms whose name starts with `prefix`.
+    /// Names of metric alarms whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError>;
     /// PutMetricAlarm (create or update).
     async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError>;
     /// Deletes alarms; missing ones are ignored.
     async fn delete(&self, names: &[String]) -> Result<(), AwsError>;
+}
+
+/// CloudWatch alarms.
+#[derive(Clone, Debug)]
+pub struct SdkAlarms {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl SdkAlarms {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_cloudwatch::Client::new(config),
+        }
+    }
+
+    pub fn from_client(client: aws_sdk_cloudwatch::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn state(s: Option<&StateValue>) -> AlarmState {
+    match s {
+        Some(StateValue::Alarm) => AlarmState::Alarm,
+        Some(StateValue::Ok) => AlarmState::Ok,
+        _ => AlarmState::InsufficientData,
+    }
+}
+
+#[async_trait]
+impl Alarms for SdkAlarms {
+    async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
+        let mut out = Vec::new();
+        // DescribeAlarms accepts at most 100 names per call, and returns composite alarms
+        // only when asked for them (without AlarmTypes: metric alarms only).
+        for chunk in names.chunks(100) {
+            let mut pages = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .into_paginator()
+                .send();
+            while let Some(resp) = pages.next().await {
+                let resp = resp.map_err(|e| classify("cloudwatch", "DescribeAlarms", e))?;
+                for a in resp.metric_alarms() {
+                    out.push(Alarm {
+                        name: a.alarm_name().unwrap_or_default().to_owned(),
+                        state: state(a.state_value()),
+                        since: a.state_updated_timestamp().and_then(|t| {
+                            jiff::Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
+                        }),
+                    });
+                }
+                for a in resp.composite_alarms() {
+                    out.push(Alarm {
+                        name: a.alarm_name().unwrap_or_default().to_owned(),
+                        state: state(a.state_value()),
+                        since: a.state_updated_timestamp().and_then(|t| {
+                            jiff::Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
+                        }),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("cloudwatch", "DescribeAlarms", e))?;
+            out.extend(
+                page.metric_alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name().map(str::to_owned)),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn put(&self, a: &AlarmPlan) -> Result<(), AwsError> {
+        let dims: Vec<Dimension> = a
+            .dimensions
+            .iter()
+            .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+            .collect();
+        let mut req = self
+            .client
+            .put_metric_alarm()
+            .alarm_name(&a.name)
+            .namespace(&a.namespace)
+            .metric_name(&a.metric_name)
+            .set_dimensions(Some(dims))
+            .period(60)
+            .evaluation_periods(a.periods)
+            .threshold(a.threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data("notBreaching")
+            .set_tags(Some(
+                a.tags
+                    .iter()
+                    .map(|(k, v)| {
+                        aws_sdk_cloudwatch::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                    })
+                    .collect(),
+            ));
+        req = if a.statistic.starts_with('p') {
+            req.extended_statistic(&a.statistic)
+        } else {
+            req.statistic(Statistic::from(a.statistic.as_str()))
+        };
+        req.send()
+            .await
+            .map_err(|e| classify("cloudwatch", "PutMetricAlarm", e))
+            .map(|_| ())
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
+        for chunk in names.chunks(100) {
+            let r = self
+                .client
+                .delete_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("cloudwatch", "DeleteAlarms", e));
+            match r {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }

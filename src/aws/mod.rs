@@ -13,7 +13,6 @@ pub mod runtime;
 pub mod s3;
 pub mod scaling;
 pub mod sdk_endpoints;
-pub mod sdk_services;
 
 use std::fmt;
 use std::sync::Arc;
@@ -232,9 +231,9 @@ pub async fn clients(settings: &Settings) -> Clients {
     Clients {
         endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(&config)),
         registry: Arc::new(registry::SdkRegistry::new(&config)),
-        runtime: Arc::new(sdk_services::SdkRuntime::new(&config)),
-        scaling: Arc::new(sdk_services::SdkScaling::new(&config)),
-        alarms: Arc::new(sdk_services::SdkAlarms::new(&config)),
+        runtime: Arc::new(runtime::SdkRuntime::new(&config)),
+        scaling: Arc::new(scaling::SdkScaling::new(&config)),
+        alarms: Arc::new(alarms::SdkAlarms::new(&config)),
         s3: Arc::new(s3::SdkS3::new(&config)),
     }
 }

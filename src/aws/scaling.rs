@@ -1,23 +1,252 @@
 //! Application Auto Scaling of endpoint variants: scalable targets and their target-tracking
-//! policy. Deregistering removes the policy first, so none is ever left behind.
+//! policy, as a narrow trait and its implementation on `aws-sdk-applicationautoscaling`.
+//!
+//! Reads ask by resource id (never page the account's targets) and by the instance-count
+//! dimension only, and return each target with the controller's policy on it, so the planner
+//! can tell a target without its policy. Latency is tracked through a customized metric:
+//! there is no predefined SageMaker latency metric type. Deregistering deletes the policy
+//! first, then the target; NotFound is success either way.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_applicationautoscaling::types::{
+    CustomizedMetricSpecification, MetricDimension, MetricStatistic, MetricType, PolicyType,
+    PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    TargetTrackingScalingPolicyConfiguration,
+};
 
-use super::AwsError;
-use crate::plan::ScalingRegistration;
+use super::{AwsError, ErrorClass, classify};
 use crate::plan::actions::ScalingPlan;
+use crate::plan::{ScalingPolicy, ScalingRegistration};
 
 /// `endpoint/<name>/variant/<variant>`, the Application Auto Scaling resource id.
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
     format!("endpoint/{endpoint}/variant/{variant}")
 }
 
+/// Name of the controller's target-tracking policy on a variant.
+pub fn policy_name(variant: &str) -> String {
+    format!("sagemaker-rollout-{variant}")
+}
+
+/// The metric name of the customized latency metric.
+const MODEL_LATENCY: &str = "ModelLatency";
+const INVOCATIONS_PER_INSTANCE: &str = "SageMakerVariantInvocationsPerInstance";
+
 #[async_trait]
 pub trait Scaling: Send + Sync {
-    /// Registered targets of the endpoint's variants.
-    async fn registrations(&self, endpoint: &str) -> Result<Vec<ScalingRegistration>, AwsError>;
-    /// Registers the target and puts its target-tracking policy.
+    /// The scalable targets of these variants of the endpoint, each with the controller's
+    /// policy on it (if any).
+    async fn registrations(
+        &self,
+        endpoint: &str,
+        variants: &[String],
+    ) -> Result<Vec<ScalingRegistration>, AwsError>;
+    /// Registers the target and puts its target-tracking policy (create or update).
     async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError>;
     /// Deletes the policy, then deregisters the target; NotFound is success.
     async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError>;
+}
+
+/// The production implementation.
+#[derive(Clone, Debug)]
+pub struct SdkScaling {
+    client: aws_sdk_applicationautoscaling::Client,
+}
+
+impl SdkScaling {
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_applicationautoscaling::Client::new(config),
+        }
+    }
+}
+
+const SERVICE: &str = "application-autoscaling";
+const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
+
+fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
+    match r {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Scaling for SdkScaling {
+    async fn registrations(
+        &self,
+        endpoint: &str,
+        variants: &[String],
+    ) -> Result<Vec<ScalingRegistration>, AwsError> {
+        let mut out = Vec::new();
+        if variants.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<String> = variants.iter().map(|v| resource_id(endpoint, v)).collect();
+        // DescribeScalableTargets takes at most 50 resource ids.
+        for chunk in ids.chunks(50) {
+            let mut pages = self
+                .client
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .scalable_dimension(DIMENSION)
+                .set_resource_ids(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| classify(SERVICE, "DescribeScalableTargets", e))?;
+                for t in page.scalable_targets() {
+                    if let Some(v) = variants
+                        .iter()
+                        .find(|v| resource_id(endpoint, v) == t.resource_id())
+                    {
+                        out.push(ScalingRegistration {
+                            variant: v.clone(),
+                            min: t.min_capacity(),
+                            max: t.max_capacity(),
+                            policy: None,
+                        });
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        // Policy names repeat across endpoints (a variant name may), so each policy is matched
+        // to its target by resource id.
+        let names: Vec<String> = out.iter().map(|r| policy_name(&r.variant)).collect();
+        let mut pages = self
+            .client
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .set_policy_names(Some(names))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(SERVICE, "DescribeScalingPolicies", e))?;
+            for p in page.scaling_policies() {
+                let Some(reg) = out.iter_mut().find(|r| {
+                    resource_id(endpoint, &r.variant) == p.resource_id()
+                        && policy_name(&r.variant) == p.policy_name()
+                }) else {
+                    continue;
+                };
+                let Some(c) = p.target_tracking_scaling_policy_configuration() else {
+                    continue;
+                };
+                let metric = if c.customized_metric_specification().is_some() {
+                    MODEL_LATENCY.to_owned()
+                } else {
+                    c.predefined_metric_specification()
+                        .map(|m| m.predefined_metric_type().as_str().to_owned())
+                        .unwrap_or_default()
+                };
+                let secs = |s: Option<i32>| Duration::from_secs(s.unwrap_or(0).max(0) as u64);
+                reg.policy = Some(ScalingPolicy {
+                    metric,
+                    target_value: c.target_value(),
+                    scale_in_cooldown: secs(c.scale_in_cooldown()),
+                    scale_out_cooldown: secs(c.scale_out_cooldown()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn register(&self, endpoint: &str, p: &ScalingPlan) -> Result<(), AwsError> {
+        let id = resource_id(endpoint, &p.variant);
+        self.client
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(&id)
+            .scalable_dimension(DIMENSION)
+            .min_capacity(p.min)
+            .max_capacity(p.max)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "RegisterScalableTarget", e))?;
+        let secs = |d: Duration| i32::try_from(d.as_secs()).unwrap_or(i32::MAX);
+        // A builder refusing its input is a bug on our side, not something a retry fixes.
+        let unbuildable = |e: aws_smithy_types::error::operation::BuildError| {
+            AwsError::new(
+                ErrorClass::Terminal,
+                SERVICE,
+                "PutScalingPolicy",
+                e.to_string(),
+            )
+        };
+        let mut config = TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(p.target_value)
+            .scale_in_cooldown(secs(p.scale_in_cooldown))
+            .scale_out_cooldown(secs(p.scale_out_cooldown));
+        config = if p.metric == MODEL_LATENCY {
+            // The variant's average ModelLatency (microseconds), as a customized metric.
+            let dims = [
+                ("EndpointName", endpoint),
+                ("VariantName", p.variant.as_str()),
+            ]
+            .into_iter()
+            .map(|(k, v)| MetricDimension::builder().name(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unbuildable)?;
+            config.customized_metric_specification(
+                CustomizedMetricSpecification::builder()
+                    .namespace("AWS/SageMaker")
+                    .metric_name(MODEL_LATENCY)
+                    .set_dimensions(Some(dims))
+                    .statistic(MetricStatistic::Average)
+                    .unit("Microseconds")
+                    .build(),
+            )
+        } else {
+            config.predefined_metric_specification(
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type(MetricType::from(INVOCATIONS_PER_INSTANCE))
+                    .build()
+                    .map_err(unbuildable)?,
+            )
+        };
+        self.client
+            .put_scaling_policy()
+            .policy_name(policy_name(&p.variant))
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_id(&id)
+            .scalable_dimension(DIMENSION)
+            .policy_type(PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(config.build().map_err(unbuildable)?)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "PutScalingPolicy", e))?;
+        Ok(())
+    }
+
+    async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError> {
+        let id = resource_id(endpoint, variant);
+        ignore_missing(
+            self.client
+                .delete_scaling_policy()
+                .policy_name(policy_name(variant))
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "DeleteScalingPolicy", e)),
+        )?;
+        ignore_missing(
+            self.client
+                .deregister_scalable_target()
+                .service_namespace(ServiceNamespace::Sagemaker)
+                .resource_id(&id)
+                .scalable_dimension(DIMENSION)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(SERVICE, "DeregisterScalableTarget", e)),
+        )
+    }
 }

@@ -17,6 +17,7 @@ use super::endpoints::{
 use super::{AwsError, classify};
 use crate::plan::EndpointStatus;
 use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
+use crate::plan::desired::{owned_resource, owns_name};
 
 /// The production implementation.
 #[derive(Clone, Debug)]
@@ -85,16 +86,20 @@ fn variant(v: &VariantPlan) -> ProductionVariant {
         .build()
 }
 
-fn deployment(d: &NativeDeployment) -> Result<DeploymentConfig, AwsError> {
+/// The DeploymentConfig of a blue/green deployment (BlueGreenUpdatePolicy,
+/// TrafficRoutingConfig, AutoRollbackConfig): a canary sized in instances, the execution
+/// timeout derived from the waits, and no AutoRollbackConfiguration without alarms (it takes
+/// 1-10).
+fn deployment(d: &NativeDeployment) -> DeploymentConfig {
     let secs = |x: std::time::Duration| i32::try_from(x.as_secs()).unwrap_or(i32::MAX);
     let mut routing = TrafficRoutingConfig::builder().wait_interval_in_seconds(secs(d.bake));
-    routing = match d.canary_percent {
-        Some(p) => routing
+    routing = match d.canary_instances() {
+        Some(n) => routing
             .r#type(TrafficRoutingConfigType::Canary)
             .canary_size(
                 CapacitySize::builder()
-                    .r#type(CapacitySizeType::CapacityPercent)
-                    .value(p)
+                    .r#type(CapacitySizeType::InstanceCount)
+                    .value(n)
                     .build(),
             ),
         None => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
@@ -102,8 +107,9 @@ fn deployment(d: &NativeDeployment) -> Result<DeploymentConfig, AwsError> {
     let policy = BlueGreenUpdatePolicy::builder()
         .traffic_routing_configuration(routing.build())
         .termination_wait_in_seconds(secs(d.termination_wait))
+        .maximum_execution_timeout_in_seconds(secs(d.max_execution_timeout()))
         .build();
-    let alarms = d
+    let alarms: Vec<_> = d
         .alarms
         .iter()
         .map(|a| {
@@ -112,14 +118,15 @@ fn deployment(d: &NativeDeployment) -> Result<DeploymentConfig, AwsError> {
                 .build()
         })
         .collect();
-    Ok(DeploymentConfig::builder()
+    let rollback = (!alarms.is_empty()).then(|| {
+        AutoRollbackConfig::builder()
+            .set_alarms(Some(alarms))
+            .build()
+    });
+    DeploymentConfig::builder()
         .blue_green_update_policy(policy)
-        .auto_rollback_configuration(
-            AutoRollbackConfig::builder()
-                .set_alarms(Some(alarms))
-                .build(),
-        )
-        .build())
+        .set_auto_rollback_configuration(rollback)
+        .build()
 }
 
 #[async_trait]
@@ -359,7 +366,7 @@ impl Endpoints for SdkEndpoints {
             .endpoint_name(name)
             .endpoint_config_name(config);
         if let Some(d) = d {
-            req = req.deployment_config(deployment(d)?);
+            req = req.deployment_config(deployment(d));
         }
         req.send()
             .await
@@ -432,8 +439,10 @@ impl Endpoints for SdkEndpoints {
         endpoint: &str,
         owner: &str,
     ) -> Result<(Vec<String>, Vec<String>), AwsError> {
-        // Names start with the (truncated) endpoint name; ownership is confirmed by tag.
-        let prefix: String = endpoint.chars().take(40).collect();
+        // NameContains is a substring filter (it also finds `<endpoint>-eu-…`): each listed
+        // resource must then have this endpoint's exact name form and carry this owner.
+        // Names hold at most the first 50 characters of the endpoint name.
+        let prefix: String = endpoint.chars().take(50).collect();
         let mut configs = Vec::new();
         let mut pages = self
             .client
@@ -444,11 +453,15 @@ impl Endpoints for SdkEndpoints {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("sagemaker", "ListEndpointConfigs", e))?;
             for c in page.endpoint_configs() {
+                let name = c.endpoint_config_name().unwrap_or_default();
+                if !owns_name(endpoint, "c", name) {
+                    continue;
+                }
                 let tags = self
                     .endpoint_tags(c.endpoint_config_arn().unwrap_or_default())
                     .await?;
-                if tags.get("owner").map(String::as_str) == Some(owner) {
-                    configs.push(c.endpoint_config_name().unwrap_or_default().to_owned());
+                if owned_resource(endpoint, owner, "c", name, &tags) {
+                    configs.push(name.to_owned());
                 }
             }
         }
@@ -462,11 +475,15 @@ impl Endpoints for SdkEndpoints {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("sagemaker", "ListModels", e))?;
             for m in page.models() {
+                let name = m.model_name().unwrap_or_default();
+                if !owns_name(endpoint, "m", name) {
+                    continue;
+                }
                 let tags = self
                     .endpoint_tags(m.model_arn().unwrap_or_default())
                     .await?;
-                if tags.get("owner").map(String::as_str) == Some(owner) {
-                    models.push(m.model_name().unwrap_or_default().to_owned());
+                if owned_resource(endpoint, owner, "m", name, &tags) {
+                    models.push(name.to_owned());
                 }
             }
         }

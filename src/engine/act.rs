@@ -200,6 +200,13 @@ impl Engine {
                     )
                     .await?
                 }
+                Action::CollectGarbage {
+                    keep_configs,
+                    keep_models,
+                } => {
+                    self.collect_garbage(ep, keep_configs, keep_models, now)
+                        .await?
+                }
                 Action::RecordHistory(entry) => {
                     if let Some((spec, prefix)) =
                         target.spec.and_then(|s| s.audit.as_ref().map(|a| (s, a)))
@@ -210,7 +217,7 @@ impl Engine {
                             serde_json::json!({
                                 "request": {"contentType": t.content_type, "body": t.body},
                                 "expect": spec.raw().smoke_test.as_ref().map(|s| &s.expect),
-                                "result": self.smoke.lock().ok().and_then(|s| s.clone()),
+                                "result": self.caches.smoke.lock().ok().and_then(|s| s.clone()),
                             })
                         });
                         let record = serde_json::json!({
@@ -243,6 +250,55 @@ impl Engine {
             }
         }
         Ok(released)
+    }
+
+    /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
+    /// alarms first (they watch variants about to go), then configs, then models. NotFound
+    /// is success (a concurrent pass or a person got there first).
+    async fn collect_garbage(
+        &self,
+        ep: &str,
+        keep_configs: &[String],
+        keep_models: &[String],
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let c = &self.clients;
+        let owned = self.owned(ep, now).await?;
+        if !owned.alarms.is_empty() {
+            self.call(
+                now,
+                "cloudwatch",
+                "DeleteAlarms",
+                owned.alarms.join(","),
+                c.alarms.delete(&owned.alarms),
+            )
+            .await?;
+        }
+        for name in owned
+            .endpoint_configs
+            .iter()
+            .filter(|n| !keep_configs.contains(n))
+        {
+            self.call(
+                now,
+                "sagemaker",
+                "DeleteEndpointConfig",
+                name.clone(),
+                c.endpoints.delete_endpoint_config(name),
+            )
+            .await?;
+        }
+        for name in owned.models.iter().filter(|n| !keep_models.contains(n)) {
+            self.call(
+                now,
+                "sagemaker",
+                "DeleteModel",
+                name.clone(),
+                c.endpoints.delete_model(name),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// InvokeEndpoint on the candidate variant alone; the verdict becomes the `smoke` marker.

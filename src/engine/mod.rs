@@ -12,12 +12,13 @@
 
 mod act;
 pub mod backoff;
+mod cache;
+mod candidate;
 pub mod drive;
 mod observe;
 pub mod resolve;
 pub mod timeline;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
@@ -110,8 +111,7 @@ pub struct Engine {
     /// `namespace/name` of the ModelDeployment.
     pub owner: String,
     pub workers: usize,
-    artifacts: Mutex<HashMap<String, ArtifactFacts>>,
-    smoke: Mutex<Option<SmokeTestView>>,
+    caches: cache::Caches,
     calls: Mutex<Vec<Call>>,
     gate: Option<Gate>,
 }
@@ -135,8 +135,7 @@ impl Engine {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
-            artifacts: Mutex::new(HashMap::new()),
-            smoke: Mutex::new(None),
+            caches: cache::Caches::default(),
             calls: Mutex::new(Vec::new()),
             gate: None,
         }
@@ -286,7 +285,7 @@ impl Engine {
         // process ran that test.
         if let (Some(view), Some(detail)) = (
             status.smoke_test.as_mut(),
-            self.smoke.lock().ok().and_then(|s| s.clone()),
+            self.caches.smoke.lock().ok().and_then(|s| s.clone()),
         ) && view.at == detail.at
         {
             *view = detail;
@@ -299,18 +298,8 @@ impl Engine {
         })
     }
 
-    pub(crate) fn artifact(&self, arn: &str) -> Option<ArtifactFacts> {
-        self.artifacts.lock().ok().and_then(|a| a.get(arn).cloned())
-    }
-
-    pub(crate) fn remember_artifact(&self, arn: &str, facts: ArtifactFacts) {
-        if let Ok(mut a) = self.artifacts.lock() {
-            a.insert(arn.to_owned(), facts);
-        }
-    }
-
     pub(crate) fn remember_smoke(&self, view: SmokeTestView) {
-        if let Ok(mut s) = self.smoke.lock() {
+        if let Ok(mut s) = self.caches.smoke.lock() {
             *s = Some(view);
         }
     }

@@ -1,24 +1,31 @@
-//! Observation: reads the endpoint (joined with its config and the lineage tags of each
-//! variant's model), the candidate, the watched and owned alarms, the scaling targets and the
-//! owned configs and models, into the planner's plain types.
+//! Observation: reads what the planner decides from, and only that, into its plain types.
+//!
+//! A pass reads the endpoint (DescribeEndpoint) and its tags (ListTags: the progress
+//! markers); joins each variant with its endpoint config and its model's lineage tags from
+//! the cache (both immutable per name; read once per process); and then, depending on where
+//! the rollout is:
+//! - while SageMaker transitions, nothing more (the planner only waits);
+//! - the candidate: from the cache while it is pinned, from the registry otherwise;
+//! - the watched alarms, while a rollout is in flight ([`plan::reads_alarms`]);
+//! - the variants' scalable targets and policies, when the planner may act on them
+//!   ([`plan::reads_scaling`]).
+//!
+//! Owned configs, models and alarms are listed only to delete them (teardown, garbage
+//! collection), never on an ordinary pass.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::resolve::{Lookup, resolve};
-use super::{ArtifactFacts, Engine, EngineError};
-use crate::api::{S3Uri, Teardown, ValidSpec};
-use crate::artifact::remote::{RemoteError, validate_s3};
-use crate::artifact::validate::Report;
+use super::{Engine, EngineError};
+use crate::api::{Teardown, ValidSpec};
 use crate::aws::AwsError;
-use crate::aws::alarms::owned_prefix;
-use crate::aws::endpoints::{ConfigVariant, EndpointDescription, VariantState};
-use crate::plan::desired::{variant_name, watched_alarms};
+use crate::aws::endpoints::{ConfigDescription, ConfigVariant, EndpointDescription, VariantState};
+use crate::plan::desired::{is_owned_alarm, owned_alarm_prefixes, watched_alarms};
 use crate::plan::{
-    self, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Markers, MetricComparison, Observed,
-    Owned, Variant,
+    self, CandidateLookup, Endpoint, EndpointStatus, Markers, Observed, Owned, Variant,
 };
 use crate::tags;
 
@@ -39,121 +46,154 @@ impl Engine {
 
     /// Reads everything the planner decides from (AWS reads only, never a write).
     pub async fn observe(&self, spec: &ValidSpec, now: Timestamp) -> Result<Observed, EngineError> {
-        let c = &self.clients;
-        let name = &spec.endpoint_name;
-        let desc = self
-            .call(
-                now,
-                "sagemaker",
-                "DescribeEndpoint",
-                name.clone(),
-                c.endpoints.describe_endpoint(name),
-            )
-            .await?;
-        let endpoint = match desc {
-            Some(d) => Some(self.join(d, now).await?),
-            None => None,
-        };
-        let tags = endpoint
+        let endpoint = self.read_endpoint(&spec.endpoint_name, now).await?;
+        let markers = endpoint
             .as_ref()
-            .map(|e| e.tags.clone())
+            .map(|e| Markers::from_tags(&e.tags))
             .unwrap_or_default();
-        let markers = Markers::from_tags(&tags);
+        if endpoint
+            .as_ref()
+            .is_some_and(|e| e.status != EndpointStatus::InService)
+        {
+            return Ok(Observed {
+                endpoint,
+                alarms: Vec::new(),
+                alarms_read: false,
+                scaling: Vec::new(),
+                scaling_read: false,
+                candidate: CandidateLookup::Unread,
+                owned: Owned::default(),
+            });
+        }
+        let candidate = self.lookup(spec, endpoint.as_ref(), now).await?;
+        let (alarms, alarms_read) = if plan::reads_alarms(&markers) {
+            let names = watched_alarms(spec, plan::alarm_scope(&markers));
+            (self.describe_alarms(&names, now).await?, true)
+        } else {
+            (Vec::new(), false)
+        };
+        let (scaling, scaling_read) = match &endpoint {
+            Some(e) if plan::reads_scaling(spec, e) => (self.scaling(e, now).await?, true),
+            _ => (Vec::new(), false),
+        };
+        Ok(Observed {
+            endpoint,
+            alarms,
+            alarms_read,
+            scaling,
+            scaling_read,
+            candidate,
+            owned: Owned::default(),
+        })
+    }
+
+    /// The candidate: the pinned package from the cache (no registry call while a rollout
+    /// holds it), else a registry lookup.
+    async fn lookup(
+        &self,
+        spec: &ValidSpec,
+        endpoint: Option<&Endpoint>,
+        now: Timestamp,
+    ) -> Result<CandidateLookup, EngineError> {
+        let tags = endpoint.map(|e| e.tags.clone()).unwrap_or_default();
         let pinned = plan::pinned_candidate(spec, &tags);
-        let lookup = self
-            .call(
-                now,
-                "sagemaker",
-                "ResolveCandidate",
-                match &spec.candidate.source {
-                    crate::api::valid::CandidateSource::Group { group, .. } => group.clone(),
-                    crate::api::valid::CandidateSource::Pinned { arn } => arn.clone(),
-                },
-                async { resolve(c.registry.as_ref(), spec, pinned.as_deref()).await },
-            )
-            .await?;
-        let candidate = match lookup {
+        let cached = pinned
+            .as_deref()
+            .and_then(|arn| self.caches.packages.get(arn));
+        let lookup = match cached {
+            Some(r) => Lookup::Found(r),
+            None => {
+                let l = self
+                    .call(
+                        now,
+                        "sagemaker",
+                        "ResolveCandidate",
+                        match &spec.candidate.source {
+                            crate::api::valid::CandidateSource::Group { group, .. } => {
+                                group.clone()
+                            }
+                            crate::api::valid::CandidateSource::Pinned { arn } => arn.clone(),
+                        },
+                        async {
+                            resolve(self.clients.registry.as_ref(), spec, pinned.as_deref()).await
+                        },
+                    )
+                    .await?;
+                if let Lookup::Found(r) = &l {
+                    self.caches.packages.put(&r.info.arn, r.clone());
+                }
+                l
+            }
+        };
+        Ok(match lookup {
             Lookup::Found(r) => {
-                CandidateLookup::Found(self.candidate(spec, r, endpoint.as_ref(), now).await?)
+                CandidateLookup::Found(self.candidate(spec, r, endpoint, now).await?)
             }
             Lookup::NotFound(why) => CandidateLookup::NotFound(why),
-        };
-        let variant = markers.variant.clone().or_else(|| match &candidate {
-            CandidateLookup::Found(cand) => Some(variant_name(spec, &cand.package_arn)),
-            CandidateLookup::NotFound(_) => None,
-        });
-        let owned_alarms = self
-            .call(
-                now,
-                "cloudwatch",
-                "DescribeAlarms",
-                owned_prefix(name),
-                c.alarms.list(&owned_prefix(name)),
-            )
-            .await?;
-        let mut names = variant
-            .map(|v| watched_alarms(spec, &v))
-            .unwrap_or_else(|| spec.analysis.existing.clone());
-        for n in &owned_alarms {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
+        })
+    }
+
+    async fn describe_alarms(
+        &self,
+        names: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<plan::Alarm>, EngineError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
         }
-        let alarms = if names.is_empty() {
-            Vec::new()
-        } else {
-            self.call(
+        Ok(self
+            .call(
                 now,
                 "cloudwatch",
                 "DescribeAlarms",
                 names.join(","),
-                c.alarms.describe(&names),
+                self.clients.alarms.describe(names),
             )
-            .await?
-        };
-        let scaling = self
+            .await?)
+    }
+
+    async fn scaling(
+        &self,
+        e: &Endpoint,
+        now: Timestamp,
+    ) -> Result<Vec<plan::ScalingRegistration>, EngineError> {
+        let variants: Vec<String> = e
+            .variants
+            .iter()
+            .chain(&e.shadow_variants)
+            .map(|v| v.name.clone())
+            .collect();
+        Ok(self
             .call(
                 now,
                 "application-autoscaling",
-                "DescribeScalableTargets",
-                name.clone(),
-                c.scaling.registrations(name),
+                "DescribeScalableTargets+DescribeScalingPolicies",
+                e.name.clone(),
+                self.clients.scaling.registrations(&e.name, &variants),
             )
-            .await?;
-        let (configs, models) = self
-            .call(
-                now,
-                "sagemaker",
-                "ListEndpointConfigs+ListModels",
-                name.clone(),
-                c.endpoints.list_owned(name, &self.owner),
-            )
-            .await?;
-        Ok(Observed {
-            endpoint,
-            alarms,
-            scaling,
-            candidate,
-            owned: Owned {
-                endpoint_configs: configs,
-                models,
-                alarms: owned_alarms,
-            },
-        })
+            .await?)
     }
 
-    /// DescribeEndpoint + DescribeEndpointConfig + each model's lineage tags + endpoint tags.
-    async fn join(&self, d: EndpointDescription, now: Timestamp) -> Result<Endpoint, EngineError> {
+    /// DescribeEndpoint and the endpoint's tags, each variant joined with its config (cached)
+    /// and its model's lineage (cached).
+    async fn read_endpoint(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<Endpoint>, EngineError> {
         let c = &self.clients;
-        let config = self
+        let Some(d) = self
             .call(
                 now,
                 "sagemaker",
-                "DescribeEndpointConfig",
-                d.config_name.clone(),
-                c.endpoints.describe_endpoint_config(&d.config_name),
+                "DescribeEndpoint",
+                name.to_owned(),
+                c.endpoints.describe_endpoint(name),
             )
-            .await?;
+            .await?
+        else {
+            return Ok(None);
+        };
         let tags = self
             .call(
                 now,
@@ -163,6 +203,16 @@ impl Engine {
                 c.endpoints.endpoint_tags(&d.arn),
             )
             .await?;
+        Ok(Some(self.join(d, tags, now).await?))
+    }
+
+    async fn join(
+        &self,
+        d: EndpointDescription,
+        tags: BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> Result<Endpoint, EngineError> {
+        let config = self.config(&d.config_name, now).await?;
         let (prod, shadow) = config.map(|c| (c.production, c.shadow)).unwrap_or_default();
         let mut variants = Vec::new();
         for v in &d.variants {
@@ -185,6 +235,58 @@ impl Engine {
         })
     }
 
+    /// DescribeEndpointConfig, remembered: a config never changes under its name.
+    async fn config(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<ConfigDescription>, EngineError> {
+        if name.is_empty() {
+            return Ok(None);
+        }
+        if let Some(c) = self.caches.configs.get(name) {
+            return Ok(Some(c));
+        }
+        let c = self
+            .call(
+                now,
+                "sagemaker",
+                "DescribeEndpointConfig",
+                name.to_owned(),
+                self.clients.endpoints.describe_endpoint_config(name),
+            )
+            .await?;
+        if let Some(c) = &c {
+            self.caches.configs.put(name, c.clone());
+        }
+        Ok(c)
+    }
+
+    /// A model's tags (its lineage), remembered: the controller writes them only when it
+    /// creates the model.
+    pub(super) async fn model_tags(
+        &self,
+        model: &str,
+        now: Timestamp,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        if let Some(t) = self.caches.model_tags.get(model) {
+            return Ok(t);
+        }
+        let t = self
+            .call(
+                now,
+                "sagemaker",
+                "ListTags",
+                model.to_owned(),
+                self.clients.endpoints.model_tags(model),
+            )
+            .await?;
+        if t.is_some() {
+            self.caches.model_tags.put(model, t.clone());
+        }
+        Ok(t)
+    }
+
     async fn variant(
         &self,
         v: &VariantState,
@@ -196,21 +298,14 @@ impl Engine {
         let lineage = if model_name.is_empty() {
             None
         } else {
-            self.call(
-                now,
-                "sagemaker",
-                "ListTags",
-                model_name.clone(),
-                self.clients.endpoints.model_tags(&model_name),
-            )
-            .await?
+            self.model_tags(&model_name, now).await?
         };
         let lineage = lineage.unwrap_or_default();
         Ok(Variant {
             name: v.name.clone(),
             model_name,
-            package_arn: lineage.get("model_package_arn").cloned(),
-            run_id: lineage.get("candidate_run_id").cloned(),
+            package_arn: lineage.get(tags::PACKAGE_ARN).cloned(),
+            run_id: lineage.get(tags::RUN_ID).cloned(),
             current_weight: v.current_weight,
             desired_weight: v.desired_weight,
             instance_type: spec.map(|s| s.instance_type.clone()).unwrap_or_default(),
@@ -219,282 +314,60 @@ impl Engine {
         })
     }
 
-    async fn candidate(
-        &self,
-        spec: &ValidSpec,
-        r: super::resolve::Resolved,
-        endpoint: Option<&Endpoint>,
-        now: Timestamp,
-    ) -> Result<Candidate, EngineError> {
-        let arn = r.info.arn.clone();
-        let url = r.info.model_data_url.clone().unwrap_or_default();
-        let mut facts = self.artifact(&arn);
-        if facts.is_none() {
-            facts = self.facts_from_model(endpoint, &arn, now).await?;
-        }
-        let comparison = match &spec.candidate.compare_with_champion {
-            Some(cmp) => {
-                let champion = endpoint
-                    .and_then(|e| {
-                        e.variants
-                            .iter()
-                            .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
-                    })
-                    .and_then(|v| v.package_arn.clone())
-                    .filter(|a| *a != arn);
-                match champion {
-                    None => None,
-                    Some(champion_arn) => {
-                        if facts.is_none() {
-                            facts = Some(self.facts(spec, &arn, &url, now).await?);
-                        }
-                        let champion_url = self
-                            .call(
-                                now,
-                                "sagemaker",
-                                "DescribeModelPackage",
-                                champion_arn.clone(),
-                                self.clients.registry.describe_package(&champion_arn),
-                            )
-                            .await?
-                            .model_data_url
-                            .unwrap_or_default();
-                        let champion_facts = match self.artifact(&champion_arn) {
-                            Some(f) => f,
-                            None => self.facts(spec, &champion_arn, &champion_url, now).await?,
-                        };
-                        let metric = |f: &ArtifactFacts| {
-                            f.metrics
-                                .as_ref()
-                                .and_then(|m| m.get(&cmp.metric))
-                                .and_then(|v| v.as_f64())
-                        };
-                        Some(MetricComparison {
-                            candidate: facts.as_ref().and_then(metric),
-                            champion: metric(&champion_facts),
-                        })
-                    }
-                }
-            }
-            None => None,
-        };
-        Ok(Candidate {
-            package_arn: arn,
-            run_id: r.run_id(),
-            approval: r.info.approval.clone(),
-            image: r.info.image.clone(),
-            model_data_url: url,
-            lineage: {
-                let mut recorded = r.info.metadata.clone();
-                recorded.extend(r.tags.clone());
-                tags::lineage(
-                    &recorded,
-                    facts.as_ref().and_then(|f| f.model_info.as_ref()),
-                    facts.as_ref().and_then(|f| f.metrics.as_ref()),
-                )
-            },
-            artifact: facts
-                .as_ref()
-                .map(|f| f.check.clone())
-                .unwrap_or(ArtifactCheck::Unchecked),
-            comparison,
-        })
-    }
-
-    /// After a restart, the lineage of a candidate already deployed is read back from its
-    /// model's tags (written only after the artifact passed validation) instead of streaming
-    /// the artifact again.
-    async fn facts_from_model(
-        &self,
-        endpoint: Option<&Endpoint>,
-        arn: &str,
-        now: Timestamp,
-    ) -> Result<Option<ArtifactFacts>, EngineError> {
-        let Some(variant) = endpoint.and_then(|e| {
-            e.variants
-                .iter()
-                .chain(&e.shadow_variants)
-                .find(|v| v.package_arn.as_deref() == Some(arn))
-        }) else {
-            return Ok(None);
-        };
-        let tags = self
-            .call(
-                now,
-                "sagemaker",
-                "ListTags",
-                variant.model_name.clone(),
-                self.clients.endpoints.model_tags(&variant.model_name),
-            )
-            .await?
-            .unwrap_or_default();
-        let Some(sha256) = tags.get(tags::ARTIFACT_SHA256).cloned() else {
-            return Ok(None);
-        };
-        let info: serde_json::Map<String, serde_json::Value> =
-            [tags::RUN_ID, tags::DATA_VERSION, tags::GIT_COMMIT]
-                .iter()
-                .filter_map(|k| {
-                    tags.get(*k)
-                        .map(|v| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-                })
-                .collect();
-        let facts = ArtifactFacts {
-            check: ArtifactCheck::Valid { sha256 },
-            model_info: Some(serde_json::Value::Object(info)),
-            metrics: None,
-        };
-        self.remember_artifact(arn, facts.clone());
-        Ok(Some(facts))
-    }
-
-    /// Validates a package's artifact and caches what it says. A problem that validating
-    /// again cannot fix (a ModelDataUrl that is not an S3 object, an object that does not
-    /// exist) is a verdict on the candidate, not an error to retry.
-    pub(crate) async fn facts(
-        &self,
-        spec: &ValidSpec,
-        arn: &str,
-        url: &str,
-        now: Timestamp,
-    ) -> Result<ArtifactFacts, EngineError> {
-        let report = match S3Uri::parse(url) {
-            Err(e) => Err(format!("ModelDataUrl {e}")),
-            Ok(uri) => {
-                let store = Arc::clone(&self.clients.s3);
-                let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;
-                self.log(
-                    now,
-                    "s3",
-                    "GetObject(ranged)",
-                    url.to_owned(),
-                    report.is_ok(),
-                );
-                match report {
-                    Ok(report) => Ok(report),
-                    Err(RemoteError::Aws(a)) if a.is_not_found() => {
-                        Err(format!("artifact {url} does not exist ({a})"))
-                    }
-                    Err(RemoteError::Aws(a)) => return Err(EngineError::Aws(a)),
-                    Err(other) => return Err(EngineError::Aws(other.into_aws())),
-                }
-            }
-        };
-        let facts = match report {
-            Ok(report) => facts_of(report),
-            Err(reason) => ArtifactFacts {
-                check: ArtifactCheck::Invalid { reason },
-                model_info: None,
-                metrics: None,
-            },
-        };
-        self.remember_artifact(arn, facts.clone());
-        Ok(facts)
-    }
-
-    /// What deletion needs: the endpoint and its tags, the scaling targets and everything
-    /// tagged as owned.
+    /// What deletion needs: the endpoint and its tags, the scaling targets of its variants and
+    /// everything this resource owns for it.
     pub(crate) async fn observe_teardown(
         &self,
         teardown: &Teardown,
         now: Timestamp,
     ) -> Result<Observed, EngineError> {
-        let c = &self.clients;
         let name = &teardown.endpoint_name;
-        let desc = self
-            .call(
-                now,
-                "sagemaker",
-                "DescribeEndpoint",
-                name.clone(),
-                c.endpoints.describe_endpoint(name),
-            )
-            .await?;
-        let endpoint = match desc {
-            Some(d) => {
-                let tags = self
-                    .call(
-                        now,
-                        "sagemaker",
-                        "ListTags",
-                        d.arn.clone(),
-                        c.endpoints.endpoint_tags(&d.arn),
-                    )
-                    .await?;
-                Some(Endpoint {
-                    name: d.name,
-                    arn: d.arn,
-                    status: d.status,
-                    config_name: d.config_name,
-                    failure_reason: d.failure_reason,
-                    last_modified: d.last_modified,
-                    variants: Vec::new(),
-                    shadow_variants: Vec::new(),
-                    tags,
-                })
-            }
-            None => None,
+        let endpoint = self.read_endpoint(name, now).await?;
+        let scaling = match &endpoint {
+            Some(e) => self.scaling(e, now).await?,
+            None => Vec::new(),
         };
-        let owned_alarms = self
-            .call(
-                now,
-                "cloudwatch",
-                "DescribeAlarms",
-                owned_prefix(name),
-                c.alarms.list(&owned_prefix(name)),
-            )
-            .await?;
-        let scaling = self
-            .call(
-                now,
-                "application-autoscaling",
-                "DescribeScalableTargets",
-                name.clone(),
-                c.scaling.registrations(name),
-            )
-            .await?;
+        let owned = self.owned(name, now).await?;
+        Ok(Observed {
+            endpoint,
+            alarms: Vec::new(),
+            alarms_read: false,
+            scaling,
+            scaling_read: true,
+            candidate: CandidateLookup::Unread,
+            owned,
+        })
+    }
+
+    /// Everything this resource owns for `endpoint`: configs and models (exact name form,
+    /// owner and endpoint tags) and alarms (exact name form).
+    pub(crate) async fn owned(&self, endpoint: &str, now: Timestamp) -> Result<Owned, EngineError> {
         let (configs, models) = self
             .call(
                 now,
                 "sagemaker",
                 "ListEndpointConfigs+ListModels",
-                name.clone(),
-                c.endpoints.list_owned(name, &self.owner),
+                endpoint.to_owned(),
+                self.clients.endpoints.list_owned(endpoint, &self.owner),
             )
             .await?;
-        Ok(Observed {
-            endpoint,
-            alarms: Vec::new(),
-            scaling,
-            candidate: CandidateLookup::NotFound("deleting".into()),
-            owned: Owned {
-                endpoint_configs: configs,
-                models,
-                alarms: owned_alarms,
-            },
+        let mut alarms = Vec::new();
+        for prefix in owned_alarm_prefixes(endpoint) {
+            let listed = self
+                .call(
+                    now,
+                    "cloudwatch",
+                    "DescribeAlarms",
+                    prefix.clone(),
+                    self.clients.alarms.list(&prefix),
+                )
+                .await?;
+            alarms.extend(listed.into_iter().filter(|n| is_owned_alarm(endpoint, n)));
+        }
+        Ok(Owned {
+            endpoint_configs: configs,
+            models,
+            alarms,
         })
-    }
-}
-
-/// The verdict and metadata of a validation report.
-fn facts_of(report: Report) -> ArtifactFacts {
-    let check = if report.valid {
-        ArtifactCheck::Valid {
-            sha256: report.sha256.clone().unwrap_or_default(),
-        }
-    } else {
-        ArtifactCheck::Invalid {
-            reason: report
-                .violations
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        }
-    };
-    ArtifactFacts {
-        check,
-        model_info: report.model_info,
-        metrics: report.metrics,
     }
 }

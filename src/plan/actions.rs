@@ -66,8 +66,32 @@ pub struct NativeDeployment {
     pub termination_wait: Duration,
     /// Canary traffic routing size in percent; all at once when None.
     pub canary_percent: Option<i32>,
-    /// Alarms SageMaker watches to roll back automatically.
+    /// Instances of the new fleet (the canary is sized against it).
+    pub instance_count: i32,
+    /// Alarms SageMaker watches to roll back automatically (1-10; none means SageMaker
+    /// cannot roll back by itself and no AutoRollbackConfiguration is sent).
     pub alarms: Vec<String>,
+}
+
+/// Time SageMaker may take to provision the new fleet, on top of the waits.
+const PROVISIONING: Duration = Duration::from_secs(3600);
+
+impl NativeDeployment {
+    /// Instances of the canary: `canary_percent` of the fleet, at least one (the spec check
+    /// refuses a canary that would be less than one instance or more than half the fleet).
+    pub fn canary_instances(&self) -> Option<i32> {
+        self.canary_percent
+            .map(|p| (self.instance_count * p / 100).max(1))
+    }
+
+    /// MaximumExecutionTimeoutInSeconds: 600-28800 s and longer than the waits
+    /// (BlueGreenUpdatePolicy): the waits — one bake per traffic shift, then the termination
+    /// wait — plus an hour of provisioning.
+    pub fn max_execution_timeout(&self) -> Duration {
+        let shifts = if self.canary_percent.is_some() { 2 } else { 1 };
+        let waits = self.bake * shifts + self.termination_wait;
+        (waits + PROVISIONING).clamp(Duration::from_secs(600), Duration::from_secs(28_800))
+    }
 }
 
 /// A CloudWatch alarm owned by the controller.
@@ -89,11 +113,28 @@ pub struct ScalingPlan {
     pub variant: String,
     pub min: i32,
     pub max: i32,
-    /// `SageMakerVariantInvocationsPerInstance` or `ModelLatency`.
+    /// `SageMakerVariantInvocationsPerInstance` (a predefined metric) or `ModelLatency` (a
+    /// customized metric: Application Auto Scaling has no predefined latency metric).
     pub metric: String,
     pub target_value: f64,
     pub scale_in_cooldown: Duration,
     pub scale_out_cooldown: Duration,
+}
+
+impl ScalingPlan {
+    /// Whether `reg` is this plan in place: the target with these bounds and the policy with
+    /// these settings.
+    pub fn is_registered(&self, reg: &super::observed::ScalingRegistration) -> bool {
+        reg.variant == self.variant
+            && reg.min == self.min
+            && reg.max == self.max
+            && reg.policy.as_ref().is_some_and(|p| {
+                p.metric == self.metric
+                    && (p.target_value - self.target_value).abs() < 1e-9
+                    && p.scale_in_cooldown.as_secs() == self.scale_in_cooldown.as_secs()
+                    && p.scale_out_cooldown.as_secs() == self.scale_out_cooldown.as_secs()
+            })
+    }
 }
 
 /// One step of a plan.
@@ -143,6 +184,13 @@ pub enum Action {
     DeleteModel {
         name: String,
     },
+    /// Delete what this resource owns for the endpoint and no longer needs: every owned
+    /// alarm, and the endpoint configs and models other than those kept (what serves). The
+    /// engine lists them (by exact name and owner) when it runs this.
+    CollectGarbage {
+        keep_configs: Vec<String>,
+        keep_models: Vec<String>,
+    },
     /// Append to the deployment record (status history and, when configured, S3 audit).
     RecordHistory(HistoryEntry),
     RemoveFinalizer,
@@ -178,6 +226,7 @@ impl Action {
             Self::DeleteEndpoint => "DeleteEndpoint",
             Self::DeleteEndpointConfig { .. } => "DeleteEndpointConfig",
             Self::DeleteModel { .. } => "DeleteModel",
+            Self::CollectGarbage { .. } => "CollectGarbage",
             Self::RecordHistory(_) => "RecordHistory",
             Self::RemoveFinalizer => "RemoveFinalizer",
         }

@@ -317,6 +317,36 @@ pub fn invalid(
     }
 }
 
+/// The alarm scope of the rollout in flight described by `markers`.
+pub fn alarm_scope(markers: &Markers) -> desired::AlarmScope<'_> {
+    rollout::scope(markers)
+}
+
+/// Whether a pass must read the watched alarms: only while a rollout is in flight (at rest
+/// nothing is watched, and a finished rollout's own alarms are gone).
+pub fn reads_alarms(markers: &Markers) -> bool {
+    markers.stage.is_some_and(Stage::in_flight)
+}
+
+/// Whether a pass must read Application Auto Scaling for the endpoint: while a rollout is in
+/// flight on an InService endpoint (a config switch deregisters only what it must), or at
+/// rest when what was put in place (the `scaling` marker) is not what the spec asks for.
+pub fn reads_scaling(spec: &ValidSpec, endpoint: &Endpoint) -> bool {
+    if endpoint.status != EndpointStatus::InService {
+        return false;
+    }
+    let markers = Markers::from_tags(&endpoint.tags);
+    if markers.stage.is_some_and(Stage::in_flight) {
+        return true;
+    }
+    match endpoint.variants.as_slice() {
+        [only] if endpoint.shadow_variants.is_empty() => {
+            markers.scaling.as_deref() != Some(desired::scaling_hash(spec, &only.name).as_str())
+        }
+        _ => true,
+    }
+}
+
 /// The candidate ARN the engine must resolve instead of querying the registry: the one a
 /// rollout was started for, as long as `spec.candidate` is unchanged. A later registry change
 /// never swaps the candidate; a new `matchTags` value (or pinned ARN) does.

@@ -133,12 +133,24 @@ pub struct Alarm {
     pub since: Option<Timestamp>,
 }
 
-/// A registered Application Auto Scaling target on one variant of the endpoint.
+/// A registered Application Auto Scaling target on one variant of the endpoint, with the
+/// controller's target-tracking policy on it when there is one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScalingRegistration {
     pub variant: String,
     pub min: i32,
     pub max: i32,
+    pub policy: Option<ScalingPolicy>,
+}
+
+/// A target-tracking scaling policy as Application Auto Scaling describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalingPolicy {
+    /// `SageMakerVariantInvocationsPerInstance`, or `ModelLatency` (a customized metric).
+    pub metric: String,
+    pub target_value: f64,
+    pub scale_in_cooldown: std::time::Duration,
+    pub scale_out_cooldown: std::time::Duration,
 }
 
 /// Result of the artifact contract check for the candidate.
@@ -187,9 +199,12 @@ pub enum CandidateLookup {
     Found(Candidate),
     /// Nothing deployable matches; the text says why (no match, only Rejected, …).
     NotFound(String),
+    /// Not looked up this pass (the endpoint is transitioning, or deleting): nothing that
+    /// needs the candidate is planned.
+    Unread,
 }
 
-/// AWS resources tagged as owned by this ModelDeployment, for cleanup.
+/// AWS resources tagged as owned by this ModelDeployment, for deletion (read only then).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Owned {
     pub endpoint_configs: Vec<String>,
@@ -201,9 +216,15 @@ pub struct Owned {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
     pub endpoint: Option<Endpoint>,
-    /// States of the alarms the spec watches (existing and owned); a missing one is absent.
+    /// States of the alarms watched now (existing and owned, while a rollout is in flight);
+    /// a missing one is absent.
     pub alarms: Vec<Alarm>,
+    /// Whether `alarms` was read this pass (not while SageMaker transitions).
+    pub alarms_read: bool,
+    /// The scalable targets of the endpoint's variants, when read (see
+    /// [`crate::plan::reads_scaling`]).
     pub scaling: Vec<ScalingRegistration>,
+    pub scaling_read: bool,
     pub candidate: CandidateLookup,
     pub owned: Owned,
 }

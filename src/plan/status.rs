@@ -84,14 +84,14 @@ fn candidate_variant_name(p: &Planner<'_>) -> Option<String> {
         .clone()
         .or_else(|| match &p.input.observed.candidate {
             CandidateLookup::Found(c) => Some(variant_name(p.spec(), &c.package_arn)),
-            CandidateLookup::NotFound(_) => None,
+            CandidateLookup::NotFound(_) | CandidateLookup::Unread => None,
         })
 }
 
 fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
     let found = match &p.input.observed.candidate {
         CandidateLookup::Found(c) => Some(c),
-        CandidateLookup::NotFound(_) => None,
+        CandidateLookup::NotFound(_) | CandidateLookup::Unread => None,
     };
     let arn = p
         .markers
@@ -181,9 +181,15 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
     })
 }
 
+/// The alarms watched now: the existing ones always, the owned ones only while a rollout is
+/// in flight (a finished rollout's alarms are deleted, not Missing).
 fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
-    let variant = candidate_variant_name(p).unwrap_or_default();
-    watched_alarms(p.spec(), &variant)
+    let names = if p.markers.stage.is_some_and(Stage::in_flight) {
+        watched_alarms(p.spec(), super::rollout::scope(&p.markers))
+    } else {
+        p.spec().analysis.existing.clone()
+    };
+    names
         .into_iter()
         .map(|name| match p.input.observed.alarm(&name) {
             Some(a) => AlarmView {

@@ -9,16 +9,20 @@ use crate::aws::AwsError;
 use crate::aws::alarms::Alarms;
 use crate::aws::scaling::Scaling;
 use crate::plan::actions::{AlarmPlan, ScalingPlan};
-use crate::plan::{Alarm, AlarmState, ScalingRegistration};
+use crate::plan::{Alarm, AlarmState, ScalingPolicy, ScalingRegistration};
 
 #[async_trait]
 impl Scaling for Simulator {
-    async fn registrations(&self, endpoint: &str) -> Result<Vec<ScalingRegistration>, AwsError> {
+    async fn registrations(
+        &self,
+        endpoint: &str,
+        variants: &[String],
+    ) -> Result<Vec<ScalingRegistration>, AwsError> {
         let st = self.enter("application-autoscaling", "DescribeScalableTargets", false)?;
         Ok(st
             .scaling
             .iter()
-            .filter(|((e, _), _)| e == endpoint)
+            .filter(|((e, v), _)| e == endpoint && variants.contains(v))
             .map(|(_, r)| r.clone())
             .collect())
     }
@@ -31,6 +35,12 @@ impl Scaling for Simulator {
                 variant: plan.variant.clone(),
                 min: plan.min,
                 max: plan.max,
+                policy: Some(ScalingPolicy {
+                    metric: plan.metric.clone(),
+                    target_value: plan.target_value,
+                    scale_in_cooldown: plan.scale_in_cooldown,
+                    scale_out_cooldown: plan.scale_out_cooldown,
+                }),
             },
         );
         Ok(())
@@ -59,7 +69,7 @@ impl Alarms for Simulator {
         Ok(st
             .alarms
             .iter()
-            .filter(|(n, (_, owned))| owned.is_some() && n.starts_with(prefix))
+            .filter(|(n, _)| n.starts_with(prefix))
             .map(|(n, _)| n.clone())
             .collect())
     }

@@ -25,6 +25,42 @@ fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
     e
 }
 
+/// The documented limits of a blue/green deployment (TrafficRoutingConfig,
+/// BlueGreenUpdatePolicy, AutoRollbackConfig), as SageMaker checks them.
+fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
+    let op = "UpdateEndpoint";
+    if d.alarms.len() > 10 {
+        return Err(invalid(
+            op,
+            "AutoRollbackConfiguration.Alarms lists at most 10 alarms",
+        ));
+    }
+    if d.bake.as_secs() > 3600 || d.termination_wait.as_secs() > 3600 {
+        return Err(invalid(
+            op,
+            "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
+        ));
+    }
+    if let Some(n) = d.canary_instances()
+        && n * 2 > d.instance_count
+    {
+        return Err(invalid(
+            op,
+            "CanarySize must be less than or equal to 50% of the variant's instance count",
+        ));
+    }
+    let timeout = d.max_execution_timeout().as_secs();
+    let shifts = if d.canary_percent.is_some() { 2 } else { 1 };
+    let waits = d.bake.as_secs() * shifts + d.termination_wait.as_secs();
+    if !(600..=28_800).contains(&timeout) || timeout <= waits {
+        return Err(invalid(
+            op,
+            "MaximumExecutionTimeoutInSeconds must be 600-28800 and greater than the waits",
+        ));
+    }
+    Ok(())
+}
+
 fn state_of(v: &VariantPlan) -> VariantState {
     VariantState {
         name: v.name.clone(),
@@ -245,32 +281,42 @@ impl Endpoints for Simulator {
             .filter(|(e, _)| e == name)
             .map(|(_, v)| v.clone())
             .collect();
-        let fail = st.fail_next_update.take();
-        let ep = st.endpoints.get_mut(name).ok_or_else(|| {
-            invalid(
-                "UpdateEndpoint",
-                format!("Could not find endpoint \"{name}\""),
-            )
-        })?;
-        if ep.desc.status != EndpointStatus::InService {
+        // SageMaker refuses an update that removes a variant with autoscaling registered or
+        // changes its instance type ("Update endpoints that use auto scaling"); a change of
+        // model, weight or instance count is allowed.
+        let serving_types: BTreeMap<String, String> = st
+            .endpoints
+            .get(name)
+            .and_then(|e| st.configs.get(&e.desc.config_name))
+            .map(|c| {
+                c.production
+                    .iter()
+                    .map(|v| (v.name.clone(), v.instance_type.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_service = st
+            .endpoints
+            .get(name)
+            .map(|e| e.desc.status)
+            .ok_or_else(|| {
+                invalid(
+                    "UpdateEndpoint",
+                    format!("Could not find endpoint \"{name}\""),
+                )
+            })?;
+        if in_service != EndpointStatus::InService {
             return Err(invalid(
                 "UpdateEndpoint",
                 format!(
                     "Cannot update in-progress endpoint \"{name}\" ({})",
-                    ep.desc.status.as_str()
+                    in_service.as_str()
                 ),
             ));
         }
-        // SageMaker refuses to remove or resize a variant with autoscaling registered.
         for variant in &scaled {
             let kept = target.production.iter().find(|v| &v.name == variant);
-            let now_count = ep
-                .desc
-                .variants
-                .iter()
-                .find(|v| &v.name == variant)
-                .map(|v| v.current_instances);
-            if kept.is_none() || kept.map(|k| k.instance_count) != now_count {
+            if kept.is_none_or(|k| serving_types.get(variant) != Some(&k.instance_type)) {
                 return Err(invalid(
                     "UpdateEndpoint",
                     format!(
@@ -279,6 +325,31 @@ impl Endpoints for Simulator {
                 ));
             }
         }
+        // The blue/green exclusions: a DeploymentConfig keeps the variant names.
+        if deployment.is_some() {
+            let mut old: Vec<&String> = serving_types.keys().collect();
+            let mut new: Vec<&String> = target.production.iter().map(|v| &v.name).collect();
+            old.sort();
+            new.sort();
+            if old != new {
+                return Err(invalid(
+                    "UpdateEndpoint",
+                    format!(
+                        "Deployment guardrails require the same production variants in the old and the new endpoint configuration: {old:?} vs {new:?}"
+                    ),
+                ));
+            }
+            if let Some(d) = deployment {
+                guardrail_limits(d)?;
+            }
+        }
+        let fail = st.fail_next_update.take();
+        let Some(ep) = st.endpoints.get_mut(name) else {
+            return Err(invalid(
+                "UpdateEndpoint",
+                format!("Could not find endpoint \"{name}\""),
+            ));
+        };
         ep.desc.last_modified = now;
         let duration = UPDATE_TIME
             + deployment
@@ -373,20 +444,19 @@ impl Endpoints for Simulator {
         owner: &str,
     ) -> Result<(Vec<String>, Vec<String>), AwsError> {
         let st = self.enter("sagemaker", "ListEndpointConfigs", false)?;
-        let mine = |tags: &BTreeMap<String, String>, name: &str| {
-            tags.get("owner").map(String::as_str) == Some(owner)
-                && name.starts_with(&endpoint.chars().take(40).collect::<String>())
+        let mine = |tags: &BTreeMap<String, String>, kind: &str, name: &str| {
+            crate::plan::desired::owned_resource(endpoint, owner, kind, name, tags)
         };
         let configs = st
             .configs
             .values()
-            .filter(|c| mine(&c.tags, &c.name))
+            .filter(|c| mine(&c.tags, "c", &c.name))
             .map(|c| c.name.clone())
             .collect();
         let models = st
             .models
             .values()
-            .filter(|m| mine(&m.tags, &m.name))
+            .filter(|m| mine(&m.tags, "m", &m.name))
             .map(|m| m.name.clone())
             .collect();
         Ok((configs, models))

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use sagemaker_rollout::aws::alarms::Alarms;
-use sagemaker_rollout::aws::sdk_services::SdkAlarms;
+use sagemaker_rollout::aws::alarms::SdkAlarms;
 use sagemaker_rollout::plan::AlarmState;
 use sagemaker_rollout::plan::actions::AlarmPlan;
 

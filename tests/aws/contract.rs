@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use sagemaker_rollout::aws::endpoints::Endpoints;
 use sagemaker_rollout::aws::registry::{ModelRegistry, NewPackage, SdkRegistry};
 use sagemaker_rollout::aws::scaling::Scaling;
+use sagemaker_rollout::aws::scaling::SdkScaling;
 use sagemaker_rollout::aws::sdk_endpoints::SdkEndpoints;
-use sagemaker_rollout::aws::sdk_services::SdkScaling;
 use sagemaker_rollout::plan::EndpointStatus;
 use sagemaker_rollout::plan::actions::{ConfigPlan, ModelPlan, ScalingPlan, VariantPlan};
 use sagemaker_rollout::sim::{Scenario, Simulator};
@@ -181,7 +181,7 @@ async fn scenario(
         .await
         .unwrap();
     let scaling_seen = scaling
-        .registrations("contract-ep")
+        .registrations("contract-ep", &["v-a".to_owned()])
         .await
         .unwrap()
         .into_iter()
@@ -192,7 +192,11 @@ async fn scenario(
         .deregister("contract-ep", "v-a")
         .await
         .expect("deregistering twice is fine");
-    let scaling_after_deregister = scaling.registrations("contract-ep").await.unwrap().len();
+    let scaling_after_deregister = scaling
+        .registrations("contract-ep", &["v-a".to_owned()])
+        .await
+        .unwrap()
+        .len();
     endpoints.delete_endpoint("contract-ep").await.unwrap();
     settle();
     endpoints
@@ -271,7 +275,7 @@ async fn sdk_adapters_against_the_emulator_agree_with_the_simulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_reaches_the_target_variant_and_returns_the_body() {
     use sagemaker_rollout::aws::runtime::Invoker;
-    use sagemaker_rollout::aws::sdk_services::SdkRuntime;
+    use sagemaker_rollout::aws::runtime::SdkRuntime;
     let emu = Emulator::start();
     let config = emu.config().await;
     let endpoints = SdkEndpoints::new(&config);

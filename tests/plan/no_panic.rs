@@ -128,9 +128,10 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
         prop::bool::weighted(0.8),
         prop_oneof![4 => Just(AlarmState::Ok), 1 => Just(AlarmState::Alarm), 1 => Just(AlarmState::InsufficientData)],
         prop::bool::weighted(0.7),
+        (prop::bool::weighted(0.8), prop::bool::weighted(0.8)),
     )
         .prop_map(
-            move |(exists, status, stage, step, since, modified, weights, own, found, alarm, on_step)| {
+            move |(exists, status, stage, step, since, modified, weights, own, found, alarm, on_step, (alarms_read, scaling_read))| {
                 let key = |k: &str| format!("sagemaker-rollout:{k}");
                 let step_no: usize = step.parse().unwrap_or(0);
                 let mut tags: BTreeMap<String, String> = [
@@ -188,11 +189,14 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         state: alarm,
                         since: None,
                     }],
+                    alarms_read,
                     scaling: vec![ScalingRegistration {
                         variant: "v-other1".into(),
                         min: 1,
                         max: 3,
+                        policy: None,
                     }],
+                    scaling_read,
                     candidate: if found {
                         CandidateLookup::Found(candidate(CANDIDATE_ARN, "run-2"))
                     } else {

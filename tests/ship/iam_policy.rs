@@ -12,27 +12,18 @@ use serde_json::Value;
 fn actions_in_code() -> BTreeSet<String> {
     let call = regex::Regex::new(r"client\s*\.\s*([a-z_0-9]+)\(\)").unwrap();
     let mut out = BTreeSet::new();
-    for file in [
-        "src/aws/sdk_endpoints.rs",
-        "src/aws/sdk_services.rs",
-        "src/aws/registry.rs",
-        "src/aws/s3.rs",
+    // One adapter file per service; InvokeEndpoint is authorized as a SageMaker action.
+    for (file, service) in [
+        ("src/aws/sdk_endpoints.rs", "sagemaker"),
+        ("src/aws/registry.rs", "sagemaker"),
+        ("src/aws/runtime.rs", "sagemaker"),
+        ("src/aws/scaling.rs", "application-autoscaling"),
+        ("src/aws/alarms.rs", "cloudwatch"),
+        ("src/aws/s3.rs", "s3"),
     ] {
         let text = std::fs::read_to_string(file).unwrap();
-        // Split at each `impl` so that operations in sdk_services.rs are attributed to the
-        // runtime, autoscaling or CloudWatch client they belong to.
-        let mut service = match file {
-            "src/aws/s3.rs" => "s3",
-            _ => "sagemaker",
-        };
-        for chunk in text.split("\nimpl ") {
-            if chunk.starts_with("SdkRuntime") || chunk.contains("Invoker for SdkRuntime") {
-                service = "sagemaker";
-            } else if chunk.contains("SdkScaling") {
-                service = "application-autoscaling";
-            } else if chunk.contains("SdkAlarms") {
-                service = "cloudwatch";
-            }
+        {
+            let chunk = text.as_str();
             for m in call.captures_iter(chunk) {
                 let op = &m[1];
                 let camel: String = op
@@ -66,12 +57,14 @@ fn actions_in_code() -> BTreeSet<String> {
 
 /// Permissions AWS checks besides the action called: creating with an execution role
 /// (PassRole), Application Auto Scaling's service-linked role on first registration, tags
-/// in PutMetricAlarm (TagResource), tags in CreateModelPackage (AddTags, already granted
-/// to the controller for its own tagging).
-const IMPLIED: [&str; 3] = [
+/// in PutMetricAlarm (TagResource), SSE-KMS objects read (Decrypt) and written
+/// (GenerateDataKey) through S3.
+const IMPLIED: [&str; 5] = [
     "iam:PassRole",
     "iam:CreateServiceLinkedRole",
     "cloudwatch:TagResource",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
 ];
 
 /// Calls only `sagemaker-rollout register` makes (a CI pipeline's role, not the controller's).
@@ -196,10 +189,25 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
             );
         }
     }
-    for s in statements_granting(&p, "cloudwatch:PutMetricAlarm") {
+    // Alarm writes: our own alarms (current and legacy names) and the target-tracking
+    // alarms Application Auto Scaling creates for endpoint variants, nothing else.
+    let mut alarm_resources: Vec<String> = statements_granting(&p, "cloudwatch:PutMetricAlarm")
+        .into_iter()
+        .flat_map(|s| list(&s["Resource"]))
+        .collect();
+    alarm_resources.sort();
+    assert_eq!(
+        alarm_resources,
+        [
+            "arn:aws:cloudwatch:*:*:alarm:TargetTracking*",
+            "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout-*",
+            "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout.*",
+        ]
+    );
+    for s in statements_granting(&p, "kms:Decrypt") {
         assert_eq!(
-            list(&s["Resource"]),
-            ["arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout-*"]
+            s["Condition"]["StringLike"]["kms:ViaService"],
+            "s3.*.amazonaws.com"
         );
     }
 }

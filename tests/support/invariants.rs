@@ -1,7 +1,7 @@
 //! Safety invariants checked on every plan, and the serving state a crash must not change.
 
 use sagemaker_rollout::api::*;
-use sagemaker_rollout::plan::desired::{variant_name, watched_alarms};
+use sagemaker_rollout::plan::desired::{self, variant_name, watched_alarms};
 use sagemaker_rollout::plan::*;
 
 use super::fixtures::*;
@@ -17,7 +17,7 @@ impl World {
                 Ok(v) => variant_name(&v, &c.package_arn),
                 Err(_) => String::new(),
             },
-            CandidateLookup::NotFound(_) => String::new(),
+            CandidateLookup::NotFound(_) | CandidateLookup::Unread => String::new(),
         });
         let current = candidate_share(
             ep.variants
@@ -29,7 +29,11 @@ impl World {
             assert!(plan.actions.is_empty(), "an invalid spec must not act");
             return;
         };
-        let firing = watched_alarms(&valid, &variant).iter().any(|n| {
+        let scope = desired::AlarmScope {
+            variant: &variant,
+            config: alarm_scope(&m).config,
+        };
+        let firing = watched_alarms(&valid, scope).iter().any(|n| {
             self.alarms
                 .get(n)
                 .is_some_and(|a| a.state == AlarmState::Alarm)

@@ -118,7 +118,9 @@ impl World {
         );
     }
 
-    pub fn observe(&self) -> Observed {
+    /// What the engine would observe: alarms only while a rollout is in flight, autoscaling
+    /// only when the planner asks for it (see `reads_alarms` and `reads_scaling`).
+    pub fn observe(&self, spec: Option<&ValidSpec>) -> Observed {
         let models: BTreeMap<&String, &ModelPlan> = self.models.iter().collect();
         let endpoint = self.endpoint.clone().map(|mut e| {
             for v in e.variants.iter_mut().chain(e.shadow_variants.iter_mut()) {
@@ -129,10 +131,17 @@ impl World {
             }
             e
         });
+        let markers_of = |e: &Option<Endpoint>| e.as_ref().map(|e| Markers::from_tags(&e.tags));
         Observed {
-            endpoint,
+            endpoint: endpoint.clone(),
             alarms: self.alarms.values().cloned().collect(),
+            alarms_read: markers_of(&endpoint).is_some_and(|m| reads_alarms(&m)),
             scaling: self.scaling.clone(),
+            scaling_read: match (spec, &endpoint) {
+                (Some(spec), Some(e)) => reads_scaling(spec, e),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            },
             candidate: self.candidate.clone(),
             owned: Owned {
                 endpoint_configs: self.configs.keys().cloned().collect(),
@@ -145,9 +154,9 @@ impl World {
     /// The plan for `spec` against this world: validated first, as every front end does
     /// (an invalid spec gets the invalid-spec plan; deletion needs only its teardown part).
     pub fn plan(&self, spec: &ModelDeploymentSpec, deleting: bool) -> Plan {
-        let observed = self.observe();
         let previous = self.status.as_ref();
         if deleting {
+            let observed = self.observe(None);
             let teardown = match validated(spec) {
                 Ok(v) => v.teardown(),
                 Err(_) => Teardown::from_spec(spec).expect("a deletable spec"),
@@ -166,6 +175,7 @@ impl World {
             Ok(v) => v,
             Err(errors) => return invalid(&errors, previous, Some(1), self.now),
         };
+        let observed = self.observe(Some(&valid));
         let input = PlanInput {
             spec: &valid,
             owner: OWNER,
@@ -425,6 +435,12 @@ impl World {
                     variant: s.variant.clone(),
                     min: s.min,
                     max: s.max,
+                    policy: Some(ScalingPolicy {
+                        metric: s.metric.clone(),
+                        target_value: s.target_value,
+                        scale_in_cooldown: s.scale_in_cooldown,
+                        scale_out_cooldown: s.scale_out_cooldown,
+                    }),
                 });
             }
             Action::DeregisterScaling { variant } => self.scaling.retain(|r| &r.variant != variant),
@@ -446,6 +462,18 @@ impl World {
             }
             Action::DeleteModel { name } => {
                 self.models.remove(name);
+            }
+            Action::CollectGarbage {
+                keep_configs,
+                keep_models,
+            } => {
+                // Alarms go before the config that held their variants; then configs, then
+                // models (what AWS allows once nothing references them).
+                for name in std::mem::take(&mut self.owned_alarms) {
+                    self.alarms.remove(&name);
+                }
+                self.configs.retain(|name, _| keep_configs.contains(name));
+                self.models.retain(|name, _| keep_models.contains(name));
             }
             Action::RecordHistory(_) => {}
             Action::RemoveFinalizer => self.finalizer_removed = true,

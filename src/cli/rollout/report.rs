@@ -53,6 +53,18 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
         DeleteEndpoint => "delete the endpoint".into(),
         DeleteEndpointConfig { name } => format!("delete endpoint config {name}"),
         DeleteModel { name } => format!("delete model {name}"),
+        CollectGarbage {
+            keep_configs,
+            keep_models,
+        } => format!(
+            "delete this rollout's alarms and the owned configs and models other than {}",
+            keep_configs
+                .iter()
+                .chain(keep_models)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         RecordHistory(h) => format!("record the deployment ({}: {})", h.outcome, h.reason),
         RemoveFinalizer => "release the resource".into(),
     }

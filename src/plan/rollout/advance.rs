@@ -18,7 +18,7 @@ use super::super::observed::{
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
 use super::rollback::{begin_rollback, rollback, update_failed};
-use super::{cleanup_alarms, ensure_scaling, finish_markers, history, run_label};
+use super::{collect_garbage, ensure_scaling, finish_markers, history, run_label, scope};
 use crate::api::conditions::Health;
 use crate::api::{Phase, RollbackOn, ShadowThen};
 
@@ -33,7 +33,7 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
     }
     // Did the last requested config take effect?
     if p.markers.target_config.as_deref() != Some(ep.config_name.as_str()) {
-        let requested_after = p.markers.since.unwrap_or(Timestamp::UNIX_EPOCH);
+        let requested_after = p.markers.requested.unwrap_or(Timestamp::UNIX_EPOCH);
         if ep.last_modified > requested_after {
             return update_failed(p, ep);
         }
@@ -70,8 +70,8 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
             "SmokeTestFailed",
         );
     }
-    let variant = p.markers.variant.clone().unwrap_or_default();
-    let watched = watched_alarms(spec, &variant);
+    let markers = p.markers.clone();
+    let watched = watched_alarms(spec, scope(&markers));
     let firing: Vec<String> = watched
         .iter()
         .filter(|n| {
@@ -106,7 +106,7 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         .iter()
         .filter(|n| p.input.observed.alarm(n).is_none())
         .collect();
-    for alarm in owned_alarms(spec, &variant) {
+    for alarm in owned_alarms(spec, scope(&markers)) {
         if p.input.observed.alarm(&alarm.name).is_none() {
             p.push(Action::EnsureAlarm(alarm));
         }
@@ -152,6 +152,17 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
     }
 }
 
+/// The current stage's clock: when it started, or — the first time the stage is seen in
+/// effect (InService on the target config, weights applied) — now, written to the markers.
+fn start_clock(p: &mut Planner<'_>) -> Timestamp {
+    if let Some(since) = p.markers.since {
+        return since;
+    }
+    let now = p.now();
+    p.write_markers(|m| m.since = Some(now));
+    now
+}
+
 pub(super) fn hold(p: &mut Planner<'_>, reason: &'static str, message: String) {
     if !p.markers.paused {
         p.write_markers(|m| m.paused = true);
@@ -172,7 +183,7 @@ pub(super) fn superseded(p: &Planner<'_>) -> Option<String> {
     if arn != pinned_arn {
         return Some(format!("superseded by candidate {arn}"));
     }
-    if Some(variant_name(spec, &arn)) != p.markers.variant {
+    if Some(variant_name(spec, &arn)) != p.markers.settings {
         return Some("superseded by new serving settings".into());
     }
     None
@@ -281,7 +292,12 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = candidate_only(spec, cand, &model, &lineage);
+    let variant = p
+        .markers
+        .variant
+        .clone()
+        .unwrap_or_else(|| variant_name(spec, &cand.package_arn));
+    let config = candidate_only(spec, cand, &model, &lineage, &variant);
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);
     p.push(Action::CreateModel(model));
@@ -308,7 +324,9 @@ pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let Some(sh) = spec.rollout.shadow.as_ref() else {
         return added_or_final(p, ep);
     };
-    let due = later(p.markers.since.unwrap_or(p.now()), sh.duration);
+    // The shadow period counts from when SageMaker reports the shadow config in effect.
+    let since = start_clock(p);
+    let due = later(since, sh.duration);
     if spec.rollout.promote || (p.now() >= due && sh.then != ShadowThen::Hold) {
         return added_or_final(p, ep);
     }
@@ -383,10 +401,12 @@ pub(super) fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: 
     let variant = p.markers.variant.clone().unwrap_or_default();
     let total = p.spec().rollout.steps.len();
     let now = p.now();
+    // The bake counts from when SageMaker reports the new weights in effect (step_stage).
     p.write_markers(|m| {
         m.stage = Some(Stage::Step);
         m.step = step;
-        m.since = Some(now);
+        m.since = None;
+        m.requested = Some(now);
     });
     p.push(Action::UpdateWeights {
         weights: weights_for(ep, &variant, weight),
@@ -435,7 +455,7 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
             ),
         );
     }
-    let due = later(p.markers.since.unwrap_or(p.now()), step.bake);
+    let due = later(start_clock(p), step.bake);
     if p.now() < due {
         p.next = Next::At(due);
         return p.judge(
@@ -465,6 +485,7 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         return;
     }
     let spec = p.spec();
+    collect_garbage(p, ep);
     let mut m = p.markers.clone();
     finish_markers(&mut m, Stage::Done, None, "");
     let mut tags = m.to_tags();
@@ -491,7 +512,6 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         false,
     );
     p.markers = m;
-    cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
     p.judge(
         Phase::Succeeded,

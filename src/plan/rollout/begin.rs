@@ -3,14 +3,14 @@
 
 use super::super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
 use super::super::desired::{
-    candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags, model_plan,
-    owned_alarms, selector_hash, spec_hash, variant_name, watched_alarms,
+    AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags,
+    model_plan, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name, watched_alarms,
 };
 use super::super::markers::{Markers, Smoke, Stage};
 use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint};
 use super::super::{Next, Planner};
 use super::advance::pinned_candidate_info;
-use super::{cleanup_alarms, ensure_scaling, hint, run_label};
+use super::{ensure_scaling, hint, run_label};
 use crate::api::conditions::Health;
 use crate::api::{HistoryEntry, Phase, Strategy};
 
@@ -31,6 +31,15 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
             None => return,
         },
         CandidateLookup::Found(c) => c.clone(),
+        CandidateLookup::Unread => {
+            p.next = Next::Poll;
+            return p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "WaitingForCandidate",
+                "the candidate is resolved on the next pass",
+            );
+        }
         CandidateLookup::NotFound(why) => {
             p.next = Next::Idle;
             let serving = ep
@@ -48,7 +57,6 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     if p.markers.rejected.as_deref() == Some(cand.package_arn.as_str())
         && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
     {
-        cleanup_alarms(p, None);
         ensure_scaling(p, ep);
         let failed = p.markers.stage == Some(Stage::Failed);
         let why = p.markers.reason.clone().unwrap_or_default();
@@ -68,12 +76,8 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
             p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
         };
     }
-    let variant = variant_name(p.spec(), &cand.package_arn);
-    if let Some(ep) = ep
-        && ep.variants.len() == 1
-        && ep.variants[0].name == variant
-        && ep.shadow_variants.is_empty()
-    {
+    let lineage = lineage_tags(p.spec(), p.input.owner, &cand);
+    if let Some(ep) = ep.filter(|ep| serves_alone(p.spec(), &cand, &lineage, ep)) {
         return steady(p, ep, &cand);
     }
     if p.spec().rollout.abort {
@@ -237,38 +241,31 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let now = p.now();
+    let settings = variant_name(spec, &cand.package_arn);
     let mut m = Markers {
         owner: Some(p.input.owner.to_owned()),
         candidate: Some(cand.package_arn.clone()),
         run_id: cand.run_id.clone(),
         selector: Some(selector_hash(spec)),
-        variant: Some(variant_name(spec, &cand.package_arn)),
-        since: Some(now),
-        started: Some(now),
+        variant: Some(settings.clone()),
+        settings: Some(settings.clone()),
+        started: Some(p.now()),
         rejected: p.markers.rejected.clone(),
         rejected_spec: p.markers.rejected_spec.clone(),
         ..Markers::default()
     };
-    let variant = m.variant.clone().unwrap_or_default();
-    for alarm in owned_alarms(spec, &variant) {
-        p.push(Action::EnsureAlarm(alarm));
-    }
-    p.push(Action::CreateModel(model.clone()));
-    p.event(
-        "RolloutStarted",
-        format!(
-            "rolling out candidate {} ({:?})",
-            run_label(cand),
-            spec.rollout.strategy
-        ),
-        false,
-    );
+    let strategy = spec.rollout.strategy;
     let Some(ep) = ep else {
         // First deployment: always Direct.
-        let config = candidate_only(spec, cand, &model, &lineage);
+        let config = candidate_only(spec, cand, &model, &lineage, &settings);
+        for alarm in owned_alarms(spec, AlarmScope::variant(&settings)) {
+            p.push(Action::EnsureAlarm(alarm));
+        }
+        p.push(Action::CreateModel(model.clone()));
+        announce(p, cand);
         m.stage = Some(Stage::Final);
         m.target_config = Some(config.name.clone());
+        m.requested = Some(p.now());
         let mut tags = lineage.clone();
         tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
         p.push(Action::CreateEndpointConfig(config.clone()));
@@ -289,13 +286,23 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             ),
         );
     };
+    // Guardrail deployments and shadow variants take exactly one production variant.
+    let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
+    if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {
+        let message = format!(
+            "strategy {strategy:?} needs an endpoint with exactly one production variant and no shadow variant; endpoint {} has {} production and {} shadow variants. Use Canary or Linear, or consolidate the endpoint first",
+            ep.name,
+            ep.variants.len(),
+            ep.shadow_variants.len()
+        );
+        return refuse(p, cand, "EndpointIncompatible", message);
+    }
     m.champion_config = Some(ep.config_name.clone());
     let champions: Vec<VariantPlan> = ep
         .variants
         .iter()
         .map(|v| champion_variant(v, v.current_weight.max(0.0)))
         .collect();
-    let strategy = spec.rollout.strategy;
     let (stage, config, deployment) = match strategy {
         Strategy::Shadow => {
             let pct = spec
@@ -303,30 +310,46 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
                 .shadow
                 .as_ref()
                 .map_or(0, |s| s.sampling_percent);
+            // The production variant at weight 1 and the shadow at the sampled fraction: the
+            // same share whether SageMaker reads the shadow's weight as a fraction of the
+            // requests or relative to the production weight (the docs do not say).
+            let production: Vec<VariantPlan> = champions
+                .into_iter()
+                .map(|mut v| {
+                    v.weight = 1.0;
+                    v
+                })
+                .collect();
             let shadow = candidate_variant(spec, cand, &model, f64::from(pct) / 100.0);
             (
                 Stage::Shadow,
-                config_plan(spec, champions, vec![shadow], &lineage),
+                config_plan(spec, production, vec![shadow], &lineage),
                 None,
             )
         }
         Strategy::BlueGreen => {
+            // Guardrails replace the fleet behind the same variant name (Deployment
+            // guardrails, "Exclusions"): the candidate runs as the champion's variant.
+            let name = ep.variants[0].name.clone();
+            let config = candidate_only(spec, cand, &model, &lineage, &name);
+            m.variant = Some(name.clone());
+            let scope = AlarmScope {
+                variant: &name,
+                config: Some(&config.name),
+            };
             let bg = spec.rollout.blue_green.as_ref();
             let native = NativeDeployment {
                 bake: bg.map(|b| b.bake).unwrap_or_default(),
                 termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
                 canary_percent: bg.and_then(|b| b.canary_percent),
-                alarms: watched_alarms(spec, &variant),
+                instance_count: spec.serving.instance_count,
+                alarms: watched_alarms(spec, scope),
             };
-            (
-                Stage::Native,
-                candidate_only(spec, cand, &model, &lineage),
-                Some(native),
-            )
+            (Stage::Native, config, Some(native))
         }
         Strategy::Direct if spec.smoke_test.is_none() => (
             Stage::Final,
-            candidate_only(spec, cand, &model, &lineage),
+            candidate_only(spec, cand, &model, &lineage, &settings),
             None,
         ),
         _ => {
@@ -339,6 +362,16 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             )
         }
     };
+    let variant = m.variant.clone().unwrap_or_default();
+    let scope = AlarmScope {
+        variant: &variant,
+        config: (stage == Stage::Native).then_some(config.name.as_str()),
+    };
+    for alarm in owned_alarms(spec, scope) {
+        p.push(Action::EnsureAlarm(alarm));
+    }
+    p.push(Action::CreateModel(model));
+    announce(p, cand);
     m.stage = Some(stage);
     let what = match stage {
         Stage::Shadow => "adding the candidate as a shadow variant",
@@ -355,21 +388,35 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     );
 }
 
-/// Deregisters autoscaling (an update may remove or resize its variant), creates the config,
-/// records the intent in markers, then updates the endpoint.
+fn announce(p: &mut Planner<'_>, cand: &Candidate) {
+    let strategy = p.spec().rollout.strategy;
+    p.event(
+        "RolloutStarted",
+        format!("rolling out candidate {} ({strategy:?})", run_label(cand)),
+        false,
+    );
+}
+
+/// Creates the config, records the intent in markers, then updates the endpoint. Autoscaling
+/// is deregistered first only where SageMaker requires it ("Update endpoints that use auto
+/// scaling"): for a variant the new config removes or moves to another instance type; a
+/// variant that survives unchanged — the champion through a canary — stays scaled.
 pub(super) fn switch_config(
     p: &mut Planner<'_>,
     mut m: Markers,
     config: ConfigPlan,
     deployment: Option<NativeDeployment>,
 ) {
-    for reg in &p.input.observed.scaling {
-        p.push(Action::DeregisterScaling {
-            variant: reg.variant.clone(),
-        });
-    }
+    let kept: Vec<(String, String)> = config
+        .production
+        .iter()
+        .map(|v| (v.name.clone(), v.instance_type.clone()))
+        .collect();
+    deregister_unless_kept(p, &kept);
     m.target_config = Some(config.name.clone());
-    m.since = Some(p.now());
+    m.requested = Some(p.now());
+    // The stage's clock starts when SageMaker reports the new config in effect.
+    m.since = None;
     let name = config.name.clone();
     p.push(Action::CreateEndpointConfig(config));
     p.push(Action::TagEndpoint { tags: m.to_tags() });
@@ -381,12 +428,37 @@ pub(super) fn switch_config(
     p.next = Next::Poll;
 }
 
+/// Deregisters the scalable targets of variants an update removes or moves to another
+/// instance type; `kept` are the (variant, instance type) pairs of the new config.
+pub(super) fn deregister_unless_kept(p: &mut Planner<'_>, kept: &[(String, String)]) {
+    let current = p
+        .endpoint()
+        .map(|e| e.variants.as_slice())
+        .unwrap_or_default();
+    for reg in &p.input.observed.scaling {
+        let now_type = current
+            .iter()
+            .find(|v| v.name == reg.variant)
+            .map(|v| v.instance_type.as_str());
+        let survives = kept
+            .iter()
+            .any(|(name, t)| *name == reg.variant && Some(t.as_str()) == now_type);
+        if !survives {
+            p.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
+        }
+    }
+}
+
 /// The candidate serves alone: keep config, alarms, scaling and markers in line with the spec.
 pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let config = candidate_only(spec, cand, &model, &lineage);
+    // Whatever the serving variant is called (a blue/green deployment keeps the old name).
+    let serving = ep.variants[0].name.clone();
+    let config = candidate_only(spec, cand, &model, &lineage, &serving);
     if ep.config_name != config.name {
         // Serving settings changed (instance count, data capture): apply them in place.
         let mut m = p.markers.clone();
@@ -394,7 +466,8 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
         m.champion_config = Some(ep.config_name.clone());
         m.selector = Some(selector_hash(spec));
         m.candidate = Some(cand.package_arn.clone());
-        m.variant = Some(variant_name(spec, &cand.package_arn));
+        m.variant = Some(serving);
+        m.settings = Some(variant_name(spec, &cand.package_arn));
         m.smoke = Some(Smoke::Passed);
         p.push(Action::CreateModel(model));
         switch_config(p, m, config, None);
@@ -410,7 +483,6 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
             "applying changed serving settings",
         );
     }
-    cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
     p.judge(
         Phase::Succeeded,

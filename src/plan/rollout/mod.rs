@@ -16,7 +16,7 @@
 use jiff::SignedDuration;
 
 use super::actions::Action;
-use super::desired::{owned_alarms, scaling_plan, spec_hash};
+use super::desired::{AlarmScope, scaling_hash, scaling_plan, spec_hash};
 use super::markers::{Markers, Stage};
 use super::observed::{Candidate, Endpoint, EndpointStatus};
 use super::{Next, Planner};
@@ -155,50 +155,62 @@ pub(super) fn run_label(c: &Candidate) -> String {
     c.run_id.clone().unwrap_or_else(|| c.package_arn.clone())
 }
 
-/// Deletes owned alarms except those of `keep_variant`.
-pub(super) fn cleanup_alarms(p: &mut Planner<'_>, keep_variant: Option<&str>) {
-    let keep: Vec<String> = keep_variant
-        .map(|v| {
-            owned_alarms(p.spec(), v)
-                .into_iter()
-                .map(|a| a.name)
-                .collect()
-        })
-        .unwrap_or_default();
-    for name in &p.input.observed.owned.alarms {
-        if !keep.contains(name) {
-            p.push(Action::DeleteAlarm { name: name.clone() });
-        }
+/// Collects what a finished rollout leaves behind — its alarms, and the configs and models
+/// of earlier stages — keeping what serves `ep` now. Planned before the finishing markers
+/// are written, so a crash in between collects again on the next pass.
+pub(super) fn collect_garbage(p: &mut Planner<'_>, ep: &Endpoint) {
+    p.push(Action::CollectGarbage {
+        keep_configs: vec![ep.config_name.clone()],
+        keep_models: ep
+            .variants
+            .iter()
+            .chain(&ep.shadow_variants)
+            .map(|v| v.model_name.clone())
+            .collect(),
+    });
+}
+
+/// The alarm scope of the rollout in flight: the candidate's variant, and for a blue/green
+/// deployment the new fleet's endpoint config.
+pub(in crate::plan) fn scope(m: &Markers) -> AlarmScope<'_> {
+    AlarmScope {
+        variant: m.variant.as_deref().unwrap_or_default(),
+        config: (m.stage == Some(Stage::Native))
+            .then_some(m.target_config.as_deref())
+            .flatten(),
     }
 }
 
-/// Registers autoscaling on the single serving variant; removes registrations that do not
-/// belong (other variants, or autoscaling removed from the spec).
+/// Registers autoscaling on the single serving variant — the scalable target and its
+/// target-tracking policy, put again when either is missing or differs from the spec — and
+/// removes registrations that do not belong (other variants, or autoscaling removed from the
+/// spec). What was put in place is remembered as a hash on the endpoint, so a pass at rest
+/// reads Application Auto Scaling only when the spec asks for something else.
 pub(super) fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
     let Some(ep) = ep.filter(|e| e.variants.len() == 1 && e.shadow_variants.is_empty()) else {
         return;
     };
-    let want = scaling_plan(p.spec(), &ep.variants[0].name);
+    let variant = ep.variants[0].name.clone();
+    let want = scaling_plan(p.spec(), &variant);
+    let hash = scaling_hash(p.spec(), &variant);
+    if !p.input.observed.scaling_read {
+        // Read only when the hash differs (see `reads_scaling`): nothing to do.
+        return;
+    }
     for reg in &p.input.observed.scaling {
-        let matches = want
-            .as_ref()
-            .is_some_and(|w| w.variant == reg.variant && w.min == reg.min && w.max == reg.max);
-        if !matches {
+        if want.as_ref().is_none_or(|w| w.variant != reg.variant) {
             p.push(Action::DeregisterScaling {
                 variant: reg.variant.clone(),
             });
         }
     }
-    if let Some(w) = want {
-        let registered = p
-            .input
-            .observed
-            .scaling
-            .iter()
-            .any(|r| r.variant == w.variant && r.min == w.min && r.max == w.max);
-        if !registered {
-            p.push(Action::RegisterScaling(w));
-        }
+    if let Some(w) = want
+        && !p.input.observed.scaling.iter().any(|r| w.is_registered(r))
+    {
+        p.push(Action::RegisterScaling(w));
+    }
+    if p.markers.scaling.as_deref() != Some(hash.as_str()) {
+        p.write_markers(|m| m.scaling = Some(hash));
     }
 }
 

@@ -2,11 +2,14 @@
 
 use super::super::actions::Action;
 use super::super::desired::spec_hash;
+use super::super::desired::watched_alarms;
 use super::super::markers::{Ending, Stage};
+use super::super::observed::AlarmState;
 use super::super::observed::Endpoint;
 use super::super::{Next, Planner};
 use super::advance::{others, weights_for};
-use super::{cleanup_alarms, ensure_scaling, finish_markers, hint, history};
+use super::begin::deregister_unless_kept;
+use super::{collect_garbage, ensure_scaling, finish_markers, hint, history, scope};
 use crate::api::Phase;
 use crate::api::conditions::Health;
 use crate::tags::tag_safe;
@@ -32,8 +35,20 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
             ),
         );
     }
+    // SageMaker rolled a blue/green deployment back because of an alarm when one of the
+    // alarms it watched is in ALARM, or changed state after the deployment started; the
+    // FailureReason's wording is not documented, so it is not relied on.
     let native = p.markers.stage == Some(Stage::Native);
-    let alarm = native && reason.to_ascii_lowercase().contains("alarm");
+    let requested = p.markers.requested;
+    let alarm = native
+        && watched_alarms(p.spec(), scope(&p.markers)).iter().any(|n| {
+            p.input.observed.alarm(n).is_some_and(|a| {
+                a.state == AlarmState::Alarm
+                    || a.since
+                        .zip(requested)
+                        .is_some_and(|(since, req)| since > req)
+            })
+        });
     let (stage, outcome, why) = if alarm {
         (
             Stage::RolledBack,
@@ -52,6 +67,7 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
     };
     let hash = spec_hash(p.spec());
     let entry = history(p, outcome, why.clone());
+    collect_garbage(p, ep);
     p.write_markers(|m| finish_markers(m, stage, Some(&hash), &reason));
     p.record(entry);
     p.event(
@@ -59,7 +75,6 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
         why.clone(),
         true,
     );
-    cleanup_alarms(p, None);
     ensure_scaling(p, Some(ep));
     p.judge(
         if alarm {
@@ -103,6 +118,7 @@ pub(super) fn begin_rollback(
         m.ending = Some(ending);
         m.reason = Some(tag_safe(&why));
         m.since = Some(now);
+        m.requested = Some(now);
         m.paused = false;
     });
     p.event(
@@ -125,6 +141,7 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
             Ending::Superseded => "Superseded",
         };
         let entry = history(p, outcome, why.clone());
+        collect_garbage(p, ep);
         p.write_markers(|m| {
             match ending {
                 Ending::RolledBack => finish_markers(m, Stage::RolledBack, Some(&hash), &why),
@@ -143,7 +160,6 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
             format!("champion serves again ({why})"),
             ending == Ending::RolledBack,
         );
-        cleanup_alarms(p, None);
         ensure_scaling(p, Some(ep));
         p.next = Next::Poll;
         return if ending == Ending::RolledBack {
@@ -176,15 +192,18 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
             format!("{why}: champion back to 100 % in place"),
         );
     }
-    for reg in &p.input.observed.scaling {
-        p.push(Action::DeregisterScaling {
-            variant: reg.variant.clone(),
-        });
-    }
+    // The champion config keeps the champion's variants as they are: only the candidate's
+    // scaling registration (if any) must go before the update.
+    let kept: Vec<(String, String)> = others(ep, &variant)
+        .iter()
+        .map(|v| (v.name.clone(), v.instance_type.clone()))
+        .collect();
+    deregister_unless_kept(p, &kept);
     let now = p.now();
     p.write_markers(|m| {
         m.target_config = Some(champion_config.clone());
-        m.since = Some(now);
+        m.requested = Some(now);
+        m.since = None;
     });
     p.push(Action::UpdateEndpoint {
         config_name: champion_config.clone(),

@@ -19,7 +19,7 @@ fn candidate_already_serving_needs_nothing() {
 }
 
 #[test]
-fn autoscaling_is_registered_on_the_serving_variant_and_deregistered_before_updates() {
+fn autoscaling_stays_on_a_kept_variant_and_is_deregistered_before_the_update_that_removes_it() {
     let mut s = spec(Strategy::Canary);
     s.autoscaling = Some(AutoscalingSpec {
         min: 1,
@@ -39,16 +39,22 @@ fn autoscaling_is_registered_on_the_serving_variant_and_deregistered_before_upda
     );
     let p = w.step(&s);
     let kinds = p.kinds();
+    assert!(kinds.contains(&"UpdateEndpoint"), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"DeregisterScaling"),
+        "adding the candidate keeps the champion's variant and instance type: {kinds:?}"
+    );
+    let plans = w.run(&s, 200);
+    let kinds: Vec<&str> = plans.iter().flat_map(|p| p.kinds()).collect();
     let dereg = kinds
         .iter()
         .position(|k| *k == "DeregisterScaling")
-        .expect("deregister");
-    let update = kinds
+        .expect("the champion's registration goes with it");
+    let removal = kinds
         .iter()
-        .position(|k| *k == "UpdateEndpoint")
-        .expect("update");
-    assert!(dereg < update, "{kinds:?}");
-    w.run(&s, 200);
+        .rposition(|k| *k == "UpdateEndpoint")
+        .expect("the update that removes the champion");
+    assert!(dereg < removal, "{kinds:?}");
     assert_eq!(w.scaling.len(), 1);
     assert_eq!(w.scaling[0].variant, candidate_variant());
     s.autoscaling = None;

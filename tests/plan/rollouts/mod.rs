@@ -48,6 +48,20 @@ pub(super) fn serving(w: &World) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The packages the serving variants' models were created from.
+pub(super) fn serving_packages(w: &World) -> Vec<String> {
+    let observed = w.observe(None);
+    observed
+        .endpoint
+        .map(|e| {
+            e.variants
+                .iter()
+                .map(|v| v.package_arn.clone().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub(super) fn last_history(w: &World) -> HistoryEntry {
     w.status
         .as_ref()

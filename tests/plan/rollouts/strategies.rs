@@ -95,6 +95,14 @@ fn canary_step_waits_for_its_bake_and_says_when_the_next_step_is_due() {
     let s = spec(Strategy::Canary);
     let mut w = World::with_champion(&s);
     until_stage(&mut w, &s, Stage::Step, 1, 50);
+    assert_eq!(w.markers().since, None, "no bake before 10 % is in effect");
+    let start = w.plan(&s, false);
+    assert_eq!(
+        start.kinds(),
+        vec!["TagEndpoint"],
+        "the pass that sees 10 % in effect starts the bake clock"
+    );
+    w.apply_all(&start.actions);
     let plan = w.plan(&s, false);
     assert!(plan.actions.is_empty(), "{:?}", plan.kinds());
     let Next::At(due) = plan.next else {
@@ -176,7 +184,12 @@ fn blue_green_hands_sagemaker_a_deployment_config_with_the_watched_alarms() {
         deployment.alarms
     );
     w.run(&s, 100);
-    assert_eq!(serving(&w), vec![candidate_variant()]);
+    assert_eq!(
+        serving(&w),
+        vec![champion_variant()],
+        "SageMaker's blue/green deployment keeps the variant's name"
+    );
+    assert_eq!(serving_packages(&w), vec![CANDIDATE_ARN.to_owned()]);
     assert_eq!(last_history(&w).outcome, "Succeeded");
 }
 
@@ -184,9 +197,17 @@ fn blue_green_hands_sagemaker_a_deployment_config_with_the_watched_alarms() {
 fn blue_green_auto_rollback_by_sagemaker_is_reported_as_rolled_back() {
     let s = spec(Strategy::BlueGreen);
     let mut w = World::with_champion(&s);
-    w.fail_next_update = Some("Deployment rolled back: alarm churn-kpi in ALARM".into());
+    w.fail_next_update = Some("Deployment rolled back".into());
+    let first = w.step(&s);
+    assert!(
+        first.kinds().contains(&"UpdateEndpoint"),
+        "{:?}",
+        first.kinds()
+    );
+    // The alarm SageMaker watched fires during the bake: SageMaker rolls back.
+    w.set_alarm("churn-kpi", AlarmState::Alarm);
     w.run(&s, 100);
-    assert_eq!(serving(&w), vec![champion_variant()]);
+    assert_eq!(serving_packages(&w), vec![CHAMPION_ARN.to_owned()]);
     let st = w.status.clone().unwrap();
     assert_eq!(st.phase, Some(Phase::RolledBack));
     assert_eq!(last_history(&w).outcome, "RolledBack");
@@ -198,6 +219,8 @@ fn shadow_mirrors_for_its_duration_then_runs_the_canary_steps() {
     let s = spec(Strategy::Shadow);
     let mut w = World::with_champion(&s);
     until_stage(&mut w, &s, Stage::Shadow, 0, 20);
+    assert_eq!(w.markers().since, None);
+    w.step(&s);
     let ep = w.endpoint.clone().unwrap();
     assert_eq!(ep.shadow_variants.len(), 1);
     assert!(

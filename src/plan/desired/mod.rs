@@ -1,17 +1,22 @@
 //! Desired AWS resources derived from the spec and the resolved candidate: deterministic,
-//! content-addressed names (a repeated create is a no-op), lineage tags, the step schedule,
-//! the owned alarms and the scaling policy.
+//! content-addressed names (a repeated create is a no-op, and a name belongs to exactly one
+//! endpoint), lineage tags, configs; the owned alarms ([`alarms`]) and the scaling policy
+//! ([`scaling`]).
+
+mod alarms;
+mod scaling;
+
+pub use alarms::{AlarmScope, is_owned_alarm, owned_alarm_prefixes, owned_alarms, watched_alarms};
+pub use scaling::{scaling_hash, scaling_plan};
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::actions::{
-    AlarmPlan, ConfigPlan, DataCapturePlan, ModelContainer, ModelPlan, ScalingPlan, VariantPlan,
-};
+use super::actions::{ConfigPlan, DataCapturePlan, ModelContainer, ModelPlan, VariantPlan};
 use super::observed::{ArtifactCheck, Candidate, Variant};
-use crate::api::{AlarmMetric, ScalingMetric, ValidSpec};
+use crate::api::ValidSpec;
 use crate::tags::{self, tag_safe};
 
 /// First `n` hex characters of the sha256 of `value`'s JSON form.
@@ -31,11 +36,56 @@ pub fn selector_hash(spec: &ValidSpec) -> String {
     content_hash(&spec.raw().candidate, 16)
 }
 
-/// `<endpoint>-<kind>-<hash>` within SageMaker's 63-character name limit.
-fn resource_name(endpoint: &str, kind: &str, hash: &str) -> String {
-    let budget = 63 - kind.len() - hash.len() - 2;
+const HASH_CHARS: usize = 10;
+
+/// The endpoint part of a resource name: the whole endpoint name when it fits the
+/// 63-character limit beside `-<kind>-<hash>`, else its first characters.
+fn name_prefix(endpoint: &str, kind: &str) -> (String, bool) {
+    let budget = 63 - kind.len() - HASH_CHARS - 2;
+    let truncated = endpoint.chars().count() > budget;
     let prefix: String = endpoint.chars().take(budget).collect();
-    format!("{}-{kind}-{hash}", prefix.trim_end_matches('-'))
+    (prefix.trim_end_matches('-').to_owned(), truncated)
+}
+
+/// `<endpoint>-<kind>-<hash>` within SageMaker's 63-character name limit. A name belongs to
+/// one endpoint: endpoint names cannot contain what follows (`-m-` or `-c-` and ten hex
+/// digits) in a way that collides, and when the endpoint name had to be shortened its full
+/// spelling is hashed in, so that two endpoints sharing a long prefix never share a name.
+fn resource_name(endpoint: &str, kind: &str, hash: &str) -> String {
+    let (prefix, truncated) = name_prefix(endpoint, kind);
+    let hash = if truncated {
+        content_hash(&(hash, endpoint), HASH_CHARS)
+    } else {
+        hash.to_owned()
+    };
+    format!("{prefix}-{kind}-{hash}")
+}
+
+/// Whether a model (`kind` "m") or endpoint config ("c") is one this resource created for
+/// `endpoint`: the name has exactly that endpoint's form, the `owner` tag is this resource,
+/// and the `endpoint` tag (absent on resources of earlier versions) names this endpoint.
+pub fn owned_resource(
+    endpoint: &str,
+    owner: &str,
+    kind: &str,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+) -> bool {
+    owns_name(endpoint, kind, name)
+        && tags.get(tags::OWNER_KEY).map(String::as_str) == Some(owner)
+        && tags
+            .get(tags::ENDPOINT_KEY)
+            .is_none_or(|e| e == &tag_safe(endpoint))
+}
+
+/// Whether `name` is a model (`kind` "m") or endpoint config ("c") name this controller
+/// gives for `endpoint`: exactly `<prefix>-<kind>-<ten hex digits>`, nothing more — so that
+/// endpoint `pfx` never claims the resources of endpoint `pfx-eu`.
+pub fn owns_name(endpoint: &str, kind: &str, name: &str) -> bool {
+    let (prefix, _) = name_prefix(endpoint, kind);
+    name.strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_prefix(&format!("-{kind}-")))
+        .is_some_and(|h| h.len() == HASH_CHARS && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Name of the candidate's production variant: changes with the package, the instance type
@@ -151,19 +201,34 @@ pub fn config_plan(
     }
 }
 
-/// The config serving the candidate alone: where every successful rollout ends.
+/// The config serving the candidate alone, as the production variant `variant` (its own
+/// `v-…` name, or the champion's for a blue/green deployment): where every successful
+/// rollout ends.
 pub fn candidate_only(
     spec: &ValidSpec,
     cand: &Candidate,
     model: &ModelPlan,
     lineage: &BTreeMap<String, String>,
+    variant: &str,
 ) -> ConfigPlan {
-    config_plan(
-        spec,
-        vec![candidate_variant(spec, cand, model, 1.0)],
-        vec![],
-        lineage,
-    )
+    let mut v = candidate_variant(spec, cand, model, 1.0);
+    v.name = variant.to_owned();
+    config_plan(spec, vec![v], vec![], lineage)
+}
+
+/// Whether the endpoint serves this candidate alone, whatever its variant is called: one
+/// production variant, no shadow, running the candidate's model on the spec's instance type.
+pub fn serves_alone(
+    spec: &ValidSpec,
+    cand: &Candidate,
+    lineage: &BTreeMap<String, String>,
+    ep: &super::observed::Endpoint,
+) -> bool {
+    let model = model_plan(spec, cand, lineage);
+    ep.shadow_variants.is_empty()
+        && ep.variants.len() == 1
+        && ep.variants[0].model_name == model.name
+        && ep.variants[0].instance_type == spec.serving.instance_type
 }
 
 /// Lineage tags for Model, EndpointConfig and Endpoint (DESIGN §2).
@@ -178,6 +243,7 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
     }
     out.insert(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY.into());
     out.insert(tags::OWNER_KEY.into(), tag_safe(owner));
+    out.insert(tags::ENDPOINT_KEY.into(), tag_safe(&spec.endpoint_name));
     out.insert(tags::PACKAGE_ARN.into(), cand.package_arn.clone());
     if let Some(run) = &cand.run_id {
         out.insert(tags::RUN_ID.into(), tag_safe(run));
@@ -186,83 +252,4 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
         out.insert(tags::ARTIFACT_SHA256.into(), sha256.clone());
     }
     out
-}
-
-/// Alarms the controller owns for a candidate variant.
-pub fn owned_alarms(spec: &ValidSpec, variant: &str) -> Vec<AlarmPlan> {
-    spec.analysis
-        .owned
-        .iter()
-        .map(|rule| {
-            let (namespace, metric_name, mut dimensions) = match (&rule.metric, &rule.custom) {
-                (AlarmMetric::Custom, Some(m)) => (
-                    m.namespace.clone(),
-                    m.metric_name.clone(),
-                    m.dimensions.clone(),
-                ),
-                (metric, _) => {
-                    let ns = if matches!(
-                        metric,
-                        AlarmMetric::CPUUtilization | AlarmMetric::MemoryUtilization
-                    ) {
-                        "/aws/sagemaker/Endpoints"
-                    } else {
-                        "AWS/SageMaker"
-                    };
-                    let dims = [
-                        ("EndpointName".to_owned(), spec.endpoint_name.clone()),
-                        ("VariantName".to_owned(), "${variant}".to_owned()),
-                    ];
-                    (
-                        ns.to_owned(),
-                        format!("{metric:?}"),
-                        dims.into_iter().collect(),
-                    )
-                }
-            };
-            for v in dimensions.values_mut() {
-                *v = v.replace("${variant}", variant);
-            }
-            AlarmPlan {
-                name: format!(
-                    "sagemaker-rollout-{}-{variant}-{metric_name}-{}",
-                    spec.endpoint_name, rule.statistic
-                ),
-                namespace,
-                metric_name,
-                statistic: rule.statistic.clone(),
-                threshold: rule.threshold,
-                periods: rule.periods,
-                dimensions,
-                tags: [(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned())]
-                    .into_iter()
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-/// Names of every alarm whose ALARM state stops the rollout for this candidate variant.
-pub fn watched_alarms(spec: &ValidSpec, variant: &str) -> Vec<String> {
-    let mut names = spec.analysis.existing.clone();
-    names.extend(owned_alarms(spec, variant).into_iter().map(|a| a.name));
-    names
-}
-
-pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
-    let a = spec.autoscaling.as_ref()?;
-    Some(ScalingPlan {
-        variant: variant.to_owned(),
-        min: a.min,
-        max: a.max,
-        metric: match a.metric {
-            ScalingMetric::InvocationsPerInstance => {
-                "SageMakerVariantInvocationsPerInstance".into()
-            }
-            ScalingMetric::ModelLatency => "ModelLatency".into(),
-        },
-        target_value: a.target_value,
-        scale_in_cooldown: a.scale_in_cooldown,
-        scale_out_cooldown: a.scale_out_cooldown,
-    })
 }

@@ -1,0 +1,230 @@
+//! The candidate as the planner sees it: the resolved package, its artifact verdict (the
+//! streaming validator on its ModelDataUrl, cached per package), its lineage, and — with
+//! `compareWithChampion` — both artifacts' metric.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::resolve::Resolved;
+use super::{ArtifactFacts, Engine, EngineError};
+use crate::api::{S3Uri, ValidSpec};
+use crate::artifact::remote::{RemoteError, validate_s3};
+use crate::artifact::validate::Report;
+use crate::aws::registry::PackageInfo;
+use crate::plan::{ArtifactCheck, Candidate, Endpoint, MetricComparison};
+use crate::tags;
+
+impl Engine {
+    /// DescribeModelPackage, remembered per ARN.
+    pub(super) async fn package(
+        &self,
+        arn: &str,
+        now: Timestamp,
+    ) -> Result<PackageInfo, EngineError> {
+        if let Some(r) = self.caches.packages.get(arn) {
+            return Ok(r.info);
+        }
+        let info = self
+            .call(
+                now,
+                "sagemaker",
+                "DescribeModelPackage",
+                arn.to_owned(),
+                self.clients.registry.describe_package(arn),
+            )
+            .await?;
+        self.caches.packages.put(
+            arn,
+            Resolved {
+                info: info.clone(),
+                tags: Default::default(),
+            },
+        );
+        Ok(info)
+    }
+
+    pub(super) async fn candidate(
+        &self,
+        spec: &ValidSpec,
+        r: Resolved,
+        endpoint: Option<&Endpoint>,
+        now: Timestamp,
+    ) -> Result<Candidate, EngineError> {
+        let arn = r.info.arn.clone();
+        let url = r.info.model_data_url.clone().unwrap_or_default();
+        let mut facts = self.caches.artifacts.get(&arn);
+        if facts.is_none() {
+            facts = self.facts_from_model(endpoint, &arn, now).await?;
+        }
+        let comparison = match &spec.candidate.compare_with_champion {
+            Some(cmp) => {
+                let champion = endpoint
+                    .and_then(|e| {
+                        e.variants
+                            .iter()
+                            .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
+                    })
+                    .and_then(|v| v.package_arn.clone())
+                    .filter(|a| *a != arn);
+                match champion {
+                    None => None,
+                    Some(champion_arn) => {
+                        if facts.is_none() {
+                            facts = Some(self.facts(spec, &arn, &url, now).await?);
+                        }
+                        let champion_url = self
+                            .package(&champion_arn, now)
+                            .await?
+                            .model_data_url
+                            .unwrap_or_default();
+                        let champion_facts = match self.caches.artifacts.get(&champion_arn) {
+                            Some(f) => f,
+                            None => self.facts(spec, &champion_arn, &champion_url, now).await?,
+                        };
+                        let metric = |f: &ArtifactFacts| {
+                            f.metrics
+                                .as_ref()
+                                .and_then(|m| m.get(&cmp.metric))
+                                .and_then(|v| v.as_f64())
+                        };
+                        Some(MetricComparison {
+                            candidate: facts.as_ref().and_then(metric),
+                            champion: metric(&champion_facts),
+                        })
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(Candidate {
+            package_arn: arn,
+            run_id: r.run_id(),
+            approval: r.info.approval.clone(),
+            image: r.info.image.clone(),
+            model_data_url: url,
+            lineage: {
+                let mut recorded = r.info.metadata.clone();
+                recorded.extend(r.tags.clone());
+                tags::lineage(
+                    &recorded,
+                    facts.as_ref().and_then(|f| f.model_info.as_ref()),
+                    facts.as_ref().and_then(|f| f.metrics.as_ref()),
+                )
+            },
+            artifact: facts
+                .as_ref()
+                .map(|f| f.check.clone())
+                .unwrap_or(ArtifactCheck::Unchecked),
+            comparison,
+        })
+    }
+
+    /// After a restart, the lineage of a candidate already deployed is read back from its
+    /// model's tags (written only after the artifact passed validation) instead of streaming
+    /// the artifact again.
+    async fn facts_from_model(
+        &self,
+        endpoint: Option<&Endpoint>,
+        arn: &str,
+        now: Timestamp,
+    ) -> Result<Option<ArtifactFacts>, EngineError> {
+        let Some(variant) = endpoint.and_then(|e| {
+            e.variants
+                .iter()
+                .chain(&e.shadow_variants)
+                .find(|v| v.package_arn.as_deref() == Some(arn))
+        }) else {
+            return Ok(None);
+        };
+        let tags = self
+            .model_tags(&variant.model_name, now)
+            .await?
+            .unwrap_or_default();
+        let Some(sha256) = tags.get(tags::ARTIFACT_SHA256).cloned() else {
+            return Ok(None);
+        };
+        let info: serde_json::Map<String, serde_json::Value> =
+            [tags::RUN_ID, tags::DATA_VERSION, tags::GIT_COMMIT]
+                .iter()
+                .filter_map(|k| {
+                    tags.get(*k)
+                        .map(|v| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+                })
+                .collect();
+        let facts = ArtifactFacts {
+            check: ArtifactCheck::Valid { sha256 },
+            model_info: Some(serde_json::Value::Object(info)),
+            metrics: None,
+        };
+        self.caches.artifacts.put(arn, facts.clone());
+        Ok(Some(facts))
+    }
+
+    /// Validates a package's artifact and caches what it says. A problem that validating
+    /// again cannot fix (a ModelDataUrl that is not an S3 object, an object that does not
+    /// exist) is a verdict on the candidate, not an error to retry.
+    pub(crate) async fn facts(
+        &self,
+        spec: &ValidSpec,
+        arn: &str,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<ArtifactFacts, EngineError> {
+        let report = match S3Uri::parse(url) {
+            Err(e) => Err(format!("ModelDataUrl {e}")),
+            Ok(uri) => {
+                let store = Arc::clone(&self.clients.s3);
+                let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;
+                self.log(
+                    now,
+                    "s3",
+                    "GetObject(ranged)",
+                    url.to_owned(),
+                    report.is_ok(),
+                );
+                match report {
+                    Ok(report) => Ok(report),
+                    Err(RemoteError::Aws(a)) if a.is_not_found() => {
+                        Err(format!("artifact {url} does not exist ({a})"))
+                    }
+                    Err(RemoteError::Aws(a)) => return Err(EngineError::Aws(a)),
+                    Err(other) => return Err(EngineError::Aws(other.into_aws())),
+                }
+            }
+        };
+        let facts = match report {
+            Ok(report) => facts_of(report),
+            Err(reason) => ArtifactFacts {
+                check: ArtifactCheck::Invalid { reason },
+                model_info: None,
+                metrics: None,
+            },
+        };
+        self.caches.artifacts.put(arn, facts.clone());
+        Ok(facts)
+    }
+}
+
+/// The verdict and metadata of a validation report.
+fn facts_of(report: Report) -> ArtifactFacts {
+    let check = if report.valid {
+        ArtifactCheck::Valid {
+            sha256: report.sha256.clone().unwrap_or_default(),
+        }
+    } else {
+        ArtifactCheck::Invalid {
+            reason: report
+                .violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    };
+    ArtifactFacts {
+        check,
+        model_info: report.model_info,
+        metrics: report.metrics,
+    }
+}

@@ -1,0 +1,170 @@
+//! The CloudWatch alarms the controller owns for a candidate, and which alarms it watches.
+//!
+//! An owned alarm is named `sagemaker-rollout.<endpoint>.<variant>.<metric>.<statistic>`:
+//! endpoint names cannot contain a dot, so the prefix `sagemaker-rollout.<endpoint>.` names
+//! exactly one endpoint's alarms (with the earlier `-` separator, endpoint `pfx` also matched
+//! the alarms of `pfx-eu`). A name longer than CloudWatch's 255 characters keeps a hash of
+//! the rest. Alarms are scoped to the candidate's variant, and in a blue/green deployment —
+//! where the new fleet keeps the champion's variant name — also to the new endpoint config,
+//! the dimension SageMaker publishes the new fleet's metrics under.
+
+use super::super::actions::AlarmPlan;
+use super::content_hash;
+use crate::api::{AlarmMetric, ValidSpec};
+use crate::tags::{self, tag_safe};
+
+/// Longest alarm name CloudWatch accepts.
+const MAX_ALARM_NAME: usize = 255;
+
+/// What an owned alarm watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlarmScope<'a> {
+    /// The production variant the candidate runs as.
+    pub variant: &'a str,
+    /// The endpoint config of a blue/green deployment's new fleet.
+    pub config: Option<&'a str>,
+}
+
+impl<'a> AlarmScope<'a> {
+    pub fn variant(variant: &'a str) -> Self {
+        Self {
+            variant,
+            config: None,
+        }
+    }
+}
+
+/// The prefixes owned alarm names start with: the current one, then the one of earlier
+/// versions (whose names need [`is_owned_alarm`] to be told apart from another endpoint's).
+pub fn owned_alarm_prefixes(endpoint: &str) -> [String; 2] {
+    [
+        format!("sagemaker-rollout.{endpoint}."),
+        format!("sagemaker-rollout-{endpoint}-"),
+    ]
+}
+
+/// Whether `name` is an alarm this controller created for `endpoint`. Legacy names
+/// (`sagemaker-rollout-<endpoint>-v-<10 hex>-…`) count only when the variant part follows
+/// the endpoint directly.
+pub fn is_owned_alarm(endpoint: &str, name: &str) -> bool {
+    let [current, legacy] = owned_alarm_prefixes(endpoint);
+    if name.starts_with(&current) {
+        return true;
+    }
+    name.strip_prefix(&legacy)
+        .and_then(|rest| rest.strip_prefix("v-"))
+        .is_some_and(|rest| {
+            rest.len() > 11
+                && rest.as_bytes()[..10].iter().all(u8::is_ascii_hexdigit)
+                && rest.as_bytes()[10] == b'-'
+        })
+}
+
+fn alarm_name(endpoint: &str, variant: &str, metric: &str, statistic: &str) -> String {
+    let full = format!("sagemaker-rollout.{endpoint}.{variant}.{metric}.{statistic}");
+    if full.chars().count() <= MAX_ALARM_NAME {
+        return full;
+    }
+    let head = format!("sagemaker-rollout.{endpoint}.{variant}.");
+    let hash = content_hash(&(metric, statistic), 12);
+    let room = MAX_ALARM_NAME.saturating_sub(head.chars().count() + hash.len() + 1);
+    let metric: String = metric.chars().take(room).collect();
+    format!("{head}{metric}.{hash}")
+}
+
+/// Alarms the controller owns for a candidate.
+pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
+    let variant = scope.variant;
+    spec.analysis
+        .owned
+        .iter()
+        .map(|rule| {
+            let (namespace, metric_name, mut dimensions) = match (&rule.metric, &rule.custom) {
+                (AlarmMetric::Custom, Some(m)) => (
+                    m.namespace.clone(),
+                    m.metric_name.clone(),
+                    m.dimensions.clone(),
+                ),
+                (metric, _) => {
+                    let ns = if matches!(
+                        metric,
+                        AlarmMetric::CPUUtilization | AlarmMetric::MemoryUtilization
+                    ) {
+                        "/aws/sagemaker/Endpoints"
+                    } else {
+                        "AWS/SageMaker"
+                    };
+                    let mut dims: std::collections::BTreeMap<String, String> = [
+                        ("EndpointName".to_owned(), spec.endpoint_name.clone()),
+                        ("VariantName".to_owned(), "${variant}".to_owned()),
+                    ]
+                    .into_iter()
+                    .collect();
+                    if let Some(config) = scope.config {
+                        dims.insert("EndpointConfigName".to_owned(), config.to_owned());
+                    }
+                    (ns.to_owned(), format!("{metric:?}"), dims)
+                }
+            };
+            for v in dimensions.values_mut() {
+                *v = v.replace("${variant}", variant);
+            }
+            AlarmPlan {
+                name: alarm_name(&spec.endpoint_name, variant, &metric_name, &rule.statistic),
+                namespace,
+                metric_name,
+                statistic: rule.statistic.clone(),
+                threshold: rule.threshold,
+                periods: rule.periods,
+                dimensions,
+                tags: [
+                    (tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned()),
+                    (tags::ENDPOINT_KEY.to_owned(), tag_safe(&spec.endpoint_name)),
+                ]
+                .into_iter()
+                .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Names of every alarm whose ALARM state stops the rollout of this candidate.
+pub fn watched_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<String> {
+    let mut names = spec.analysis.existing.clone();
+    names.extend(owned_alarms(spec, scope).into_iter().map(|a| a.name));
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_alarm_names_belong_to_exactly_one_endpoint() {
+        assert!(is_owned_alarm(
+            "pfx",
+            "sagemaker-rollout.pfx.v-0123456789.ModelLatency.p99"
+        ));
+        assert!(!is_owned_alarm(
+            "pfx",
+            "sagemaker-rollout.pfx-eu.v-0123456789.ModelLatency.p99"
+        ));
+        assert!(is_owned_alarm(
+            "pfx",
+            "sagemaker-rollout-pfx-v-0123456789-ModelLatency-p99"
+        ));
+        assert!(!is_owned_alarm(
+            "pfx",
+            "sagemaker-rollout-pfx-eu-v-0123456789-ModelLatency-p99"
+        ));
+        assert!(!is_owned_alarm("pfx", "churn-business-kpi"));
+    }
+
+    #[test]
+    fn a_long_alarm_name_is_cut_to_cloudwatchs_limit_and_stays_unique() {
+        let a = alarm_name("e", "v-1", &"M".repeat(300), "Sum");
+        let b = alarm_name("e", "v-1", &"M".repeat(300), "Average");
+        assert!(a.chars().count() <= MAX_ALARM_NAME, "{}", a.len());
+        assert_ne!(a, b);
+    }
+}
