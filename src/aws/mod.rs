@@ -76,6 +76,24 @@ impl AwsError {
         }
     }
 
+    /// An error AWS answered with `code` (a 400 unless the code says otherwise), classed as
+    /// [`classify`] would class it; the simulator builds its errors this way.
+    pub fn answered(
+        service: &'static str,
+        operation: &'static str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        let message = message.into();
+        Self {
+            class: class_of(Failure::Response, Some(code), Some(400), &message),
+            service,
+            operation,
+            code: Some(code.to_owned()),
+            message,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.class == ErrorClass::NotFound
     }
@@ -104,6 +122,68 @@ const NOT_FOUND: &[&str] = &[
     "ObjectNotFoundException",
 ];
 
+/// Whether the request got an answer at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Timeout, connection refused or dropped, unreadable response.
+    Connection,
+    /// AWS (or something in between) answered with an error.
+    Response,
+}
+
+/// Errors AWS answers while another operation on the same resource is in progress: the
+/// resource will be free again shortly, so these are retried with backoff. SageMaker says
+/// "Cannot update in-progress endpoint" (a ValidationException) or ResourceInUse;
+/// Application Auto Scaling says ConcurrentUpdateException.
+const BUSY: &[&str] = &["ConcurrentUpdateException", "ResourceInUse"];
+const BUSY_MESSAGES: &[&str] = &["cannot update in-progress", "cannot delete in-progress"];
+/// Server-side failures some services name instead of (or besides) a 5xx status.
+const SERVER: &[&str] = &[
+    "InternalFailure",
+    "InternalError",
+    "InternalServiceException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// The class of a failure from what AWS said; pure, so each rule has a table test.
+pub fn class_of(
+    kind: Failure,
+    code: Option<&str>,
+    status: Option<u16>,
+    message: &str,
+) -> ErrorClass {
+    let lower = message.to_ascii_lowercase();
+    match (kind, code, status) {
+        (Failure::Connection, _, _) => ErrorClass::Transient,
+        (_, Some(c), _) if THROTTLING.contains(&c) => ErrorClass::Throttling,
+        (_, _, Some(429)) => ErrorClass::Throttling,
+        (_, Some(c), _) if BUSY.contains(&c) || SERVER.contains(&c) => ErrorClass::Transient,
+        (_, Some("ValidationException"), _) if BUSY_MESSAGES.iter().any(|p| lower.contains(p)) => {
+            ErrorClass::Transient
+        }
+        (_, Some(c), _) if NOT_FOUND.contains(&c) => ErrorClass::NotFound,
+        (_, _, Some(404)) => ErrorClass::NotFound,
+        (_, Some("ValidationException" | "ObjectNotFoundException"), _)
+            if [
+                "could not find",
+                "does not exist",
+                "not found",
+                "no scaling policy found",
+                "no scalable target found",
+            ]
+            .iter()
+            .any(|p| lower.contains(p)) =>
+        {
+            ErrorClass::NotFound
+        }
+        (_, _, Some(s)) if s >= 500 => ErrorClass::Transient,
+        _ => ErrorClass::Terminal,
+    }
+}
+
 /// Classifies an SDK error. SageMaker reports a missing resource as a ValidationException
 /// whose message says "Could not find" / "does not exist" (moto does the same for Application
 /// Auto Scaling: "No scaling policy found"), so the message is consulted too.
@@ -129,36 +209,13 @@ where
             aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
         ),
     };
-    let lower = message.to_ascii_lowercase();
-    let class = match (&err, code.as_deref(), status) {
-        (
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_),
-            _,
-            _,
-        ) => ErrorClass::Transient,
-        (_, Some(c), _) if THROTTLING.contains(&c) => ErrorClass::Throttling,
-        (_, _, Some(429)) => ErrorClass::Throttling,
-        (_, Some(c), _) if NOT_FOUND.contains(&c) => ErrorClass::NotFound,
-        (_, _, Some(404)) => ErrorClass::NotFound,
-        (_, Some("ValidationException"), _)
-            if [
-                "could not find",
-                "does not exist",
-                "not found",
-                "no scaling policy found",
-                "no scalable target found",
-            ]
-            .iter()
-            .any(|p| lower.contains(p)) =>
-        {
-            ErrorClass::NotFound
+    let kind = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Failure::Connection
         }
-        (_, _, Some(s)) if s >= 500 => ErrorClass::Transient,
-        (_, Some("InternalFailure" | "ServiceUnavailable" | "InternalError"), _) => {
-            ErrorClass::Transient
-        }
-        _ => ErrorClass::Terminal,
+        _ => Failure::Response,
     };
+    let class = class_of(kind, code.as_deref(), status, &message);
     AwsError {
         class,
         service,
@@ -182,10 +239,17 @@ pub struct Settings {
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// No region could be resolved: not in the spec (or flag), not in `AWS_REGION` /
+/// `AWS_DEFAULT_REGION`, not in the profile, not from IMDS. Every SDK call would fail with
+/// an opaque error, so the front ends report this instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no AWS region: set spec.region (or --region), AWS_REGION, or a region in the AWS profile")]
+pub struct NoRegion;
+
 /// Loads the SDK configuration: the default credential chain (environment, profile, IRSA web
 /// identity, EKS Pod Identity, IMDS), standard retry mode with 5 attempts, explicit timeouts,
 /// `AWS_ENDPOINT_URL` honoured by aws-config; then, if asked, assumes a role.
-pub async fn load(settings: &Settings) -> SdkConfig {
+pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
@@ -199,19 +263,23 @@ pub async fn load(settings: &Settings) -> SdkConfig {
         loader = loader.region(Region::new(region.clone()));
     }
     let base = loader.load().await;
+    if base.region().is_none() {
+        return Err(NoRegion);
+    }
     let Some(role) = &settings.assume_role_arn else {
-        return base;
+        return Ok(base);
     };
     let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
         .session_name("sagemaker-rollout")
         .configure(&base)
         .build()
         .await;
-    base.into_builder()
+    Ok(base
+        .into_builder()
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
-        .build()
+        .build())
 }
 
 /// The AWS services the engine drives, one trait object per service.
@@ -226,14 +294,151 @@ pub struct Clients {
 }
 
 /// The engine's clients on the official SDK, for `settings`.
-pub async fn clients(settings: &Settings) -> Clients {
-    let config = load(settings).await;
-    Clients {
+pub async fn clients(settings: &Settings) -> Result<Clients, NoRegion> {
+    let config = load(settings).await?;
+    Ok(Clients {
         endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(&config)),
         registry: Arc::new(registry::SdkRegistry::new(&config)),
         runtime: Arc::new(runtime::SdkRuntime::new(&config)),
         scaling: Arc::new(scaling::SdkScaling::new(&config)),
         alarms: Arc::new(alarms::SdkAlarms::new(&config)),
         s3: Arc::new(s3::SdkS3::new(&config)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_gets_the_class_its_retry_needs() {
+        use ErrorClass::*;
+        use Failure::*;
+        type Case<'a> = (
+            &'a str,
+            Failure,
+            Option<&'a str>,
+            Option<u16>,
+            &'a str,
+            ErrorClass,
+        );
+        let cases: &[Case<'_>] = &[
+            (
+                "a timeout is transient",
+                Connection,
+                None,
+                None,
+                "timed out",
+                Transient,
+            ),
+            (
+                "throttling by code",
+                Response,
+                Some("ThrottlingException"),
+                Some(400),
+                "Rate exceeded",
+                Throttling,
+            ),
+            (
+                "throttling by status",
+                Response,
+                None,
+                Some(429),
+                "",
+                Throttling,
+            ),
+            (
+                "an update of an endpoint in progress waits",
+                Response,
+                Some("ValidationException"),
+                Some(400),
+                "Cannot update in-progress endpoint \"arn:aws:sagemaker:us-east-1:1:endpoint/e\".",
+                Transient,
+            ),
+            (
+                "a delete of an endpoint in progress waits",
+                Response,
+                Some("ValidationException"),
+                Some(400),
+                "Cannot delete in-progress endpoint",
+                Transient,
+            ),
+            (
+                "autoscaling busy on the same target",
+                Response,
+                Some("ConcurrentUpdateException"),
+                Some(400),
+                "",
+                Transient,
+            ),
+            (
+                "a resource in use",
+                Response,
+                Some("ResourceInUse"),
+                Some(400),
+                "",
+                Transient,
+            ),
+            (
+                "autoscaling's internal error",
+                Response,
+                Some("InternalServiceException"),
+                Some(400),
+                "",
+                Transient,
+            ),
+            (
+                "S3's request timeout",
+                Response,
+                Some("RequestTimeout"),
+                Some(400),
+                "",
+                Transient,
+            ),
+            ("a 503", Response, None, Some(503), "", Transient),
+            (
+                "SageMaker's missing resource",
+                Response,
+                Some("ValidationException"),
+                Some(400),
+                "Could not find endpoint \"e\".",
+                NotFound,
+            ),
+            (
+                "a missing S3 key",
+                Response,
+                Some("NoSuchKey"),
+                Some(404),
+                "",
+                NotFound,
+            ),
+            (
+                "a bad request stays bad",
+                Response,
+                Some("ValidationException"),
+                Some(400),
+                "1 validation error detected: Value 'x' at 'endpointName'",
+                Terminal,
+            ),
+            (
+                "a quota",
+                Response,
+                Some("ResourceLimitExceeded"),
+                Some(400),
+                "",
+                Terminal,
+            ),
+            (
+                "permissions",
+                Response,
+                Some("AccessDeniedException"),
+                Some(400),
+                "",
+                Terminal,
+            ),
+        ];
+        for (name, kind, code, status, message, want) in cases {
+            assert_eq!(class_of(*kind, *code, *status, message), *want, "{name}");
+        }
     }
 }

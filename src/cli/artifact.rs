@@ -181,12 +181,12 @@ fn cmd_validate(
 ) -> anyhow::Result<ExitCode> {
     let report = if path.starts_with("s3://") {
         let uri = S3Uri::parse(path).map_err(anyhow::Error::msg)?;
-        runtime()?.block_on(async {
-            let config = aws::load(&Settings {
-                region,
-                assume_role_arn: None,
-            })
-            .await;
+        let rt = runtime()?;
+        let config = rt.block_on(aws::load(&Settings {
+            region,
+            assume_role_arn: None,
+        }))?;
+        rt.block_on(async {
             validate_s3(Arc::new(SdkS3::new(&config)), &uri, limits.clone(), workers).await
         })
     } else {
@@ -215,12 +215,11 @@ fn cmd_register(
     output: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
+    let config = rt.block_on(aws::load(&Settings {
+        region,
+        assume_role_arn: None,
+    }))?;
     let result = rt.block_on(async {
-        let config = aws::load(&Settings {
-            region,
-            assume_role_arn: None,
-        })
-        .await;
         register_package(
             req,
             &SdkS3::new(&config),

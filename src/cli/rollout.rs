@@ -108,10 +108,12 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
                 spec.assume_role_arn.as_ref(),
                 aws,
             ))
-            .await;
-            Engine::new(clients, md.owner())
-                .preview(spec, None, None, jiff::Timestamp::now())
-                .await
+            .await?;
+            anyhow::Ok(
+                Engine::new(clients, md.owner())
+                    .preview(spec, None, None, jiff::Timestamp::now())
+                    .await?,
+            )
         })?;
         let st = &plan.status;
         println!(
@@ -204,35 +206,46 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
         poll: aws.poll_interval,
         ..DriveOptions::default()
     };
-    let results = rt.block_on(futures::future::join_all(jobs.iter().map(|job| {
-        let bar = bar.as_ref();
-        async move {
-            let owner = job.md.owner();
-            let engine = Engine::new(sagemaker_rollout::aws::clients(&job.settings).await, &owner);
-            let goal = match &job.what {
-                What::Apply(spec) => Goal::Apply(spec),
-                What::Delete(t) => Goal::Delete(t),
-            };
-            let rest = drive(&engine, goal, &SystemClock, options, |p| {
-                let lines = render(start, &p, false);
-                match bar {
-                    Some(b) => {
-                        for l in &lines[1..] {
-                            b.println(l);
+    // Every job's clients first, so that a missing region stops the command before any
+    // job has touched AWS.
+    let mut clients = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let c = rt
+            .block_on(sagemaker_rollout::aws::clients(&job.settings))
+            .with_context(|| job.md.owner())?;
+        clients.push(c);
+    }
+    let results = rt.block_on(futures::future::join_all(jobs.iter().zip(clients).map(
+        |(job, clients)| {
+            let bar = bar.as_ref();
+            async move {
+                let owner = job.md.owner();
+                let engine = Engine::new(clients, &owner);
+                let goal = match &job.what {
+                    What::Apply(spec) => Goal::Apply(spec),
+                    What::Delete(t) => Goal::Delete(t),
+                };
+                let rest = drive(&engine, goal, &SystemClock, options, |p| {
+                    let lines = render(start, &p, false);
+                    match bar {
+                        Some(b) => {
+                            for l in &lines[1..] {
+                                b.println(l);
+                            }
+                            b.set_message(lines[0].clone());
                         }
-                        b.set_message(lines[0].clone());
+                        None if single => lines.iter().for_each(|l| eprintln!("{l}")),
+                        None => lines.iter().for_each(|l| eprintln!("{owner} {l}")),
                     }
-                    None if single => lines.iter().for_each(|l| eprintln!("{l}")),
-                    None => lines.iter().for_each(|l| eprintln!("{owner} {l}")),
-                }
-            })
-            .await;
-            rest.map(|rest| Outcome {
-                rest,
-                calls: engine.calls().len(),
-            })
-        }
-    })));
+                })
+                .await;
+                rest.map(|rest| Outcome {
+                    rest,
+                    calls: engine.calls().len(),
+                })
+            }
+        },
+    )));
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

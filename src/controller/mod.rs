@@ -31,7 +31,7 @@ pub use config::{Config, LogFormat};
 pub use reconcile::{FIELD_MANAGER, FINALIZER, error_policy, reconcile};
 
 use crate::api::ModelDeployment;
-use crate::aws::{Clients, ErrorClass, Settings};
+use crate::aws::{Clients, ErrorClass, NoRegion, Settings};
 use crate::engine::drive::Clock;
 use crate::engine::{Engine, EngineError};
 use http::Readiness;
@@ -73,7 +73,7 @@ impl ControllerError {
 /// Where the engine's AWS clients come from (the SDK in production, the simulator in tests).
 #[async_trait]
 pub trait AwsProvider: Send + Sync {
-    async fn clients(&self, settings: &Settings) -> Clients;
+    async fn clients(&self, settings: &Settings) -> Result<Clients, NoRegion>;
 }
 
 /// The official SDK clients, one set per (region, role).
@@ -84,14 +84,14 @@ pub struct SdkProvider {
 
 #[async_trait]
 impl AwsProvider for SdkProvider {
-    async fn clients(&self, settings: &Settings) -> Clients {
+    async fn clients(&self, settings: &Settings) -> Result<Clients, NoRegion> {
         let mut cache = self.cache.lock().await;
         if let Some(c) = cache.get(settings) {
-            return c.clone();
+            return Ok(c.clone());
         }
-        let c = crate::aws::clients(settings).await;
+        let c = crate::aws::clients(settings).await?;
         cache.insert(settings.clone(), c.clone());
-        c
+        Ok(c)
     }
 }
 
@@ -157,7 +157,7 @@ impl Context {
         owner: &str,
         region: Option<String>,
         assume_role_arn: Option<String>,
-    ) -> Arc<Engine> {
+    ) -> Result<Arc<Engine>, NoRegion> {
         let settings = Settings {
             region: region.or_else(|| self.config.aws_region.clone()),
             assume_role_arn,
@@ -165,16 +165,16 @@ impl Context {
         if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
             && s == settings
         {
-            return e;
+            return Ok(e);
         }
-        let clients = self.deps.aws.clients(&settings).await;
+        let clients = self.deps.aws.clients(&settings).await?;
         let leadership = self.leadership.clone();
         let engine =
             Arc::new(Engine::new(clients, owner).with_gate(Arc::new(move || leadership.is_held())));
         if let Ok(mut m) = self.engines.lock() {
             m.insert(owner.to_owned(), (settings, engine.clone()));
         }
-        engine
+        Ok(engine)
     }
 
     fn forget(&self, owner: &str) {

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use super::{Context, ControllerError};
 use crate::api::conditions;
 use crate::api::{ModelDeployment, ModelDeploymentStatus, Teardown, ValidSpec};
+use crate::aws::NoRegion;
 use crate::engine::{EngineError, Pass, backoff};
 
 /// Guards the AWS resources a ModelDeployment owns.
@@ -87,12 +88,17 @@ async fn pass(
     // The spec is validated once per pass, here; the engine only ever sees a ValidSpec.
     let result = match (ValidSpec::new(&md.spec), deleting) {
         (Ok(spec), false) => {
-            let engine = ctx
+            match ctx
                 .engine(&owner, spec.region.clone(), spec.assume_role_arn.clone())
-                .await;
-            let r = engine.reconcile(&spec, previous, generation, now).await;
-            ctx.deps.metrics.aws_calls(&engine.take_calls());
-            r
+                .await
+            {
+                Ok(engine) => {
+                    let r = engine.reconcile(&spec, previous, generation, now).await;
+                    ctx.deps.metrics.aws_calls(&engine.take_calls());
+                    r
+                }
+                Err(e) => Ok(no_region(e, previous, generation, now)),
+            }
         }
         (Err(errors), false) => Ok(invalid_pass(&errors, previous, generation, now)),
         (valid, true) => {
@@ -101,14 +107,19 @@ async fn pass(
                 Err(_) => Teardown::from_spec(&md.spec),
             };
             match teardown {
-                Ok(t) => {
-                    let engine = ctx
-                        .engine(&owner, t.region.clone(), t.assume_role_arn.clone())
-                        .await;
-                    let r = engine.delete(&t, previous, generation, now).await;
-                    ctx.deps.metrics.aws_calls(&engine.take_calls());
-                    r
-                }
+                Ok(t) => match ctx
+                    .engine(&owner, t.region.clone(), t.assume_role_arn.clone())
+                    .await
+                {
+                    Ok(engine) => {
+                        let r = engine.delete(&t, previous, generation, now).await;
+                        ctx.deps.metrics.aws_calls(&engine.take_calls());
+                        r
+                    }
+                    // Without a region nothing on AWS can be reached: the finalizer stays
+                    // until the spec (or the controller's environment) names one.
+                    Err(e) => Ok(no_region(e, previous, generation, now)),
+                },
                 Err(errors) => {
                     // Not even the endpoint can be named: nothing on AWS can be found as
                     // ours, so the finalizer goes (a delete must never hang on a bad spec).
@@ -332,6 +343,21 @@ async fn report_failure(
     if let Err(e) = apply_status(api, md, &status).await {
         tracing::warn!(error = %e, "could not record the failure in status");
     }
+}
+
+/// No region for this resource: reported as an invalid `spec.region` (Stalled until the
+/// spec or the controller's AWS_REGION provides one), before any AWS call.
+fn no_region(
+    e: NoRegion,
+    previous: Option<&ModelDeploymentStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Pass {
+    let errors = crate::api::SpecErrors(vec![crate::api::FieldError::new(
+        "spec.region",
+        format!("{e} (the chart sets AWS_REGION from controller.awsRegion)"),
+    )]);
+    invalid_pass(&errors, previous, generation, now)
 }
 
 /// The pass of a spec that failed validation: no AWS call, a Stalled status naming every

@@ -10,19 +10,19 @@ use super::{
 };
 use crate::api::ValidSpec;
 use crate::api::valid::CandidateSource;
+use crate::aws::AwsError;
 use crate::aws::endpoints::{
     ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
 };
 use crate::aws::registry::{ModelRegistry, NewPackage, PackageInfo};
 use crate::aws::runtime::{Invocation, Invoker};
-use crate::aws::{AwsError, ErrorClass};
 use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
 use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
 
+/// SageMaker's ValidationException, classed as the SDK adapter classes it (a missing
+/// resource is NotFound, an endpoint busy updating is Transient, the rest Terminal).
 fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
-    let mut e = AwsError::new(ErrorClass::Terminal, "sagemaker", operation, message);
-    e.code = Some("ValidationException".into());
-    e
+    AwsError::answered("sagemaker", operation, "ValidationException", message)
 }
 
 /// The documented limits of a blue/green deployment (TrafficRoutingConfig,
@@ -517,21 +517,15 @@ impl ModelRegistry for Simulator {
                     format!("Model package {arn} does not exist"),
                 )
             })
-            .map_err(|mut e| {
-                e.class = ErrorClass::NotFound;
-                e
-            })
     }
 
     async fn list_packages(&self, group: &str) -> Result<Vec<String>, AwsError> {
         let st = self.enter("sagemaker", "ListModelPackages", false)?;
         if !st.groups.iter().any(|g| g == group) {
-            let mut e = invalid(
+            return Err(invalid(
                 "ListModelPackages",
                 format!("Model package group {group} does not exist"),
-            );
-            e.class = ErrorClass::NotFound;
-            return Err(e);
+            ));
         }
         Ok(st
             .packages

@@ -13,8 +13,8 @@ use http::Method;
 use jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use sagemaker_rollout::api::ModelDeployment;
-use sagemaker_rollout::aws::Clients;
 use sagemaker_rollout::aws::Settings;
+use sagemaker_rollout::aws::{Clients, NoRegion};
 use sagemaker_rollout::controller::http::Readiness;
 use sagemaker_rollout::controller::metrics::Metrics;
 use sagemaker_rollout::controller::{AwsProvider, Config, Deps, FINALIZER, run};
@@ -55,8 +55,8 @@ struct SimAws(Simulator);
 
 #[async_trait]
 impl AwsProvider for SimAws {
-    async fn clients(&self, _: &Settings) -> Clients {
-        self.0.clients()
+    async fn clients(&self, _: &Settings) -> Result<Clients, NoRegion> {
+        Ok(self.0.clients())
     }
 }
 

@@ -11,8 +11,8 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use kube::runtime::controller::Action;
 use sagemaker_rollout::api::ModelDeployment;
-use sagemaker_rollout::aws::Clients;
 use sagemaker_rollout::aws::Settings;
+use sagemaker_rollout::aws::{Clients, NoRegion};
 use sagemaker_rollout::controller::http::Readiness;
 use sagemaker_rollout::controller::lease::Leadership;
 use sagemaker_rollout::controller::metrics::Metrics;
@@ -31,8 +31,8 @@ struct SimAws(Simulator);
 
 #[async_trait]
 impl AwsProvider for SimAws {
-    async fn clients(&self, _: &Settings) -> Clients {
-        self.0.clients()
+    async fn clients(&self, _: &Settings) -> Result<Clients, NoRegion> {
+        Ok(self.0.clients())
     }
 }
 
@@ -51,7 +51,24 @@ fn object(finalizer: bool, tweak: impl FnOnce(&mut Value)) -> Value {
     v
 }
 
+/// An environment with no AWS region anywhere: every set of clients is refused.
+struct Regionless;
+
+#[async_trait]
+impl AwsProvider for Regionless {
+    async fn clients(&self, _: &Settings) -> Result<Clients, NoRegion> {
+        Err(NoRegion)
+    }
+}
+
 fn setup(md: &Value) -> (Arc<Context>, Mock, Simulator) {
+    setup_with(md, |sim| Arc::new(SimAws(sim)))
+}
+
+fn setup_with(
+    md: &Value,
+    aws: impl FnOnce(Simulator) -> Arc<dyn AwsProvider>,
+) -> (Arc<Context>, Mock, Simulator) {
     let (service, handle) = mock::pair::<Request<kube::client::Body>, Response<Full<Bytes>>>();
     let client = kube::Client::new(service, "default");
     let sim = Simulator::new(start_time(), &Scenario::default());
@@ -61,7 +78,7 @@ fn setup(md: &Value) -> (Arc<Context>, Mock, Simulator) {
         seed(&sim, &spec, "ml-prod/churn", true);
     }
     let deps = Deps {
-        aws: Arc::new(SimAws(sim.clone())),
+        aws: aws(sim.clone()),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(Metrics::new()),
         ready: Readiness::default(),
@@ -208,6 +225,40 @@ async fn an_invalid_spec_publishes_a_warning_then_a_stalled_status() {
     assert!(after >= Duration::from_secs(540), "{action:?}");
     assert_eq!(sim.mutations(), 0);
     assert!(!ctx.deps.metrics.render().contains("aws_calls_total{"));
+}
+
+#[tokio::test]
+async fn no_region_anywhere_stalls_the_resource_on_spec_region_without_an_aws_call() {
+    let md = object(true, |v| {
+        v["spec"].as_object_mut().unwrap().remove("region");
+    });
+    let (ctx, mut api, sim) = setup_with(&md, |_| Arc::new(Regionless));
+    let typed: ModelDeployment = serde_json::from_value(md.clone()).unwrap();
+    let task = tokio::spawn(reconcile(Arc::new(typed), ctx.clone()));
+
+    let (_, _, body, send) = next(&mut api).await;
+    assert_eq!(body["reason"], "InvalidSpec");
+    let note = body["note"].as_str().unwrap().to_owned();
+    assert!(
+        note.contains("spec.region") && note.contains("AWS_REGION"),
+        "{note}"
+    );
+    send.send_response(ok(&body));
+    let (line, _, body, send) = next(&mut api).await;
+    assert!(line.contains("/status"), "{line}");
+    let stalled = body["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Stalled")
+        .unwrap()
+        .clone();
+    assert_eq!(stalled["reason"], "InvalidSpec");
+    let mut updated = md.clone();
+    updated["status"] = body["status"].clone();
+    send.send_response(ok(&updated));
+    task.await.unwrap().unwrap();
+    assert_eq!(sim.mutations(), 0);
 }
 
 #[tokio::test]
