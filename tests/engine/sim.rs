@@ -321,3 +321,47 @@ async fn an_unreadable_artifact_is_refused_not_retried() {
         assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "{url}: nothing deployed");
     }
 }
+
+/// `apply` without `--wait` in a CI job every few minutes: each run is a new process (no
+/// cached verdict) making one pass. Each run must get further than the last, and the
+/// rollout must finish.
+#[tokio::test]
+async fn one_pass_per_process_makes_progress_on_every_run() {
+    let mut spec = example("canary");
+    // Without a champion comparison (which reads both artifacts while observing), the
+    // verdict comes only from the ValidateArtifact action.
+    spec.candidate.compare_with_champion = None;
+    let valid = sagemaker_rollout::api::ValidSpec::new(&spec).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    seed(&sim, &valid, OWNER, true);
+    let once = DriveOptions {
+        max_passes: 1,
+        ..DriveOptions::default()
+    };
+    let mut status = None;
+    let mut phases = Vec::new();
+    for _ in 0..200 {
+        let engine = Engine::new(sim.clients(), OWNER);
+        let rest = drive(&engine, Goal::Apply(&valid), &sim.clock, once, |_| {})
+            .await
+            .unwrap();
+        status = rest.status.clone();
+        let phase = status.as_ref().and_then(|s| s.phase);
+        phases.push(phase);
+        if phase == Some(Phase::Succeeded) {
+            break;
+        }
+        // The CI job's next run, five minutes later.
+        let next = sim.clock.now() + jiff::SignedDuration::from_secs(300);
+        sim.clock.advance_to(next);
+    }
+    assert_eq!(
+        status.and_then(|s| s.phase),
+        Some(Phase::Succeeded),
+        "{phases:?}"
+    );
+    assert!(
+        phases.iter().filter(|p| **p == Some(Phase::Validating)).count() <= 1,
+        "validation is not repeated run after run: {phases:?}"
+    );
+}
