@@ -242,7 +242,10 @@ impl Engine {
         // The verdict lives in this process only: plan again in the same pass, so that a
         // one-shot `apply` (a CI job calling it every few minutes) gets past validation
         // instead of validating again on every run.
-        let plan = match self.preview(spec, Some(&first.status), generation, now).await {
+        let plan = match self
+            .preview(spec, Some(&first.status), generation, now)
+            .await
+        {
             Ok(plan) => plan,
             Err(e) => return refused(e, Some(&first.status), generation, now),
         };

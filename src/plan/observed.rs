@@ -87,6 +87,17 @@ impl Endpoint {
     }
 
     /// Production weights in percent (relative weights normalised), keyed by variant name.
+    /// The percentage of traffic served by models of `package_arn`, whatever their variants
+    /// are called (a blue/green deployment keeps the old variant name for the new model).
+    pub fn package_weight(&self, package_arn: &str) -> i32 {
+        let weights = self.percent_weights();
+        self.variants
+            .iter()
+            .filter(|v| v.package_arn.as_deref() == Some(package_arn))
+            .map(|v| weights.get(&v.name).copied().unwrap_or(0))
+            .sum()
+    }
+
     pub fn percent_weights(&self) -> BTreeMap<String, i32> {
         let total: f64 = self
             .variants

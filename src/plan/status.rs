@@ -101,10 +101,7 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
     let arn = arn.or_else(|| found.map(|c| c.package_arn.clone()))?;
     let from_lookup = found.filter(|c| c.package_arn == arn);
     let variant = candidate_variant_name(p);
-    let weight = match (ep, &variant) {
-        (Some(e), Some(v)) => e.percent_weights().get(v).copied().or(Some(0)),
-        _ => None,
-    };
+    let weight = ep.map(|e| e.package_weight(&arn));
     Some(VariantView {
         model_package_arn: Some(arn),
         candidate_run_id: from_lookup
@@ -119,14 +116,20 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
     })
 }
 
+/// The heaviest variant that does not run the candidate's package (by package, not by
+/// variant name: a blue/green deployment reuses the champion's name for the candidate).
 fn champion_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
     let ep = ep?;
-    let cand = candidate_variant_name(p);
+    let cand_arn = candidate_view(p, Some(ep)).and_then(|c| c.model_package_arn);
+    let cand_variant = candidate_variant_name(p);
     let weights = ep.percent_weights();
     let champ = ep
         .variants
         .iter()
-        .filter(|v| Some(&v.name) != cand.as_ref())
+        .filter(|v| match (&v.package_arn, &cand_arn) {
+            (Some(a), Some(c)) => a != c,
+            _ => Some(&v.name) != cand_variant.as_ref(),
+        })
         .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))?;
     Some(VariantView {
         model_package_arn: champ.package_arn.clone(),
@@ -154,10 +157,10 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
         Stage::Done => "done".to_owned(),
         _ => format!("{step}/{total}"),
     };
-    let variant = p.markers.variant.clone().unwrap_or_default();
-    let weight = ep
-        .and_then(|e| e.percent_weights().get(&variant).copied())
-        .unwrap_or(0);
+    let weight = match (ep, &p.markers.candidate) {
+        (Some(e), Some(arn)) => e.package_weight(arn),
+        _ => 0,
+    };
     let next_step_at = match stage {
         Stage::Step => steps
             .get(step.saturating_sub(1) as usize)
@@ -181,22 +184,37 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
     })
 }
 
-/// The alarms watched now: the existing ones always, the owned ones only while a rollout is
-/// in flight (a finished rollout's alarms are deleted, not Missing).
+/// The alarms watched now, with the states read this pass: while a rollout is in flight the
+/// existing and the rollout's own alarms; at rest none (nothing is watched, and a finished
+/// rollout's own alarms are deleted, never listed as Missing).
 fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
-    let names = if p.markers.stage.is_some_and(Stage::in_flight) {
-        watched_alarms(p.spec(), super::rollout::scope(&p.markers))
-    } else {
-        p.spec().analysis.existing.clone()
-    };
-    names
+    if !p.markers.stage.is_some_and(Stage::in_flight) {
+        return Vec::new();
+    }
+    let observed = &p.input.observed;
+    let previous = p
+        .input
+        .previous
+        .map(|s| s.alarms.as_slice())
+        .unwrap_or_default();
+    watched_alarms(p.spec(), super::rollout::scope(&p.markers))
         .into_iter()
-        .map(|name| match p.input.observed.alarm(&name) {
+        .map(|name| match observed.alarm(&name) {
             Some(a) => AlarmView {
                 name,
                 state: a.state.as_str().into(),
                 since: a.since.map(|t| t.to_string()),
             },
+            // Not read this pass: what the last status said, else unknown.
+            None if !observed.alarms_read => previous
+                .iter()
+                .find(|v| v.name == name)
+                .cloned()
+                .unwrap_or(AlarmView {
+                    name,
+                    state: "Unknown".into(),
+                    since: None,
+                }),
             None => AlarmView {
                 name,
                 state: "Missing".into(),

@@ -1,4 +1,5 @@
-//! Deletion of a ModelDeployment. `Retain` only releases the finalizer; `Delete` removes the
+//! Deletion of a ModelDeployment. `Retain` removes only the rollout's own alarms and releases
+//! the finalizer; `Delete` removes the
 //! endpoint (once it is not transitioning), then the configs, models, alarms and scaling
 //! targets tagged as ours, then the finalizer. Resources of other owners are never touched,
 //! and a resource already gone counts as deleted. Deletion needs only the [`Teardown`] part
@@ -64,11 +65,25 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
 
 fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
     if input.teardown.deletion_policy == DeletionPolicy::Retain {
+        // The endpoint, its configs and models stay as they are (mid-rollout: at the
+        // weights in effect). The rollout's own alarms go: nothing would watch or remove
+        // them once the resource is gone.
+        let alarms = &input.observed.owned.alarms;
+        for name in alarms {
+            s.actions.push(Action::DeleteAlarm { name: name.clone() });
+        }
         s.actions.push(Action::RemoveFinalizer);
-        s.event("Retained", "deletionPolicy Retain: AWS resources are kept");
+        let removed = match alarms.len() {
+            0 => String::new(),
+            n => format!("; {n} rollout alarm(s) removed"),
+        };
+        s.event(
+            "Retained",
+            format!("deletionPolicy Retain: the endpoint, configs and models are kept{removed}"),
+        );
         return (
             Phase::Succeeded,
-            "releasing the finalizer; AWS resources are retained".into(),
+            format!("releasing the finalizer; AWS resources are retained{removed}"),
         );
     }
     let markers = input

@@ -361,7 +361,11 @@ async fn one_pass_per_process_makes_progress_on_every_run() {
         "{phases:?}"
     );
     assert!(
-        phases.iter().filter(|p| **p == Some(Phase::Validating)).count() <= 1,
+        phases
+            .iter()
+            .filter(|p| **p == Some(Phase::Validating))
+            .count()
+            <= 1,
         "validation is not repeated run after run: {phases:?}"
     );
 }

@@ -78,12 +78,15 @@ pub(super) fn summary(md: &ModelDeployment, st: &ModelDeploymentStatus, calls: u
     if let Some(e) = &st.endpoint {
         println!("  endpoint      {} ({})", e.name, e.status);
     }
-    if let Some(c) = &st.candidate {
+    // What takes traffic now (after a rollback: the champion), then a candidate that does not.
+    let views = [("champion", &st.champion), ("candidate", &st.candidate)];
+    for (role, v) in views.iter().filter_map(|(r, v)| v.as_ref().map(|v| (r, v))) {
+        let weight = v.weight.unwrap_or(0);
+        let what = if weight > 0 { "serving  " } else { "not serving" };
         println!(
-            "  serving       {} run {} at {}%",
-            c.model_package_arn.as_deref().unwrap_or("-"),
-            c.candidate_run_id.as_deref().unwrap_or("-"),
-            c.weight.unwrap_or(0)
+            "  {what}   {} run {} ({role}) at {weight}%",
+            v.model_package_arn.as_deref().unwrap_or("-"),
+            v.candidate_run_id.as_deref().unwrap_or("-"),
         );
     }
     if !md.spec.tags.is_empty() {

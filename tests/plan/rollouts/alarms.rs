@@ -117,3 +117,20 @@ fn missing_existing_alarm_holds_the_rollout() {
             .any(|a| a.name == "churn-kpi" && a.state == "Missing")
     );
 }
+
+#[test]
+fn status_lists_the_alarms_watched_in_flight_and_none_at_rest() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let in_flight = w.plan(&s, false).status.alarms;
+    assert_eq!(in_flight.len(), 2, "the existing alarm and the created one");
+    assert!(in_flight.iter().all(|a| a.state != "Missing"), "{in_flight:?}");
+    let last = w.run(&s, 200).pop().unwrap();
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+    assert!(
+        last.status.alarms.is_empty(),
+        "a finished rollout's deleted alarms are not listed: {:?}",
+        last.status.alarms
+    );
+}

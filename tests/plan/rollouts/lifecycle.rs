@@ -7,12 +7,33 @@ use super::*;
 use crate::support::*;
 
 #[test]
-fn deletion_with_retain_only_releases_the_finalizer() {
+fn deletion_with_retain_at_rest_only_releases_the_finalizer() {
     let mut s = spec(Strategy::Canary);
     s.deletion_policy = DeletionPolicy::Retain;
     let w = World::with_champion(&s);
     let p = w.plan(&s, true);
     assert_eq!(p.kinds(), vec!["RemoveFinalizer"]);
+}
+
+#[test]
+fn deletion_with_retain_mid_rollout_removes_only_the_rollout_alarms() {
+    let mut s = spec(Strategy::Canary);
+    s.deletion_policy = DeletionPolicy::Retain;
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    assert!(!w.owned_alarms.is_empty(), "the canary created its alarms");
+    let (configs, models) = (w.configs.clone(), w.models.clone());
+    let p = w.plan(&s, true);
+    w.apply_all(&p.actions);
+    assert!(w.finalizer_removed);
+    assert!(w.owned_alarms.is_empty(), "{:?}", p.kinds());
+    assert_eq!(w.configs.len(), configs.len());
+    assert_eq!(w.models.len(), models.len());
+    assert_eq!(
+        w.endpoint.as_ref().unwrap().variants.len(),
+        2,
+        "weights left as they are"
+    );
 }
 
 #[test]

@@ -210,6 +210,13 @@ fn blue_green_auto_rollback_by_sagemaker_is_reported_as_rolled_back() {
     assert_eq!(serving_packages(&w), vec![CHAMPION_ARN.to_owned()]);
     let st = w.status.clone().unwrap();
     assert_eq!(st.phase, Some(Phase::RolledBack));
+    // Both fleets had the same variant name: the views go by package.
+    let champion = st.champion.clone().unwrap();
+    assert_eq!(
+        (champion.model_package_arn.as_deref(), champion.weight),
+        (Some(CHAMPION_ARN), Some(100))
+    );
+    assert_eq!(st.candidate.clone().unwrap().weight, Some(0));
     assert_eq!(last_history(&w).outcome, "RolledBack");
     assert_eq!(condition(&w, "Stalled").status, "True");
 }
