@@ -310,10 +310,11 @@ pub struct BlueGreenSpec {
     /// Time the old (blue) fleet is kept after the switch, for a fast rollback.
     #[serde(default = "default_termination_wait")]
     pub termination_wait: DurationString,
-    /// Shift this percent of capacity first (SageMaker canary traffic routing); all at once
-    /// when omitted.
+    /// Shift this percent of the instances first (SageMaker canary traffic routing: at
+    /// least one instance, at most half of them, so serving.instanceCount must be 2 or
+    /// more); all at once when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 99))]
+    #[schemars(range(min = 1, max = 50))]
     pub canary_percent: Option<i32>,
 }
 

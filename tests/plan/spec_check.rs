@@ -82,6 +82,45 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.rollout.blueGreen.bake: \"2h\" (7200s) exceeds SageMaker's limit of 1h",
         ),
         (
+            "blue/green canary over half the fleet",
+            |s| {
+                s.rollout.strategy = Strategy::BlueGreen;
+                s.rollout.blue_green = Some(BlueGreenSpec {
+                    bake: DurationString::new("10m"),
+                    termination_wait: DurationString::new("5m"),
+                    canary_percent: Some(60),
+                });
+            },
+            "spec.rollout.blueGreen.canaryPercent: 60 must be between 1 and 50",
+        ),
+        (
+            "blue/green canary on a single instance",
+            |s| {
+                s.serving.instance_count = 1;
+                s.autoscaling = None;
+                s.rollout.strategy = Strategy::BlueGreen;
+                s.rollout.blue_green = Some(BlueGreenSpec {
+                    bake: DurationString::new("10m"),
+                    termination_wait: DurationString::new("5m"),
+                    canary_percent: Some(25),
+                });
+            },
+            "spec.rollout.blueGreen.canaryPercent: a canary of 25 % needs serving.instanceCount of 2 or more: SageMaker's canary is at least one instance and at most half of 1",
+        ),
+        (
+            "blue/green watching more alarms than SageMaker takes",
+            |s| {
+                s.rollout.strategy = Strategy::BlueGreen;
+                s.rollout.blue_green = Some(BlueGreenSpec {
+                    bake: DurationString::new("10m"),
+                    termination_wait: DurationString::new("5m"),
+                    canary_percent: None,
+                });
+                s.analysis.alarms.existing = (0..10).map(|i| format!("kpi-{i}")).collect();
+            },
+            "spec.analysis.alarms: 12 alarms are watched (10 existing, 2 created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
+        ),
+        (
             "shadow then canary without canary steps",
             |s| {
                 s.rollout.strategy = Strategy::Shadow;

@@ -148,6 +148,9 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
     };
     let rollout = rollout(&mut c, &spec.rollout);
     let analysis = analysis(&mut c, &spec.analysis);
+    if spec.rollout.strategy == Strategy::BlueGreen {
+        blue_green_limits(&mut c, spec);
+    }
     let data_capture = spec.data_capture.as_ref().map(|dc| {
         c.range(
             "spec.dataCapture.samplingPercent",
@@ -563,13 +566,48 @@ fn blue_green(c: &mut Collector, bg: &BlueGreenSpec) -> Option<BlueGreen> {
     let bake = wait("bake", &bg.bake);
     let termination_wait = wait("terminationWait", &bg.termination_wait);
     if let Some(p) = bg.canary_percent {
-        c.range("spec.rollout.blueGreen.canaryPercent", p.into(), 1, 99);
+        // CanarySize: at most half of the variant's instances (TrafficRoutingConfig).
+        c.range("spec.rollout.blueGreen.canaryPercent", p.into(), 1, 50);
     }
     Some(BlueGreen {
         bake: bake?,
         termination_wait: termination_wait?,
         canary_percent: bg.canary_percent,
     })
+}
+
+/// What SageMaker checks across fields of a blue/green deployment: AutoRollbackConfig
+/// holds at most 10 alarms (all watched alarms go there), and a canary of at least one
+/// instance must be at most half of the fleet, so it needs two instances or more.
+fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
+    let alarms = &spec.analysis.alarms;
+    let watched = alarms.existing.len() + alarms.create.len();
+    if watched > 10 {
+        c.err(
+            "spec.analysis.alarms",
+            format!(
+                "{watched} alarms are watched ({} existing, {} created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
+                alarms.existing.len(),
+                alarms.create.len()
+            ),
+        );
+    }
+    let canary = spec
+        .rollout
+        .blue_green
+        .as_ref()
+        .and_then(|bg| bg.canary_percent);
+    if let Some(p) = canary
+        && spec.serving.instance_count < 2
+    {
+        c.err(
+            "spec.rollout.blueGreen.canaryPercent",
+            format!(
+                "a canary of {p} % needs serving.instanceCount of 2 or more: SageMaker's canary is at least one instance and at most half of {}",
+                spec.serving.instance_count
+            ),
+        );
+    }
 }
 
 fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
