@@ -20,6 +20,7 @@ pub mod observed;
 mod rollout;
 pub mod smoke;
 mod status;
+mod tag_budget;
 mod teardown;
 
 use std::time::Duration;
@@ -242,7 +243,17 @@ impl<'a> Planner<'a> {
                 false
             }
             None if self.spec().adopt => {
-                self.write_markers(|m| m.owner = Some(me.to_owned()));
+                // With managed-by in the same request: the shipped IAM policy lets the
+                // controller tag an endpoint that is not yet ours only that way.
+                let mut m = self.markers.clone();
+                m.owner = Some(me.to_owned());
+                let mut tags = m.to_tags();
+                tags.insert(
+                    crate::tags::MANAGED_BY_KEY.to_owned(),
+                    crate::tags::MANAGED_BY.to_owned(),
+                );
+                self.push(Action::TagEndpoint { tags });
+                self.markers = m;
                 self.event(
                     "Adopted",
                     format!("took over endpoint {} (adopt: true)", ep.name),
@@ -290,6 +301,17 @@ fn markers_of(observed: &Observed) -> Markers {
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut planner = Planner::new(input);
     planner.run();
+    if let Some(ep) = input.observed.endpoint.as_ref()
+        && let Err(why) = tag_budget::check(&ep.tags, &planner.actions, &input.spec.tags)
+    {
+        // Nothing at all: a step without its markers could not be resumed.
+        planner.actions.clear();
+        planner.history.clear();
+        planner.markers = markers_of(input.observed);
+        planner.next = Next::Idle;
+        planner.event("TagBudget", why.clone(), true);
+        planner.judge(Phase::Failed, Health::Stalled, "TagBudget", why);
+    }
     planner.finish()
 }
 

@@ -82,7 +82,11 @@ pub(super) fn summary(md: &ModelDeployment, st: &ModelDeploymentStatus, calls: u
     let views = [("champion", &st.champion), ("candidate", &st.candidate)];
     for (role, v) in views.iter().filter_map(|(r, v)| v.as_ref().map(|v| (r, v))) {
         let weight = v.weight.unwrap_or(0);
-        let what = if weight > 0 { "serving  " } else { "not serving" };
+        let what = if weight > 0 {
+            "serving  "
+        } else {
+            "not serving"
+        };
         println!(
             "  {what}   {} run {} ({role}) at {weight}%",
             v.model_package_arn.as_deref().unwrap_or("-"),

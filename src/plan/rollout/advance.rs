@@ -489,9 +489,17 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     let mut m = p.markers.clone();
     finish_markers(&mut m, Stage::Done, None, "");
     let mut tags = m.to_tags();
-    // The endpoint's lineage tags follow the model that now serves it.
+    // The endpoint's lineage tags follow the model that now serves it: the old model's
+    // lineage keys the new one lacks are removed, not left to describe the wrong model.
     if let Some(c) = pinned_candidate_info(p) {
-        tags.extend(lineage_tags(spec, p.input.owner, &c));
+        let lineage = lineage_tags(spec, p.input.owner, &c);
+        for stale in crate::tags::LINEAGE_KEYS
+            .iter()
+            .filter(|k| ep.tags.contains_key(**k) && !lineage.contains_key(**k))
+        {
+            tags.insert((*stale).to_owned(), String::new());
+        }
+        tags.extend(lineage);
     }
     p.push(Action::TagEndpoint { tags });
     let label = p

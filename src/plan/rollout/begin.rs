@@ -286,6 +286,12 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             ),
         );
     };
+    // The whole rollout's tags must fit before anything changes (the check at the end of
+    // planning would otherwise stop it half-way).
+    if let Err(why) = super::super::tag_budget::rollout_fits(&ep.tags, &lineage, &spec.tags) {
+        p.event("TagBudget", why.clone(), true);
+        return p.judge(Phase::Failed, Health::Stalled, "TagBudget", why);
+    }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
     if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {

@@ -125,7 +125,10 @@ fn status_lists_the_alarms_watched_in_flight_and_none_at_rest() {
     until_stage(&mut w, &s, Stage::Step, 1, 100);
     let in_flight = w.plan(&s, false).status.alarms;
     assert_eq!(in_flight.len(), 2, "the existing alarm and the created one");
-    assert!(in_flight.iter().all(|a| a.state != "Missing"), "{in_flight:?}");
+    assert!(
+        in_flight.iter().all(|a| a.state != "Missing"),
+        "{in_flight:?}"
+    );
     let last = w.run(&s, 200).pop().unwrap();
     assert_eq!(serving(&w), vec![candidate_variant()]);
     assert!(

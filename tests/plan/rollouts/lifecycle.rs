@@ -92,7 +92,71 @@ fn unowned_endpoint_is_refused_unless_adopt_is_set() {
     s.adopt = true;
     let p = w.step(&s);
     assert_eq!(p.kinds()[0], "TagEndpoint");
+    let Action::TagEndpoint { tags } = &p.actions[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        tags.get("managed-by").map(String::as_str),
+        Some("sagemaker-rollout"),
+        "the IAM policy allows tagging an endpoint not yet ours only with managed-by in the request"
+    );
     assert!(p.events.iter().any(|e| e.reason == "Adopted"));
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
+}
+
+#[test]
+fn foreign_tags_that_leave_no_room_stall_the_rollout_naming_them() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    let ep = w.endpoint.as_mut().unwrap();
+    // Room for every tag but one of the whole rollout (the champion's endpoint leaves some
+    // markers unset at rest).
+    let room = 50 - ep.tags.len() - 1;
+    for i in 0..room {
+        ep.tags.insert(format!("cost-center-{i}"), "x".into());
+    }
+    let p = w.plan(&s, false);
+    assert!(p.actions.is_empty(), "{:?}", p.kinds());
+    let stalled = p
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Stalled")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "TagBudget")
+    );
+    assert!(
+        stalled.message.contains("cost-center-0"),
+        "{}",
+        stalled.message
+    );
+    // Freeing room lets it go.
+    let ep = w.endpoint.as_mut().unwrap();
+    ep.tags.retain(|k, _| !k.starts_with("cost-center-1"));
+    w.run(&s, 200);
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+    assert!(w.endpoint.as_ref().unwrap().tags.len() <= 50);
+}
+
+#[test]
+fn the_old_models_lineage_the_new_one_lacks_is_removed_from_the_endpoint() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    w.endpoint
+        .as_mut()
+        .unwrap()
+        .tags
+        .insert("git_commit".into(), "champion-commit".into());
+    w.run(&s, 200);
+    let tags = &w.endpoint.as_ref().unwrap().tags;
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+    assert!(!tags.contains_key("git_commit"), "{tags:?}");
+    assert_eq!(
+        tags.get("data_version").map(String::as_str),
+        Some("data-run-2")
+    );
 }
