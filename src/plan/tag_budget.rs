@@ -112,7 +112,7 @@ mod tests {
             ("sagemaker-rollout:state", "s"),
         ]);
         assert!(
-            check(&foreign, &[two.clone()], &none).is_ok(),
+            check(&foreign, &[two], &none).is_ok(),
             "50 is allowed"
         );
         let three = write(&[
