@@ -12,6 +12,7 @@ pub mod registry;
 pub mod runtime;
 pub mod s3;
 pub mod scaling;
+mod sdk_configs;
 pub mod sdk_endpoints;
 
 use std::fmt;

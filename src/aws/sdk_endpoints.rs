@@ -4,19 +4,16 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
-    AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, CaptureMode,
-    CaptureOption, ContainerDefinition, DataCaptureConfig, DeploymentConfig,
-    DesiredWeightAndCapacity, ProductionVariant, ProductionVariantInstanceType, Tag,
-    TrafficRoutingConfig, TrafficRoutingConfigType,
+    AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, ContainerDefinition,
+    DeploymentConfig, DesiredWeightAndCapacity, Tag, TrafficRoutingConfig,
+    TrafficRoutingConfigType,
 };
 use jiff::Timestamp;
 
-use super::endpoints::{
-    ConfigDescription, ConfigVariant, EndpointDescription, Endpoints, VariantState,
-};
+use super::endpoints::{ConfigDescription, EndpointDescription, Endpoints, VariantState};
 use super::{AwsError, classify};
 use crate::plan::EndpointStatus;
-use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
+use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment};
 use crate::plan::desired::{owned_resource, owns_name};
 
 /// The production implementation.
@@ -72,18 +69,6 @@ fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
         Err(e) if e.is_not_found() => Ok(()),
         other => other,
     }
-}
-
-fn variant(v: &VariantPlan) -> ProductionVariant {
-    ProductionVariant::builder()
-        .variant_name(&v.name)
-        .model_name(&v.model_name)
-        .instance_type(ProductionVariantInstanceType::from(
-            v.instance_type.as_str(),
-        ))
-        .initial_instance_count(v.instance_count)
-        .initial_variant_weight(v.weight as f32)
-        .build()
 }
 
 /// The DeploymentConfig of a blue/green deployment (BlueGreenUpdatePolicy,
@@ -189,25 +174,7 @@ impl Endpoints for SdkEndpoints {
                 return if e.is_not_found() { Ok(None) } else { Err(e) };
             }
         };
-        let variant = |v: &ProductionVariant| ConfigVariant {
-            name: v.variant_name().unwrap_or_default().to_owned(),
-            model_name: v.model_name().unwrap_or_default().to_owned(),
-            instance_type: v
-                .instance_type()
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default(),
-            instance_count: v.initial_instance_count().unwrap_or(0),
-            weight: f64::from(v.initial_variant_weight().unwrap_or(0.0)),
-        };
-        Ok(Some(ConfigDescription {
-            name: name.to_owned(),
-            production: out.production_variants().iter().map(variant).collect(),
-            shadow: out
-                .shadow_production_variants()
-                .iter()
-                .map(variant)
-                .collect(),
-        }))
+        Ok(Some(super::sdk_configs::description(name, &out)))
     }
 
     async fn model_tags(&self, model: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
@@ -300,34 +267,28 @@ impl Endpoints for SdkEndpoints {
     }
 
     async fn create_endpoint_config(&self, c: &ConfigPlan) -> Result<(), AwsError> {
-        let mut req = self
+        // Templates and inherited settings are read from the config they name (immutable);
+        // if it is gone, the plan's own fields are all there is.
+        let template = match super::sdk_configs::template_name(c) {
+            Some(name) => self
+                .client
+                .describe_endpoint_config()
+                .endpoint_config_name(name)
+                .send()
+                .await
+                .map(Some)
+                .or_else(|e| {
+                    let e = classify("sagemaker", "DescribeEndpointConfig", e);
+                    if e.is_not_found() { Ok(None) } else { Err(e) }
+                })?,
+            None => None,
+        };
+        let req = self
             .client
             .create_endpoint_config()
             .endpoint_config_name(&c.name)
-            .set_production_variants(Some(c.production.iter().map(variant).collect()))
             .set_tags(tags(&c.tags));
-        if !c.shadow.is_empty() {
-            req = req.set_shadow_production_variants(Some(c.shadow.iter().map(variant).collect()));
-        }
-        if let Some(dc) = &c.data_capture {
-            let options = vec![
-                CaptureOption::builder()
-                    .capture_mode(CaptureMode::Input)
-                    .build(),
-                CaptureOption::builder()
-                    .capture_mode(CaptureMode::Output)
-                    .build(),
-            ];
-            req = req.data_capture_config(
-                DataCaptureConfig::builder()
-                    .enable_capture(true)
-                    .initial_sampling_percentage(dc.sampling_percent)
-                    .destination_s3_uri(&dc.destination_s3_uri)
-                    .set_capture_options(Some(options))
-                    .build(),
-            );
-        }
-        match req
+        match super::sdk_configs::request(req, c, template.as_ref())
             .send()
             .await
             .map_err(|e| classify("sagemaker", "CreateEndpointConfig", e))

@@ -40,6 +40,28 @@ pub struct VariantPlan {
     pub instance_count: i32,
     /// Relative weight; for a shadow variant, the sampled share of production requests.
     pub weight: f64,
+    /// A variant re-created from an existing config (the champion's): every field of the
+    /// original ProductionVariant is kept — volume size, timeouts, serverless settings,
+    /// routing, core dumps, whatever AWS adds — and only the weight (and, on instances, the
+    /// count) comes from this plan.
+    pub template: Option<VariantTemplate>,
+}
+
+/// Where a re-created variant comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VariantTemplate {
+    pub config: String,
+    pub variant: String,
+}
+
+/// Endpoint-wide settings a new config takes over from the one serving now, so that a
+/// rollout never changes how the endpoint works: KMS key, asynchronous inference, network
+/// isolation, VPC, execution role, metrics, explainer — and its data capture when the spec
+/// sets none and the serving config is not the controller's (an adopted endpoint).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Inherit {
+    pub config: String,
+    pub data_capture: bool,
 }
 
 /// Data capture of an endpoint config.
@@ -56,6 +78,7 @@ pub struct ConfigPlan {
     pub production: Vec<VariantPlan>,
     pub shadow: Vec<VariantPlan>,
     pub data_capture: Option<DataCapturePlan>,
+    pub inherit: Option<Inherit>,
     pub tags: BTreeMap<String, String>,
 }
 

@@ -111,10 +111,7 @@ mod tests {
             ("sagemaker-rollout:owner", "a/b"),
             ("sagemaker-rollout:state", "s"),
         ]);
-        assert!(
-            check(&foreign, &[two], &none).is_ok(),
-            "50 is allowed"
-        );
+        assert!(check(&foreign, &[two], &none).is_ok(), "50 is allowed");
         let three = write(&[
             ("sagemaker-rollout:owner", "a/b"),
             ("sagemaker-rollout:state", "s"),

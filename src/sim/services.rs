@@ -598,7 +598,8 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
     let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);
     let model = crate::plan::desired::model_plan(spec, &cand, &lineage);
     let variant = crate::plan::desired::candidate_variant(spec, &cand, &model, 1.0);
-    let config = crate::plan::desired::config_plan(spec, vec![variant.clone()], vec![], &lineage);
+    let config =
+        crate::plan::desired::config_plan(spec, vec![variant.clone()], vec![], &lineage, None);
     let markers = Markers {
         owner: Some(owner.to_owned()),
         stage: Some(Stage::Done),

@@ -29,6 +29,7 @@ fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {
         instance_type: "ml.m5.large".into(),
         instance_count: 1,
         weight,
+        template: None,
     }
 }
 
@@ -100,6 +101,7 @@ async fn scenario(
         ],
         shadow: vec![],
         data_capture: None,
+        inherit: None,
         tags: tags(&[("owner", "ns/contract")]),
     };
     endpoints.create_endpoint_config(&config).await.unwrap();
@@ -352,6 +354,7 @@ async fn serving_endpoint(endpoints: &SdkEndpoints, registry: &SdkRegistry) {
         ],
         shadow: vec![],
         data_capture: None,
+        inherit: None,
         tags: tags(&[("owner", "ns/contract")]),
     };
     endpoints.create_endpoint_config(&config).await.unwrap();

@@ -7,5 +7,6 @@ mod emulator;
 
 mod artifact;
 mod cloudwatch;
+mod configs;
 mod contract;
 mod real_aws;

@@ -14,8 +14,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::actions::{ConfigPlan, DataCapturePlan, ModelContainer, ModelPlan, VariantPlan};
-use super::observed::{ArtifactCheck, Candidate, Variant};
+use super::actions::{
+    ConfigPlan, DataCapturePlan, Inherit, ModelContainer, ModelPlan, VariantPlan, VariantTemplate,
+};
+use super::observed::{ArtifactCheck, Candidate, Endpoint, Variant};
 use crate::api::ValidSpec;
 use crate::tags::{self, tag_safe};
 
@@ -144,30 +146,47 @@ pub fn candidate_variant(
         instance_type: spec.serving.instance_type.clone(),
         instance_count: spec.serving.instance_count,
         weight,
+        template: None,
     }
 }
 
-/// The champion as a variant of a new config, with the instance count it has now.
-pub fn champion_variant(v: &Variant, weight: f64) -> VariantPlan {
+/// The champion as a variant of a new config: its own ProductionVariant in `config` (the
+/// config serving now), with the instance count it has now.
+pub fn champion_variant(v: &Variant, weight: f64, config: &str) -> VariantPlan {
     VariantPlan {
         name: v.name.clone(),
         model_name: v.model_name.clone(),
         instance_type: v.instance_type.clone(),
         instance_count: v.desired_instances.unwrap_or(v.current_instances).max(1),
         weight,
+        template: Some(VariantTemplate {
+            config: config.to_owned(),
+            variant: v.name.clone(),
+        }),
     }
 }
 
-/// An endpoint config named by its content.
+/// An endpoint config named by its content, taking over the endpoint-wide settings of the
+/// config `from` serves now (see [`Inherit`]; None for a new endpoint).
 pub fn config_plan(
     spec: &ValidSpec,
     production: Vec<VariantPlan>,
     shadow: Vec<VariantPlan>,
     lineage: &BTreeMap<String, String>,
+    from: Option<&Endpoint>,
 ) -> ConfigPlan {
     let data_capture = spec.data_capture.as_ref().map(|d| DataCapturePlan {
         sampling_percent: d.sampling_percent,
         destination_s3_uri: d.destination_s3_uri.clone(),
+    });
+    // The data capture of an adopted endpoint stays while its champion serves beside the
+    // candidate; a config of the candidate alone follows the spec.
+    let champion_inside = production.iter().any(|v| v.template.is_some());
+    let inherit = from.map(|ep| Inherit {
+        config: ep.config_name.clone(),
+        data_capture: data_capture.is_none()
+            && champion_inside
+            && !owns_name(&spec.endpoint_name, "c", &ep.config_name),
     });
     let key: Vec<_> = production
         .iter()
@@ -182,21 +201,24 @@ pub fn config_plan(
             )
         })
         .collect();
-    let h = content_hash(
-        &(
-            key,
-            production.len(),
-            data_capture
-                .as_ref()
-                .map(|d| (d.sampling_percent, &d.destination_s3_uri)),
-        ),
-        10,
-    );
+    // Templates and inherited settings are not in the name: they copy what the serving
+    // config already has, which is the same whichever of our configs they are copied from
+    // (so a config at rest never looks changed). Only an inherited data capture changes
+    // the content, and only then is the name different from before.
+    let dc = data_capture
+        .as_ref()
+        .map(|d| (d.sampling_percent, &d.destination_s3_uri));
+    let h = if inherit.as_ref().is_some_and(|i| i.data_capture) {
+        content_hash(&(key, production.len(), dc, "inherited-data-capture"), 10)
+    } else {
+        content_hash(&(key, production.len(), dc), 10)
+    };
     ConfigPlan {
         name: resource_name(&spec.endpoint_name, "c", &h),
         production,
         shadow,
         data_capture,
+        inherit,
         tags: lineage.clone(),
     }
 }
@@ -210,10 +232,11 @@ pub fn candidate_only(
     model: &ModelPlan,
     lineage: &BTreeMap<String, String>,
     variant: &str,
+    from: Option<&Endpoint>,
 ) -> ConfigPlan {
     let mut v = candidate_variant(spec, cand, model, 1.0);
     v.name = variant.to_owned();
-    config_plan(spec, vec![v], vec![], lineage)
+    config_plan(spec, vec![v], vec![], lineage, from)
 }
 
 /// Whether the endpoint serves this candidate alone, whatever its variant is called: one
@@ -222,7 +245,7 @@ pub fn serves_alone(
     spec: &ValidSpec,
     cand: &Candidate,
     lineage: &BTreeMap<String, String>,
-    ep: &super::observed::Endpoint,
+    ep: &Endpoint,
 ) -> bool {
     let model = model_plan(spec, cand, lineage);
     ep.shadow_variants.is_empty()

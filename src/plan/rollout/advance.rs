@@ -266,10 +266,10 @@ pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
     let variant = p.markers.variant.clone().unwrap_or_default();
     let mut prod: Vec<VariantPlan> = others(ep, &variant)
         .into_iter()
-        .map(|v| champion_variant(v, v.current_weight.max(0.0)))
+        .map(|v| champion_variant(v, v.current_weight.max(0.0), &ep.config_name))
         .collect();
     prod.push(candidate_variant(spec, cand, &model, 0.0));
-    let config = config_plan(spec, prod, vec![], &lineage);
+    let config = config_plan(spec, prod, vec![], &lineage, Some(ep));
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Added);
     m.step = 0;
@@ -297,7 +297,7 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
         .variant
         .clone()
         .unwrap_or_else(|| variant_name(spec, &cand.package_arn));
-    let config = candidate_only(spec, cand, &model, &lineage, &variant);
+    let config = candidate_only(spec, cand, &model, &lineage, &variant, Some(ep));
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);
     p.push(Action::CreateModel(model));

@@ -257,7 +257,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let strategy = spec.rollout.strategy;
     let Some(ep) = ep else {
         // First deployment: always Direct.
-        let config = candidate_only(spec, cand, &model, &lineage, &settings);
+        let config = candidate_only(spec, cand, &model, &lineage, &settings, None);
         for alarm in owned_alarms(spec, AlarmScope::variant(&settings)) {
             p.push(Action::EnsureAlarm(alarm));
         }
@@ -307,7 +307,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let champions: Vec<VariantPlan> = ep
         .variants
         .iter()
-        .map(|v| champion_variant(v, v.current_weight.max(0.0)))
+        .map(|v| champion_variant(v, v.current_weight.max(0.0), &ep.config_name))
         .collect();
     let (stage, config, deployment) = match strategy {
         Strategy::Shadow => {
@@ -329,7 +329,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             let shadow = candidate_variant(spec, cand, &model, f64::from(pct) / 100.0);
             (
                 Stage::Shadow,
-                config_plan(spec, production, vec![shadow], &lineage),
+                config_plan(spec, production, vec![shadow], &lineage, Some(ep)),
                 None,
             )
         }
@@ -337,7 +337,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             // Guardrails replace the fleet behind the same variant name (Deployment
             // guardrails, "Exclusions"): the candidate runs as the champion's variant.
             let name = ep.variants[0].name.clone();
-            let config = candidate_only(spec, cand, &model, &lineage, &name);
+            let config = candidate_only(spec, cand, &model, &lineage, &name, Some(ep));
             m.variant = Some(name.clone());
             let scope = AlarmScope {
                 variant: &name,
@@ -355,7 +355,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
         }
         Strategy::Direct if spec.smoke_test.is_none() => (
             Stage::Final,
-            candidate_only(spec, cand, &model, &lineage, &settings),
+            candidate_only(spec, cand, &model, &lineage, &settings, Some(ep)),
             None,
         ),
         _ => {
@@ -363,7 +363,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
             prod.push(candidate_variant(spec, cand, &model, 0.0));
             (
                 Stage::Added,
-                config_plan(spec, prod, vec![], &lineage),
+                config_plan(spec, prod, vec![], &lineage, Some(ep)),
                 None,
             )
         }
@@ -464,7 +464,7 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
     let model = model_plan(spec, cand, &lineage);
     // Whatever the serving variant is called (a blue/green deployment keeps the old name).
     let serving = ep.variants[0].name.clone();
-    let config = candidate_only(spec, cand, &model, &lineage, &serving);
+    let config = candidate_only(spec, cand, &model, &lineage, &serving, Some(ep));
     if ep.config_name != config.name {
         // Serving settings changed (instance count, data capture): apply them in place.
         let mut m = p.markers.clone();

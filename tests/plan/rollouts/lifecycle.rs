@@ -160,3 +160,51 @@ fn the_old_models_lineage_the_new_one_lacks_is_removed_from_the_endpoint() {
         Some("data-run-2")
     );
 }
+
+#[test]
+fn an_adopted_champion_is_recreated_from_its_own_config_with_its_settings() {
+    let mut s = spec(Strategy::Canary);
+    s.adopt = true;
+    s.data_capture = None;
+    let mut w = World::with_champion(&s);
+    let ep = w.endpoint.as_mut().unwrap();
+    ep.tags.clear();
+    // A config the controller did not name: someone else's.
+    let foreign = "hand-made-config".to_owned();
+    let config = w.configs.remove(&ep.config_name).unwrap();
+    ep.config_name = foreign.clone();
+    w.configs.insert(foreign.clone(), config);
+    let plans = w.run(&s, 200);
+    let created: Vec<&actions::ConfigPlan> = plans
+        .iter()
+        .flat_map(|p| &p.actions)
+        .filter_map(|a| match a {
+            Action::CreateEndpointConfig(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let first = created[0];
+    let champion = first
+        .production
+        .iter()
+        .find(|v| v.name == champion_variant())
+        .unwrap();
+    assert_eq!(
+        champion.template.as_ref().map(|t| t.config.as_str()),
+        Some(foreign.as_str()),
+        "the champion variant is copied from the config that served it"
+    );
+    let inherit = first.inherit.clone().unwrap();
+    assert_eq!(
+        (inherit.config.as_str(), inherit.data_capture),
+        (foreign.as_str(), true),
+        "endpoint-wide settings and the adopted data capture come along"
+    );
+    let last = created.last().unwrap();
+    assert!(last.production.iter().all(|v| v.template.is_none()));
+    assert!(
+        !last.inherit.clone().unwrap().data_capture,
+        "the candidate alone follows the spec's data capture"
+    );
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+}
