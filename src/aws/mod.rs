@@ -296,15 +296,19 @@ pub struct Clients {
 
 /// The engine's clients on the official SDK, for `settings`.
 pub async fn clients(settings: &Settings) -> Result<Clients, NoRegion> {
-    let config = load(settings).await?;
-    Ok(Clients {
-        endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(&config)),
-        registry: Arc::new(registry::SdkRegistry::new(&config)),
-        runtime: Arc::new(runtime::SdkRuntime::new(&config)),
-        scaling: Arc::new(scaling::SdkScaling::new(&config)),
-        alarms: Arc::new(alarms::SdkAlarms::new(&config)),
-        s3: Arc::new(s3::SdkS3::new(&config)),
-    })
+    Ok(clients_from(&load(settings).await?))
+}
+
+/// The engine's clients on the official SDK, for a loaded configuration.
+pub fn clients_from(config: &SdkConfig) -> Clients {
+    Clients {
+        endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(config)),
+        registry: Arc::new(registry::SdkRegistry::new(config)),
+        runtime: Arc::new(runtime::SdkRuntime::new(config)),
+        scaling: Arc::new(scaling::SdkScaling::new(config)),
+        alarms: Arc::new(alarms::SdkAlarms::new(config)),
+        s3: Arc::new(s3::SdkS3::new(config)),
+    }
 }
 
 #[cfg(test)]

@@ -259,8 +259,12 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
         ok &= outcome.rest.rejected.is_none()
             && if deleting {
                 outcome.rest.released
+            } else if wait {
+                phase == Phase::Succeeded
             } else {
-                !wait || phase == Phase::Succeeded
+                // One pass: fine while it progresses; a rollout that ended badly fails the
+                // job (a CI job calling `apply` every few minutes sees it at once).
+                !matches!(phase, Phase::RolledBack | Phase::Failed)
             };
     }
     Ok(if ok {

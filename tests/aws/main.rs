@@ -10,3 +10,4 @@ mod cloudwatch;
 mod configs;
 mod contract;
 mod real_aws;
+mod wire;

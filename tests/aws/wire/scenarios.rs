@@ -1,0 +1,348 @@
+//! The scenarios: first deployment, canary (with autoscaling), linear, blue/green and its
+//! alarm rollback by SageMaker, shadow then canary, an alarm mid-bake, a fault storm, a
+//! `kill -9` mid-rollout, and `delete` next to another endpoint sharing the name prefix.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Account, KPI, Serving, report};
+
+const CANARY: &str =
+    "{strategy: Canary, canary: {steps: [{weight: 10, bake: 2s}, {weight: 50, bake: 2s}]}}";
+const AUTOSCALING: &str = "  autoscaling: {min: 2, max: 4, target: {metric: InvocationsPerInstance, value: 70}, scaleInCooldown: 60s, scaleOutCooldown: 60s}\n";
+
+/// Polls `cond` every 50 ms for up to 60 s.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The package serving `endpoint` alone (panics otherwise).
+fn alone(acct: &Account, endpoint: &str) -> Serving {
+    let mut serving = acct.serving(endpoint);
+    assert_eq!(serving.len(), 1, "one variant serves: {serving:?}");
+    serving.remove(0)
+}
+
+/// An account with `run-1` serving `endpoint` (deployed by the binary) and `run-2`
+/// registered; returns the two package ARNs.
+async fn with_champion(
+    acct: &Account,
+    endpoint: &str,
+    rollout: &str,
+    extra: &str,
+) -> (String, String) {
+    let champion = acct.package("run-1", 0.90).await;
+    acct.apply(&acct.manifest("churn", endpoint, "run-1", rollout, extra));
+    let candidate = acct.package("run-2", 0.91).await;
+    acct.requests();
+    (champion, candidate)
+}
+
+/// Nothing of `owner` is left but what serves `endpoint`; no rollout alarm remains.
+fn clean_rest(acct: &Account, endpoint: &str, owner: &str) {
+    let serving = acct.serving(endpoint);
+    let ep = acct.endpoint(endpoint).expect("endpoint");
+    let (configs, models, alarms) = acct.owned(owner);
+    assert_eq!(
+        configs,
+        vec![ep["config"].as_str().unwrap().to_owned()],
+        "configs left"
+    );
+    let mut serving_models: Vec<String> = serving.iter().map(|s| s.model.clone()).collect();
+    serving_models.sort();
+    let mut models = models;
+    models.sort();
+    assert_eq!(models, serving_models, "models left");
+    assert!(alarms.is_empty(), "rollout alarms left: {alarms:?}");
+    assert!(ep["tags"].as_object().unwrap().len() <= 50);
+    acct.emu.assert_clean();
+}
+
+fn operations(acct: &Account, op: &str) -> usize {
+    acct.emu
+        .counts()
+        .get(&format!("sagemaker:{op}"))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn spawn(acct: &Account, file: &std::path::Path) -> Child {
+    acct.command(&[
+        "apply",
+        "-f",
+        &file.to_string_lossy(),
+        "--wait",
+        "--poll-interval",
+        "100ms",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap()
+}
+
+/// The candidate is live beside the champion (a canary step is baking).
+fn two_weighted(acct: &Account, endpoint: &str) -> bool {
+    let s = acct.serving(endpoint);
+    s.len() == 2 && s.iter().all(|v| v.weight > 0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_deployment_creates_the_endpoint_from_the_package() {
+    let acct = Account::new().await;
+    let arn = acct.package("run-1", 0.90).await;
+    acct.apply(&acct.manifest("churn", "wire-first", "run-1", CANARY, ""));
+    let serving = alone(&acct, "wire-first");
+    assert_eq!(serving.package, arn);
+    assert_eq!(acct.endpoint("wire-first").unwrap()["status"], "InService");
+    let buckets = acct.state()["s3"]["buckets"].clone();
+    let audit = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "wire-audit")
+        .unwrap()["keys"]
+        .clone();
+    assert!(
+        audit
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("deployments/wire-first/")),
+        "the deployment record is written: {audit}"
+    );
+    clean_rest(&acct, "wire-first", "wire/churn");
+    report("first deployment", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_moves_through_its_steps_with_the_champion_autoscaled() {
+    let acct = Account::new().await;
+    let (_, candidate) = with_champion(&acct, "wire-canary", CANARY, AUTOSCALING).await;
+    acct.apply(&acct.manifest("churn", "wire-canary", "run-2", CANARY, AUTOSCALING));
+    let serving = alone(&acct, "wire-canary");
+    assert_eq!(serving.package, candidate);
+    assert_eq!(
+        operations(&acct, "UpdateEndpointWeightsAndCapacities"),
+        2,
+        "10 % then 50 %"
+    );
+    let targets = acct.state()["autoscaling"]["targets"].clone();
+    let ids: Vec<&str> = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["ResourceId"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![format!("endpoint/wire-canary/variant/{}", serving.variant)],
+        "autoscaling follows the serving variant"
+    );
+    clean_rest(&acct, "wire-canary", "wire/churn");
+    report("canary (2 steps, autoscaling)", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linear_shifts_in_equal_steps() {
+    let acct = Account::new().await;
+    let linear = "{strategy: Linear, linear: {stepWeight: 25, bake: 1s}}";
+    let (_, candidate) = with_champion(&acct, "wire-linear", linear, "").await;
+    acct.apply(&acct.manifest("churn", "wire-linear", "run-2", linear, ""));
+    assert_eq!(alone(&acct, "wire-linear").package, candidate);
+    assert_eq!(
+        operations(&acct, "UpdateEndpointWeightsAndCapacities"),
+        3,
+        "25, 50, 75 %"
+    );
+    clean_rest(&acct, "wire-linear", "wire/churn");
+    report("linear (3 steps)", acct.requests());
+}
+
+const BLUE_GREEN: &str =
+    "{strategy: BlueGreen, blueGreen: {bake: 2s, terminationWait: 1s, canaryPercent: 50}}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_is_sagemakers_deployment_under_the_champions_variant_name() {
+    let acct = Account::new().await;
+    let (_, candidate) = with_champion(&acct, "wire-bg", BLUE_GREEN, "").await;
+    let before = alone(&acct, "wire-bg");
+    acct.apply(&acct.manifest("churn", "wire-bg", "run-2", BLUE_GREEN, ""));
+    let after = alone(&acct, "wire-bg");
+    assert_eq!(
+        (after.package.as_str(), after.variant.as_str()),
+        (candidate.as_str(), before.variant.as_str())
+    );
+    let deployment = acct.endpoint("wire-bg").unwrap()["last_deployment_config"].clone();
+    assert_eq!(
+        deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"], "CANARY",
+        "{deployment}"
+    );
+    assert_eq!(operations(&acct, "UpdateEndpoint"), 1);
+    clean_rest(&acct, "wire-bg", "wire/churn");
+    report("blue/green (canary 50 %)", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_alarm_is_rolled_back_by_sagemaker_and_not_retried() {
+    let acct = Account::new().await;
+    let (champion, _) = with_champion(&acct, "wire-bgr", BLUE_GREEN, "").await;
+    // Real-time waits, so the alarm can fire while SageMaker shifts traffic.
+    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
+    let file = acct.manifest("churn", "wire-bgr", "run-2", BLUE_GREEN, "");
+    let mut child = spawn(&acct, &file);
+    wait_until("the blue/green deployment to start", || {
+        acct.endpoint("wire-bgr")
+            .is_some_and(|e| e["status"] == "Updating")
+    });
+    acct.emu.alarm_state(KPI, "ALARM");
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a rolled-back rollout fails the job"
+    );
+    assert_eq!(alone(&acct, "wire-bgr").package, champion);
+    assert_eq!(acct.endpoint("wire-bgr").unwrap()["status"], "InService");
+    clean_rest(&acct, "wire-bgr", "wire/churn");
+    let first = acct.requests();
+    acct.emu.alarm_state(KPI, "OK");
+    let again = acct.run(&["apply", "-f", &file.to_string_lossy()]);
+    assert_eq!(again.status.code(), Some(1));
+    let (_, mutating) = acct.requests();
+    assert_eq!(
+        mutating, 0,
+        "the rolled-back candidate is not retried until the spec changes"
+    );
+    report("blue/green rolled back by SageMaker", first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_mirrors_then_the_canary_promotes() {
+    let acct = Account::new().await;
+    let shadow = "{strategy: Shadow, shadow: {samplingPercent: 50, duration: 2s, then: Canary}, canary: {steps: [{weight: 50, bake: 1s}]}}";
+    let (_, candidate) = with_champion(&acct, "wire-shadow", shadow, "").await;
+    acct.apply(&acct.manifest("churn", "wire-shadow", "run-2", shadow, ""));
+    assert_eq!(alone(&acct, "wire-shadow").package, candidate);
+    assert!(
+        acct.endpoint("wire-shadow").unwrap()["shadow_variants"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    clean_rest(&acct, "wire-shadow", "wire/churn");
+    report("shadow 2 s then canary", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_during_a_bake_rolls_back_to_the_champion() {
+    let acct = Account::new().await;
+    let slow =
+        "{strategy: Canary, canary: {steps: [{weight: 10, bake: 30s}, {weight: 50, bake: 30s}]}}";
+    let (champion, _) = with_champion(&acct, "wire-alarm", slow, "").await;
+    let mut child = spawn(
+        &acct,
+        &acct.manifest("churn", "wire-alarm", "run-2", slow, ""),
+    );
+    wait_until("the first canary step", || {
+        two_weighted(&acct, "wire-alarm")
+    });
+    acct.emu.alarm_state(KPI, "ALARM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(alone(&acct, "wire-alarm").package, champion);
+    clean_rest(&acct, "wire-alarm", "wire/churn");
+    report("canary, alarm mid-bake -> rollback", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_throttling_and_server_errors_only_slows_it_down() {
+    let acct = Account::new().await;
+    let (_, candidate) = with_champion(&acct, "wire-storm", CANARY, "").await;
+    acct.emu
+        .faults(serde_json::json!({"throttle_percent": 20, "error_percent": 5, "seed": 7}));
+    acct.apply(&acct.manifest("churn", "wire-storm", "run-2", CANARY, ""));
+    acct.emu.faults(serde_json::json!({}));
+    let injected = acct
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r["injected"].as_bool() == Some(true))
+        .count();
+    assert!(injected > 5, "the storm happened: {injected} faults");
+    assert_eq!(alone(&acct, "wire-storm").package, candidate);
+    clean_rest(&acct, "wire-storm", "wire/churn");
+    report("canary under 20 % throttling + 5 % 5xx", acct.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_rollout_then_a_rerun_converges_without_duplicates_or_orphans() {
+    let acct = Account::new().await;
+    let (_, candidate) = with_champion(&acct, "wire-kill", CANARY, "").await;
+    let file = acct.manifest("churn", "wire-kill", "run-2", CANARY, "");
+    let mut child = spawn(&acct, &file);
+    wait_until("the first canary step", || two_weighted(&acct, "wire-kill"));
+    child.kill().unwrap(); // SIGKILL: no cleanup, no last write
+    child.wait().unwrap();
+    acct.apply(&file);
+    assert_eq!(alone(&acct, "wire-kill").package, candidate);
+    assert_eq!(
+        acct.state()["sagemaker"]["endpoints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    clean_rest(&acct, "wire-kill", "wire/churn");
+    report("canary, kill -9 at step 1, rerun", acct.requests());
+}
+
+/// The same manifest copied for a second region's endpoint (same ModelDeployment name, so
+/// the same owner tag) next to it: deleting `pfx` must not touch `pfx-eu`, whose names
+/// start the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_everything_of_ours_and_nothing_of_anyone_elses() {
+    let acct = Account::new().await;
+    acct.package("run-1", 0.90).await;
+    let ours = acct.manifest("churn", "pfx", "run-1", CANARY, "");
+    let twin = acct.manifest("churn", "pfx-eu", "run-1", CANARY, "");
+    acct.apply(&ours);
+    acct.apply(&twin);
+    let (before, _, _) = acct.owned("wire/churn");
+    let twin_config = acct.endpoint("pfx-eu").unwrap()["config"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let twin_models: Vec<String> = acct
+        .serving("pfx-eu")
+        .into_iter()
+        .map(|s| s.model)
+        .collect();
+    assert_eq!(before.len(), 2, "one config per endpoint: {before:?}");
+    acct.requests();
+    let out = acct.run(&["delete", "-f", &ours.to_string_lossy()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(acct.endpoint("pfx").is_none());
+    let (configs, models, _) = acct.owned("wire/churn");
+    assert_eq!(configs, vec![twin_config], "only the twin's config is left");
+    assert_eq!(models, twin_models, "only the twin's model is left");
+    assert_eq!(acct.endpoint("pfx-eu").unwrap()["status"], "InService");
+    let alarms = acct.state()["cloudwatch"]["alarms"].to_string();
+    assert!(
+        alarms.contains(KPI),
+        "the team's alarm is not ours to delete"
+    );
+    acct.emu.assert_clean();
+    report("delete (Delete) beside pfx-eu", acct.requests());
+}
