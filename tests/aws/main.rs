@@ -2,9 +2,12 @@
 //! scenario against the emulator and the simulator), CloudWatch; and the ignored real-AWS
 //! test.
 
+#[path = "../emulator/account.rs"]
+mod account;
 #[path = "../emulator/harness.rs"]
 mod emulator;
 
+mod agreement;
 mod artifact;
 mod cloudwatch;
 mod configs;

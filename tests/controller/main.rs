@@ -1,7 +1,12 @@
-//! The Kubernetes side: the in-memory API server fake, the real controller against it,
-//! scripted request sequences, leader election, HTTP endpoints, the TLS provider, and the
-//! ignored real-cluster test.
+//! The Kubernetes side: the in-memory API server fake, the real controller against it (on
+//! the simulator, and once with real SDK clients against the AWS emulator), scripted
+//! request sequences, leader election, HTTP endpoints, the TLS provider, and the ignored
+//! real-cluster test.
 
+#[path = "../emulator/account.rs"]
+mod account;
+#[path = "../emulator/harness.rs"]
+mod emulator;
 #[path = "../fake_api/mod.rs"]
 mod fake_api;
 
@@ -10,4 +15,5 @@ mod kube_fake;
 mod lease;
 mod reconcile;
 mod requests;
+mod sdk;
 mod tls;

@@ -5,7 +5,7 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Account, KPI, Serving, report};
+use crate::account::{Account, KPI, Serving, report};
 
 const CANARY: &str =
     "{strategy: Canary, canary: {steps: [{weight: 10, bake: 2s}, {weight: 50, bake: 2s}]}}";

@@ -1,0 +1,108 @@
+//! The controller with the real SDK clients against the emulator (the Kubernetes side is
+//! the in-memory API server): a first deployment, then one canary to the next package, in
+//! real time with short bakes. What AWS holds is read from the emulator.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use kube::api::{Api, Patch, PatchParams};
+use sagemaker_rollout::api::ModelDeployment;
+use sagemaker_rollout::aws::{Clients, NoRegion, Settings, clients_from};
+use sagemaker_rollout::controller::http::Readiness;
+use sagemaker_rollout::controller::metrics::Metrics;
+use sagemaker_rollout::controller::{AwsProvider, Config, Deps, run};
+use sagemaker_rollout::engine::drive::SystemClock;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::account::{Account, report};
+use crate::fake_api::FakeApi;
+
+/// The SDK clients of the emulated account, whatever the resource's region or role.
+struct Emulated(Clients);
+
+#[async_trait]
+impl AwsProvider for Emulated {
+    async fn clients(&self, _: &Settings) -> Result<Clients, NoRegion> {
+        Ok(self.0.clone())
+    }
+}
+
+const CANARY: &str =
+    "{strategy: Canary, canary: {steps: [{weight: 10, bake: 2s}, {weight: 50, bake: 2s}]}}";
+
+async fn until_phase(api: &Api<ModelDeployment>, generation: i64, phase: &str) {
+    let start = Instant::now();
+    loop {
+        let md = api.get("churn").await.unwrap();
+        let status = md.status.clone().unwrap_or_default();
+        let seen = status.observed_generation == Some(generation)
+            && status.phase.map(|p| format!("{p:?}")) == Some(phase.to_owned());
+        if seen {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "timed out waiting for {phase}: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
+    let acct = Account::new().await;
+    acct.package("run-1", 0.90).await;
+    let fake = FakeApi::new();
+    let deps = Deps {
+        aws: Arc::new(Emulated(clients_from(&acct.config))),
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(Metrics::new()),
+        ready: Readiness::default(),
+    };
+    let config = Config {
+        listen_address: "127.0.0.1:0".parse().unwrap(),
+        identity: Some("sdk-test".into()),
+        leader_election: false,
+        poll_interval: Duration::from_millis(200),
+        ..Config::defaults()
+    };
+    let stop = CancellationToken::new();
+    let (client, s) = (fake.client(), stop.clone());
+    let task = tokio::spawn(async move { run(client, config, deps, s).await.unwrap() });
+    let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
+    let apply = |run: &str| {
+        let text =
+            std::fs::read_to_string(acct.manifest("churn", "wire-ctl", run, CANARY, "")).unwrap();
+        serde_saphyr::from_str::<Value>(&text).unwrap()
+    };
+    let pp = PatchParams::apply("kubectl").force();
+    api.patch("churn", &pp, &Patch::Apply(apply("run-1")))
+        .await
+        .unwrap();
+    until_phase(&api, 1, "Succeeded").await;
+    let candidate = acct.package("run-2", 0.91).await;
+    acct.requests();
+    api.patch("churn", &pp, &Patch::Apply(apply("run-2")))
+        .await
+        .unwrap();
+    until_phase(&api, 2, "Succeeded").await;
+    let serving = acct.serving("wire-ctl");
+    assert_eq!(serving.len(), 1, "{serving:?}");
+    assert_eq!(serving[0].package, candidate);
+    let md = api.get("churn").await.unwrap();
+    let st = md.status.unwrap();
+    assert_eq!(
+        st.candidate.and_then(|c| c.model_package_arn),
+        Some(candidate)
+    );
+    assert!(st.alarms.is_empty(), "nothing is watched at rest");
+    let (configs, _, alarms) = acct.owned("wire/churn");
+    assert_eq!(configs.len(), 1, "{configs:?}");
+    assert!(alarms.is_empty());
+    acct.emu.assert_clean();
+    report("controller canary (SDK clients)", acct.requests());
+    stop.cancel();
+    task.await.unwrap();
+}
