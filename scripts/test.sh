@@ -16,4 +16,7 @@ bash scripts/tools.sh
 # The AWS emulator's own tests (each rule it enforces, broken and expected to fail as AWS
 # fails), then every Rust test; the Rust tests start the emulator themselves.
 .venv/bin/python -m unittest discover -s tests/emulator -p 'test_*.py' -q
+# Five tests at a time: the emulator-backed ones (tests/aws, tests/controller) mostly wait on
+# the emulator's timed transitions and the binary's polling, not on the two cores.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-5}"
 exec cargo test --locked "$@"
