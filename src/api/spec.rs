@@ -177,8 +177,8 @@ pub struct ChampionComparison {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ServingSpec {
-    /// SageMaker instance type, for example `ml.m5.large`.
-    #[schemars(regex(pattern = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"))]
+    /// SageMaker instance type, for example `ml.m5.large` or `ml.p6-b200.48xlarge`.
+    #[schemars(regex(pattern = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"))]
     pub instance_type: String,
     /// Number of instances behind the candidate variant.
     #[serde(default = "default_one")]

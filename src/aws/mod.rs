@@ -226,6 +226,20 @@ where
     }
 }
 
+/// For a call that uses a resource created just before it (CreateEndpoint and UpdateEndpoint
+/// after CreateEndpointConfig, CreateEndpointConfig after CreateModel, RegisterScalableTarget
+/// after the endpoint comes up, PutScalingPolicy after RegisterScalableTarget): AWS reads
+/// those dependencies eventually consistently and asks callers to retry, so "not found"
+/// here is transient, not a missing resource.
+pub fn dependency_pending(mut e: AwsError) -> AwsError {
+    if e.class == ErrorClass::NotFound {
+        e.class = ErrorClass::Transient;
+        e.message
+            .push_str(" (a resource created just before may not be visible yet; retrying)");
+    }
+    e
+}
+
 /// Connection settings shared by every adapter.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Settings {
@@ -445,5 +459,19 @@ mod tests {
         for (name, kind, code, status, message, want) in cases {
             assert_eq!(class_of(*kind, *code, *status, message), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_dependency_not_visible_yet_is_retried_and_other_errors_keep_their_class() {
+        let missing = AwsError::answered(
+            "sagemaker",
+            "CreateEndpoint",
+            "ValidationException",
+            "Could not find endpoint configuration \"c\".",
+        );
+        assert_eq!(missing.class, ErrorClass::NotFound);
+        assert_eq!(dependency_pending(missing).class, ErrorClass::Transient);
+        let bad = AwsError::answered("sagemaker", "CreateEndpoint", "ValidationException", "bad");
+        assert_eq!(dependency_pending(bad).class, ErrorClass::Terminal);
     }
 }

@@ -31,8 +31,19 @@ pub trait ObjectStore: Send + Sync {
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
 }
 
-/// Part size of multipart uploads (S3 allows 10,000 parts: 160 GB).
+/// Part size of multipart uploads, unless the file needs larger parts to fit S3's limit.
 const PART: u64 = 16 << 20;
+/// Most parts of one multipart upload (S3: part numbers 1 to 10,000).
+const MAX_PARTS: u64 = 10_000;
+/// Largest part S3 accepts (5 GiB).
+const MAX_PART: u64 = 5 << 30;
+
+/// The part size for a file of `len` bytes: 16 MiB, or larger so that the upload needs at
+/// most 10,000 parts (None above 10,000 × 5 GiB, S3's 48.8 TiB object limit and more).
+pub fn part_size(len: u64) -> Option<u64> {
+    let size = PART.max(len.div_ceil(MAX_PARTS));
+    (size <= MAX_PART).then_some(size)
+}
 
 /// The production implementation.
 #[derive(Clone, Debug)]
@@ -145,6 +156,18 @@ impl ObjectStore for SdkS3 {
             let body = tokio::fs::read(path).await.map_err(io_err("PutObject"))?;
             return self.put(uri, Bytes::from(body)).await;
         }
+        // Refused before anything is uploaded, not at part 10,001.
+        let part = part_size(len).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::Terminal,
+                "s3",
+                "CreateMultipartUpload",
+                format!(
+                    "{}: {len} bytes is more than S3 takes in one object ({MAX_PARTS} parts of at most 5 GiB)",
+                    path.display()
+                ),
+            )
+        })?;
         let upload = self
             .client
             .create_multipart_upload()
@@ -159,8 +182,8 @@ impl ObjectStore for SdkS3 {
             let mut file = tokio::fs::File::open(path)
                 .await
                 .map_err(io_err("UploadPart"))?;
-            for number in 1..=len.div_ceil(PART) as i32 {
-                let mut buf = vec![0u8; PART as usize];
+            for number in 1..=len.div_ceil(part) as i32 {
+                let mut buf = vec![0u8; part as usize];
                 let n = read_full_async(&mut file, &mut buf)
                     .await
                     .map_err(io_err("UploadPart"))?;
@@ -306,5 +329,19 @@ impl Read for ChannelReader {
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current.split_to(n));
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_grow_so_that_an_upload_never_needs_more_than_ten_thousand() {
+        assert_eq!(part_size(1 << 30), Some(PART));
+        let big = 200u64 << 30; // 200 GiB: 16 MiB parts would need 12,800
+        let p = part_size(big).unwrap();
+        assert!(big.div_ceil(p) <= MAX_PARTS && p > PART);
+        assert_eq!(part_size(MAX_PARTS * MAX_PART + 1), None);
     }
 }

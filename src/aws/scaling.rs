@@ -16,7 +16,7 @@ use aws_sdk_applicationautoscaling::types::{
     TargetTrackingScalingPolicyConfiguration,
 };
 
-use super::{AwsError, ErrorClass, classify};
+use super::{AwsError, ErrorClass, classify, dependency_pending};
 use crate::plan::actions::ScalingPlan;
 use crate::plan::{ScalingPolicy, ScalingRegistration};
 
@@ -167,7 +167,7 @@ impl Scaling for SdkScaling {
             .max_capacity(p.max)
             .send()
             .await
-            .map_err(|e| classify(SERVICE, "RegisterScalableTarget", e))?;
+            .map_err(|e| dependency_pending(classify(SERVICE, "RegisterScalableTarget", e)))?;
         let secs = |d: Duration| i32::try_from(d.as_secs()).unwrap_or(i32::MAX);
         // A builder refusing its input is a bug on our side, not something a retry fixes.
         let unbuildable = |e: aws_smithy_types::error::operation::BuildError| {
@@ -219,7 +219,7 @@ impl Scaling for SdkScaling {
             .target_tracking_scaling_policy_configuration(config.build().map_err(unbuildable)?)
             .send()
             .await
-            .map_err(|e| classify(SERVICE, "PutScalingPolicy", e))?;
+            .map_err(|e| dependency_pending(classify(SERVICE, "PutScalingPolicy", e)))?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_sagemaker::types::{
 use jiff::Timestamp;
 
 use super::endpoints::{ConfigDescription, EndpointDescription, Endpoints, VariantState};
-use super::{AwsError, classify};
+use super::{AwsError, classify, dependency_pending};
 use crate::plan::EndpointStatus;
 use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment};
 use crate::plan::desired::{owned_resource, owns_name};
@@ -291,7 +291,7 @@ impl Endpoints for SdkEndpoints {
         match super::sdk_configs::request(req, c, template.as_ref())
             .send()
             .await
-            .map_err(|e| classify("sagemaker", "CreateEndpointConfig", e))
+            .map_err(|e| dependency_pending(classify("sagemaker", "CreateEndpointConfig", e)))
         {
             Err(e) if exists(&e) => Ok(()),
             other => other.map(|_| ()),
@@ -311,7 +311,7 @@ impl Endpoints for SdkEndpoints {
             .set_tags(tags(t))
             .send()
             .await
-            .map_err(|e| classify("sagemaker", "CreateEndpoint", e))
+            .map_err(|e| dependency_pending(classify("sagemaker", "CreateEndpoint", e)))
             .map(|_| ())
     }
 
@@ -331,7 +331,7 @@ impl Endpoints for SdkEndpoints {
         }
         req.send()
             .await
-            .map_err(|e| classify("sagemaker", "UpdateEndpoint", e))
+            .map_err(|e| dependency_pending(classify("sagemaker", "UpdateEndpoint", e)))
             .map(|_| ())
     }
 

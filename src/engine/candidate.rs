@@ -101,6 +101,7 @@ impl Engine {
             package_arn: arn,
             run_id: r.run_id(),
             approval: r.info.approval.clone(),
+            status: r.info.status.clone(),
             image: r.info.image.clone(),
             model_data_url: url,
             lineage: {
@@ -173,6 +174,9 @@ impl Engine {
     ) -> Result<ArtifactFacts, EngineError> {
         let report = match S3Uri::parse(url) {
             Err(e) => Err(format!("ModelDataUrl {e}")),
+            Ok(uri) if uri.key.is_empty() || uri.key.ends_with('/') => Err(format!(
+                "ModelDataUrl {url} names a bucket or prefix, not a model.tar.gz object"
+            )),
             Ok(uri) => {
                 let store = Arc::clone(&self.clients.s3);
                 let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;

@@ -6,7 +6,8 @@
 //! the rollout is:
 //! - while SageMaker transitions, nothing more (the planner only waits);
 //! - the candidate: from the cache while it is pinned, from the registry otherwise;
-//! - the watched alarms, while a rollout is in flight ([`plan::reads_alarms`]);
+//! - the watched alarms, while a rollout is in flight or about to start
+//!   ([`plan::reads_alarms`]);
 //! - the variants' scalable targets and policies, when the planner may act on them
 //!   ([`plan::reads_scaling`]).
 //!
@@ -66,12 +67,13 @@ impl Engine {
             });
         }
         let candidate = self.lookup(spec, endpoint.as_ref(), now).await?;
-        let (alarms, alarms_read) = if plan::reads_alarms(&markers) {
-            let names = watched_alarms(spec, plan::alarm_scope(&markers));
-            (self.describe_alarms(&names, now).await?, true)
-        } else {
-            (Vec::new(), false)
-        };
+        let (alarms, alarms_read) =
+            if plan::reads_alarms(spec, &markers, endpoint.as_ref(), &candidate) {
+                let names = watched_alarms(spec, plan::alarm_scope(&markers));
+                (self.describe_alarms(&names, now).await?, true)
+            } else {
+                (Vec::new(), false)
+            };
         let (scaling, scaling_read) = match &endpoint {
             Some(e) if plan::reads_scaling(spec, e) => (self.scaling(e, now).await?, true),
             _ => (Vec::new(), false),

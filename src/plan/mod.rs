@@ -344,10 +344,28 @@ pub fn alarm_scope(markers: &Markers) -> desired::AlarmScope<'_> {
     rollout::scope(markers)
 }
 
-/// Whether a pass must read the watched alarms: only while a rollout is in flight (at rest
-/// nothing is watched, and a finished rollout's own alarms are gone).
-pub fn reads_alarms(markers: &Markers) -> bool {
-    markers.stage.is_some_and(Stage::in_flight)
+/// Whether a pass must read the watched alarms: while a rollout is in flight, and at rest
+/// when a new candidate is about to start one (it starts only when every existing alarm it
+/// will watch exists — SageMaker's auto-rollback would be handed a name that watches
+/// nothing). At rest otherwise nothing is watched, and a finished rollout's alarms are gone.
+pub fn reads_alarms(
+    spec: &ValidSpec,
+    markers: &Markers,
+    endpoint: Option<&Endpoint>,
+    candidate: &CandidateLookup,
+) -> bool {
+    if markers.stage.is_some_and(Stage::in_flight) {
+        return true;
+    }
+    let (Some(ep), CandidateLookup::Found(c)) = (endpoint, candidate) else {
+        return false;
+    };
+    !spec.analysis.existing.is_empty()
+        && markers.rejected.as_deref() != Some(c.package_arn.as_str())
+        && !ep
+            .variants
+            .iter()
+            .any(|v| v.package_arn.as_deref() == Some(c.package_arn.as_str()))
 }
 
 /// Whether a pass must read Application Auto Scaling for the endpoint: while a rollout is in

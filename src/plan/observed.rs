@@ -192,6 +192,8 @@ pub struct Candidate {
     /// ModelApprovalStatus: only an `Approved` version may be deployed by its ARN; another
     /// is deployed from its container definition (`image` + `model_data_url`).
     pub approval: String,
+    /// ModelPackageStatus: only a `Completed` version can be deployed.
+    pub status: String,
     /// The inference image of the package's container definition.
     pub image: Option<String>,
     /// S3 URI of model.tar.gz.
@@ -206,6 +208,7 @@ pub struct Candidate {
 
 /// Outcome of the registry lookup.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value per pass; boxing would buy nothing
 pub enum CandidateLookup {
     Found(Candidate),
     /// Nothing deployable matches; the text says why (no match, only Rejected, …).

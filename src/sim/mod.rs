@@ -7,6 +7,7 @@
 //! throttling. Scenarios script alarms, failures and throttling in time.
 
 mod monitoring;
+mod rules;
 pub mod scenario;
 mod seed;
 mod services;
@@ -269,6 +270,15 @@ impl Simulator {
             tags: BTreeMap::new(),
         });
         arn
+    }
+
+    /// Sets a package's ModelPackageStatus (`InProgress`, `Failed`, …), as a registry whose
+    /// version is still being created or failed would show it.
+    pub fn set_package_status(&self, arn: &str, status: &str) {
+        let mut st = self.lock();
+        if let Some(p) = st.packages.iter_mut().find(|p| p.info.arn == arn) {
+            p.info.status = status.to_owned();
+        }
     }
 
     /// Registers a package under an explicit ARN (for specs that pin one).

@@ -29,6 +29,11 @@ impl Scaling for Simulator {
 
     async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
         let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
+        let exists = st
+            .endpoints
+            .get(endpoint)
+            .is_some_and(|e| e.desc.variants.iter().any(|v| v.name == plan.variant));
+        super::rules::scalable_target(endpoint, &plan.variant, exists, plan.min, plan.max)?;
         st.scaling.insert(
             (endpoint.to_owned(), plan.variant.clone()),
             ScalingRegistration {
@@ -77,6 +82,7 @@ impl Alarms for Simulator {
     async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
+        super::rules::alarm(alarm)?;
         let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
             (
                 Alarm {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::rules::{self, invalid};
 use super::{
     ACCOUNT, CREATE_TIME, DELETE_TIME, REGION, SimEndpoint, Simulator, Transition, UPDATE_TIME,
     WEIGHTS_TIME,
@@ -18,48 +19,6 @@ use crate::aws::registry::{ModelRegistry, NewPackage, PackageInfo};
 use crate::aws::runtime::{Invocation, Invoker};
 use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, VariantPlan};
 use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
-
-/// SageMaker's ValidationException, classed as the SDK adapter classes it (a missing
-/// resource is NotFound, an endpoint busy updating is Transient, the rest Terminal).
-fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
-    AwsError::answered("sagemaker", operation, "ValidationException", message)
-}
-
-/// The documented limits of a blue/green deployment (TrafficRoutingConfig,
-/// BlueGreenUpdatePolicy, AutoRollbackConfig), as SageMaker checks them.
-fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
-    let op = "UpdateEndpoint";
-    if d.alarms.len() > 10 {
-        return Err(invalid(
-            op,
-            "AutoRollbackConfiguration.Alarms lists at most 10 alarms",
-        ));
-    }
-    if d.bake.as_secs() > 3600 || d.termination_wait.as_secs() > 3600 {
-        return Err(invalid(
-            op,
-            "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
-        ));
-    }
-    if let Some(n) = d.canary_instances()
-        && n * 2 > d.instance_count
-    {
-        return Err(invalid(
-            op,
-            "CanarySize must be less than or equal to 50% of the variant's instance count",
-        ));
-    }
-    let timeout = d.max_execution_timeout().as_secs();
-    let shifts = if d.canary_percent.is_some() { 2 } else { 1 };
-    let waits = d.bake.as_secs() * shifts + d.termination_wait.as_secs();
-    if !(600..=28_800).contains(&timeout) || timeout <= waits {
-        return Err(invalid(
-            op,
-            "MaximumExecutionTimeoutInSeconds must be 600-28800 and greater than the waits",
-        ));
-    }
-    Ok(())
-}
 
 fn state_of(v: &VariantPlan) -> VariantState {
     VariantState {
@@ -140,13 +99,18 @@ impl Endpoints for Simulator {
             .values_mut()
             .find(|e| e.desc.arn == endpoint_arn)
             .ok_or_else(|| invalid("AddTags", format!("Could not find resource {endpoint_arn}")))?;
-        ep.tags.extend(tags.clone());
-        ep.tags.retain(|_, v| !v.is_empty());
+        let mut after = ep.tags.clone();
+        after.extend(tags.clone());
+        after.retain(|_, v| !v.is_empty());
+        rules::tags("AddTags", &after)?;
+        ep.tags = after;
         Ok(())
     }
 
     async fn create_model(&self, model: &ModelPlan) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "CreateModel", true)?;
+        rules::name("CreateModel", "modelName", &model.name)?;
+        rules::tags("CreateModel", &model.tags)?;
         if let ModelContainer::Package = model.container {
             // A container naming a package needs an existing, Completed, Approved version.
             let Some(pkg) = st.packages.iter().find(|p| p.info.arn == model.package_arn) else {
@@ -191,6 +155,12 @@ impl Endpoints for Simulator {
                 ))
             };
         }
+        rules::name("CreateEndpointConfig", "endpointConfigName", &config.name)?;
+        for v in config.production.iter().chain(&config.shadow) {
+            rules::name("CreateEndpointConfig", "variantName", &v.name)?;
+        }
+        rules::tags("CreateEndpointConfig", &config.tags)?;
+        rules::shadow_pair(config)?;
         if let Some(v) = config
             .production
             .iter()
@@ -214,6 +184,8 @@ impl Endpoints for Simulator {
     ) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("sagemaker", "CreateEndpoint", true)?;
+        rules::name("CreateEndpoint", "endpointName", name)?;
+        rules::tags("CreateEndpoint", tags)?;
         if st.endpoints.contains_key(name) {
             return Err(invalid(
                 "CreateEndpoint",
@@ -340,7 +312,7 @@ impl Endpoints for Simulator {
                 ));
             }
             if let Some(d) = deployment {
-                guardrail_limits(d)?;
+                rules::guardrail_limits(d)?;
             }
         }
         let fail = st.fail_next_update.take();
@@ -589,6 +561,7 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
         package_arn: arn.clone(),
         run_id: Some("champion".into()),
         approval: "Approved".into(),
+        status: "Completed".into(),
         image: None,
         model_data_url: String::new(),
         lineage: BTreeMap::new(),

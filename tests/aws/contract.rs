@@ -15,14 +15,14 @@ use sagemaker_rollout::plan::EndpointStatus;
 use sagemaker_rollout::plan::actions::{ConfigPlan, ModelPlan, ScalingPlan, VariantPlan};
 use sagemaker_rollout::sim::{Scenario, Simulator};
 
-fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {
+pub(crate) fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {
     VariantPlan {
         name: name.into(),
         model_name: model.into(),
@@ -316,7 +316,7 @@ async fn invoke_reaches_the_target_variant_and_returns_the_body() {
 }
 
 /// A two-variant endpoint `contract-ep` (`v-a` 1.0, `v-b` 0.0), InService.
-async fn serving_endpoint(endpoints: &SdkEndpoints, registry: &SdkRegistry) {
+pub(crate) async fn serving_endpoint(endpoints: &SdkEndpoints, registry: &SdkRegistry) {
     registry
         .ensure_group("contract-models", "contract")
         .await

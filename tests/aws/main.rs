@@ -12,5 +12,6 @@ mod artifact;
 mod cloudwatch;
 mod configs;
 mod contract;
+mod edges;
 mod real_aws;
 mod wire;

@@ -155,17 +155,25 @@ def describe_model_package(w, ctx, p):
     return _package_out(find_package(w.sm, ctx.region, p["ModelPackageName"]))
 
 
+def filter_package_type(items, kind):
+    """Rule: without a group, ListModelPackages lists only unversioned packages unless
+    ModelPackageType (enum Versioned | Unversioned | Both; the page writes them in capitals)
+    says otherwise."""
+    kind = (kind or "Unversioned").lower()
+    if kind == "unversioned":
+        return [pk for pk in items if pk["group"] is None]
+    if kind == "versioned":
+        return [pk for pk in items if pk["group"] is not None]
+    return items
+
+
 def list_model_packages(w, ctx, p):
     items = [pk for pk in w.sm.packages.values() if pk["region"] == ctx.region]
     if p.get("ModelPackageGroupName"):
         g = w.sm.group(ctx.region, p["ModelPackageGroupName"])
         items = [pk for pk in items if pk.get("group_arn") == g["arn"]]
     else:
-        kind = p.get("ModelPackageType", "UNVERSIONED")
-        if kind == "UNVERSIONED":
-            items = [pk for pk in items if pk["group"] is None]
-        elif kind == "VERSIONED":
-            items = [pk for pk in items if pk["group"] is not None]
+        items = filter_package_type(items, p.get("ModelPackageType"))
     if p.get("ModelApprovalStatus"):
         items = [pk for pk in items if pk["approval"] == p["ModelApprovalStatus"]]
     items = paging.name_contains(items, "name", p.get("NameContains"))

@@ -550,6 +550,18 @@ class ModelPackages(Base):
         self.sm.delete_model_package(ModelPackageName=arns[1])
         self.assertAws("ValidationException", self.sm.describe_model_package, ModelPackageName=arns[1], contains="does not exist")
 
+    def test_list_model_packages_without_a_group_follows_model_package_type(self):
+        self.sm.create_model_package_group(ModelPackageGroupName="kinds")
+        self.sm.create_model_package(ModelPackageGroupName="kinds")
+        self.sm.create_model_package(ModelPackageName="loose", InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]})
+        names = lambda **kw: sorted(p["ModelPackageName"] for p in self.sm.list_model_packages(**kw)["ModelPackageSummaryList"])
+        self.assertEqual(["loose"], names())
+        self.assertEqual(["loose"], names(ModelPackageType="Unversioned"))
+        self.assertEqual(["kinds"], names(ModelPackageType="Versioned"))
+        self.assertEqual(["kinds", "loose"], names(ModelPackageType="Both"))
+
     def test_client_token_makes_create_model_package_idempotent(self):
         self.sm.create_model_package_group(ModelPackageGroupName="tok")
         first = self.sm.create_model_package(ModelPackageGroupName="tok", ClientToken="abc-1")["ModelPackageArn"]

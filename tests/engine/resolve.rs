@@ -174,3 +174,39 @@ async fn a_pinned_candidate_is_described_whatever_the_registry_now_says() {
     };
     assert!(why.contains("does not exist"), "{why}");
 }
+
+/// SM-53: only a Completed version can be deployed; the newest matching one still being
+/// created is skipped for the previous Completed one, and the simulator refuses CreateModel
+/// from it as AWS does.
+#[tokio::test]
+async fn a_version_not_completed_is_skipped_and_cannot_be_deployed() {
+    use sagemaker_rollout::aws::endpoints::Endpoints;
+    use sagemaker_rollout::plan::actions::{ModelContainer, ModelPlan};
+    let (sim, arns) = registry();
+    sim.set_package_status(&arns[1], "InProgress");
+    match resolve(&sim, &valid(&spec("run-a", ApprovalPolicy::Approved)), None)
+        .await
+        .unwrap()
+    {
+        Lookup::Found(r) => assert_eq!(r.info.arn, arns[0], "the Completed one"),
+        other => panic!("{other:?}"),
+    }
+    sim.set_package_status(&arns[0], "Failed");
+    match resolve(&sim, &valid(&spec("run-a", ApprovalPolicy::Approved)), None)
+        .await
+        .unwrap()
+    {
+        Lookup::NotFound(why) => assert!(why.contains("none is Completed yet"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let model = ModelPlan {
+        name: "churn-prod-m-0123456789".into(),
+        package_arn: arns[1].clone(),
+        container: ModelContainer::Package,
+        execution_role_arn: "arn:aws:iam::123456789012:role/x".into(),
+        environment: BTreeMap::new(),
+        tags: BTreeMap::new(),
+    };
+    let refused = sim.create_model(&model).await.unwrap_err();
+    assert!(refused.message.contains("InProgress"), "{refused}");
+}

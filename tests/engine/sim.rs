@@ -275,6 +275,7 @@ async fn an_unreadable_artifact_is_refused_not_retried() {
     for (url, why) in [
         ("https://example.com/model.tar.gz", "is not an s3:// URI"),
         ("s3://sim-models/nowhere/model.tar.gz", "does not exist"),
+        ("s3://sim-models", "names a bucket or prefix"),
     ] {
         let mut spec = example("canary");
         spec.candidate.match_tags =

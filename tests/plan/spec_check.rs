@@ -121,6 +121,30 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.alarms: 12 alarms are watched (10 existing, 2 created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
         ),
         (
+            "environment over SageMaker's 32 KB",
+            |s| {
+                for i in 0..40 {
+                    s.serving
+                        .environment
+                        .insert(format!("VAR_{i}"), "x".repeat(1000));
+                }
+            },
+            "spec.serving.environment: keys and values total 40230 bytes; SageMaker allows at most 32768",
+        ),
+        (
+            "data capture URI over 512 characters",
+            |s| {
+                s.data_capture.as_mut().unwrap().destination_s3_uri =
+                    format!("s3://bucket/{}", "p".repeat(520))
+            },
+            "spec.dataCapture.destinationS3Uri: is 532 characters; SageMaker allows at most 512",
+        ),
+        (
+            "instance type outside the pattern",
+            |s| s.serving.instance_type = "m5.large".into(),
+            "spec.serving.instanceType: \"m5.large\" is not a SageMaker instance type such as ml.m5.large",
+        ),
+        (
             "shadow then canary without canary steps",
             |s| {
                 s.rollout.strategy = Strategy::Shadow;
@@ -186,6 +210,16 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
         let mut spec = canary();
         mutate(&mut spec);
         assert_eq!(errors(&spec), vec![expected.to_owned()], "{what}");
+    }
+    // Instance types with a hyphenated family are SageMaker's too.
+    for t in [
+        "ml.p6-b200.48xlarge",
+        "ml.p6e-gb200.36xlarge",
+        "ml.g5.xlarge",
+    ] {
+        let mut spec = canary();
+        spec.serving.instance_type = t.into();
+        assert!(errors(&spec).is_empty(), "{t}: {:?}", errors(&spec));
     }
 }
 

@@ -86,6 +86,7 @@ pub fn candidate(arn: &str, run: &str) -> Candidate {
         package_arn: arn.to_owned(),
         run_id: Some(run.to_owned()),
         approval: "Approved".into(),
+        status: "Completed".into(),
         image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/catboost:1".into()),
         model_data_url: format!("s3://models/{run}/model.tar.gz"),
         lineage: [("data_version".to_owned(), format!("data-{run}"))]

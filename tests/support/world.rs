@@ -131,11 +131,22 @@ impl World {
             }
             e
         });
-        let markers_of = |e: &Option<Endpoint>| e.as_ref().map(|e| Markers::from_tags(&e.tags));
+        let markers = endpoint
+            .as_ref()
+            .map(|e| Markers::from_tags(&e.tags))
+            .unwrap_or_default();
+        let alarms_read = match spec {
+            Some(spec) => reads_alarms(spec, &markers, endpoint.as_ref(), &self.candidate),
+            None => markers.stage.is_some_and(Stage::in_flight),
+        };
         Observed {
             endpoint: endpoint.clone(),
-            alarms: self.alarms.values().cloned().collect(),
-            alarms_read: markers_of(&endpoint).is_some_and(|m| reads_alarms(&m)),
+            alarms: if alarms_read {
+                self.alarms.values().cloned().collect()
+            } else {
+                Vec::new()
+            },
+            alarms_read,
             scaling: self.scaling.clone(),
             scaling_read: match (spec, &endpoint) {
                 (Some(spec), Some(e)) => reads_scaling(spec, e),

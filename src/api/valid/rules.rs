@@ -158,12 +158,21 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
             1,
             100,
         );
-        c.pattern(
+        if c.pattern(
             "spec.dataCapture.destinationS3Uri",
             &dc.destination_s3_uri,
             re!(S3_URI),
             "an s3://bucket/prefix URI",
-        );
+        ) && dc.destination_s3_uri.len() > 512
+        {
+            c.err(
+                "spec.dataCapture.destinationS3Uri",
+                format!(
+                    "is {} characters; SageMaker allows at most 512",
+                    dc.destination_s3_uri.len()
+                ),
+            );
+        }
         DataCapture {
             sampling_percent: dc.sampling_percent,
             destination_s3_uri: dc.destination_s3_uri.clone(),
@@ -322,7 +331,7 @@ fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving {
     c.pattern(
         "spec.serving.instanceType",
         &s.instance_type,
-        re!(r"^ml\.[a-z0-9]+\.[a-z0-9]+$"),
+        re!(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"),
         "a SageMaker instance type such as ml.m5.large",
     );
     c.range(
@@ -338,6 +347,14 @@ fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving {
                 "{} entries; SageMaker allows at most 100",
                 s.environment.len()
             ),
+        );
+    }
+    // ContainerDefinition.Environment: all keys and values together at most 32 KB.
+    let total: usize = s.environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total > 32 * 1024 {
+        c.err(
+            "spec.serving.environment",
+            format!("keys and values total {total} bytes; SageMaker allows at most 32768"),
         );
     }
     for (k, v) in &s.environment {

@@ -219,6 +219,7 @@ pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
             package_arn: arn,
             run_id: p.markers.run_id.clone(),
             approval: String::new(),
+            status: String::new(),
             image: None,
             model_data_url: String::new(),
             lineage: BTreeMap::new(),

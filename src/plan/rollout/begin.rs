@@ -198,6 +198,13 @@ pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
             "model package {arn} is Rejected and is never deployed"
         ));
     }
+    // Not for a pinned candidate read back from the markers alone (status unknown).
+    if !cand.status.is_empty() && cand.status != "Completed" {
+        return Some(format!(
+            "model package {arn} is {} (ModelPackageStatus); only a Completed version can be deployed",
+            cand.status
+        ));
+    }
     if cand.model_data_url.is_empty() {
         return Some(format!(
             "model package {arn} has no ModelDataUrl in its inference specification; register it with its model.tar.gz"
@@ -291,6 +298,29 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     if let Err(why) = super::super::tag_budget::rollout_fits(&ep.tags, &lineage, &spec.tags) {
         p.event("TagBudget", why.clone(), true);
         return p.judge(Phase::Failed, Health::Stalled, "TagBudget", why);
+    }
+    // Every existing alarm the rollout will watch must exist before it starts (in flight a
+    // missing one holds the rollout; SageMaker's auto-rollback would watch nothing).
+    let observed = p.input.observed;
+    let missing: Vec<&str> = spec
+        .analysis
+        .existing
+        .iter()
+        .filter(|n| observed.alarms_read && observed.alarm(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        p.next = Next::Idle;
+        return p.judge(
+            Phase::Pending,
+            Health::Stalled,
+            "AlarmMissing",
+            format!(
+                "watched alarm {} does not exist; candidate {} starts once it does",
+                missing.join(", "),
+                run_label(cand)
+            ),
+        );
     }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();

@@ -137,3 +137,57 @@ fn status_lists_the_alarms_watched_in_flight_and_none_at_rest() {
         last.status.alarms
     );
 }
+
+#[test]
+fn a_rollout_does_not_start_while_a_watched_existing_alarm_is_missing() {
+    for strategy in [Strategy::Canary, Strategy::BlueGreen] {
+        let s = spec(strategy);
+        let mut w = World::with_champion(&s);
+        w.alarms.remove("churn-kpi");
+        let p = w.step(&s);
+        assert!(p.actions.is_empty(), "{strategy:?}: {:?}", p.kinds());
+        let stalled = condition(&w, "Stalled");
+        assert_eq!(stalled.reason, "AlarmMissing", "{strategy:?}");
+        assert!(stalled.message.contains("churn-kpi"));
+        w.set_alarm("churn-kpi", AlarmState::Ok);
+        w.run(&s, 200);
+        assert_eq!(
+            serving_packages(&w),
+            vec![CANDIDATE_ARN.to_owned()],
+            "{strategy:?}"
+        );
+    }
+}
+
+#[test]
+fn blue_green_alarms_watch_the_new_fleet_by_its_endpoint_config() {
+    let s = spec(Strategy::BlueGreen);
+    let mut w = World::with_champion(&s);
+    let p = w.step(&s);
+    let config = p
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::UpdateEndpoint { config_name, .. } => Some(config_name.clone()),
+            _ => None,
+        })
+        .expect("the blue/green update");
+    let created: Vec<&actions::AlarmPlan> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::EnsureAlarm(al) => Some(al),
+            _ => None,
+        })
+        .collect();
+    assert!(!created.is_empty());
+    for al in created {
+        assert_eq!(
+            al.dimensions.get("EndpointConfigName"),
+            Some(&config),
+            "{}",
+            al.name
+        );
+        assert_eq!(al.dimensions.get("VariantName"), Some(&champion_variant()));
+    }
+}

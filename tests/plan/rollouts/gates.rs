@@ -157,21 +157,31 @@ fn an_approved_package_runs_by_its_arn() {
 }
 
 #[test]
-fn a_rejected_or_unrunnable_package_is_refused_with_the_reason() {
+fn a_rejected_unfinished_or_unrunnable_package_is_refused_with_the_reason() {
     let s = spec(Strategy::Canary);
-    for (approval, image, url, why) in [
-        ("Rejected", true, true, "is Rejected"),
+    for (approval, status, image, url, why) in [
+        ("Rejected", "Completed", true, true, "is Rejected"),
         (
             "PendingManualApproval",
+            "Completed",
             false,
             true,
             "has no container image",
         ),
-        ("Approved", true, false, "has no ModelDataUrl"),
+        ("Approved", "Completed", true, false, "has no ModelDataUrl"),
+        (
+            "Approved",
+            "InProgress",
+            true,
+            true,
+            "is InProgress (ModelPackageStatus)",
+        ),
+        ("Approved", "Failed", true, true, "only a Completed version"),
     ] {
         let mut w = World::with_champion(&s);
         let mut c = candidate(CANDIDATE_ARN, "run-2");
         c.approval = approval.into();
+        c.status = status.into();
         if !image {
             c.image = None;
         }

@@ -280,3 +280,24 @@ fn shadow_then_hold_stays_in_shadow_until_promote_is_set() {
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
+
+#[test]
+fn blue_green_and_shadow_refuse_an_endpoint_with_two_production_variants() {
+    for strategy in [Strategy::BlueGreen, Strategy::Shadow] {
+        let s = spec(strategy);
+        let mut w = World::with_champion(&s);
+        let ep = w.endpoint.as_mut().unwrap();
+        let mut second = ep.variants[0].clone();
+        second.name = "v-legacy".into();
+        ep.variants.push(second);
+        let p = w.step(&s);
+        assert!(
+            !p.kinds().contains(&"UpdateEndpoint"),
+            "{strategy:?}: {:?}",
+            p.kinds()
+        );
+        let ready = condition(&w, "Ready");
+        assert_eq!(ready.reason, "EndpointIncompatible", "{strategy:?}");
+        assert!(ready.message.contains("2 production"), "{}", ready.message);
+    }
+}

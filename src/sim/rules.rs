@@ -1,0 +1,195 @@
+//! The AWS rules the simulator checks on the requests it receives, each a pure function
+//! named after its row of `docs/aws-rules.md` (the emulator enforces the same rows from
+//! the service models and AWS's pages). A violation answers the error AWS answers, so an
+//! engine test on the simulator fails the way a rollout on AWS would.
+
+use std::collections::BTreeMap;
+
+use crate::aws::AwsError;
+use crate::plan::actions::{AlarmPlan, ConfigPlan, NativeDeployment};
+use crate::tags;
+
+/// SageMaker's ValidationException, classed as the SDK adapter classes it (a missing
+/// resource is NotFound, an endpoint busy updating is Transient, the rest Terminal).
+pub(super) fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
+    AwsError::answered("sagemaker", operation, "ValidationException", message)
+}
+
+/// SM-24: endpoint, config, model and variant names are 1-63 characters of
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
+pub(super) fn name(operation: &'static str, what: &str, value: &str) -> Result<(), AwsError> {
+    let ok = (1..=63).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            operation,
+            format!(
+                "Value '{value}' at '{what}' failed to satisfy constraint: Member must have length less than or equal to 63 and match pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}}"
+            ),
+        ))
+    }
+}
+
+/// SM-45, SM-46, SM-47: at most 50 tags per resource; keys 1-128 and values at most 256
+/// characters of letters, digits, spaces and `_ . : / = + - @`; no `aws:` prefix.
+pub(super) fn tags(
+    operation: &'static str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    if tags.len() > tags::MAX_TAGS {
+        return Err(invalid(
+            operation,
+            format!(
+                "{} tags exceed the limit of {} per resource",
+                tags.len(),
+                tags::MAX_TAGS
+            ),
+        ));
+    }
+    for (k, v) in tags {
+        let key_ok = (1..=tags::MAX_KEY_CHARS).contains(&k.chars().count())
+            && k.chars().all(tags::allowed_char)
+            && !k.to_ascii_lowercase().starts_with("aws:");
+        let value_ok =
+            v.chars().count() <= tags::MAX_VALUE_CHARS && v.chars().all(tags::allowed_char);
+        if !key_ok || !value_ok {
+            return Err(invalid(
+                operation,
+                format!("tag {k:?}={v:?} is not a valid tag"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// SM-19: a config with shadow variants has exactly one production and one shadow variant.
+pub(super) fn shadow_pair(config: &ConfigPlan) -> Result<(), AwsError> {
+    if !config.shadow.is_empty() && (config.production.len() != 1 || config.shadow.len() != 1) {
+        return Err(invalid(
+            "CreateEndpointConfig",
+            format!(
+                "An endpoint configuration with ShadowProductionVariants must have exactly one production variant and one shadow variant (got {} and {})",
+                config.production.len(),
+                config.shadow.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// SM-3, SM-5, SM-8, SM-9, SM-10: the limits of a blue/green deployment
+/// (TrafficRoutingConfig, BlueGreenUpdatePolicy, AutoRollbackConfig).
+pub(super) fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
+    let op = "UpdateEndpoint";
+    if d.alarms.len() > 10 {
+        return Err(invalid(
+            op,
+            "AutoRollbackConfiguration.Alarms lists at most 10 alarms",
+        ));
+    }
+    if d.bake.as_secs() > 3600 || d.termination_wait.as_secs() > 3600 {
+        return Err(invalid(
+            op,
+            "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
+        ));
+    }
+    if let Some(n) = d.canary_instances()
+        && n * 2 > d.instance_count
+    {
+        return Err(invalid(
+            op,
+            "CanarySize must be less than or equal to 50% of the variant's instance count",
+        ));
+    }
+    let timeout = d.max_execution_timeout().as_secs();
+    let shifts = if d.canary_percent.is_some() { 2 } else { 1 };
+    let waits = d.bake.as_secs() * shifts + d.termination_wait.as_secs();
+    if !(600..=28_800).contains(&timeout) || timeout <= waits {
+        return Err(invalid(
+            op,
+            "MaximumExecutionTimeoutInSeconds must be 600-28800 and greater than the waits",
+        ));
+    }
+    Ok(())
+}
+
+/// CW-4, CW-8: alarm names are 1-255 characters; at most 30 dimensions, each name 1-255
+/// and value 1-1024 characters.
+pub(super) fn alarm(a: &AlarmPlan) -> Result<(), AwsError> {
+    let bad = |m: String| AwsError::answered("cloudwatch", "PutMetricAlarm", "ValidationError", m);
+    if !(1..=255).contains(&a.name.chars().count()) {
+        return Err(bad(format!(
+            "alarm name {:?} is not 1-255 characters",
+            a.name
+        )));
+    }
+    if a.dimensions.len() > 30 {
+        return Err(bad(format!(
+            "{} dimensions; at most 30",
+            a.dimensions.len()
+        )));
+    }
+    for (k, v) in &a.dimensions {
+        if !(1..=255).contains(&k.chars().count()) || !(1..=1024).contains(&v.chars().count()) {
+            return Err(bad(format!("dimension {k:?}={v:?} is out of bounds")));
+        }
+    }
+    Ok(())
+}
+
+/// AAS-5, AAS-6: a scalable target is an existing variant of the endpoint, with
+/// MinCapacity at most MaxCapacity.
+pub(super) fn scalable_target(
+    endpoint: &str,
+    variant: &str,
+    exists: bool,
+    min: i32,
+    max: i32,
+) -> Result<(), AwsError> {
+    let bad = |m: String| {
+        AwsError::answered(
+            "application-autoscaling",
+            "RegisterScalableTarget",
+            "ValidationException",
+            m,
+        )
+    };
+    if !exists {
+        return Err(bad(format!(
+            "Unable to register endpoint/{endpoint}/variant/{variant}: the variant does not exist"
+        )));
+    }
+    if min > max {
+        return Err(bad(format!(
+            "MinCapacity {min} is greater than MaxCapacity {max}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rule_refuses_what_aws_refuses() {
+        assert!(name("CreateModel", "modelName", "churn-prod-m-0123456789").is_ok());
+        assert!(name("CreateModel", "modelName", &"a".repeat(64)).is_err());
+        assert!(name("CreateModel", "modelName", "churn_prod").is_err());
+        assert!(name("CreateModel", "modelName", "-churn").is_err());
+        let many: BTreeMap<String, String> =
+            (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+        assert!(tags("AddTags", &many).is_err());
+        let odd: BTreeMap<String, String> = [("k".to_owned(), "a{b}".to_owned())].into();
+        assert!(tags("AddTags", &odd).is_err());
+        let reserved: BTreeMap<String, String> = [("aws:x".to_owned(), "v".to_owned())].into();
+        assert!(tags("AddTags", &reserved).is_err());
+        assert!(scalable_target("e", "v", false, 1, 2).is_err());
+        assert!(scalable_target("e", "v", true, 3, 2).is_err());
+        assert!(scalable_target("e", "v", true, 1, 2).is_ok());
+    }
+}
