@@ -344,16 +344,39 @@ pub enum ShadowThen {
 }
 
 /// Alarm-gated analysis.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("duration(self.interval) >= duration('5s') && duration(self.interval) <= duration('5m')").message("analysis.interval must be between 5s and 5m")
+)]
 pub struct AnalysisSpec {
     /// `Alarm`: a watched alarm in ALARM rolls back automatically. `Manual`: it pauses the
     /// rollout instead, for a human to decide (abort or promote).
     #[serde(default)]
     pub rollback_on: RollbackOn,
+    /// How often the watched alarms are read while the candidate takes traffic (5s to 5m):
+    /// a firing alarm starts the rollback within one interval.
+    #[serde(default = "default_interval")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m))+$"))]
+    pub interval: DurationString,
     /// Alarms to watch.
     #[serde(default)]
     pub alarms: AlarmsSpec,
+}
+
+fn default_interval() -> DurationString {
+    DurationString::new("15s")
+}
+
+impl Default for AnalysisSpec {
+    fn default() -> Self {
+        Self {
+            rollback_on: RollbackOn::default(),
+            interval: default_interval(),
+            alarms: AlarmsSpec::default(),
+        }
+    }
 }
 
 /// Reaction to a firing alarm.

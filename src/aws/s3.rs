@@ -37,12 +37,14 @@ const PART: u64 = 16 << 20;
 const MAX_PARTS: u64 = 10_000;
 /// Largest part S3 accepts (5 GiB).
 const MAX_PART: u64 = 5 << 30;
+/// Largest object S3 accepts (5 TiB).
+const MAX_OBJECT: u64 = 5 << 40;
 
 /// The part size for a file of `len` bytes: 16 MiB, or larger so that the upload needs at
-/// most 10,000 parts (None above 10,000 × 5 GiB, S3's 48.8 TiB object limit and more).
+/// most 10,000 parts; None for a file larger than S3's largest object.
 pub fn part_size(len: u64) -> Option<u64> {
     let size = PART.max(len.div_ceil(MAX_PARTS));
-    (size <= MAX_PART).then_some(size)
+    (len <= MAX_OBJECT && size <= MAX_PART).then_some(size)
 }
 
 /// The production implementation.
@@ -163,7 +165,7 @@ impl ObjectStore for SdkS3 {
                 "s3",
                 "CreateMultipartUpload",
                 format!(
-                    "{}: {len} bytes is more than S3 takes in one object ({MAX_PARTS} parts of at most 5 GiB)",
+                    "{}: {len} bytes is more than S3 takes in one object (5 TiB)",
                     path.display()
                 ),
             )
@@ -342,6 +344,7 @@ mod tests {
         let big = 200u64 << 30; // 200 GiB: 16 MiB parts would need 12,800
         let p = part_size(big).unwrap();
         assert!(big.div_ceil(p) <= MAX_PARTS && p > PART);
-        assert_eq!(part_size(MAX_PARTS * MAX_PART + 1), None);
+        assert_eq!(part_size(MAX_OBJECT + 1), None);
+        assert!(part_size(MAX_OBJECT).is_some_and(|p| p <= MAX_PART));
     }
 }

@@ -181,6 +181,9 @@ fn cmd_validate(
 ) -> anyhow::Result<ExitCode> {
     let report = if path.starts_with("s3://") {
         let uri = S3Uri::parse(path).map_err(anyhow::Error::msg)?;
+        if uri.key.is_empty() || uri.key.ends_with('/') {
+            anyhow::bail!("{path} names a bucket or prefix, not a model.tar.gz object");
+        }
         let rt = runtime()?;
         let config = rt.block_on(aws::load(&Settings {
             region,

@@ -145,7 +145,12 @@ pub async fn drive(
                         rejected: None,
                     });
                 };
-                clock.sleep_until(wake).await;
+                match &pass.plan.watch {
+                    Some(w) => {
+                        engine.wait_watching(clock, w, wake).await;
+                    }
+                    None => clock.sleep_until(wake).await,
+                }
             }
             Err(e) if e.is_retryable() && retries < options.max_retries => {
                 retries += 1;

@@ -18,6 +18,7 @@ pub mod drive;
 mod observe;
 pub mod resolve;
 pub mod timeline;
+pub mod watch;
 
 use std::sync::Mutex;
 
@@ -354,6 +355,7 @@ fn refused(
                     status: status.clone(),
                     next: plan::Next::Idle,
                     events: Vec::new(),
+                    watch: None,
                 },
                 status,
                 released: false,

@@ -87,6 +87,17 @@ pub struct Plan {
     pub status: ModelDeploymentStatus,
     pub next: Next,
     pub events: Vec<Event>,
+    /// Alarms to read between passes while the candidate takes traffic and a bake runs.
+    pub watch: Option<Watch>,
+}
+
+/// What to read between two passes while the candidate takes traffic: every `every`, the
+/// `alarms` (one DescribeAlarms); one in ALARM brings the next pass forward, so that the
+/// rollback starts within one interval instead of at the end of the bake.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watch {
+    pub alarms: Vec<String>,
+    pub every: Duration,
 }
 
 /// How soon to look again after acting when nothing else is due, to confirm rest.
@@ -278,6 +289,7 @@ impl<'a> Planner<'a> {
 
     fn finish(self) -> Plan {
         let status = status::project(&self);
+        let watch = self.watch();
         let mut events = self.events;
         status::transition_event(self.input.previous, &status, &mut events);
         Plan {
@@ -285,7 +297,22 @@ impl<'a> Planner<'a> {
             status,
             next: self.next,
             events,
+            watch,
         }
+    }
+
+    /// A bake or a shadow period with the candidate taking traffic: its alarms are watched
+    /// until the next pass. (SageMaker watches a blue/green deployment's alarms itself; at
+    /// weight 0, during an update or on the way back there is nothing to stop.)
+    fn watch(&self) -> Option<Watch> {
+        let taking_traffic = matches!(self.markers.stage, Some(Stage::Step | Stage::Shadow));
+        let baking = matches!(self.next, Next::At(_));
+        (taking_traffic && baking)
+            .then(|| Watch {
+                alarms: desired::watched_alarms(self.spec(), rollout::scope(&self.markers)),
+                every: self.spec().analysis.interval,
+            })
+            .filter(|w| !w.alarms.is_empty())
     }
 }
 
@@ -336,6 +363,7 @@ pub fn invalid(
         status,
         next: Next::Idle,
         events,
+        watch: None,
     }
 }
 

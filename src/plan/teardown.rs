@@ -60,6 +60,7 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
         status,
         next: s.next,
         events: s.events,
+        watch: None,
     }
 }
 

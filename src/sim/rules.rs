@@ -192,4 +192,59 @@ mod tests {
         assert!(scalable_target("e", "v", true, 3, 2).is_err());
         assert!(scalable_target("e", "v", true, 1, 2).is_ok());
     }
+
+    #[test]
+    fn shadow_guardrail_and_alarm_limits_refuse_what_aws_refuses() {
+        use crate::plan::actions::VariantPlan;
+        let v = |name: &str| VariantPlan {
+            name: name.into(),
+            model_name: "m".into(),
+            instance_type: "ml.m5.large".into(),
+            instance_count: 2,
+            weight: 1.0,
+            template: None,
+        };
+        let config = |production: usize, shadow: usize| ConfigPlan {
+            name: "c".into(),
+            production: (0..production).map(|i| v(&format!("p{i}"))).collect(),
+            shadow: (0..shadow).map(|i| v(&format!("s{i}"))).collect(),
+            data_capture: None,
+            inherit: None,
+            tags: BTreeMap::new(),
+        };
+        assert!(shadow_pair(&config(1, 1)).is_ok());
+        assert!(shadow_pair(&config(2, 0)).is_ok());
+        assert!(shadow_pair(&config(2, 1)).is_err());
+        assert!(shadow_pair(&config(1, 2)).is_err());
+        let d = |alarms: usize, percent: Option<i32>, instances: i32, bake: u64| NativeDeployment {
+            bake: std::time::Duration::from_secs(bake),
+            termination_wait: std::time::Duration::from_secs(60),
+            canary_percent: percent,
+            instance_count: instances,
+            alarms: (0..alarms).map(|i| format!("a{i}")).collect(),
+        };
+        assert!(guardrail_limits(&d(2, Some(50), 2, 600)).is_ok());
+        assert!(guardrail_limits(&d(11, None, 2, 600)).is_err(), "11 alarms");
+        assert!(
+            guardrail_limits(&d(1, Some(50), 1, 600)).is_err(),
+            "a canary of 1 of 1"
+        );
+        assert!(
+            guardrail_limits(&d(1, None, 2, 3601)).is_err(),
+            "a wait over 1 h"
+        );
+        let alarm = |name: String, dims: usize| AlarmPlan {
+            name,
+            namespace: "AWS/SageMaker".into(),
+            metric_name: "Invocations".into(),
+            statistic: "Sum".into(),
+            threshold: 1.0,
+            periods: 1,
+            dimensions: (0..dims).map(|i| (format!("d{i}"), "v".into())).collect(),
+            tags: BTreeMap::new(),
+        };
+        assert!(super::alarm(&alarm("a".into(), 2)).is_ok());
+        assert!(super::alarm(&alarm("a".repeat(256), 2)).is_err());
+        assert!(super::alarm(&alarm("a".into(), 31)).is_err());
+    }
 }

@@ -3,3 +3,4 @@
 
 mod resolve;
 mod sim;
+mod watch;

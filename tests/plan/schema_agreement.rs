@@ -131,6 +131,26 @@ fn table() -> Vec<(&'static str, Mutation, bool)> {
             false,
         ),
         (
+            "an alarm interval of 1s (CEL: at least 5s)",
+            |s| s["analysis"]["interval"] = json!("1s"),
+            true,
+        ),
+        (
+            "an alarm interval of 1m30s",
+            |s| s["analysis"]["interval"] = json!("1m30s"),
+            false,
+        ),
+        (
+            "an alarm interval of 1h (pattern: no hours)",
+            |s| s["analysis"]["interval"] = json!("1h"),
+            true,
+        ),
+        (
+            "an alarm interval of 6m (CEL: at most 5m)",
+            |s| s["analysis"]["interval"] = json!("6m"),
+            true,
+        ),
+        (
             "a scale-in cooldown of 5 minutes",
             |s| s["autoscaling"]["scaleInCooldown"] = json!("5 minutes"),
             true,

@@ -145,6 +145,11 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.serving.instanceType: \"m5.large\" is not a SageMaker instance type such as ml.m5.large",
         ),
         (
+            "alarm interval below 5 s",
+            |s| s.analysis.interval = DurationString::new("1s"),
+            "spec.analysis.interval: \"1s\" must be between 5s and 5m",
+        ),
+        (
             "shadow then canary without canary steps",
             |s| {
                 s.rollout.strategy = Strategy::Shadow;

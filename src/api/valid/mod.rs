@@ -132,6 +132,8 @@ pub struct OwnedAlarm {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Analysis {
     pub rollback_on: RollbackOn,
+    /// How often the watched alarms are read while the candidate takes traffic.
+    pub interval: Duration,
     pub existing: Vec<String>,
     pub owned: Vec<OwnedAlarm>,
 }

@@ -25,6 +25,10 @@ use crate::tags;
 const MAX_INVOKE_BYTES: usize = 6 * 1024 * 1024;
 /// SageMaker's limit on blue/green wait and termination intervals.
 const MAX_BLUE_GREEN_WAIT_SECS: u64 = 3600;
+/// Bounds of `analysis.interval`: often enough to act within seconds, rarely enough that
+/// one DescribeAlarms per interval stays cheap.
+const MIN_INTERVAL: Duration = Duration::from_secs(5);
+const MAX_INTERVAL: Duration = Duration::from_secs(300);
 /// Longest bake or shadow period accepted: a month of one step is a stuck rollout.
 const MAX_STAGE: Duration = Duration::from_secs(30 * 86_400);
 
@@ -689,8 +693,23 @@ fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
             custom: rule.custom.clone(),
         });
     }
+    let interval = match a.interval.parse() {
+        Ok(d) if (MIN_INTERVAL..=MAX_INTERVAL).contains(&d) => d,
+        Ok(_) => {
+            c.err(
+                "spec.analysis.interval",
+                format!("\"{}\" must be between 5s and 5m", a.interval),
+            );
+            MIN_INTERVAL
+        }
+        Err(e) => {
+            c.err("spec.analysis.interval", e);
+            MIN_INTERVAL
+        }
+    };
     Analysis {
         rollback_on: a.rollback_on,
+        interval,
         existing: a.alarms.existing.clone(),
         owned,
     }

@@ -276,3 +276,67 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_sagemakers_limit_and_belong_to_one_endpoint() {
+        let short = resource_name("pfx", "c", "0123456789");
+        assert_eq!(short, "pfx-c-0123456789");
+        assert!(owns_name("pfx", "c", &short));
+        assert!(!owns_name("pfx-eu", "c", &short));
+        assert!(
+            !owns_name("pfx", "c", "pfx-eu-c-0123456789"),
+            "a longer endpoint's name"
+        );
+        assert!(!owns_name("pfx", "m", &short), "a config is not a model");
+        assert!(!owns_name("pfx", "c", "pfx-c-0123456789-x"));
+        let long = "a".repeat(60);
+        let (one, two) = (format!("{long}-one"), format!("{long}-two"));
+        let a = resource_name(&one, "m", "0123456789");
+        let b = resource_name(&two, "m", "0123456789");
+        assert!(a.len() <= 63 && b.len() <= 63, "{a} {b}");
+        assert_ne!(a, b, "the full endpoint name is hashed in when shortened");
+        assert!(owns_name(&one, "m", &a));
+    }
+
+    #[test]
+    fn ownership_needs_the_name_the_owner_and_the_endpoint() {
+        let tags = |owner: &str, endpoint: Option<&str>| -> BTreeMap<String, String> {
+            let mut t: BTreeMap<String, String> =
+                [(tags::OWNER_KEY.to_owned(), owner.to_owned())].into();
+            if let Some(e) = endpoint {
+                t.insert(tags::ENDPOINT_KEY.to_owned(), e.to_owned());
+            }
+            t
+        };
+        let name = "pfx-c-0123456789";
+        assert!(owned_resource(
+            "pfx",
+            "ns/a",
+            "c",
+            name,
+            &tags("ns/a", Some("pfx"))
+        ));
+        assert!(
+            owned_resource("pfx", "ns/a", "c", name, &tags("ns/a", None)),
+            "earlier versions"
+        );
+        assert!(!owned_resource(
+            "pfx",
+            "ns/a",
+            "c",
+            name,
+            &tags("ns/b", Some("pfx"))
+        ));
+        assert!(!owned_resource(
+            "pfx",
+            "ns/a",
+            "c",
+            name,
+            &tags("ns/a", Some("pfx-eu"))
+        ));
+    }
+}
