@@ -313,6 +313,13 @@ impl Endpoints for Simulator {
             }
             if let Some(d) = deployment {
                 rules::guardrail_limits(d)?;
+                // Docs silent (SM-4): like the emulator, refuse alarms that do not exist.
+                if let Some(missing) = d.alarms.iter().find(|a| !st.alarms.contains_key(*a)) {
+                    return Err(invalid(
+                        "UpdateEndpoint",
+                        format!("AutoRollbackConfiguration alarm {missing} does not exist"),
+                    ));
+                }
             }
         }
         let fail = st.fail_next_update.take();

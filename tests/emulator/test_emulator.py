@@ -256,6 +256,9 @@ class EndpointConfigs(Base):
         self.assertAws("ValidationException", self.config,
                        variants=[self.variant("a", "m1"), self.variant("b", "m1")],
                        ShadowProductionVariants=[self.variant("s", "m1")], contains="exactly one production variant")
+        self.assertAws("ValidationException", self.config, variants=[self.variant("a", "m1")],
+                       ShadowProductionVariants=[self.variant("s", "m1"), self.variant("t", "m1")],
+                       contains="exactly one production variant")
 
     def test_rule3_describe_returns_everything(self):
         self.model()
@@ -431,6 +434,15 @@ class BlueGreen(Base):
                                DeploymentConfig=dc, contains=text if dc["AutoRollbackConfiguration"]["Alarms"] else "alarms")
         self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep1", EndpointConfigName="c2",
                        DeploymentConfig=self.dc(wait=4000), contains="less than or equal to 3600")
+        # The service model's bounds: TerminationWait 0-3600, MaximumExecutionTimeout 600-28800,
+        # AutoRollbackConfiguration.Alarms 1-10.
+        for dc, text in [(self.dc(term=3601), "less than or equal to 3600"),
+                         (self.dc(timeout=599), "greater than or equal to 600"),
+                         (self.dc(timeout=28801), "less than or equal to 28800"),
+                         (self.dc(alarms=tuple(f"a{i}" for i in range(11))), "length less than or equal to 10")]:
+            with self.subTest(text=text):
+                self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep1",
+                               EndpointConfigName="c2", DeploymentConfig=dc, contains=text)
         self.assertEqual("InService", self.sm.describe_endpoint(EndpointName="ep1")["EndpointStatus"])
 
 
