@@ -38,6 +38,7 @@ pub struct Metrics {
     phase: Family<Labels, Gauge>,
     weight: Family<Labels, Gauge>,
     leader: Gauge,
+    alarm_watch_reads: Counter,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -74,6 +75,7 @@ impl Metrics {
             phase: Family::default(),
             weight: Family::default(),
             leader: Gauge::default(),
+            alarm_watch_reads: Counter::default(),
         };
         registry.register(
             "reconciles",
@@ -110,6 +112,11 @@ impl Metrics {
             "1 while this replica holds the leader lease",
             me.leader.clone(),
         );
+        registry.register(
+            "alarm_watch_reads",
+            "DescribeAlarms calls made between passes to watch baking candidates (one per 100 alarm names per account and region)",
+            me.alarm_watch_reads.clone(),
+        );
         *me.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         me
     }
@@ -139,6 +146,10 @@ impl Metrics {
                 ]))
                 .inc();
         }
+    }
+
+    pub fn alarm_watch_reads(&self, n: u64) {
+        self.alarm_watch_reads.inc_by(n);
     }
 
     pub fn leader(&self, held: bool) {

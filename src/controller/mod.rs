@@ -12,6 +12,7 @@ pub mod http;
 pub mod lease;
 pub mod metrics;
 mod reconcile;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -129,6 +130,8 @@ pub struct Context {
     /// The resourceVersion of our last status write per resource and when its next pass is
     /// due: the watch event of our own write carries nothing new, so it need not re-read AWS.
     written: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
+    /// Alarms read between passes while candidates bake with traffic.
+    pub watch: watch::AlarmWatch,
 }
 
 impl Context {
@@ -147,6 +150,7 @@ impl Context {
             engines: Mutex::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
+            watch: watch::AlarmWatch::default(),
         }
     }
 
@@ -158,10 +162,7 @@ impl Context {
         region: Option<String>,
         assume_role_arn: Option<String>,
     ) -> Result<Arc<Engine>, NoRegion> {
-        let settings = Settings {
-            region: region.or_else(|| self.config.aws_region.clone()),
-            assume_role_arn,
-        };
+        let settings = self.settings(region, assume_role_arn);
         if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
             && s == settings
         {
@@ -177,7 +178,27 @@ impl Context {
         Ok(engine)
     }
 
+    /// Where a resource's AWS calls go: its region (else the controller's) and role.
+    pub(crate) fn settings(
+        &self,
+        region: Option<String>,
+        assume_role_arn: Option<String>,
+    ) -> Settings {
+        Settings {
+            region: region.or_else(|| self.config.aws_region.clone()),
+            assume_role_arn,
+        }
+    }
+
+    /// The next trigger of `owner` must read AWS even if nothing changed since our write.
+    pub(crate) fn urgent(&self, owner: &str) {
+        if let Ok(mut m) = self.written.lock() {
+            m.remove(owner);
+        }
+    }
+
     fn forget(&self, owner: &str) {
+        self.watch.forget(owner);
         if let Ok(mut m) = self.engines.lock() {
             m.remove(owner);
         }
@@ -286,6 +307,7 @@ pub async fn run(
     for api in apis {
         let c = Controller::new(api, watcher::Config::default());
         stores.push(c.store());
+        let fired = ctx.watch.triggers();
         // Every gain of the lease re-checks every resource: the previous leader may have
         // left work half done.
         let gained = leadership_gains(ctx.leadership.subscribe());
@@ -293,6 +315,7 @@ pub async fn run(
         runs.push(
             c.with_config(controller::Config::default().concurrency(config.concurrency))
                 .reconcile_all_on(gained)
+                .reconcile_on(fired)
                 .graceful_shutdown_on(stop.clone().cancelled_owned())
                 .run(reconcile, error_policy, ctx)
                 .for_each(|r| async move {
@@ -302,6 +325,7 @@ pub async fn run(
                 }),
         );
     }
+    let alarm_watch = tokio::spawn(watch::run(ctx.clone(), stop.clone()));
     let ready = ctx.deps.ready.clone();
     let readiness = tokio::spawn(async move {
         for s in stores {
@@ -336,6 +360,7 @@ pub async fn run(
         }
     });
     futures::future::join_all(runs).await;
+    alarm_watch.abort();
     readiness.abort();
     leader_gauge.abort();
     if let Some(e) = elector {

@@ -20,6 +20,8 @@ use tracing::Instrument;
 use super::{Context, ControllerError};
 use crate::api::conditions;
 use crate::api::{ModelDeployment, ModelDeploymentStatus, Teardown, ValidSpec};
+use kube::runtime::reflector::ObjectRef;
+
 use crate::aws::NoRegion;
 use crate::engine::{EngineError, Pass, backoff};
 
@@ -167,6 +169,15 @@ async fn pass(
     }
     let next = requeue(ctx, &pass, now);
     ctx.wrote(&owner, resource_version, next);
+    // A candidate baking with traffic: its alarms are read until the next pass.
+    let watch = pass.plan.watch.as_ref().filter(|_| !deleting);
+    ctx.watch.set(
+        &owner,
+        &ctx.settings(md.spec.region.clone(), md.spec.assume_role_arn.clone()),
+        ObjectRef::from_obj(md),
+        watch,
+        tokio::time::Instant::now() + next,
+    );
     Ok(Action::requeue(next))
 }
 

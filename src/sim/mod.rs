@@ -128,9 +128,20 @@ struct State {
     fail_next_update: Option<String>,
     events: Vec<(Timestamp, scenario::Event)>,
     smoke: scenario::SmokeReply,
+    /// Every call received, in order (what the emulator's request log is for the emulator).
+    requests: Vec<SimRequest>,
     /// Calls that changed something, for crash tests (`fail_after`).
     mutations: u64,
     crash_after: Option<u64>,
+}
+
+/// One call the simulator received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimRequest {
+    pub at: Timestamp,
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub mutating: bool,
 }
 
 /// The simulator.
@@ -198,6 +209,12 @@ impl Simulator {
         let now = self.clock.now();
         let mut st = self.lock();
         st.settle(now);
+        st.requests.push(SimRequest {
+            at: now,
+            service,
+            operation,
+            mutating,
+        });
         // The SDK's standard retry mode makes up to 5 attempts; a call fails with
         // ThrottlingException only when every attempt is throttled.
         if st.throttle_percent > 0
@@ -229,6 +246,11 @@ impl Simulator {
 
     pub fn mutations(&self) -> u64 {
         self.lock().mutations
+    }
+
+    /// Every call received so far.
+    pub fn requests(&self) -> Vec<SimRequest> {
+        self.lock().requests.clone()
     }
 
     /// Adds a package version to the registry; returns its ARN.

@@ -633,3 +633,45 @@ async fn ready_over_http_while_another_replica_leads() {
     stop.cancel();
     task.await.unwrap().unwrap();
 }
+
+/// Between passes the controller reads the watched alarms every `analysis.interval` (15 s in
+/// the example); the alarm at minute 12 of step 1's 10-minute bake starts the rollback within
+/// that, not at the end of the bake.
+#[tokio::test(start_paused = true)]
+async fn an_alarm_during_a_bake_starts_the_rollback_within_one_interval() {
+    let m = manifest("canary");
+    let w = World::with_scenario(
+        &m,
+        false,
+        "events:\n  - {at: 12m, alarm: churn-business-kpi, state: ALARM}\n",
+    );
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("RolledBack").await;
+    let alarm = start_time() + SignedDuration::from_mins(12);
+    let first = w
+        .sim
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.at >= alarm
+                && matches!(
+                    r.operation,
+                    "UpdateEndpointWeightsAndCapacities" | "UpdateEndpoint"
+                )
+        })
+        .expect("a rollback call");
+    let reaction = first.at.duration_since(alarm);
+    assert!(
+        reaction <= SignedDuration::from_secs(15),
+        "first rollback call {reaction:?} after the alarm"
+    );
+    assert!(
+        metric_sum(
+            &c.metrics.render(),
+            "sagemaker_rollout_alarm_watch_reads_total"
+        ) > 0,
+        "read between passes"
+    );
+    c.shutdown().await;
+}

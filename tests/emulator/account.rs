@@ -131,6 +131,7 @@ spec:
   rollout: {rollout}
   analysis:
     rollbackOn: Alarm
+    interval: 5s
     alarms:
       existing: [{KPI}]
       create:

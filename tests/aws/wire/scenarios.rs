@@ -241,8 +241,10 @@ async fn shadow_mirrors_then_the_canary_promotes() {
     report("shadow 2 s then canary", acct.requests());
 }
 
+/// The alarm is read every `analysis.interval` (5 s here) during the 30 s bake: the first
+/// rollback request reaches AWS within that interval of the alarm (plus the pass that sends it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alarm_during_a_bake_rolls_back_to_the_champion() {
+async fn an_alarm_during_a_bake_rolls_back_to_the_champion_within_one_interval() {
     let acct = Account::new().await;
     let slow =
         "{strategy: Canary, canary: {steps: [{weight: 10, bake: 30s}, {weight: 50, bake: 30s}]}}";
@@ -254,9 +256,29 @@ async fn an_alarm_during_a_bake_rolls_back_to_the_champion() {
     wait_until("the first canary step", || {
         two_weighted(&acct, "wire-alarm")
     });
+    // Well inside the bake, so that a whole interval passes before the bake would end.
+    std::thread::sleep(Duration::from_secs(3));
+    let alarm_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     acct.emu.alarm_state(KPI, "ALARM");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1));
+    let first = acct
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["operation"] == "UpdateEndpointWeightsAndCapacities")
+        .filter_map(|r| r["time"].as_f64())
+        .find(|t| *t >= alarm_at)
+        .expect("the rollback's weight change");
+    let reaction = first - alarm_at;
+    assert!(
+        reaction <= 5.0 + 1.0,
+        "first rollback request {reaction:.2} s after the alarm"
+    );
+    println!("alarm to first rollback request over the wire: {reaction:.2} s (interval 5 s)");
     assert_eq!(alone(&acct, "wire-alarm").package, champion);
     clean_rest(&acct, "wire-alarm", "wire/churn");
     report("canary, alarm mid-bake -> rollback", acct.requests());
