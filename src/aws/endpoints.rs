@@ -65,10 +65,12 @@ pub trait Endpoints: Send + Sync {
     async fn model_tags(&self, model: &str) -> Result<Option<BTreeMap<String, String>>, AwsError>;
     async fn endpoint_tags(&self, endpoint_arn: &str)
     -> Result<BTreeMap<String, String>, AwsError>;
-    /// Sets tags; an empty value deletes the key.
+    /// Sets tags; an empty value deletes the key. `current` is what the caller knows the
+    /// endpoint carries (read this pass): only keys that differ are sent, and nothing is read.
     async fn tag_endpoint(
         &self,
         endpoint_arn: &str,
+        current: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError>;
     async fn create_model(&self, model: &ModelPlan) -> Result<(), AwsError>;

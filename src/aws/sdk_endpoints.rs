@@ -196,17 +196,15 @@ impl Endpoints for SdkEndpoints {
     async fn tag_endpoint(
         &self,
         arn: &str,
+        current: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
+        // DeleteTags ignores absent keys, AddTags upserts: sending only the differences is
+        // safe even if `current` is stale.
         let removed: Vec<String> = tags
             .iter()
-            .filter(|(_, v)| v.is_empty())
+            .filter(|(k, v)| v.is_empty() && current.contains_key(*k))
             .map(|(k, _)| k.clone())
-            .collect();
-        let current = self.endpoint_tags(arn).await?;
-        let removed: Vec<String> = removed
-            .into_iter()
-            .filter(|k| current.contains_key(k))
             .collect();
         if !removed.is_empty() {
             self.client

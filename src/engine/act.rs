@@ -2,6 +2,8 @@
 //! re-observes and re-plans, so a partial plan is always safe). Results AWS cannot show by
 //! itself (the smoke test) are written back as endpoint tags before the pass ends.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
 use super::{Engine, EngineError, Target};
@@ -28,6 +30,8 @@ impl Engine {
             .and_then(|e| e.arn.clone())
             .unwrap_or_default();
         let mut released = false;
+        // What the endpoint carries, kept current across this plan's writes.
+        let mut tags_now = target.tags.clone();
         for action in &plan.actions {
             if !self.may_act() {
                 return Err(EngineError::Gated);
@@ -70,7 +74,8 @@ impl Engine {
                         format!("{ep} config={config_name}"),
                         c.endpoints.create_endpoint(ep, config_name, tags),
                     )
-                    .await?
+                    .await?;
+                    tags_now = tags.clone();
                 }
                 Action::UpdateEndpoint {
                     config_name,
@@ -111,24 +116,25 @@ impl Engine {
                 }
                 Action::RunSmokeTest { variant } => {
                     if let Some(spec) = target.spec {
-                        self.smoke(spec, &arn, variant, now).await?
+                        self.smoke(spec, &arn, variant, &mut tags_now, now).await?
                     }
                 }
                 Action::TagEndpoint { tags } => {
-                    let detail = tags
-                        .iter()
-                        .filter(|(k, _)| k.ends_with(":stage") || k.ends_with(":step"))
-                        .map(|(k, v)| format!("{}={v}", k.rsplit(':').next().unwrap_or(k)))
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let m = Markers::from_tags(tags);
+                    let detail = format!(
+                        "stage={} step={}",
+                        m.stage.map(|s| s.as_str()).unwrap_or("-"),
+                        m.step
+                    );
                     self.call(
                         now,
                         "sagemaker",
                         "AddTags",
                         detail,
-                        c.endpoints.tag_endpoint(&arn, tags),
+                        c.endpoints.tag_endpoint(&arn, &tags_now, tags),
                     )
-                    .await?
+                    .await?;
+                    apply_tags(&mut tags_now, tags);
                 }
                 Action::EnsureAlarm(a) => {
                     self.call(
@@ -151,6 +157,8 @@ impl Engine {
                     .await?
                 }
                 Action::RegisterScaling(s) => {
+                    // Forgotten first: a half-done registration must be read again.
+                    self.caches.scaling.clear();
                     self.call(
                         now,
                         "application-autoscaling",
@@ -161,6 +169,7 @@ impl Engine {
                     .await?
                 }
                 Action::DeregisterScaling { variant } => {
+                    self.caches.scaling.clear();
                     self.call(
                         now,
                         "application-autoscaling",
@@ -307,6 +316,7 @@ impl Engine {
         spec: &ValidSpec,
         arn: &str,
         variant: &str,
+        tags_now: &mut BTreeMap<String, String>,
         now: Timestamp,
     ) -> Result<(), EngineError> {
         let Some(test) = &spec.smoke_test else {
@@ -352,8 +362,7 @@ impl Engine {
             Err(e) => return Err(e.into()),
         };
         self.remember_smoke(view);
-        let describe = c.endpoints.endpoint_tags(arn).await?;
-        let mut m = Markers::from_tags(&describe);
+        let mut m = Markers::from_tags(tags_now);
         m.smoke = Some(if verdict.is_ok() {
             Smoke::Passed
         } else {
@@ -365,9 +374,21 @@ impl Engine {
             "sagemaker",
             "AddTags",
             "smoke".to_owned(),
-            c.endpoints.tag_endpoint(arn, &m.to_tags()),
+            c.endpoints.tag_endpoint(arn, tags_now, &m.to_tags()),
         )
         .await?;
+        apply_tags(tags_now, &m.to_tags());
         Ok(())
+    }
+}
+
+/// `write` applied to `tags`, as AWS applies it (an empty value removes the key).
+fn apply_tags(tags: &mut BTreeMap<String, String>, write: &BTreeMap<String, String>) {
+    for (k, v) in write {
+        if v.is_empty() {
+            tags.remove(k);
+        } else {
+            tags.insert(k.clone(), v.clone());
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! process starts empty and pays one read per entry): endpoint configs and model tags, which
 //! are immutable per name in practice (the controller writes a model's tags only when it
 //! creates it), resolved model packages (read again whenever the candidate is not pinned),
-//! artifact verdicts, and the last smoke-test details.
+//! artifact verdicts, the scalable targets of a rollout in flight (changed only by this
+//! engine, which forgets them when it does), and the last smoke-test details.
 //!
 //! Each map is bounded: past [`LIMIT`] entries it is cleared and refills on demand.
 
@@ -13,6 +14,7 @@ use super::ArtifactFacts;
 use super::resolve::Resolved;
 use crate::api::SmokeTestView;
 use crate::aws::endpoints::ConfigDescription;
+use crate::plan::ScalingRegistration;
 
 /// Most entries per map (one endpoint has a handful of configs and models at a time).
 const LIMIT: usize = 256;
@@ -29,6 +31,12 @@ impl<V: Clone> Default for Memo<V> {
 impl<V: Clone> Memo<V> {
     pub(crate) fn get(&self, key: &str) -> Option<V> {
         self.0.lock().ok().and_then(|m| m.get(key).cloned())
+    }
+
+    pub(crate) fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
     }
 
     pub(crate) fn put(&self, key: &str, value: V) {
@@ -49,5 +57,7 @@ pub(crate) struct Caches {
     pub model_tags: Memo<Option<BTreeMap<String, String>>>,
     pub packages: Memo<Resolved>,
     pub artifacts: Memo<ArtifactFacts>,
+    /// Scalable targets of an endpoint's variants, while a rollout is in flight.
+    pub scaling: Memo<Vec<ScalingRegistration>>,
     pub smoke: Mutex<Option<SmokeTestView>>,
 }

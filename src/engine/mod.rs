@@ -126,6 +126,16 @@ pub(crate) struct Target<'a> {
     pub endpoint: &'a str,
     /// Absent while deleting (no smoke test or audit record is planned then).
     pub spec: Option<&'a ValidSpec>,
+    /// The endpoint's tags as observed this pass: tag writes send only what differs.
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+fn endpoint_tags(observed: &plan::Observed) -> std::collections::BTreeMap<String, String> {
+    observed
+        .endpoint
+        .as_ref()
+        .map(|e| e.tags.clone())
+        .unwrap_or_default()
 }
 
 impl Engine {
@@ -205,15 +215,29 @@ impl Engine {
         generation: Option<i64>,
         now: Timestamp,
     ) -> Result<Plan, EngineError> {
+        Ok(self
+            .observe_and_plan(spec, previous, generation, now)
+            .await?
+            .1)
+    }
+
+    async fn observe_and_plan(
+        &self,
+        spec: &ValidSpec,
+        previous: Option<&ModelDeploymentStatus>,
+        generation: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(plan::Observed, Plan), EngineError> {
         let observed = self.observe(spec, now).await?;
-        Ok(plan::plan(&PlanInput {
+        let plan = plan::plan(&PlanInput {
             spec,
             owner: &self.owner,
             generation,
             observed: &observed,
             previous,
             now,
-        }))
+        });
+        Ok((observed, plan))
     }
 
     /// One reconcile: observe, plan, act.
@@ -224,33 +248,34 @@ impl Engine {
         generation: Option<i64>,
         now: Timestamp,
     ) -> Result<Pass, EngineError> {
-        let target = Target {
+        let target = |observed: &plan::Observed| Target {
             endpoint: &spec.endpoint_name,
             spec: Some(spec),
+            tags: endpoint_tags(observed),
         };
-        let plan = match self.preview(spec, previous, generation, now).await {
-            Ok(plan) => plan,
+        let (observed, plan) = match self.observe_and_plan(spec, previous, generation, now).await {
+            Ok(x) => x,
             Err(e) => return refused(e, previous, generation, now),
         };
         let validating = matches!(
             plan.actions.as_slice(),
             [plan::Action::ValidateArtifact { .. }]
         );
-        let first = self.finish(plan, &target, now).await?;
+        let first = self.finish(plan, &target(&observed), now).await?;
         if !validating || first.rejected.is_some() {
             return Ok(first);
         }
         // The verdict lives in this process only: plan again in the same pass, so that a
         // one-shot `apply` (a CI job calling it every few minutes) gets past validation
         // instead of validating again on every run.
-        let plan = match self
-            .preview(spec, Some(&first.status), generation, now)
+        let (observed, plan) = match self
+            .observe_and_plan(spec, Some(&first.status), generation, now)
             .await
         {
-            Ok(plan) => plan,
+            Ok(x) => x,
             Err(e) => return refused(e, Some(&first.status), generation, now),
         };
-        let mut pass = self.finish(plan, &target, now).await?;
+        let mut pass = self.finish(plan, &target(&observed), now).await?;
         let mut events = first.plan.events;
         events.append(&mut pass.plan.events);
         pass.plan.events = events;
@@ -280,6 +305,7 @@ impl Engine {
         let target = Target {
             endpoint: &teardown.endpoint_name,
             spec: None,
+            tags: endpoint_tags(&observed),
         };
         self.finish(plan, &target, now).await
     }

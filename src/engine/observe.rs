@@ -154,6 +154,9 @@ impl Engine {
             .await?)
     }
 
+    /// The variants' scalable targets and policies. While a rollout is in flight they are
+    /// read once and remembered: only this engine's own Register/Deregister actions change
+    /// them (and each forgets the entry); at rest, or for a teardown, they are read afresh.
     async fn scaling(
         &self,
         e: &Endpoint,
@@ -165,7 +168,14 @@ impl Engine {
             .chain(&e.shadow_variants)
             .map(|v| v.name.clone())
             .collect();
-        Ok(self
+        let key = format!("{}|{}", e.name, variants.join(","));
+        let in_flight = Markers::from_tags(&e.tags)
+            .stage
+            .is_some_and(plan::Stage::in_flight);
+        if in_flight && let Some(regs) = self.caches.scaling.get(&key) {
+            return Ok(regs);
+        }
+        let regs = self
             .call(
                 now,
                 "application-autoscaling",
@@ -173,7 +183,9 @@ impl Engine {
                 e.name.clone(),
                 self.clients.scaling.registrations(&e.name, &variants),
             )
-            .await?)
+            .await?;
+        self.caches.scaling.put(&key, regs.clone());
+        Ok(regs)
     }
 
     /// DescribeEndpoint and the endpoint's tags, each variant joined with its config (cached)

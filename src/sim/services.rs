@@ -91,6 +91,7 @@ impl Endpoints for Simulator {
     async fn tag_endpoint(
         &self,
         endpoint_arn: &str,
+        _current: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "AddTags", true)?;

@@ -143,7 +143,11 @@ async fn scenario(
         .unwrap();
     let status = ep.status;
     endpoints
-        .tag_endpoint(&ep.arn, &tags(&[("drop", ""), ("added", "2")]))
+        .tag_endpoint(
+            &ep.arn,
+            &tags(&[("owner", "ns/contract"), ("keep", "1"), ("drop", "x")]),
+            &tags(&[("drop", ""), ("added", "2")]),
+        )
         .await
         .unwrap();
     let tags_after_update = endpoints.endpoint_tags(&ep.arn).await.unwrap();

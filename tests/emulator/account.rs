@@ -150,8 +150,12 @@ spec:
     }
 
     /// The binary with this account's environment.
+    /// The binary under test: this build's, or `SAGEMAKER_ROLLOUT_BIN` (the request benchmark
+    /// runs an older build the same way, for its "before" figures).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sagemaker-rollout"));
+        let bin = std::env::var("SAGEMAKER_ROLLOUT_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sagemaker-rollout").to_owned());
+        let mut c = Command::new(bin);
         c.args(args).envs(self.emu.env());
         c
     }

@@ -3,4 +3,5 @@
 //! for the account they run in). Every scenario asserts what AWS holds afterwards, ends with
 //! no service-model violation, and prints its HTTP request count (docs/benchmarks.md).
 
+mod bench;
 mod scenarios;
