@@ -15,6 +15,7 @@ pub mod artifact;
 pub mod aws;
 pub mod controller;
 pub mod engine;
+pub mod memo;
 pub mod plan;
 pub mod sim;
 pub mod tags;

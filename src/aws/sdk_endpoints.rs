@@ -1,8 +1,10 @@
 //! [`Endpoints`] on the official `aws-sdk-sagemaker` client.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::types::{
     AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, ContainerDefinition,
     DeploymentConfig, DesiredWeightAndCapacity, Tag, TrafficRoutingConfig,
@@ -12,6 +14,7 @@ use jiff::Timestamp;
 
 use super::endpoints::{ConfigDescription, EndpointDescription, Endpoints, VariantState};
 use super::{AwsError, classify, dependency_pending};
+use crate::memo::Memo;
 use crate::plan::EndpointStatus;
 use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment};
 use crate::plan::desired::{owned_resource, owns_name};
@@ -20,12 +23,72 @@ use crate::plan::desired::{owned_resource, owns_name};
 #[derive(Clone, Debug)]
 pub struct SdkEndpoints {
     client: aws_sdk_sagemaker::Client,
+    /// DescribeEndpointConfig answers by name: a config never changes under its name, and
+    /// the one a new config inherits from was usually just described by the pass.
+    described: Arc<Memo<DescribeEndpointConfigOutput>>,
+    /// Tags of configs and models ("c/<name>", "m/<name>"): as created by this process or
+    /// as last listed; the controller writes them only when it creates the resource, so
+    /// collecting garbage reads only the ones it has not seen.
+    resource_tags: Arc<Memo<BTreeMap<String, String>>>,
 }
 
 impl SdkEndpoints {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
             client: aws_sdk_sagemaker::Client::new(config),
+            described: Arc::default(),
+            resource_tags: Arc::default(),
+        }
+    }
+
+    /// A config's ("c") or model's ("m") tags, remembered (see `resource_tags`).
+    async fn resource_tags(
+        &self,
+        kind: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let key = format!("{kind}/{name}");
+        if let Some(tags) = self.resource_tags.get(&key) {
+            return Ok(tags);
+        }
+        let tags = self.endpoint_tags(arn).await?;
+        self.resource_tags.put(&key, tags.clone());
+        Ok(tags)
+    }
+
+    fn created(&self, kind: &str, name: &str, written: &BTreeMap<String, String>) {
+        let tags = written
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.resource_tags.put(&format!("{kind}/{name}"), tags);
+    }
+
+    /// DescribeEndpointConfig, remembered; None when there is no such config.
+    async fn described_config(
+        &self,
+        name: &str,
+    ) -> Result<Option<DescribeEndpointConfigOutput>, AwsError> {
+        if let Some(out) = self.described.get(name) {
+            return Ok(Some(out));
+        }
+        match self
+            .client
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                self.described.put(name, out.clone());
+                Ok(Some(out))
+            }
+            Err(e) => {
+                let e = classify("sagemaker", "DescribeEndpointConfig", e);
+                if e.is_not_found() { Ok(None) } else { Err(e) }
+            }
         }
     }
 }
@@ -161,20 +224,10 @@ impl Endpoints for SdkEndpoints {
         &self,
         name: &str,
     ) -> Result<Option<ConfigDescription>, AwsError> {
-        let out = match self
-            .client
-            .describe_endpoint_config()
-            .endpoint_config_name(name)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = classify("sagemaker", "DescribeEndpointConfig", e);
-                return if e.is_not_found() { Ok(None) } else { Err(e) };
-            }
-        };
-        Ok(Some(super::sdk_configs::description(name, &out)))
+        Ok(self
+            .described_config(name)
+            .await?
+            .map(|out| super::sdk_configs::description(name, &out)))
     }
 
     async fn model_tags(&self, model: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
@@ -259,8 +312,12 @@ impl Endpoints for SdkEndpoints {
             .send()
             .await;
         match r.map_err(|e| classify("sagemaker", "CreateModel", e)) {
+            Ok(_) => {
+                self.created("m", &m.name, &m.tags);
+                Ok(())
+            }
             Err(e) if exists(&e) => Ok(()),
-            other => other.map(|_| ()),
+            Err(e) => Err(e),
         }
     }
 
@@ -268,17 +325,7 @@ impl Endpoints for SdkEndpoints {
         // Templates and inherited settings are read from the config they name (immutable);
         // if it is gone, the plan's own fields are all there is.
         let template = match super::sdk_configs::template_name(c) {
-            Some(name) => self
-                .client
-                .describe_endpoint_config()
-                .endpoint_config_name(name)
-                .send()
-                .await
-                .map(Some)
-                .or_else(|e| {
-                    let e = classify("sagemaker", "DescribeEndpointConfig", e);
-                    if e.is_not_found() { Ok(None) } else { Err(e) }
-                })?,
+            Some(name) => self.described_config(name).await?,
             None => None,
         };
         let req = self
@@ -291,8 +338,12 @@ impl Endpoints for SdkEndpoints {
             .await
             .map_err(|e| dependency_pending(classify("sagemaker", "CreateEndpointConfig", e)))
         {
+            Ok(_) => {
+                self.created("c", &c.name, &c.tags);
+                Ok(())
+            }
             Err(e) if exists(&e) => Ok(()),
-            other => other.map(|_| ()),
+            Err(e) => Err(e),
         }
     }
 
@@ -370,6 +421,8 @@ impl Endpoints for SdkEndpoints {
     }
 
     async fn delete_endpoint_config(&self, name: &str) -> Result<(), AwsError> {
+        self.described.remove(name);
+        self.resource_tags.remove(&format!("c/{name}"));
         ignore_missing(
             self.client
                 .delete_endpoint_config()
@@ -382,6 +435,7 @@ impl Endpoints for SdkEndpoints {
     }
 
     async fn delete_model(&self, name: &str) -> Result<(), AwsError> {
+        self.resource_tags.remove(&format!("m/{name}"));
         ignore_missing(
             self.client
                 .delete_model()
@@ -417,7 +471,7 @@ impl Endpoints for SdkEndpoints {
                     continue;
                 }
                 let tags = self
-                    .endpoint_tags(c.endpoint_config_arn().unwrap_or_default())
+                    .resource_tags("c", name, c.endpoint_config_arn().unwrap_or_default())
                     .await?;
                 if owned_resource(endpoint, owner, "c", name, &tags) {
                     configs.push(name.to_owned());
@@ -439,7 +493,7 @@ impl Endpoints for SdkEndpoints {
                     continue;
                 }
                 let tags = self
-                    .endpoint_tags(m.model_arn().unwrap_or_default())
+                    .resource_tags("m", name, m.model_arn().unwrap_or_default())
                     .await?;
                 if owned_resource(endpoint, owner, "m", name, &tags) {
                     models.push(name.to_owned());

@@ -8,27 +8,47 @@ use jiff::Timestamp;
 
 use super::{Engine, EngineError, Target};
 use crate::api::{SmokeTestView, ValidSpec};
-use crate::plan::actions::Action;
+use crate::aws::endpoints::{ConfigDescription, ConfigVariant};
+use crate::plan::actions::{Action, ConfigPlan, VariantPlan};
 use crate::plan::markers::Smoke;
 use crate::plan::smoke::evaluate;
 use crate::plan::{Markers, Plan};
 
 impl Engine {
-    /// Performs `plan`; returns true when the finalizer may be released.
+    /// Performs `plan`; returns whether the finalizer may be released and the endpoint's
+    /// tags after this plan's writes.
     pub(crate) async fn act(
         &self,
         target: &Target<'_>,
         plan: &Plan,
         now: Timestamp,
-    ) -> Result<bool, EngineError> {
-        let c = &self.clients;
-        let ep = target.endpoint;
+    ) -> Result<Acted, EngineError> {
         let arn = plan
             .status
             .endpoint
             .as_ref()
             .and_then(|e| e.arn.clone())
             .unwrap_or_default();
+        let acted = self.perform(target, plan, &arn, now).await;
+        match &acted {
+            Ok(a) if !arn.is_empty() => self.caches.endpoint_tags.put(&arn, a.tags.clone()),
+            // A failed call may still have been applied (a timeout after AWS acted): what
+            // the endpoint carries is known again only by reading it.
+            Err(_) => self.caches.endpoint_tags.remove(&arn),
+            Ok(_) => {}
+        }
+        acted
+    }
+
+    async fn perform(
+        &self,
+        target: &Target<'_>,
+        plan: &Plan,
+        arn: &str,
+        now: Timestamp,
+    ) -> Result<Acted, EngineError> {
+        let c = &self.clients;
+        let ep = target.endpoint;
         let mut released = false;
         // What the endpoint carries, kept current across this plan's writes.
         let mut tags_now = target.tags.clone();
@@ -54,7 +74,12 @@ impl Engine {
                         m.name.clone(),
                         c.endpoints.create_model(m),
                     )
-                    .await?
+                    .await?;
+                    // Its lineage is what was just written (the name hashes the content,
+                    // so an existing model of this name carries the same tags).
+                    let mut written = BTreeMap::new();
+                    apply_tags(&mut written, &m.tags);
+                    self.caches.model_tags.put(&m.name, Some(written));
                 }
                 Action::CreateEndpointConfig(cfg) => {
                     self.call(
@@ -64,9 +89,14 @@ impl Engine {
                         cfg.name.clone(),
                         c.endpoints.create_endpoint_config(cfg),
                     )
-                    .await?
+                    .await?;
+                    // What the planner reads of a config (variant, model, instance type) is
+                    // what this plan says; the name hashes the content.
+                    self.caches.configs.put(&cfg.name, described(cfg));
                 }
                 Action::CreateEndpoint { config_name, tags } => {
+                    // A new endpoint under a name (and ARN) an older one may have had.
+                    self.caches.endpoint_tags.clear();
                     self.call(
                         now,
                         "sagemaker",
@@ -116,7 +146,7 @@ impl Engine {
                 }
                 Action::RunSmokeTest { variant } => {
                     if let Some(spec) = target.spec {
-                        self.smoke(spec, &arn, variant, &mut tags_now, now).await?
+                        self.smoke(spec, arn, variant, &mut tags_now, now).await?
                     }
                 }
                 Action::TagEndpoint { tags } => {
@@ -131,7 +161,7 @@ impl Engine {
                         "sagemaker",
                         "AddTags",
                         detail,
-                        c.endpoints.tag_endpoint(&arn, &tags_now, tags),
+                        c.endpoints.tag_endpoint(arn, &tags_now, tags),
                     )
                     .await?;
                     apply_tags(&mut tags_now, tags);
@@ -180,6 +210,7 @@ impl Engine {
                     .await?
                 }
                 Action::DeleteEndpoint => {
+                    self.caches.endpoint_tags.clear();
                     self.call(
                         now,
                         "sagemaker",
@@ -197,7 +228,8 @@ impl Engine {
                         name.clone(),
                         c.endpoints.delete_endpoint_config(name),
                     )
-                    .await?
+                    .await?;
+                    self.caches.configs.remove(name);
                 }
                 Action::DeleteModel { name } => {
                     self.call(
@@ -207,7 +239,8 @@ impl Engine {
                         name.clone(),
                         c.endpoints.delete_model(name),
                     )
-                    .await?
+                    .await?;
+                    self.caches.model_tags.remove(name);
                 }
                 Action::CollectGarbage {
                     keep_configs,
@@ -258,7 +291,10 @@ impl Engine {
                 Action::RemoveFinalizer => released = true,
             }
         }
-        Ok(released)
+        Ok(Acted {
+            released,
+            tags: tags_now,
+        })
     }
 
     /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
@@ -296,6 +332,7 @@ impl Engine {
                 c.endpoints.delete_endpoint_config(name),
             )
             .await?;
+            self.caches.configs.remove(name);
         }
         for name in owned.models.iter().filter(|n| !keep_models.contains(n)) {
             self.call(
@@ -306,6 +343,7 @@ impl Engine {
                 c.endpoints.delete_model(name),
             )
             .await?;
+            self.caches.model_tags.remove(name);
         }
         Ok(())
     }
@@ -380,6 +418,34 @@ impl Engine {
         apply_tags(tags_now, &m.to_tags());
         Ok(())
     }
+}
+
+/// A config as DescribeEndpointConfig will describe it once `plan` has created it.
+fn described(plan: &ConfigPlan) -> ConfigDescription {
+    let variants = |vs: &[VariantPlan]| {
+        vs.iter()
+            .map(|v| ConfigVariant {
+                name: v.name.clone(),
+                model_name: v.model_name.clone(),
+                instance_type: v.instance_type.clone(),
+                instance_count: v.instance_count,
+                weight: v.weight,
+            })
+            .collect()
+    };
+    ConfigDescription {
+        name: plan.name.clone(),
+        production: variants(&plan.production),
+        shadow: variants(&plan.shadow),
+    }
+}
+
+/// What acting left behind.
+pub(crate) struct Acted {
+    /// A `RemoveFinalizer` action ran.
+    pub released: bool,
+    /// The endpoint's tags after the plan's writes.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// `write` applied to `tags`, as AWS applies it (an empty value removes the key).

@@ -22,6 +22,8 @@ pub mod watch;
 
 use std::sync::Mutex;
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
 use crate::api::conditions::{self, Health};
@@ -127,10 +129,27 @@ pub(crate) struct Target<'a> {
     /// Absent while deleting (no smoke test or audit record is planned then).
     pub spec: Option<&'a ValidSpec>,
     /// The endpoint's tags as observed this pass: tag writes send only what differs.
-    pub tags: std::collections::BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
 }
 
-fn endpoint_tags(observed: &plan::Observed) -> std::collections::BTreeMap<String, String> {
+/// How many times one pass plans again on its own reads ([`Engine::reconcile`]).
+const CHAINED_PLANS: usize = 3;
+
+/// Whether acting on `actions` changed nothing but what this engine knows the outcome of:
+/// the artifact verdict (cached), the smoke test and tag writes (in the returned tags).
+fn is_local(actions: &[plan::Action]) -> bool {
+    !actions.is_empty()
+        && actions.iter().all(|a| {
+            matches!(
+                a,
+                plan::Action::ValidateArtifact { .. }
+                    | plan::Action::RunSmokeTest { .. }
+                    | plan::Action::TagEndpoint { .. }
+            )
+        })
+}
+
+fn endpoint_tags(observed: &plan::Observed) -> BTreeMap<String, String> {
     observed
         .endpoint
         .as_ref()
@@ -240,7 +259,12 @@ impl Engine {
         Ok((observed, plan))
     }
 
-    /// One reconcile: observe, plan, act.
+    /// One reconcile: observe, plan, act — and plan again on the same reads while the plan
+    /// just acted on changed nothing but what this engine knows the outcome of
+    /// ([`is_local`]: the artifact verdict, the smoke test, our own tags), so that a step
+    /// does not wait a poll, nor pay a fresh observation, for its own bookkeeping. This also
+    /// lets a one-shot `apply` (a CI job calling it every few minutes) get past validation,
+    /// whose verdict lives in this process only.
     pub async fn reconcile(
         &self,
         spec: &ValidSpec,
@@ -248,35 +272,44 @@ impl Engine {
         generation: Option<i64>,
         now: Timestamp,
     ) -> Result<Pass, EngineError> {
-        let target = |observed: &plan::Observed| Target {
+        let target = |tags: BTreeMap<String, String>| Target {
             endpoint: &spec.endpoint_name,
             spec: Some(spec),
-            tags: endpoint_tags(observed),
+            tags,
         };
-        let (observed, plan) = match self.observe_and_plan(spec, previous, generation, now).await {
-            Ok(x) => x,
-            Err(e) => return refused(e, previous, generation, now),
-        };
-        let validating = matches!(
-            plan.actions.as_slice(),
-            [plan::Action::ValidateArtifact { .. }]
-        );
-        let first = self.finish(plan, &target(&observed), now).await?;
-        if !validating || first.rejected.is_some() {
-            return Ok(first);
+        let (mut observed, plan) =
+            match self.observe_and_plan(spec, previous, generation, now).await {
+                Ok(x) => x,
+                Err(e) => return refused(e, previous, generation, now),
+            };
+        let (mut pass, mut tags) = self
+            .finish(plan, &target(endpoint_tags(&observed)), now)
+            .await?;
+        let mut events = Vec::new();
+        for _ in 0..CHAINED_PLANS {
+            if pass.rejected.is_some() || pass.released || !is_local(&pass.plan.actions) {
+                break;
+            }
+            let validated = pass
+                .plan
+                .actions
+                .iter()
+                .any(|a| matches!(a, plan::Action::ValidateArtifact { .. }));
+            observed = match self.refreshed(spec, observed, &tags, validated, now).await {
+                Ok(o) => o,
+                Err(e) => return refused(e, Some(&pass.status), generation, now),
+            };
+            let plan = plan::plan(&PlanInput {
+                spec,
+                owner: &self.owner,
+                generation,
+                observed: &observed,
+                previous: Some(&pass.status),
+                now,
+            });
+            events.append(&mut pass.plan.events);
+            (pass, tags) = self.finish(plan, &target(tags), now).await?;
         }
-        // The verdict lives in this process only: plan again in the same pass, so that a
-        // one-shot `apply` (a CI job calling it every few minutes) gets past validation
-        // instead of validating again on every run.
-        let (observed, plan) = match self
-            .observe_and_plan(spec, Some(&first.status), generation, now)
-            .await
-        {
-            Ok(x) => x,
-            Err(e) => return refused(e, Some(&first.status), generation, now),
-        };
-        let mut pass = self.finish(plan, &target(&observed), now).await?;
-        let mut events = first.plan.events;
         events.append(&mut pass.plan.events);
         pass.plan.events = events;
         Ok(pass)
@@ -307,25 +340,28 @@ impl Engine {
             spec: None,
             tags: endpoint_tags(&observed),
         };
-        self.finish(plan, &target, now).await
+        Ok(self.finish(plan, &target, now).await?.0)
     }
 
+    /// Acts on `plan`; the pass and the endpoint's tags after its writes.
     async fn finish(
         &self,
         plan: Plan,
         target: &Target<'_>,
         now: Timestamp,
-    ) -> Result<Pass, EngineError> {
-        let released = match self.act(target, &plan, now).await {
-            Ok(released) => released,
+    ) -> Result<(Pass, BTreeMap<String, String>), EngineError> {
+        let (released, tags) = match self.act(target, &plan, now).await {
+            Ok(acted) => (acted.released, acted.tags),
             Err(EngineError::Aws(e)) if !e.is_retryable() => {
                 let status = stalled_by_aws(plan.status.clone(), &e, now);
-                return Ok(Pass {
+                let tags = target.tags.clone();
+                let pass = Pass {
                     plan,
                     status,
                     released: false,
                     rejected: Some(e),
-                });
+                };
+                return Ok((pass, tags));
             }
             Err(e) => return Err(e),
         };
@@ -339,12 +375,13 @@ impl Engine {
         {
             *view = detail;
         }
-        Ok(Pass {
+        let pass = Pass {
             plan,
             status,
             released,
             rejected: None,
-        })
+        };
+        Ok((pass, tags))
     }
 
     pub(crate) fn remember_smoke(&self, view: SmokeTestView) {

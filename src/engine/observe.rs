@@ -1,7 +1,8 @@
 //! Observation: reads what the planner decides from, and only that, into its plain types.
 //!
 //! A pass reads the endpoint (DescribeEndpoint) and its tags (ListTags: the progress
-//! markers); joins each variant with its endpoint config and its model's lineage tags from
+//! markers; while SageMaker transitions the endpoint or a rollout is in flight, the tags
+//! this engine last read or wrote); joins each variant with its endpoint config and its model's lineage tags from
 //! the cache (both immutable per name; read once per process); and then, depending on where
 //! the rollout is:
 //! - while SageMaker transitions, nothing more (the planner only waits);
@@ -26,7 +27,7 @@ use crate::aws::AwsError;
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant, EndpointDescription, VariantState};
 use crate::plan::desired::{is_owned_alarm, owned_alarm_prefixes, watched_alarms};
 use crate::plan::{
-    self, CandidateLookup, Endpoint, EndpointStatus, Markers, Observed, Owned, Variant,
+    self, CandidateLookup, Endpoint, EndpointStatus, Markers, Observed, Owned, Stage, Variant,
 };
 use crate::tags;
 
@@ -87,6 +88,61 @@ impl Engine {
             candidate,
             owned: Owned::default(),
         })
+    }
+
+    /// `observed` after this engine's own writes: the endpoint carries `tags`; with
+    /// `validated`, the candidate carries the verdict just cached; and whatever the planner
+    /// now needs that was not read (alarms, scaling, as the new markers ask) is read.
+    pub(super) async fn refreshed(
+        &self,
+        spec: &ValidSpec,
+        mut observed: Observed,
+        tags: &BTreeMap<String, String>,
+        validated: bool,
+        now: Timestamp,
+    ) -> Result<Observed, EngineError> {
+        let before = observed
+            .endpoint
+            .as_ref()
+            .map(|e| Markers::from_tags(&e.tags))
+            .unwrap_or_default();
+        if let Some(e) = observed.endpoint.as_mut() {
+            e.tags = tags.clone();
+        }
+        if validated
+            && let CandidateLookup::Found(c) = &observed.candidate
+            && let Some(r) = self.caches.packages.get(&c.package_arn)
+        {
+            observed.candidate = CandidateLookup::Found(
+                self.candidate(spec, r, observed.endpoint.as_ref(), now)
+                    .await?,
+            );
+        }
+        let markers = Markers::from_tags(tags);
+        if plan::reads_alarms(
+            spec,
+            &markers,
+            observed.endpoint.as_ref(),
+            &observed.candidate,
+        ) {
+            // Read again only if the new markers watch other alarms (the scope follows the
+            // markers) or none were read.
+            let names = watched_alarms(spec, plan::alarm_scope(&markers));
+            if !observed.alarms_read || names != watched_alarms(spec, plan::alarm_scope(&before)) {
+                observed.alarms = self.describe_alarms(&names, now).await?;
+                observed.alarms_read = true;
+            }
+        }
+        if !observed.scaling_read
+            && let Some(e) = observed
+                .endpoint
+                .as_ref()
+                .filter(|e| plan::reads_scaling(spec, e))
+        {
+            observed.scaling = self.scaling(e, now).await?;
+            observed.scaling_read = true;
+        }
+        Ok(observed)
     }
 
     /// The candidate: the pinned package from the cache (no registry call while a rollout
@@ -171,7 +227,7 @@ impl Engine {
         let key = format!("{}|{}", e.name, variants.join(","));
         let in_flight = Markers::from_tags(&e.tags)
             .stage
-            .is_some_and(plan::Stage::in_flight);
+            .is_some_and(Stage::in_flight);
         if in_flight && let Some(regs) = self.caches.scaling.get(&key) {
             return Ok(regs);
         }
@@ -206,17 +262,32 @@ impl Engine {
             )
             .await?
         else {
+            self.caches.endpoint_tags.clear();
             return Ok(None);
         };
-        let tags = self
-            .call(
-                now,
-                "sagemaker",
-                "ListTags",
-                d.arn.clone(),
-                c.endpoints.endpoint_tags(&d.arn),
-            )
-            .await?;
+        // The progress markers are written by this engine alone: while SageMaker transitions
+        // the endpoint (the planner only waits) or a rollout it drives is in flight, what it
+        // last read or wrote is what the endpoint carries. At rest they are read, so a
+        // resync notices whatever a person changed.
+        let known = self.caches.endpoint_tags.get(&d.arn).filter(|t| {
+            d.status.is_transitional() || Markers::from_tags(t).stage.is_some_and(Stage::in_flight)
+        });
+        let tags = match known {
+            Some(tags) => tags,
+            None => {
+                let tags = self
+                    .call(
+                        now,
+                        "sagemaker",
+                        "ListTags",
+                        d.arn.clone(),
+                        c.endpoints.endpoint_tags(&d.arn),
+                    )
+                    .await?;
+                self.caches.endpoint_tags.put(&d.arn, tags.clone());
+                tags
+            }
+        };
         Ok(Some(self.join(d, tags, now).await?))
     }
 

@@ -208,10 +208,14 @@ impl<'a> Planner<'a> {
 
     /// Changes the progress markers and writes them to the endpoint's tags (the one way
     /// markers move, so what the plan assumes and what AWS holds never differ).
+    /// A write right after another tag write joins it: one AddTags instead of two.
     pub(crate) fn write_markers(&mut self, change: impl FnOnce(&mut Markers)) {
         let mut m = self.markers.clone();
         change(&mut m);
-        self.push(Action::TagEndpoint { tags: m.to_tags() });
+        match self.actions.last_mut() {
+            Some(Action::TagEndpoint { tags }) => tags.extend(m.to_tags()),
+            _ => self.push(Action::TagEndpoint { tags: m.to_tags() }),
+        }
         self.markers = m;
     }
 

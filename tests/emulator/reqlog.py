@@ -1,7 +1,8 @@
 """Request log and violations log.
 
 Contract: `RequestLog.add(service, op, status, error_code, injected)` appends
-{seq, time, service, operation, status, error_code, injected}; `entries()`, `clear()`,
+{seq, time, service, operation, status, error_code, injected, target}
+(target: the resource the request names, when it names one); `entries()`, `clear()`,
 `summary()` (counts by service, operation, status). `Violations.add(service, op, v)` records a
 service-model violation {service, operation, path, constraint, value, message}.
 """
@@ -19,12 +20,12 @@ class RequestLog:
             self._rows = []
             self._seq = 0
 
-    def add(self, service, op, status, error_code=None, injected=False):
+    def add(self, service, op, status, error_code=None, injected=False, target=None):
         with self._lock:
             self._seq += 1
             self._rows.append({
                 "seq": self._seq, "time": time.time(), "service": service, "operation": op,
-                "status": status, "error_code": error_code, "injected": bool(injected),
+                "status": status, "error_code": error_code, "injected": bool(injected), "target": target,
             })
 
     def entries(self):

@@ -65,6 +65,21 @@ def _error_code_of(call, status, headers, data):
     return None
 
 
+_TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ModelPackageName",
+                "ModelPackageGroupName", "ResourceArn", "ResourceId", "AlarmNames", "NameContains")
+
+
+def _target(params):
+    """The resource a request names, for the request log (the first key present)."""
+    if not isinstance(params, dict):
+        return None
+    for k in _TARGET_KEYS:
+        v = params.get(k)
+        if v:
+            return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+    return None
+
+
 def process(call, req, body):
     """(status, headers, body, error_code) of one AWS request, faults aside."""
     with WORLD.lock:
@@ -73,6 +88,7 @@ def process(call, req, body):
             if call.operation is None:
                 raise protocols.unknown_operation_error(call, modeled=False)
             params = protocols.decode(call, req, body)
+            call.target = _target(params)
             violations = validate.check(call.service, call.operation, params)
             if violations:
                 for v in violations:
@@ -143,7 +159,7 @@ def application(environ, start_response):
     else:
         status, headers, data, code = process(call, req, body)
         injected = False
-    WORLD.requests.add(call.service, call.raw_operation, status, code, injected)
+    WORLD.requests.add(call.service, call.raw_operation, status, code, injected, getattr(call, "target", None))
     resp = Response(data, status=status)
     resp.headers.clear()
     for k, v in headers.items():

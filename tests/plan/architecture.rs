@@ -8,15 +8,22 @@ use std::path::Path;
 /// Which top-level modules each one may use (besides itself).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("tags", &[]),
+    ("memo", &[]),
     ("api", &["tags"]),
     ("plan", &["api", "tags"]),
-    ("aws", &["api", "plan", "tags"]),
+    ("aws", &["api", "plan", "tags", "memo"]),
     ("artifact", &["api", "aws", "tags"]),
-    ("engine", &["api", "plan", "aws", "artifact", "tags"]),
-    ("sim", &["api", "plan", "aws", "artifact", "engine", "tags"]),
+    (
+        "engine",
+        &["api", "plan", "aws", "artifact", "tags", "memo"],
+    ),
+    (
+        "sim",
+        &["api", "plan", "aws", "artifact", "engine", "tags", "memo"],
+    ),
     (
         "controller",
-        &["api", "plan", "aws", "artifact", "engine", "tags"],
+        &["api", "plan", "aws", "artifact", "engine", "tags", "memo"],
     ),
 ];
 

@@ -301,7 +301,10 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
     let config = candidate_only(spec, cand, &model, &lineage, &variant, Some(ep));
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);
-    p.push(Action::CreateModel(model));
+    // The candidate's model already serves on the endpoint (models are immutable per name).
+    if !ep.variants.iter().any(|v| v.model_name == model.name) {
+        p.push(Action::CreateModel(model));
+    }
     switch_config(p, m, config, None);
     p.event(
         "Promoting",
@@ -514,7 +517,6 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         "Succeeded",
         format!("candidate serves 100 % of {}", ep.name),
     );
-    p.record(entry);
     p.event(
         "RolloutSucceeded",
         format!("candidate {label} serves 100 % of {}", ep.name),
@@ -522,6 +524,8 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     );
     p.markers = m;
     ensure_scaling(p, Some(ep));
+    // Recorded last: the record describes the endpoint as this plan leaves it.
+    p.record(entry);
     p.judge(
         Phase::Succeeded,
         Health::Ready,

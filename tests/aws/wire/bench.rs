@@ -61,7 +61,14 @@ async fn request_counts_per_strategy_and_at_rest() {
         "| rollout (second one, from a serving champion) | HTTP requests | largest operations |"
     );
     println!("|---|---|---|");
-    for (name, rollout) in ROLLOUTS {
+    // BENCH_ONLY=canary runs the strategies whose name starts so; BENCH_TRACE=1 prints every
+    // request of the measured rollout with the resource it names.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
+    for (name, rollout) in ROLLOUTS
+        .iter()
+        .filter(|(n, _)| n.starts_with(only.as_str()))
+    {
         let acct = Account::new().await;
         acct.emu.set(serde_json::json!({"create_seconds": 2.0, "update_seconds": 2.0,
             "weights_seconds": 1.0, "delete_seconds": 1.0, "rollback_seconds": 1.0, "wait_scale": 0.01}));
@@ -90,7 +97,18 @@ async fn request_counts_per_strategy_and_at_rest() {
         acct.package("run-2", 0.91).await;
         acct.emu.clear_requests();
         let file = apply("run-2");
-        line(name, &acct.emu.requests());
+        let measured = acct.emu.requests();
+        if trace {
+            for r in &measured {
+                println!(
+                    "  {:.2} {} {}",
+                    r["time"].as_f64().unwrap_or(0.0),
+                    r["operation"],
+                    r["target"]
+                );
+            }
+        }
+        line(name, &measured);
         if name.starts_with("canary") {
             // At rest: one pass of a fresh process (CLI), and resyncs of a warm engine (the
             // controller's steady state).
