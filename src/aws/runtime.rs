@@ -60,6 +60,8 @@ impl SdkRuntime {
                     )
                     .build(),
             )
+            .interceptor(super::limit::ThrottleCounter)
+            .retry_partition(super::limit::partition("sagemaker-runtime", config))
             .build();
         Self {
             client: aws_sdk_sagemakerruntime::Client::from_conf(conf),

@@ -61,6 +61,8 @@ impl SdkS3 {
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let conf = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(custom_endpoint)
+            .interceptor(super::limit::ThrottleCounter)
+            .retry_partition(super::limit::partition("s3", config))
             .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(conf),

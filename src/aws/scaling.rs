@@ -58,7 +58,12 @@ pub struct SdkScaling {
 impl SdkScaling {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
-            client: aws_sdk_applicationautoscaling::Client::new(config),
+            client: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
+                    .interceptor(super::limit::ThrottleCounter)
+                    .retry_partition(super::limit::partition("application-autoscaling", config))
+                    .build(),
+            ),
         }
     }
 }

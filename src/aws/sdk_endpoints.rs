@@ -35,7 +35,12 @@ pub struct SdkEndpoints {
 impl SdkEndpoints {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
-            client: aws_sdk_sagemaker::Client::new(config),
+            client: aws_sdk_sagemaker::Client::from_conf(
+                aws_sdk_sagemaker::config::Builder::from(config)
+                    .interceptor(super::limit::ThrottleCounter)
+                    .retry_partition(super::limit::partition("sagemaker", config))
+                    .build(),
+            ),
             described: Arc::default(),
             resource_tags: Arc::default(),
         }

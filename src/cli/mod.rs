@@ -108,6 +108,23 @@ struct AwsArgs {
     /// How soon to look again while SageMaker transitions.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     poll_interval: Duration,
+    /// AWS requests per second per account and region, shared by every document of the
+    /// manifest (a token bucket).
+    #[arg(long, env = "AWS_REQUESTS_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    aws_requests_per_second: u32,
+    /// Requests the bucket lets through at once before the rate applies.
+    #[arg(long, env = "AWS_REQUEST_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    aws_request_burst: u32,
+}
+
+impl AwsArgs {
+    fn limiter(&self) -> sagemaker_rollout::aws::limit::Limiter {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap_or(std::num::NonZeroU32::MIN);
+        sagemaker_rollout::aws::limit::Limiter::new(sagemaker_rollout::aws::limit::RequestRate {
+            per_second: n(self.aws_requests_per_second),
+            burst: n(self.aws_request_burst),
+        })
+    }
 }
 
 fn parse_phase(s: &str) -> Result<Phase, String> {

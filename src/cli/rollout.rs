@@ -208,6 +208,7 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
     };
     // Every job's clients first, so that a missing region stops the command before any
     // job has touched AWS.
+    let limiter = aws.limiter();
     let mut clients = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let c = rt
@@ -218,9 +219,10 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
     let results = rt.block_on(futures::future::join_all(jobs.iter().zip(clients).map(
         |(job, clients)| {
             let bar = bar.as_ref();
+            let bucket = limiter.bucket(&job.settings, aws.region.as_deref());
             async move {
                 let owner = job.md.owner();
-                let engine = Engine::new(clients, &owner);
+                let engine = Engine::new(clients, &owner).with_bucket(bucket);
                 let goal = match &job.what {
                     What::Apply(spec) => Goal::Apply(spec),
                     What::Delete(t) => Goal::Delete(t),

@@ -44,6 +44,13 @@ pub struct Config {
     /// AWS region for resources whose spec has none (default: the environment).
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
+    /// AWS requests per second per account and region, shared by every reconcile (a token
+    /// bucket; AWS's own limits are per account and region and shared with every caller).
+    #[arg(long, env = "AWS_REQUESTS_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub aws_requests_per_second: u32,
+    /// Requests the bucket lets through at once before the rate applies.
+    #[arg(long, env = "AWS_REQUEST_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub aws_request_burst: u32,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +75,17 @@ impl Config {
             lease_duration: Duration::from_secs(15),
             log_format: LogFormat::Text,
             aws_region: None,
+            aws_requests_per_second: 10,
+            aws_request_burst: 20,
+        }
+    }
+
+    /// The request bucket's rate.
+    pub fn request_rate(&self) -> crate::aws::limit::RequestRate {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap_or(std::num::NonZeroU32::MIN);
+        crate::aws::limit::RequestRate {
+            per_second: n(self.aws_requests_per_second),
+            burst: n(self.aws_request_burst),
         }
     }
 

@@ -39,6 +39,8 @@ pub struct Metrics {
     weight: Family<Labels, Gauge>,
     leader: Gauge,
     alarm_watch_reads: Counter,
+    aws_throttles: Counter,
+    aws_rate_limited: Counter,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -76,6 +78,8 @@ impl Metrics {
             weight: Family::default(),
             leader: Gauge::default(),
             alarm_watch_reads: Counter::default(),
+            aws_throttles: Counter::default(),
+            aws_rate_limited: Counter::default(),
         };
         registry.register(
             "reconciles",
@@ -116,6 +120,16 @@ impl Metrics {
             "alarm_watch_reads",
             "DescribeAlarms calls made between passes to watch baking candidates (one per 100 alarm names per account and region)",
             me.alarm_watch_reads.clone(),
+        );
+        registry.register(
+            "aws_throttles",
+            "Throttling answers from AWS, every attempt (the SDK's retries included)",
+            me.aws_throttles.clone(),
+        );
+        registry.register(
+            "aws_rate_limited",
+            "AWS operations held back by the per-account-and-region request bucket",
+            me.aws_rate_limited.clone(),
         );
         *me.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         me
@@ -186,6 +200,11 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        // The AWS counters live with the SDK clients (one set per process): brought up to
+        // them under the registry lock, so two scrapes never add the same increment.
+        let sync = |c: &Counter, seen: u64| c.inc_by(seen.saturating_sub(c.get()));
+        sync(&self.aws_throttles, crate::aws::limit::throttles_seen());
+        sync(&self.aws_rate_limited, crate::aws::limit::waits_seen());
         if encode(&mut out, &registry).is_err() {
             out.clear();
         }

@@ -132,10 +132,13 @@ pub struct Context {
     written: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
     /// Alarms read between passes while candidates bake with traffic.
     pub watch: watch::AlarmWatch,
+    /// The request buckets, one per (account, region), shared by every reconcile.
+    pub limiter: crate::aws::limit::Limiter,
 }
 
 impl Context {
     pub fn new(client: Client, config: Config, deps: Deps, leadership: Leadership) -> Self {
+        let config_rate = config.request_rate();
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_owned(),
             instance: Some(config.identity()),
@@ -151,6 +154,7 @@ impl Context {
             failures: Mutex::default(),
             written: Mutex::default(),
             watch: watch::AlarmWatch::default(),
+            limiter: crate::aws::limit::Limiter::new(config_rate),
         }
     }
 
@@ -170,8 +174,14 @@ impl Context {
         }
         let clients = self.deps.aws.clients(&settings).await?;
         let leadership = self.leadership.clone();
-        let engine =
-            Arc::new(Engine::new(clients, owner).with_gate(Arc::new(move || leadership.is_held())));
+        let bucket = self
+            .limiter
+            .bucket(&settings, self.config.aws_region.as_deref());
+        let engine = Arc::new(
+            Engine::new(clients, owner)
+                .with_gate(Arc::new(move || leadership.is_held()))
+                .with_bucket(bucket),
+        );
         if let Ok(mut m) = self.engines.lock() {
             m.insert(owner.to_owned(), (settings, engine.clone()));
         }

@@ -168,6 +168,10 @@ async fn check(ctx: &super::Context, settings: &Settings, entries: &[(String, En
     ctx.deps
         .metrics
         .alarm_watch_reads(names.len().div_ceil(100) as u64);
+    ctx.limiter
+        .bucket(settings, ctx.config.aws_region.as_deref())
+        .take(1)
+        .await;
     let firing: BTreeSet<String> = match clients.alarms.describe(&names).await {
         Ok(alarms) => alarms
             .into_iter()

@@ -117,6 +117,8 @@ pub struct Engine {
     caches: cache::Caches,
     calls: Mutex<Vec<Call>>,
     gate: Option<Gate>,
+    /// The request bucket of the account and region this engine deploys to.
+    bucket: Option<std::sync::Arc<crate::aws::limit::Bucket>>,
 }
 
 /// Asked before every action: may this process change AWS now? The controller answers
@@ -168,12 +170,19 @@ impl Engine {
             caches: cache::Caches::default(),
             calls: Mutex::new(Vec::new()),
             gate: None,
+            bucket: None,
         }
     }
 
     /// Acts only while `gate` says yes; a closed gate stops a pass with [`EngineError::Gated`].
     pub fn with_gate(mut self, gate: Gate) -> Self {
         self.gate = Some(gate);
+        self
+    }
+
+    /// Every AWS operation takes a token from `bucket` first.
+    pub fn with_bucket(mut self, bucket: std::sync::Arc<crate::aws::limit::Bucket>) -> Self {
+        self.bucket = Some(bucket);
         self
     }
 

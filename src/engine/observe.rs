@@ -41,6 +41,10 @@ impl Engine {
         detail: impl Into<String>,
         fut: impl Future<Output = Result<T, AwsError>>,
     ) -> Result<T, AwsError> {
+        if let Some(b) = &self.bucket {
+            // One token per AWS operation ("A+B" adapter calls are two).
+            b.take(operation.split('+').count() as u32).await;
+        }
         let result = fut.await;
         self.log(now, service, operation, detail.into(), result.is_ok());
         result

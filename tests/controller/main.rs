@@ -15,5 +15,6 @@ mod kube_fake;
 mod lease;
 mod reconcile;
 mod requests;
+mod scale;
 mod sdk;
 mod tls;

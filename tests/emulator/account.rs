@@ -162,7 +162,12 @@ spec:
         let bin = std::env::var("SAGEMAKER_ROLLOUT_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sagemaker-rollout").to_owned());
         let mut c = Command::new(bin);
-        c.args(args).envs(self.emu.env());
+        // The emulator is not an account with neighbours to protect, and these scenarios
+        // poll every 100 ms: no client-side request bucket (tests/controller/scale.rs tests it).
+        c.args(args)
+            .envs(self.emu.env())
+            .env("AWS_REQUESTS_PER_SECOND", "10000")
+            .env("AWS_REQUEST_BURST", "10000");
         c
     }
 

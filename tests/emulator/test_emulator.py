@@ -648,6 +648,23 @@ class FaultsAndLogs(Base):
         self.assertEqual([True, False, True, True], [r["injected"] for r in log])
         self.assertEqual(["ThrottlingException", None], [r["error_code"] for r in log[:2]])
 
+    def test_rate_limit_throttles_above_the_rate_and_admits_again_after_a_second(self):
+        ctl("requests", method="DELETE")
+        ctl("faults", {"rate_per_second": 5, "services": ["sagemaker"]})
+        codes = []
+        for _ in range(8):
+            try:
+                self.sm.list_models()
+                codes.append(200)
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+        self.assertEqual([200] * 5 + ["ThrottlingException"] * 3, codes)
+        self.cw.describe_alarms()  # another service: not limited
+        time.sleep(1.05)
+        self.sm.list_models()
+        ctl("faults", {})
+        self.assertEqual(3, sum(r["injected"] for r in ctl("requests")))
+
     def test_deterministic_with_seed(self):
         def run():
             ctl("requests", method="DELETE")

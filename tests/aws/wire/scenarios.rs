@@ -290,7 +290,28 @@ async fn a_storm_of_throttling_and_server_errors_only_slows_it_down() {
     let (_, candidate) = with_champion(&acct, "wire-storm", CANARY, "").await;
     acct.emu
         .faults(serde_json::json!({"throttle_percent": 20, "error_percent": 5, "seed": 7}));
-    acct.apply(&acct.manifest("churn", "wire-storm", "run-2", CANARY, ""));
+    // Standard retries: this storm throttles a fifth of the requests whatever their rate,
+    // which drives the adaptive mode's client-side rate to its floor (AWS throttles by
+    // rate; tests/controller/scale.rs is that case, in adaptive mode).
+    let out = acct
+        .command(&[
+            "apply",
+            "-f",
+            &acct
+                .manifest("churn", "wire-storm", "run-2", CANARY, "")
+                .to_string_lossy(),
+            "--wait",
+            "--poll-interval",
+            "100ms",
+        ])
+        .env("AWS_RETRY_MODE", "standard")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     acct.emu.faults(serde_json::json!({}));
     let injected = acct
         .emu

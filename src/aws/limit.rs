@@ -1,0 +1,377 @@
+//! Limits that protect the account. SageMaker, Application Auto Scaling and CloudWatch
+//! throttle per account and region, and every other caller in the account (pipelines, the
+//! console, other controllers) shares those limits. AWS publishes no per-operation rate for
+//! the SageMaker control plane (docs/aws-rules.md, "request rates": the docs are silent), so
+//! the rate is a flag with a conservative default.
+//!
+//! - [`Limiter`]: one token bucket per (account, region), shared by every reconcile of every
+//!   resource that deploys there; each AWS operation the engine issues takes a token first.
+//!   The account is the one of the role a resource assumes, else the controller's own.
+//! - The SDK's adaptive retry mode (set in [`super::load`]) slows a client further when AWS
+//!   throttles it anyway, and retries those answers with backoff.
+//! - [`ThrottleCounter`]: an SDK interceptor counting every throttling answer, including the
+//!   attempts the SDK retried and the caller never saw ([`throttles_seen`], exported as the
+//!   `sagemaker_rollout_aws_throttles_total` metric; [`waits_seen`] counts the operations a
+//!   bucket held back, `sagemaker_rollout_aws_rate_limited_total`).
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use super::{Settings, THROTTLING};
+
+/// Requests per second and burst of one (account, region) bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRate {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl Default for RequestRate {
+    /// 10 requests per second, bursts of 20: a few hundred endpoints at rest (2 requests per
+    /// resync) stay well under it, and a rollout's bursts pass unhindered.
+    fn default() -> Self {
+        Self {
+            per_second: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// One (account, region) bucket: `burst` tokens, refilled at `per_second`. Hand-written on
+/// tokio's clock (a rate-limiting crate would wait on the wall clock): the controller's
+/// tests run in paused virtual time, and a wait here must advance that time, not stall it.
+#[derive(Debug)]
+pub struct Bucket {
+    rate: RequestRate,
+    /// Tokens left and when they were counted; the async mutex queues waiters fairly.
+    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+    /// Operations that had to wait for a token.
+    waited: AtomicU64,
+}
+
+impl Bucket {
+    fn new(rate: RequestRate) -> Self {
+        Self {
+            rate,
+            state: tokio::sync::Mutex::new((
+                f64::from(rate.burst.get()),
+                tokio::time::Instant::now(),
+            )),
+            waited: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits for `n` tokens (one per AWS operation; never more than the burst).
+    pub async fn take(&self, n: u32) {
+        let want = f64::from(n.clamp(1, self.rate.burst.get()));
+        let per_second = f64::from(self.rate.per_second.get());
+        let burst = f64::from(self.rate.burst.get());
+        let mut state = self.state.lock().await;
+        let mut counted = false;
+        loop {
+            let now = tokio::time::Instant::now();
+            let (tokens, at) = *state;
+            let tokens = (tokens + now.duration_since(at).as_secs_f64() * per_second).min(burst);
+            if tokens >= want {
+                *state = (tokens - want, now);
+                return;
+            }
+            *state = (tokens, now);
+            if !counted {
+                counted = true;
+                self.waited.fetch_add(1, Ordering::Relaxed);
+                WAITED.fetch_add(1, Ordering::Relaxed);
+            }
+            let wait = (want - tokens) / per_second;
+            tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
+        }
+    }
+
+    pub fn waited(&self) -> u64 {
+        self.waited.load(Ordering::Relaxed)
+    }
+}
+
+/// The buckets of one process, by (account, region).
+#[derive(Debug, Default)]
+pub struct Limiter {
+    rate: RequestRate,
+    buckets: Mutex<HashMap<String, Arc<Bucket>>>,
+}
+
+impl Limiter {
+    pub fn new(rate: RequestRate) -> Self {
+        Self {
+            rate,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// The bucket of the account and region `settings` deploy to (`default_region` when the
+    /// settings name none).
+    pub fn bucket(&self, settings: &Settings, default_region: Option<&str>) -> Arc<Bucket> {
+        let key = key(settings, default_region);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .entry(key)
+            .or_insert_with(|| Arc::new(Bucket::new(self.rate)))
+            .clone()
+    }
+
+    /// Operations that waited for a token, over every bucket.
+    pub fn waited(&self) -> u64 {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.values().map(|b| b.waited()).sum()
+    }
+}
+
+/// `account/region`: the account of the assumed role (`arn:aws:iam::ACCOUNT:role/…`), else
+/// `self` (the controller's own credentials).
+fn key(settings: &Settings, default_region: Option<&str>) -> String {
+    let account = settings
+        .assume_role_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .filter(|a| !a.is_empty())
+        .unwrap_or("self");
+    let region = settings
+        .region
+        .as_deref()
+        .or(default_region)
+        .unwrap_or("default");
+    format!("{account}/{region}")
+}
+
+/// The SDK's retry partition for `service` in the configuration's region: the adaptive
+/// retry mode's client-side rate and retry budget are kept per partition (by default one per
+/// service for the whole process), so that a region AWS throttles does not slow the others.
+pub fn partition(
+    service: &str,
+    config: &aws_config::SdkConfig,
+) -> aws_sdk_sagemaker::config::retry::RetryPartition {
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_default();
+    aws_sdk_sagemaker::config::retry::RetryPartition::new(format!(
+        "sagemaker-rollout/{service}/{region}"
+    ))
+}
+
+static THROTTLES: AtomicU64 = AtomicU64::new(0);
+static WAITED: AtomicU64 = AtomicU64::new(0);
+
+/// Operations this process held back for a token, over every bucket.
+pub fn waits_seen() -> u64 {
+    WAITED.load(Ordering::Relaxed)
+}
+
+/// Throttling answers AWS gave this process, retried ones included.
+pub fn throttles_seen() -> u64 {
+    THROTTLES.load(Ordering::Relaxed)
+}
+
+/// Counts throttling answers per attempt: an error status whose error code (in the
+/// `x-amzn-ErrorType` or `x-amzn-query-error` header, or the body of a JSON, CBOR or XML
+/// error) is one of the codes the error classes call throttling, a 429, or a 503 without a
+/// code (S3's SlowDown to a HEAD request).
+#[derive(Debug, Default)]
+pub struct ThrottleCounter;
+
+impl Intercept for ThrottleCounter {
+    fn name(&self) -> &'static str {
+        "sagemaker-rollout throttle counter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(r) = context.response() {
+            let headers = ["x-amzn-errortype", "x-amzn-query-error"]
+                .iter()
+                .filter_map(|h| r.headers().get(*h))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let body = r.body().bytes().unwrap_or_default();
+            if is_throttle(r.status().as_u16(), &headers, body) {
+                THROTTLES.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an answer is a throttle (pure, for the table test).
+fn is_throttle(status: u16, headers: &str, body: &[u8]) -> bool {
+    if status == 429 {
+        return true;
+    }
+    if status < 400 {
+        return false;
+    }
+    // `x-amzn-ErrorType: ThrottlingException:http://…`, `x-amzn-query-error: Throttling;Sender`.
+    let from_header = headers
+        .split(' ')
+        .filter_map(|h| h.split([':', ';']).next())
+        .any(|c| THROTTLING.contains(&c));
+    let code = error_code(body);
+    // S3 throttles with 503 SlowDown; the answer to a HEAD request has no body to say so.
+    let bare_503 = status == 503 && code.is_none() && headers.trim().is_empty();
+    from_header || bare_503 || code.is_some_and(|c| THROTTLING.contains(&c.as_str()))
+}
+
+/// The error code of an error body: XML `<Code>`, JSON `"__type"` (or `"code"`), or the
+/// CBOR text after `__type`; a `namespace#` prefix and a `:uri` suffix are dropped.
+fn error_code(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let raw = if let Some(i) = text.find("<Code>") {
+        let rest = &text[i + 6..];
+        rest[..rest.find("</Code>")?].to_owned()
+    } else {
+        let key = ["\"__type\"", "\"code\"", "__type"]
+            .iter()
+            .find_map(|k| find(body, k.as_bytes()).map(|i| (i, k.len())))?;
+        let rest = &body[key.0 + key.1..];
+        match rest.first()? {
+            // JSON: `: "Code"`.
+            b':' | b' ' => {
+                let open = rest.iter().position(|b| *b == b'"')? + 1;
+                let len = rest[open..].iter().position(|b| *b == b'"')?;
+                String::from_utf8_lossy(&rest[open..open + len]).into_owned()
+            }
+            // CBOR: a text-string header (length below 24, or one length byte), then the text.
+            h @ 0x60..=0x77 => {
+                let len = usize::from(h - 0x60);
+                String::from_utf8_lossy(rest.get(1..1 + len)?).into_owned()
+            }
+            0x78 => {
+                let len = usize::from(*rest.get(1)?);
+                String::from_utf8_lossy(rest.get(2..2 + len)?).into_owned()
+            }
+            _ => return None,
+        }
+    };
+    let code = raw.rsplit('#').next().unwrap_or(&raw);
+    Some(code.split(':').next().unwrap_or(code).trim().to_owned())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_answers_are_recognised_in_every_protocol() {
+        let cases: [(u16, &str, &[u8], bool); 12] = [
+            (400, "ThrottlingException:http://internal", b"", true),
+            (
+                400,
+                "",
+                br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                true,
+            ),
+            (
+                400,
+                "",
+                br#"{"__type": "com.amazon.coral#ThrottlingException"}"#,
+                true,
+            ),
+            (400, "", b"<Error><Code>Throttling</Code></Error>", true),
+            (400, "Throttling;Sender", b"", true),
+            (400, "", b"\xa2f__typejThrottlinggmessage", true),
+            (503, "", b"<Error><Code>SlowDown</Code></Error>", true),
+            (429, "", b"", true),
+            (503, "", b"", true),
+            (
+                503,
+                "",
+                b"<Error><Code>ServiceUnavailable</Code></Error>",
+                false,
+            ),
+            (
+                400,
+                "",
+                br#"{"__type":"ValidationException","message":"Throttling is off"}"#,
+                false,
+            ),
+            (200, "", br#"{"__type":"ThrottlingException"}"#, false),
+        ];
+        for (status, headers, body, want) in cases {
+            assert_eq!(
+                is_throttle(status, headers, body),
+                want,
+                "{status} {headers} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn one_bucket_per_account_and_region() {
+        let l = Limiter::default();
+        let own = Settings::default();
+        let role = |acct: &str| Settings {
+            region: Some("eu-west-1".into()),
+            assume_role_arn: Some(format!("arn:aws:iam::{acct}:role/deployer")),
+        };
+        assert!(Arc::ptr_eq(
+            &l.bucket(&own, Some("us-east-1")),
+            &l.bucket(&own, Some("us-east-1"))
+        ));
+        assert!(!Arc::ptr_eq(
+            &l.bucket(&own, Some("us-east-1")),
+            &l.bucket(&own, Some("eu-west-1"))
+        ));
+        assert!(Arc::ptr_eq(
+            &l.bucket(&role("111"), None),
+            &l.bucket(&role("111"), None)
+        ));
+        assert!(!Arc::ptr_eq(
+            &l.bucket(&role("111"), None),
+            &l.bucket(&role("222"), None)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn past_the_burst_a_bucket_lets_requests_through_at_its_rate() {
+        let rate = RequestRate {
+            per_second: NonZeroU32::new(10).unwrap(),
+            burst: NonZeroU32::new(5).unwrap(),
+        };
+        let b = Bucket::new(rate);
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            b.take(1).await;
+        }
+        assert_eq!(b.waited(), 0, "the burst passes at once");
+        assert_eq!(start.elapsed(), std::time::Duration::ZERO);
+        for _ in 0..20 {
+            b.take(1).await;
+        }
+        let took = start.elapsed().as_secs_f64();
+        assert!(
+            (1.99..2.01).contains(&took),
+            "20 more at 10/s take 2 s, took {took}"
+        );
+        b.take(50).await;
+        let whole = start.elapsed().as_secs_f64() - took;
+        assert!(
+            (0.49..0.51).contains(&whole),
+            "more than the burst waits for a whole burst: {whole}"
+        );
+    }
+}
