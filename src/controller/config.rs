@@ -44,6 +44,11 @@ pub struct Config {
     /// AWS region for resources whose spec has none (default: the environment).
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
+    /// The shard this controller runs: it reconciles only resources labelled
+    /// `sagemaker.mlops.dev/shard=<shard>` and holds its own Lease (`<lease-name>-<shard>`).
+    /// Without it, the default shard: every resource without that label.
+    #[arg(long, env = "SHARD", value_parser = parse_shard)]
+    pub shard: Option<String>,
     /// AWS requests per second per account and region, shared by every reconcile (a token
     /// bucket; AWS's own limits are per account and region and shared with every caller).
     #[arg(long, env = "AWS_REQUESTS_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -51,6 +56,26 @@ pub struct Config {
     /// Requests the bucket lets through at once before the rate applies.
     #[arg(long, env = "AWS_REQUEST_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub aws_request_burst: u32,
+}
+
+/// The label that assigns a ModelDeployment to a shard.
+pub const SHARD_LABEL: &str = "sagemaker.mlops.dev/shard";
+
+/// A shard name is a label value: at most 63 characters, alphanumeric at both ends, `-`, `_`
+/// and `.` inside (and short enough to suffix the Lease name).
+fn parse_shard(s: &str) -> Result<String, String> {
+    let inner_ok = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ends_ok = s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !s.is_empty() && s.len() <= 63 && inner_ok && ends_ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "\"{s}\" is not a label value (at most 63 characters: letters, digits, '-', '_', '.', alphanumeric at both ends)"
+        ))
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +100,26 @@ impl Config {
             lease_duration: Duration::from_secs(15),
             log_format: LogFormat::Text,
             aws_region: None,
+            shard: None,
             aws_requests_per_second: 10,
             aws_request_burst: 20,
+        }
+    }
+
+    /// The label selector of this controller's shard (Flux's convention: a named shard
+    /// selects its label value, the default shard the resources without the label).
+    pub fn shard_selector(&self) -> String {
+        match &self.shard {
+            Some(s) => format!("{SHARD_LABEL}={s}"),
+            None => format!("!{SHARD_LABEL}"),
+        }
+    }
+
+    /// The Lease this controller's shard elects its leader with.
+    pub fn shard_lease(&self) -> String {
+        match &self.shard {
+            Some(s) => format!("{}-{s}", self.lease_name),
+            None => self.lease_name.clone(),
         }
     }
 
@@ -151,5 +194,21 @@ mod tests {
             Cli::try_parse_from(["controller", "--concurrency", "0"]).is_err(),
             "concurrency 0 is refused"
         );
+    }
+
+    #[test]
+    fn a_shard_selects_its_label_and_elects_with_its_own_lease() {
+        let d = parse(&[]);
+        assert_eq!(d.shard_selector(), "!sagemaker.mlops.dev/shard");
+        assert_eq!(d.shard_lease(), d.lease_name);
+        let eu = parse(&["--shard", "eu-1"]);
+        assert_eq!(eu.shard_selector(), "sagemaker.mlops.dev/shard=eu-1");
+        assert_eq!(eu.shard_lease(), format!("{}-eu-1", eu.lease_name));
+        for bad in ["", "-eu", "eu_", "a/b", "a=b", &"x".repeat(64)] {
+            assert!(
+                Cli::try_parse_from(["controller", "--shard", bad]).is_err(),
+                "shard {bad:?} is refused"
+            );
+        }
     }
 }

@@ -28,7 +28,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, SHARD_LABEL};
 pub use reconcile::{FIELD_MANAGER, FINALIZER, error_policy, reconcile};
 
 use crate::api::ModelDeployment;
@@ -284,7 +284,7 @@ pub async fn run(
         let api: Api<Lease> = Api::namespaced(client.clone(), &config.lease_namespace);
         let elector = Elector::new(
             api,
-            &config.lease_name,
+            &config.shard_lease(),
             &config.identity(),
             config.lease_duration,
         );
@@ -315,7 +315,11 @@ pub async fn run(
     let mut stores = Vec::new();
     let mut runs = Vec::new();
     for api in apis {
-        let c = Controller::new(api, watcher::Config::default());
+        // Only this shard's resources are listed, watched and cached.
+        let c = Controller::new(
+            api,
+            watcher::Config::default().labels(&config.shard_selector()),
+        );
         stores.push(c.store());
         let fired = ctx.watch.triggers();
         // Every gain of the lease re-checks every resource: the previous leader may have

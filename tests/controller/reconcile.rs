@@ -675,3 +675,76 @@ async fn an_alarm_during_a_bake_starts_the_rollback_within_one_interval() {
     );
     c.shutdown().await;
 }
+
+/// Two shards on one API server: each reconciles only its own resources (a named shard
+/// those labelled with it, the default shard the unlabelled ones), each holds its own
+/// Lease, and relabelling a resource moves it to the other shard.
+#[tokio::test(start_paused = true)]
+async fn two_shards_each_reconcile_only_their_resources_and_a_label_moves_one() {
+    let mut x = manifest("direct");
+    x["metadata"]["labels"] = json!({(sagemaker_rollout::controller::SHARD_LABEL): "a"});
+    let w = World::new(&x, false);
+    let mut y = manifest("direct");
+    y["metadata"]["name"] = json!("other");
+    y["spec"]["endpointName"] = json!("churn-other");
+    seed(&w.sim, &spec_of(&y), &format!("{NS}/other"), true);
+    let a = w.start_with(Config {
+        shard: Some("a".into()),
+        ..World::config("shard-a")
+    });
+    let d = w.start("default");
+    let pp = PatchParams::apply("kubectl").force();
+    w.apply(&x).await;
+    w.api()
+        .patch("other", &pp, &Patch::Apply(&y))
+        .await
+        .unwrap();
+    let succeeded = |w: &World, name: &str| {
+        w.fake.get("modeldeployments", NS, name).is_some_and(|o| {
+            o["status"]["phase"] == "Succeeded" && o["status"]["observedGeneration"] == 1
+        })
+    };
+    w.until("both Succeeded", Duration::from_secs(3600), |w| {
+        succeeded(w, NAME) && succeeded(w, "other")
+    })
+    .await;
+    let serves =
+        |i: &Instance, name: &str| i.metrics.render().contains(&format!("name=\"{name}\""));
+    assert!(
+        serves(&a, NAME) && !serves(&a, "other"),
+        "shard a: only its labelled resource"
+    );
+    assert!(
+        serves(&d, "other") && !serves(&d, NAME),
+        "default shard: only the unlabelled one"
+    );
+    let holder = |lease: &str| {
+        w.fake
+            .get("leases", "sagemaker-rollout-system", lease)
+            .map(|l| l["spec"]["holderIdentity"].clone())
+    };
+    assert_eq!(holder("sagemaker-rollout-a"), Some(json!("shard-a")));
+    assert_eq!(holder("sagemaker-rollout"), Some(json!("default")));
+
+    // Relabel `other` into shard a: the default shard lets it go, shard a takes it.
+    y["metadata"]["labels"] = json!({(sagemaker_rollout::controller::SHARD_LABEL): "a"});
+    w.api()
+        .patch("other", &pp, &Patch::Apply(&y))
+        .await
+        .unwrap();
+    w.until("shard a took it", Duration::from_secs(3600), |_| {
+        serves(&a, "other")
+    })
+    .await;
+    // A pass already under way when the label moved may finish; nothing after it.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let before = d.aws_calls();
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(
+        d.aws_calls(),
+        before,
+        "the default shard no longer touches the moved resource (hours of resyncs later)"
+    );
+    a.shutdown().await;
+    d.shutdown().await;
+}

@@ -40,6 +40,9 @@ struct Change {
     namespace: String,
     kind: &'static str,
     object: Value,
+    /// The object before a MODIFIED change: a label-selected watch sees an object that
+    /// stops matching as DELETED and one that starts matching as ADDED, as an API server does.
+    before: Option<Value>,
 }
 
 type Key = (String, String, String);
@@ -253,7 +256,7 @@ impl FakeApi {
             (&Method::GET, None) if q.get("watch").is_some_and(|w| w == "true" || w == "1") => {
                 self.watch(&r, &q)
             }
-            (&Method::GET, None) => self.list(&r),
+            (&Method::GET, None) => self.list(&r, &q),
             (&Method::GET, Some(name)) => match self.get(&r.plural, ns(&r), name) {
                 Some(o) => respond(StatusCode::OK, o),
                 None => status(
@@ -368,7 +371,7 @@ impl FakeApi {
         let name = name_of(&o);
         s.objects
             .insert((plural.to_owned(), namespace.to_owned(), name), o.clone());
-        self.emit(s, plural, namespace, "ADDED", &o);
+        self.emit(s, plural, namespace, "ADDED", &o, None);
         (rv, o)
     }
 
@@ -421,33 +424,45 @@ impl FakeApi {
             .is_some_and(|f| !f.is_empty());
         if next["metadata"]["deletionTimestamp"].is_string() && !finalizers {
             s.objects.remove(&key);
-            self.emit(&mut s, &r.plural, ns(r), "DELETED", &next);
+            self.emit(&mut s, &r.plural, ns(r), "DELETED", &next, None);
             return respond(StatusCode::OK, next);
         }
         s.objects.insert(key, next.clone());
-        self.emit(&mut s, &r.plural, ns(r), "MODIFIED", &next);
+        self.emit(&mut s, &r.plural, ns(r), "MODIFIED", &next, Some(current));
         respond(StatusCode::OK, next)
     }
 
-    fn emit(&self, s: &mut State, plural: &str, namespace: &str, kind: &'static str, o: &Value) {
+    fn emit(
+        &self,
+        s: &mut State,
+        plural: &str,
+        namespace: &str,
+        kind: &'static str,
+        o: &Value,
+        before: Option<Value>,
+    ) {
         let change = Change {
             rv: s.rv,
             plural: plural.to_owned(),
             namespace: namespace.to_owned(),
             kind,
             object: o.clone(),
+            before,
         };
         s.history.push(change.clone());
         let _ = self.changes.send(change);
     }
 
-    fn list(&self, r: &Route) -> Response<FakeBody> {
+    fn list(&self, r: &Route, q: &BTreeMap<String, String>) -> Response<FakeBody> {
+        let selector = Selector::parse(q.get("labelSelector").map(String::as_str));
         let s = self.state.lock().unwrap();
         let items: Vec<Value> = s
             .objects
             .iter()
-            .filter(|((p, n, _), _)| {
-                *p == r.plural && r.namespace.as_ref().is_none_or(|ns| ns == n)
+            .filter(|((p, n, _), o)| {
+                *p == r.plural
+                    && r.namespace.as_ref().is_none_or(|ns| ns == n)
+                    && selector.matches(o)
             })
             .map(|(_, v)| v.clone())
             .collect();
@@ -469,16 +484,29 @@ impl FakeApi {
             .unwrap_or(290);
         let plural = r.plural.clone();
         let namespace = r.namespace.clone();
-        let matches = move |c: &Change| {
-            c.plural == plural && namespace.as_ref().is_none_or(|ns| *ns == c.namespace)
+        let selector = Selector::parse(q.get("labelSelector").map(String::as_str));
+        // The change as this watch sees it (None: not for this watch).
+        let matches = move |c: &Change| -> Option<Change> {
+            if c.plural != plural || namespace.as_ref().is_some_and(|ns| *ns != c.namespace) {
+                return None;
+            }
+            let now = selector.matches(&c.object);
+            let was = c.before.as_ref().map(|b| selector.matches(b));
+            let kind = match (c.kind, was, now) {
+                ("MODIFIED", Some(true), false) => "DELETED",
+                ("MODIFIED", Some(false), true) => "ADDED",
+                (_, _, true) => c.kind,
+                _ => return None,
+            };
+            Some(Change { kind, ..c.clone() })
         };
         let (past, rx) = {
             let s = self.state.lock().unwrap();
             let past: Vec<Change> = s
                 .history
                 .iter()
-                .filter(|c| c.rv > since && matches(c))
-                .cloned()
+                .filter(|c| c.rv > since)
+                .filter_map(&matches)
                 .collect();
             (past, self.changes.subscribe())
         };
@@ -490,8 +518,11 @@ impl FakeApi {
         let live = futures::stream::unfold((rx, matches), |(mut rx, matches)| async move {
             loop {
                 match rx.recv().await {
-                    Ok(c) if matches(&c) => return Some((c, (rx, matches))),
-                    Ok(_) => {}
+                    Ok(c) => {
+                        if let Some(c) = matches(&c) {
+                            return Some((c, (rx, matches)));
+                        }
+                    }
                     // Lagged or closed: end the watch; the client re-watches from its
                     // last resourceVersion and the history fills the gap.
                     Err(_) => return None,
@@ -509,6 +540,71 @@ impl FakeApi {
             .body(BodyExt::boxed(StreamBody::new(stream)))
             .unwrap_or_default()
     }
+}
+
+/// A label selector as `labelSelector` spells it: `k=v`, `k==v`, `k!=v`, `k` (exists),
+/// `!k` (absent), comma-separated, all of which must hold.
+struct Selector(Vec<(String, Option<String>, bool)>);
+
+impl Selector {
+    fn parse(raw: Option<&str>) -> Self {
+        let raw = raw.map(percent_decode).unwrap_or_default();
+        let terms = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                if let Some((k, v)) = t.split_once("!=") {
+                    (k.to_owned(), Some(v.to_owned()), false)
+                } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+                    (k.to_owned(), Some(v.to_owned()), true)
+                } else if let Some(k) = t.strip_prefix('!') {
+                    (k.to_owned(), None, false)
+                } else {
+                    (t.to_owned(), None, true)
+                }
+            })
+            .collect();
+        Self(terms)
+    }
+
+    fn matches(&self, o: &Value) -> bool {
+        let labels = &o["metadata"]["labels"];
+        self.0.iter().all(|(k, v, positive)| {
+            let have = labels[k.as_str()].as_str();
+            match (v, positive) {
+                (Some(v), true) => have == Some(v.as_str()),
+                (Some(v), false) => have != Some(v.as_str()),
+                (None, true) => have.is_some(),
+                (None, false) => have.is_none(),
+            }
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn ns(r: &Route) -> &str {

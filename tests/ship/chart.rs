@@ -89,7 +89,7 @@ fn chart_and_kustomize_crds_are_byte_copies_of_the_generated_one() {
     }
 }
 
-const VALUE_SETS: [&[&str]; 4] = [
+const VALUE_SETS: [&[&str]; 5] = [
     &[],
     &[
         "--set",
@@ -110,6 +110,12 @@ const VALUE_SETS: [&[&str]; 4] = [
         "replicaCount=1",
         "--set",
         "controller.logFormat=text",
+    ],
+    &[
+        "--set",
+        "controller.shards={eu,batch}",
+        "--set",
+        "networkPolicy.enabled=true",
     ],
 ];
 
@@ -401,4 +407,64 @@ fn example_resources_cover_every_strategy_and_pass_the_checker() {
         .map(|s| (*s).to_owned())
         .collect();
     assert_eq!(strategies, want);
+}
+
+/// `controller.shards`: one more Deployment (and PodDisruptionBudget) per shard, each with
+/// `SHARD` set and a selector no other Deployment's pods match; the default shard keeps the
+/// release's selector (an upgrade keeps its Deployment); the metrics Service selects them all.
+#[test]
+fn chart_renders_one_deployment_per_shard_with_disjoint_selectors() {
+    let d = docs(&template(&["--set", "controller.shards={eu,batch}"]));
+    let deploys = of_kind(&d, "Deployment");
+    let names: Vec<&str> = deploys
+        .iter()
+        .map(|x| x["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sr-sagemaker-rollout",
+            "sr-sagemaker-rollout-eu",
+            "sr-sagemaker-rollout-batch"
+        ]
+    );
+    let shards: Vec<Option<Value>> = deploys
+        .iter()
+        .map(|x| env(x).get("SHARD").map(|e| e["value"].clone()))
+        .collect();
+    assert_eq!(shards, [None, Some("eu".into()), Some("batch".into())]);
+    let plain = docs(&template(&[]));
+    assert_eq!(
+        deploys[0]["spec"]["selector"],
+        of_kind(&plain, "Deployment")[0]["spec"]["selector"],
+        "the default shard's selector is unchanged"
+    );
+    let labels = |x: &Value| x["spec"]["template"]["metadata"]["labels"].clone();
+    let selects = |sel: &Value, labels: &Value| {
+        sel["matchLabels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .all(|(k, v)| labels[k] == *v)
+    };
+    for (i, a) in deploys.iter().enumerate() {
+        for (j, b) in deploys.iter().enumerate() {
+            assert_eq!(
+                selects(&a["spec"]["selector"], &labels(b)),
+                i == j,
+                "{} selecting the pods of {}",
+                names[i],
+                names[j]
+            );
+        }
+    }
+    let service = of_kind(&d, "Service")[0];
+    for x in &deploys {
+        let sel = json!({"matchLabels": service["spec"]["selector"].clone()});
+        assert!(
+            selects(&sel, &labels(x)),
+            "metrics Service selects every shard"
+        );
+    }
+    assert_eq!(of_kind(&d, "PodDisruptionBudget").len(), 3);
 }

@@ -15,6 +15,19 @@ app.kubernetes.io/name: {{ include "sr.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The pods of one shard's Deployment ({root, shard}; shard "" is the default shard, whose
+     selector is the release's as before sharding, so an upgrade keeps its Deployment). */}}
+{{- define "sr.shardSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "sr.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}{{ if .shard }}-{{ .shard }}{{ end }}
+{{- end -}}
+
+{{/* Every controller pod of the release, whatever its shard (Service, NetworkPolicy). */}}
+{{- define "sr.podsLabels" -}}
+app.kubernetes.io/name: {{ include "sr.name" . }}
+app.kubernetes.io/part-of: {{ .Release.Name }}
+{{- end -}}
+
 {{- define "sr.labels" -}}
 {{ include "sr.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
