@@ -11,6 +11,12 @@
 //! cargo build --release --bin sagemaker-rollout
 //! cargo run --release --example controller_bench
 //! ```
+//!
+//! The objects carry what a real API server would send: `managedFields` (kubectl's
+//! client-side apply, the controller's finalizer update and status applies) and kubectl's
+//! `last-applied-configuration` annotation (`BENCH_HONEST=0` leaves them out).
+//! `SAGEMAKER_ROLLOUT_BIN` measures another build; `BENCH_COUNTS=0,10000` picks the sizes and
+//! `BENCH_NO_CPU=1` skips the CPU part.
 
 #[path = "../tests/fake_api/mod.rs"]
 mod fake_api;
@@ -51,7 +57,70 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn rss_with(n: usize, status: &Value, bin: &str) -> (u64, u64, f64) {
+/// `fieldsV1` of a JSON value, as server-side apply tracks it: `f:<key>` per object member
+/// (`.` marking a member with children), `k:` entries keyed per list item.
+fn fields_v1(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, child) in m {
+                let mut f = fields_v1(child);
+                if child.is_object() || child.is_array() {
+                    f.as_object_mut().unwrap().insert(".".into(), json!({}));
+                }
+                out.insert(format!("f:{k}"), f);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let mut out = serde_json::Map::new();
+            for (i, item) in items.iter().enumerate() {
+                out.insert(format!("k:{{\"index\":{i}}}"), fields_v1(item));
+            }
+            Value::Object(out)
+        }
+        _ => json!({}),
+    }
+}
+
+/// What a real API server holds for an object applied with kubectl's client-side apply and
+/// whose status the controller writes: the `last-applied-configuration` annotation (a second
+/// copy of the manifest) and `managedFields` for kubectl, the controller's finalizer update
+/// and its status applies.
+fn as_on_a_cluster(o: &mut Value, status: &Value) {
+    let applied = serde_json::to_string(&*o).unwrap();
+    o["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/last-applied-configuration": applied});
+    let spec_fields = json!({"f:metadata": {"f:annotations": {".": {},
+        "f:kubectl.kubernetes.io/last-applied-configuration": {}}}, "f:spec": fields_v1(&o["spec"])});
+    let entry = |manager: &str, operation: &str, sub: Option<&str>, fields: Value| {
+        let mut e = json!({"manager": manager, "operation": operation,
+            "apiVersion": "sagemaker.mlops.dev/v1alpha1", "time": "2026-11-30T09:00:00Z",
+            "fieldsType": "FieldsV1", "fieldsV1": fields});
+        if let Some(s) = sub {
+            e["subresource"] = json!(s);
+        }
+        e
+    };
+    o["metadata"]["managedFields"] = json!([
+        entry("kubectl-client-side-apply", "Update", None, spec_fields),
+        entry(
+            "sagemaker-rollout",
+            "Update",
+            None,
+            json!({"f:metadata": {"f:finalizers": {".": {},
+            "v:\"sagemaker.mlops.dev/aws-resources\"": {}}}})
+        ),
+        entry(
+            "sagemaker-rollout",
+            "Apply",
+            Some("status"),
+            json!({"f:status": fields_v1(status)})
+        ),
+    ]);
+}
+
+async fn rss_with(n: usize, status: &Value, bin: &str, honest: bool) -> (u64, u64, f64) {
     let api = FakeApi::new();
     let base = manifest("canary");
     for i in 0..n {
@@ -60,6 +129,9 @@ async fn rss_with(n: usize, status: &Value, bin: &str) -> (u64, u64, f64) {
         o["metadata"]["namespace"] = json!(format!("team-{}", i % 20));
         o["metadata"]["finalizers"] = json!(["sagemaker.mlops.dev/aws-resources"]);
         o["spec"]["endpointName"] = json!(format!("model-{i:05}"));
+        if honest {
+            as_on_a_cluster(&mut o, status);
+        }
         o["status"] = status.clone();
         api.insert("modeldeployments", o);
     }
@@ -219,13 +291,23 @@ async fn main() {
     let status = serde_json::to_value(done.rest.status).unwrap();
     println!("| ModelDeployments in the store | RSS MiB | peak RSS MiB | start → ready s |");
     println!("|---|---|---|---|");
-    for n in [0, 1_000, 10_000] {
-        let (rss, hwm, synced) = rss_with(n, &status, &bin).await;
+    // BENCH_HONEST=0: the objects as the earlier benchmark built them (no managedFields, no
+    // last-applied annotation), for comparison with its figures.
+    let honest = std::env::var("BENCH_HONEST").map_or(true, |v| v != "0");
+    let counts: Vec<usize> = std::env::var("BENCH_COUNTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![0, 1_000, 10_000]);
+    for n in counts {
+        let (rss, hwm, synced) = rss_with(n, &status, &bin, honest).await;
         println!(
             "| {n} | {:.1} | {:.1} | {synced:.2} |",
             rss as f64 / 1024.0,
             hwm as f64 / 1024.0
         );
+    }
+    if std::env::var_os("BENCH_NO_CPU").is_some() {
+        return;
     }
     let samples = reconcile_cpu().await;
     println!(

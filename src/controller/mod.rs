@@ -25,13 +25,16 @@ use kube::Client;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, LogFormat, SHARD_LABEL};
-pub use reconcile::{FIELD_MANAGER, FINALIZER, error_policy, reconcile};
+pub use reconcile::{
+    Cached, FIELD_MANAGER, FINALIZER, error_policy, error_policy_cached, reconcile,
+    reconcile_cached,
+};
 
-use crate::api::ModelDeployment;
 use crate::aws::{Clients, ErrorClass, NoRegion, Settings};
 use crate::engine::drive::Clock;
 use crate::engine::{Engine, EngineError};
@@ -113,6 +116,23 @@ impl Deps {
             clock: Arc::new(crate::engine::drive::SystemClock),
             metrics: Arc::new(Metrics::new()),
             ready: Readiness::default(),
+        }
+    }
+}
+
+/// kubectl's client-side apply keeps a second copy of the spec in this annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops from a cached ModelDeployment's metadata what the controller never reads: the managed fields of
+/// every field manager and kubectl's last-applied copy of the spec. On a real API server they
+/// are most of an object's size; the status writes are server-side applies that never send
+/// them back.
+fn compact(md: &mut Cached) {
+    md.metadata.managed_fields = None;
+    if let Some(a) = md.metadata.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+        if a.is_empty() {
+            md.metadata.annotations = None;
         }
     }
 }
@@ -303,7 +323,8 @@ pub async fn run(
         leadership,
     ));
 
-    let apis: Vec<Api<ModelDeployment>> = if config.namespaces.is_empty() {
+    // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
+    let apis: Vec<Api<Cached>> = if config.namespaces.is_empty() {
         vec![Api::all(client.clone())]
     } else {
         config
@@ -315,13 +336,28 @@ pub async fn run(
     let mut stores = Vec::new();
     let mut runs = Vec::new();
     for api in apis {
-        // Only this shard's resources are listed, watched and cached.
-        let c = Controller::new(
+        // Only this shard's resources are listed (500 a page) and watched, and only their
+        // metadata is cached (without managed fields or kubectl's last-applied copy): a
+        // pass reads the whole object when it runs. 10,000 resources then take a few MiB
+        // instead of a copy of every spec and status (docs/benchmarks.md).
+        let (reader, writer) = kube::runtime::reflector::store::<Cached>();
+        let objects = watcher(
             api,
             watcher::Config::default().labels(&config.shard_selector()),
-        );
+        )
+        .default_backoff()
+        .modify(compact)
+        .reflect(writer)
+        .applied_objects();
+        let c = Controller::for_stream(objects, reader);
         stores.push(c.store());
-        let fired = ctx.watch.triggers();
+        let fired = ctx.watch.triggers().map(|r| {
+            let o = ObjectRef::<Cached>::new(&r.name);
+            match r.namespace {
+                Some(ns) => o.within(&ns),
+                None => o,
+            }
+        });
         // Every gain of the lease re-checks every resource: the previous leader may have
         // left work half done.
         let gained = leadership_gains(ctx.leadership.subscribe());
@@ -331,7 +367,7 @@ pub async fn run(
                 .reconcile_all_on(gained)
                 .reconcile_on(fired)
                 .graceful_shutdown_on(stop.clone().cancelled_owned())
-                .run(reconcile, error_policy, ctx)
+                .run(reconcile_cached, error_policy_cached, ctx)
                 .for_each(|r| async move {
                     if let Err(e) = r {
                         tracing::debug!(error = %e, "controller event");

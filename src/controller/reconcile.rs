@@ -30,7 +30,50 @@ pub const FINALIZER: &str = "sagemaker.mlops.dev/aws-resources";
 /// The one field manager of every write this controller makes.
 pub const FIELD_MANAGER: &str = "sagemaker-rollout";
 
-/// Reconciles one resource; the `Controller` calls it for every change and requeue.
+/// What the watch cache holds of a ModelDeployment: its metadata only (see
+/// [`super::run`]); a pass reads the whole object.
+pub type Cached = kube::core::PartialObjectMeta<ModelDeployment>;
+
+/// The `Controller`'s entry point for every change and requeue: skips the echo of our own
+/// status write, else reads the whole resource (one GET) and reconciles it.
+pub async fn reconcile_cached(
+    meta: Arc<Cached>,
+    ctx: Arc<Context>,
+) -> Result<Action, ControllerError> {
+    if !ctx.leadership.is_held() {
+        return Ok(Action::await_change());
+    }
+    let ns = meta.namespace().unwrap_or_default();
+    let name = meta.name_any();
+    if meta.metadata.deletion_timestamp.is_none()
+        && let Some(left) =
+            ctx.unchanged_since_write(&format!("{ns}/{name}"), meta.resource_version().as_deref())
+    {
+        return Ok(Action::requeue(left));
+    }
+    let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), &ns);
+    match api.get_opt(&name).await? {
+        Some(md) => reconcile(Arc::new(md), ctx).await,
+        // Gone since the event: nothing left to do.
+        None => Ok(Action::await_change()),
+    }
+}
+
+/// [`error_policy`] for the cached form.
+pub fn error_policy_cached(
+    meta: Arc<Cached>,
+    error: &ControllerError,
+    ctx: Arc<Context>,
+) -> Action {
+    let owner = format!(
+        "{}/{}",
+        meta.namespace().unwrap_or_default(),
+        meta.name_any()
+    );
+    backoff_for(&owner, error, &ctx)
+}
+
+/// Reconciles one resource (the whole object).
 pub async fn reconcile(
     md: Arc<ModelDeployment>,
     ctx: Arc<Context>,
@@ -202,11 +245,14 @@ pub fn error_policy(
     error: &ControllerError,
     ctx: Arc<Context>,
 ) -> Action {
-    let owner = md.owner();
+    backoff_for(&md.owner(), error, &ctx)
+}
+
+fn backoff_for(owner: &str, error: &ControllerError, ctx: &Context) -> Action {
     if let ControllerError::Conflict = error {
         return Action::requeue(Duration::from_millis(500 + fastrand::u64(..1000)));
     }
-    let n = ctx.failed(&owner);
+    let n = ctx.failed(owner);
     let wait = backoff::delay(n, fastrand::f64());
     tracing::warn!(%owner, error = %error, failures = n, retry_in_s = wait.as_secs_f64(), "reconcile failed");
     Action::requeue(wait)

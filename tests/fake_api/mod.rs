@@ -1,8 +1,10 @@
 //! A small stateful in-memory Kubernetes API server, as a tower `Service` behind
 //! `kube::Client::new`, implementing exactly the verbs the controller uses:
 //!
-//! - list and watch (from a resourceVersion, replaying what happened since) of any
-//!   namespaced or cluster-wide collection;
+//! - list (in pages with `limit` and `continue`) and watch (from a resourceVersion,
+//!   replaying what happened since) of any namespaced or cluster-wide collection, both
+//!   honouring `labelSelector` (a watch sees an object leaving the selection as DELETED and
+//!   one entering it as ADDED);
 //! - get; create (POST, 409 AlreadyExists); replace (PUT, 409 on a stale resourceVersion);
 //! - server-side apply on an object (creates it; `generation` bumps on spec changes only)
 //!   and on its `status` subresource (replaces the status; no generation bump);
@@ -12,8 +14,9 @@
 //! - a write that changes nothing keeps the resourceVersion and emits no watch event.
 //!
 //! Simplifications, on purpose: one field manager owns everything (an apply replaces the
-//! fields it carries instead of merging per manager), no label or field selectors, and the
-//! whole history is kept so a watch is never "too old" (410).
+//! fields it carries instead of merging per manager; `managedFields` records each manager's
+//! last apply, for size, not for conflicts), no field selectors, and the whole history is
+//! kept so a watch is never "too old" (410).
 
 // Each test binary uses a different subset of this module.
 #![allow(dead_code)]
@@ -224,6 +227,13 @@ impl FakeApi {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        // `Accept: application/json;as=PartialObjectMetadata…`: lists and watches answer
+        // with the objects' metadata only, as an API server does.
+        let meta_only = req
+            .headers()
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
         let body = match req.into_body().collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => return status(400, "BadRequest", &e.to_string()),
@@ -254,9 +264,9 @@ impl FakeApi {
         };
         match (&method, &r.name) {
             (&Method::GET, None) if q.get("watch").is_some_and(|w| w == "true" || w == "1") => {
-                self.watch(&r, &q)
+                self.watch(&r, &q, meta_only)
             }
-            (&Method::GET, None) => self.list(&r, &q),
+            (&Method::GET, None) => self.list(&r, &q, meta_only),
             (&Method::GET, Some(name)) => match self.get(&r.plural, ns(&r), name) {
                 Some(o) => respond(StatusCode::OK, o),
                 None => status(
@@ -287,13 +297,23 @@ impl FakeApi {
                 }
                 Ok(next)
             }),
-            (&Method::PATCH, Some(name)) => self.patch(&r, name, &content_type, body),
+            (&Method::PATCH, Some(name)) => {
+                let manager = q.get("fieldManager").cloned().unwrap_or_default();
+                self.patch(&r, name, &content_type, &manager, body)
+            }
             (&Method::DELETE, Some(name)) => self.delete(&r, name),
             _ => status(405, "MethodNotAllowed", "verb not supported by the fake"),
         }
     }
 
-    fn patch(&self, r: &Route, name: &str, content_type: &str, body: Value) -> Response<FakeBody> {
+    fn patch(
+        &self,
+        r: &Route,
+        name: &str,
+        content_type: &str,
+        manager: &str,
+        body: Value,
+    ) -> Response<FakeBody> {
         let status_only = r.status;
         if content_type.starts_with("application/apply-patch") {
             let creatable = !status_only;
@@ -301,11 +321,12 @@ impl FakeApi {
             let exists = self.state.lock().unwrap().objects.contains_key(&key);
             if !exists && creatable {
                 let mut s = self.state.lock().unwrap();
-                let mut o = body;
+                let mut o = body.clone();
                 if let Some(m) = o.as_object_mut() {
                     m.remove("status");
                 }
                 o["metadata"]["name"] = json!(name);
+                record_manager(&mut o, manager, None, &body);
                 let (_, o) = self.create(&mut s, &r.plural, ns(r), o);
                 return respond(StatusCode::CREATED, o);
             }
@@ -313,6 +334,7 @@ impl FakeApi {
                 let current = current.ok_or((404, "NotFound"))?;
                 precondition(&body, current)?;
                 let mut next = current.clone();
+                record_manager(&mut next, manager, status_only.then_some("status"), &body);
                 if status_only {
                     next["status"] = body["status"].clone();
                 } else {
@@ -453,27 +475,42 @@ impl FakeApi {
         let _ = self.changes.send(change);
     }
 
-    fn list(&self, r: &Route, q: &BTreeMap<String, String>) -> Response<FakeBody> {
+    /// A list, in pages when asked (`limit`, and `continue` carrying the offset of the next
+    /// page), as an API server pages with its continue tokens.
+    fn list(&self, r: &Route, q: &BTreeMap<String, String>, meta_only: bool) -> Response<FakeBody> {
         let selector = Selector::parse(q.get("labelSelector").map(String::as_str));
+        let limit: usize = q
+            .get("limit")
+            .and_then(|v| v.parse().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let offset: usize = q.get("continue").and_then(|v| v.parse().ok()).unwrap_or(0);
         let s = self.state.lock().unwrap();
-        let items: Vec<Value> = s
-            .objects
-            .iter()
-            .filter(|((p, n, _), o)| {
-                *p == r.plural
-                    && r.namespace.as_ref().is_none_or(|ns| ns == n)
-                    && selector.matches(o)
-            })
-            .map(|(_, v)| v.clone())
+        let mut matching = s.objects.iter().filter(|((p, n, _), o)| {
+            *p == r.plural && r.namespace.as_ref().is_none_or(|ns| ns == n) && selector.matches(o)
+        });
+        let items: Vec<Value> = matching
+            .by_ref()
+            .skip(offset)
+            .take(limit)
+            .map(|(_, v)| shown(v, meta_only))
             .collect();
+        let mut metadata = json!({"resourceVersion": s.rv.to_string()});
+        if matching.next().is_some() {
+            metadata["continue"] = json!((offset + items.len()).to_string());
+        }
         respond(
             StatusCode::OK,
-            json!({"kind": "List", "apiVersion": "v1",
-                   "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
+            json!({"kind": "List", "apiVersion": "v1", "metadata": metadata, "items": items}),
         )
     }
 
-    fn watch(&self, r: &Route, q: &BTreeMap<String, String>) -> Response<FakeBody> {
+    fn watch(
+        &self,
+        r: &Route,
+        q: &BTreeMap<String, String>,
+        meta_only: bool,
+    ) -> Response<FakeBody> {
         let since: u64 = q
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
@@ -510,8 +547,8 @@ impl FakeApi {
                 .collect();
             (past, self.changes.subscribe())
         };
-        let line = |c: Change| {
-            let mut l = json!({"type": c.kind, "object": c.object}).to_string();
+        let line = move |c: Change| {
+            let mut l = json!({"type": c.kind, "object": shown(&c.object, meta_only)}).to_string();
             l.push('\n');
             Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from(l)))
         };
@@ -607,6 +644,16 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// An object as a list or watch shows it: whole, or its PartialObjectMetadata.
+fn shown(o: &Value, meta_only: bool) -> Value {
+    if meta_only {
+        json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+               "metadata": o["metadata"].clone()})
+    } else {
+        o.clone()
+    }
+}
+
 fn ns(r: &Route) -> &str {
     r.namespace.as_deref().unwrap_or("")
 }
@@ -616,6 +663,65 @@ fn name_of(o: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `fieldsV1` of an applied body: `f:<key>` per object member (`.` on one with children),
+/// `k:` entries per list item; what server-side apply records, near enough for its size.
+fn fields_v1(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "apiVersion" | "kind"))
+                .map(|(k, child)| {
+                    let mut f = fields_v1(child);
+                    if child.is_object() || child.is_array() {
+                        f["."] = json!({});
+                    }
+                    (format!("f:{k}"), f)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Object(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (format!("k:{{\"index\":{i}}}"), fields_v1(item)))
+                .collect(),
+        ),
+        _ => json!({}),
+    }
+}
+
+/// Records `manager`'s apply in `metadata.managedFields` (one entry per manager and
+/// subresource, replaced on every apply), as an API server does.
+fn record_manager(o: &mut Value, manager: &str, subresource: Option<&str>, applied: &Value) {
+    if manager.is_empty() {
+        return;
+    }
+    let fields = fields_v1(applied);
+    let same = |e: &Value| e["manager"] == manager && e["subresource"].as_str() == subresource;
+    let unchanged = o["metadata"]["managedFields"]
+        .as_array()
+        .is_some_and(|es| es.iter().any(|e| same(e) && e["fieldsV1"] == fields));
+    if unchanged {
+        // An apply that changes nothing changes nothing, not even its timestamp.
+        return;
+    }
+    let mut entry = json!({"manager": manager, "operation": "Apply",
+        "apiVersion": applied["apiVersion"].clone(), "time": now(),
+        "fieldsType": "FieldsV1", "fieldsV1": fields});
+    if let Some(s) = subresource {
+        entry["subresource"] = json!(s);
+    }
+    let mut entries: Vec<Value> = o["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !(e["manager"] == manager && e["subresource"].as_str() == subresource))
+        .collect();
+    entries.push(entry);
+    o["metadata"]["managedFields"] = Value::Array(entries);
 }
 
 /// An update carrying a resourceVersion must carry the current one.
