@@ -220,28 +220,8 @@ impl Engine {
                     )
                     .await?
                 }
-                Action::DeleteEndpointConfig { name } => {
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "DeleteEndpointConfig",
-                        name.clone(),
-                        c.endpoints.delete_endpoint_config(name),
-                    )
-                    .await?;
-                    self.caches.configs.remove(name);
-                }
-                Action::DeleteModel { name } => {
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "DeleteModel",
-                        name.clone(),
-                        c.endpoints.delete_model(name),
-                    )
-                    .await?;
-                    self.caches.model_tags.remove(name);
-                }
+                Action::DeleteEndpointConfig { name } => self.delete_config(name, now).await?,
+                Action::DeleteModel { name } => self.delete_model(name, now).await?,
                 Action::CollectGarbage {
                     keep_configs,
                     keep_models,
@@ -324,27 +304,41 @@ impl Engine {
             .iter()
             .filter(|n| !keep_configs.contains(n))
         {
-            self.call(
-                now,
-                "sagemaker",
-                "DeleteEndpointConfig",
-                name.clone(),
-                c.endpoints.delete_endpoint_config(name),
-            )
-            .await?;
-            self.caches.configs.remove(name);
+            self.delete_config(name, now).await?;
         }
         for name in owned.models.iter().filter(|n| !keep_models.contains(n)) {
-            self.call(
-                now,
-                "sagemaker",
-                "DeleteModel",
-                name.clone(),
-                c.endpoints.delete_model(name),
-            )
-            .await?;
-            self.caches.model_tags.remove(name);
+            self.delete_model(name, now).await?;
         }
+        Ok(())
+    }
+
+    /// DeleteEndpointConfig (NotFound is success), and the cached description forgotten.
+    async fn delete_config(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
+        let c = &self.clients;
+        self.call(
+            now,
+            "sagemaker",
+            "DeleteEndpointConfig",
+            name.to_owned(),
+            c.endpoints.delete_endpoint_config(name),
+        )
+        .await?;
+        self.caches.configs.remove(name);
+        Ok(())
+    }
+
+    /// DeleteModel (NotFound is success), and the cached lineage forgotten.
+    async fn delete_model(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
+        let c = &self.clients;
+        self.call(
+            now,
+            "sagemaker",
+            "DeleteModel",
+            name.to_owned(),
+            c.endpoints.delete_model(name),
+        )
+        .await?;
+        self.caches.model_tags.remove(name);
         Ok(())
     }
 
