@@ -195,7 +195,7 @@ impl Engine {
         })
     }
 
-    async fn describe_alarms(
+    pub(super) async fn describe_alarms(
         &self,
         names: &[String],
         now: Timestamp,

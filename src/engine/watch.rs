@@ -26,19 +26,9 @@ impl Engine {
         names: &[String],
         now: Timestamp,
     ) -> Result<Option<String>, EngineError> {
-        if names.is_empty() {
-            return Ok(None);
-        }
-        let alarms = self
-            .call(
-                now,
-                "cloudwatch",
-                "DescribeAlarms",
-                names.join(","),
-                self.clients.alarms.describe(names),
-            )
-            .await?;
-        Ok(alarms
+        Ok(self
+            .describe_alarms(names, now)
+            .await?
             .into_iter()
             .find(|a| a.state == AlarmState::Alarm)
             .map(|a| a.name))
