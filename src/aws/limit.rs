@@ -34,6 +34,17 @@ pub struct RequestRate {
     pub burst: NonZeroU32,
 }
 
+impl RequestRate {
+    /// From the flags (each at least 1; the flags' parsers refuse 0 already).
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_second: n(per_second),
+            burst: n(burst),
+        }
+    }
+}
+
 impl Default for RequestRate {
     /// 10 requests per second, bursts of 20: a few hundred endpoints at rest (2 requests per
     /// resync) stay well under it, and a rollout's bursts pass unhindered.

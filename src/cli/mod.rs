@@ -119,11 +119,11 @@ struct AwsArgs {
 
 impl AwsArgs {
     fn limiter(&self) -> sagemaker_rollout::aws::limit::Limiter {
-        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap_or(std::num::NonZeroU32::MIN);
-        sagemaker_rollout::aws::limit::Limiter::new(sagemaker_rollout::aws::limit::RequestRate {
-            per_second: n(self.aws_requests_per_second),
-            burst: n(self.aws_request_burst),
-        })
+        use sagemaker_rollout::aws::limit::{Limiter, RequestRate};
+        Limiter::new(RequestRate::new(
+            self.aws_requests_per_second,
+            self.aws_request_burst,
+        ))
     }
 }
 

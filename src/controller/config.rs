@@ -125,11 +125,7 @@ impl Config {
 
     /// The request bucket's rate.
     pub fn request_rate(&self) -> crate::aws::limit::RequestRate {
-        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap_or(std::num::NonZeroU32::MIN);
-        crate::aws::limit::RequestRate {
-            per_second: n(self.aws_requests_per_second),
-            burst: n(self.aws_request_burst),
-        }
+        crate::aws::limit::RequestRate::new(self.aws_requests_per_second, self.aws_request_burst)
     }
 
     /// The identity used in the Lease: the flag, else the host name, else a random suffix.
