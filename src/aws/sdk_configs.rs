@@ -122,6 +122,29 @@ pub(super) fn request(
     req.set_data_capture_config(capture)
 }
 
+/// What DescribeEndpointConfig will say of the config `req` creates, as far as a later
+/// config copies from it: the request's own fields. A config is immutable, so a config this
+/// process created need not be read back when the next one (the candidate alone after its
+/// steps) takes it as template; fields AWS fills in by default it fills in again.
+pub(super) fn as_described(
+    req: &CreateEndpointConfigFluentBuilder,
+) -> DescribeEndpointConfigOutput {
+    let r = req.as_input();
+    DescribeEndpointConfigOutput::builder()
+        .set_endpoint_config_name(r.get_endpoint_config_name().clone())
+        .set_production_variants(r.get_production_variants().clone())
+        .set_shadow_production_variants(r.get_shadow_production_variants().clone())
+        .set_data_capture_config(r.get_data_capture_config().clone())
+        .set_kms_key_id(r.get_kms_key_id().clone())
+        .set_async_inference_config(r.get_async_inference_config().clone())
+        .set_explainer_config(r.get_explainer_config().clone())
+        .set_execution_role_arn(r.get_execution_role_arn().clone())
+        .set_vpc_config(r.get_vpc_config().clone())
+        .set_enable_network_isolation(*r.get_enable_network_isolation())
+        .set_metrics_config(r.get_metrics_config().clone())
+        .build()
+}
+
 /// The config a plan copies from: the inherited one, else the first variant template's.
 pub(super) fn template_name(c: &ConfigPlan) -> Option<&str> {
     c.inherit.as_ref().map(|i| i.config.as_str()).or_else(|| {

@@ -338,13 +338,16 @@ impl Endpoints for SdkEndpoints {
             .create_endpoint_config()
             .endpoint_config_name(&c.name)
             .set_tags(tags(&c.tags));
-        match super::sdk_configs::request(req, c, template.as_ref())
+        let req = super::sdk_configs::request(req, c, template.as_ref());
+        let sent = super::sdk_configs::as_described(&req);
+        match req
             .send()
             .await
             .map_err(|e| dependency_pending(classify("sagemaker", "CreateEndpointConfig", e)))
         {
             Ok(_) => {
                 self.created("c", &c.name, &c.tags);
+                self.described.put(&c.name, sent);
                 Ok(())
             }
             Err(e) if exists(&e) => Ok(()),

@@ -231,6 +231,20 @@ impl Action {
         )
     }
 
+    /// Whether AWS's answer to this action is its outcome. Creating, updating or deleting an
+    /// endpoint and moving weights start a transition that ends later; everything else is
+    /// done when the call returns (a config, model or alarm exists or is gone, tags are set,
+    /// a scalable target is registered), so a plan of only these needs no confirming look.
+    pub fn settles_when_answered(&self) -> bool {
+        !matches!(
+            self,
+            Self::CreateEndpoint { .. }
+                | Self::UpdateEndpoint { .. }
+                | Self::UpdateWeights { .. }
+                | Self::DeleteEndpoint
+        )
+    }
+
     /// Short name used in timelines and tests (`UpdateEndpoint`, `UpdateWeights`, …).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -100,7 +100,8 @@ pub struct Watch {
     pub every: Duration,
 }
 
-/// How soon to look again after acting when nothing else is due, to confirm rest.
+/// How soon to look again, to confirm rest, after starting a transition when nothing else
+/// is due ([`Action::settles_when_answered`]).
 pub const CONFIRM: Duration = Duration::from_secs(5);
 
 /// `t + d`, saturating at the end of time instead of overflowing: a marker from a hostile
@@ -121,7 +122,7 @@ impl Plan {
             )
         };
         match self.next {
-            Next::Idle if self.actions.is_empty() => None,
+            Next::Idle if self.actions.iter().all(Action::settles_when_answered) => None,
             Next::Idle => Some(after(CONFIRM)),
             Next::Poll => Some(after(poll)),
             Next::At(t) => Some(t),
