@@ -26,6 +26,11 @@ FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /src/target/release/sagemaker-rollout /sagemaker-rollout
 USER 65532:65532
+# mimalloc (the binary's allocator) commits arena memory as it is used and hands freed pages
+# back at once instead of when the same thread next allocates: an idle controller's RSS stays
+# what its watch cache holds (docs/benchmarks.md). examples/controller_bench.rs reads these.
+ENV MIMALLOC_ARENA_EAGER_COMMIT=0
+ENV MIMALLOC_PURGE_DELAY=0
 EXPOSE 8080
 ENTRYPOINT ["/sagemaker-rollout"]
 CMD ["controller"]

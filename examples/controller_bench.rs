@@ -181,6 +181,7 @@ async fn rss_with(n: usize, status: &Value, bin: &str, honest: bool) -> (u64, u6
             "--identity",
             "standby",
         ])
+        .envs(image_env())
         .env("KUBECONFIG", &kubeconfig)
         .env(
             "RUST_LOG",
@@ -265,6 +266,18 @@ async fn reconcile_cpu() -> Vec<f64> {
     }
     samples.sort_by(f64::total_cmp);
     samples
+}
+
+/// The environment the controller image sets (`ENV` lines of the Dockerfile, such as the
+/// allocator's settings): the binary is measured as it is shipped.
+fn image_env() -> Vec<(String, String)> {
+    std::fs::read_to_string("Dockerfile")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("ENV "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
 }
 
 #[tokio::main]

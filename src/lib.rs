@@ -16,6 +16,7 @@ pub mod aws;
 pub mod controller;
 pub mod engine;
 pub mod memo;
+pub mod oncall;
 pub mod plan;
 pub mod sim;
 pub mod tags;

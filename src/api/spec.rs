@@ -249,6 +249,15 @@ pub struct RolloutSpec {
     /// Roll back now and stay on the champion until this is cleared or the spec changes.
     #[serde(default)]
     pub abort: bool,
+    /// A rolled-back or failed candidate is not tried again until the spec changes; raising
+    /// this counter is that change and nothing else (`sagemaker-rollout retry` does it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = 0))]
+    pub retry: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Rollout strategies.

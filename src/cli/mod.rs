@@ -7,6 +7,7 @@ mod artifact;
 mod check;
 mod controller;
 mod manifest;
+mod oncall;
 mod rollout;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sagemaker_rollout::api::Phase;
 use sagemaker_rollout::api::crd::crd_yaml;
+use sagemaker_rollout::oncall::GateChange;
 
 /// Roll validated models out to Amazon SageMaker endpoints safely.
 #[derive(Parser)]
@@ -94,6 +96,37 @@ enum Command {
     /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
     /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
     Register(artifact::RegisterArgs),
+    /// On call: one ModelDeployment's phase, variants and weights, step, gates, alarms, smoke
+    /// test, conditions and recent Events. `--watch` redraws on every change until the rollout
+    /// is at rest (exit 0 Succeeded, 1 RolledBack or Failed).
+    Status {
+        #[command(flatten)]
+        target: oncall::Target,
+        #[arg(short, long)]
+        watch: bool,
+    },
+    /// On call: the finished rollouts the resource's status records.
+    History(oncall::Target),
+    /// On call: hold the rollout at its step (sets spec.rollout.paused).
+    Pause(oncall::GateArgs),
+    /// On call: go on after a pause (clears spec.rollout.paused).
+    Resume(oncall::GateArgs),
+    /// On call: send the candidate to 100 % now (sets spec.rollout.promote; --clear unsets).
+    Promote {
+        #[command(flatten)]
+        args: oncall::GateArgs,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// On call: roll back to the champion now (sets spec.rollout.abort; --clear unsets).
+    Abort {
+        #[command(flatten)]
+        args: oncall::GateArgs,
+        #[arg(long)]
+        clear: bool,
+    },
+    /// On call: roll out a RolledBack or Failed candidate again (raises spec.rollout.retry).
+    Retry(oncall::GateArgs),
     /// Run the Kubernetes controller: reconcile every ModelDeployment in the watched
     /// namespaces until SIGTERM. Serves /metrics, /livez and /readyz.
     Controller(sagemaker_rollout::controller::Config),
@@ -178,5 +211,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => artifact::validate(&args),
         Command::Register(args) => artifact::register(&args),
         Command::Package(args) => artifact::package(&args),
+        Command::Status { target, watch } => oncall::status(&target, watch),
+        Command::History(target) => oncall::history(&target),
+        Command::Pause(a) => oncall::gate(&a, GateChange::Pause),
+        Command::Resume(a) => oncall::gate(&a, GateChange::Resume),
+        Command::Promote { args, clear } => oncall::gate(
+            &args,
+            if clear {
+                GateChange::Unpromote
+            } else {
+                GateChange::Promote
+            },
+        ),
+        Command::Abort { args, clear } => oncall::gate(
+            &args,
+            if clear {
+                GateChange::Unabort
+            } else {
+                GateChange::Abort
+            },
+        ),
+        Command::Retry(a) => oncall::gate(&a, GateChange::Retry),
     }
 }

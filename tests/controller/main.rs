@@ -13,6 +13,7 @@ mod fake_api;
 mod kind;
 mod kube_fake;
 mod lease;
+mod oncall;
 mod reconcile;
 mod requests;
 mod scale;

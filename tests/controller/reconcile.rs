@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const NS: &str = "ml-prod";
-const NAME: &str = "churn";
+pub(crate) const NS: &str = "ml-prod";
+pub(crate) const NAME: &str = "churn";
 
 /// Simulator time follows tokio's (paused) clock.
 struct TokioClock {
@@ -60,13 +60,13 @@ impl AwsProvider for SimAws {
     }
 }
 
-struct World {
-    fake: FakeApi,
+pub(crate) struct World {
+    pub(crate) fake: FakeApi,
     sim: Simulator,
     origin: tokio::time::Instant,
 }
 
-struct Instance {
+pub(crate) struct Instance {
     stop: CancellationToken,
     task: JoinHandle<()>,
     metrics: Arc<Metrics>,
@@ -74,7 +74,7 @@ struct Instance {
 }
 
 impl Instance {
-    async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         self.stop.cancel();
         self.task.await.unwrap();
     }
@@ -92,7 +92,7 @@ fn metric_sum(text: &str, name: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-fn manifest(file: &str) -> Value {
+pub(crate) fn manifest(file: &str) -> Value {
     let text = std::fs::read_to_string(format!("deploy/examples/{file}.yaml")).unwrap();
     serde_saphyr::from_str(&text).unwrap()
 }
@@ -105,11 +105,11 @@ fn spec_of(v: &Value) -> sagemaker_rollout::api::ValidSpec {
 
 impl World {
     /// A simulator seeded for `manifest` (with a serving champion unless `empty`).
-    fn new(manifest: &Value, empty: bool) -> Self {
+    pub(crate) fn new(manifest: &Value, empty: bool) -> Self {
         Self::with_scenario(manifest, empty, "")
     }
 
-    fn with_scenario(manifest: &Value, empty: bool, scenario: &str) -> Self {
+    pub(crate) fn with_scenario(manifest: &Value, empty: bool, scenario: &str) -> Self {
         let sim = Simulator::new(start_time(), &Scenario::parse(scenario).unwrap());
         // An invalid spec needs no seeding: the controller must not call AWS for it.
         let raw: sagemaker_rollout::api::ModelDeploymentSpec =
@@ -133,7 +133,7 @@ impl World {
         }
     }
 
-    fn start(&self, id: &str) -> Instance {
+    pub(crate) fn start(&self, id: &str) -> Instance {
         self.start_with(Self::config(id))
     }
 
@@ -165,7 +165,7 @@ impl World {
         Api::namespaced(self.fake.client(), NS)
     }
 
-    async fn apply(&self, manifest: &Value) {
+    pub(crate) async fn apply(&self, manifest: &Value) {
         let pp = PatchParams::apply("kubectl").force();
         self.api()
             .patch(NAME, &pp, &Patch::Apply(manifest))
@@ -173,11 +173,11 @@ impl World {
             .unwrap();
     }
 
-    fn object(&self) -> Option<Value> {
+    pub(crate) fn object(&self) -> Option<Value> {
         self.fake.get("modeldeployments", NS, NAME)
     }
 
-    fn phase(&self) -> String {
+    pub(crate) fn phase(&self) -> String {
         self.object()
             .and_then(|o| o["status"]["phase"].as_str().map(str::to_owned))
             .unwrap_or_default()
@@ -197,7 +197,7 @@ impl World {
         (s("status"), s("reason"), s("message"))
     }
 
-    fn event_reasons(&self) -> Vec<String> {
+    pub(crate) fn event_reasons(&self) -> Vec<String> {
         let mut events = self.fake.all("events");
         events.sort_by_key(|e| e["eventTime"].as_str().unwrap_or_default().to_owned());
         events
@@ -208,7 +208,7 @@ impl World {
     }
 
     /// Waits (virtual time) until `done` holds.
-    async fn until(&self, what: &str, limit: Duration, done: impl Fn(&Self) -> bool) {
+    pub(crate) async fn until(&self, what: &str, limit: Duration, done: impl Fn(&Self) -> bool) {
         let deadline = tokio::time::Instant::now() + limit;
         while !done(self) {
             assert!(
@@ -221,7 +221,7 @@ impl World {
         }
     }
 
-    async fn until_phase(&self, phase: &str) {
+    pub(crate) async fn until_phase(&self, phase: &str) {
         let what = format!("phase {phase}");
         self.until(&what, Duration::from_secs(6 * 3600), |w| w.phase() == phase)
             .await;

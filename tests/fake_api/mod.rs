@@ -8,7 +8,8 @@
 //! - get; create (POST, 409 AlreadyExists); replace (PUT, 409 on a stale resourceVersion);
 //! - server-side apply on an object (creates it; `generation` bumps on spec changes only)
 //!   and on its `status` subresource (replaces the status; no generation bump);
-//! - JSON patch (with `test` ops: a failed test is 422) and merge patch;
+//! - JSON patch (with `test` ops: a failed test is 422) and merge patch (refused with 409 when
+//!   it carries a stale resourceVersion; recorded as its field manager's Update);
 //! - delete honouring finalizers: `deletionTimestamp` is set (and generation bumped, as the
 //!   API server does for custom resources) until the last finalizer goes;
 //! - a write that changes nothing keeps the resourceVersion and emits no watch event.
@@ -357,13 +358,31 @@ impl FakeApi {
         }
         let json_patch = content_type.starts_with("application/json-patch");
         self.write(r, name, |current| {
-            let mut next = current.ok_or((404, "NotFound"))?.clone();
+            let current = current.ok_or((404, "NotFound"))?;
+            let mut next = current.clone();
             if json_patch {
                 let p: json_patch::Patch =
                     serde_json::from_value(body.clone()).map_err(|_| (400, "BadRequest"))?;
                 json_patch::patch(&mut next, &p).map_err(|_| (422, "Invalid"))?;
             } else {
+                // A merge patch carrying a resourceVersion is refused if it is stale, and
+                // its fields are recorded under its manager as an Update.
+                precondition(&body, current)?;
+                let mut fields = body.clone();
+                if let Some(m) = fields["metadata"].as_object_mut() {
+                    m.remove("resourceVersion");
+                    if m.is_empty() {
+                        fields.as_object_mut().map(|o| o.remove("metadata"));
+                    }
+                }
                 json_patch::merge(&mut next, &body);
+                record(
+                    &mut next,
+                    manager,
+                    "Update",
+                    status_only.then_some("status"),
+                    &fields,
+                );
             }
             Ok(next)
         })
@@ -695,6 +714,17 @@ fn fields_v1(v: &Value) -> Value {
 /// Records `manager`'s apply in `metadata.managedFields` (one entry per manager and
 /// subresource, replaced on every apply), as an API server does.
 fn record_manager(o: &mut Value, manager: &str, subresource: Option<&str>, applied: &Value) {
+    record(o, manager, "Apply", subresource, applied)
+}
+
+/// Records `manager`'s `operation` (Apply or Update) of the fields in `applied`.
+fn record(
+    o: &mut Value,
+    manager: &str,
+    operation: &str,
+    subresource: Option<&str>,
+    applied: &Value,
+) {
     if manager.is_empty() {
         return;
     }
@@ -707,7 +737,7 @@ fn record_manager(o: &mut Value, manager: &str, subresource: Option<&str>, appli
         // An apply that changes nothing changes nothing, not even its timestamp.
         return;
     }
-    let mut entry = json!({"manager": manager, "operation": "Apply",
+    let mut entry = json!({"manager": manager, "operation": operation,
         "apiVersion": applied["apiVersion"].clone(), "time": now(),
         "fieldsType": "FieldsV1", "fieldsV1": fields});
     if let Some(s) = subresource {

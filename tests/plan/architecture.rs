@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("memo", &[]),
     ("api", &["tags"]),
     ("plan", &["api", "tags"]),
+    ("oncall", &["api"]),
     ("aws", &["api", "plan", "tags", "memo"]),
     ("artifact", &["api", "aws", "tags"]),
     (

@@ -204,6 +204,22 @@ fn grants(rules: &Value) -> BTreeSet<(String, String, String)> {
     out
 }
 
+/// Reading ModelDeployments and their Events, patching the spec's gates; nothing else.
+fn oncall_grants() -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for v in ["get", "list", "watch", "patch"] {
+        out.insert((
+            "sagemaker.mlops.dev".into(),
+            "modeldeployments".into(),
+            v.into(),
+        ));
+    }
+    for v in ["get", "list", "watch"] {
+        out.insert(("events.k8s.io".into(), "events".into(), v.into()));
+    }
+    out
+}
+
 fn expected_grants() -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
     let g = "sagemaker.mlops.dev";
@@ -253,8 +269,23 @@ fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
                 .ends_with("leader-election")
         })
         .collect();
+    // The on-call role is for people (bound by the cluster's admins), never the controller's.
+    let (oncall, controller_roles): (Vec<&Value>, Vec<&Value>) = of_kind(d, "ClusterRole")
+        .into_iter()
+        .partition(|r| r["metadata"]["name"] == "sagemaker-rollout-oncall");
+    assert_eq!(oncall.len(), 1, "the on-call ClusterRole is installed");
+    assert_eq!(grants(&oncall[0]["rules"]), oncall_grants());
+    let bound: String = of_kind(d, "ClusterRoleBinding")
+        .iter()
+        .chain(of_kind(d, "RoleBinding").iter())
+        .map(|b| b["roleRef"]["name"].to_string())
+        .collect();
+    assert!(
+        !bound.contains("oncall"),
+        "the controller is not bound to the on-call role"
+    );
     if watched.is_empty() {
-        let cr = of_kind(d, "ClusterRole");
+        let cr = controller_roles;
         assert_eq!(cr.len(), 1);
         assert_eq!(
             grants(&cr[0]["rules"]),
@@ -264,7 +295,7 @@ fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
         assert!(md_roles.is_empty());
     } else {
         assert!(
-            of_kind(d, "ClusterRole").is_empty(),
+            controller_roles.is_empty(),
             "namespaced install needs no ClusterRole"
         );
         let namespaces: BTreeSet<_> = md_roles

@@ -1,0 +1,136 @@
+//! The on-call subcommands (`status`, `history`, `pause`, `resume`, `promote`, `abort`,
+//! `retry`): the kubeconfig's cluster and namespace, then [`sagemaker_rollout::oncall`].
+//! Installed as `kubectl-sagemaker_rollout` on the PATH they run as `kubectl sagemaker-rollout …`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use sagemaker_rollout::oncall::{self, Changed, GateChange, Oncall, OncallError};
+
+/// Which resource, where.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct Target {
+    /// The ModelDeployment's name.
+    pub name: String,
+    /// Its namespace (default: the kubeconfig context's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+}
+
+/// The gate commands' options.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct GateArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Patch even when a GitOps tool owns the field (its next sync will undo it).
+    #[arg(long)]
+    pub force: bool,
+}
+
+async fn connect(t: &Target) -> anyhow::Result<Oncall> {
+    let config = kube::Config::infer().await.context(
+        "reading the kubeconfig (KUBECONFIG, ~/.kube/config or the pod's service account)",
+    )?;
+    let namespace = t
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let client = kube::Client::try_from(config).context("connecting to the cluster")?;
+    Ok(Oncall::new(client, &namespace))
+}
+
+/// Exit 0 on success, 1 when the cluster refused or the resource is missing, 2 for the rest.
+fn refused(e: OncallError) -> anyhow::Result<ExitCode> {
+    match e {
+        OncallError::Kube(_) | OncallError::Watch(_) => Err(e.into()),
+        e => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub(crate) fn status(t: &Target, watch: bool) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let on = connect(t).await?;
+        if !watch {
+            return match on.screen(&t.name, jiff::Timestamp::now()).await {
+                Ok(s) => {
+                    print!("{s}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => refused(e),
+            };
+        }
+        let tty = std::io::stdout().is_terminal();
+        let show = |s: &str| {
+            let mut out = std::io::stdout().lock();
+            // On a terminal the screen is redrawn in place; in a log each one follows.
+            let _ = if tty {
+                write!(out, "\x1b[H\x1b[2J{s}")
+            } else {
+                write!(out, "---\n{s}")
+            };
+            let _ = out.flush();
+        };
+        match on.watch(&t.name, Duration::from_secs(5), show).await {
+            Ok(md) => Ok(match md.status.and_then(|s| s.phase) {
+                Some(sagemaker_rollout::api::Phase::Succeeded) => ExitCode::SUCCESS,
+                _ => ExitCode::from(1),
+            }),
+            Err(e) => refused(e),
+        }
+    })
+}
+
+pub(crate) fn history(t: &Target) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let on = connect(t).await?;
+        match on.get(&t.name).await {
+            Ok(md) => {
+                print!("{}", oncall::screen::history(&md));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => refused(e),
+        }
+    })
+}
+
+pub(crate) fn gate(args: &GateArgs, change: GateChange) -> anyhow::Result<ExitCode> {
+    let t = &args.target;
+    super::runtime()?.block_on(async {
+        let on = connect(t).await?;
+        match on.change(&t.name, change, args.force).await {
+            Ok(Changed::Already) => {
+                println!("{}: nothing to change ({})", t.name, said(change));
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(Changed::Patched { generation }) => {
+                let generation = generation.map(|g| format!(" (generation {g})")).unwrap_or_default();
+                println!("{}: {}{generation}", t.name, said(change));
+                if change == GateChange::Promote {
+                    println!(
+                        "note: promote stays set and would fast-forward the next candidate too; clear it afterwards with `promote --clear {}`",
+                        t.name
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => refused(e),
+        }
+    })
+}
+
+fn said(change: GateChange) -> &'static str {
+    match change {
+        GateChange::Pause => "rollout.paused is true: the rollout holds at its step",
+        GateChange::Resume => "rollout.paused is false: the rollout goes on (the step bakes again)",
+        GateChange::Promote => "rollout.promote is true: the candidate goes to 100 % now",
+        GateChange::Unpromote => "rollout.promote is false",
+        GateChange::Abort => "rollout.abort is true: the champion takes all traffic back",
+        GateChange::Unabort => "rollout.abort is false",
+        GateChange::Retry => "rollout.retry raised: the candidate is rolled out again",
+    }
+}

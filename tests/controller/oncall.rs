@@ -1,0 +1,367 @@
+//! The on-call commands (`status`, `history`, `pause`, `resume`, `promote`, `abort`, `retry`)
+//! against the in-memory API server: on their own (ownership, permission, missing resource,
+//! stale reads), with the controller running a canary on the simulator, and through
+//! `kubectl` as a plugin.
+
+use std::time::Duration;
+
+use http::Method;
+use sagemaker_rollout::oncall::{Changed, FIELD_MANAGER, GateChange, Oncall, OncallError};
+use serde_json::{Value, json};
+
+use crate::fake_api::FakeApi;
+use crate::reconcile::{NAME, NS, World, manifest};
+
+/// The canary example as a cluster holds it, with `extra` merged into its metadata and a
+/// status in `phase`.
+fn stored(fake: &FakeApi, phase: &str, metadata: Value) -> Value {
+    let mut o = manifest("canary");
+    o["metadata"]["name"] = json!(NAME);
+    o["metadata"]["namespace"] = json!(NS);
+    json_patch::merge(&mut o["metadata"], &metadata);
+    o["status"] = json!({"phase": phase, "observedGeneration": 1});
+    fake.insert("modeldeployments", o)
+}
+
+fn oncall(fake: &FakeApi) -> Oncall {
+    Oncall::new(fake.client(), NS)
+}
+
+fn paused(fake: &FakeApi) -> Value {
+    fake.get("modeldeployments", NS, NAME).unwrap()["spec"]["rollout"]["paused"].clone()
+}
+
+fn patches(fake: &FakeApi) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .count()
+}
+
+#[tokio::test]
+async fn pause_sets_the_gate_under_its_own_field_manager_and_a_second_pause_sends_nothing() {
+    let fake = FakeApi::new();
+    stored(&fake, "Progressing", json!({}));
+    let on = oncall(&fake);
+    let done = on.change(NAME, GateChange::Pause, false).await.unwrap();
+    assert!(
+        matches!(
+            done,
+            Changed::Patched {
+                generation: Some(2)
+            }
+        ),
+        "{done:?}"
+    );
+    assert_eq!(paused(&fake), json!(true));
+    let o = fake.get("modeldeployments", NS, NAME).unwrap();
+    let ours = o["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["manager"] == FIELD_MANAGER)
+        .expect("our manager recorded");
+    assert_eq!(ours["operation"], "Update");
+    assert!(ours["fieldsV1"]["f:spec"]["f:rollout"]["f:paused"].is_object());
+
+    assert_eq!(
+        on.change(NAME, GateChange::Pause, false).await.unwrap(),
+        Changed::Already
+    );
+    assert_eq!(patches(&fake), 1, "{:?}", fake.requests());
+    on.change(NAME, GateChange::Resume, false).await.unwrap();
+    assert_eq!(paused(&fake), json!(false));
+}
+
+#[tokio::test]
+async fn a_gate_a_gitops_tool_applies_is_refused_with_its_name_unless_forced() {
+    let fake = FakeApi::new();
+    let flux = json!({"managedFields": [{"manager": "kustomize-controller", "operation": "Apply",
+        "apiVersion": "sagemaker.mlops.dev/v1alpha1", "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {"f:rollout": {"f:paused": {}, "f:strategy": {}}}}}]});
+    stored(&fake, "Progressing", flux);
+    let on = oncall(&fake);
+    let err = on.change(NAME, GateChange::Pause, false).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, OncallError::OwnedElsewhere(_)), "{err:?}");
+    for part in [
+        "spec.rollout.paused",
+        "kustomize-controller",
+        "Apply",
+        "--force",
+    ] {
+        assert!(text.contains(part), "{part} missing from: {text}");
+    }
+    assert_eq!(patches(&fake), 0);
+    // A gate the tool does not set is free to change.
+    on.change(NAME, GateChange::Abort, false).await.unwrap();
+    on.change(NAME, GateChange::Pause, true).await.unwrap();
+    assert_eq!(paused(&fake), json!(true));
+}
+
+#[tokio::test]
+async fn a_file_applied_client_side_that_sets_the_gate_otherwise_is_a_conflict() {
+    let fake = FakeApi::new();
+    let file = json!({"spec": {"rollout": {"strategy": "Canary", "paused": false}}});
+    let meta = json!({
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": file.to_string()},
+        "managedFields": [{"manager": "argocd-controller", "operation": "Update",
+            "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:annotations": {
+                "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                "f:spec": {"f:rollout": {"f:paused": {}}}}}]});
+    stored(&fake, "Progressing", meta);
+    let err = oncall(&fake)
+        .change(NAME, GateChange::Pause, false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("argocd-controller") && err.contains("client-side apply"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_resource_no_permission_and_a_stale_read_are_each_named() {
+    let fake = FakeApi::new();
+    let on = oncall(&fake);
+    let err = on.get("nope").await.unwrap_err().to_string();
+    assert!(
+        err.contains("\"nope\"") && err.contains("\"ml-prod\"") && err.contains("-n"),
+        "{err}"
+    );
+
+    stored(&fake, "Progressing", json!({}));
+    fake.fail_next(Method::PATCH, &format!("/{NAME}"), 403);
+    let err = on.change(NAME, GateChange::Abort, false).await.unwrap_err();
+    assert!(
+        matches!(err, OncallError::Forbidden { verb: "patch", .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("sagemaker-rollout-oncall"),
+        "{err}"
+    );
+
+    fake.fail_next(Method::GET, "/events", 403);
+    let err = on.screen(NAME, jiff::Timestamp::now()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OncallError::Forbidden {
+                verb: "list",
+                resource: "events",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    fake.fail_next(Method::PATCH, &format!("/{NAME}"), 409);
+    let err = on.change(NAME, GateChange::Abort, false).await.unwrap_err();
+    assert!(matches!(err, OncallError::Changed), "{err:?}");
+}
+
+#[tokio::test]
+async fn retry_is_refused_unless_rolled_back_or_failed_and_then_raises_the_counter_and_clears_abort()
+ {
+    let fake = FakeApi::new();
+    stored(&fake, "Succeeded", json!({}));
+    let on = oncall(&fake);
+    let err = on.change(NAME, GateChange::Retry, false).await.unwrap_err();
+    assert!(err.to_string().contains("Succeeded"), "{err}");
+
+    let fake = FakeApi::new();
+    let o = stored(&fake, "RolledBack", json!({}));
+    let mut o2 = o.clone();
+    o2["spec"]["rollout"]["abort"] = json!(true);
+    fake.insert("modeldeployments", o2);
+    let on = oncall(&fake);
+    on.change(NAME, GateChange::Retry, false).await.unwrap();
+    let rollout = &fake.get("modeldeployments", NS, NAME).unwrap()["spec"]["rollout"];
+    assert_eq!(
+        (rollout["retry"].clone(), rollout["abort"].clone()),
+        (json!(1), json!(false))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_holds_a_running_canary_resume_finishes_it_and_status_shows_each_state() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until("step 1 baking", Duration::from_secs(3600), |w| {
+        w.object().is_some_and(|o| {
+            o["status"]["rollout"]["step"] == 1 && o["status"]["candidate"]["weight"] == 10
+        })
+    })
+    .await;
+    let on = Oncall::new(w.fake.client(), NS);
+    let screen = on.screen(NAME, jiff::Timestamp::now()).await.unwrap();
+    for part in [
+        "ml-prod/churn  Progressing  (Canary)",
+        "step        1/2",
+        "candidate ",
+        " 10 %",
+        " 90 %",
+        "gates       paused=false",
+        "StepAdvanced",
+        "conditions  Ready=False",
+    ] {
+        assert!(screen.contains(part), "{part:?} missing from:\n{screen}");
+    }
+
+    on.change(NAME, GateChange::Pause, false).await.unwrap();
+    w.until_phase("Paused").await;
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(
+        w.phase(),
+        "Paused",
+        "a paused rollout stays paused past every bake"
+    );
+    let screen = on.screen(NAME, jiff::Timestamp::now()).await.unwrap();
+    assert!(
+        screen.contains("Paused") && screen.contains("paused=true"),
+        "{screen}"
+    );
+
+    on.change(NAME, GateChange::Resume, false).await.unwrap();
+    w.until_phase("Succeeded").await;
+    let history = sagemaker_rollout::oncall::screen::history(&on.get(NAME).await.unwrap());
+    assert!(
+        history.contains("Succeeded") && history.contains("2026-11-20-abc123"),
+        "{history}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_rolls_a_rolled_back_candidate_out_again() {
+    let m = manifest("canary");
+    // The KPI alarm fires during step 1 and clears an hour later.
+    let w = World::with_scenario(
+        &m,
+        false,
+        "events:\n  - {at: 12m, alarm: churn-business-kpi, state: ALARM}\n  - {at: 1h12m, alarm: churn-business-kpi, state: OK}\n",
+    );
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("RolledBack").await;
+    tokio::time::sleep(Duration::from_secs(2 * 3600)).await;
+    assert_eq!(w.phase(), "RolledBack", "not retried by itself");
+
+    let on = Oncall::new(w.fake.client(), NS);
+    on.change(NAME, GateChange::Retry, false).await.unwrap();
+    w.until_phase("Succeeded").await;
+    let o = w.object().unwrap();
+    assert_eq!(o["spec"]["rollout"]["retry"], 1);
+    assert_eq!(o["status"]["candidate"]["weight"], 100);
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_watch_redraws_until_the_rollout_is_at_rest() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    let on = Oncall::new(w.fake.client(), NS);
+    let mut screens = Vec::new();
+    let md = on
+        .watch(NAME, Duration::from_secs(60), |s| {
+            screens.push(s.to_owned())
+        })
+        .await
+        .unwrap();
+    assert!(sagemaker_rollout::oncall::at_rest(&md));
+    // SHOW_SCREENS=1 prints them (the README's and the closing note's example).
+    if std::env::var_os("SHOW_SCREENS").is_some() {
+        screens.iter().for_each(|s| println!("---\n{s}"));
+    }
+    assert!(screens.len() > 5, "{} screens", screens.len());
+    let last = screens.last().unwrap();
+    assert!(last.contains("Succeeded"), "{last}");
+    assert!(
+        screens.iter().any(|s| s.contains("Progressing")),
+        "no screen in flight"
+    );
+    c.shutdown().await;
+}
+
+/// `kubectl sagemaker-rollout …` finds the binary as the plugin `kubectl-sagemaker_rollout`
+/// on the PATH and runs it with the same kubeconfig.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_runs_it_as_a_plugin() {
+    let kubectl = std::path::Path::new(".tools/bin/kubectl");
+    assert!(
+        kubectl.exists(),
+        "run `bash scripts/tools.sh` (scripts/test.sh does)"
+    );
+    let fake = FakeApi::new();
+    stored(&fake, "Progressing", json!({}));
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
+             users: [{{name: u, user: {{}}}}]\ncontexts: [{{name: c, context: {{cluster: fake, user: u, namespace: {NS}}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_sagemaker-rollout"),
+        dir.path().join("kubectl-sagemaker_rollout"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let config = config.to_owned();
+    let run = move |args: &[&str]| {
+        let out = std::process::Command::new(".tools/bin/kubectl")
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &config)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["sagemaker-rollout", "pause", NAME])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("rollout.paused is true"), "{out}");
+    assert_eq!(paused(&fake), json!(true));
+    let (code, out) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["sagemaker-rollout", "status", NAME])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("ml-prod/churn  Progressing") && out.contains("paused=true"),
+        "{out}"
+    );
+    let (code, out) =
+        tokio::task::spawn_blocking(move || run(&["sagemaker-rollout", "status", "nope"]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("no ModelDeployment \"nope\" in namespace \"ml-prod\""),
+        "{out}"
+    );
+}
