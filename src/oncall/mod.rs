@@ -122,8 +122,17 @@ impl Oncall {
             .await
             .map_err(self.named("list", "events", &name))?;
         let uid = md.metadata.uid.as_deref();
-        let mut lines: Vec<EventLine> = list
-            .items
+        let mut items = list.items;
+        // Newest last; events of the same instant in the order the API server stored them.
+        let rv = |e: &Event| {
+            e.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        items.sort_by_key(rv);
+        let mut lines: Vec<EventLine> = items
             .into_iter()
             // The field selector is a server-side filter; the kind and uid make sure.
             .filter(|e| {
