@@ -65,6 +65,10 @@ enum Command {
         /// Also list every read call.
         #[arg(short, long)]
         verbose: bool,
+        /// Also draw the rollout as an SVG (weights over time, bakes, smoke test, alarms,
+        /// rollback); with several documents, the name gets `-<n>` before the extension.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
     /// Drive the rollout of every ModelDeployment in a manifest on AWS (or AWS_ENDPOINT_URL)
     /// through the same engine as the controller. Without --wait one reconcile runs each;
@@ -104,6 +108,10 @@ enum Command {
         target: oncall::Target,
         #[arg(short, long)]
         watch: bool,
+        /// With --watch: also draw what was watched as an SVG (weights over time, bakes,
+        /// smoke test, alarms, rollback), rewritten on every redraw.
+        #[arg(long, value_name = "FILE", requires = "watch")]
+        svg: Option<PathBuf>,
     },
     /// On call: the finished rollouts the resource's status records.
     History(oncall::Target),
@@ -204,14 +212,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             empty,
             expect,
             verbose,
-        } => rollout::simulate(&file, scenario.as_ref(), empty, expect, verbose),
+            svg,
+        } => rollout::simulate(
+            &file,
+            scenario.as_ref(),
+            empty,
+            expect,
+            verbose,
+            svg.as_deref(),
+        ),
         Command::Apply { file, wait, aws } => rollout::apply(&file, &aws, wait),
         Command::Plan { file, aws } => rollout::plan(&file, &aws),
         Command::Delete { file, aws } => rollout::delete(&file, &aws),
         Command::Validate(args) => artifact::validate(&args),
         Command::Register(args) => artifact::register(&args),
         Command::Package(args) => artifact::package(&args),
-        Command::Status { target, watch } => oncall::status(&target, watch),
+        Command::Status { target, watch, svg } => oncall::status(&target, watch, svg.as_deref()),
         Command::History(target) => oncall::history(&target),
         Command::Pause(a) => oncall::gate(&a, GateChange::Pause),
         Command::Resume(a) => oncall::gate(&a, GateChange::Resume),

@@ -3,10 +3,12 @@
 //! Installed as `kubectl-sagemaker_rollout` on the PATH they run as `kubectl sagemaker-rollout …`.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use sagemaker_rollout::engine::picture::{self, Sample};
 use sagemaker_rollout::oncall::{self, Changed, GateChange, Oncall, OncallError};
 
 /// Which resource, where.
@@ -52,7 +54,7 @@ fn refused(e: OncallError) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub(crate) fn status(t: &Target, watch: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn status(t: &Target, watch: bool, svg: Option<&Path>) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
         let on = connect(t).await?;
         if !watch {
@@ -65,7 +67,18 @@ pub(crate) fn status(t: &Target, watch: bool) -> anyhow::Result<ExitCode> {
             };
         }
         let tty = std::io::stdout().is_terminal();
-        let show = |s: &str| {
+        // With --svg, every redraw also adds a sample and rewrites the picture, so that it
+        // is complete up to the moment the command is stopped.
+        let mut samples = Vec::new();
+        let mut write_error = None;
+        let title = format!("{}/{}", on.namespace(), t.name);
+        let show = |md: &sagemaker_rollout::api::ModelDeployment, s: &str| {
+            if let (Some(path), Some(st)) = (svg, md.status.as_ref()) {
+                samples.push(Sample::of(jiff::Timestamp::now(), st));
+                if let Err(e) = std::fs::write(path, picture::svg(&title, &samples)) {
+                    write_error.get_or_insert(format!("writing {}: {e}", path.display()));
+                }
+            }
             let mut out = std::io::stdout().lock();
             // On a terminal the screen is redrawn in place; in a log each one follows.
             let _ = if tty {
@@ -75,7 +88,11 @@ pub(crate) fn status(t: &Target, watch: bool) -> anyhow::Result<ExitCode> {
             };
             let _ = out.flush();
         };
-        match on.watch(&t.name, Duration::from_secs(5), show).await {
+        let watched = on.watch(&t.name, Duration::from_secs(5), show).await;
+        if let Some(e) = write_error {
+            anyhow::bail!(e);
+        }
+        match watched {
             Ok(md) => Ok(match md.status.and_then(|s| s.phase) {
                 Some(sagemaker_rollout::api::Phase::Succeeded) => ExitCode::SUCCESS,
                 _ => ExitCode::from(1),

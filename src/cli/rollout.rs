@@ -10,6 +10,7 @@ use sagemaker_rollout::api::{DeletionPolicy, ModelDeployment, ModelDeploymentSta
 use sagemaker_rollout::aws::Settings;
 use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Rest, SystemClock, drive};
+use sagemaker_rollout::engine::picture;
 use sagemaker_rollout::engine::timeline::{is_read, render};
 use sagemaker_rollout::sim::Scenario;
 use sagemaker_rollout::sim::simulate::{SimOptions, simulate as run_simulation};
@@ -19,12 +20,29 @@ use super::{AwsArgs, runtime};
 
 mod report;
 
+/// `path` itself for one document, else `stem-<n>.ext` for document n (from 1).
+fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
+    if n <= 1 {
+        return path.to_owned();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}-{}{ext}", i + 1))
+}
+
 pub(super) fn simulate(
     file: &Path,
     scenario: Option<&PathBuf>,
     empty: bool,
     expect: Phase,
     verbose: bool,
+    svg: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let resources = manifest::load(file)?;
     let scenario = match scenario {
@@ -61,6 +79,13 @@ pub(super) fn simulate(
         println!();
         for line in &sim.timeline {
             println!("{line}");
+        }
+        if let Some(path) = svg {
+            let path = numbered(path, i, resources.len());
+            let title = picture::title(&md.owner(), spec);
+            std::fs::write(&path, picture::svg(&title, &sim.samples))
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("\nwrote {}", path.display());
         }
         let status = sim.rest.status.clone().unwrap_or_default();
         let calls = sim.engine.calls();

@@ -16,6 +16,7 @@ mod cache;
 mod candidate;
 pub mod drive;
 mod observe;
+pub mod picture;
 pub mod resolve;
 pub mod timeline;
 pub mod watch;

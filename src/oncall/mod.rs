@@ -105,6 +105,10 @@ impl Oncall {
         }
     }
 
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
     pub async fn get(&self, name: &str) -> Result<ModelDeployment, OncallError> {
         self.resources
             .get(name)
@@ -194,14 +198,14 @@ impl Oncall {
         })
     }
 
-    /// Calls `show` with the screen now and after every change of the resource (and every
+    /// Calls `show` with the resource and its screen now and after every change of the resource (and every
     /// `tick`, so that countdowns move), until the rollout is at rest for the generation the
     /// controller has seen: Succeeded, RolledBack or Failed.
     pub async fn watch(
         &self,
         name: &str,
         tick: std::time::Duration,
-        mut show: impl FnMut(&str),
+        mut show: impl FnMut(&ModelDeployment, &str),
     ) -> Result<ModelDeployment, OncallError> {
         // Any change wakes the loop, which reads the resource and its Events again.
         let mut changes = watcher::watch_object(self.resources.clone(), name).boxed();
@@ -216,7 +220,7 @@ impl Oncall {
             }
             let md = self.get(name).await?;
             let events = self.events(&md).await?;
-            show(&screen::status(&md, &events, Timestamp::now()));
+            show(&md, &screen::status(&md, &events, Timestamp::now()));
             if at_rest(&md) {
                 return Ok(md);
             }

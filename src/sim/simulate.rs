@@ -6,7 +6,9 @@ use jiff::Timestamp;
 
 use super::{Scenario, Simulator, seed};
 use crate::api::ValidSpec;
+use crate::engine::drive::Progress;
 use crate::engine::drive::{DriveOptions, Goal, Rest, drive};
+use crate::engine::picture::Sample;
 use crate::engine::timeline::render;
 use crate::engine::{Engine, EngineError};
 
@@ -24,6 +26,8 @@ pub struct SimOptions {
 pub struct Simulation {
     pub rest: Rest,
     pub timeline: Vec<String>,
+    /// One per pass, for [`crate::engine::picture`].
+    pub samples: Vec<Sample>,
     pub simulator: Simulator,
     pub engine: Engine,
 }
@@ -48,6 +52,7 @@ pub async fn simulate(
     // Deterministic output: one inflate worker whatever the machine.
     engine.workers = 1;
     let mut timeline = Vec::new();
+    let mut samples = Vec::new();
     let mut last_head = String::new();
     let clock = sim.clock.clone();
     let rest = drive(
@@ -56,6 +61,9 @@ pub async fn simulate(
         &clock,
         DriveOptions::default(),
         |p| {
+            if let Progress::Pass { at, pass, .. } = &p {
+                samples.push(Sample::of(*at, &pass.status));
+            }
             let lines = render(start, &p, options.verbose);
             // Collapse repeated waiting lines: same state, nothing done.
             let head = lines[0]
@@ -72,6 +80,7 @@ pub async fn simulate(
     Ok(Simulation {
         rest,
         timeline,
+        samples,
         simulator: sim,
         engine,
     })

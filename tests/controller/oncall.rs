@@ -269,7 +269,7 @@ async fn status_watch_redraws_until_the_rollout_is_at_rest() {
     let on = Oncall::new(w.fake.client(), NS);
     let mut screens = Vec::new();
     let md = on
-        .watch(NAME, Duration::from_secs(60), |s| {
+        .watch(NAME, Duration::from_secs(60), |_, s| {
             screens.push(s.to_owned())
         })
         .await
@@ -289,6 +289,58 @@ async fn status_watch_redraws_until_the_rollout_is_at_rest() {
     c.shutdown().await;
 }
 
+/// A kubeconfig for the in-memory API server on `port`, namespace ml-prod.
+fn kubeconfig(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
+             users: [{{name: u, user: {{}}}}]\ncontexts: [{{name: c, context: {{cluster: fake, user: u, namespace: {NS}}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `status --watch --svg` on a finished rollout: one redraw, exit 0, and the picture of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_draws_what_it_watched() {
+    let fake = FakeApi::new();
+    let o = stored(&fake, "Succeeded", json!({}));
+    let mut done = o.clone();
+    done["status"]["candidate"] = json!({"weight": 100, "variant": "v-1"});
+    done["status"]["observedGeneration"] = o["metadata"]["generation"].clone();
+    fake.insert("modeldeployments", done);
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let picture = dir.path().join("watched.svg");
+    let out = tokio::task::spawn_blocking({
+        let picture = picture.clone();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_sagemaker-rollout"))
+                .args(["status", NAME, "--watch", "--svg"])
+                .arg(&picture)
+                .env("KUBECONFIG", &config)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ml-prod/churn  Succeeded"), "{text}");
+    let svg = std::fs::read_to_string(&picture).unwrap();
+    assert!(
+        svg.contains(r#"data-series="candidate" data-points="0:100""#),
+        "{svg}"
+    );
+    assert!(svg.contains("<title>ml-prod/churn</title>"), "{svg}");
+}
+
 /// `kubectl sagemaker-rollout …` finds the binary as the plugin `kubectl-sagemaker_rollout`
 /// on the PATH and runs it with the same kubeconfig.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,15 +354,7 @@ async fn kubectl_runs_it_as_a_plugin() {
     stored(&fake, "Progressing", json!({}));
     let port = fake.serve().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
-             users: [{{name: u, user: {{}}}}]\ncontexts: [{{name: c, context: {{cluster: fake, user: u, namespace: {NS}}}}}]\ncurrent-context: c\n"
-        ),
-    )
-    .unwrap();
+    let config = kubeconfig(dir.path(), port);
     std::os::unix::fs::symlink(
         env!("CARGO_BIN_EXE_sagemaker-rollout"),
         dir.path().join("kubectl-sagemaker_rollout"),
