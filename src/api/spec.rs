@@ -256,6 +256,10 @@ pub struct RolloutSpec {
     pub retry: i64,
 }
 
+fn default_sum() -> String {
+    "Sum".into()
+}
+
 fn is_zero(n: &i64) -> bool {
     *n == 0
 }
@@ -422,13 +426,16 @@ pub struct AlarmsSpec {
 pub struct AlarmRule {
     /// Which endpoint metric: a SageMaker variant metric, or `Custom` with `custom` set.
     pub metric: AlarmMetric,
-    /// Statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99.
+    /// Statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99
+    /// (default Sum; the error rates and the Invocations floor take Sum only).
+    #[serde(default = "default_sum")]
     #[schemars(regex(
         pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"
     ))]
     pub statistic: String,
     /// Threshold above which the alarm fires: a number, or a latency such as `500ms` / `1.5s`,
-    /// or a percentage such as `80%`.
+    /// or a percentage such as `80%` (an error rate: `1%` or `1`). For `Invocations` it is a
+    /// floor: fewer requests per minute than this, or none, fire it.
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(us|ms|s|%)?$"))]
     pub threshold: String,
     /// Consecutive one-minute periods over the threshold before ALARM.
@@ -447,6 +454,14 @@ pub enum AlarmMetric {
     Invocation5XXErrors,
     /// Count of 4xx responses.
     Invocation4XXErrors,
+    /// 5xx responses as a percentage of invocations (CloudWatch metric math); no requests, no
+    /// alarm.
+    Invocation5XXErrorRate,
+    /// 4xx responses as a percentage of invocations; no requests, no alarm.
+    Invocation4XXErrorRate,
+    /// Requests per minute, as a floor: the candidate receiving fewer (or none) fires it, once
+    /// it has had traffic for `periods` minutes.
+    Invocations,
     /// Model latency (CloudWatch reports microseconds).
     ModelLatency,
     /// Overhead latency added by SageMaker.

@@ -3,10 +3,14 @@
 //! and its implementation on `aws-sdk-cloudwatch` (which speaks Smithy RPC v2 CBOR).
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder;
+use aws_sdk_cloudwatch::types::{
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
+    Statistic,
+};
 
 use super::{AwsError, classify};
-use crate::plan::actions::AlarmPlan;
+use crate::plan::actions::{AlarmKind, AlarmPlan};
 use crate::plan::{Alarm, AlarmState};
 
 #[async_trait]
@@ -112,38 +116,51 @@ impl Alarms for SdkAlarms {
     }
 
     async fn put(&self, a: &AlarmPlan) -> Result<(), AwsError> {
-        let dims: Vec<Dimension> = a
-            .dimensions
+        let tags = a
+            .tags
             .iter()
-            .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+            .map(|(k, v)| {
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
             .collect();
-        let mut req = self
+        // DatapointsToAlarm is sent equal to EvaluationPeriods: "N consecutive periods", as
+        // the spec says, whatever CloudWatch's default (docs silent, CW-25).
+        let req = self
             .client
             .put_metric_alarm()
             .alarm_name(&a.name)
-            .namespace(&a.namespace)
-            .metric_name(&a.metric_name)
-            .set_dimensions(Some(dims))
-            .period(60)
             .evaluation_periods(a.periods)
+            .datapoints_to_alarm(a.periods)
             .threshold(a.threshold)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .treat_missing_data("notBreaching")
-            .set_tags(Some(
-                a.tags
-                    .iter()
-                    .map(|(k, v)| {
-                        aws_sdk_cloudwatch::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                    })
-                    .collect(),
-            ));
-        req = if a.statistic.starts_with('p') {
-            req.extended_statistic(&a.statistic)
-        } else {
-            req.statistic(Statistic::from(a.statistic.as_str()))
+            .set_tags(Some(tags));
+        let req = match a.kind {
+            AlarmKind::Above => single(req, a)
+                .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+                .treat_missing_data("notBreaching"),
+            // Without data a floor is breached (CW-19): no traffic is what it is for.
+            AlarmKind::Below => single(req, a)
+                .comparison_operator(ComparisonOperator::LessThanThreshold)
+                .treat_missing_data("breaching"),
+            // Metric math: with `Metrics`, none of the single-metric members (CW-6); exactly
+            // one query returns data (CW-15); ids start lowercase (CW-14); a minute without
+            // requests divides by zero, which drops the point (CW-17), and a missing point
+            // is not breaching.
+            AlarmKind::RateAbove => req
+                .metrics(query("errors", &a.metric_name, a))
+                .metrics(query("invocations", "Invocations", a))
+                .metrics(
+                    MetricDataQuery::builder()
+                        .id("rate")
+                        .expression("100 * errors / invocations")
+                        .label(format!("{} per 100 invocations", a.metric_name))
+                        .return_data(true)
+                        .build(),
+                )
+                .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+                .treat_missing_data("notBreaching"),
         };
         req.send()
             .await
@@ -167,4 +184,45 @@ impl Alarms for SdkAlarms {
         }
         Ok(())
     }
+}
+
+fn dimensions(a: &AlarmPlan) -> Vec<Dimension> {
+    a.dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect()
+}
+
+/// An alarm on the metric itself, one-minute periods.
+fn single(req: PutMetricAlarmFluentBuilder, a: &AlarmPlan) -> PutMetricAlarmFluentBuilder {
+    let req = req
+        .namespace(&a.namespace)
+        .metric_name(&a.metric_name)
+        .set_dimensions(Some(dimensions(a)))
+        .period(60);
+    if a.statistic.starts_with('p') {
+        req.extended_statistic(&a.statistic)
+    } else {
+        req.statistic(Statistic::from(a.statistic.as_str()))
+    }
+}
+
+/// One per-minute Sum of `metric` under the alarm's namespace and dimensions, not returned.
+fn query(id: &str, metric: &str, a: &AlarmPlan) -> MetricDataQuery {
+    let metric = Metric::builder()
+        .namespace(&a.namespace)
+        .metric_name(metric)
+        .set_dimensions(Some(dimensions(a)))
+        .build();
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(metric)
+                .period(60)
+                .stat("Sum")
+                .build(),
+        )
+        .return_data(false)
+        .build()
 }

@@ -118,9 +118,25 @@ impl NativeDeployment {
 }
 
 /// A CloudWatch alarm owned by the controller.
+/// How an owned alarm judges its metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// The metric over the threshold; missing data is not breaching.
+    Above,
+    /// `100 * metric / Invocations` (same namespace and dimensions, per-minute sums) over the
+    /// threshold, by CloudWatch metric math: without requests there is no data point, and
+    /// missing data is not breaching.
+    RateAbove,
+    /// A floor: the metric under the threshold, and missing data breaching. ALARM from
+    /// creation until traffic arrives, so it is watched only once the candidate has had
+    /// traffic for its periods ([`AlarmPlan::armed_after`]).
+    Below,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlarmPlan {
     pub name: String,
+    pub kind: AlarmKind,
     pub namespace: String,
     pub metric_name: String,
     pub statistic: String,
@@ -128,6 +144,20 @@ pub struct AlarmPlan {
     pub periods: i32,
     pub dimensions: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+}
+
+impl AlarmPlan {
+    /// How long after the candidate starts taking traffic the alarm says something: a floor
+    /// needs its evaluation periods of data (plus a minute for CloudWatch to publish the
+    /// last); the others say something at once.
+    pub fn armed_after(&self) -> Duration {
+        match self.kind {
+            AlarmKind::Below => {
+                Duration::from_secs(60 * (u64::try_from(self.periods).unwrap_or(1) + 1))
+            }
+            AlarmKind::Above | AlarmKind::RateAbove => Duration::ZERO,
+        }
+    }
 }
 
 /// Target-tracking autoscaling of one variant.

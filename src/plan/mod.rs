@@ -292,7 +292,13 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn finish(self) -> Plan {
+    fn finish(mut self) -> Plan {
+        // A floor that arms during this bake is looked at when it does, not at the bake's end.
+        if let (Some(arms), Next::At(next)) = (self.arming(), self.next)
+            && arms < next
+        {
+            self.next = Next::At(arms);
+        }
         let status = status::project(&self);
         let watch = self.watch();
         let mut events = self.events;
@@ -306,6 +312,16 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The earliest time after now at which a floor alarm of the candidate arms.
+    fn arming(&self) -> Option<Timestamp> {
+        let since = rollout::traffic_since(&self.markers);
+        desired::owned_alarms(self.spec(), rollout::scope(&self.markers))
+            .iter()
+            .filter_map(|a| desired::arms_at(a, since))
+            .filter(|t| *t > self.now())
+            .min()
+    }
+
     /// A bake or a shadow period with the candidate taking traffic: its alarms are watched
     /// until the next pass. (SageMaker watches a blue/green deployment's alarms itself; at
     /// weight 0, during an update or on the way back there is nothing to stop.)
@@ -314,7 +330,12 @@ impl<'a> Planner<'a> {
         let baking = matches!(self.next, Next::At(_));
         (taking_traffic && baking)
             .then(|| Watch {
-                alarms: desired::watched_alarms(self.spec(), rollout::scope(&self.markers)),
+                alarms: desired::judging_alarms(
+                    self.spec(),
+                    rollout::scope(&self.markers),
+                    rollout::traffic_since(&self.markers),
+                    self.now(),
+                ),
                 every: self.spec().analysis.interval,
             })
             .filter(|w| !w.alarms.is_empty())

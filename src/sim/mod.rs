@@ -13,6 +13,7 @@ mod seed;
 mod services;
 pub mod simulate;
 mod storage;
+mod traffic;
 
 pub use seed::{artifact, seed};
 
@@ -125,6 +126,10 @@ struct State {
     scaling: BTreeMap<(String, String), ScalingRegistration>,
     rng: u64,
     throttle_percent: u32,
+    /// Scenario `noTraffic`: no variant receives requests ([`traffic`]).
+    no_traffic: bool,
+    /// Since when each floor alarm's variant has had requests ([`traffic`]).
+    traffic_since: BTreeMap<String, Timestamp>,
     fail_next_update: Option<String>,
     events: Vec<(Timestamp, scenario::Event)>,
     smoke: scenario::SmokeReply,
@@ -167,6 +172,7 @@ impl Simulator {
                 .wrapping_add(1442695040888963407)
                 | 1,
             throttle_percent: scenario.throttle_percent,
+            no_traffic: scenario.no_traffic,
             events,
             smoke: scenario.smoke.clone().unwrap_or(scenario::SmokeReply {
                 status: 200,
@@ -444,8 +450,10 @@ impl State {
                 (_, Some((tt, name))) => self.finish(&name, tt),
                 (None, None) => break,
             }
+            self.floors(now);
             self.guardrails(now);
         }
+        self.floors(now);
         self.guardrails(now);
     }
 

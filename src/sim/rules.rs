@@ -234,6 +234,7 @@ mod tests {
             "a wait over 1 h"
         );
         let alarm = |name: String, dims: usize| AlarmPlan {
+            kind: crate::plan::actions::AlarmKind::Above,
             name,
             namespace: "AWS/SageMaker".into(),
             metric_name: "Invocations".into(),

@@ -26,6 +26,9 @@ pub struct Scenario {
     pub smoke: Option<SmokeReply>,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// No variant receives requests: an Invocations floor stays in ALARM.
+    #[serde(default)]
+    pub no_traffic: bool,
 }
 
 /// What InvokeEndpoint answers.

@@ -10,7 +10,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use sagemaker_rollout::aws::alarms::Alarms;
 use sagemaker_rollout::aws::alarms::SdkAlarms;
 use sagemaker_rollout::plan::AlarmState;
-use sagemaker_rollout::plan::actions::AlarmPlan;
+use sagemaker_rollout::plan::actions::{AlarmKind, AlarmPlan};
 
 #[tokio::test]
 async fn alarms_are_described_created_and_deleted() {
@@ -79,6 +79,7 @@ async fn alarms_are_described_created_and_deleted() {
 
     let plan = AlarmPlan {
         name: "sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".into(),
+        kind: AlarmKind::Above,
         namespace: "AWS/SageMaker".into(),
         metric_name: "ModelLatency".into(),
         statistic: "p99".into(),

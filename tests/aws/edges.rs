@@ -11,7 +11,9 @@ use sagemaker_rollout::aws::registry::SdkRegistry;
 use sagemaker_rollout::aws::runtime::{Invoker, SdkRuntime};
 use sagemaker_rollout::aws::scaling::{Scaling, SdkScaling};
 use sagemaker_rollout::aws::sdk_endpoints::SdkEndpoints;
-use sagemaker_rollout::plan::actions::{ConfigPlan, NativeDeployment, ScalingPlan};
+use sagemaker_rollout::plan::actions::{
+    AlarmKind, AlarmPlan, ConfigPlan, NativeDeployment, ScalingPlan,
+};
 use sagemaker_rollout::plan::{AlarmState, EndpointStatus};
 
 use crate::contract::{serving_endpoint, tags, variant};
@@ -52,6 +54,87 @@ async fn a_composite_alarm_among_the_existing_ones_is_found_with_its_state() {
         "the composite is watched too: {states:?}"
     );
     assert_eq!(states.len(), 2);
+    emu.assert_clean();
+}
+
+/// CW-6, CW-14, CW-15, CW-19: an error-rate alarm is metric math (no single-metric member,
+/// lowercase ids, one query returning data) and a floor is LessThanThreshold with missing
+/// data breaching; the emulator accepts both and echoes what AWS stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_rate_and_floor_alarms_are_accepted_as_aws_defines_them() {
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    let alarms = SdkAlarms::new(&config);
+    let plan = |name: &str, kind: AlarmKind, metric: &str, threshold: f64| AlarmPlan {
+        name: name.into(),
+        kind,
+        namespace: "AWS/SageMaker".into(),
+        metric_name: metric.into(),
+        statistic: "Sum".into(),
+        threshold,
+        periods: 3,
+        dimensions: [
+            ("EndpointName".to_owned(), "churn-prod".to_owned()),
+            ("VariantName".to_owned(), "v-1".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+        tags: [("managed-by".to_owned(), "sagemaker-rollout".to_owned())]
+            .into_iter()
+            .collect(),
+    };
+    alarms
+        .put(&plan(
+            "rate",
+            AlarmKind::RateAbove,
+            "Invocation5XXErrors",
+            2.0,
+        ))
+        .await
+        .unwrap();
+    alarms
+        .put(&plan("floor", AlarmKind::Below, "Invocations", 5.0))
+        .await
+        .unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    let out = cw
+        .describe_alarms()
+        .alarm_names("rate")
+        .alarm_names("floor")
+        .send()
+        .await
+        .unwrap();
+    let by = |n: &str| {
+        out.metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(n))
+            .unwrap()
+            .clone()
+    };
+    let rate = by("rate");
+    assert!(rate.metric_name().is_none() && rate.period().is_none());
+    let queries = rate.metrics();
+    assert_eq!(queries.len(), 3);
+    let returning: Vec<_> = queries
+        .iter()
+        .filter(|q| q.return_data() == Some(true))
+        .collect();
+    assert_eq!(returning.len(), 1);
+    assert_eq!(
+        returning[0].expression(),
+        Some("100 * errors / invocations")
+    );
+    assert_eq!(rate.treat_missing_data(), Some("notBreaching"));
+    let floor = by("floor");
+    assert_eq!(
+        floor.comparison_operator(),
+        Some(&aws_sdk_cloudwatch::types::ComparisonOperator::LessThanThreshold)
+    );
+    assert_eq!(floor.treat_missing_data(), Some("breaching"));
+    assert_eq!(
+        (floor.evaluation_periods(), floor.datapoints_to_alarm()),
+        (Some(3), Some(3))
+    );
     emu.assert_clean();
 }
 

@@ -18,15 +18,31 @@ def _err(code, msg):
     return AwsError(code, msg)
 
 
+SINGLE_METRIC = ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit")
+
+
 def metric_alarm_form(p):
-    """Rule: a metric alarm names either one metric (MetricName + Namespace with exactly one of
-    Statistic / ExtendedStatistic) or a Metrics list with exactly one ReturnData, not both."""
-    single = any(p.get(k) is not None for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit"))
+    """Rule: a metric alarm names either one metric (MetricName + Namespace with exactly
+    one of Statistic / ExtendedStatistic) or a Metrics list, not both: with Metrics, none of
+    Namespace, MetricName, Dimensions, Period, Unit, Statistic or ExtendedStatistic. Each query
+    has exactly one of Expression and MetricStat; exactly one returns data (CW-15; omitted
+    ReturnData counts as true); ids start with a lowercase letter (CW-14); at most 20 queries,
+    10 of each kind (CW-16)."""
     if p.get("Metrics"):
-        if single and any(p.get(k) is not None for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic")):
+        given = [k for k in SINGLE_METRIC if p.get(k) is not None]
+        if given:
             raise _err("InvalidParameterCombination",
-                       "Metrics cannot be combined with MetricName, Namespace, Statistic or ExtendedStatistic.")
-        returning = [m for m in p["Metrics"] if m.get("ReturnData", True)]
+                       f"Metrics cannot be combined with {', '.join(given)}.")
+        queries = p["Metrics"]
+        for q in queries:
+            if (q.get("Expression") is None) == (q.get("MetricStat") is None):
+                raise _err("ValidationError", f"Metrics[{q.get('Id')}]: exactly one of Expression and MetricStat must be specified.")
+            if not re.fullmatch(r"[a-z][A-Za-z0-9_]*", q.get("Id", "")):
+                raise _err("ValidationError", f"Invalid metrics list: the id {q.get('Id')!r} must start with a lowercase letter and contain only letters, numbers and underscores.")
+        stats = sum(1 for q in queries if q.get("MetricStat") is not None)
+        if len(queries) > 20 or stats > 10 or len(queries) - stats > 10:
+            raise _err("ValidationError", "The metrics list must hold at most 20 queries, 10 metrics and 10 expressions.")
+        returning = [m for m in queries if m.get("ReturnData", True)]
         if len(returning) != 1:
             raise _err("ValidationError", "Exactly one element of the metrics list should return data.")
         return

@@ -743,6 +743,15 @@ class MoreRules(Base):
             ("ValidationError", cw.put_metric_alarm, dict(AlarmName="t", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
                                                           Metrics=[{"Id": "m", "Expression": "1", "ReturnData": False}]), "Exactly one element"),
             ("InvalidParameterCombination", cw.put_metric_data, dict(Namespace="App", MetricData=[{"MetricName": "x", "Value": 1.0, "Values": [1.0]}]), "mutually exclusive"),
+            ("InvalidParameterCombination", cw.put_metric_alarm, dict(AlarmName="t", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                                                   Period=60, Metrics=[{"Id": "m", "Expression": "1"}]), "Period"),
+            ("InvalidParameterCombination", cw.put_metric_alarm, dict(AlarmName="t", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                                                   Dimensions=[], Metrics=[{"Id": "m", "Expression": "1"}]), "Dimensions"),
+            ("ValidationError", cw.put_metric_alarm, dict(AlarmName="t", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                                       Metrics=[{"Id": "E1", "Expression": "1"}]), "lowercase"),
+            ("ValidationError", cw.put_metric_alarm, dict(AlarmName="t", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                                       Metrics=[{"Id": "e", "Expression": "1", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}, "Period": 60, "Stat": "Sum"}}]),
+             "exactly one of Expression and MetricStat"),
         ]
         for code, fn, kw, text in cases:
             with self.subTest(code=code, text=text):

@@ -370,3 +370,57 @@ async fn one_pass_per_process_makes_progress_on_every_run() {
         "validation is not repeated run after run: {phases:?}"
     );
 }
+
+/// The canary and shadow examples guarded by an Invocations floor and a 5xx rate.
+fn with_traffic_alarms(name: &str) -> ModelDeploymentSpec {
+    use sagemaker_rollout::api::{AlarmMetric, AlarmRule};
+    let mut s = example(name);
+    let rule = |metric, threshold: &str| AlarmRule {
+        metric,
+        statistic: "Sum".into(),
+        threshold: threshold.into(),
+        periods: 3,
+        custom: None,
+    };
+    s.analysis.alarms.create = vec![
+        rule(AlarmMetric::Invocations, "1"),
+        rule(AlarmMetric::Invocation5XXErrorRate, "2%"),
+    ];
+    s
+}
+
+#[tokio::test]
+async fn a_floor_lets_a_candidate_with_traffic_through_and_rolls_back_one_without() {
+    for name in ["canary", "shadow"] {
+        let spec = with_traffic_alarms(name);
+        let ok = run(&spec, false, "").await;
+        assert_eq!(
+            phase(&ok),
+            Some(Phase::Succeeded),
+            "{name}: {:#?}",
+            ok.timeline
+        );
+        assert!(serving_candidate(&ok, &spec));
+
+        let starved = run(&spec, false, "noTraffic: true\n").await;
+        assert_eq!(
+            phase(&starved),
+            Some(Phase::RolledBack),
+            "{name}: {:#?}",
+            starved.timeline
+        );
+        let status = starved.rest.status.unwrap();
+        let reason = &status.history[0].reason;
+        assert!(reason.contains(".Invocations.Sum"), "{name}: {reason}");
+        // It fired once armed: the step's (or shadow's) traffic plus 3 periods and a minute.
+        let fired = starved
+            .timeline
+            .iter()
+            .find(|l| l.contains("RollingBack"))
+            .unwrap();
+        assert!(
+            !fired.starts_with("+00:0"),
+            "{name}: rolled back too early: {fired}"
+        );
+    }
+}

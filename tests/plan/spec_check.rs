@@ -168,6 +168,44 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.alarms.create[0].threshold: \"5ms\": unit ms does not apply to metric Invocation5XXErrors",
         ),
         (
+            "an error rate with a statistic other than Sum",
+            |s| {
+                s.analysis.alarms.create[0].metric = AlarmMetric::Invocation5XXErrorRate;
+                s.analysis.alarms.create[0].statistic = "Average".into();
+            },
+            "spec.analysis.alarms.create[0].statistic: metric Invocation5XXErrorRate is computed from per-minute sums: statistic must be Sum (or left out), not Average",
+        ),
+        (
+            "an error rate of 150 %",
+            |s| {
+                s.analysis.alarms.create[0].metric = AlarmMetric::Invocation4XXErrorRate;
+                s.analysis.alarms.create[0].threshold = "150%".into();
+            },
+            "spec.analysis.alarms.create[0].threshold: an error rate in percent between 0 and 100 (exclusive), not 150%",
+        ),
+        (
+            "an Invocations floor of zero",
+            |s| {
+                s.analysis.alarms.create[0].metric = AlarmMetric::Invocations;
+                s.analysis.alarms.create[0].threshold = "0".into();
+            },
+            "spec.analysis.alarms.create[0].threshold: a floor of at least 1 request per minute, not 0",
+        ),
+        (
+            "an Invocations floor guarding a blue/green rollout",
+            |s| {
+                s.rollout.strategy = Strategy::BlueGreen;
+                s.rollout.blue_green = Some(BlueGreenSpec {
+                    bake: DurationString::new("10m"),
+                    termination_wait: DurationString::new("5m"),
+                    canary_percent: None,
+                });
+                s.analysis.alarms.create[0].metric = AlarmMetric::Invocations;
+                s.analysis.alarms.create[0].threshold = "5".into();
+            },
+            "spec.analysis.alarms.create[0].metric: Invocations (a floor, in ALARM until traffic arrives) cannot guard a BlueGreen rollout: SageMaker would roll back at once; use Canary or Linear",
+        ),
+        (
             "instance count outside autoscaling bounds",
             |s| s.serving.instance_count = 9,
             "spec.serving.instanceCount: 9 must lie within autoscaling min..max (2..8)",

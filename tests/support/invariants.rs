@@ -33,11 +33,21 @@ impl World {
             variant: &variant,
             config: alarm_scope(&m).config,
         };
-        let firing = watched_alarms(&valid, scope).iter().any(|n| {
-            self.alarms
-                .get(n)
-                .is_some_and(|a| a.state == AlarmState::Alarm)
-        });
+        // A floor is in ALARM for want of data until the candidate has had traffic; the
+        // planner judges it from then on (tests/plan/rollouts/alarms.rs covers it).
+        let floors: Vec<String> = desired::owned_alarms(&valid, scope)
+            .into_iter()
+            .filter(|a| a.kind == actions::AlarmKind::Below)
+            .map(|a| a.name)
+            .collect();
+        let firing = watched_alarms(&valid, scope)
+            .iter()
+            .filter(|n| !floors.contains(n))
+            .any(|n| {
+                self.alarms
+                    .get(n)
+                    .is_some_and(|a| a.state == AlarmState::Alarm)
+            });
         for action in &plan.actions {
             let new_share = match action {
                 Action::UpdateWeights { weights } => {

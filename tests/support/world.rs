@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
 use sagemaker_rollout::api::*;
-use sagemaker_rollout::plan::actions::{ConfigPlan, ModelPlan};
+use sagemaker_rollout::plan::actions::{AlarmKind, ConfigPlan, ModelPlan};
 use sagemaker_rollout::plan::*;
 
 use super::fixtures::*;
@@ -430,9 +430,15 @@ impl World {
             }
             Action::EnsureAlarm(a) => {
                 self.owned_alarms.insert(a.name.clone());
+                // A floor's missing data is breaching: ALARM until traffic arrives (CW-19).
+                let state = if a.kind == AlarmKind::Below {
+                    AlarmState::Alarm
+                } else {
+                    AlarmState::InsufficientData
+                };
                 self.alarms.entry(a.name.clone()).or_insert(Alarm {
                     name: a.name.clone(),
-                    state: AlarmState::InsufficientData,
+                    state,
                     since: Some(now),
                 });
             }

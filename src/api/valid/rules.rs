@@ -154,6 +154,16 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
     let analysis = analysis(&mut c, &spec.analysis);
     if spec.rollout.strategy == Strategy::BlueGreen {
         blue_green_limits(&mut c, spec);
+        // SageMaker rolls a blue/green deployment back on any of its alarms in ALARM, and a
+        // floor is in ALARM until the new fleet has traffic.
+        for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
+            if rule.metric == AlarmMetric::Invocations {
+                c.err(
+                    format!("spec.analysis.alarms.create[{i}].metric"),
+                    "Invocations (a floor, in ALARM until traffic arrives) cannot guard a BlueGreen rollout: SageMaker would roll back at once; use Canary or Linear",
+                );
+            }
+        }
     }
     let data_capture = spec.data_capture.as_ref().map(|dc| {
         c.range(
@@ -659,6 +669,43 @@ fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
                 f64::NAN
             }
         };
+        if matches!(
+            rule.metric,
+            AlarmMetric::Invocation5XXErrorRate
+                | AlarmMetric::Invocation4XXErrorRate
+                | AlarmMetric::Invocations
+        ) && rule.statistic != "Sum"
+        {
+            c.err(
+                format!("{path}.statistic"),
+                format!(
+                    "metric {:?} is computed from per-minute sums: statistic must be Sum (or left out), not {}",
+                    rule.metric, rule.statistic
+                ),
+            );
+        }
+        let rate = matches!(
+            rule.metric,
+            AlarmMetric::Invocation5XXErrorRate | AlarmMetric::Invocation4XXErrorRate
+        );
+        if rate && !(threshold.is_nan() || (threshold > 0.0 && threshold < 100.0)) {
+            c.err(
+                format!("{path}.threshold"),
+                format!(
+                    "an error rate in percent between 0 and 100 (exclusive), not {}",
+                    rule.threshold
+                ),
+            );
+        }
+        if rule.metric == AlarmMetric::Invocations && !(threshold.is_nan() || threshold >= 1.0) {
+            c.err(
+                format!("{path}.threshold"),
+                format!(
+                    "a floor of at least 1 request per minute, not {}",
+                    rule.threshold
+                ),
+            );
+        }
         match (rule.metric, &rule.custom) {
             (AlarmMetric::Custom, None) => {
                 c.err(format!("{path}.custom"), "is required by metric Custom")
@@ -734,7 +781,10 @@ fn threshold_value(rule: &AlarmRule) -> Result<f64, String> {
     );
     let percent = matches!(
         rule.metric,
-        AlarmMetric::CPUUtilization | AlarmMetric::MemoryUtilization
+        AlarmMetric::CPUUtilization
+            | AlarmMetric::MemoryUtilization
+            | AlarmMetric::Invocation5XXErrorRate
+            | AlarmMetric::Invocation4XXErrorRate
     );
     match unit {
         "" => Ok(n),

@@ -8,7 +8,9 @@
 //! where the new fleet keeps the champion's variant name — also to the new endpoint config,
 //! the dimension SageMaker publishes the new fleet's metrics under.
 
-use super::super::actions::AlarmPlan;
+use super::super::actions::{AlarmKind, AlarmPlan};
+use jiff::{SignedDuration, Timestamp};
+
 use super::content_hash;
 use crate::api::{AlarmMetric, ValidSpec};
 use crate::tags::{self, tag_safe};
@@ -106,11 +108,27 @@ pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
                     (ns.to_owned(), format!("{metric:?}"), dims)
                 }
             };
+            // A rate's own name is in the alarm's name; its numerator is the metric read.
+            let (kind, metric_name, label) = match rule.metric {
+                AlarmMetric::Invocation5XXErrorRate => (
+                    AlarmKind::RateAbove,
+                    "Invocation5XXErrors".to_owned(),
+                    metric_name,
+                ),
+                AlarmMetric::Invocation4XXErrorRate => (
+                    AlarmKind::RateAbove,
+                    "Invocation4XXErrors".to_owned(),
+                    metric_name,
+                ),
+                AlarmMetric::Invocations => (AlarmKind::Below, metric_name.clone(), metric_name),
+                _ => (AlarmKind::Above, metric_name.clone(), metric_name),
+            };
             for v in dimensions.values_mut() {
                 *v = v.replace("${variant}", variant);
             }
             AlarmPlan {
-                name: alarm_name(&spec.endpoint_name, variant, &metric_name, &rule.statistic),
+                name: alarm_name(&spec.endpoint_name, variant, &label, &rule.statistic),
+                kind,
                 namespace,
                 metric_name,
                 statistic: rule.statistic.clone(),
@@ -126,6 +144,52 @@ pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
             }
         })
         .collect()
+}
+
+/// The watched alarms whose state judges the candidate at `now`: all of them except a floor
+/// ([`AlarmKind::Below`]) that is not yet armed — before the candidate has had traffic
+/// (since `traffic_since`) for the floor's periods it is in ALARM for want of data, not
+/// because of the candidate.
+pub fn judging_alarms(
+    spec: &ValidSpec,
+    scope: AlarmScope<'_>,
+    traffic_since: Option<Timestamp>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut names = spec.analysis.existing.clone();
+    names.extend(
+        owned_alarms(spec, scope)
+            .into_iter()
+            .filter(|a| arms_at(a, traffic_since).is_some_and(|t| t <= now))
+            .map(|a| a.name),
+    );
+    names
+}
+
+/// When `a` starts to judge, given traffic since `traffic_since` (None: no traffic, so a
+/// floor never arms).
+pub fn arms_at(a: &AlarmPlan, traffic_since: Option<Timestamp>) -> Option<Timestamp> {
+    match a.kind {
+        AlarmKind::Below => traffic_since.map(|t| {
+            t.checked_add(SignedDuration::try_from(a.armed_after()).unwrap_or(SignedDuration::MAX))
+                .unwrap_or(t)
+        }),
+        AlarmKind::Above | AlarmKind::RateAbove => Some(Timestamp::MIN),
+    }
+}
+
+/// The alarms handed to SageMaker for a blue/green deployment's auto-rollback: the watched
+/// ones without the floors (SageMaker would roll back on a floor's ALARM at its first look,
+/// before the new fleet has traffic).
+pub fn native_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<String> {
+    let mut names = spec.analysis.existing.clone();
+    names.extend(
+        owned_alarms(spec, scope)
+            .into_iter()
+            .filter(|a| a.kind != AlarmKind::Below)
+            .map(|a| a.name),
+    );
+    names
 }
 
 /// Names of every alarm whose ALARM state stops the rollout of this candidate.

@@ -6,7 +6,10 @@
 mod alarms;
 mod scaling;
 
-pub use alarms::{AlarmScope, is_owned_alarm, owned_alarm_prefixes, owned_alarms, watched_alarms};
+pub use alarms::{
+    AlarmScope, arms_at, is_owned_alarm, judging_alarms, native_alarms, owned_alarm_prefixes,
+    owned_alarms, watched_alarms,
+};
 pub use scaling::{scaling_hash, scaling_plan};
 
 use std::collections::BTreeMap;

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 
 use super::super::actions::{Action, VariantPlan};
 use super::super::desired::{
-    candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags, model_plan,
-    owned_alarms, selector_hash, variant_name, watched_alarms,
+    candidate_only, candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags,
+    model_plan, owned_alarms, selector_hash, variant_name,
 };
 use super::super::markers::{Ending, Smoke, Stage};
 use super::super::observed::{
@@ -18,7 +18,9 @@ use super::super::observed::{
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
 use super::rollback::{begin_rollback, rollback, update_failed};
-use super::{collect_garbage, ensure_scaling, finish_markers, history, run_label, scope};
+use super::{
+    collect_garbage, ensure_scaling, finish_markers, history, run_label, scope, traffic_since,
+};
 use crate::api::conditions::Health;
 use crate::api::{Phase, RollbackOn, ShadowThen};
 
@@ -71,7 +73,7 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         );
     }
     let markers = p.markers.clone();
-    let watched = watched_alarms(spec, scope(&markers));
+    let watched = judging_alarms(spec, scope(&markers), traffic_since(&markers), p.now());
     let firing: Vec<String> = watched
         .iter()
         .filter(|n| {

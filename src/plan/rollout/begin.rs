@@ -4,7 +4,7 @@
 use super::super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
 use super::super::desired::{
     AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags,
-    model_plan, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name, watched_alarms,
+    model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name,
 };
 use super::super::markers::{Markers, Smoke, Stage};
 use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint};
@@ -379,7 +379,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
                 termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
                 canary_percent: bg.and_then(|b| b.canary_percent),
                 instance_count: spec.serving.instance_count,
-                alarms: watched_alarms(spec, scope),
+                alarms: native_alarms(spec, scope),
             };
             (Stage::Native, config, Some(native))
         }

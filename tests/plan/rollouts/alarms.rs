@@ -191,3 +191,119 @@ fn blue_green_alarms_watch_the_new_fleet_by_its_endpoint_config() {
         assert_eq!(al.dimensions.get("VariantName"), Some(&champion_variant()));
     }
 }
+
+/// The canary spec with an Invocations floor of 5 requests a minute over 3 minutes.
+fn with_floor() -> ModelDeploymentSpec {
+    let mut s = spec(Strategy::Canary);
+    s.analysis.alarms.create.push(AlarmRule {
+        metric: AlarmMetric::Invocations,
+        statistic: "Sum".into(),
+        threshold: "5".into(),
+        periods: 3,
+        custom: None,
+    });
+    s
+}
+
+fn floor_of(w: &World) -> String {
+    w.owned_alarms
+        .iter()
+        .find(|n| n.contains(".Invocations."))
+        .cloned()
+        .expect("the floor alarm was created")
+}
+
+#[test]
+fn a_floor_in_alarm_for_want_of_data_judges_only_after_its_periods_of_traffic() {
+    let s = with_floor();
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let floor = floor_of(&w);
+    assert_eq!(
+        w.alarms[&floor].state,
+        AlarmState::Alarm,
+        "breaching without data"
+    );
+    // Until SageMaker reports step 1's weights in effect the floor cannot arm; after that,
+    // no rollback before it arms, and a pass is planned for the moment it does (not the
+    // bake's end).
+    let mut nexts = Vec::new();
+    while w
+        .markers()
+        .since
+        .is_none_or(|t| w.now < t + jiff::SignedDuration::from_mins(4))
+    {
+        let plan = w.step(&s);
+        assert_ne!(
+            plan.status.phase,
+            Some(Phase::RollingBack),
+            "rolled back at {}",
+            w.now
+        );
+        assert!(
+            plan.watch
+                .as_ref()
+                .is_none_or(|wt| !wt.alarms.contains(&floor))
+        );
+        nexts.push(plan.next);
+    }
+    let armed = w.markers().since.unwrap() + jiff::SignedDuration::from_mins(4);
+    assert!(
+        nexts.contains(&Next::At(armed)),
+        "{nexts:?}, armed at {armed}"
+    );
+    // Still no traffic once armed: the candidate is rolled back.
+    let plan = w.step(&s);
+    assert_eq!(plan.status.phase, Some(Phase::RollingBack));
+    w.run(&s, 100);
+    assert_eq!(serving(&w), vec![champion_variant()]);
+    assert!(
+        last_history(&w).reason.contains(".Invocations."),
+        "{}",
+        last_history(&w).reason
+    );
+}
+
+#[test]
+fn a_floor_that_turns_ok_with_traffic_lets_the_rollout_finish() {
+    let s = with_floor();
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let floor = floor_of(&w);
+    w.set_alarm(&floor, AlarmState::Ok);
+    w.run(&s, 200);
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+    assert_eq!(w.status.unwrap().phase, Some(Phase::Succeeded));
+}
+
+#[test]
+fn error_rate_alarms_are_metric_math_on_the_candidate_variant() {
+    let mut s = spec(Strategy::Canary);
+    s.analysis.alarms.create = vec![AlarmRule {
+        metric: AlarmMetric::Invocation5XXErrorRate,
+        statistic: "Sum".into(),
+        threshold: "2%".into(),
+        periods: 2,
+        custom: None,
+    }];
+    let mut w = World::with_champion(&s);
+    let plans = until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let alarm = plans
+        .iter()
+        .flat_map(|p| &p.actions)
+        .find_map(|a| match a {
+            Action::EnsureAlarm(a) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("the rate alarm is created");
+    assert_eq!(alarm.kind, actions::AlarmKind::RateAbove);
+    assert_eq!(alarm.metric_name, "Invocation5XXErrors", "the numerator");
+    assert_eq!(alarm.threshold, 2.0, "percent");
+    assert!(
+        alarm.name.ends_with(".Invocation5XXErrorRate.Sum"),
+        "{}",
+        alarm.name
+    );
+    assert_eq!(alarm.dimensions["VariantName"], candidate_variant());
+    assert_eq!(alarm.armed_after(), std::time::Duration::ZERO);
+}
