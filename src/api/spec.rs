@@ -100,6 +100,11 @@ pub struct ModelDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditSpec>,
 
+    /// Where one JSON message per rollout milestone is published (started, step advanced,
+    /// alarm fired, rolled back, succeeded, failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySpec>,
+
     /// What happens to the AWS resources this object owns when it is deleted: `Retain` keeps
     /// them (only the finalizer goes), `Delete` removes endpoint, configs, models, alarms and
     /// scaling targets it created.
@@ -586,6 +591,18 @@ pub struct AuditSpec {
     /// S3 prefix; one JSON object per rollout is written below it.
     #[schemars(regex(pattern = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"))]
     pub s3_uri: String,
+}
+
+/// Milestone notifications.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifySpec {
+    /// An Amazon SNS topic (standard or FIFO), in any region of the account: the path to
+    /// chat (Amazon Q Developer in chat applications), e-mail or a pager.
+    #[schemars(regex(
+        pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+    ))]
+    pub sns_topic_arn: String,
 }
 
 /// What deletion of the resource does to AWS.

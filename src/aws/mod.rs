@@ -9,6 +9,7 @@
 pub mod alarms;
 pub mod endpoints;
 pub mod limit;
+pub mod notify;
 pub mod registry;
 pub mod runtime;
 pub mod s3;
@@ -108,6 +109,9 @@ impl AwsError {
 /// Error codes AWS answers when it throttles a caller.
 pub(crate) const THROTTLING: &[&str] = &[
     "Throttling",
+    // SNS: the model's code, and KMS throttling an encrypted topic's publish (SNS-14, SNS-17).
+    "Throttled",
+    "KMSThrottling",
     "ThrottlingException",
     "ThrottledException",
     "TooManyRequestsException",
@@ -323,6 +327,7 @@ pub struct Clients {
     pub scaling: Arc<dyn scaling::Scaling>,
     pub alarms: Arc<dyn alarms::Alarms>,
     pub s3: Arc<dyn s3::ObjectStore>,
+    pub notify: Arc<dyn notify::Notifier>,
 }
 
 /// The engine's clients on the official SDK, for `settings`.
@@ -339,6 +344,7 @@ pub fn clients_from(config: &SdkConfig) -> Clients {
         scaling: Arc::new(scaling::SdkScaling::new(config)),
         alarms: Arc::new(alarms::SdkAlarms::new(config)),
         s3: Arc::new(s3::SdkS3::new(config)),
+        notify: Arc::new(notify::SdkNotifier::new(config)),
     }
 }
 
@@ -359,6 +365,22 @@ mod tests {
             ErrorClass,
         );
         let cases: &[Case<'_>] = &[
+            (
+                "SNS throttling (the model's code)",
+                Response,
+                Some("Throttled"),
+                Some(429),
+                "Rate exceeded",
+                Throttling,
+            ),
+            (
+                "KMS throttling an encrypted topic's publish is throttling, not a rejection",
+                Response,
+                Some("KMSThrottling"),
+                Some(400),
+                "KMS throttled",
+                Throttling,
+            ),
             (
                 "a timeout is transient",
                 Connection,

@@ -15,6 +15,7 @@ pub mod backoff;
 mod cache;
 mod candidate;
 pub mod drive;
+mod notify;
 mod observe;
 pub mod picture;
 pub mod resolve;
@@ -322,6 +323,7 @@ impl Engine {
         }
         events.append(&mut pass.plan.events);
         pass.plan.events = events;
+        self.notify(spec, &mut pass, now).await;
         Ok(pass)
     }
 

@@ -16,6 +16,7 @@
 pub mod actions;
 pub mod desired;
 pub mod markers;
+pub mod notice;
 pub mod observed;
 mod rollout;
 pub mod smoke;

@@ -7,6 +7,7 @@
 //! throttling. Scenarios script alarms, failures and throttling in time.
 
 mod monitoring;
+mod notify;
 mod rules;
 pub mod scenario;
 mod seed;
@@ -126,6 +127,9 @@ struct State {
     scaling: BTreeMap<(String, String), ScalingRegistration>,
     rng: u64,
     throttle_percent: u32,
+    /// SNS topics and what was published to them ([`notify`]).
+    topics: std::collections::BTreeSet<String>,
+    published: Vec<crate::plan::notice::Notice>,
     /// Scenario `noTraffic`: no variant receives requests ([`traffic`]).
     no_traffic: bool,
     /// Since when each floor alarm's variant has had requests ([`traffic`]).
@@ -196,6 +200,7 @@ impl Simulator {
             runtime: me.clone(),
             scaling: me.clone(),
             alarms: me.clone(),
+            notify: me.clone(),
             s3: me,
         }
     }

@@ -48,6 +48,9 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
     for name in &spec.analysis.existing {
         sim.add_alarm(name, AlarmState::Ok);
     }
+    if let Some(topic) = &spec.notify {
+        sim.add_topic(&topic.arn);
+    }
     let wanted = match &spec.candidate.source {
         CandidateSource::Group { match_tags, .. } => match_tags.clone(),
         CandidateSource::Pinned { .. } => BTreeMap::new(),

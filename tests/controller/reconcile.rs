@@ -748,3 +748,25 @@ async fn two_shards_each_reconcile_only_their_resources_and_a_label_moves_one() 
     a.shutdown().await;
     d.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_publishes_each_milestone_once() {
+    let mut m = manifest("canary");
+    m["spec"]["notify"] = json!({"snsTopicArn": "arn:aws:sns:eu-west-1:123456789012:ml-rollouts"});
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let milestones: Vec<String> = w
+        .sim
+        .published()
+        .iter()
+        .map(|n| n.attributes[0].1.clone())
+        .collect();
+    assert_eq!(
+        milestones,
+        ["started", "step_advanced", "step_advanced", "succeeded"]
+    );
+    c.shutdown().await;
+}

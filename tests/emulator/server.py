@@ -20,6 +20,7 @@ import identify
 import moto_forward
 import protocols
 import proto_query
+import sns_publish
 import shapes
 import validate
 from errors import AwsError, SerializationError
@@ -48,7 +49,7 @@ def _moto(call, req, body, params):
         raise AwsError("EmulatorInternalError", f"moto answered HTTP {status} for {call.service} "
                                                 f"{call.operation}: {data[:300]!r}")
     if call.service == "sns" and call.operation == "Publish" and status == 200:
-        WORLD.sns_published.append({"time": time.time(), **{k: v for k, v in params.items()}})
+        WORLD.sns_published.append({"time": time.time(), "region": call.region, **{k: v for k, v in params.items()}})
     keep_length = req.method == "HEAD"
     hdrs = {k: v for k, v in headers
             if k.lower() != "access-control-allow-origin" and (keep_length or k.lower() != "content-length")}
@@ -94,6 +95,8 @@ def process(call, req, body):
                 for v in violations:
                     WORLD.violations.add(call.service, call.operation, v)
                 raise protocols.validation_error(call, validate.message(violations))
+            if call.service == "sns" and call.operation == "Publish":
+                sns_publish.check(call, params)
             if call.service in moto_forward.MOTO_SERVICES:
                 status, headers, data = _moto(call, req, body, params)
                 return status, headers, data, _error_code_of(call, status, headers, data)

@@ -729,6 +729,35 @@ class MotoServices(Base):
         self.assertIn(("sts", "GetCallerIdentity"), ops)
 
 
+class SnsPublish(Base):
+    def test_publish_rules(self):
+        sns = client("sns")
+        topic = sns.create_topic(Name="rollouts")["TopicArn"]
+        fifo = sns.create_topic(Name="rollouts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+        other = boto3.session.Session().client(
+            "sns", endpoint_url=URL, region_name="eu-west-1", aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret", config=Config(parameter_validation=False, retries={"total_max_attempts": 1}))
+        cases = [
+            ("NotFound", other.publish, dict(TopicArn=topic, Message="m"), "us-east-1"),
+            ("InvalidParameter", sns.publish, dict(TopicArn="arn:aws:sns:us-east-1:1234:x", Message="m"), "not a valid topic ARN"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=topic, Message="m", Subject="a\nb"), "Subject"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=topic, Message="m", Subject="s" * 100), "Subject"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=topic, Message="\u00e9" * 140_000), "Message too long"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=topic, Message="m", MessageDeduplicationId="d"), "not valid for this topic type"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=fifo, Message="m", MessageDeduplicationId="d"), "MessageGroupId"),
+            ("InvalidParameter", sns.publish, dict(TopicArn=fifo, Message="m", MessageGroupId="g"), "MessageDeduplicationId"),
+        ]
+        for code, fn, kw, text in cases:
+            with self.subTest(text=text):
+                self.assertAws(code, fn, contains=text, **kw)
+        sns.publish(TopicArn=topic, Message="ok", Subject="s" * 99,
+                    MessageAttributes={"event": {"DataType": "String", "StringValue": "started"}})
+        sns.publish(TopicArn=fifo, Message="ok", MessageGroupId="g", MessageDeduplicationId="d")
+        published = ctl("state")["sns"]["published"]
+        self.assertEqual(["ok", "ok"], [p["Message"] for p in published])
+        self.assertEqual("us-east-1", published[0]["region"])
+
+
 class MoreRules(Base):
     def test_cloudwatch_rules(self):
         cw = self.cw

@@ -424,3 +424,97 @@ async fn a_floor_lets_a_candidate_with_traffic_through_and_rolls_back_one_withou
         );
     }
 }
+
+fn with_notify(name: &str) -> ModelDeploymentSpec {
+    let mut s = example(name);
+    s.notify = Some(sagemaker_rollout::api::NotifySpec {
+        sns_topic_arn: "arn:aws:sns:eu-west-1:123456789012:ml-rollouts".into(),
+    });
+    s
+}
+
+fn milestones(sim: &Simulation) -> Vec<String> {
+    sim.simulator
+        .published()
+        .iter()
+        .map(|n| n.attributes[0].1.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_milestone_is_published_once_to_the_topic() {
+    let spec = with_notify("canary");
+    let ok = run(&spec, false, "").await;
+    assert_eq!(phase(&ok), Some(Phase::Succeeded));
+    assert_eq!(
+        milestones(&ok),
+        ["started", "step_advanced", "step_advanced", "succeeded"]
+    );
+    let last: serde_json::Value =
+        serde_json::from_str(&ok.simulator.published()[3].message).unwrap();
+    let ctx = &last["metadata"]["additionalContext"];
+    assert_eq!(
+        (ctx["candidateWeight"].as_str(), ctx["phase"].as_str()),
+        (Some("100"), Some("Succeeded"))
+    );
+    assert!(ctx["consoleUrl"].as_str().unwrap().contains("churn-prod"));
+
+    let back = run(
+        &spec,
+        false,
+        "events:\n  - {at: 25m, alarm: churn-business-kpi, state: ALARM}\n",
+    )
+    .await;
+    assert_eq!(phase(&back), Some(Phase::RolledBack));
+    assert_eq!(
+        milestones(&back),
+        [
+            "started",
+            "step_advanced",
+            "step_advanced",
+            "alarm_fired",
+            "rolled_back"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_sent_does_not_hold_the_rollout() {
+    let spec = sagemaker_rollout::api::ValidSpec::new(&with_notify("canary")).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    seed(&sim, &spec, OWNER, true);
+    // The topic is gone (someone deleted it): Publish answers NotFound.
+    let mut missing = spec.raw().clone();
+    missing.notify.as_mut().unwrap().sns_topic_arn =
+        "arn:aws:sns:eu-west-1:123456789012:deleted-topic".into();
+    let missing = sagemaker_rollout::api::ValidSpec::new(&missing).unwrap();
+    let engine = Engine::new(sim.clients(), OWNER);
+    let mut warned = Vec::new();
+    let rest = drive(
+        &engine,
+        Goal::Apply(&missing),
+        &sim.clock,
+        DriveOptions::default(),
+        |p| {
+            if let sagemaker_rollout::engine::drive::Progress::Pass { pass, .. } = p {
+                warned.extend(
+                    pass.plan
+                        .events
+                        .iter()
+                        .filter(|e| e.reason == "NotifyFailed")
+                        .map(|e| e.message.clone()),
+                );
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest.status.unwrap().phase, Some(Phase::Succeeded));
+    assert_eq!(warned.len(), 4, "{warned:?}");
+    assert!(
+        warned[0].contains("deleted-topic") && warned[0].contains("NotFound"),
+        "{}",
+        warned[0]
+    );
+    assert!(sim.published().is_empty());
+}

@@ -168,6 +168,15 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.alarms.create[0].threshold: \"5ms\": unit ms does not apply to metric Invocation5XXErrors",
         ),
         (
+            "a notify topic that is not an SNS topic ARN",
+            |s| {
+                s.notify = Some(NotifySpec {
+                    sns_topic_arn: "arn:aws:sqs:us-east-1:123456789012:q".into(),
+                })
+            },
+            "spec.notify.snsTopicArn: \"arn:aws:sqs:us-east-1:123456789012:q\" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name of letters, digits, _ and -, optionally ending .fifo>)",
+        ),
+        (
             "an error rate with a statistic other than Sum",
             |s| {
                 s.analysis.alarms.create[0].metric = AlarmMetric::Invocation5XXErrorRate;

@@ -20,6 +20,7 @@ fn actions_in_code() -> BTreeSet<String> {
         ("src/aws/scaling.rs", "application-autoscaling"),
         ("src/aws/alarms.rs", "cloudwatch"),
         ("src/aws/s3.rs", "s3"),
+        ("src/aws/notify.rs", "sns"),
     ] {
         let text = std::fs::read_to_string(file).unwrap();
         {

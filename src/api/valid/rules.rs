@@ -11,8 +11,8 @@ use regex::Regex;
 
 use super::{
     Analysis, ArtifactPolicy, Autoscaling, BlueGreen, CandidatePolicy, CandidateSource,
-    DataCapture, FieldError, OwnedAlarm, Rollout, Serving, Shadow, SmokeTest, SpecErrors, Step,
-    Teardown, ValidSpec,
+    DataCapture, FieldError, OwnedAlarm, Rollout, Serving, Shadow, SmokeTest, SnsTopic, SpecErrors,
+    Step, Teardown, ValidSpec,
 };
 use crate::api::spec::{
     AlarmMetric, AlarmRule, AnalysisSpec, AutoscalingSpec, BlueGreenSpec, CanarySpec,
@@ -204,6 +204,11 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
         .then(|| S3Uri::parse(&a.s3_uri).ok())
         .flatten()
     });
+    let notify = spec.notify.as_ref().and_then(|n| {
+        SnsTopic::parse(&n.sns_topic_arn)
+            .map_err(|e| c.err("spec.notify.snsTopicArn", e))
+            .ok()
+    });
     if !c.0.is_empty() {
         return Err(c.0);
     }
@@ -226,6 +231,7 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
         smoke_test: smoke_test.flatten(),
         tags: spec.tags.clone(),
         audit,
+        notify,
         deletion_policy: spec.deletion_policy,
         adopt: spec.adopt,
     })

@@ -389,3 +389,56 @@ async fn delete_removes_everything_of_ours_and_nothing_of_anyone_elses() {
     acct.emu.assert_clean();
     report("delete (Delete) beside pfx-eu", acct.requests());
 }
+
+/// `spec.notify`: each milestone is one SNS Publish, sent to the topic's own region (here not
+/// the endpoint's), with the chat custom-notification body; the emulator checks each Publish
+/// against SNS's rules before moto stores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn milestones_are_published_to_the_topic_in_its_region() {
+    let acct = Account::new().await;
+    let config = acct.emu.config().await;
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&config)
+            .region(aws_sdk_sns::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let topic = sns.create_topic().name("ml-rollouts").send().await.unwrap();
+    let topic = topic.topic_arn().unwrap().to_owned();
+    let notify = format!("  notify: {{snsTopicArn: \"{topic}\"}}\n");
+    with_champion(&acct, "wire-notify", CANARY, &notify).await;
+    acct.apply(&acct.manifest("churn", "wire-notify", "run-2", CANARY, &notify));
+    let published = acct.state()["sns"]["published"].as_array().unwrap().clone();
+    let second: Vec<&serde_json::Value> = published
+        .iter()
+        .filter(|p| p["Message"].as_str().unwrap().contains("run-2"))
+        .collect();
+    let milestones: Vec<String> = second
+        .iter()
+        .map(|p| {
+            let m: serde_json::Value =
+                serde_json::from_str(p["Message"].as_str().unwrap()).unwrap();
+            m["metadata"]["additionalContext"]["milestone"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        milestones,
+        ["started", "step_advanced", "step_advanced", "succeeded"]
+    );
+    for p in &second {
+        assert_eq!(
+            p["region"], "eu-west-1",
+            "Publish goes to the topic's region"
+        );
+        assert_eq!(p["TopicArn"], topic.as_str());
+        assert!(
+            p["Subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("sagemaker-rollout: wire-notify ")
+        );
+    }
+    acct.emu.assert_clean();
+}

@@ -1,0 +1,54 @@
+//! Publishing the milestones of a pass ([`crate::plan::notice`]) after it acted. Best effort:
+//! a notification that cannot be sent never holds or fails a rollout — it is logged, counted
+//! in the calls (so `/metrics` shows `sns`/`Publish` failures) and reported as a warning
+//! Event `NotifyFailed`. Delivery is at least once: a pass repeated after a crash may publish
+//! a milestone again; each message carries a stable `id` (and FIFO topics deduplicate it).
+
+use jiff::Timestamp;
+
+use super::{Engine, Pass};
+use crate::api::ValidSpec;
+use crate::plan::Event;
+use crate::plan::notice::notice;
+
+impl Engine {
+    /// Publishes the notices of `pass`'s milestone events.
+    pub(super) async fn notify(&self, spec: &ValidSpec, pass: &mut Pass, now: Timestamp) {
+        if spec.notify.is_none() || !self.may_act() {
+            return;
+        }
+        let notices: Vec<_> = pass
+            .plan
+            .events
+            .iter()
+            .filter_map(|e| notice(spec, &pass.status, e))
+            .collect();
+        for n in notices {
+            let milestone = n
+                .attributes
+                .first()
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let sent = self
+                .call(
+                    now,
+                    "sns",
+                    "Publish",
+                    format!("{} {milestone}", n.topic_arn),
+                    self.clients.notify.publish(&n),
+                )
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(topic = %n.topic_arn, %milestone, error = %e, "notification not sent");
+                pass.plan.events.push(Event {
+                    reason: "NotifyFailed".into(),
+                    message: format!(
+                        "the {milestone} notification to {} was not sent: {e}",
+                        n.topic_arn
+                    ),
+                    warning: true,
+                });
+            }
+        }
+    }
+}

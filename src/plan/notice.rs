@@ -1,0 +1,255 @@
+//! Milestone notifications: which of a pass's events are milestones (started, step advanced,
+//! alarm fired, rolled back, succeeded, failed) and the SNS message for each. The message is
+//! the custom-notification format of Amazon Q Developer in chat applications (`version` 1.0,
+//! `source` custom, client-markdown; SNS-18), so a topic subscribed to a chat channel shows it
+//! as is, with every rollout field in `metadata.additionalContext` for e-mail, pagers and
+//! code. Pure: the spec, the status after the pass and the event in; the publish request out.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::Event;
+use crate::api::{ModelDeploymentStatus, ValidSpec, VariantView};
+
+/// A rollout milestone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    Started,
+    StepAdvanced,
+    AlarmFired,
+    RolledBack,
+    Succeeded,
+    Failed,
+}
+
+impl Milestone {
+    /// The milestone an event of the planner marks, if any.
+    pub fn of(event: &Event) -> Option<Self> {
+        Some(match event.reason.as_str() {
+            "RolloutStarted" => Self::Started,
+            "StepAdvanced" => Self::StepAdvanced,
+            "AlarmFired" => Self::AlarmFired,
+            "RolledBack" => Self::RolledBack,
+            "RolloutSucceeded" => Self::Succeeded,
+            "RolloutFailed" | "UpdateFailed" | "EndpointFailed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::StepAdvanced => "step_advanced",
+            Self::AlarmFired => "alarm_fired",
+            Self::RolledBack => "rolled_back",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One SNS Publish: what the adapter sends, and what the simulator records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub topic_arn: String,
+    /// Publish only reaches a topic in its own region (SNS-3).
+    pub region: String,
+    /// At most 99 printable ASCII characters (SNS-7, SNS-8).
+    pub subject: String,
+    /// The JSON body (a plain string: no MessageStructure, SNS-9).
+    pub message: String,
+    /// `event` and `endpoint`, for subscription filter policies (SNS-10).
+    pub attributes: Vec<(String, String)>,
+    /// FIFO topics only: the endpoint (one ordered stream per endpoint) and a hash of the
+    /// run, milestone and step, so a repeated publish is not delivered twice (SNS-11, SNS-12).
+    pub fifo: Option<(String, String)>,
+}
+
+/// Largest message (body plus attributes) SNS takes by default, in bytes (SNS-5).
+pub const MAX_BYTES: usize = 262_144;
+
+/// The notice for `event`, when it is a milestone and the spec asks for notifications.
+pub fn notice(spec: &ValidSpec, status: &ModelDeploymentStatus, event: &Event) -> Option<Notice> {
+    let topic = spec.notify.as_ref()?;
+    let milestone = Milestone::of(event)?;
+    let endpoint = &spec.endpoint_name;
+    let run = |v: &Option<VariantView>| {
+        v.as_ref()
+            .and_then(|v| v.candidate_run_id.clone())
+            .unwrap_or_default()
+    };
+    let weight = |v: &Option<VariantView>| v.as_ref().and_then(|v| v.weight).unwrap_or(0);
+    let (candidate, champion) = (run(&status.candidate), run(&status.champion));
+    let step = status
+        .rollout
+        .as_ref()
+        .map_or((0, 0), |r| (r.step, r.total_steps));
+    let console = status
+        .links
+        .as_ref()
+        .map(|l| l.endpoint.clone())
+        .unwrap_or_default();
+    let title = format!(
+        "{endpoint}: {} — {}",
+        milestone.as_str().replace('_', " "),
+        event.message
+    );
+    let description = format!(
+        "*Endpoint* `{endpoint}`\n*Candidate* `{candidate}` at {} %\n*Champion* `{champion}` at {} %\n*Step* {}/{}\n{}",
+        weight(&status.candidate),
+        weight(&status.champion),
+        step.0,
+        step.1,
+        event.message
+    );
+    let message = json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("{candidate}:{}:{}", milestone.as_str(), step.0),
+        "content": {
+            "textType": "client-markdown",
+            "title": cut(&title, 250),
+            "description": cut(&description, 8_000),
+            "nextSteps": if console.is_empty() { vec![] } else { vec![format!("Open the endpoint: {console}")] },
+            "keywords": ["sagemaker-rollout", endpoint, milestone.as_str()],
+        },
+        "metadata": {
+            "threadId": format!("{endpoint}/{candidate}"),
+            "summary": cut(&title, 250),
+            "eventType": format!("sagemaker-rollout.{}", milestone.as_str()),
+            "additionalContext": {
+                "schema": "sagemaker-rollout.notify/v1",
+                "milestone": milestone.as_str(),
+                "endpoint": endpoint,
+                "candidateRunId": candidate,
+                "championRunId": champion,
+                "candidateWeight": weight(&status.candidate).to_string(),
+                "championWeight": weight(&status.champion).to_string(),
+                "step": step.0.to_string(),
+                "steps": step.1.to_string(),
+                "phase": status.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+                "message": cut(&event.message, 4_000),
+                "consoleUrl": console,
+            }
+        }
+    })
+    .to_string();
+    let fifo = topic.fifo.then(|| {
+        let dedup = hex::encode(Sha256::digest(format!(
+            "{endpoint}|{candidate}|{}|{}",
+            milestone.as_str(),
+            step.0
+        )));
+        (group_id(endpoint), dedup)
+    });
+    Some(Notice {
+        topic_arn: topic.arn.clone(),
+        region: topic.region.clone(),
+        subject: subject(&format!(
+            "sagemaker-rollout: {endpoint} {}",
+            milestone.as_str()
+        )),
+        message,
+        attributes: vec![
+            ("event".into(), milestone.as_str().into()),
+            ("endpoint".into(), endpoint.clone()),
+        ],
+        fifo,
+    })
+}
+
+/// Printable ASCII only, no line breaks, at most 99 characters (SNS-7, SNS-8).
+fn subject(s: &str) -> String {
+    s.chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { ' ' })
+        .take(99)
+        .collect()
+}
+
+/// A MessageGroupId: at most 128 characters (SNS-11); endpoint names are at most 63.
+fn group_id(endpoint: &str) -> String {
+    endpoint.chars().take(128).collect()
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::document::load_valid;
+
+    fn spec(topic: &str) -> ValidSpec {
+        let text = std::fs::read_to_string("deploy/examples/canary.yaml")
+            .unwrap()
+            .replace(
+                "  autoscaling:",
+                &format!("  notify:\n    snsTopicArn: {topic}\n  autoscaling:"),
+            );
+        load_valid("canary.yaml", &text).unwrap().remove(0).1
+    }
+
+    fn event(reason: &str) -> Event {
+        Event {
+            reason: reason.into(),
+            message: "step 1/2: candidate at 10 %".into(),
+            warning: false,
+        }
+    }
+
+    #[test]
+    fn only_milestones_are_published_and_each_names_itself() {
+        let s = spec("arn:aws:sns:eu-west-1:123456789012:ml-rollouts");
+        let st = ModelDeploymentStatus::default();
+        assert!(notice(&s, &st, &event("Baking")).is_none());
+        assert!(notice(&s, &st, &event("SmokeTestPassed")).is_none());
+        for (reason, milestone) in [
+            ("RolloutStarted", "started"),
+            ("StepAdvanced", "step_advanced"),
+            ("AlarmFired", "alarm_fired"),
+            ("RolledBack", "rolled_back"),
+            ("RolloutSucceeded", "succeeded"),
+            ("UpdateFailed", "failed"),
+        ] {
+            let n = notice(&s, &st, &event(reason)).unwrap();
+            assert_eq!(n.attributes[0], ("event".to_owned(), milestone.to_owned()));
+            assert_eq!(n.region, "eu-west-1", "published in the topic's region");
+            assert!(n.fifo.is_none(), "no FIFO ids on a standard topic");
+            let m: serde_json::Value = serde_json::from_str(&n.message).unwrap();
+            assert_eq!(
+                (m["version"].as_str(), m["source"].as_str()),
+                (Some("1.0"), Some("custom"))
+            );
+            assert_eq!(m["content"]["textType"], "client-markdown");
+            assert_eq!(m["metadata"]["additionalContext"]["milestone"], milestone);
+            assert_eq!(m["metadata"]["additionalContext"]["endpoint"], "churn-prod");
+            assert!(n.subject.len() < 100 && n.subject.chars().all(|c| (' '..='~').contains(&c)));
+        }
+    }
+
+    #[test]
+    fn a_fifo_topic_gets_a_group_per_endpoint_and_a_stable_deduplication_id() {
+        let s = spec("arn:aws:sns:us-east-1:123456789012:ml-rollouts.fifo");
+        let st = ModelDeploymentStatus::default();
+        let a = notice(&s, &st, &event("StepAdvanced")).unwrap();
+        let b = notice(&s, &st, &event("StepAdvanced")).unwrap();
+        let (group, dedup) = a.fifo.clone().unwrap();
+        assert_eq!(group, "churn-prod");
+        assert_eq!(dedup.len(), 64);
+        assert_eq!(a.fifo, b.fifo, "the same milestone again is deduplicated");
+        let c = notice(&s, &st, &event("RolloutSucceeded")).unwrap();
+        assert_ne!(c.fifo.unwrap().1, dedup);
+    }
+
+    #[test]
+    fn a_subject_is_printable_ascii_under_100_characters_whatever_the_input() {
+        assert_eq!(subject("a\nb\u{e9}"), "a b ");
+        assert_eq!(subject(&"x".repeat(300)).len(), 99);
+    }
+}
