@@ -80,6 +80,9 @@ enum Command {
         /// Keep reconciling until every rollout is at rest.
         #[arg(long)]
         wait: bool,
+        /// Also draw each rollout as an SVG (as `simulate --svg`).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
     },
@@ -221,7 +224,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             svg.as_deref(),
         ),
-        Command::Apply { file, wait, aws } => rollout::apply(&file, &aws, wait),
+        Command::Apply {
+            file,
+            wait,
+            svg,
+            aws,
+        } => rollout::apply(&file, &aws, wait, svg.as_deref()),
         Command::Plan { file, aws } => rollout::plan(&file, &aws),
         Command::Delete { file, aws } => rollout::delete(&file, &aws),
         Command::Validate(args) => artifact::validate(&args),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use sagemaker_rollout::api::{DeletionPolicy, ModelDeployment, ModelDeploymentStatus, Phase};
 use sagemaker_rollout::aws::Settings;
 use sagemaker_rollout::engine::Engine;
-use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Rest, SystemClock, drive};
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Progress, Rest, SystemClock, drive};
 use sagemaker_rollout::engine::picture;
 use sagemaker_rollout::engine::timeline::{is_read, render};
 use sagemaker_rollout::sim::Scenario;
@@ -161,7 +161,12 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `apply`: drive every ModelDeployment of the manifest.
-pub(super) fn apply(file: &Path, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn apply(
+    file: &Path,
+    aws: &AwsArgs,
+    wait: bool,
+    svg: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let resources = manifest::load(file)?;
     let jobs: Vec<Job> = resources
         .into_iter()
@@ -171,7 +176,7 @@ pub(super) fn apply(file: &Path, aws: &AwsArgs, wait: bool) -> anyhow::Result<Ex
             what: What::Apply(Box::new(spec)),
         })
         .collect();
-    run_jobs(jobs, aws, wait)
+    run_jobs(jobs, aws, wait, svg)
 }
 
 /// `delete`: remove what every ModelDeployment of the manifest owns, as deletionPolicy Delete
@@ -192,7 +197,7 @@ pub(super) fn delete(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    run_jobs(jobs, aws, true)
+    run_jobs(jobs, aws, true, None)
 }
 
 enum What {
@@ -210,9 +215,16 @@ struct Job {
 struct Outcome {
     rest: Rest,
     calls: usize,
+    /// One per pass, for `--svg`.
+    samples: Vec<picture::Sample>,
 }
 
-fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCode> {
+fn run_jobs(
+    jobs: Vec<Job>,
+    aws: &AwsArgs,
+    wait: bool,
+    svg: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
     let rt = runtime()?;
     let single = jobs.len() == 1;
@@ -252,7 +264,11 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
                     What::Apply(spec) => Goal::Apply(spec),
                     What::Delete(t) => Goal::Delete(t),
                 };
+                let mut samples = Vec::new();
                 let rest = drive(&engine, goal, &SystemClock, options, |p| {
+                    if let Progress::Pass { at, pass, .. } = &p {
+                        samples.push(picture::Sample::of(*at, &pass.status));
+                    }
                     let lines = render(start, &p, false);
                     match bar {
                         Some(b) => {
@@ -269,6 +285,7 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
                 rest.map(|rest| Outcome {
                     rest,
                     calls: engine.calls().len(),
+                    samples,
                 })
             }
         },
@@ -277,11 +294,18 @@ fn run_jobs(jobs: Vec<Job>, aws: &AwsArgs, wait: bool) -> anyhow::Result<ExitCod
         b.finish_and_clear();
     }
     let mut ok = true;
-    for (job, result) in jobs.iter().zip(results) {
+    for (i, (job, result)) in jobs.iter().zip(results).enumerate() {
         let outcome = result.with_context(|| format!("{}: the rollout stopped", job.md.owner()))?;
         let status: ModelDeploymentStatus = outcome.rest.status.clone().unwrap_or_default();
         let deleting = matches!(job.what, What::Delete(_));
         report::summary(&job.md, &status, outcome.calls);
+        if let (Some(path), What::Apply(spec)) = (svg, &job.what) {
+            let path = numbered(path, i, jobs.len());
+            let title = picture::title(&job.md.owner(), spec);
+            std::fs::write(&path, picture::svg(&title, &outcome.samples))
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
         let phase = status.phase.unwrap_or(Phase::Pending);
         ok &= outcome.rest.rejected.is_none()
             && if deleting {

@@ -406,7 +406,38 @@ async fn milestones_are_published_to_the_topic_in_its_region() {
     let topic = topic.topic_arn().unwrap().to_owned();
     let notify = format!("  notify: {{snsTopicArn: \"{topic}\"}}\n");
     with_champion(&acct, "wire-notify", CANARY, &notify).await;
-    acct.apply(&acct.manifest("churn", "wire-notify", "run-2", CANARY, &notify));
+    // `apply --svg` draws the rollout it drove.
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("rollout.svg");
+    let file = acct.manifest("churn", "wire-notify", "run-2", CANARY, &notify);
+    let out = acct.run(&[
+        "apply",
+        "-f",
+        &file.to_string_lossy(),
+        "--wait",
+        "--svg",
+        &picture.to_string_lossy(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&picture).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let candidate = doc
+        .descendants()
+        .find(|n| n.attribute("data-series") == Some("candidate"))
+        .and_then(|n| n.attribute("data-points"))
+        .unwrap()
+        .to_owned();
+    let weights: Vec<&str> = candidate
+        .split(' ')
+        .filter_map(|p| p.split(':').nth(1))
+        .collect();
+    for w in ["10", "50", "100"] {
+        assert!(weights.contains(&w), "{candidate}");
+    }
     let published = acct.state()["sns"]["published"].as_array().unwrap().clone();
     let second: Vec<&serde_json::Value> = published
         .iter()
