@@ -600,7 +600,7 @@ pub struct NotifySpec {
     /// An Amazon SNS topic (standard or FIFO), in any region of the account: the path to
     /// chat (Amazon Q Developer in chat applications), e-mail or a pager.
     #[schemars(regex(
-        pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+        pattern = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
     ))]
     pub sns_topic_arn: String,
 }

@@ -109,7 +109,7 @@ impl AwsError {
 /// Error codes AWS answers when it throttles a caller.
 pub(crate) const THROTTLING: &[&str] = &[
     "Throttling",
-    // SNS: the model's code, and KMS throttling an encrypted topic's publish (SNS-14, SNS-17).
+    // SNS: the model's code, and KMS throttling an encrypted topic's publish (SNS-14).
     "Throttled",
     "KMSThrottling",
     "ThrottlingException",

@@ -323,7 +323,7 @@ impl Engine {
         }
         events.append(&mut pass.plan.events);
         pass.plan.events = events;
-        self.notify(spec, &mut pass, now).await;
+        self.notify(spec, previous, &mut pass, now).await;
         Ok(pass)
     }
 

@@ -7,21 +7,31 @@
 use jiff::Timestamp;
 
 use super::{Engine, Pass};
-use crate::api::ValidSpec;
+use crate::api::{ModelDeploymentStatus, ValidSpec};
 use crate::plan::Event;
-use crate::plan::notice::notice;
+use crate::plan::notice::{milestones, notice};
 
 impl Engine {
-    /// Publishes the notices of `pass`'s milestone events.
-    pub(super) async fn notify(&self, spec: &ValidSpec, pass: &mut Pass, now: Timestamp) {
+    /// Publishes the notices of the milestones `pass` reached since `previous`.
+    pub(super) async fn notify(
+        &self,
+        spec: &ValidSpec,
+        previous: Option<&ModelDeploymentStatus>,
+        pass: &mut Pass,
+        now: Timestamp,
+    ) {
         if spec.notify.is_none() || !self.may_act() {
             return;
         }
-        let notices: Vec<_> = pass
-            .plan
-            .events
+        let reached = milestones(
+            previous,
+            &pass.status,
+            &pass.plan.events,
+            pass.rejected.is_some(),
+        );
+        let notices: Vec<_> = reached
             .iter()
-            .filter_map(|e| notice(spec, &pass.status, e))
+            .filter_map(|(m, e)| notice(spec, &pass.status, *m, e))
             .collect();
         for n in notices {
             let milestone = n

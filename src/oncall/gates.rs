@@ -46,6 +46,9 @@ pub struct Owner {
 pub enum Refusal {
     /// `retry` on a resource that is not RolledBack or Failed.
     NothingToRetry(Option<Phase>),
+    /// `promote` with no rollout in flight: on a RolledBack or Failed resource it would
+    /// redeploy the rejected candidate straight to 100 % (any spec change retries it).
+    NothingToPromote(Option<Phase>),
     Owned(Owner),
 }
 
@@ -55,9 +58,10 @@ pub fn fields(md: &ModelDeployment, change: GateChange) -> Vec<(&'static str, Va
     let wanted: Vec<(&'static str, Value)> = match change {
         GateChange::Pause => vec![("paused", json!(true))],
         GateChange::Resume => vec![("paused", json!(false))],
-        GateChange::Promote => vec![("promote", json!(true))],
+        // The CRD refuses promote and abort together; each clears the other.
+        GateChange::Promote => vec![("promote", json!(true)), ("abort", json!(false))],
         GateChange::Unpromote => vec![("promote", json!(false))],
-        GateChange::Abort => vec![("abort", json!(true))],
+        GateChange::Abort => vec![("abort", json!(true)), ("promote", json!(false))],
         GateChange::Unabort => vec![("abort", json!(false))],
         GateChange::Retry => vec![("retry", json!(r.retry + 1)), ("abort", json!(false))],
     };
@@ -80,6 +84,14 @@ pub fn patch(md: &ModelDeployment, change: GateChange, force: bool) -> Result<Va
     let phase = md.status.as_ref().and_then(|s| s.phase);
     if change == GateChange::Retry && !matches!(phase, Some(Phase::RolledBack | Phase::Failed)) {
         return Err(Refusal::NothingToRetry(phase));
+    }
+    if change == GateChange::Promote
+        && !matches!(
+            phase,
+            Some(Phase::Deploying | Phase::Progressing | Phase::Paused | Phase::Validating)
+        )
+    {
+        return Err(Refusal::NothingToPromote(phase));
     }
     let set = fields(md, change);
     if let Some(owner) = set.iter().find_map(|(f, v)| owner_of(md, f, v))

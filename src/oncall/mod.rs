@@ -14,6 +14,7 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use kube::{Api, Client};
 
@@ -45,8 +46,12 @@ pub enum OncallError {
     OwnedElsewhere(Owner),
     #[error("nothing to retry: the resource is {}; retry starts a RolledBack or Failed candidate again", phase_name(.0))]
     NothingToRetry(Option<Phase>),
+    #[error("nothing to promote: the resource is {}; promote sends an in-flight candidate to 100 % (retry starts a rolled-back one again)", phase_name(.0))]
+    NothingToPromote(Option<Phase>),
     #[error("the ModelDeployment changed while this command read it; run the command again")]
     Changed,
+    #[error("the API server refused the change: {0}")]
+    Invalid(String),
     #[error("watching the resource: {0}")]
     Watch(#[source] watcher::Error),
     #[error("Kubernetes API: {0}")]
@@ -101,6 +106,7 @@ impl Oncall {
                 message: s.message.clone(),
             },
             kube::Error::Api(s) if s.code == 409 => OncallError::Changed,
+            kube::Error::Api(s) if s.code == 422 => OncallError::Invalid(s.message.clone()),
             _ => OncallError::Kube(e),
         }
     }
@@ -182,6 +188,7 @@ impl Oncall {
         }
         let body = gates::patch(&md, change, force).map_err(|r| match r {
             Refusal::NothingToRetry(p) => OncallError::NothingToRetry(p),
+            Refusal::NothingToPromote(p) => OncallError::NothingToPromote(p),
             Refusal::Owned(o) => OncallError::OwnedElsewhere(o),
         })?;
         let pp = PatchParams {
@@ -208,14 +215,33 @@ impl Oncall {
         mut show: impl FnMut(&ModelDeployment, &str),
     ) -> Result<ModelDeployment, OncallError> {
         // Any change wakes the loop, which reads the resource and its Events again.
-        let mut changes = watcher::watch_object(self.resources.clone(), name).boxed();
+        // Reconnects with backoff after a dropped connection or an expired resourceVersion.
+        let mut changes = watcher::watch_object(self.resources.clone(), name)
+            .default_backoff()
+            .boxed();
         let mut ticks = tokio::time::interval(tick);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
                 change = changes.next() => match change {
                     Some(Ok(_)) | None => {}
-                    Some(Err(e)) => return Err(OncallError::Watch(e)),
+                    // No permission to watch is for the person to fix; anything else (a
+                    // dropped connection, an expired resourceVersion) is retried with backoff.
+                    Some(Err(
+                        watcher::Error::InitialListFailed(kube::Error::Api(s))
+                        | watcher::Error::WatchStartFailed(kube::Error::Api(s)),
+                    )) if s.code == 403 => {
+                        return Err(OncallError::Forbidden {
+                            verb: "watch",
+                            resource: "modeldeployments",
+                            namespace: self.namespace.clone(),
+                            message: s.message.clone(),
+                        });
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "watch interrupted; reconnecting");
+                        continue;
+                    }
                 },
             }
             let md = self.get(name).await?;

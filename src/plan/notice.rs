@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Event;
-use crate::api::{ModelDeploymentStatus, ValidSpec, VariantView};
+use crate::api::{ModelDeploymentStatus, Phase, ValidSpec, VariantView};
 
 /// A rollout milestone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,11 +54,11 @@ pub struct Notice {
     pub topic_arn: String,
     /// Publish only reaches a topic in its own region (SNS-3).
     pub region: String,
-    /// At most 99 printable ASCII characters (SNS-7, SNS-8).
+    /// At most 99 printable ASCII characters (SNS-7).
     pub subject: String,
     /// The JSON body (a plain string: no MessageStructure, SNS-9).
     pub message: String,
-    /// `event` and `endpoint`, for subscription filter policies (SNS-10).
+    /// `event` and `endpoint`, for subscription filter policies.
     pub attributes: Vec<(String, String)>,
     /// FIFO topics only: the endpoint (one ordered stream per endpoint) and a hash of the
     /// run, milestone and step, so a repeated publish is not delivered twice (SNS-11, SNS-12).
@@ -68,10 +68,73 @@ pub struct Notice {
 /// Largest message (body plus attributes) SNS takes by default, in bytes (SNS-5).
 pub const MAX_BYTES: usize = 262_144;
 
-/// The notice for `event`, when it is a milestone and the spec asks for notifications.
-pub fn notice(spec: &ValidSpec, status: &ModelDeploymentStatus, event: &Event) -> Option<Notice> {
+/// The milestones a pass reached, each once, with the event that says so: from the pass's
+/// events, and from its status — a rollout that ends RolledBack or Failed without a milestone
+/// event (a first deployment refused by its smoke test, an unusable endpoint) still says so.
+/// A milestone the previous status already showed (an alarm still firing under `rollbackOn:
+/// Manual`, a failure seen again) is not repeated; nor is anything but a failure when AWS
+/// refused the pass's calls (`rejected`), since what the events announce did not happen.
+pub fn milestones(
+    previous: Option<&ModelDeploymentStatus>,
+    status: &ModelDeploymentStatus,
+    events: &[Event],
+    rejected: bool,
+) -> Vec<(Milestone, Event)> {
+    let ready = |s: &ModelDeploymentStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| (c.reason.clone(), c.message.clone()))
+    };
+    let was = |m: Milestone| {
+        previous.is_some_and(|p| match m {
+            Milestone::AlarmFired => ready(p).is_some_and(|(r, _)| r == "AlarmFired"),
+            Milestone::RolledBack => p.phase == Some(Phase::RolledBack),
+            Milestone::Failed => p.phase == Some(Phase::Failed),
+            Milestone::Succeeded => p.phase == Some(Phase::Succeeded),
+            Milestone::Started | Milestone::StepAdvanced => false,
+        })
+    };
+    let mut out: Vec<(Milestone, Event)> = Vec::new();
+    let mut add = |m: Milestone, e: Event| {
+        if !was(m)
+            && !out.iter().any(|(seen, _)| *seen == m)
+            && (!rejected || m == Milestone::Failed)
+        {
+            out.push((m, e));
+        }
+    };
+    for e in events {
+        if let Some(m) = Milestone::of(e) {
+            add(m, e.clone());
+        }
+    }
+    let ended = match status.phase {
+        Some(Phase::RolledBack) => Some(Milestone::RolledBack),
+        Some(Phase::Failed) => Some(Milestone::Failed),
+        _ => None,
+    };
+    if let (Some(m), Some((reason, message))) = (ended, ready(status)) {
+        add(
+            m,
+            Event {
+                reason,
+                message,
+                warning: true,
+            },
+        );
+    }
+    out
+}
+
+/// The notice for `milestone` (announced by `event`), when the spec asks for notifications.
+pub fn notice(
+    spec: &ValidSpec,
+    status: &ModelDeploymentStatus,
+    milestone: Milestone,
+    event: &Event,
+) -> Option<Notice> {
     let topic = spec.notify.as_ref()?;
-    let milestone = Milestone::of(event)?;
     let endpoint = &spec.endpoint_name;
     let run = |v: &Option<VariantView>| {
         v.as_ref()
@@ -94,18 +157,32 @@ pub fn notice(spec: &ValidSpec, status: &ModelDeploymentStatus, event: &Event) -
         milestone.as_str().replace('_', " "),
         event.message
     );
+    // A step is announced when its weights are requested: the endpoint still shows the
+    // previous ones, so the description gives the step's own words instead of weights.
+    let weights = if milestone == Milestone::StepAdvanced {
+        String::new()
+    } else {
+        format!(
+            "*Candidate* `{candidate}` at {} %\n*Champion* `{champion}` at {} %\n",
+            weight(&status.candidate),
+            weight(&status.champion)
+        )
+    };
     let description = format!(
-        "*Endpoint* `{endpoint}`\n*Candidate* `{candidate}` at {} %\n*Champion* `{champion}` at {} %\n*Step* {}/{}\n{}",
-        weight(&status.candidate),
-        weight(&status.champion),
-        step.0,
-        step.1,
-        event.message
+        "*Endpoint* `{endpoint}`\n{weights}*Step* {}/{}\n{}",
+        step.0, step.1, event.message
     );
+    // Unique per rollout: a retried candidate (same run) is another rollout.
+    let package = status
+        .candidate
+        .as_ref()
+        .and_then(|c| c.model_package_arn.clone())
+        .unwrap_or_default();
+    let rollout = format!("{package}#{}", spec.raw().rollout.retry);
     let message = json!({
         "version": "1.0",
         "source": "custom",
-        "id": format!("{candidate}:{}:{}", milestone.as_str(), step.0),
+        "id": format!("{}:{}:{}", short_hash(&rollout), milestone.as_str(), step.0),
         "content": {
             "textType": "client-markdown",
             "title": cut(&title, 250),
@@ -158,7 +235,11 @@ pub fn notice(spec: &ValidSpec, status: &ModelDeploymentStatus, event: &Event) -
     })
 }
 
-/// Printable ASCII only, no line breaks, at most 99 characters (SNS-7, SNS-8).
+fn short_hash(s: &str) -> String {
+    hex::encode(&Sha256::digest(s)[..8])
+}
+
+/// Printable ASCII only, no line breaks, at most 99 characters (SNS-7).
 fn subject(s: &str) -> String {
     s.chars()
         .map(|c| if (' '..='~').contains(&c) { c } else { ' ' })
@@ -207,8 +288,15 @@ mod tests {
     fn only_milestones_are_published_and_each_names_itself() {
         let s = spec("arn:aws:sns:eu-west-1:123456789012:ml-rollouts");
         let st = ModelDeploymentStatus::default();
-        assert!(notice(&s, &st, &event("Baking")).is_none());
-        assert!(notice(&s, &st, &event("SmokeTestPassed")).is_none());
+        assert!(
+            milestones(
+                None,
+                &st,
+                &[event("Baking"), event("SmokeTestPassed")],
+                false
+            )
+            .is_empty()
+        );
         for (reason, milestone) in [
             ("RolloutStarted", "started"),
             ("StepAdvanced", "step_advanced"),
@@ -217,7 +305,9 @@ mod tests {
             ("RolloutSucceeded", "succeeded"),
             ("UpdateFailed", "failed"),
         ] {
-            let n = notice(&s, &st, &event(reason)).unwrap();
+            let found = milestones(None, &st, &[event(reason)], false);
+            assert_eq!(found.len(), 1, "{reason}");
+            let n = notice(&s, &st, found[0].0, &found[0].1).unwrap();
             assert_eq!(n.attributes[0], ("event".to_owned(), milestone.to_owned()));
             assert_eq!(n.region, "eu-west-1", "published in the topic's region");
             assert!(n.fifo.is_none(), "no FIFO ids on a standard topic");
@@ -237,14 +327,59 @@ mod tests {
     fn a_fifo_topic_gets_a_group_per_endpoint_and_a_stable_deduplication_id() {
         let s = spec("arn:aws:sns:us-east-1:123456789012:ml-rollouts.fifo");
         let st = ModelDeploymentStatus::default();
-        let a = notice(&s, &st, &event("StepAdvanced")).unwrap();
-        let b = notice(&s, &st, &event("StepAdvanced")).unwrap();
+        let a = notice(&s, &st, Milestone::StepAdvanced, &event("StepAdvanced")).unwrap();
+        let b = notice(&s, &st, Milestone::StepAdvanced, &event("StepAdvanced")).unwrap();
         let (group, dedup) = a.fifo.clone().unwrap();
         assert_eq!(group, "churn-prod");
         assert_eq!(dedup.len(), 64);
         assert_eq!(a.fifo, b.fifo, "the same milestone again is deduplicated");
-        let c = notice(&s, &st, &event("RolloutSucceeded")).unwrap();
+        let c = notice(&s, &st, Milestone::Succeeded, &event("RolloutSucceeded")).unwrap();
         assert_ne!(c.fifo.unwrap().1, dedup);
+    }
+
+    fn status(phase: Phase, ready: &str) -> ModelDeploymentStatus {
+        let mut st = ModelDeploymentStatus {
+            phase: Some(phase),
+            ..Default::default()
+        };
+        st.conditions.push(crate::api::Condition {
+            type_: "Ready".into(),
+            status: "False".into(),
+            reason: ready.into(),
+            message: format!("{ready} message"),
+            observed_generation: None,
+            last_transition_time: String::new(),
+        });
+        st
+    }
+
+    #[test]
+    fn each_milestone_is_announced_once_and_an_ending_without_its_event_still_is() {
+        let kinds = |v: Vec<(Milestone, Event)>| v.into_iter().map(|(m, _)| m).collect::<Vec<_>>();
+        // Two failure events of one pass: one notice.
+        let failed = status(Phase::Failed, "UpdateFailed");
+        let events = [event("RolloutFailed"), event("UpdateFailed")];
+        assert_eq!(
+            kinds(milestones(None, &failed, &events, false)),
+            [Milestone::Failed]
+        );
+        // Seen before: not again.
+        assert!(milestones(Some(&failed), &failed, &events, false).is_empty());
+        // A first deployment refused by its smoke test ends Failed with no milestone event.
+        let refused = status(Phase::Failed, "SmokeTestFailed");
+        let found = milestones(None, &refused, &[event("SmokeTestFailed")], false);
+        assert_eq!(kinds(found.clone()), [Milestone::Failed]);
+        assert_eq!(found[0].1.message, "SmokeTestFailed message");
+        // An alarm still firing under rollbackOn: Manual is announced when it starts only.
+        let held = status(Phase::Paused, "AlarmFired");
+        assert_eq!(
+            kinds(milestones(None, &held, &[event("AlarmFired")], false)),
+            [Milestone::AlarmFired]
+        );
+        assert!(milestones(Some(&held), &held, &[event("AlarmFired")], false).is_empty());
+        // AWS refused the pass's calls: what its events announce did not happen.
+        let st = ModelDeploymentStatus::default();
+        assert!(milestones(None, &st, &[event("StepAdvanced")], true).is_empty());
     }
 
     #[test]

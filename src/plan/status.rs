@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::desired::{variant_name, watched_alarms};
+use super::desired::{judging_alarms, variant_name, watched_alarms};
 use super::markers::{Smoke, Stage};
 use super::observed::{ArtifactCheck, CandidateLookup, Endpoint};
 use super::{Event, Planner, Verdict, later};
@@ -197,12 +197,24 @@ fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
         .previous
         .map(|s| s.alarms.as_slice())
         .unwrap_or_default();
+    // A floor that does not judge yet is in ALARM for want of data: say so, or on-call (and
+    // the picture) would take it for a firing alarm.
+    let judging = judging_alarms(
+        p.spec(),
+        super::rollout::scope(&p.markers),
+        super::rollout::traffic_since(&p.markers),
+        p.now(),
+    );
     watched_alarms(p.spec(), super::rollout::scope(&p.markers))
         .into_iter()
         .map(|name| match observed.alarm(&name) {
             Some(a) => AlarmView {
+                state: if judging.contains(&name) {
+                    a.state.as_str().into()
+                } else {
+                    format!("{} (floor not judging yet)", a.state.as_str())
+                },
                 name,
-                state: a.state.as_str().into(),
                 since: a.since.map(|t| t.to_string()),
             },
             // Not read this pass: what the last status said, else unknown.

@@ -163,6 +163,37 @@ async fn a_missing_resource_no_permission_and_a_stale_read_are_each_named() {
 }
 
 #[tokio::test]
+async fn abort_clears_promote_which_the_crd_forbids_beside_it_and_promote_needs_a_rollout_in_flight()
+ {
+    let fake = FakeApi::new();
+    let o = stored(&fake, "Progressing", json!({}));
+    let mut promoted = o.clone();
+    promoted["spec"]["rollout"]["promote"] = json!(true);
+    fake.insert("modeldeployments", promoted);
+    let on = oncall(&fake);
+    on.change(NAME, GateChange::Abort, false).await.unwrap();
+    let rollout = &fake.get("modeldeployments", NS, NAME).unwrap()["spec"]["rollout"];
+    assert_eq!(
+        (rollout["abort"].clone(), rollout["promote"].clone()),
+        (json!(true), json!(false))
+    );
+
+    for phase in ["RolledBack", "Failed", "Succeeded"] {
+        let fake = FakeApi::new();
+        stored(&fake, phase, json!({}));
+        let err = oncall(&fake)
+            .change(NAME, GateChange::Promote, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OncallError::NothingToPromote(_)),
+            "{phase}: {err:?}"
+        );
+        assert!(err.to_string().contains(phase), "{err}");
+    }
+}
+
+#[tokio::test]
 async fn retry_is_refused_unless_rolled_back_or_failed_and_then_raises_the_counter_and_clears_abort()
  {
     let fake = FakeApi::new();

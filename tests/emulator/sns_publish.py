@@ -7,7 +7,7 @@ import re
 
 from errors import AwsError
 
-_ARN = re.compile(r"arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}?)(\.fifo)?")
+_ARN = re.compile(r"arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}(\.fifo))")
 MAX_BYTES = 262_144
 
 

@@ -177,6 +177,15 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.notify.snsTopicArn: \"arn:aws:sqs:us-east-1:123456789012:q\" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name of letters, digits, _ and -, optionally ending .fifo>)",
         ),
         (
+            "an Invocations floor slower than the shortest bake",
+            |s| {
+                s.analysis.alarms.create[0].metric = AlarmMetric::Invocations;
+                s.analysis.alarms.create[0].threshold = "5".into();
+                s.analysis.alarms.create[0].periods = 30;
+            },
+            "spec.analysis.alarms.create[0].periods: an Invocations floor judges 31 min after a step's traffic starts (periods + 1), but the shortest bake is 10m: lower periods or bake longer",
+        ),
+        (
             "an error rate with a statistic other than Sum",
             |s| {
                 s.analysis.alarms.create[0].metric = AlarmMetric::Invocation5XXErrorRate;

@@ -152,6 +152,9 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
     };
     let rollout = rollout(&mut c, &spec.rollout);
     let analysis = analysis(&mut c, &spec.analysis);
+    if let Some(r) = &rollout {
+        floors_can_judge(&mut c, spec, r);
+    }
     if spec.rollout.strategy == Strategy::BlueGreen {
         blue_green_limits(&mut c, spec);
         // SageMaker rolls a blue/green deployment back on any of its alarms in ALARM, and a
@@ -644,6 +647,31 @@ fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
                 spec.serving.instance_count
             ),
         );
+    }
+}
+
+/// An Invocations floor judges `periods + 1` minutes after a step's traffic starts: every
+/// bake (and the shadow period) must last longer, or the floor would never say anything.
+fn floors_can_judge(c: &mut Collector, spec: &ModelDeploymentSpec, r: &Rollout) {
+    let shortest = r
+        .steps
+        .iter()
+        .map(|s| s.bake)
+        .chain(r.shadow.as_ref().map(|s| s.duration))
+        .min();
+    for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
+        let needs = SignedDuration::from_mins(i64::from(rule.periods) + 1);
+        if rule.metric == AlarmMetric::Invocations
+            && let Some(bake) = shortest.filter(|b| *b <= needs)
+        {
+            c.err(
+                format!("spec.analysis.alarms.create[{i}].periods"),
+                format!(
+                    "an Invocations floor judges {} min after a step's traffic starts (periods + 1), but the shortest bake is {bake:#}: lower periods or bake longer",
+                    rule.periods + 1
+                ),
+            );
+        }
     }
 }
 

@@ -171,8 +171,9 @@ pub fn judging_alarms(
 pub fn arms_at(a: &AlarmPlan, traffic_since: Option<Timestamp>) -> Option<Timestamp> {
     match a.kind {
         AlarmKind::Below => traffic_since.map(|t| {
+            // Out of range: never, rather than at once.
             t.checked_add(SignedDuration::try_from(a.armed_after()).unwrap_or(SignedDuration::MAX))
-                .unwrap_or(t)
+                .unwrap_or(Timestamp::MAX)
         }),
         AlarmKind::Above | AlarmKind::RateAbove => Some(Timestamp::MIN),
     }

@@ -170,8 +170,6 @@ pub(super) fn collect_garbage(p: &mut Planner<'_>, ep: &Endpoint) {
     });
 }
 
-/// The alarm scope of the rollout in flight: the candidate's variant, and for a blue/green
-/// deployment the new fleet's endpoint config.
 /// Since when the candidate has taken traffic in the current stage (a step's weights or the
 /// shadow copy in effect); None before any, or while SageMaker runs the deployment.
 pub(in crate::plan) fn traffic_since(m: &Markers) -> Option<jiff::Timestamp> {
@@ -182,6 +180,8 @@ pub(in crate::plan) fn traffic_since(m: &Markers) -> Option<jiff::Timestamp> {
     }
 }
 
+/// The alarm scope of the rollout in flight: the candidate's variant, and for a blue/green
+/// deployment the new fleet's endpoint config.
 pub(in crate::plan) fn scope(m: &Markers) -> AlarmScope<'_> {
     AlarmScope {
         variant: m.variant.as_deref().unwrap_or_default(),

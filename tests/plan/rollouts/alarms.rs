@@ -245,6 +245,10 @@ fn a_floor_in_alarm_for_want_of_data_judges_only_after_its_periods_of_traffic() 
                 .as_ref()
                 .is_none_or(|wt| !wt.alarms.contains(&floor))
         );
+        if w.markers().since.is_some() {
+            let shown = plan.status.alarms.iter().find(|a| a.name == floor).unwrap();
+            assert_eq!(shown.state, "ALARM (floor not judging yet)");
+        }
         nexts.push(plan.next);
     }
     let armed = w.markers().since.unwrap() + jiff::SignedDuration::from_mins(4);
