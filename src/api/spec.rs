@@ -381,6 +381,58 @@ pub struct AnalysisSpec {
     /// Alarms to watch.
     #[serde(default)]
     pub alarms: AlarmsSpec,
+    /// Candidate against champion during Canary and Linear steps: both variants serve the
+    /// same traffic mix at the same time, so each interval their metrics over the step so far
+    /// are compared (CloudWatch GetMetricData); worse by more than the margin rolls back (or
+    /// holds with `rollbackOn: Manual`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
+    pub compare: Vec<CompareRule>,
+}
+
+/// One comparison of candidate and champion.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CompareRule {
+    /// `ModelLatency` or `OverheadLatency` (with `statistic`), or an error rate in percent.
+    pub metric: CompareMetric,
+    /// For the latencies: Average or a percentile such as p99 (default p99).
+    #[serde(default = "default_p99")]
+    #[schemars(regex(pattern = r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"))]
+    pub statistic: String,
+    /// Worse means candidate > champion × maxRatio (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ratio: Option<f64>,
+    /// Worse means candidate > champion + maxIncrease: a latency (`50ms`) or, for a rate,
+    /// percentage points (`1%` or `1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(us|ms|s|%)?$"))]
+    pub max_increase: Option<String>,
+    /// Requests each variant must have served in the step before it is judged.
+    #[serde(default = "default_min_invocations")]
+    #[schemars(range(min = 1))]
+    pub min_invocations: i64,
+}
+
+/// Metrics candidate and champion are compared on.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareMetric {
+    /// Model latency (microseconds), with `statistic`.
+    ModelLatency,
+    /// Latency SageMaker adds (microseconds), with `statistic`.
+    OverheadLatency,
+    /// 5xx responses per 100 requests over the step.
+    Invocation5XXErrorRate,
+    /// 4xx responses per 100 requests over the step.
+    Invocation4XXErrorRate,
+}
+
+fn default_p99() -> String {
+    "p99".into()
+}
+
+fn default_min_invocations() -> i64 {
+    100
 }
 
 fn default_interval() -> DurationString {
@@ -393,6 +445,7 @@ impl Default for AnalysisSpec {
             rollback_on: RollbackOn::default(),
             interval: default_interval(),
             alarms: AlarmsSpec::default(),
+            compare: Vec::new(),
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct ModelDeploymentStatus {
     /// Watched alarms and their states.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<AlarmView>,
+    /// Candidate against champion in the current step (`analysis.compare`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparison: Vec<ComparisonView>,
     /// Last smoke-test result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smoke_test: Option<SmokeTestView>,
@@ -150,6 +153,28 @@ pub struct RolloutProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step_at: Option<String>,
     /// What is happening and what comes next.
+    pub message: String,
+}
+
+/// One comparison of candidate and champion over the step so far.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonView {
+    /// The metric and statistic compared (`ModelLatency p99`, `Invocation5XXErrorRate`).
+    pub metric: String,
+    /// The candidate's value (latencies in microseconds, rates in percent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<f64>,
+    /// The champion's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub champion: Option<f64>,
+    /// Requests the candidate served in the step so far.
+    pub candidate_invocations: i64,
+    /// Requests the champion served in the step so far.
+    pub champion_invocations: i64,
+    /// Pending (too few requests or no data yet), Pass or Fail.
+    pub verdict: String,
+    /// Why, with the margin.
     pub message: String,
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::types::{
 
 use super::{AwsError, classify};
 use crate::plan::actions::{AlarmKind, AlarmPlan};
-use crate::plan::{Alarm, AlarmState};
+use crate::plan::{Alarm, AlarmState, MetricQuery};
 
 #[async_trait]
 pub trait Alarms: Send + Sync {
@@ -19,6 +19,14 @@ pub trait Alarms: Send + Sync {
     async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError>;
     /// Names of metric alarms whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError>;
+    /// One value per query over `[start, end)` as one period (GetMetricData); None where
+    /// CloudWatch has no data point.
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<Vec<Option<f64>>, AwsError>;
     /// PutMetricAlarm (create or update).
     async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError>;
     /// Deletes alarms; missing ones are ignored.
@@ -168,6 +176,67 @@ impl Alarms for SdkAlarms {
             .map(|_| ())
     }
 
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<Vec<Option<f64>>, AwsError> {
+        let (from, period) = window(start, end);
+        let mut req = self
+            .client
+            .get_metric_data()
+            .start_time(aws_smithy_types::DateTime::from_secs(from))
+            .end_time(aws_smithy_types::DateTime::from_secs(
+                from + i64::from(period),
+            ));
+        for (i, q) in queries.iter().enumerate() {
+            let metric = Metric::builder()
+                .namespace("AWS/SageMaker")
+                .metric_name(&q.metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("EndpointName")
+                        .value(&q.endpoint)
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("VariantName")
+                        .value(&q.variant)
+                        .build(),
+                )
+                .build();
+            // Ids start with a lowercase letter (CW-14); one period covers the window.
+            req = req.metric_data_queries(
+                MetricDataQuery::builder()
+                    .id(format!("q{i}"))
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(metric)
+                            .period(period)
+                            .stat(&q.stat)
+                            .build(),
+                    )
+                    .return_data(true)
+                    .build(),
+            );
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| classify("cloudwatch", "GetMetricData", e))?;
+        Ok((0..queries.len())
+            .map(|i| {
+                let id = format!("q{i}");
+                out.metric_data_results()
+                    .iter()
+                    .find(|r| r.id() == Some(id.as_str()))
+                    .and_then(|r| r.values().first().copied())
+            })
+            .collect())
+    }
+
     async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
         for chunk in names.chunks(100) {
             let r = self
@@ -225,4 +294,16 @@ fn query(id: &str, metric: &str, a: &AlarmPlan) -> MetricDataQuery {
         )
         .return_data(false)
         .build()
+}
+
+/// The window `[start, end)` as one GetMetricData period: the start rounded down to the
+/// minute, the period a whole number of minutes covering `end` (SageMaker publishes every
+/// minute; CW-21, CW-23).
+pub fn window(start: jiff::Timestamp, end: jiff::Timestamp) -> (i64, i32) {
+    let from = start.as_second().div_euclid(60) * 60;
+    let minutes = ((end.as_second() - from).max(1) + 59) / 60;
+    (
+        from,
+        i32::try_from(minutes * 60).unwrap_or(i32::MAX / 60 * 60),
+    )
 }

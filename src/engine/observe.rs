@@ -69,6 +69,7 @@ impl Engine {
                 scaling_read: false,
                 candidate: CandidateLookup::Unread,
                 owned: Owned::default(),
+                comparison: None,
             });
         }
         let candidate = self.lookup(spec, endpoint.as_ref(), now).await?;
@@ -83,6 +84,24 @@ impl Engine {
             Some(e) if plan::reads_scaling(spec, e) => (self.scaling(e, now).await?, true),
             _ => (Vec::new(), false),
         };
+        let comparison = match endpoint
+            .as_ref()
+            .and_then(|e| plan::comparison_queries(spec, &markers, e))
+        {
+            Some((queries, since)) => {
+                let values = self
+                    .call(
+                        now,
+                        "cloudwatch",
+                        "GetMetricData",
+                        format!("{} queries since {since}", queries.len()),
+                        self.clients.alarms.metric_data(&queries, since, now),
+                    )
+                    .await?;
+                Some(plan::readings(spec, &values))
+            }
+            None => None,
+        };
         Ok(Observed {
             endpoint,
             alarms,
@@ -91,6 +110,7 @@ impl Engine {
             scaling_read,
             candidate,
             owned: Owned::default(),
+            comparison,
         })
     }
 
@@ -425,6 +445,7 @@ impl Engine {
             scaling_read: true,
             candidate: CandidateLookup::Unread,
             owned,
+            comparison: None,
         })
     }
 

@@ -93,6 +93,14 @@ pub fn status(md: &ModelDeployment, events: &[EventLine], now: Timestamp) -> Str
         let label = if i == 0 { "alarms" } else { "" };
         let _ = writeln!(out, "{label:<11} {:<17} {}{since}", a.state, a.name);
     }
+    for (i, c) in st.comparison.iter().enumerate() {
+        let label = if i == 0 { "compare" } else { "" };
+        let _ = writeln!(
+            out,
+            "{label:<11} {:<7} {}: {} ({} / {} requests)",
+            c.verdict, c.metric, c.message, c.candidate_invocations, c.champion_invocations
+        );
+    }
     if let Some(s) = &st.smoke_test {
         let latency = s
             .latency_ms

@@ -14,6 +14,7 @@
 //! `teardown` (deletion), `status` (the projection on-call reads).
 
 pub mod actions;
+pub mod compare;
 pub mod desired;
 pub mod markers;
 pub mod notice;
@@ -300,6 +301,14 @@ impl<'a> Planner<'a> {
         {
             self.next = Next::At(arms);
         }
+        // Candidate and champion are compared every interval of a step's bake.
+        if let Next::At(next) = self.next
+            && self.compares_now()
+        {
+            let every = SignedDuration::try_from(self.spec().analysis.interval)
+                .unwrap_or(SignedDuration::from_secs(15));
+            self.next = Next::At(next.min(later(self.now(), every)));
+        }
         let status = status::project(&self);
         let watch = self.watch();
         let mut events = self.events;
@@ -311,6 +320,18 @@ impl<'a> Planner<'a> {
             events,
             watch,
         }
+    }
+
+    /// Whether this pass bakes a step whose metrics `analysis.compare` judges.
+    fn compares_now(&self) -> bool {
+        !self.spec().analysis.compare.is_empty()
+            && self.markers.stage == Some(Stage::Step)
+            && self.markers.step > 0
+            && self.markers.since.is_some()
+            && self
+                .verdict
+                .as_ref()
+                .is_some_and(|v| v.phase == Phase::Progressing)
     }
 
     /// The earliest time after now at which a floor alarm of the candidate arms.
@@ -421,6 +442,59 @@ pub fn reads_alarms(
             .variants
             .iter()
             .any(|v| v.package_arn.as_deref() == Some(c.package_arn.as_str()))
+}
+
+/// What GetMetricData must read for `analysis.compare` this pass: while a step is in effect,
+/// Invocations and each rule's metric for the candidate's variant, then the same for the
+/// champion's (the other production variant), over the step so far (from the `since`
+/// marker). None when nothing is compared now.
+pub fn comparison_queries(
+    spec: &ValidSpec,
+    markers: &Markers,
+    endpoint: &Endpoint,
+) -> Option<(Vec<MetricQuery>, Timestamp)> {
+    if spec.analysis.compare.is_empty()
+        || markers.stage != Some(Stage::Step)
+        || markers.step == 0
+        || endpoint.status != EndpointStatus::InService
+    {
+        return None;
+    }
+    let since = markers.since?;
+    let candidate = markers.variant.clone()?;
+    let champion = endpoint
+        .variants
+        .iter()
+        .map(|v| v.name.clone())
+        .find(|n| *n != candidate)?;
+    let mut queries = Vec::new();
+    for variant in [candidate, champion] {
+        let q = |metric: &str, stat: &str| MetricQuery {
+            endpoint: endpoint.name.clone(),
+            variant: variant.clone(),
+            metric: metric.to_owned(),
+            stat: stat.to_owned(),
+        };
+        queries.push(q("Invocations", "Sum"));
+        for rule in &spec.analysis.compare {
+            let (metric, stat) = compare::query_of(rule);
+            queries.push(q(metric, stat));
+        }
+    }
+    Some((queries, since))
+}
+
+/// The [`Readings`] of `values`, answered in the order of [`comparison_queries`].
+pub fn readings(spec: &ValidSpec, values: &[Option<f64>]) -> Readings {
+    let n = spec.analysis.compare.len() + 1;
+    let side = |chunk: &[Option<f64>]| VariantReading {
+        invocations: chunk.first().copied().flatten().unwrap_or(0.0),
+        values: chunk.iter().skip(1).copied().collect(),
+    };
+    Readings {
+        candidate: side(values.get(..n).unwrap_or_default()),
+        champion: side(values.get(n..).unwrap_or_default()),
+    }
 }
 
 /// Whether a pass must read Application Auto Scaling for the endpoint: while a rollout is in

@@ -241,6 +241,33 @@ pub struct Observed {
     pub scaling_read: bool,
     pub candidate: CandidateLookup,
     pub owned: Owned,
+    /// Candidate and champion metrics over the current step so far, when the spec compares
+    /// them and a step is in effect ([`crate::plan::compare`]).
+    pub comparison: Option<Readings>,
+}
+
+/// One metric of one variant over a window, as CloudWatch's GetMetricData reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricQuery {
+    pub endpoint: String,
+    pub variant: String,
+    pub metric: String,
+    /// `Sum`, `Average` or a percentile such as `p99`.
+    pub stat: String,
+}
+
+/// What both variants served in the step so far, per compare rule (in the spec's order).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Readings {
+    pub candidate: VariantReading,
+    pub champion: VariantReading,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VariantReading {
+    pub invocations: f64,
+    /// The compared value per rule; None when CloudWatch has no data point.
+    pub values: Vec<Option<f64>>,
 }
 
 impl Observed {

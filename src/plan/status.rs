@@ -10,8 +10,8 @@ use super::observed::{ArtifactCheck, CandidateLookup, Endpoint};
 use super::{Event, Planner, Verdict, later};
 use crate::api::conditions::{self, ConditionType, Health};
 use crate::api::{
-    AlarmView, EndpointStatusView, HISTORY_LIMIT, HistoryEntry, Links, ModelDeploymentStatus,
-    Phase, RolloutProgress, SmokeTestView, SpecErrors, VariantView,
+    AlarmView, ComparisonView, EndpointStatusView, HISTORY_LIMIT, HistoryEntry, Links,
+    ModelDeploymentStatus, Phase, RolloutProgress, SmokeTestView, SpecErrors, VariantView,
 };
 
 pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
@@ -44,6 +44,7 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
         candidate: candidate_view(p, ep),
         rollout: rollout_view(p, ep, &verdict),
         alarms: alarm_views(p),
+        comparison: comparison_views(p),
         smoke_test: p.markers.smoke.map(|s| SmokeTestView {
             result: if s == Smoke::Passed {
                 "Passed"
@@ -187,6 +188,22 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
 /// The alarms watched now, with the states read this pass: while a rollout is in flight the
 /// existing and the rollout's own alarms; at rest none (nothing is watched, and a finished
 /// rollout's own alarms are deleted, never listed as Missing).
+/// The comparison verdicts while a step is in effect: this pass's, or the last status's when
+/// the metrics were not read this pass.
+fn comparison_views(p: &Planner<'_>) -> Vec<ComparisonView> {
+    if p.markers.stage != Some(Stage::Step) {
+        return Vec::new();
+    }
+    match &p.input.observed.comparison {
+        Some(r) => super::compare::judge(&p.spec().analysis.compare, Some(r)).views,
+        None => p
+            .input
+            .previous
+            .map(|s| s.comparison.clone())
+            .unwrap_or_default(),
+    }
+}
+
 fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
     if !p.markers.stage.is_some_and(Stage::in_flight) {
         return Vec::new();

@@ -127,6 +127,10 @@ struct State {
     scaling: BTreeMap<(String, String), ScalingRegistration>,
     rng: u64,
     throttle_percent: u32,
+    /// Scripted GetMetricData answers: (from, role, metric, value), and the variants that
+    /// served at seed time (the champion's role).
+    metrics: Vec<(Timestamp, scenario::MetricValue)>,
+    champions: std::collections::BTreeSet<String>,
     /// SNS topics and what was published to them ([`notify`]).
     topics: std::collections::BTreeSet<String>,
     published: Vec<crate::plan::notice::Notice>,
@@ -177,6 +181,11 @@ impl Simulator {
                 | 1,
             throttle_percent: scenario.throttle_percent,
             no_traffic: scenario.no_traffic,
+            metrics: scenario
+                .metrics
+                .iter()
+                .map(|m| (start + m.at.parse().unwrap_or_default(), m.clone()))
+                .collect(),
             events,
             smoke: scenario.smoke.clone().unwrap_or(scenario::SmokeReply {
                 status: 200,

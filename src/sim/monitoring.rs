@@ -8,6 +8,7 @@ use super::Simulator;
 use crate::aws::AwsError;
 use crate::aws::alarms::Alarms;
 use crate::aws::scaling::Scaling;
+use crate::plan::MetricQuery;
 use crate::plan::actions::{AlarmPlan, ScalingPlan};
 use crate::plan::{Alarm, AlarmState, ScalingPolicy, ScalingRegistration};
 
@@ -59,6 +60,19 @@ impl Scaling for Simulator {
     }
 }
 
+impl Simulator {
+    /// Records the variants serving now as the champion's (for scripted metrics).
+    pub fn mark_champions(&self) {
+        let mut st = self.lock();
+        let names: Vec<String> = st
+            .endpoints
+            .values()
+            .flat_map(|e| e.desc.variants.iter().map(|v| v.name.clone()))
+            .collect();
+        st.champions.extend(names);
+    }
+}
+
 #[async_trait]
 impl Alarms for Simulator {
     async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
@@ -95,6 +109,31 @@ impl Alarms for Simulator {
         });
         entry.1 = Some(alarm.clone());
         Ok(())
+    }
+
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        _start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<Vec<Option<f64>>, AwsError> {
+        let st = self.enter("cloudwatch", "GetMetricData", false)?;
+        // The latest scripted value for the variant's role, as of the window's end.
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let role = if st.champions.contains(&q.variant) {
+                    "champion"
+                } else {
+                    "candidate"
+                };
+                st.metrics
+                    .iter()
+                    .filter(|(at, m)| *at <= end && m.variant == role && m.metric == q.metric)
+                    .map(|(_, m)| m.value)
+                    .next_back()
+            })
+            .collect())
     }
 
     async fn delete(&self, names: &[String]) -> Result<(), AwsError> {

@@ -29,6 +29,22 @@ pub struct Scenario {
     /// No variant receives requests: an Invocations floor stays in ALARM.
     #[serde(default)]
     pub no_traffic: bool,
+    /// What CloudWatch reports for a variant over a step from `at` on (GetMetricData).
+    #[serde(default)]
+    pub metrics: Vec<MetricValue>,
+}
+
+/// A scripted metric of the candidate's or the champion's variant.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricValue {
+    pub at: DurationString,
+    /// `candidate` or `champion`.
+    pub variant: String,
+    /// `Invocations`, `ModelLatency`, `OverheadLatency`, `Invocation5XXErrors`, …
+    pub metric: String,
+    /// The value over the step so far (latencies in microseconds).
+    pub value: f64,
 }
 
 /// What InvokeEndpoint answers.

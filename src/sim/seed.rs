@@ -66,6 +66,7 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
     if champion {
         services::seed_champion(sim, spec, owner);
     }
+    sim.mark_champions();
     match &spec.candidate.source {
         CandidateSource::Pinned { arn } => {
             sim.add_package_at(arn, tags, artifact(&run, 0.91));

@@ -770,3 +770,25 @@ async fn the_controller_publishes_each_milestone_once() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_rolls_back_a_candidate_slower_than_the_champion() {
+    let mut m = manifest("canary");
+    m["spec"]["analysis"]["compare"] = json!([{"metric": "ModelLatency", "statistic": "p99", "maxRatio": 1.2, "minInvocations": 100}]);
+    let scenario = "metrics:\n  - {at: 0s, variant: champion, metric: Invocations, value: 5000}\n  - {at: 0s, variant: champion, metric: ModelLatency, value: 100000}\n  - {at: 12m, variant: candidate, metric: Invocations, value: 400}\n  - {at: 12m, variant: candidate, metric: ModelLatency, value: 200000}\n";
+    let w = World::with_scenario(&m, false, scenario);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("RolledBack").await;
+    let o = w.object().unwrap();
+    let reason = o["status"]["history"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("ModelLatency p99"), "{reason}");
+    assert!(
+        w.event_reasons().iter().any(|r| r == "RolledBack"),
+        "{:?}",
+        w.event_reasons()
+    );
+    c.shutdown().await;
+}

@@ -117,6 +117,8 @@ def handle(w, req):
             if route == "alarm-state" and m == "POST":
                 out = _alarm_state(w, _body(req))
                 return _json(out) if out else _json({"error": "no such alarm"}, 404)
+            if route == "service-metrics" and m == "POST":
+                return _json(_service_metrics(w, _body(req)))
             if route == "fail-next-update" and m == "POST":
                 return _json(_fail_next(w, _body(req)))
             if route == "invoke-results" and m == "POST":
@@ -131,3 +133,16 @@ def handle(w, req):
     except (BadRequest, ValueError, TypeError) as e:
         return _json({"error": str(e)}, 400)
     return _json({"error": f"no control route {m} /_emulator/{route}"}, 404)
+
+
+def _service_metrics(w, b):
+    """What an AWS service publishes (PutMetricData refuses AWS/ namespaces, CW-12): one datum
+    {region?, namespace, metric, dimensions: {name: value}, values: [...], timestamp?}."""
+    import time as _time
+    import cw_metrics
+    dims = [{"Name": k, "Value": v} for k, v in b.get("dimensions", {}).items()]
+    key = cw_metrics._key(b.get("region", "us-east-1"), b["namespace"], b["metric"], dims)
+    rec = {"ts": b.get("timestamp", _time.time()), "unit": b.get("unit", "None"),
+           "values": [(float(v), 1.0) for v in b["values"]]}
+    w.cw.metrics.setdefault(key, []).append(rec)
+    return {"stored": len(b["values"])}

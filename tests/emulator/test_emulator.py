@@ -729,6 +729,24 @@ class MotoServices(Base):
         self.assertIn(("sts", "GetCallerIdentity"), ops)
 
 
+class ServiceMetrics(Base):
+    def test_sagemaker_metrics_are_read_back_by_get_metric_data(self):
+        import time as _t
+        now = _t.time()
+        dims = {"EndpointName": "ep1", "VariantName": "v-a"}
+        ctl("service-metrics", {"namespace": "AWS/SageMaker", "metric": "ModelLatency", "dimensions": dims,
+                                "values": [float(v) for v in range(1, 101)], "timestamp": now})
+        start = int(now // 60 * 60)
+        out = self.cw.get_metric_data(StartTime=start, EndTime=start + 120, MetricDataQueries=[
+            {"Id": "q0", "MetricStat": {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency",
+                                                   "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
+                                        "Period": 120, "Stat": "p99"}}])
+        self.assertEqual([99.0], out["MetricDataResults"][0]["Values"])
+        # PutMetricData itself still refuses the AWS/ namespace (CW-12).
+        self.assertAws("InvalidParameterValue", self.cw.put_metric_data, Namespace="AWS/SageMaker",
+                       MetricData=[{"MetricName": "x", "Value": 1.0}], contains="reserved")
+
+
 class SnsPublish(Base):
     def test_publish_rules(self):
         sns = client("sns")

@@ -518,3 +518,61 @@ async fn a_notification_that_cannot_be_sent_does_not_hold_the_rollout() {
     );
     assert!(sim.published().is_empty());
 }
+
+fn with_compare() -> ModelDeploymentSpec {
+    let mut s = example("canary");
+    s.analysis.compare = vec![sagemaker_rollout::api::CompareRule {
+        metric: sagemaker_rollout::api::CompareMetric::ModelLatency,
+        statistic: "p99".into(),
+        max_ratio: Some(1.2),
+        max_increase: None,
+        min_invocations: 100,
+    }];
+    s
+}
+
+/// Candidate latency from minute 12 on (the champion serves at 100 ms all along).
+fn latencies(candidate_us: u32) -> String {
+    format!(
+        "metrics:\n  - {{at: 0s, variant: champion, metric: Invocations, value: 5000}}\n  - {{at: 0s, variant: champion, metric: ModelLatency, value: 100000}}\n  - {{at: 12m, variant: candidate, metric: Invocations, value: 400}}\n  - {{at: 12m, variant: candidate, metric: ModelLatency, value: {candidate_us}}}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_candidate_slower_than_the_champion_by_more_than_the_margin_is_rolled_back_within_an_interval()
+ {
+    let spec = with_compare();
+    let slow = run(&spec, false, &latencies(200_000)).await;
+    assert_eq!(
+        phase(&slow),
+        Some(Phase::RolledBack),
+        "{:#?}",
+        slow.timeline
+    );
+    let st = slow.rest.status.clone().unwrap();
+    assert!(
+        st.history[0].reason.contains("ModelLatency p99"),
+        "{}",
+        st.history[0].reason
+    );
+    let back = slow
+        .timeline
+        .iter()
+        .find(|l| l.contains("RollingBack"))
+        .unwrap();
+    // Judged within one interval (15 s) of the candidate's numbers arriving at minute 12.
+    assert!(back.starts_with("+00:12:"), "{back}");
+    let secs: u64 = back[7..9].parse().unwrap();
+    assert!(secs <= 15, "{back}");
+
+    let fine = run(&spec, false, &latencies(110_000)).await;
+    assert_eq!(phase(&fine), Some(Phase::Succeeded), "{:#?}", fine.timeline);
+    // Too few requests: the step is not judged and the rollout goes on.
+    let quiet = run(
+        &spec,
+        false,
+        &latencies(200_000).replace("value: 400", "value: 40"),
+    )
+    .await;
+    assert_eq!(phase(&quiet), Some(Phase::Succeeded));
+}

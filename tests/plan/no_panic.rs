@@ -203,6 +203,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         CandidateLookup::NotFound("nothing".into())
                     },
                     owned: Owned::default(),
+                    comparison: None,
                 }
             },
         )

@@ -186,6 +186,46 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.alarms.create[0].periods: an Invocations floor judges 31 min after a step's traffic starts (periods + 1), but the shortest bake is 10m: lower periods or bake longer",
         ),
         (
+            "a comparison with both margins",
+            |s| {
+                s.analysis.compare = vec![CompareRule {
+                    metric: CompareMetric::ModelLatency,
+                    statistic: "p99".into(),
+                    max_ratio: Some(1.2),
+                    max_increase: Some("50ms".into()),
+                    min_invocations: 100,
+                }]
+            },
+            "spec.analysis.compare[0]: needs exactly one of maxRatio and maxIncrease",
+        ),
+        (
+            "a latency increase given in percent",
+            |s| {
+                s.analysis.compare = vec![CompareRule {
+                    metric: CompareMetric::ModelLatency,
+                    statistic: "p99".into(),
+                    max_ratio: None,
+                    max_increase: Some("5%".into()),
+                    min_invocations: 100,
+                }]
+            },
+            "spec.analysis.compare[0].maxIncrease: \"5%\" is not a latency such as 50ms for metric ModelLatency",
+        ),
+        (
+            "a comparison without traffic steps",
+            |s| {
+                s.rollout.strategy = Strategy::Direct;
+                s.analysis.compare = vec![CompareRule {
+                    metric: CompareMetric::Invocation5XXErrorRate,
+                    statistic: "p99".into(),
+                    max_ratio: None,
+                    max_increase: Some("1%".into()),
+                    min_invocations: 100,
+                }]
+            },
+            "spec.analysis.compare: compares candidate and champion while both serve a step: needs Canary, Linear or Shadow then Canary",
+        ),
+        (
             "an error rate with a statistic other than Sum",
             |s| {
                 s.analysis.alarms.create[0].metric = AlarmMetric::Invocation5XXErrorRate;

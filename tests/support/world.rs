@@ -18,6 +18,8 @@ pub struct World {
     pub models: BTreeMap<String, ModelPlan>,
     pub alarms: BTreeMap<String, Alarm>,
     pub owned_alarms: BTreeSet<String>,
+    /// What GetMetricData would say of both variants (scripted by compare tests).
+    pub comparison: Option<Readings>,
     pub scaling: Vec<ScalingRegistration>,
     pub candidate: CandidateLookup,
     /// When the current transition completes, and what it does.
@@ -60,6 +62,7 @@ impl World {
             models: BTreeMap::new(),
             alarms,
             owned_alarms: BTreeSet::new(),
+            comparison: None,
             scaling: Vec::new(),
             candidate: CandidateLookup::Found(candidate(CANDIDATE_ARN, "run-2")),
             pending: None,
@@ -159,6 +162,7 @@ impl World {
                 models: self.models.keys().cloned().collect(),
                 alarms: self.owned_alarms.iter().cloned().collect(),
             },
+            comparison: self.comparison.clone(),
         }
     }
 

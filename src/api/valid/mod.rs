@@ -182,6 +182,26 @@ pub struct Analysis {
     pub interval: Duration,
     pub existing: Vec<String>,
     pub owned: Vec<OwnedAlarm>,
+    pub compare: Vec<Compare>,
+}
+
+/// A candidate-against-champion comparison, its margin in the metric's unit (latencies in
+/// microseconds, as CloudWatch reports them; rates in percentage points).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compare {
+    pub metric: CompareMetric,
+    pub statistic: String,
+    pub margin: Margin,
+    pub min_invocations: f64,
+}
+
+/// How much worse the candidate may be.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Margin {
+    /// candidate <= champion x this
+    Ratio(f64),
+    /// candidate <= champion + this
+    Increase(f64),
 }
 
 /// Target-tracking autoscaling.

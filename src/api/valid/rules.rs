@@ -10,9 +10,9 @@ use jiff::SignedDuration;
 use regex::Regex;
 
 use super::{
-    Analysis, ArtifactPolicy, Autoscaling, BlueGreen, CandidatePolicy, CandidateSource,
-    DataCapture, FieldError, OwnedAlarm, Rollout, Serving, Shadow, SmokeTest, SnsTopic, SpecErrors,
-    Step, Teardown, ValidSpec,
+    Analysis, ArtifactPolicy, Autoscaling, BlueGreen, CandidatePolicy, CandidateSource, Compare,
+    DataCapture, FieldError, Margin, OwnedAlarm, Rollout, Serving, Shadow, SmokeTest, SnsTopic,
+    SpecErrors, Step, Teardown, ValidSpec,
 };
 use crate::api::spec::{
     AlarmMetric, AlarmRule, AnalysisSpec, AutoscalingSpec, BlueGreenSpec, CanarySpec,
@@ -154,6 +154,12 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
     let analysis = analysis(&mut c, &spec.analysis);
     if let Some(r) = &rollout {
         floors_can_judge(&mut c, spec, r);
+        if r.steps.is_empty() && !spec.analysis.compare.is_empty() {
+            c.err(
+                "spec.analysis.compare",
+                "compares candidate and champion while both serve a step: needs Canary, Linear or Shadow then Canary",
+            );
+        }
     }
     if spec.rollout.strategy == Strategy::BlueGreen {
         blue_green_limits(&mut c, spec);
@@ -650,6 +656,82 @@ fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
     }
 }
 
+/// One comparison: a margin that parses in the metric's unit, exactly one of them.
+fn compare_rule(c: &mut Collector, path: &str, rule: &crate::api::CompareRule) -> Compare {
+    use crate::api::CompareMetric::*;
+    let latency = matches!(rule.metric, ModelLatency | OverheadLatency);
+    if latency {
+        c.pattern(
+            &format!("{path}.statistic"),
+            &rule.statistic,
+            re!(r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"),
+            "Average or a percentile such as p99",
+        );
+    }
+    c.range(
+        &format!("{path}.minInvocations"),
+        rule.min_invocations,
+        1,
+        1_000_000_000,
+    );
+    let margin = match (rule.max_ratio, &rule.max_increase) {
+        (Some(r), None) if r.is_finite() && r >= 1.0 => Margin::Ratio(r),
+        (Some(r), None) => {
+            c.err(
+                format!("{path}.maxRatio"),
+                format!("must be a number of at least 1, not {r}"),
+            );
+            Margin::Ratio(1.0)
+        }
+        (None, Some(t)) => {
+            let split = t
+                .find(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+                .unwrap_or(t.len());
+            let (num, unit) = t.split_at(split);
+            let n: Option<f64> = num.parse().ok().filter(|n: &f64| n.is_finite());
+            let scaled = match (n, unit, latency) {
+                (Some(n), "" | "us", true) => Some(n),
+                (Some(n), "ms", true) => Some(n * 1_000.0),
+                (Some(n), "s", true) => Some(n * 1_000_000.0),
+                (Some(n), "" | "%", false) => Some(n),
+                _ => None,
+            };
+            match scaled {
+                Some(v) => Margin::Increase(v),
+                None => {
+                    c.err(
+                        format!("{path}.maxIncrease"),
+                        format!(
+                            "\"{t}\" is not {} for metric {:?}",
+                            if latency {
+                                "a latency such as 50ms"
+                            } else {
+                                "percentage points such as 1%"
+                            },
+                            rule.metric
+                        ),
+                    );
+                    Margin::Increase(0.0)
+                }
+            }
+        }
+        _ => {
+            c.err(path, "needs exactly one of maxRatio and maxIncrease");
+            Margin::Ratio(1.0)
+        }
+    };
+    Compare {
+        metric: rule.metric,
+        statistic: if latency {
+            rule.statistic.clone()
+        } else {
+            "Sum".into()
+        },
+        margin,
+        min_invocations: rule.min_invocations as f64,
+    }
+}
+
 /// An Invocations floor judges `periods + 1` minutes after a step's traffic starts: every
 /// bake (and the shadow period) must last longer, or the floor would never say anything.
 fn floors_can_judge(c: &mut Collector, spec: &ModelDeploymentSpec, r: &Rollout) {
@@ -774,6 +856,12 @@ fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
             custom: rule.custom.clone(),
         });
     }
+    let compare = a
+        .compare
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| compare_rule(c, &format!("spec.analysis.compare[{i}]"), rule))
+        .collect();
     let interval = match a.interval.parse() {
         Ok(d) if (MIN_INTERVAL..=MAX_INTERVAL).contains(&d) => d,
         Ok(_) => {
@@ -793,6 +881,7 @@ fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
         interval,
         existing: a.alarms.existing.clone(),
         owned,
+        compare,
     }
 }
 

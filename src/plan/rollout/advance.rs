@@ -86,21 +86,17 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         .collect();
     if !firing.is_empty() {
         let why = format!("alarm {} in ALARM", firing.join(", "));
-        if spec.analysis.rollback_on == RollbackOn::Alarm {
-            return begin_rollback(p, ep, Ending::RolledBack, why, "AlarmFired");
+        return judged_worse(p, ep, why, "AlarmFired");
+    }
+    // Candidate against champion, on the metrics read this pass (a Step in effect only).
+    if markers.stage == Some(Stage::Step) {
+        let judged = crate::plan::compare::judge(
+            &spec.analysis.compare,
+            p.input.observed.comparison.as_ref(),
+        );
+        if let Some(why) = judged.worse {
+            return judged_worse(p, ep, why, "ComparisonFailed");
         }
-        p.event(
-            "AlarmFired",
-            format!("{why}; holding for a human (rollbackOn: Manual)"),
-            true,
-        );
-        return hold(
-            p,
-            "AlarmFired",
-            format!(
-                "{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"
-            ),
-        );
     }
     let missing: Vec<&String> = spec
         .analysis
@@ -534,4 +530,22 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         "Serving",
         format!("candidate {label} serves 100 % of endpoint {}", ep.name),
     );
+}
+
+/// The candidate was judged worse (`reason`: an alarm fired, or it lost the comparison):
+/// roll back, or with `rollbackOn: Manual` hold for a human.
+fn judged_worse(p: &mut Planner<'_>, ep: &Endpoint, why: String, reason: &'static str) {
+    if p.spec().analysis.rollback_on == RollbackOn::Alarm {
+        return begin_rollback(p, ep, Ending::RolledBack, why, reason);
+    }
+    p.event(
+        reason,
+        format!("{why}; holding for a human (rollbackOn: Manual)"),
+        true,
+    );
+    hold(
+        p,
+        reason,
+        format!("{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"),
+    )
 }

@@ -473,3 +473,57 @@ async fn milestones_are_published_to_the_topic_in_its_region() {
     }
     acct.emu.assert_clean();
 }
+
+/// `analysis.compare` over the wire: both variants' SageMaker metrics are in CloudWatch; the
+/// candidate's p99 latency is three times the champion's, so the binary rolls back within an
+/// interval, reading them with GetMetricData (which the emulator answers from the data).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_slower_than_the_champion_is_rolled_back() {
+    let acct = Account::new().await;
+    let slow =
+        "{strategy: Canary, canary: {steps: [{weight: 10, bake: 30s}, {weight: 50, bake: 30s}]}}";
+    let (champion, _) = with_champion(&acct, "wire-compare", slow, "").await;
+    let file = acct.manifest("churn", "wire-compare", "run-2", slow, "");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "    interval: 5s\n",
+        "    interval: 5s\n    compare: [{metric: ModelLatency, statistic: p99, maxRatio: 1.5, minInvocations: 20}]\n",
+    );
+    std::fs::write(&file, text).unwrap();
+    let mut child = spawn(&acct, &file);
+    wait_until("the first canary step", || {
+        two_weighted(&acct, "wire-compare")
+    });
+    let serving = acct.serving("wire-compare");
+    for s in &serving {
+        let latency = if s.package == champion {
+            100_000.0
+        } else {
+            300_000.0
+        };
+        for (metric, values) in [
+            ("Invocations", vec![1.0; 50]),
+            ("ModelLatency", vec![latency; 50]),
+        ] {
+            acct.emu.control(
+                "POST",
+                "service-metrics",
+                Some(
+                    serde_json::json!({"namespace": "AWS/SageMaker", "metric": metric,
+                    "dimensions": {"EndpointName": "wire-compare", "VariantName": s.variant},
+                    "values": values}),
+                ),
+            );
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "RolledBack");
+    assert_eq!(alone(&acct, "wire-compare").package, champion);
+    let reads = acct
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["operation"] == "GetMetricData")
+        .count();
+    assert!(reads >= 1, "the metrics were read with GetMetricData");
+    acct.emu.assert_clean();
+}
