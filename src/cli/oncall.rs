@@ -46,7 +46,7 @@ async fn connect(t: &Target) -> anyhow::Result<Oncall> {
 /// Exit 0 on success, 1 when the cluster refused or the resource is missing, 2 for the rest.
 fn refused(e: OncallError) -> anyhow::Result<ExitCode> {
     match e {
-        OncallError::Kube(_) | OncallError::Watch(_) => Err(e.into()),
+        OncallError::Kube(_) => Err(e.into()),
         e => {
             eprintln!("error: {e}");
             Ok(ExitCode::from(1))

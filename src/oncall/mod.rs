@@ -52,8 +52,6 @@ pub enum OncallError {
     Changed,
     #[error("the API server refused the change: {0}")]
     Invalid(String),
-    #[error("watching the resource: {0}")]
-    Watch(#[source] watcher::Error),
     #[error("Kubernetes API: {0}")]
     Kube(#[source] kube::Error),
 }
@@ -183,7 +181,8 @@ impl Oncall {
         force: bool,
     ) -> Result<Changed, OncallError> {
         let md = self.get(name).await?;
-        if gates::fields(&md, change).is_empty() && change != GateChange::Retry {
+        // (Retry always changes the counter.)
+        if gates::fields(&md, change).is_empty() {
             return Ok(Changed::Already);
         }
         let body = gates::patch(&md, change, force).map_err(|r| match r {
