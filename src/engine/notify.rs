@@ -29,16 +29,11 @@ impl Engine {
             &pass.plan.events,
             pass.rejected.is_some(),
         );
-        let notices: Vec<_> = reached
-            .iter()
-            .filter_map(|(m, e)| notice(spec, &pass.status, *m, e))
-            .collect();
-        for n in notices {
-            let milestone = n
-                .attributes
-                .first()
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+        for (milestone, event) in &reached {
+            let Some(n) = notice(spec, &pass.status, *milestone, event) else {
+                continue;
+            };
+            let milestone = milestone.as_str();
             let sent = self
                 .call(
                     now,

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
+use crate::api::conditions::{self, ConditionType};
 use crate::api::{ModelDeployment, VariantView};
 
 /// One Event about the resource, as the screen shows it.
@@ -117,7 +118,7 @@ pub fn status(md: &ModelDeployment, events: &[EventLine], now: Timestamp) -> Str
     if !conditions.is_empty() {
         let _ = writeln!(out, "conditions  {}", conditions.join("  "));
     }
-    if let Some(c) = st.conditions.iter().find(|c| c.type_ == "Ready") {
+    if let Some(c) = conditions::find(&st, ConditionType::Ready) {
         let _ = writeln!(out, "            {}", c.message);
     }
     if let Some(l) = &st.links {

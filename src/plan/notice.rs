@@ -9,6 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Event;
+use crate::api::conditions::{self, ConditionType};
 use crate::api::{ModelDeploymentStatus, Phase, ValidSpec, VariantView};
 
 /// A rollout milestone.
@@ -81,14 +82,11 @@ pub fn milestones(
     rejected: bool,
 ) -> Vec<(Milestone, Event)> {
     let ready = |s: &ModelDeploymentStatus| {
-        s.conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| (c.reason.clone(), c.message.clone()))
+        conditions::find(s, ConditionType::Ready).map(|c| (c.reason.clone(), c.message.clone()))
     };
     let was = |m: Milestone| {
         previous.is_some_and(|p| match m {
-            Milestone::AlarmFired => ready(p).is_some_and(|(r, _)| r == "AlarmFired"),
+            Milestone::AlarmFired => conditions::ready_reason(p) == Some("AlarmFired"),
             Milestone::RolledBack => p.phase == Some(Phase::RolledBack),
             Milestone::Failed => p.phase == Some(Phase::Failed),
             Milestone::Succeeded => p.phase == Some(Phase::Succeeded),
