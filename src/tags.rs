@@ -35,11 +35,15 @@ pub const ARTIFACT_SHA256: &str = "artifact_sha256";
 /// ARN of the model package version a model was created from.
 pub const PACKAGE_ARN: &str = "model_package_arn";
 
+/// S3 URI of the artifact-store model.tar.gz a model was created from.
+pub const ARTIFACT_URI: &str = "model_artifact_uri";
+
 /// Lineage keys, in the order they are documented.
 pub const LINEAGE_KEYS: &[&str] = &[
     RUN_ID,
     DATA_VERSION,
     PACKAGE_ARN,
+    ARTIFACT_URI,
     METRICS_HASH,
     GIT_COMMIT,
     ARTIFACT_SHA256,

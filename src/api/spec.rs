@@ -116,12 +116,13 @@ pub struct ModelDeploymentSpec {
     pub adopt: bool,
 }
 
-/// How the candidate model package is chosen.
+/// How the candidate is chosen: from the Model Registry (a group search or a pinned ARN) or
+/// from the artifact store (an artifact named here, or the one a validation run names).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     cel,
-    validation = Rule::new("has(self.modelPackageGroup) != has(self.modelPackageArn)").message("set exactly one of modelPackageGroup and modelPackageArn"),
+    validation = Rule::new("[has(self.modelPackageGroup), has(self.modelPackageArn), has(self.artifact), has(self.validationResults)].exists_one(x, x)").message("set exactly one of modelPackageGroup, modelPackageArn, artifact and validationResults"),
     validation = Rule::new("!has(self.matchTags) || has(self.modelPackageGroup)").message("matchTags needs modelPackageGroup")
 )]
 pub struct CandidateSpec {
@@ -146,9 +147,40 @@ pub struct CandidateSpec {
     ))]
     pub model_package_arn: Option<String>,
 
+    /// A model.tar.gz in the artifact store and the image that serves it, instead of a
+    /// registry package. Its lineage is read from its `model-info.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<ArtifactSource>,
+
+    /// S3 URI of a validation stage's `validation_results.json`. The run it names is the
+    /// candidate, with the artifact it names, only if the run passed its gates. Like a group
+    /// search, the file is read until a rollout starts from it; that candidate then stays
+    /// pinned until `spec.candidate` changes (a new run: a new file, or a new URI here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 6, max = 1024), regex(pattern = r"^s3://[^/]+/.*[^/]$"))]
+    pub validation_results: Option<String>,
+
     /// Refuse a candidate whose metric is worse than the champion's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare_with_champion: Option<ChampionComparison>,
+}
+
+/// An artifact-store candidate: a model.tar.gz and its serving image.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSource {
+    /// S3 URI of the model.tar.gz (`s3://bucket/key`); it is the candidate's identity, so a
+    /// new model needs a new key. At most 230 characters of letters, digits and `_ . : / = + - @`,
+    /// because it is recorded in a tag.
+    #[schemars(length(min = 6, max = 230), regex(pattern = r"^s3://[^/]+/.*[^/]$"))]
+    pub s3_uri: String,
+    /// Inference image, an Amazon ECR URI in the endpoint's region
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`).
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^\S+$"))]
+    pub image: String,
+    /// Container environment of the model; `spec.serving.environment` is applied on top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<BTreeMap<String, String>>,
 }
 
 /// Approval status a candidate package must carry.

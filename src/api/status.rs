@@ -117,9 +117,12 @@ pub struct EndpointStatusView {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantView {
-    /// Model package version ARN.
+    /// Model package version ARN (a registry candidate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_package_arn: Option<String>,
+    /// S3 URI of the model.tar.gz (an artifact-store candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
     /// `candidate_run_id` lineage of the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate_run_id: Option<String>,
@@ -215,8 +218,12 @@ pub struct HistoryEntry {
     /// Lineage run id of the candidate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidate_run_id: Option<String>,
-    /// Candidate package ARN.
+    /// Candidate package ARN (a registry candidate).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_package_arn: String,
+    /// S3 URI of the candidate's model.tar.gz (an artifact-store candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_uri: Option<String>,
     /// Succeeded, RolledBack, Failed, Refused or Superseded.
     pub outcome: String,
     /// When the rollout started (RFC 3339).
@@ -236,4 +243,60 @@ pub struct Links {
     pub endpoint: String,
     /// CloudWatch console page of the watched alarms.
     pub alarms: String,
+}
+
+/// Whether a candidate id is a model package ARN; otherwise it is the S3 URI of an
+/// artifact-store model.tar.gz (the two id forms, `arn:…` and `s3://…`, cannot collide).
+pub fn is_package_id(id: &str) -> bool {
+    id.starts_with("arn:")
+}
+
+impl VariantView {
+    /// A view naming candidate `id` in the field its kind belongs in.
+    pub fn naming(id: Option<String>) -> Self {
+        match id {
+            Some(id) if !is_package_id(&id) => Self {
+                artifact_uri: Some(id),
+                ..Self::default()
+            },
+            id => Self {
+                model_package_arn: id,
+                ..Self::default()
+            },
+        }
+    }
+
+    /// The package ARN or artifact URI this view names.
+    pub fn candidate_id(&self) -> Option<&str> {
+        self.model_package_arn
+            .as_deref()
+            .or(self.artifact_uri.as_deref())
+    }
+}
+
+impl HistoryEntry {
+    /// A record of candidate `id`, its kind in its own field.
+    pub fn of(id: &str, run_id: Option<String>, outcome: &str, reason: String) -> Self {
+        let package = is_package_id(id);
+        Self {
+            candidate_run_id: run_id,
+            model_package_arn: if package {
+                id.to_owned()
+            } else {
+                String::new()
+            },
+            artifact_uri: (!package).then(|| id.to_owned()),
+            outcome: outcome.to_owned(),
+            started_at: None,
+            finished_at: String::new(),
+            reason,
+        }
+    }
+
+    /// The package ARN or artifact URI this record is about.
+    pub fn candidate_id(&self) -> &str {
+        self.artifact_uri
+            .as_deref()
+            .unwrap_or(&self.model_package_arn)
+    }
 }

@@ -294,7 +294,7 @@ impl Endpoints for SdkEndpoints {
     async fn create_model(&self, m: &ModelPlan) -> Result<(), AwsError> {
         let container = match &m.container {
             ModelContainer::Package => {
-                ContainerDefinition::builder().model_package_name(&m.package_arn)
+                ContainerDefinition::builder().model_package_name(&m.candidate_id)
             }
             ModelContainer::Image {
                 image,

@@ -58,12 +58,12 @@ impl Engine {
             }
             match action {
                 Action::ValidateArtifact {
-                    package_arn,
+                    candidate_id,
                     model_data_url,
                     ..
                 } => {
                     if let Some(spec) = target.spec {
-                        self.facts(spec, package_arn, model_data_url, now).await?;
+                        self.facts(spec, candidate_id, model_data_url, now).await?;
                     }
                 }
                 Action::CreateModel(m) => {
@@ -233,8 +233,9 @@ impl Engine {
                     if let Some((spec, prefix)) =
                         target.spec.and_then(|s| s.audit.as_ref().map(|a| (s, a)))
                     {
-                        // The deployment record: resolved package and lineage, the config
-                        // serving now, the smoke-test request and response, the outcome.
+                        // The deployment record: where the candidate came from (registry
+                        // search, ARN, artifact or validation results), the resolved candidate
+                        // and lineage, the config serving now, the smoke test, the outcome.
                         let smoke = spec.smoke_test.as_ref().map(|t| {
                             serde_json::json!({
                                 "request": {"contentType": t.content_type, "body": t.body},
@@ -246,6 +247,7 @@ impl Engine {
                             "endpoint": ep,
                             "owner": self.owner,
                             "entry": entry,
+                            "candidateSource": spec.raw().candidate,
                             "smokeTest": smoke,
                             "status": plan.status,
                         });

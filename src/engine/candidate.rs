@@ -1,5 +1,6 @@
-//! The candidate as the planner sees it: the resolved package, its artifact verdict (the
-//! streaming validator on its ModelDataUrl, cached per package), its lineage, and — with
+//! The candidate as the planner sees it: the resolved package or artifact, its artifact
+//! verdict (the streaming validator on its ModelDataUrl, cached per candidate; for a
+//! validation run, also whether the artifact is the run's), its lineage, and — with
 //! `compareWithChampion` — both artifacts' metric.
 
 use std::sync::Arc;
@@ -8,11 +9,11 @@ use jiff::Timestamp;
 
 use super::resolve::Resolved;
 use super::{ArtifactFacts, Engine, EngineError};
-use crate::api::{S3Uri, ValidSpec};
+use crate::api::{S3Uri, ValidSpec, is_package_id};
 use crate::artifact::remote::{RemoteError, validate_s3};
 use crate::artifact::validate::Report;
 use crate::aws::registry::PackageInfo;
-use crate::plan::{ArtifactCheck, Candidate, Endpoint, MetricComparison};
+use crate::plan::{ArtifactCheck, Candidate, Endpoint, MetricComparison, Origin};
 use crate::tags;
 
 impl Engine {
@@ -34,13 +35,9 @@ impl Engine {
                 self.clients.registry.describe_package(arn),
             )
             .await?;
-        self.caches.packages.put(
-            arn,
-            Resolved {
-                info: info.clone(),
-                tags: Default::default(),
-            },
-        );
+        self.caches
+            .packages
+            .put(arn, Resolved::package(info.clone(), Default::default()));
         Ok(info)
     }
 
@@ -65,7 +62,7 @@ impl Engine {
                             .iter()
                             .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
                     })
-                    .and_then(|v| v.package_arn.clone())
+                    .and_then(|v| v.candidate_id.clone())
                     .filter(|a| *a != arn);
                 match champion {
                     None => None,
@@ -73,11 +70,15 @@ impl Engine {
                         if facts.is_none() {
                             facts = Some(self.facts(spec, &arn, &url, now).await?);
                         }
-                        let champion_url = self
-                            .package(&champion_arn, now)
-                            .await?
-                            .model_data_url
-                            .unwrap_or_default();
+                        // An artifact-store champion's id is its model.tar.gz.
+                        let champion_url = if is_package_id(&champion_arn) {
+                            self.package(&champion_arn, now)
+                                .await?
+                                .model_data_url
+                                .unwrap_or_default()
+                        } else {
+                            champion_arn.clone()
+                        };
                         let champion_facts = match self.caches.artifacts.get(&champion_arn) {
                             Some(f) => f,
                             None => self.facts(spec, &champion_arn, &champion_url, now).await?,
@@ -97,9 +98,32 @@ impl Engine {
             }
             None => None,
         };
+        let model_info = facts.as_ref().and_then(|f| f.model_info.as_ref());
+        let artifact_run = model_info
+            .and_then(|m| m.get(tags::RUN_ID))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        let mut artifact = facts
+            .as_ref()
+            .map(|f| f.check.clone())
+            .unwrap_or(ArtifactCheck::Unchecked);
+        // A validation run vouches for one artifact: one trained by another run is not it.
+        if let (Origin::Validation { results, .. }, Some(run), Some(found)) =
+            (&r.origin, r.run_id(), &artifact_run)
+            && matches!(artifact, ArtifactCheck::Valid { .. })
+            && run != *found
+        {
+            artifact = ArtifactCheck::Invalid {
+                reason: format!(
+                    "its model-info.json names run {found} but {results} validated run {run}"
+                ),
+            };
+        }
         Ok(Candidate {
-            package_arn: arn,
-            run_id: r.run_id(),
+            candidate_id: arn,
+            origin: r.origin.clone(),
+            environment: r.environment.clone(),
+            run_id: r.run_id().or(artifact_run),
             approval: r.info.approval.clone(),
             status: r.info.status.clone(),
             image: r.info.image.clone(),
@@ -109,14 +133,11 @@ impl Engine {
                 recorded.extend(r.tags.clone());
                 tags::lineage(
                     &recorded,
-                    facts.as_ref().and_then(|f| f.model_info.as_ref()),
+                    model_info,
                     facts.as_ref().and_then(|f| f.metrics.as_ref()),
                 )
             },
-            artifact: facts
-                .as_ref()
-                .map(|f| f.check.clone())
-                .unwrap_or(ArtifactCheck::Unchecked),
+            artifact,
             comparison,
         })
     }
@@ -134,7 +155,7 @@ impl Engine {
             e.variants
                 .iter()
                 .chain(&e.shadow_variants)
-                .find(|v| v.package_arn.as_deref() == Some(arn))
+                .find(|v| v.candidate_id.as_deref() == Some(arn))
         }) else {
             return Ok(None);
         };

@@ -19,6 +19,7 @@ mod notify;
 mod observe;
 pub mod picture;
 pub mod resolve;
+pub mod store;
 pub mod timeline;
 pub mod watch;
 

@@ -21,7 +21,9 @@ use std::future::Future;
 use jiff::Timestamp;
 
 use super::resolve::{Lookup, resolve};
+use super::store;
 use super::{Engine, EngineError};
+use crate::api::valid::CandidateSource;
 use crate::api::{Teardown, ValidSpec};
 use crate::aws::AwsError;
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant, EndpointDescription, VariantState};
@@ -135,7 +137,7 @@ impl Engine {
         }
         if validated
             && let CandidateLookup::Found(c) = &observed.candidate
-            && let Some(r) = self.caches.packages.get(&c.package_arn)
+            && let Some(r) = self.caches.packages.get(&c.candidate_id)
         {
             observed.candidate = CandidateLookup::Found(
                 self.candidate(spec, r, observed.endpoint.as_ref(), now)
@@ -169,8 +171,8 @@ impl Engine {
         Ok(observed)
     }
 
-    /// The candidate: the pinned package from the cache (no registry call while a rollout
-    /// holds it), else a registry lookup.
+    /// The candidate: the pinned one from the cache (no call while a rollout holds it), else
+    /// a lookup in the registry or the artifact store.
     async fn lookup(
         &self,
         spec: &ValidSpec,
@@ -185,22 +187,26 @@ impl Engine {
         let lookup = match cached {
             Some(r) => Lookup::Found(r),
             None => {
-                let l = self
-                    .call(
-                        now,
-                        "sagemaker",
-                        "ResolveCandidate",
-                        match &spec.candidate.source {
-                            crate::api::valid::CandidateSource::Group { group, .. } => {
-                                group.clone()
-                            }
-                            crate::api::valid::CandidateSource::Pinned { arn } => arn.clone(),
-                        },
-                        async {
-                            resolve(self.clients.registry.as_ref(), spec, pinned.as_deref()).await
-                        },
-                    )
-                    .await?;
+                let source = &spec.candidate.source;
+                let pinned = pinned.as_deref();
+                let l = match source {
+                    CandidateSource::Group { .. } | CandidateSource::Pinned { .. } => {
+                        let registry = self.clients.registry.as_ref();
+                        let label = source.label().to_owned();
+                        let found = resolve(registry, spec, pinned);
+                        self.call(now, "sagemaker", "ResolveCandidate", label, found)
+                            .await?
+                    }
+                    // Named in the spec: nothing to read.
+                    CandidateSource::Artifact { .. } => {
+                        store::resolve(self.clients.s3.as_ref(), spec, pinned).await?
+                    }
+                    CandidateSource::Results { uri } => {
+                        let found = store::resolve(self.clients.s3.as_ref(), spec, pinned);
+                        self.call(now, "s3", "GetValidationResults", uri.clone(), found)
+                            .await?
+                    }
+                };
                 if let Lookup::Found(r) = &l {
                     self.caches.packages.put(&r.info.arn, r.clone());
                 }
@@ -413,7 +419,10 @@ impl Engine {
         Ok(Variant {
             name: v.name.clone(),
             model_name,
-            package_arn: lineage.get(tags::PACKAGE_ARN).cloned(),
+            candidate_id: lineage
+                .get(tags::PACKAGE_ARN)
+                .or_else(|| lineage.get(tags::ARTIFACT_URI))
+                .cloned(),
             run_id: lineage.get(tags::RUN_ID).cloned(),
             current_weight: v.current_weight,
             desired_weight: v.desired_weight,

@@ -11,15 +11,28 @@ use crate::api::ApprovalPolicy;
 use crate::api::valid::{CandidateSource, ValidSpec};
 use crate::aws::AwsError;
 use crate::aws::registry::{ModelRegistry, PackageInfo};
+use crate::plan::Origin;
 
 /// A package chosen as candidate, with what the planner and lineage need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolved {
     pub info: PackageInfo,
     pub tags: BTreeMap<String, String>,
+    pub origin: Origin,
+    /// The artifact source's container environment (empty for a package).
+    pub environment: BTreeMap<String, String>,
 }
 
 impl Resolved {
+    pub fn package(info: PackageInfo, tags: BTreeMap<String, String>) -> Self {
+        Self {
+            info,
+            tags,
+            origin: Origin::Registry,
+            environment: BTreeMap::new(),
+        }
+    }
+
     pub fn run_id(&self) -> Option<String> {
         self.info
             .metadata
@@ -31,6 +44,7 @@ impl Resolved {
 
 /// Outcome of a lookup.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value per pass; boxing would buy nothing
 pub enum Lookup {
     Found(Resolved),
     NotFound(String),
@@ -54,7 +68,7 @@ pub async fn resolve(
     let policy = spec.candidate.approval;
     let explicit = match &spec.candidate.source {
         CandidateSource::Pinned { arn } => Some(arn.as_str()),
-        CandidateSource::Group { .. } => None,
+        _ => None,
     };
     if let Some(arn) = pinned.or(explicit) {
         let info = match registry.describe_package(arn).await {
@@ -76,7 +90,7 @@ pub async fn resolve(
         } else {
             registry.package_tags(arn).await?
         };
-        return Ok(Lookup::Found(Resolved { info, tags }));
+        return Ok(Lookup::Found(Resolved::package(info, tags)));
     }
     let CandidateSource::Group {
         group,
@@ -125,7 +139,7 @@ pub async fn resolve(
             not_completed.push(format!("{} ({})", arn, info.status));
             continue;
         }
-        return Ok(Lookup::Found(Resolved { info, tags }));
+        return Ok(Lookup::Found(Resolved::package(info, tags)));
     }
     let selector = wanted
         .iter()

@@ -58,7 +58,7 @@ pub fn status(md: &ModelDeployment, events: &[EventLine], now: Timestamp) -> Str
                 v.candidate_run_id.as_deref().unwrap_or("-"),
                 v.variant.as_deref().unwrap_or("-"),
                 v.weight.unwrap_or(0),
-                v.model_package_arn.as_deref().unwrap_or("")
+                v.candidate_id().unwrap_or("")
             );
         }
     };
@@ -168,7 +168,7 @@ pub fn history(md: &ModelDeployment) -> String {
             h.outcome,
             h.candidate_run_id.as_deref().unwrap_or("-"),
             h.reason,
-            h.model_package_arn
+            h.candidate_id()
         );
     }
     out

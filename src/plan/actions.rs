@@ -24,7 +24,7 @@ pub enum ModelContainer {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelPlan {
     pub name: String,
-    pub package_arn: String,
+    pub candidate_id: String,
     pub container: ModelContainer,
     pub execution_role_arn: String,
     pub environment: BTreeMap<String, String>,
@@ -195,7 +195,7 @@ impl ScalingPlan {
 pub enum Action {
     /// Check the candidate's model.tar.gz against the artifact contract.
     ValidateArtifact {
-        package_arn: String,
+        candidate_id: String,
         model_data_url: String,
         max_uncompressed_bytes: u64,
     },

@@ -437,11 +437,11 @@ pub fn reads_alarms(
         return false;
     };
     !spec.analysis.existing.is_empty()
-        && markers.rejected.as_deref() != Some(c.package_arn.as_str())
+        && markers.rejected.as_deref() != Some(c.candidate_id.as_str())
         && !ep
             .variants
             .iter()
-            .any(|v| v.package_arn.as_deref() == Some(c.package_arn.as_str()))
+            .any(|v| v.candidate_id.as_deref() == Some(c.candidate_id.as_str()))
 }
 
 /// What GetMetricData must read for `analysis.compare` this pass: while a step is in effect,

@@ -174,7 +174,7 @@ pub fn notice(
     let package = status
         .candidate
         .as_ref()
-        .and_then(|c| c.model_package_arn.clone())
+        .and_then(|c| c.candidate_id())
         .unwrap_or_default();
     let rollout = format!("{package}#{}", spec.raw().rollout.retry);
     let message = json!({

@@ -54,8 +54,9 @@ impl EndpointStatus {
 pub struct Variant {
     pub name: String,
     pub model_name: String,
-    /// Model package ARN from the model's lineage tags (None for a model we did not create).
-    pub package_arn: Option<String>,
+    /// The candidate this model was made from, from its lineage tags: a model package ARN
+    /// or an artifact's S3 URI (None for a model we did not create).
+    pub candidate_id: Option<String>,
     pub run_id: Option<String>,
     /// Relative weight currently applied.
     pub current_weight: f64,
@@ -87,13 +88,13 @@ impl Endpoint {
     }
 
     /// Production weights in percent (relative weights normalised), keyed by variant name.
-    /// The percentage of traffic served by models of `package_arn`, whatever their variants
+    /// The percentage of traffic served by models of `candidate_id`, whatever their variants
     /// are called (a blue/green deployment keeps the old variant name for the new model).
-    pub fn package_weight(&self, package_arn: &str) -> i32 {
+    pub fn candidate_weight(&self, candidate_id: &str) -> i32 {
         let weights = self.percent_weights();
         self.variants
             .iter()
-            .filter(|v| v.package_arn.as_deref() == Some(package_arn))
+            .filter(|v| v.candidate_id.as_deref() == Some(candidate_id))
             .map(|v| weights.get(&v.name).copied().unwrap_or(0))
             .sum()
     }
@@ -184,20 +185,76 @@ pub struct MetricComparison {
     pub champion: Option<f64>,
 }
 
-/// A resolved model package version.
+/// Where a candidate comes from, which decides what gates it and how its model is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A Model Registry package version: `candidate_id` is its ARN; `approval` and `status`
+    /// gate it.
+    Registry,
+    /// A model.tar.gz in the artifact store named by `spec.candidate.artifact`:
+    /// `candidate_id` is its S3 URI.
+    Artifact,
+    /// A model.tar.gz named by a validation stage's `validation_results.json` at `results`;
+    /// `failed` says why the run did not pass its gates (such a run is never deployed).
+    Validation {
+        results: String,
+        failed: Option<String>,
+    },
+}
+
+impl Origin {
+    /// The origin of a candidate known only by its id (read back from the markers).
+    pub fn of_id(id: &str) -> Self {
+        if crate::api::is_package_id(id) {
+            Self::Registry
+        } else {
+            Self::Artifact
+        }
+    }
+}
+
+impl Candidate {
+    /// Why this candidate must not serve although it once could: its package was Rejected
+    /// in the registry, or its validation results now say the run did not pass.
+    pub fn withdrawn(&self) -> Option<String> {
+        match &self.origin {
+            Origin::Registry if self.approval == "Rejected" => {
+                Some("the candidate's model package was Rejected in the registry".into())
+            }
+            Origin::Validation {
+                results,
+                failed: Some(why),
+            } => Some(format!(
+                "validation run {} did not pass ({results}: {why})",
+                self.run_id.as_deref().unwrap_or("?")
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The resolved candidate: a model package version or an artifact-store model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
-    pub package_arn: String,
+    /// The candidate's identity, pinned by the markers and recorded in its model's tags: the
+    /// package ARN (`arn:…`) or the artifact's S3 URI (`s3://…`).
+    pub candidate_id: String,
+    pub origin: Origin,
     pub run_id: Option<String>,
     /// ModelApprovalStatus: only an `Approved` version may be deployed by its ARN; another
-    /// is deployed from its container definition (`image` + `model_data_url`).
+    /// is deployed from its container definition (`image` + `model_data_url`). Empty for an
+    /// artifact-store candidate.
     pub approval: String,
-    /// ModelPackageStatus: only a `Completed` version can be deployed.
+    /// ModelPackageStatus: only a `Completed` version can be deployed. Empty for an
+    /// artifact-store candidate.
     pub status: String,
-    /// The inference image of the package's container definition.
+    /// The inference image (of the package's container definition, or the artifact's).
     pub image: Option<String>,
     /// S3 URI of model.tar.gz.
     pub model_data_url: String,
+    /// Container environment the artifact source asks for (empty for a package, whose own
+    /// container definition carries it); `spec.serving.environment` is added to it.
+    pub environment: BTreeMap<String, String>,
     /// Lineage from the package and the artifact's model-info.json (data_version,
     /// metrics_hash, git_commit, …).
     pub lineage: BTreeMap<String, String>,

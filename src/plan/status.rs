@@ -84,7 +84,7 @@ fn candidate_variant_name(p: &Planner<'_>) -> Option<String> {
         .variant
         .clone()
         .or_else(|| match &p.input.observed.candidate {
-            CandidateLookup::Found(c) => Some(variant_name(p.spec(), &c.package_arn)),
+            CandidateLookup::Found(c) => Some(variant_name(p.spec(), &c.candidate_id)),
             CandidateLookup::NotFound(_) | CandidateLookup::Unread => None,
         })
 }
@@ -99,12 +99,11 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
         .candidate
         .clone()
         .filter(|_| p.markers.stage.is_some_and(Stage::in_flight));
-    let arn = arn.or_else(|| found.map(|c| c.package_arn.clone()))?;
-    let from_lookup = found.filter(|c| c.package_arn == arn);
+    let arn = arn.or_else(|| found.map(|c| c.candidate_id.clone()))?;
+    let from_lookup = found.filter(|c| c.candidate_id == arn);
     let variant = candidate_variant_name(p);
-    let weight = ep.map(|e| e.package_weight(&arn));
+    let weight = ep.map(|e| e.candidate_weight(&arn));
     Some(VariantView {
-        model_package_arn: Some(arn),
         candidate_run_id: from_lookup
             .and_then(|c| c.run_id.clone())
             .or(p.markers.run_id.clone()),
@@ -114,6 +113,7 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
             ArtifactCheck::Valid { sha256 } => Some(sha256.clone()),
             _ => None,
         }),
+        ..VariantView::naming(Some(arn))
     })
 }
 
@@ -121,23 +121,23 @@ fn candidate_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView>
 /// variant name: a blue/green deployment reuses the champion's name for the candidate).
 fn champion_view(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<VariantView> {
     let ep = ep?;
-    let cand_arn = candidate_view(p, Some(ep)).and_then(|c| c.model_package_arn);
+    let cand_arn = candidate_view(p, Some(ep)).and_then(|c| c.candidate_id().map(str::to_owned));
     let cand_variant = candidate_variant_name(p);
     let weights = ep.percent_weights();
     let champ = ep
         .variants
         .iter()
-        .filter(|v| match (&v.package_arn, &cand_arn) {
+        .filter(|v| match (&v.candidate_id, &cand_arn) {
             (Some(a), Some(c)) => a != c,
             _ => Some(&v.name) != cand_variant.as_ref(),
         })
         .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))?;
     Some(VariantView {
-        model_package_arn: champ.package_arn.clone(),
         candidate_run_id: champ.run_id.clone(),
         variant: Some(champ.name.clone()),
         weight: weights.get(&champ.name).copied(),
         artifact_sha256: None,
+        ..VariantView::naming(champ.candidate_id.clone())
     })
 }
 
@@ -159,7 +159,7 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
         _ => format!("{step}/{total}"),
     };
     let weight = match (ep, &p.markers.candidate) {
-        (Some(e), Some(arn)) => e.package_weight(arn),
+        (Some(e), Some(arn)) => e.candidate_weight(arn),
         _ => 0,
     };
     let next_step_at = match stage {
@@ -312,22 +312,22 @@ fn milestone_events(
             });
         }
     };
-    type Field = fn(&VariantView) -> Option<&String>;
+    type Field = fn(&VariantView) -> Option<&str>;
     type Message = fn(&str, &str) -> String;
     let milestones: [(&str, Field, Message); 3] = [
         (
             "CandidateResolved",
-            |c| c.model_package_arn.as_ref(),
+            VariantView::candidate_id,
             |arn, run| format!("candidate {arn} (run {run})"),
         ),
         (
             "ArtifactValidated",
-            |c| c.artifact_sha256.as_ref(),
+            |c| c.artifact_sha256.as_deref(),
             |sha, run| format!("artifact of run {run} meets the contract (sha256 {sha})"),
         ),
         (
             "VariantAdded",
-            |c| c.variant.as_ref(),
+            |c| c.variant.as_deref(),
             |variant, _| format!("candidate variant {variant} is on the endpoint"),
         ),
     ];

@@ -136,6 +136,8 @@ struct State {
     published: Vec<crate::plan::notice::Notice>,
     /// Scenario `noTraffic`: no variant receives requests ([`traffic`]).
     no_traffic: bool,
+    /// Scenario `validationFailed`: the seeded validation run did not pass ([`seed`]).
+    validation_failed: bool,
     /// Since when each floor alarm's variant has had requests ([`traffic`]).
     traffic_since: BTreeMap<String, Timestamp>,
     fail_next_update: Option<String>,
@@ -181,6 +183,7 @@ impl Simulator {
                 | 1,
             throttle_percent: scenario.throttle_percent,
             no_traffic: scenario.no_traffic,
+            validation_failed: scenario.validation_failed,
             metrics: scenario
                 .metrics
                 .iter()
@@ -324,6 +327,16 @@ impl Simulator {
     }
 
     /// Registers a package under an explicit ARN (for specs that pin one).
+    /// Puts an object in the simulated S3 (an artifact or a validation_results.json).
+    pub fn put_object(&self, uri: &str, body: Bytes) {
+        self.lock().objects.insert(uri.to_owned(), body);
+    }
+
+    /// Whether the scenario says the validation run failed.
+    pub fn validation_failed(&self) -> bool {
+        self.lock().validation_failed
+    }
+
     pub fn add_package_at(&self, arn: &str, metadata: BTreeMap<String, String>, artifact: Bytes) {
         let mut st = self.lock();
         let url = format!(

@@ -15,6 +15,32 @@ pub(super) fn invalid(operation: &'static str, message: impl Into<String>) -> Aw
     AwsError::answered("sagemaker", operation, "ValidationException", message)
 }
 
+/// SM-61, SM-62: a container from an image needs an image URI of 1-255 characters without
+/// whitespace and a ModelDataUrl of at most 1024 characters of `(https|s3)://bucket/…`.
+/// The simulator serves every region, so the same-region rule is left to `check` and the
+/// emulator.
+pub(super) fn image_container(image: &str, model_data_url: &str) -> Result<(), AwsError> {
+    let problems = crate::api::valid::container::image("Image", image, None);
+    if let Some(p) = problems.first() {
+        return Err(invalid("CreateModel", p.to_string()));
+    }
+    let url_ok = model_data_url.chars().count() <= 1024
+        && ["s3://", "https://"].iter().any(|s| {
+            model_data_url
+                .strip_prefix(s)
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        });
+    if !url_ok {
+        return Err(invalid(
+            "CreateModel",
+            format!(
+                "ModelDataUrl '{model_data_url}' is not a URL of the form (https|s3)://bucket/key of at most 1024 characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// SM-24: endpoint, config, model and variant names are 1-63 characters of
 /// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
 pub(super) fn name(operation: &'static str, what: &str, value: &str) -> Result<(), AwsError> {
@@ -191,6 +217,14 @@ mod tests {
         assert!(scalable_target("e", "v", false, 1, 2).is_err());
         assert!(scalable_target("e", "v", true, 3, 2).is_err());
         assert!(scalable_target("e", "v", true, 1, 2).is_ok());
+        let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1";
+        assert!(image_container(ecr, "s3://b/run-1/model.tar.gz").is_ok());
+        assert!(image_container("", "s3://b/model.tar.gz").is_err());
+        assert!(image_container("img with space", "s3://b/model.tar.gz").is_err());
+        assert!(image_container(&"i".repeat(256), "s3://b/model.tar.gz").is_err());
+        assert!(image_container(ecr, "ftp://b/model.tar.gz").is_err());
+        assert!(image_container(ecr, "s3:///model.tar.gz").is_err());
+        assert!(image_container(ecr, &format!("s3://b/{}", "k".repeat(1020))).is_err());
     }
 
     #[test]

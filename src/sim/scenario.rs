@@ -32,6 +32,10 @@ pub struct Scenario {
     /// What CloudWatch reports for a variant over a step from `at` on (GetMetricData).
     #[serde(default)]
     pub metrics: Vec<MetricValue>,
+    /// The validation run a `spec.candidate.validationResults` names did not pass its gates
+    /// (gate `auc`): the seeded validation_results.json says `"passed": false`.
+    #[serde(default)]
+    pub validation_failed: bool,
 }
 
 /// A scripted metric of the candidate's or the champion's variant.

@@ -53,7 +53,7 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
     }
     let wanted = match &spec.candidate.source {
         CandidateSource::Group { match_tags, .. } => match_tags.clone(),
-        CandidateSource::Pinned { .. } => BTreeMap::new(),
+        _ => BTreeMap::new(),
     };
     let run = wanted
         .get(crate::tags::RUN_ID)
@@ -78,6 +78,29 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
                 _ => "Approved",
             };
             sim.add_package(group, tags, approval, artifact(&run, 0.91))
+        }
+        CandidateSource::Artifact { uri, .. } => {
+            sim.put_object(uri, artifact(&run, 0.91));
+            uri.clone()
+        }
+        CandidateSource::Results { uri } => {
+            // The run's artifact beside its results, as a pipeline step writes them.
+            let dir = uri.rsplit_once('/').map_or(uri.as_str(), |(d, _)| d);
+            let model = format!("{dir}/model.tar.gz");
+            sim.put_object(&model, artifact(&run, 0.91));
+            let region = spec.region.as_deref().unwrap_or(super::REGION);
+            let passed = !sim.validation_failed();
+            let results = serde_json::json!({
+                "candidate_run_id": run,
+                "passed": passed,
+                "artifact": {
+                    "s3_uri": model,
+                    "image": format!("{}.dkr.ecr.{region}.amazonaws.com/inference:1", super::ACCOUNT),
+                },
+                "gates": [{"name": "auc", "passed": passed, "value": 0.91, "threshold": 0.85}],
+            });
+            sim.put_object(uri, Bytes::from(results.to_string()));
+            model
         }
     }
 }

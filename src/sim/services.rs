@@ -112,12 +112,23 @@ impl Endpoints for Simulator {
         let mut st = self.enter("sagemaker", "CreateModel", true)?;
         rules::name("CreateModel", "modelName", &model.name)?;
         rules::tags("CreateModel", &model.tags)?;
+        if let ModelContainer::Image {
+            image,
+            model_data_url,
+        } = &model.container
+        {
+            rules::image_container(image, model_data_url)?;
+        }
         if let ModelContainer::Package = model.container {
             // A container naming a package needs an existing, Completed, Approved version.
-            let Some(pkg) = st.packages.iter().find(|p| p.info.arn == model.package_arn) else {
+            let Some(pkg) = st
+                .packages
+                .iter()
+                .find(|p| p.info.arn == model.candidate_id)
+            else {
                 return Err(invalid(
                     "CreateModel",
-                    format!("Model package {} does not exist", model.package_arn),
+                    format!("Model package {} does not exist", model.candidate_id),
                 ));
             };
             if pkg.info.status != "Completed" || pkg.info.approval != "Approved" {
@@ -125,7 +136,7 @@ impl Endpoints for Simulator {
                     "CreateModel",
                     format!(
                         "Model package {} is {} with ModelApprovalStatus {}; only a Completed, Approved version can be deployed by its ARN",
-                        model.package_arn, pkg.info.status, pkg.info.approval
+                        model.candidate_id, pkg.info.status, pkg.info.approval
                     ),
                 ));
             }
@@ -559,14 +570,16 @@ impl Invoker for Simulator {
 pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
     let group = match &spec.candidate.source {
         CandidateSource::Group { group, .. } => group.clone(),
-        CandidateSource::Pinned { .. } => "champion-models".into(),
+        _ => "champion-models".into(),
     };
     let tags: BTreeMap<String, String> = [("candidate_run_id".to_owned(), "champion".to_owned())]
         .into_iter()
         .collect();
     let arn = sim.add_package(&group, tags, "Approved", super::artifact("champion", 0.90));
     let cand = Candidate {
-        package_arn: arn.clone(),
+        candidate_id: arn.clone(),
+        origin: crate::plan::Origin::Registry,
+        environment: BTreeMap::new(),
         run_id: Some("champion".into()),
         approval: "Approved".into(),
         status: "Completed".into(),

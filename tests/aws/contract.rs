@@ -75,7 +75,7 @@ async fn scenario(
     for name in ["contract-m-a", "contract-m-b"] {
         let model = ModelPlan {
             name: name.into(),
-            package_arn: arn.clone(),
+            candidate_id: arn.clone(),
             container: sagemaker_rollout::plan::actions::ModelContainer::Package,
             execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
             environment: BTreeMap::new(),
@@ -342,7 +342,7 @@ pub(crate) async fn serving_endpoint(endpoints: &SdkEndpoints, registry: &SdkReg
     for name in ["contract-m-a", "contract-m-b"] {
         let model = ModelPlan {
             name: name.into(),
-            package_arn: arn.clone(),
+            candidate_id: arn.clone(),
             container: sagemaker_rollout::plan::actions::ModelContainer::Package,
             execution_role_arn: "arn:aws:iam::123456789012:role/exec".into(),
             environment: BTreeMap::new(),

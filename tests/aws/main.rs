@@ -14,4 +14,5 @@ mod configs;
 mod contract;
 mod edges;
 mod real_aws;
+mod sources;
 mod wire;

@@ -792,3 +792,56 @@ async fn the_controller_rolls_back_a_candidate_slower_than_the_champion() {
     );
     c.shutdown().await;
 }
+
+/// The artifact-store example under this file's resource name.
+fn from_validation() -> Value {
+    let mut m = manifest("from-validation");
+    m["metadata"]["name"] = json!(NAME);
+    m["metadata"]["namespace"] = json!(NS);
+    m
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_rolls_out_the_run_a_validation_stage_vouched_for() {
+    let m = from_validation();
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let o = w.object().unwrap();
+    let model = "s3://ml-artifacts/churn/2026-11-20-abc123/model.tar.gz";
+    assert_eq!(o["status"]["candidate"]["artifactUri"], model);
+    assert_eq!(o["status"]["candidate"]["weight"], 100);
+    assert_eq!(o["status"]["history"][0]["artifactUri"], model);
+    let reasons = w.event_reasons();
+    for expected in ["CandidateResolved", "ArtifactValidated", "RolloutSucceeded"] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "{expected} missing from {reasons:?}"
+        );
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_controller_refuses_a_run_that_did_not_pass_and_keeps_the_champion() {
+    let m = from_validation();
+    let w = World::with_scenario(&m, false, "validationFailed: true");
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Failed").await;
+    assert_eq!(w.condition("Stalled").0, "True");
+    let o = w.object().unwrap();
+    assert_eq!(o["status"]["history"][0]["outcome"], "Refused");
+    assert!(
+        o["status"]["history"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("gates auc did not pass"),
+        "{}",
+        o["status"]["history"][0]
+    );
+    assert!(w.event_reasons().iter().any(|r| r == "PackageUnusable"));
+    assert_eq!(o["status"]["champion"]["weight"], 100);
+    c.shutdown().await;
+}

@@ -4,6 +4,9 @@ Contract: handlers (world, ctx, params) -> output dict. A container naming a Mod
 must reference an existing, Completed package that `model_package_approval_allows_model`
 accepts; containers with Image + ModelDataUrl are not checked against the registry.
 """
+import re
+
+import moto_forward
 import paging
 import shapes
 import sm_names
@@ -40,6 +43,27 @@ def check_container_package(sm, region, c):
     return pkg
 
 
+ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
+
+
+def container_in_model_region(region, c):
+    """Rule: "The model artifacts in an Amazon S3 bucket and the Docker image for inference
+    container in Amazon EC2 Container Registry must be in the same region as the model"
+    (ContainerDefinition). An ECR image names its region; the bucket's is moto's. The message
+    is ours: the pages give none."""
+    m = ECR_IMAGE.match(c.get("Image") or "")
+    if m and m.group(1) != region:
+        raise validation(f"Image {c['Image']} is in {m.group(1)}; the model is created in {region} "
+                         "and its ECR image must be in the same region.")
+    url = c.get("ModelDataUrl") or ""
+    if url.startswith("s3://"):
+        bucket = url[len("s3://"):].split("/", 1)[0]
+        where = {b["name"]: b["region"] for b in moto_forward.s3_state()}
+        if bucket in where and where[bucket] != region:
+            raise validation(f"ModelDataUrl {url} is in a bucket in {where[bucket]}; the model is created "
+                             f"in {region} and its artifacts must be in the same region.")
+
+
 def containers(p):
     return ([p["PrimaryContainer"]] if p.get("PrimaryContainer") else []) + list(p.get("Containers") or [])
 
@@ -52,6 +76,7 @@ def create_model(w, ctx, p):
     require_container(p)
     images = []
     for c in containers(p):
+        container_in_model_region(ctx.region, c)
         pkg = check_container_package(w.sm, ctx.region, c)
         if c.get("Image"):
             images.append(c["Image"])

@@ -225,6 +225,19 @@ class NamesAndModels(Base):
         self.model(container={"ModelPackageName": arn})
         self.model("m2")
 
+    def test_container_in_model_region(self):
+        self.assertAws("ValidationException", self.model, container={
+            "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/img:1", "ModelDataUrl": "s3://b/model.tar.gz"},
+            contains="must be in the same region")
+        s3 = client("s3")
+        s3.create_bucket(Bucket="eu-models", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        self.assertAws("ValidationException", self.model, container={
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/img:1", "ModelDataUrl": "s3://eu-models/model.tar.gz"},
+            contains="must be in the same region")
+        s3.create_bucket(Bucket="us-models")
+        self.model(container={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/img:1",
+                              "ModelDataUrl": "s3://us-models/model.tar.gz"})
+
     def test_require_container(self):
         self.assertAws("ValidationException", self.sm.create_model, ModelName="m", ExecutionRoleArn=ROLE,
                        contains="PrimaryContainer or Containers")

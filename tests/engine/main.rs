@@ -5,4 +5,5 @@ mod picture;
 mod requests;
 mod resolve;
 mod sim;
+mod sources;
 mod watch;

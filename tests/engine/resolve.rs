@@ -201,7 +201,7 @@ async fn a_version_not_completed_is_skipped_and_cannot_be_deployed() {
     }
     let model = ModelPlan {
         name: "churn-prod-m-0123456789".into(),
-        package_arn: arns[1].clone(),
+        candidate_id: arns[1].clone(),
         container: ModelContainer::Package,
         execution_role_arn: "arn:aws:iam::123456789012:role/x".into(),
         environment: BTreeMap::new(),

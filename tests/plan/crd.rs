@@ -170,9 +170,31 @@ fn cel_rejects_two_candidate_sources() {
         Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/4".into());
     let err = format!("{:?}", md.validate_cel().unwrap_err());
     assert!(
-        err.contains("exactly one of modelPackageGroup and modelPackageArn"),
+        err.contains(
+            "exactly one of modelPackageGroup, modelPackageArn, artifact and validationResults"
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn cel_accepts_an_artifact_store_source_alone_and_refuses_it_beside_another() {
+    let mut md = canary_example();
+    md.spec.candidate.model_package_group = None;
+    md.spec.candidate.match_tags = None;
+    md.spec.candidate.validation_results =
+        Some("s3://ml-artifacts/churn/run-7/validation_results.json".into());
+    md.validate_cel()
+        .expect("validationResults alone is one source");
+    md.spec.candidate.artifact = Some(ArtifactSource {
+        s3_uri: "s3://ml-artifacts/churn/run-7/model.tar.gz".into(),
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1".into(),
+        environment: None,
+    });
+    let err = format!("{:?}", md.validate_cel().unwrap_err());
+    assert!(err.contains("exactly one of"), "{err}");
+    md.spec.candidate.validation_results = None;
+    md.validate_cel().expect("artifact alone is one source");
 }
 
 #[test]

@@ -162,7 +162,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                     .map(|(i, w)| Variant {
                         name: if i == 0 { variant.clone() } else { format!("v-other{i}") },
                         model_name: format!("m{i}"),
-                        package_arn: None,
+                        candidate_id: None,
                         run_id: None,
                         current_weight: *w,
                         desired_weight: Some(-*w),

@@ -59,7 +59,70 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 s.candidate.model_package_arn =
                     Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/x/1".into())
             },
-            "spec.candidate: set exactly one of modelPackageGroup and modelPackageArn, not both",
+            "spec.candidate: set exactly one of modelPackageGroup (with matchTags), modelPackageArn, artifact and validationResults",
+        ),
+        (
+            "an artifact beside a package group",
+            |s| s.candidate.artifact = Some(artifact_source()),
+            "spec.candidate: set exactly one of modelPackageGroup (with matchTags), modelPackageArn, artifact and validationResults",
+        ),
+        (
+            "an artifact that is not a .tar.gz",
+            |s| {
+                let mut a = artifact_source();
+                a.s3_uri = "s3://ml-artifacts/fraud/run-7/model.zip".into();
+                only_source(s).artifact = Some(a);
+            },
+            "spec.candidate.artifact.s3Uri: \"s3://ml-artifacts/fraud/run-7/model.zip\" does not end in .tar.gz; SageMaker needs a gzip-compressed tar archive",
+        ),
+        (
+            "an artifact URI a tag cannot hold",
+            |s| {
+                let mut a = artifact_source();
+                a.s3_uri = "s3://ml-artifacts/fraud/run (7)/model.tar.gz".into();
+                only_source(s).artifact = Some(a);
+            },
+            "spec.candidate.artifact.s3Uri: \"s3://ml-artifacts/fraud/run (7)/model.tar.gz\" has characters a tag cannot hold; use letters, digits and _ . : / = + - @",
+        ),
+        (
+            "an image in another region",
+            |s| {
+                let mut a = artifact_source();
+                a.image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:2".into();
+                only_source(s).artifact = Some(a);
+            },
+            "spec.candidate.artifact.image: the image is in eu-west-1 but the endpoint is in us-east-1; SageMaker needs the image in the endpoint's region",
+        ),
+        (
+            "an ECR image without a repository",
+            |s| {
+                let mut a = artifact_source();
+                a.image = "123456789012.dkr.ecr.us-east-1.amazonaws.com".into();
+                only_source(s).artifact = Some(a);
+            },
+            "spec.candidate.artifact.image: \"123456789012.dkr.ecr.us-east-1.amazonaws.com\" is not an Amazon ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:<digest>])",
+        ),
+        (
+            "an artifact environment variable with a bad name",
+            |s| {
+                let mut a = artifact_source();
+                a.environment = Some([("1WORKERS".to_owned(), "2".to_owned())].into());
+                only_source(s).artifact = Some(a);
+            },
+            "spec.candidate.artifact.environment[1WORKERS]: must be a variable name (letters, digits, _; not starting with a digit)",
+        ),
+        (
+            "an approval policy for an artifact",
+            |s| {
+                only_source(s).artifact = Some(artifact_source());
+                s.candidate.approval = ApprovalPolicy::Any;
+            },
+            "spec.candidate.approval: applies to Model Registry packages only; an artifact-store candidate is gated by its artifact check and validation results",
+        ),
+        (
+            "validation results that name a prefix",
+            |s| only_source(s).validation_results = Some("s3://ml-artifacts/churn/run-7/".into()),
+            "spec.candidate.validationResults: \"s3://ml-artifacts/churn/run-7/\" names a bucket or prefix, not a validation_results.json object",
         ),
         (
             "no candidate source",
@@ -67,7 +130,7 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 s.candidate.model_package_group = None;
                 s.candidate.match_tags = None;
             },
-            "spec.candidate: set exactly one of modelPackageGroup (with matchTags) and modelPackageArn",
+            "spec.candidate: set exactly one of modelPackageGroup (with matchTags), modelPackageArn, artifact and validationResults",
         ),
         (
             "blue/green bake over SageMaker's limit",
@@ -385,4 +448,20 @@ fn crd_command_prints_the_committed_crd() {
     assert!(out.status.success());
     let committed = std::fs::read_to_string(crd::CRD_PATH).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+fn artifact_source() -> ArtifactSource {
+    ArtifactSource {
+        s3_uri: "s3://ml-artifacts/fraud/run-7/model.tar.gz".into(),
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud:2".into(),
+        environment: None,
+    }
+}
+
+/// The candidate with no source left, to set one.
+fn only_source(s: &mut ModelDeploymentSpec) -> &mut CandidateSpec {
+    s.candidate.model_package_group = None;
+    s.candidate.match_tags = None;
+    s.candidate.compare_with_champion = None;
+    &mut s.candidate
 }

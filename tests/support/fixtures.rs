@@ -1,5 +1,7 @@
 //! Fixtures: the base spec (every strategy configured), candidates, ARNs and times.
 
+use std::collections::BTreeMap;
+
 use jiff::{SignedDuration, Timestamp};
 use sagemaker_rollout::api::*;
 use sagemaker_rollout::plan::*;
@@ -83,7 +85,9 @@ pub fn spec(strategy: Strategy) -> ModelDeploymentSpec {
 
 pub fn candidate(arn: &str, run: &str) -> Candidate {
     Candidate {
-        package_arn: arn.to_owned(),
+        candidate_id: arn.to_owned(),
+        origin: Origin::of_id(arn),
+        environment: BTreeMap::new(),
         run_id: Some(run.to_owned()),
         approval: "Approved".into(),
         status: "Completed".into(),

@@ -14,7 +14,7 @@ impl World {
         let m = Markers::from_tags(&ep.tags);
         let variant = m.variant.clone().unwrap_or_else(|| match &self.candidate {
             CandidateLookup::Found(c) => match validated(spec) {
-                Ok(v) => variant_name(&v, &c.package_arn),
+                Ok(v) => variant_name(&v, &c.candidate_id),
                 Err(_) => String::new(),
             },
             CandidateLookup::NotFound(_) | CandidateLookup::Unread => String::new(),

@@ -128,7 +128,7 @@ impl World {
         let endpoint = self.endpoint.clone().map(|mut e| {
             for v in e.variants.iter_mut().chain(e.shadow_variants.iter_mut()) {
                 if let Some(m) = models.get(&v.model_name) {
-                    v.package_arn = Some(m.package_arn.clone());
+                    v.candidate_id = Some(m.candidate_id.clone());
                     v.run_id = m.tags.get("candidate_run_id").cloned();
                 }
             }
@@ -506,7 +506,7 @@ fn variant_of(v: &actions::VariantPlan) -> Variant {
     Variant {
         name: v.name.clone(),
         model_name: v.model_name.clone(),
-        package_arn: None,
+        candidate_id: None,
         run_id: None,
         current_weight: v.weight,
         desired_weight: None,

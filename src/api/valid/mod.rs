@@ -8,6 +8,7 @@
 //! [`Teardown`] is the smaller contract deletion needs (the endpoint and where it lives), so
 //! a resource whose spec became invalid can still be deleted.
 
+pub mod container;
 mod errors;
 mod rules;
 
@@ -101,6 +102,37 @@ pub enum CandidateSource {
     },
     /// One package version, pinned by ARN.
     Pinned { arn: String },
+    /// A model.tar.gz in the artifact store (its S3 URI is the candidate's id), served by
+    /// `image` with `environment`.
+    Artifact {
+        uri: String,
+        image: String,
+        environment: BTreeMap<String, String>,
+    },
+    /// The artifact the validation run at `uri` (a validation_results.json) names.
+    Results { uri: String },
+}
+
+impl CandidateSource {
+    /// What the lookup is logged under: the group, ARN, artifact or results URI.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Group { group, .. } => group,
+            Self::Pinned { arn } => arn,
+            Self::Artifact { uri, .. } | Self::Results { uri } => uri,
+        }
+    }
+
+    /// The artifact source's own image and environment, which name its model (a spec
+    /// change of either is a new model); None for the other sources.
+    pub fn artifact_settings(&self) -> Option<(&str, &BTreeMap<String, String>)> {
+        match self {
+            Self::Artifact {
+                image, environment, ..
+            } => Some((image, environment)),
+            _ => None,
+        }
+    }
 }
 
 /// How the candidate is found and gated.

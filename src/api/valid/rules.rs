@@ -9,14 +9,16 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use regex::Regex;
 
+use super::container;
 use super::{
     Analysis, ArtifactPolicy, Autoscaling, BlueGreen, CandidatePolicy, CandidateSource, Compare,
     DataCapture, FieldError, Margin, OwnedAlarm, Rollout, Serving, Shadow, SmokeTest, SnsTopic,
     SpecErrors, Step, Teardown, ValidSpec,
 };
 use crate::api::spec::{
-    AlarmMetric, AlarmRule, AnalysisSpec, AutoscalingSpec, BlueGreenSpec, CanarySpec,
-    CandidateSpec, ModelDeploymentSpec, RolloutSpec, ShadowThen, SmokeTestSpec, Strategy,
+    AlarmMetric, AlarmRule, AnalysisSpec, ApprovalPolicy, AutoscalingSpec, BlueGreenSpec,
+    CanarySpec, CandidateSpec, ModelDeploymentSpec, RolloutSpec, ShadowThen, SmokeTestSpec,
+    Strategy,
 };
 use crate::api::units::{DurationString, S3Uri};
 use crate::tags;
@@ -48,8 +50,6 @@ macro_rules! re {
 
 static TAG_CHARS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("static regex"));
-static ENV_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$").expect("static regex"));
 
 #[derive(Default)]
 struct Collector(Vec<FieldError>);
@@ -130,7 +130,7 @@ pub(super) fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldEr
         re!(ROLE_ARN),
         "an IAM role ARN",
     );
-    let candidate = candidate(&mut c, &spec.candidate);
+    let candidate = candidate(&mut c, &spec.candidate, spec);
     let serving = serving(&mut c, spec);
     let autoscaling = spec
         .autoscaling
@@ -281,43 +281,91 @@ fn identity(c: &mut Collector, spec: &ModelDeploymentSpec) {
     }
 }
 
-fn candidate(c: &mut Collector, cand: &CandidateSpec) -> Option<CandidatePolicy> {
-    let source = match (&cand.model_package_group, &cand.model_package_arn) {
-        (Some(_), Some(_)) => {
+fn candidate(
+    c: &mut Collector,
+    cand: &CandidateSpec,
+    spec: &ModelDeploymentSpec,
+) -> Option<CandidatePolicy> {
+    let set = [
+        cand.model_package_group.is_some(),
+        cand.model_package_arn.is_some(),
+        cand.artifact.is_some(),
+        cand.validation_results.is_some(),
+    ];
+    let source = if set.iter().filter(|s| **s).count() != 1 {
+        c.err(
+            "spec.candidate",
+            "set exactly one of modelPackageGroup (with matchTags), modelPackageArn, artifact and validationResults",
+        );
+        None
+    } else if let Some(group) = &cand.model_package_group {
+        c.name(
+            "spec.candidate.modelPackageGroup",
+            group,
+            "a model package group name",
+        );
+        Some(CandidateSource::Group {
+            group: group.clone(),
+            match_tags: cand.match_tags.clone().unwrap_or_default(),
+        })
+    } else if let Some(arn) = &cand.model_package_arn {
+        c.pattern(
+            "spec.candidate.modelPackageArn",
+            arn,
+            re!(PACKAGE_ARN),
+            "a model package version ARN",
+        );
+        Some(CandidateSource::Pinned { arn: arn.clone() })
+    } else if let Some(a) = &cand.artifact {
+        let environment = a.environment.clone().unwrap_or_default();
+        c.0.extend(container::artifact_uri(
+            "spec.candidate.artifact.s3Uri",
+            &a.s3_uri,
+        ));
+        c.0.extend(container::image(
+            "spec.candidate.artifact.image",
+            &a.image,
+            spec.region.as_deref(),
+        ));
+        c.0.extend(container::environment(
+            "spec.candidate.artifact.environment",
+            &environment,
+        ));
+        let together = container::merged(&environment, &spec.serving.environment);
+        if together.len() > 100 {
             c.err(
-                "spec.candidate",
-                "set exactly one of modelPackageGroup and modelPackageArn, not both",
+                "spec.candidate.artifact.environment",
+                format!(
+                    "with spec.serving.environment it makes {} entries; SageMaker allows at most 100",
+                    together.len()
+                ),
             );
-            None
         }
-        (None, None) => {
-            c.err(
-                "spec.candidate",
-                "set exactly one of modelPackageGroup (with matchTags) and modelPackageArn",
-            );
-            None
+        Some(CandidateSource::Artifact {
+            uri: a.s3_uri.clone(),
+            image: a.image.clone(),
+            environment,
+        })
+    } else {
+        let uri = cand.validation_results.clone().unwrap_or_default();
+        match S3Uri::parse(&uri) {
+            Ok(u) if !u.key.is_empty() && !u.key.ends_with('/') => {}
+            Ok(_) => c.err(
+                "spec.candidate.validationResults",
+                format!("\"{uri}\" names a bucket or prefix, not a validation_results.json object"),
+            ),
+            Err(e) => c.err("spec.candidate.validationResults", e),
         }
-        (Some(group), None) => {
-            c.name(
-                "spec.candidate.modelPackageGroup",
-                group,
-                "a model package group name",
-            );
-            Some(CandidateSource::Group {
-                group: group.clone(),
-                match_tags: cand.match_tags.clone().unwrap_or_default(),
-            })
-        }
-        (None, Some(arn)) => {
-            c.pattern(
-                "spec.candidate.modelPackageArn",
-                arn,
-                re!(PACKAGE_ARN),
-                "a model package version ARN",
-            );
-            Some(CandidateSource::Pinned { arn: arn.clone() })
-        }
+        Some(CandidateSource::Results { uri })
     };
+    if cand.approval != ApprovalPolicy::default()
+        && (cand.artifact.is_some() || cand.validation_results.is_some())
+    {
+        c.err(
+            "spec.candidate.approval",
+            "applies to Model Registry packages only; an artifact-store candidate is gated by its artifact check and validation results",
+        );
+    }
     if let Some(tags) = &cand.match_tags {
         if cand.model_package_group.is_none() {
             c.err(
@@ -369,37 +417,10 @@ fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving {
         1,
         100,
     );
-    if s.environment.len() > 100 {
-        c.err(
-            "spec.serving.environment",
-            format!(
-                "{} entries; SageMaker allows at most 100",
-                s.environment.len()
-            ),
-        );
-    }
-    // ContainerDefinition.Environment: all keys and values together at most 32 KB.
-    let total: usize = s.environment.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if total > 32 * 1024 {
-        c.err(
-            "spec.serving.environment",
-            format!("keys and values total {total} bytes; SageMaker allows at most 32768"),
-        );
-    }
-    for (k, v) in &s.environment {
-        if !ENV_NAME.is_match(k) {
-            c.err(
-                format!("spec.serving.environment[{k}]"),
-                "must be a variable name (letters, digits, _; not starting with a digit)",
-            );
-        }
-        if v.chars().count() > 1024 {
-            c.err(
-                format!("spec.serving.environment[{k}]"),
-                format!("value is {} characters; at most 1024", v.chars().count()),
-            );
-        }
-    }
+    c.0.extend(container::environment(
+        "spec.serving.environment",
+        &s.environment,
+    ));
     if let Some(a) = &spec.autoscaling
         && a.min <= a.max
         && (s.instance_count < a.min || s.instance_count > a.max)

@@ -9,7 +9,7 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
         ValidateArtifact { model_data_url, .. } => {
             format!("validate the artifact {model_data_url}")
         }
-        CreateModel(m) => format!("create model {} from {}", m.name, m.package_arn),
+        CreateModel(m) => format!("create model {} from {}", m.name, m.candidate_id),
         CreateEndpointConfig(c) => format!(
             "create endpoint config {} ({})",
             c.name,
@@ -89,7 +89,7 @@ pub(super) fn summary(md: &ModelDeployment, st: &ModelDeploymentStatus, calls: u
         };
         println!(
             "  {what}   {} run {} ({role}) at {weight}%",
-            v.model_package_arn.as_deref().unwrap_or("-"),
+            v.candidate_id().unwrap_or("-"),
             v.candidate_run_id.as_deref().unwrap_or("-"),
         );
     }

@@ -20,8 +20,9 @@ use sha2::{Digest, Sha256};
 use super::actions::{
     ConfigPlan, DataCapturePlan, Inherit, ModelContainer, ModelPlan, VariantPlan, VariantTemplate,
 };
-use super::observed::{ArtifactCheck, Candidate, Endpoint, Variant};
+use super::observed::{ArtifactCheck, Candidate, Endpoint, Origin, Variant};
 use crate::api::ValidSpec;
+use crate::api::valid::container;
 use crate::tags::{self, tag_safe};
 
 /// First `n` hex characters of the sha256 of `value`'s JSON form.
@@ -93,18 +94,21 @@ pub fn owns_name(endpoint: &str, kind: &str, name: &str) -> bool {
         .is_some_and(|h| h.len() == HASH_CHARS && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Name of the candidate's production variant: changes with the package, the instance type
-/// or the container environment, so any of those starts a new rollout.
-pub fn variant_name(spec: &ValidSpec, package_arn: &str) -> String {
-    let h = content_hash(
-        &(
-            package_arn,
-            &spec.serving.instance_type,
-            &spec.serving.environment,
-            &spec.execution_role_arn,
-        ),
-        10,
+/// Name of the candidate's production variant: changes with the package or artifact, the
+/// instance type or the container environment (and an artifact source's image), so any of
+/// those starts a new rollout.
+pub fn variant_name(spec: &ValidSpec, candidate_id: &str) -> String {
+    let settings = (
+        candidate_id,
+        &spec.serving.instance_type,
+        &spec.serving.environment,
+        &spec.execution_role_arn,
     );
+    // A registry candidate's hash is unchanged by the artifact sources' settings.
+    let h = match spec.candidate.source.artifact_settings() {
+        None => content_hash(&settings, 10),
+        Some(artifact) => content_hash(&(settings, artifact), 10),
+    };
     format!("v-{h}")
 }
 
@@ -113,26 +117,30 @@ pub fn model_plan(
     cand: &Candidate,
     lineage: &BTreeMap<String, String>,
 ) -> ModelPlan {
-    let h = content_hash(
-        &(
-            &cand.package_arn,
-            &spec.execution_role_arn,
-            &spec.serving.environment,
-        ),
-        10,
+    let settings = (
+        &cand.candidate_id,
+        &spec.execution_role_arn,
+        &spec.serving.environment,
     );
+    let h = match spec.candidate.source.artifact_settings() {
+        None => content_hash(&settings, 10),
+        Some(artifact) => content_hash(&(settings, artifact), 10),
+    };
+    let image = || ModelContainer::Image {
+        image: cand.image.clone().unwrap_or_default(),
+        model_data_url: cand.model_data_url.clone(),
+    };
     ModelPlan {
         name: resource_name(&spec.endpoint_name, "m", &h),
-        package_arn: cand.package_arn.clone(),
-        container: match (&cand.image, cand.approval.as_str()) {
-            (_, "Approved") | (None, _) => ModelContainer::Package,
-            (Some(image), _) => ModelContainer::Image {
-                image: image.clone(),
-                model_data_url: cand.model_data_url.clone(),
-            },
+        candidate_id: cand.candidate_id.clone(),
+        container: match (&cand.origin, &cand.image, cand.approval.as_str()) {
+            (Origin::Registry, _, "Approved") | (Origin::Registry, None, _) => {
+                ModelContainer::Package
+            }
+            _ => image(),
         },
         execution_role_arn: spec.execution_role_arn.clone(),
-        environment: spec.serving.environment.clone(),
+        environment: container::merged(&cand.environment, &spec.serving.environment),
         tags: lineage.clone(),
     }
 }
@@ -144,7 +152,7 @@ pub fn candidate_variant(
     weight: f64,
 ) -> VariantPlan {
     VariantPlan {
-        name: variant_name(spec, &cand.package_arn),
+        name: variant_name(spec, &cand.candidate_id),
         model_name: model.name.clone(),
         instance_type: spec.serving.instance_type.clone(),
         instance_count: spec.serving.instance_count,
@@ -270,7 +278,12 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
     out.insert(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY.into());
     out.insert(tags::OWNER_KEY.into(), tag_safe(owner));
     out.insert(tags::ENDPOINT_KEY.into(), tag_safe(&spec.endpoint_name));
-    out.insert(tags::PACKAGE_ARN.into(), cand.package_arn.clone());
+    let id_key = if cand.origin == Origin::Registry {
+        tags::PACKAGE_ARN
+    } else {
+        tags::ARTIFACT_URI
+    };
+    out.insert(id_key.into(), cand.candidate_id.clone());
     if let Some(run) = &cand.run_id {
         out.insert(tags::RUN_ID.into(), tag_safe(run));
     }

@@ -13,7 +13,7 @@ use super::super::desired::{
 };
 use super::super::markers::{Ending, Smoke, Stage};
 use super::super::observed::{
-    AlarmState, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Variant,
+    AlarmState, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin, Variant,
 };
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
@@ -52,16 +52,19 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
             "Aborted",
         );
     }
-    let rejected = matches!(&p.input.observed.candidate,
-        CandidateLookup::Found(c) if Some(&c.package_arn) == p.markers.candidate.as_ref() && c.approval == "Rejected");
-    if rejected {
-        return begin_rollback(
-            p,
-            ep,
-            Ending::RolledBack,
-            "the candidate's model package was Rejected in the registry".into(),
-            "PackageRejected",
-        );
+    let withdrawn = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if Some(&c.candidate_id) == p.markers.candidate.as_ref() => {
+            c.withdrawn().map(|why| (why, c.origin == Origin::Registry))
+        }
+        _ => None,
+    };
+    if let Some((why, package)) = withdrawn {
+        let reason = if package {
+            "PackageRejected"
+        } else {
+            "ValidationWithdrawn"
+        };
+        return begin_rollback(p, ep, Ending::RolledBack, why, reason);
     }
     if p.markers.smoke == Some(Smoke::Failed) {
         return begin_rollback(
@@ -175,7 +178,7 @@ pub(super) fn superseded(p: &Planner<'_>) -> Option<String> {
     let pinned_arn = p.markers.candidate.clone()?;
     let pinned = p.markers.selector.as_deref() == Some(selector_hash(spec).as_str());
     let arn = match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if !pinned => c.package_arn.clone(),
+        CandidateLookup::Found(c) if !pinned => c.candidate_id.clone(),
         _ => pinned_arn.clone(),
     };
     if arn != pinned_arn {
@@ -212,9 +215,11 @@ pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
 pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
     let arn = p.markers.candidate.clone()?;
     match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if c.package_arn == arn => Some(c.clone()),
+        CandidateLookup::Found(c) if c.candidate_id == arn => Some(c.clone()),
         _ => Some(Candidate {
-            package_arn: arn,
+            origin: Origin::of_id(&arn),
+            environment: BTreeMap::new(),
+            candidate_id: arn,
             run_id: p.markers.run_id.clone(),
             approval: String::new(),
             status: String::new(),
@@ -295,7 +300,7 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
         .markers
         .variant
         .clone()
-        .unwrap_or_else(|| variant_name(spec, &cand.package_arn));
+        .unwrap_or_else(|| variant_name(spec, &cand.candidate_id));
     let config = candidate_only(spec, cand, &model, &lineage, &variant, Some(ep));
     let mut m = p.markers.clone();
     m.stage = Some(Stage::Final);

@@ -7,7 +7,7 @@ use super::super::desired::{
     model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name,
 };
 use super::super::markers::{Markers, Smoke, Stage};
-use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint};
+use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner};
 use super::advance::pinned_candidate_info;
 use super::{ensure_scaling, hint, run_label};
@@ -23,7 +23,7 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
         .clone()
         .filter(|_| p.markers.selector.as_deref() == Some(selector_hash(p.spec()).as_str()));
     let cand = match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.package_arn) => {
+        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.candidate_id) => {
             c.clone()
         }
         _ if pinned.is_some() => match pinned_candidate_info(p) {
@@ -54,7 +54,7 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
         }
     };
     let spec_hash = spec_hash(p.spec());
-    if p.markers.rejected.as_deref() == Some(cand.package_arn.as_str())
+    if p.markers.rejected.as_deref() == Some(cand.candidate_id.as_str())
         && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
     {
         ensure_scaling(p, ep);
@@ -116,7 +116,7 @@ pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
         match &cand.artifact {
             ArtifactCheck::Unchecked => {
                 p.push(Action::ValidateArtifact {
-                    package_arn: cand.package_arn.clone(),
+                    candidate_id: cand.candidate_id.clone(),
                     model_data_url: cand.model_data_url.clone(),
                     max_uncompressed_bytes: spec.artifact.max_uncompressed_bytes,
                 });
@@ -188,11 +188,31 @@ pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
     true
 }
 
-/// Why SageMaker could not run this package version at all: it was Rejected (a pinned ARN
-/// keeps resolving after a rejection), or it is not Approved — so it must run from its own
-/// container definition — and lacks one, or it has no model artifact.
+/// Why this candidate may not or cannot run at all. A package: it was Rejected (a pinned
+/// ARN keeps resolving after a rejection), or it is not Approved — so it must run from its
+/// own container definition — and lacks one, or it has no model artifact. An artifact:
+/// its validation run did not pass, or (known only from the markers) its image is unknown.
 pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
-    let arn = &cand.package_arn;
+    let arn = &cand.candidate_id;
+    match &cand.origin {
+        Origin::Registry => {}
+        Origin::Validation {
+            results,
+            failed: Some(why),
+        } => {
+            return Some(format!(
+                "validation run {} did not pass its gates ({results}: {why}); it is never deployed",
+                cand.run_id.as_deref().unwrap_or("?")
+            ));
+        }
+        Origin::Artifact | Origin::Validation { .. } => {
+            return cand.image.is_none().then(|| {
+                format!(
+                    "artifact {arn} has no inference image to run it from; set spec.candidate again"
+                )
+            });
+        }
+    }
     if cand.approval == "Rejected" {
         return Some(format!(
             "model package {arn} is Rejected and is never deployed"
@@ -226,16 +246,17 @@ pub(super) fn refuse(p: &mut Planner<'_>, cand: &Candidate, reason: &'static str
         .previous
         .and_then(|s| s.history.first())
         .is_some_and(|h| {
-            h.model_package_arn == cand.package_arn && h.outcome == "Refused" && h.reason == message
+            h.candidate_id() == cand.candidate_id && h.outcome == "Refused" && h.reason == message
         });
     if !already {
         let entry = HistoryEntry {
-            candidate_run_id: cand.run_id.clone(),
-            model_package_arn: cand.package_arn.clone(),
-            outcome: "Refused".into(),
-            started_at: None,
             finished_at: p.now().to_string(),
-            reason: message.clone(),
+            ..HistoryEntry::of(
+                &cand.candidate_id,
+                cand.run_id.clone(),
+                "Refused",
+                message.clone(),
+            )
         };
         p.record(entry);
         p.event(reason, message.clone(), true);
@@ -248,10 +269,10 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let settings = variant_name(spec, &cand.package_arn);
+    let settings = variant_name(spec, &cand.candidate_id);
     let mut m = Markers {
         owner: Some(p.input.owner.to_owned()),
-        candidate: Some(cand.package_arn.clone()),
+        candidate: Some(cand.candidate_id.clone()),
         run_id: cand.run_id.clone(),
         selector: Some(selector_hash(spec)),
         variant: Some(settings.clone()),
@@ -501,9 +522,9 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
         m.stage = Some(Stage::Final);
         m.champion_config = Some(ep.config_name.clone());
         m.selector = Some(selector_hash(spec));
-        m.candidate = Some(cand.package_arn.clone());
+        m.candidate = Some(cand.candidate_id.clone());
         m.variant = Some(serving);
-        m.settings = Some(variant_name(spec, &cand.package_arn));
+        m.settings = Some(variant_name(spec, &cand.candidate_id));
         m.smoke = Some(Smoke::Passed);
         p.push(Action::CreateModel(model));
         switch_config(p, m, config, None);

@@ -152,7 +152,7 @@ pub(super) fn hint(reason: &str, endpoint: &str) -> String {
 }
 
 pub(super) fn run_label(c: &Candidate) -> String {
-    c.run_id.clone().unwrap_or_else(|| c.package_arn.clone())
+    c.run_id.clone().unwrap_or_else(|| c.candidate_id.clone())
 }
 
 /// Collects what a finished rollout leaves behind — its alarms, and the configs and models
@@ -226,12 +226,14 @@ pub(super) fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
 
 pub(super) fn history(p: &Planner<'_>, outcome: &str, reason: String) -> HistoryEntry {
     HistoryEntry {
-        candidate_run_id: p.markers.run_id.clone(),
-        model_package_arn: p.markers.candidate.clone().unwrap_or_default(),
-        outcome: outcome.to_owned(),
         started_at: p.markers.started.map(|t| t.to_string()),
         finished_at: p.now().to_string(),
-        reason,
+        ..HistoryEntry::of(
+            p.markers.candidate.as_deref().unwrap_or_default(),
+            p.markers.run_id.clone(),
+            outcome,
+            reason,
+        )
     }
 }
 

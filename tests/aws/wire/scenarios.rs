@@ -527,3 +527,102 @@ async fn a_candidate_slower_than_the_champion_is_rolled_back() {
     assert!(reads >= 1, "the metrics were read with GetMetricData");
     acct.emu.assert_clean();
 }
+
+/// Puts `run`'s artifact and a validation_results.json naming it (passing or not) under
+/// `s3://wire-models/store/<run>/`; returns the results URI and the artifact URI.
+async fn validated_run(acct: &Account, run: &str, passed: bool) -> (String, String) {
+    let s3 = sagemaker_rollout::aws::s3::SdkS3::new(&acct.config);
+    let model = format!("s3://wire-models/store/{run}/model.tar.gz");
+    let results = format!("s3://wire-models/store/{run}/validation_results.json");
+    let put = |uri: &str, body: Vec<u8>| {
+        let uri = sagemaker_rollout::aws::s3::S3Uri::parse(uri).unwrap();
+        let s3 = s3.clone();
+        async move {
+            use sagemaker_rollout::aws::s3::ObjectStore;
+            s3.put(&uri, body.into()).await.unwrap()
+        }
+    };
+    put(&model, sagemaker_rollout::sim::artifact(run, 0.92).to_vec()).await;
+    let doc = serde_json::json!({
+        "candidate_run_id": run,
+        "passed": passed,
+        "artifact": {
+            "s3_uri": model,
+            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/catboost:2",
+            "environment": {"MODEL_SERVER_WORKERS": "2"},
+        },
+        "gates": [{"name": "auc", "passed": passed}],
+    });
+    put(&results, doc.to_string().into_bytes()).await;
+    (results, model)
+}
+
+/// The manifest of `with_champion`'s resource, choosing its candidate from `results`.
+fn from_results(
+    acct: &Account,
+    endpoint: &str,
+    rollout: &str,
+    results: &str,
+) -> std::path::PathBuf {
+    let path = acct.manifest("churn", endpoint, "run-x", rollout, "");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!(
+            "    modelPackageGroup: {}\n    matchTags: {{candidate_run_id: run-x}}\n    approval: Approved\n",
+            crate::account::GROUP
+        ),
+        &format!("    validationResults: {results}\n"),
+    );
+    assert!(text.contains("validationResults"), "{text}");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validated_run_from_the_artifact_store_replaces_a_registry_champion() {
+    let acct = Account::new().await;
+    with_champion(&acct, "wire-store", CANARY, "").await;
+    let (results, model) = validated_run(&acct, "run-3", true).await;
+    acct.apply(&from_results(&acct, "wire-store", CANARY, &results));
+    let serving = alone(&acct, "wire-store");
+    assert_eq!(
+        serving.package, "",
+        "created from its image and data, not a package"
+    );
+    let state = acct.state();
+    let m = state["sagemaker"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == serving.model.as_str())
+        .unwrap()
+        .clone();
+    let container = &m["containers"][0];
+    assert_eq!(container["ModelDataUrl"], model.as_str());
+    assert_eq!(
+        container["Image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/catboost:2"
+    );
+    assert_eq!(container["Environment"]["MODEL_SERVER_WORKERS"], "2");
+    clean_rest(&acct, "wire-store", "wire/churn");
+
+    // The next run failed its gates: refused, and the validated run keeps serving.
+    let (failed, _) = validated_run(&acct, "run-4", false).await;
+    let out = acct.run(&[
+        "apply",
+        "-f",
+        &from_results(&acct, "wire-store", CANARY, &failed).to_string_lossy(),
+        "--wait",
+    ]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "a refused run fails the job: {said}");
+    assert!(
+        said.contains("validation run run-4 did not pass its gates"),
+        "{said}"
+    );
+    assert_eq!(alone(&acct, "wire-store").model, serving.model);
+    report("artifact-store canary", acct.requests());
+}

@@ -131,7 +131,7 @@ fn a_pending_package_runs_from_its_container_definition_not_its_arn() {
         .iter()
         .flat_map(|p| &p.actions)
         .filter_map(|a| match a {
-            Action::CreateModel(m) if m.package_arn == CANDIDATE_ARN => Some(m.container.clone()),
+            Action::CreateModel(m) if m.candidate_id == CANDIDATE_ARN => Some(m.container.clone()),
             _ => None,
         })
         .collect();
@@ -153,7 +153,7 @@ fn an_approved_package_runs_by_its_arn() {
     let mut w = World::with_champion(&s);
     let plans = w.run(&s, 40);
     assert!(plans.iter().flat_map(|p| &p.actions).any(|a| matches!(a,
-        Action::CreateModel(m) if m.package_arn == CANDIDATE_ARN && m.container == ModelContainer::Package)));
+        Action::CreateModel(m) if m.candidate_id == CANDIDATE_ARN && m.container == ModelContainer::Package)));
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod controls;
 mod failures;
 mod gates;
 mod lifecycle;
+mod sources;
 mod strategies;
 
 use sagemaker_rollout::api::*;
@@ -56,7 +57,7 @@ pub(super) fn serving_packages(w: &World) -> Vec<String> {
         .map(|e| {
             e.variants
                 .iter()
-                .map(|v| v.package_arn.clone().unwrap_or_default())
+                .map(|v| v.candidate_id.clone().unwrap_or_default())
                 .collect()
         })
         .unwrap_or_default()

@@ -1,0 +1,121 @@
+//! Candidate resolution in the artifact store: `spec.candidate.artifact` names the
+//! model.tar.gz and its image directly (no AWS call); `spec.candidate.validationResults`
+//! names a validation stage's `validation_results.json` (HeadObject and one GetObject),
+//! whose run is the candidate with the artifact it names. A run that did not pass resolves
+//! (so that it is refused with its reason, and a rollout of it is rolled back) but never
+//! deploys. While a rollout pins an artifact the file no longer names, the lookup says so and
+//! the planner keeps the pinned candidate from its markers.
+
+use std::collections::BTreeMap;
+
+use super::resolve::{Lookup, Resolved};
+use crate::api::S3Uri;
+use crate::api::valid::{CandidateSource, ValidSpec};
+use crate::artifact::results::{self, MAX_RESULTS_BYTES};
+use crate::aws::AwsError;
+use crate::aws::registry::PackageInfo;
+use crate::aws::s3::ObjectStore;
+use crate::plan::Origin;
+
+/// Finds an artifact-store candidate. `pinned` is the artifact URI a rollout was started for.
+pub async fn resolve(
+    store: &dyn ObjectStore,
+    spec: &ValidSpec,
+    pinned: Option<&str>,
+) -> Result<Lookup, AwsError> {
+    match &spec.candidate.source {
+        CandidateSource::Artifact {
+            uri,
+            image,
+            environment,
+        } => Ok(Lookup::Found(artifact(
+            uri,
+            image,
+            environment,
+            BTreeMap::new(),
+            Origin::Artifact,
+        ))),
+        CandidateSource::Results { uri } => from_results(store, spec, uri, pinned).await,
+        CandidateSource::Group { .. } | CandidateSource::Pinned { .. } => Ok(Lookup::NotFound(
+            "spec.candidate names no artifact-store source".into(),
+        )),
+    }
+}
+
+async fn from_results(
+    store: &dyn ObjectStore,
+    spec: &ValidSpec,
+    uri: &str,
+    pinned: Option<&str>,
+) -> Result<Lookup, AwsError> {
+    let not_found = |why: String| Ok(Lookup::NotFound(format!("validation results {uri} {why}")));
+    let Ok(s3) = S3Uri::parse(uri) else {
+        return not_found("are not an S3 URI".into());
+    };
+    let size = match store.size(&s3).await {
+        Ok(n) => n,
+        Err(e) if e.is_not_found() => return not_found("do not exist".into()),
+        Err(e) => return Err(e),
+    };
+    if size == 0 || size > MAX_RESULTS_BYTES {
+        return not_found(format!(
+            "are {size} bytes; a validation_results.json is 1 byte to 1 MiB"
+        ));
+    }
+    let body = match store.get_range(&s3, 0, size - 1).await {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return not_found("do not exist".into()),
+        Err(e) => return Err(e),
+    };
+    let r = match results::parse(&body, spec.region.as_deref()) {
+        Ok(r) => r,
+        Err(problems) => {
+            return not_found(format!("are not usable: {}", results::describe(&problems)));
+        }
+    };
+    if let Some(p) = pinned
+        && p != r.artifact_uri
+    {
+        return not_found(format!(
+            "now name run {} (artifact {}), not the pinned candidate {p}",
+            r.run_id, r.artifact_uri
+        ));
+    }
+    let metadata = [(crate::tags::RUN_ID.to_owned(), r.run_id.clone())].into();
+    Ok(Lookup::Found(artifact(
+        &r.artifact_uri,
+        &r.image,
+        &r.environment,
+        metadata,
+        Origin::Validation {
+            results: uri.to_owned(),
+            failed: r.failed,
+        },
+    )))
+}
+
+/// An artifact-store candidate in the registry's shape: its id and ModelDataUrl are the
+/// artifact's URI; it has no approval and no package status.
+fn artifact(
+    uri: &str,
+    image: &str,
+    environment: &BTreeMap<String, String>,
+    metadata: BTreeMap<String, String>,
+    origin: Origin,
+) -> Resolved {
+    Resolved {
+        info: PackageInfo {
+            arn: uri.to_owned(),
+            group: None,
+            version: None,
+            approval: String::new(),
+            status: String::new(),
+            image: Some(image.to_owned()),
+            model_data_url: Some(uri.to_owned()),
+            metadata,
+        },
+        tags: BTreeMap::new(),
+        origin,
+        environment: environment.clone(),
+    }
+}

@@ -1,0 +1,217 @@
+//! Candidates from the artifact store on the simulator: a model.tar.gz named in the spec
+//! and the run a validation_results.json names, from an empty account and beside a champion;
+//! what is refused (a run that did not pass, an artifact of another run, a file that is
+//! missing or malformed), each without retrying and before any model is created.
+
+use bytes::Bytes;
+use sagemaker_rollout::api::document::load_valid;
+use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
+use sagemaker_rollout::aws::endpoints::Endpoints;
+use sagemaker_rollout::engine::Engine;
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Progress, drive};
+use sagemaker_rollout::sim::simulate::{SimOptions, simulate, start_time};
+use sagemaker_rollout::sim::{Scenario, Simulator, artifact};
+
+const OWNER: &str = "ml-prod/churn-store";
+const RESULTS: &str = "s3://ml-artifacts/churn/2026-11-20-abc123/validation_results.json";
+const MODEL: &str = "s3://ml-artifacts/churn/2026-11-20-abc123/model.tar.gz";
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving:1.4";
+
+fn example(name: &str) -> ModelDeploymentSpec {
+    let path = format!("deploy/examples/{name}.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    load_valid(&path, &text).unwrap().remove(0).0.spec
+}
+
+async fn model_tags(sim: &Simulator, endpoint: &str) -> std::collections::BTreeMap<String, String> {
+    let model = sim.serving_models(endpoint).remove(0);
+    sim.model_tags(&model).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn an_artifact_named_in_the_spec_is_deployed_with_lineage_from_its_model_info() {
+    let spec = example("artifact");
+    let valid = ValidSpec::new(&spec).unwrap();
+    for empty in [true, false] {
+        let options = SimOptions {
+            empty,
+            ..SimOptions::default()
+        };
+        let s = simulate(&valid, OWNER, &options).await.unwrap();
+        let st = s.rest.status.clone().unwrap();
+        assert_eq!(
+            st.phase,
+            Some(Phase::Succeeded),
+            "{}",
+            s.timeline.join("\n")
+        );
+        let cand = st.candidate.unwrap();
+        let uri = &spec.candidate.artifact.as_ref().unwrap().s3_uri;
+        assert_eq!(cand.artifact_uri.as_ref(), Some(uri));
+        assert_eq!(cand.candidate_run_id.as_deref(), Some("sim-candidate"));
+        let tags = model_tags(&s.simulator, &spec.endpoint_name).await;
+        assert_eq!(tags.get("model_artifact_uri"), Some(uri));
+        assert_eq!(
+            tags.get("candidate_run_id").map(String::as_str),
+            Some("sim-candidate")
+        );
+        assert_eq!(
+            tags.get("data_version").map(String::as_str),
+            Some("dv-sim-candidate")
+        );
+        assert!(tags.contains_key("artifact_sha256"), "{tags:?}");
+        assert_eq!(st.history[0].artifact_uri.as_ref(), Some(uri));
+    }
+}
+
+#[tokio::test]
+async fn the_run_a_validation_results_file_names_is_rolled_out_against_the_champion() {
+    let spec = example("from-validation");
+    let valid = ValidSpec::new(&spec).unwrap();
+    let s = simulate(&valid, OWNER, &SimOptions::default())
+        .await
+        .unwrap();
+    let st = s.rest.status.clone().unwrap();
+    assert_eq!(
+        st.phase,
+        Some(Phase::Succeeded),
+        "{}",
+        s.timeline.join("\n")
+    );
+    assert_eq!(st.candidate.unwrap().artifact_uri.as_deref(), Some(MODEL));
+    let joined = s.timeline.join("\n");
+    assert!(
+        joined.contains("step 2/2"),
+        "a canary with both steps:\n{joined}"
+    );
+    let tags = model_tags(&s.simulator, &spec.endpoint_name).await;
+    assert_eq!(
+        tags.get("model_artifact_uri").map(String::as_str),
+        Some(MODEL)
+    );
+}
+
+#[tokio::test]
+async fn a_validation_run_that_did_not_pass_is_refused_before_any_model_is_created() {
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let options = SimOptions {
+        scenario: Scenario::parse("validationFailed: true").unwrap(),
+        ..SimOptions::default()
+    };
+    let s = simulate(&valid, OWNER, &options).await.unwrap();
+    let st = s.rest.status.clone().unwrap();
+    assert_eq!(st.phase, Some(Phase::Failed));
+    let ready = &st.conditions[0];
+    assert_eq!(ready.reason, "PackageUnusable");
+    assert!(
+        ready
+            .message
+            .contains("validation run sim-candidate did not pass its gates")
+            && ready.message.contains("gates auc did not pass"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(st.history[0].outcome, "Refused");
+    let (_, _, models, _, _) = s.simulator.inventory();
+    assert_eq!(models, 1, "only the champion's model");
+}
+
+/// Drives `valid` on a simulator holding `objects` (and the example's alarms); returns the
+/// status and how many passes were retried.
+async fn drive_with(
+    valid: &ValidSpec,
+    objects: &[(&str, Bytes)],
+) -> (
+    sagemaker_rollout::api::ModelDeploymentStatus,
+    u32,
+    Simulator,
+) {
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    for (uri, body) in objects {
+        sim.put_object(uri, body.clone());
+    }
+    let engine = Engine::new(sim.clients(), OWNER);
+    let mut retries = 0;
+    let rest = drive(
+        &engine,
+        Goal::Apply(valid),
+        &sim.clock,
+        DriveOptions::default(),
+        |p| {
+            if let Progress::Retry { .. } = p {
+                retries += 1;
+            }
+        },
+    )
+    .await
+    .unwrap();
+    (rest.status.unwrap(), retries, sim)
+}
+
+fn results(run: &str, model: &str) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"candidate_run_id": "{run}", "passed": true, "artifact": {{"s3_uri": "{model}", "image": "{IMAGE}"}}}}"#
+    ))
+}
+
+#[tokio::test]
+async fn an_artifact_that_is_not_there_is_refused_before_any_model_is_created() {
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let (st, retries, sim) = drive_with(&valid, &[(RESULTS, results("run-7", MODEL))]).await;
+    let ready = &st.conditions[0];
+    assert_eq!(
+        (st.phase, ready.reason.as_str()),
+        (Some(Phase::Failed), "ArtifactInvalid")
+    );
+    assert!(
+        ready.message.contains("does not exist"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(retries, 0, "a permanent problem is not retried");
+    assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "nothing deployed");
+}
+
+#[tokio::test]
+async fn an_artifact_trained_by_another_run_than_the_validated_one_is_refused() {
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let objects = [
+        (RESULTS, results("run-7", MODEL)),
+        (MODEL, artifact("run-8", 0.93)),
+    ];
+    let (st, retries, sim) = drive_with(&valid, &objects).await;
+    let ready = &st.conditions[0];
+    assert_eq!(
+        (st.phase, ready.reason.as_str()),
+        (Some(Phase::Failed), "ArtifactInvalid")
+    );
+    assert!(
+        ready.message.contains(&format!(
+            "its model-info.json names run run-8 but {RESULTS} validated run run-7"
+        )),
+        "{}",
+        ready.message
+    );
+    assert_eq!(retries, 0);
+    assert_eq!(sim.inventory(), (0, 0, 0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_results_file_waits_and_says_which_field_is_wrong() {
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let bad = Bytes::from_static(br#"{"passed": 1, "artifact": {"image": "x y"}}"#);
+    for (objects, needle) in [
+        (vec![], format!("validation results {RESULTS} do not exist")),
+        (
+            vec![(RESULTS, bad)],
+            "candidate_run_id: is required; passed: must be true or false; artifact.s3_uri: is required; artifact.image: \"x y\" is not an image URI".to_owned(),
+        ),
+    ] {
+        let (st, retries, sim) = drive_with(&valid, &objects).await;
+        let ready = &st.conditions[0];
+        assert_eq!(ready.reason, "WaitingForCandidate");
+        assert!(ready.message.contains(&needle), "{}", ready.message);
+        assert_eq!(retries, 0);
+        assert_eq!(sim.inventory(), (0, 0, 0, 0, 0));
+    }
+}
