@@ -38,12 +38,17 @@ pub const PACKAGE_ARN: &str = "model_package_arn";
 /// S3 URI of the artifact-store model.tar.gz a model was created from.
 pub const ARTIFACT_URI: &str = "model_artifact_uri";
 
+/// Inference image of an artifact-store candidate's model: with the URI it lets a restarted
+/// controller rebuild a pinned candidate whose validation results moved on to another run.
+pub const IMAGE: &str = "model_image";
+
 /// Lineage keys, in the order they are documented.
 pub const LINEAGE_KEYS: &[&str] = &[
     RUN_ID,
     DATA_VERSION,
     PACKAGE_ARN,
     ARTIFACT_URI,
+    IMAGE,
     METRICS_HASH,
     GIT_COMMIT,
     ARTIFACT_SHA256,

@@ -203,8 +203,18 @@ impl Engine {
                     }
                     CandidateSource::Results { uri } => {
                         let found = store::resolve(self.clients.s3.as_ref(), spec, pinned);
-                        self.call(now, "s3", "GetValidationResults", uri.clone(), found)
-                            .await?
+                        let l = self
+                            .call(now, "s3", "GetValidationResults", uri.clone(), found)
+                            .await?;
+                        match (l, pinned) {
+                            (Lookup::NotFound(why), Some(pinned)) => {
+                                let model = plan::desired::model_name(spec, pinned);
+                                let tags = self.model_tags(&model, now).await?.unwrap_or_default();
+                                store::from_model_tags(pinned, uri, &tags)
+                                    .map_or(Lookup::NotFound(why), Lookup::Found)
+                            }
+                            (l, _) => l,
+                        }
                     }
                 };
                 if let Lookup::Found(r) = &l {

@@ -94,6 +94,30 @@ async fn from_results(
     )))
 }
 
+/// The pinned candidate of a rollout in flight, rebuilt from its model's tags when its
+/// validation results now name another run (a restarted process has nothing cached): its
+/// artifact and image. Its environment is not recorded; the model exists by then, so a
+/// CreateModel sent again for it is answered by its name.
+pub fn from_model_tags(
+    pinned: &str,
+    results: &str,
+    tags: &BTreeMap<String, String>,
+) -> Option<Resolved> {
+    if tags.get(crate::tags::ARTIFACT_URI).map(String::as_str) != Some(pinned) {
+        return None;
+    }
+    let image = tags.get(crate::tags::IMAGE)?;
+    let metadata = tags
+        .get(crate::tags::RUN_ID)
+        .map(|run| [(crate::tags::RUN_ID.to_owned(), run.clone())].into())
+        .unwrap_or_default();
+    let origin = Origin::Validation {
+        results: results.to_owned(),
+        failed: None,
+    };
+    Some(artifact(pinned, image, &BTreeMap::new(), metadata, origin))
+}
+
 /// An artifact-store candidate in the registry's shape: its id and ModelDataUrl are the
 /// artifact's URI; it has no approval and no package status.
 fn artifact(

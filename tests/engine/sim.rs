@@ -180,7 +180,13 @@ async fn a_throttling_storm_only_slows_the_rollout_down() {
 
 #[tokio::test]
 async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
-    for name in ["canary", "shadow", "blue-green"] {
+    for name in [
+        "canary",
+        "shadow",
+        "blue-green",
+        "from-validation",
+        "artifact",
+    ] {
         let spec = example(name);
         let clean = run(&spec, false, "").await;
         let clean_models = clean.simulator.serving_models(&spec.endpoint_name);

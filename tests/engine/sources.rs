@@ -215,3 +215,61 @@ async fn a_missing_or_malformed_results_file_waits_and_says_which_field_is_wrong
         assert_eq!(sim.inventory(), (0, 0, 0, 0, 0));
     }
 }
+
+/// A restarted process finds the validation_results.json overwritten by a newer run: the
+/// rollout in flight keeps its pinned artifact to the end, wherever the crash was, and the
+/// newer run is not deployed behind its back.
+#[tokio::test]
+async fn a_newer_run_written_over_the_results_mid_rollout_does_not_replace_the_pinned_one() {
+    use sagemaker_rollout::sim::seed;
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let clean = simulate(&valid, OWNER, &SimOptions::default())
+        .await
+        .unwrap();
+    let clean_models = clean.simulator.serving_models(&valid.endpoint_name);
+    for n in 1..clean.simulator.mutations() {
+        let sim = Simulator::new(start_time(), &Scenario::default());
+        seed(&sim, &valid, OWNER, true);
+        sim.crash_after(Some(n));
+        let first = Engine::new(sim.clients(), OWNER);
+        let options = DriveOptions::default();
+        let crashed = drive(&first, Goal::Apply(&valid), &sim.clock, options, |_| {})
+            .await
+            .unwrap();
+        assert!(crashed.rejected.is_some(), "crash {n}");
+        sim.crash_after(None);
+        let newer = "s3://ml-artifacts/churn/2026-11-27-fff999/model.tar.gz";
+        sim.put_object(newer, artifact("2026-11-27-fff999", 0.95));
+        sim.put_object(RESULTS, results("2026-11-27-fff999", newer));
+        let second = Engine::new(sim.clients(), OWNER);
+        let rest = drive(&second, Goal::Apply(&valid), &sim.clock, options, |_| {})
+            .await
+            .unwrap();
+        let st = rest.status.unwrap();
+        let serving = sim.serving_models(&valid.endpoint_name);
+        if serving == clean_models {
+            assert_eq!(
+                st.phase,
+                Some(Phase::Succeeded),
+                "crash {n}: {:?}",
+                st.conditions
+            );
+        } else {
+            // Crashed before the rollout pinned its candidate: the newer run is the candidate.
+            let tags = model_tags(&sim, &valid.endpoint_name).await;
+            assert_eq!(
+                tags.get("model_artifact_uri").map(String::as_str),
+                Some(newer),
+                "crash {n}: {tags:?} {serving:?} vs {clean_models:?}: {:?} {:?}",
+                st.conditions,
+                st.history
+            );
+            assert_eq!(
+                st.phase,
+                Some(Phase::Succeeded),
+                "crash {n}: {:?}",
+                st.conditions
+            );
+        }
+    }
+}

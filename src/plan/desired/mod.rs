@@ -112,13 +112,11 @@ pub fn variant_name(spec: &ValidSpec, candidate_id: &str) -> String {
     format!("v-{h}")
 }
 
-pub fn model_plan(
-    spec: &ValidSpec,
-    cand: &Candidate,
-    lineage: &BTreeMap<String, String>,
-) -> ModelPlan {
+/// Name of the model of candidate `candidate_id`: changes with the candidate, the execution
+/// role and the environment (and an artifact source's own image and environment).
+pub fn model_name(spec: &ValidSpec, candidate_id: &str) -> String {
     let settings = (
-        &cand.candidate_id,
+        candidate_id,
         &spec.execution_role_arn,
         &spec.serving.environment,
     );
@@ -126,12 +124,20 @@ pub fn model_plan(
         None => content_hash(&settings, 10),
         Some(artifact) => content_hash(&(settings, artifact), 10),
     };
+    resource_name(&spec.endpoint_name, "m", &h)
+}
+
+pub fn model_plan(
+    spec: &ValidSpec,
+    cand: &Candidate,
+    lineage: &BTreeMap<String, String>,
+) -> ModelPlan {
     let image = || ModelContainer::Image {
         image: cand.image.clone().unwrap_or_default(),
         model_data_url: cand.model_data_url.clone(),
     };
     ModelPlan {
-        name: resource_name(&spec.endpoint_name, "m", &h),
+        name: model_name(spec, &cand.candidate_id),
         candidate_id: cand.candidate_id.clone(),
         container: match (&cand.origin, &cand.image, cand.approval.as_str()) {
             (Origin::Registry, _, "Approved") | (Origin::Registry, None, _) => {
@@ -278,12 +284,14 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
     out.insert(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY.into());
     out.insert(tags::OWNER_KEY.into(), tag_safe(owner));
     out.insert(tags::ENDPOINT_KEY.into(), tag_safe(&spec.endpoint_name));
-    let id_key = if cand.origin == Origin::Registry {
-        tags::PACKAGE_ARN
+    if cand.origin == Origin::Registry {
+        out.insert(tags::PACKAGE_ARN.into(), cand.candidate_id.clone());
     } else {
-        tags::ARTIFACT_URI
-    };
-    out.insert(id_key.into(), cand.candidate_id.clone());
+        out.insert(tags::ARTIFACT_URI.into(), cand.candidate_id.clone());
+        if let Some(image) = &cand.image {
+            out.insert(tags::IMAGE.into(), tag_safe(image));
+        }
+    }
     if let Some(run) = &cand.run_id {
         out.insert(tags::RUN_ID.into(), tag_safe(run));
     }
