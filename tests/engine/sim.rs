@@ -277,7 +277,6 @@ async fn calls_per_strategy_are_counted_for_the_record() {
 #[tokio::test]
 async fn an_unreadable_artifact_is_refused_not_retried() {
     use sagemaker_rollout::aws::registry::{ModelRegistry, NewPackage};
-    use sagemaker_rollout::engine::drive::Progress;
     for (url, why) in [
         ("https://example.com/model.tar.gz", "is not an s3:// URI"),
         ("s3://sim-models/nowhere/model.tar.gz", "does not exist"),
@@ -304,21 +303,7 @@ async fn an_unreadable_artifact_is_refused_not_retried() {
         })
         .await
         .unwrap();
-        let engine = Engine::new(sim.clients(), OWNER);
-        let mut retries = 0;
-        let rest = drive(
-            &engine,
-            Goal::Apply(&valid),
-            &sim.clock,
-            DriveOptions::default(),
-            |p| {
-                if let Progress::Retry { .. } = p {
-                    retries += 1;
-                }
-            },
-        )
-        .await
-        .unwrap();
+        let (rest, retries) = super::drive_counting_retries(&sim, &valid, OWNER).await;
         let status = rest.status.unwrap();
         let ready = &status.conditions[0];
         assert_eq!(status.phase, Some(Phase::Failed), "{url}: {ready:?}");

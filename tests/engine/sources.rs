@@ -8,7 +8,7 @@ use sagemaker_rollout::api::document::load_valid;
 use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
 use sagemaker_rollout::aws::endpoints::Endpoints;
 use sagemaker_rollout::engine::Engine;
-use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Progress, drive};
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
 use sagemaker_rollout::sim::simulate::{SimOptions, simulate, start_time};
 use sagemaker_rollout::sim::{Scenario, Simulator, artifact};
 
@@ -130,21 +130,7 @@ async fn drive_with(
     for (uri, body) in objects {
         sim.put_object(uri, body.clone());
     }
-    let engine = Engine::new(sim.clients(), OWNER);
-    let mut retries = 0;
-    let rest = drive(
-        &engine,
-        Goal::Apply(valid),
-        &sim.clock,
-        DriveOptions::default(),
-        |p| {
-            if let Progress::Retry { .. } = p {
-                retries += 1;
-            }
-        },
-    )
-    .await
-    .unwrap();
+    let (rest, retries) = super::drive_counting_retries(&sim, valid, OWNER).await;
     (rest.status.unwrap(), retries, sim)
 }
 
