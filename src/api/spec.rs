@@ -155,7 +155,7 @@ pub struct CandidateSpec {
     /// S3 URI of a validation stage's `validation_results.json`. The run it names is the
     /// candidate, with the artifact it names, only if the run passed its gates. Like a group
     /// search, the file is read until a rollout starts from it; that candidate then stays
-    /// pinned until `spec.candidate` changes (a new run: a new file, or a new URI here).
+    /// pinned until `spec.candidate` changes (to deploy a new run, point this at its file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 6, max = 1024), regex(pattern = r"^s3://[^/]+/.*[^/]$"))]
     pub validation_results: Option<String>,

@@ -285,7 +285,7 @@ impl HistoryEntry {
             } else {
                 String::new()
             },
-            artifact_uri: (!package).then(|| id.to_owned()),
+            artifact_uri: (!package && !id.is_empty()).then(|| id.to_owned()),
             outcome: outcome.to_owned(),
             started_at: None,
             finished_at: String::new(),

@@ -41,8 +41,13 @@ pub struct ValidationResults {
 }
 
 /// Reads a `validation_results.json`. `region` is the endpoint's, when known (the image
-/// must be in it).
-pub fn parse(bytes: &[u8], region: Option<&str>) -> Result<ValidationResults, Vec<FieldError>> {
+/// must be in it); `serving` is `spec.serving.environment`, applied on top of the artifact's
+/// (the two together must fit SageMaker's limits).
+pub fn parse(
+    bytes: &[u8],
+    region: Option<&str>,
+    serving: &BTreeMap<String, String>,
+) -> Result<ValidationResults, Vec<FieldError>> {
     let doc: Value = match serde_json::from_slice(bytes) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return Err(vec![FieldError::new("(document)", "is not a JSON object")]),
@@ -70,6 +75,15 @@ pub fn parse(bytes: &[u8], region: Option<&str>) -> Result<ValidationResults, Ve
         doc.get("candidate_run_id"),
         &mut problems,
     );
+    // It becomes the candidate_run_id tag, and is compared with model-info.json's.
+    if !run_id.is_empty() && crate::tags::tag_safe(&run_id) != run_id {
+        problems.push(FieldError::new(
+            "candidate_run_id",
+            format!(
+                "\"{run_id}\" cannot be a tag value (at most 256 letters, digits, spaces and _ . : / = + - @)"
+            ),
+        ));
+    }
     let passed = match doc.get("passed") {
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => {
@@ -118,7 +132,15 @@ pub fn parse(bytes: &[u8], region: Option<&str>) -> Result<ValidationResults, Ve
             BTreeMap::new()
         }
     };
-    problems.extend(container::environment("artifact.environment", &environment));
+    problems.extend(container::environment_entries(
+        "artifact.environment",
+        &environment,
+    ));
+    problems.extend(container::merged_size(
+        "artifact.environment",
+        &environment,
+        serving,
+    ));
     if passed == Some(true) && !failed_gates.is_empty() {
         problems.push(FieldError::new(
             "passed",

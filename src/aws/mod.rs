@@ -50,6 +50,8 @@ pub struct AwsError {
     pub operation: &'static str,
     /// The AWS error code, when AWS sent one.
     pub code: Option<String>,
+    /// The HTTP status, when AWS answered (a HEAD error has no body, so no code: S3-10).
+    pub status: Option<u16>,
     pub message: String,
 }
 
@@ -75,6 +77,7 @@ impl AwsError {
             service,
             operation,
             code: None,
+            status: None,
             message: message.into(),
         }
     }
@@ -93,8 +96,19 @@ impl AwsError {
             service,
             operation,
             code: Some(code.to_owned()),
+            status: None,
             message,
         }
+    }
+
+    /// A 403: the caller may not do this, or (S3 without `s3:ListBucket`, S3-2) the object
+    /// it asked for does not exist.
+    pub fn is_access_denied(&self) -> bool {
+        self.status == Some(403)
+            || matches!(
+                self.code.as_deref(),
+                Some("AccessDenied" | "AccessDeniedException" | "Forbidden")
+            )
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -228,6 +242,7 @@ where
         service,
         operation,
         code,
+        status,
         message,
     }
 }

@@ -16,6 +16,9 @@ use crate::aws::registry::PackageInfo;
 use crate::plan::{ArtifactCheck, Candidate, Endpoint, MetricComparison, Origin};
 use crate::tags;
 
+/// How long a "does not exist" verdict on an artifact stands before it is checked again.
+pub(crate) const RECHECK_MISSING: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 impl Engine {
     /// DescribeModelPackage, remembered per ARN.
     pub(super) async fn package(
@@ -50,7 +53,11 @@ impl Engine {
     ) -> Result<Candidate, EngineError> {
         let arn = r.info.arn.clone();
         let url = r.info.model_data_url.clone().unwrap_or_default();
-        let mut facts = self.caches.artifacts.get(&arn);
+        let mut facts = self
+            .caches
+            .artifacts
+            .get(&arn)
+            .filter(|f| f.recheck_at.is_none_or(|t| now < t));
         if facts.is_none() {
             facts = self.facts_from_model(endpoint, &arn, now).await?;
         }
@@ -178,6 +185,7 @@ impl Engine {
             check: ArtifactCheck::Valid { sha256 },
             model_info: Some(serde_json::Value::Object(info)),
             metrics: None,
+            recheck_at: None,
         };
         self.caches.artifacts.put(arn, facts.clone());
         Ok(Some(facts))
@@ -185,7 +193,9 @@ impl Engine {
 
     /// Validates a package's artifact and caches what it says. A problem that validating
     /// again cannot fix (a ModelDataUrl that is not an S3 object, an object that does not
-    /// exist) is a verdict on the candidate, not an error to retry.
+    /// exist) is a verdict on the candidate, not an error to retry. A missing object is
+    /// looked for again after [`RECHECK_MISSING`]: an artifact-store URI may be named before
+    /// its upload ends.
     pub(crate) async fn facts(
         &self,
         spec: &ValidSpec,
@@ -193,6 +203,7 @@ impl Engine {
         url: &str,
         now: Timestamp,
     ) -> Result<ArtifactFacts, EngineError> {
+        let mut remember = true; // false: a missing object, looked for again later
         let report = match S3Uri::parse(url) {
             Err(e) => Err(format!("ModelDataUrl {e}")),
             Ok(uri) if uri.key.is_empty() || uri.key.ends_with('/') => Err(format!(
@@ -211,7 +222,15 @@ impl Engine {
                 match report {
                     Ok(report) => Ok(report),
                     Err(RemoteError::Aws(a)) if a.is_not_found() => {
+                        remember = false;
                         Err(format!("artifact {url} does not exist ({a})"))
+                    }
+                    // Without s3:ListBucket a missing object answers 403 (S3-2).
+                    Err(RemoteError::Aws(a)) if a.is_access_denied() => {
+                        remember = false;
+                        Err(format!(
+                            "artifact {url} does not exist, or the controller's role may not read it ({a})"
+                        ))
                     }
                     Err(RemoteError::Aws(a)) => return Err(EngineError::Aws(a)),
                     Err(other) => return Err(EngineError::Aws(other.into_aws())),
@@ -224,6 +243,7 @@ impl Engine {
                 check: ArtifactCheck::Invalid { reason },
                 model_info: None,
                 metrics: None,
+                recheck_at: (!remember).then(|| now + RECHECK_MISSING),
             },
         };
         self.caches.artifacts.put(arn, facts.clone());
@@ -251,5 +271,6 @@ fn facts_of(report: Report) -> ArtifactFacts {
         check,
         model_info: report.model_info,
         metrics: report.metrics,
+        recheck_at: None,
     }
 }

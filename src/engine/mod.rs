@@ -41,6 +41,8 @@ pub struct ArtifactFacts {
     pub check: plan::ArtifactCheck,
     pub model_info: Option<serde_json::Value>,
     pub metrics: Option<serde_json::Value>,
+    /// For a verdict that may change (the object was missing): when to look again.
+    pub recheck_at: Option<Timestamp>,
 }
 
 /// One AWS call, for timelines and metrics.

@@ -189,6 +189,15 @@ impl Engine {
             None => {
                 let source = &spec.candidate.source;
                 let pinned = pinned.as_deref();
+                let s3 = self.clients.s3.as_ref();
+                let region = spec
+                    .region
+                    .clone()
+                    .or_else(|| endpoint.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)));
+                let region = region.as_deref().filter(|r| !r.is_empty());
+                // A candidate rebuilt from its model's tags lacks its environment: it is
+                // not remembered, so that nothing but that existing model is made of it.
+                let mut remember = true;
                 let l = match source {
                     CandidateSource::Group { .. } | CandidateSource::Pinned { .. } => {
                         let registry = self.clients.registry.as_ref();
@@ -199,10 +208,10 @@ impl Engine {
                     }
                     // Named in the spec: nothing to read.
                     CandidateSource::Artifact { .. } => {
-                        store::resolve(self.clients.s3.as_ref(), spec, pinned).await?
+                        store::resolve(s3, spec, region, pinned).await?
                     }
                     CandidateSource::Results { uri } => {
-                        let found = store::resolve(self.clients.s3.as_ref(), spec, pinned);
+                        let found = store::resolve(s3, spec, region, pinned);
                         let l = self
                             .call(now, "s3", "GetValidationResults", uri.clone(), found)
                             .await?;
@@ -210,6 +219,7 @@ impl Engine {
                             (Lookup::NotFound(why), Some(pinned)) => {
                                 let model = plan::desired::model_name(spec, pinned);
                                 let tags = self.model_tags(&model, now).await?.unwrap_or_default();
+                                remember = false;
                                 store::from_model_tags(pinned, uri, &tags)
                                     .map_or(Lookup::NotFound(why), Lookup::Found)
                             }
@@ -217,7 +227,9 @@ impl Engine {
                         }
                     }
                 };
-                if let Lookup::Found(r) = &l {
+                if let Lookup::Found(r) = &l
+                    && remember
+                {
                     self.caches.packages.put(&r.info.arn, r.clone());
                 }
                 l
@@ -434,6 +446,7 @@ impl Engine {
                 .or_else(|| lineage.get(tags::ARTIFACT_URI))
                 .cloned(),
             run_id: lineage.get(tags::RUN_ID).cloned(),
+            image: lineage.get(tags::IMAGE).cloned(),
             current_weight: v.current_weight,
             desired_weight: v.desired_weight,
             instance_type: spec.map(|s| s.instance_type.clone()).unwrap_or_default(),

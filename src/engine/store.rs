@@ -18,9 +18,12 @@ use crate::aws::s3::ObjectStore;
 use crate::plan::Origin;
 
 /// Finds an artifact-store candidate. `pinned` is the artifact URI a rollout was started for.
+/// `region` is the endpoint's, when known (`spec.region`, else the endpoint's ARN): a
+/// validation run's ECR image must be in it.
 pub async fn resolve(
     store: &dyn ObjectStore,
     spec: &ValidSpec,
+    region: Option<&str>,
     pinned: Option<&str>,
 ) -> Result<Lookup, AwsError> {
     match &spec.candidate.source {
@@ -35,7 +38,7 @@ pub async fn resolve(
             BTreeMap::new(),
             Origin::Artifact,
         ))),
-        CandidateSource::Results { uri } => from_results(store, spec, uri, pinned).await,
+        CandidateSource::Results { uri } => from_results(store, spec, uri, region, pinned).await,
         CandidateSource::Group { .. } | CandidateSource::Pinned { .. } => Ok(Lookup::NotFound(
             "spec.candidate names no artifact-store source".into(),
         )),
@@ -46,15 +49,21 @@ async fn from_results(
     store: &dyn ObjectStore,
     spec: &ValidSpec,
     uri: &str,
+    region: Option<&str>,
     pinned: Option<&str>,
 ) -> Result<Lookup, AwsError> {
     let not_found = |why: String| Ok(Lookup::NotFound(format!("validation results {uri} {why}")));
     let Ok(s3) = S3Uri::parse(uri) else {
         return not_found("are not an S3 URI".into());
     };
+    // Without s3:ListBucket, S3 answers a missing object with 403 (S3-2): a pipeline that
+    // names the file before writing it must wait, not stall.
+    let missing = |e: &AwsError| e.is_not_found() || e.is_access_denied();
+    let unreadable = "do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart)";
     let size = match store.size(&s3).await {
         Ok(n) => n,
         Err(e) if e.is_not_found() => return not_found("do not exist".into()),
+        Err(e) if missing(&e) => return not_found(unreadable.into()),
         Err(e) => return Err(e),
     };
     if size == 0 || size > MAX_RESULTS_BYTES {
@@ -65,9 +74,10 @@ async fn from_results(
     let body = match store.get_range(&s3, 0, size - 1).await {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return not_found("do not exist".into()),
+        Err(e) if missing(&e) => return not_found(unreadable.into()),
         Err(e) => return Err(e),
     };
-    let r = match results::parse(&body, spec.region.as_deref()) {
+    let r = match results::parse(&body, region, &spec.serving.environment) {
         Ok(r) => r,
         Err(problems) => {
             return not_found(format!("are not usable: {}", results::describe(&problems)));

@@ -58,6 +58,8 @@ pub struct Variant {
     /// or an artifact's S3 URI (None for a model we did not create).
     pub candidate_id: Option<String>,
     pub run_id: Option<String>,
+    /// An artifact-store model's image, from its `model_image` tag (tag-safe form).
+    pub image: Option<String>,
     /// Relative weight currently applied.
     pub current_weight: f64,
     /// Weight requested by an update still in progress.

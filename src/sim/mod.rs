@@ -326,7 +326,6 @@ impl Simulator {
         }
     }
 
-    /// Registers a package under an explicit ARN (for specs that pin one).
     /// Puts an object in the simulated S3 (an artifact or a validation_results.json).
     pub fn put_object(&self, uri: &str, body: Bytes) {
         self.lock().objects.insert(uri.to_owned(), body);
@@ -337,6 +336,7 @@ impl Simulator {
         self.lock().validation_failed
     }
 
+    /// Registers a package under an explicit ARN (for specs that pin one).
     pub fn add_package_at(&self, arn: &str, metadata: BTreeMap<String, String>, artifact: Bytes) {
         let mut st = self.lock();
         let url = format!(

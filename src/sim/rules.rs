@@ -15,7 +15,7 @@ pub(super) fn invalid(operation: &'static str, message: impl Into<String>) -> Aw
     AwsError::answered("sagemaker", operation, "ValidationException", message)
 }
 
-/// SM-61, SM-62: a container from an image needs an image URI of 1-255 characters without
+/// SM-65, SM-66: a container from an image needs an image URI of 1-255 characters without
 /// whitespace and a ModelDataUrl of at most 1024 characters of `(https|s3)://bucket/…`.
 /// The simulator serves every region, so the same-region rule is left to `check` and the
 /// emulator.

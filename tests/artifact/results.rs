@@ -16,7 +16,7 @@ fn doc(passed: &str, gates: &str) -> String {
 }
 
 fn problems(text: &str) -> Vec<String> {
-    match parse(text.as_bytes(), Some("us-east-1")) {
+    match parse(text.as_bytes(), Some("us-east-1"), &Default::default()) {
         Ok(r) => panic!("accepted {r:?}"),
         Err(p) => p.iter().map(ToString::to_string).collect(),
     }
@@ -27,6 +27,7 @@ fn a_passing_run_names_its_artifact_image_and_environment() {
     let r = parse(
         doc("true", r#"[{"name": "auc", "passed": true}]"#).as_bytes(),
         None,
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(
@@ -44,9 +45,9 @@ fn a_passing_run_names_its_artifact_image_and_environment() {
 #[test]
 fn a_run_that_did_not_pass_is_read_with_the_gates_that_failed() {
     let gates = r#"[{"name": "auc", "passed": false}, {"name": "p99", "passed": true}, {"name": "bias", "passed": false}]"#;
-    let r = parse(doc("false", gates).as_bytes(), None).unwrap();
+    let r = parse(doc("false", gates).as_bytes(), None, &Default::default()).unwrap();
     assert_eq!(r.failed.as_deref(), Some("gates auc, bias did not pass"));
-    let r = parse(doc("false", "[]").as_bytes(), None).unwrap();
+    let r = parse(doc("false", "[]").as_bytes(), None, &Default::default()).unwrap();
     assert_eq!(r.failed.as_deref(), Some("passed is false"));
 }
 
@@ -91,6 +92,31 @@ fn a_file_that_is_not_a_json_object_says_so() {
         [
             "artifact.s3_uri: is required",
             "artifact.image: is required"
+        ]
+    );
+}
+
+#[test]
+fn a_run_id_that_cannot_be_a_tag_and_an_environment_too_large_with_the_serving_one_are_refused() {
+    let serving = (0..60).map(|i| (format!("S{i}"), "x".to_owned())).collect();
+    let env: String = (0..50)
+        .map(|i| format!(r#""A{i}": "y""#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        r#"{{"candidate_run_id": "run#7", "passed": true,
+            "artifact": {{"s3_uri": "{MODEL}", "image": "{IMAGE}", "environment": {{{env}}}}}}}"#
+    );
+    let got: Vec<String> = parse(text.as_bytes(), None, &serving)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "candidate_run_id: \"run#7\" cannot be a tag value (at most 256 letters, digits, spaces and _ . : / = + - @)",
+            "artifact.environment: with spec.serving.environment: 110 entries; SageMaker allows at most 100",
         ]
     );
 }

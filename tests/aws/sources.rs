@@ -39,7 +39,7 @@ async fn validation_results_are_read_over_http_and_a_missing_file_is_a_verdict()
     .unwrap();
     let spec = spec();
 
-    match resolve(&s3, &spec, None).await.unwrap() {
+    match resolve(&s3, &spec, Some("us-east-1"), None).await.unwrap() {
         Lookup::NotFound(why) => {
             assert_eq!(why, format!("validation results {RESULTS} do not exist"))
         }
@@ -54,7 +54,7 @@ async fn validation_results_are_read_over_http_and_a_missing_file_is_a_verdict()
     s3.put(&S3Uri::parse(RESULTS).unwrap(), Bytes::from(body))
         .await
         .unwrap();
-    let Lookup::Found(r) = resolve(&s3, &spec, None).await.unwrap() else {
+    let Lookup::Found(r) = resolve(&s3, &spec, Some("us-east-1"), None).await.unwrap() else {
         panic!("a results file names a candidate");
     };
     assert_eq!(r.info.arn, MODEL);
@@ -70,6 +70,7 @@ async fn validation_results_are_read_over_http_and_a_missing_file_is_a_verdict()
     match resolve(
         &s3,
         &spec,
+        Some("us-east-1"),
         Some("s3://ml-artifacts/churn/older/model.tar.gz"),
     )
     .await

@@ -259,3 +259,97 @@ async fn a_newer_run_written_over_the_results_mid_rollout_does_not_replace_the_p
         }
     }
 }
+
+/// A manifest committed before its artifact finished uploading: refused while the object is
+/// missing, and deployed once it is there (the verdict is checked again after five minutes,
+/// not remembered for the life of the process).
+#[tokio::test]
+async fn an_artifact_uploaded_after_it_was_refused_is_deployed_on_a_later_pass() {
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    sim.put_object(RESULTS, results("run-7", MODEL));
+    let engine = Engine::new(sim.clients(), OWNER);
+    let options = DriveOptions::default();
+    let first = drive(&engine, Goal::Apply(&valid), &sim.clock, options, |_| {})
+        .await
+        .unwrap();
+    let st = first.status.unwrap();
+    assert_eq!(st.conditions[0].reason, "ArtifactInvalid");
+    sim.put_object(MODEL, artifact("run-7", 0.92));
+    let again = drive(&engine, Goal::Apply(&valid), &sim.clock, options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status.unwrap().conditions[0].reason,
+        "ArtifactInvalid",
+        "within five minutes the verdict stands"
+    );
+    sim.clock
+        .advance_to(sim.clock.now() + jiff::SignedDuration::from_mins(6));
+    let later = drive(&engine, Goal::Apply(&valid), &sim.clock, options, |_| {})
+        .await
+        .unwrap();
+    let st = later.status.unwrap();
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
+    assert_eq!(st.candidate.unwrap().artifact_uri.as_deref(), Some(MODEL));
+}
+
+/// S3 without `s3:ListBucket`: every object, present or not, answers HEAD with a bare 403.
+struct NoListBucket;
+
+#[async_trait::async_trait]
+impl sagemaker_rollout::aws::s3::ObjectStore for NoListBucket {
+    async fn size(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+    ) -> Result<u64, sagemaker_rollout::aws::AwsError> {
+        let mut e = sagemaker_rollout::aws::AwsError::new(
+            sagemaker_rollout::aws::ErrorClass::Terminal,
+            "s3",
+            "HeadObject",
+            "service error",
+        );
+        e.status = Some(403);
+        Err(e)
+    }
+    async fn get_range(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: u64,
+        _: u64,
+    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
+        unreachable!("HEAD comes first")
+    }
+    async fn put(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: Bytes,
+    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
+        unreachable!()
+    }
+    async fn upload_file(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: &std::path::Path,
+    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_validation_results_file_the_role_may_not_read_is_a_verdict_not_a_stall() {
+    use sagemaker_rollout::engine::resolve::Lookup;
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let found = sagemaker_rollout::engine::store::resolve(&NoListBucket, &valid, None, None)
+        .await
+        .expect("a 403 is a verdict on the candidate, not a failed pass");
+    let Lookup::NotFound(why) = found else {
+        panic!("{found:?}")
+    };
+    assert_eq!(
+        why,
+        format!(
+            "validation results {RESULTS} do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart)"
+        )
+    );
+}

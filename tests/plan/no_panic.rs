@@ -164,6 +164,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         model_name: format!("m{i}"),
                         candidate_id: None,
                         run_id: None,
+                        image: None,
                         current_weight: *w,
                         desired_weight: Some(-*w),
                         instance_type: "ml.m5.large".into(),

@@ -130,6 +130,7 @@ impl World {
                 if let Some(m) = models.get(&v.model_name) {
                     v.candidate_id = Some(m.candidate_id.clone());
                     v.run_id = m.tags.get("candidate_run_id").cloned();
+                    v.image = m.tags.get("model_image").cloned();
                 }
             }
             e
@@ -508,6 +509,7 @@ fn variant_of(v: &actions::VariantPlan) -> Variant {
         model_name: v.model_name.clone(),
         candidate_id: None,
         run_id: None,
+        image: None,
         current_weight: v.weight,
         desired_weight: None,
         instance_type: v.instance_type.clone(),

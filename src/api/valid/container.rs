@@ -107,6 +107,14 @@ pub fn image(path: &str, image: &str, region: Option<&str>) -> Vec<FieldError> {
 /// most 100 entries, names of letters, digits and `_`, values of at most 1024 bytes,
 /// everything together at most 32 KB).
 pub fn environment(path: &str, env: &BTreeMap<String, String>) -> Vec<FieldError> {
+    let mut out = environment_size(path, env);
+    out.extend(environment_entries(path, env));
+    out
+}
+
+/// The limits on a whole environment: at most 100 entries and 32 KB. Applied to what the
+/// model gets, an artifact's environment merged with `spec.serving.environment`.
+pub fn environment_size(path: &str, env: &BTreeMap<String, String>) -> Vec<FieldError> {
     let mut out = Vec::new();
     if env.len() > 100 {
         out.push(FieldError::new(
@@ -121,6 +129,12 @@ pub fn environment(path: &str, env: &BTreeMap<String, String>) -> Vec<FieldError
             format!("keys and values total {total} bytes; SageMaker allows at most 32768"),
         ));
     }
+    out
+}
+
+/// The rules on each variable: its name, and its value's length.
+pub fn environment_entries(path: &str, env: &BTreeMap<String, String>) -> Vec<FieldError> {
+    let mut out = Vec::new();
     for (k, v) in env {
         if !ENV_NAME.is_match(k) {
             out.push(FieldError::new(
@@ -148,4 +162,20 @@ pub fn merged(
     let mut out = artifact.clone();
     out.extend(serving.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
+}
+
+/// The size limits on what the model gets: `env` with `spec.serving.environment` on top.
+pub fn merged_size(
+    path: &str,
+    env: &BTreeMap<String, String>,
+    serving: &BTreeMap<String, String>,
+) -> Vec<FieldError> {
+    let together = merged(env, serving);
+    environment_size(path, &together)
+        .into_iter()
+        .map(|mut e| {
+            e.message = format!("with spec.serving.environment: {}", e.message);
+            e
+        })
+        .collect()
 }

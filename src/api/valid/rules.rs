@@ -327,20 +327,13 @@ fn candidate(
             &a.image,
             spec.region.as_deref(),
         ));
-        c.0.extend(container::environment(
-            "spec.candidate.artifact.environment",
+        let path = "spec.candidate.artifact.environment";
+        c.0.extend(container::environment_entries(path, &environment));
+        c.0.extend(container::merged_size(
+            path,
             &environment,
+            &spec.serving.environment,
         ));
-        let together = container::merged(&environment, &spec.serving.environment);
-        if together.len() > 100 {
-            c.err(
-                "spec.candidate.artifact.environment",
-                format!(
-                    "with spec.serving.environment it makes {} entries; SageMaker allows at most 100",
-                    together.len()
-                ),
-            );
-        }
         Some(CandidateSource::Artifact {
             uri: a.s3_uri.clone(),
             image: a.image.clone(),

@@ -200,6 +200,23 @@ pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
             "waiting for the pinned candidate to be resolved",
         );
     };
+    // An artifact known only from the markers cannot be sent again (its image is not
+    // known): say so rather than create a model without one.
+    if cand.origin != Origin::Registry && cand.image.is_none() {
+        let why = match &p.input.observed.candidate {
+            CandidateLookup::NotFound(why) => format!("{why}; "),
+            _ => String::new(),
+        };
+        return p.judge(
+            Phase::Failed,
+            Health::Stalled,
+            "WaitingForCandidate",
+            format!(
+                "{why}the in-flight artifact {} must be sent again but its image is not known: point spec.candidate at it again, or at the run to deploy",
+                cand.candidate_id
+            ),
+        );
+    }
     match stage {
         Stage::Final => enter_final(p, ep, &cand),
         Stage::Added => enter_added(p, ep, &cand),
@@ -219,12 +236,17 @@ pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
         _ => Some(Candidate {
             origin: Origin::of_id(&arn),
             environment: BTreeMap::new(),
+            // An artifact's id is its model.tar.gz.
+            model_data_url: if Origin::of_id(&arn) == Origin::Registry {
+                String::new()
+            } else {
+                arn.clone()
+            },
             candidate_id: arn,
             run_id: p.markers.run_id.clone(),
             approval: String::new(),
             status: String::new(),
             image: None,
-            model_data_url: String::new(),
             lineage: BTreeMap::new(),
             artifact: ArtifactCheck::Unchecked,
             comparison: None,

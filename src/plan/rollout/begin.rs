@@ -76,6 +76,9 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
             p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
         };
     }
+    if let Some(why) = ep.and_then(|ep| image_changed(&cand, ep)) {
+        return refuse(p, &cand, "PackageUnusable", why);
+    }
     let lineage = lineage_tags(p.spec(), p.input.owner, &cand);
     if let Some(ep) = ep.filter(|ep| serves_alone(p.spec(), &cand, &lineage, ep)) {
         return steady(p, ep, &cand);
@@ -237,6 +240,29 @@ pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
         ));
     }
     None
+}
+
+/// A validation run naming an artifact that already serves on the endpoint under another
+/// image: the artifact's URI is its identity and its model keeps its container, so the new
+/// image would silently not be deployed. (`spec.candidate.artifact` names its model by its
+/// image too, so a new image there is a new model; a candidate known only from the markers
+/// has no image.)
+fn image_changed(cand: &Candidate, ep: &Endpoint) -> Option<String> {
+    let validated = matches!(cand.origin, Origin::Validation { .. });
+    let image = cand.image.as_deref().filter(|_| validated)?;
+    let serving = ep
+        .variants
+        .iter()
+        .chain(&ep.shadow_variants)
+        .find(|v| v.candidate_id.as_deref() == Some(&cand.candidate_id))?;
+    let was = serving.image.as_deref()?;
+    (was != crate::tags::tag_safe(image)).then(|| {
+        format!(
+            "artifact {} already serves with image {was}; run {} names image {image} for the same artifact, and a model keeps its container: write the model under a new key",
+            cand.candidate_id,
+            cand.run_id.as_deref().unwrap_or("?")
+        )
+    })
 }
 
 /// The candidate may not be deployed; record it once.

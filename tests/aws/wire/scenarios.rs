@@ -604,6 +604,10 @@ async fn a_validated_run_from_the_artifact_store_replaces_a_registry_champion() 
     );
     assert_eq!(container["Environment"]["MODEL_SERVER_WORKERS"], "2");
     clean_rest(&acct, "wire-store", "wire/churn");
+    report(
+        "canary of a validated run from the artifact store",
+        acct.requests(),
+    );
 
     // The next run failed its gates: refused, and the validated run keeps serving.
     let (failed, _) = validated_run(&acct, "run-4", false).await;
@@ -624,5 +628,5 @@ async fn a_validated_run_from_the_artifact_store_replaces_a_registry_champion() 
         "{said}"
     );
     assert_eq!(alone(&acct, "wire-store").model, serving.model);
-    report("artifact-store canary", acct.requests());
+    report("a run that did not pass, refused", acct.requests());
 }

@@ -183,3 +183,34 @@ fn a_new_image_for_the_same_artifact_supersedes_the_rollout_in_flight() {
     assert!(models_created(&plans).iter().any(|m| matches!(&m.container,
         ModelContainer::Image { image: i, .. } if i == image)));
 }
+
+#[test]
+fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_ignored() {
+    let mut s = artifact_spec(Strategy::Direct, IMAGE);
+    s.candidate.artifact = None;
+    s.candidate.validation_results = Some(RESULTS.into());
+    let mut w = World::with_champion(&spec(s.rollout.strategy));
+    let passed = Origin::Validation {
+        results: RESULTS.into(),
+        failed: None,
+    };
+    w.candidate = CandidateLookup::Found(from_store(passed.clone(), IMAGE));
+    w.run(&s, 60);
+    assert_eq!(w.stage(), Some(Stage::Done), "{:?}", w.status);
+    let newer = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving:1.5";
+    s.candidate.validation_results =
+        Some("s3://ml-artifacts/churn/run-2b/validation_results.json".into());
+    w.candidate = CandidateLookup::Found(from_store(passed, newer));
+    let plans = w.run(&s, 20);
+    assert!(models_created(&plans).is_empty(), "nothing deployed");
+    let h = last_history(&w);
+    assert_eq!(h.outcome, "Refused");
+    assert!(
+        h.reason
+            .contains(&format!("already serves with image {IMAGE}"))
+            && h.reason.contains("write the model under a new key"),
+        "{}",
+        h.reason
+    );
+    assert_eq!(serving_packages(&w), vec![MODEL.to_owned()]);
+}
