@@ -53,11 +53,7 @@ impl Engine {
     ) -> Result<Candidate, EngineError> {
         let arn = r.info.arn.clone();
         let url = r.info.model_data_url.clone().unwrap_or_default();
-        let mut facts = self
-            .caches
-            .artifacts
-            .get(&arn)
-            .filter(|f| f.recheck_at.is_none_or(|t| now < t));
+        let mut facts = self.cached_facts(&arn, now);
         if facts.is_none() {
             facts = self.facts_from_model(endpoint, &arn, now).await?;
         }
@@ -86,7 +82,7 @@ impl Engine {
                         } else {
                             champion_arn.clone()
                         };
-                        let champion_facts = match self.caches.artifacts.get(&champion_arn) {
+                        let champion_facts = match self.cached_facts(&champion_arn, now) {
                             Some(f) => f,
                             None => self.facts(spec, &champion_arn, &champion_url, now).await?,
                         };
@@ -147,6 +143,14 @@ impl Engine {
             artifact,
             comparison,
         })
+    }
+
+    /// The artifact verdict remembered for a candidate, unless it is due to be checked again.
+    fn cached_facts(&self, id: &str, now: Timestamp) -> Option<ArtifactFacts> {
+        self.caches
+            .artifacts
+            .get(id)
+            .filter(|f| f.recheck_at.is_none_or(|t| now < t))
     }
 
     /// After a restart, the lineage of a candidate already deployed is read back from its

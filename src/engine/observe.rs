@@ -190,11 +190,8 @@ impl Engine {
                 let source = &spec.candidate.source;
                 let pinned = pinned.as_deref();
                 let s3 = self.clients.s3.as_ref();
-                let region = spec
-                    .region
-                    .clone()
-                    .or_else(|| endpoint.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)));
-                let region = region.as_deref().filter(|r| !r.is_empty());
+                let region = plan::region_of(spec, endpoint);
+                let region = region.as_deref();
                 // A candidate rebuilt from its model's tags lacks its environment: it is
                 // not remembered, so that nothing but that existing model is made of it.
                 let mut remember = true;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::api::ValidSpec;
+
 /// SageMaker endpoint status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndpointStatus {
@@ -82,6 +84,15 @@ pub struct Endpoint {
     pub shadow_variants: Vec<Variant>,
     /// All endpoint tags: ownership, lineage and progress markers.
     pub tags: BTreeMap<String, String>,
+}
+
+/// The region an endpoint lives in: `spec.region`, else the one in its ARN (None before a
+/// first deployment that names no region).
+pub fn region_of(spec: &ValidSpec, endpoint: Option<&Endpoint>) -> Option<String> {
+    spec.region
+        .clone()
+        .or_else(|| endpoint.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)))
+        .filter(|r| !r.is_empty())
 }
 
 impl Endpoint {

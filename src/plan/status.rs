@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::desired::{judging_alarms, variant_name, watched_alarms};
 use super::markers::{Smoke, Stage};
-use super::observed::{ArtifactCheck, CandidateLookup, Endpoint};
+use super::observed::{ArtifactCheck, CandidateLookup, Endpoint, region_of};
 use super::{Event, Planner, Verdict, later};
 use crate::api::conditions::{self, ConditionType, Health};
 use crate::api::{
@@ -254,12 +254,7 @@ fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
 }
 
 fn links(p: &Planner<'_>, ep: Option<&Endpoint>) -> Option<Links> {
-    let region = p
-        .spec()
-        .region
-        .clone()
-        .or_else(|| ep.and_then(|e| e.arn.split(':').nth(3).map(str::to_owned)))
-        .filter(|r| !r.is_empty())?;
+    let region = region_of(p.spec(), ep)?;
     let name = &p.spec().endpoint_name;
     Some(Links {
         endpoint: format!(
