@@ -18,8 +18,6 @@ pub const MAX_ARTIFACT_URI_CHARS: usize = 230;
 /// ContainerDefinition.Image: at most 255 characters, no whitespace.
 const MAX_IMAGE_CHARS: usize = 255;
 
-static URI_CHARS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\p{L}\p{N}_.:/=+\-@]+$").expect("static regex"));
 static ENV_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$").expect("static regex"));
 /// An Amazon ECR image: `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>`.
@@ -60,7 +58,11 @@ pub fn artifact_uri(path: &str, uri: &str) -> Vec<FieldError> {
             format!("is {chars} characters; at most {MAX_ARTIFACT_URI_CHARS}, because the candidate's identity is kept in a tag"),
         ));
     }
-    if !URI_CHARS.is_match(uri) {
+    // A tag value's characters, but no space: the marker splits the id from the rest there.
+    if !uri
+        .chars()
+        .all(|c| c != ' ' && crate::tags::allowed_char(c))
+    {
         out.push(FieldError::new(
             path,
             format!("\"{uri}\" has characters a tag cannot hold; use letters, digits and _ . : / = + - @"),
