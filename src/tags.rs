@@ -41,6 +41,10 @@ pub const ARTIFACT_URI: &str = "model_artifact_uri";
 /// Inference image of an artifact-store candidate's model: with the URI it lets a restarted
 /// controller rebuild a pinned candidate whose validation results moved on to another run.
 pub const IMAGE: &str = "model_image";
+/// First 16 hex characters of the sha256 of an artifact-store candidate's own container
+/// environment (on its model only): a results file naming the same artifact with another
+/// environment is told apart from the one serving.
+pub const ENVIRONMENT_HASH: &str = "model_environment_hash";
 
 /// Lineage keys, in the order they are documented.
 pub const LINEAGE_KEYS: &[&str] = &[
@@ -49,6 +53,7 @@ pub const LINEAGE_KEYS: &[&str] = &[
     PACKAGE_ARN,
     ARTIFACT_URI,
     IMAGE,
+    ENVIRONMENT_HASH,
     METRICS_HASH,
     GIT_COMMIT,
     ARTIFACT_SHA256,

@@ -444,6 +444,7 @@ impl Engine {
                 .cloned(),
             run_id: lineage.get(tags::RUN_ID).cloned(),
             image: lineage.get(tags::IMAGE).cloned(),
+            environment_hash: lineage.get(tags::ENVIRONMENT_HASH).cloned(),
             current_weight: v.current_weight,
             desired_weight: v.desired_weight,
             instance_type: spec.map(|s| s.instance_type.clone()).unwrap_or_default(),

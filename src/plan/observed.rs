@@ -62,6 +62,8 @@ pub struct Variant {
     pub run_id: Option<String>,
     /// An artifact-store model's image, from its `model_image` tag (tag-safe form).
     pub image: Option<String>,
+    /// An artifact-store model's `model_environment_hash` tag.
+    pub environment_hash: Option<String>,
     /// Relative weight currently applied.
     pub current_weight: f64,
     /// Weight requested by an update still in progress.

@@ -165,6 +165,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         candidate_id: None,
                         run_id: None,
                         image: None,
+                        environment_hash: None,
                         current_weight: *w,
                         desired_weight: Some(-*w),
                         instance_type: "ml.m5.large".into(),

@@ -131,6 +131,7 @@ impl World {
                     v.candidate_id = Some(m.candidate_id.clone());
                     v.run_id = m.tags.get("candidate_run_id").cloned();
                     v.image = m.tags.get("model_image").cloned();
+                    v.environment_hash = m.tags.get("model_environment_hash").cloned();
                 }
             }
             e
@@ -510,6 +511,7 @@ fn variant_of(v: &actions::VariantPlan) -> Variant {
         candidate_id: None,
         run_id: None,
         image: None,
+        environment_hash: None,
         current_weight: v.weight,
         desired_weight: None,
         instance_type: v.instance_type.clone(),

@@ -112,6 +112,11 @@ pub fn variant_name(spec: &ValidSpec, candidate_id: &str) -> String {
     format!("v-{h}")
 }
 
+/// The [`tags::ENVIRONMENT_HASH`] of an artifact-store candidate's own environment.
+pub fn environment_hash(cand: &Candidate) -> String {
+    content_hash(&cand.environment, 16)
+}
+
 /// Name of the model of candidate `candidate_id`: changes with the candidate, the execution
 /// role and the environment (and an artifact source's own image and environment).
 pub fn model_name(spec: &ValidSpec, candidate_id: &str) -> String {
@@ -147,7 +152,13 @@ pub fn model_plan(
         },
         execution_role_arn: spec.execution_role_arn.clone(),
         environment: container::merged(&cand.environment, &spec.serving.environment),
-        tags: lineage.clone(),
+        tags: {
+            let mut tags = lineage.clone();
+            if cand.origin != Origin::Registry {
+                tags.insert(tags::ENVIRONMENT_HASH.into(), environment_hash(cand));
+            }
+            tags
+        },
     }
 }
 

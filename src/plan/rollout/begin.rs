@@ -3,8 +3,9 @@
 
 use super::super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
 use super::super::desired::{
-    AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags,
-    model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name,
+    AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, environment_hash,
+    lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash,
+    variant_name,
 };
 use super::super::markers::{Markers, Smoke, Stage};
 use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin};
@@ -76,7 +77,7 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
             p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
         };
     }
-    if let Some(why) = ep.and_then(|ep| image_changed(&cand, ep)) {
+    if let Some(why) = ep.and_then(|ep| container_changed(&cand, ep)) {
         return refuse(p, &cand, "PackageUnusable", why);
     }
     let lineage = lineage_tags(p.spec(), p.input.owner, &cand);
@@ -242,12 +243,12 @@ pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
     None
 }
 
-/// A validation run naming an artifact that already serves on the endpoint under another
-/// image: the artifact's URI is its identity and its model keeps its container, so the new
-/// image would silently not be deployed. (`spec.candidate.artifact` names its model by its
-/// image too, so a new image there is a new model; a candidate known only from the markers
-/// has no image.)
-fn image_changed(cand: &Candidate, ep: &Endpoint) -> Option<String> {
+/// A validation run naming an artifact that already serves on the endpoint with another
+/// image or environment: the artifact's URI is its identity and its model keeps its
+/// container, so the change would silently not be deployed. (`spec.candidate.artifact`
+/// names its model by its image and environment too, so a change there is a new model; a
+/// candidate known only from the markers has no image.)
+fn container_changed(cand: &Candidate, ep: &Endpoint) -> Option<String> {
     let validated = matches!(cand.origin, Origin::Validation { .. });
     let image = cand.image.as_deref().filter(|_| validated)?;
     let serving = ep
@@ -255,14 +256,26 @@ fn image_changed(cand: &Candidate, ep: &Endpoint) -> Option<String> {
         .iter()
         .chain(&ep.shadow_variants)
         .find(|v| v.candidate_id.as_deref() == Some(&cand.candidate_id))?;
-    let was = serving.image.as_deref()?;
-    (was != crate::tags::tag_safe(image)).then(|| {
-        format!(
-            "artifact {} already serves with image {was}; run {} names image {image} for the same artifact, and a model keeps its container: write the model under a new key",
-            cand.candidate_id,
-            cand.run_id.as_deref().unwrap_or("?")
-        )
-    })
+    let what = match (
+        serving.image.as_deref(),
+        serving.environment_hash.as_deref(),
+    ) {
+        (Some(was), _) if was != crate::tags::tag_safe(image) => {
+            format!(
+                "with image {was}; run {} names image {image}",
+                run_label(cand)
+            )
+        }
+        (_, Some(was)) if was != environment_hash(cand) => format!(
+            "with another container environment than run {} names",
+            run_label(cand)
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "artifact {} already serves {what} for the same artifact, and a model keeps its container: write the model under a new key",
+        cand.candidate_id
+    ))
 }
 
 /// The candidate may not be deployed; record it once.

@@ -214,3 +214,33 @@ fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_
     );
     assert_eq!(serving_packages(&w), vec![MODEL.to_owned()]);
 }
+
+#[test]
+fn a_validation_run_naming_a_serving_artifact_with_another_environment_is_refused() {
+    let mut s = artifact_spec(Strategy::Direct, IMAGE);
+    s.candidate.artifact = None;
+    s.candidate.validation_results = Some(RESULTS.into());
+    let mut w = World::with_champion(&spec(s.rollout.strategy));
+    let passed = Origin::Validation {
+        results: RESULTS.into(),
+        failed: None,
+    };
+    w.candidate = CandidateLookup::Found(from_store(passed.clone(), IMAGE));
+    w.run(&s, 60);
+    assert_eq!(w.stage(), Some(Stage::Done), "{:?}", w.status);
+    s.candidate.validation_results =
+        Some("s3://ml-artifacts/churn/run-2b/validation_results.json".into());
+    let mut rerun = from_store(passed, IMAGE);
+    rerun.environment = [("WORKERS".to_owned(), "4".to_owned())].into();
+    w.candidate = CandidateLookup::Found(rerun);
+    let plans = w.run(&s, 20);
+    assert!(models_created(&plans).is_empty(), "nothing deployed");
+    let h = last_history(&w);
+    assert_eq!(h.outcome, "Refused");
+    assert!(
+        h.reason
+            .contains("already serves with another container environment than run run-2 names"),
+        "{}",
+        h.reason
+    );
+}
