@@ -184,8 +184,9 @@ fn a_new_image_for_the_same_artifact_supersedes_the_rollout_in_flight() {
         ModelContainer::Image { image: i, .. } if i == image)));
 }
 
-#[test]
-fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_ignored() {
+/// The run at RESULTS serves alone; then a re-validation at another results URI names the
+/// same artifact as `rerun` (what it changes). Returns the refusal and whether a model was made.
+fn revalidated(rerun: impl FnOnce(Candidate) -> Candidate) -> (World, HistoryEntry, bool) {
     let mut s = artifact_spec(Strategy::Direct, IMAGE);
     s.candidate.artifact = None;
     s.candidate.validation_results = Some(RESULTS.into());
@@ -197,13 +198,22 @@ fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_
     w.candidate = CandidateLookup::Found(from_store(passed.clone(), IMAGE));
     w.run(&s, 60);
     assert_eq!(w.stage(), Some(Stage::Done), "{:?}", w.status);
-    let newer = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving:1.5";
     s.candidate.validation_results =
         Some("s3://ml-artifacts/churn/run-2b/validation_results.json".into());
-    w.candidate = CandidateLookup::Found(from_store(passed, newer));
+    w.candidate = CandidateLookup::Found(rerun(from_store(passed, IMAGE)));
     let plans = w.run(&s, 20);
-    assert!(models_created(&plans).is_empty(), "nothing deployed");
     let h = last_history(&w);
+    (w, h, !models_created(&plans).is_empty())
+}
+
+#[test]
+fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_ignored() {
+    let newer = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving:1.5";
+    let (w, h, created) = revalidated(|c| Candidate {
+        image: Some(newer.into()),
+        ..c
+    });
+    assert!(!created, "nothing deployed");
     assert_eq!(h.outcome, "Refused");
     assert!(
         h.reason
@@ -217,25 +227,11 @@ fn a_validation_run_naming_a_serving_artifact_with_another_image_is_refused_not_
 
 #[test]
 fn a_validation_run_naming_a_serving_artifact_with_another_environment_is_refused() {
-    let mut s = artifact_spec(Strategy::Direct, IMAGE);
-    s.candidate.artifact = None;
-    s.candidate.validation_results = Some(RESULTS.into());
-    let mut w = World::with_champion(&spec(s.rollout.strategy));
-    let passed = Origin::Validation {
-        results: RESULTS.into(),
-        failed: None,
-    };
-    w.candidate = CandidateLookup::Found(from_store(passed.clone(), IMAGE));
-    w.run(&s, 60);
-    assert_eq!(w.stage(), Some(Stage::Done), "{:?}", w.status);
-    s.candidate.validation_results =
-        Some("s3://ml-artifacts/churn/run-2b/validation_results.json".into());
-    let mut rerun = from_store(passed, IMAGE);
-    rerun.environment = [("WORKERS".to_owned(), "4".to_owned())].into();
-    w.candidate = CandidateLookup::Found(rerun);
-    let plans = w.run(&s, 20);
-    assert!(models_created(&plans).is_empty(), "nothing deployed");
-    let h = last_history(&w);
+    let (_, h, created) = revalidated(|c| Candidate {
+        environment: [("WORKERS".to_owned(), "4".to_owned())].into(),
+        ..c
+    });
+    assert!(!created, "nothing deployed");
     assert_eq!(h.outcome, "Refused");
     assert!(
         h.reason
