@@ -10,7 +10,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use sagemaker_rollout::aws::alarms::Alarms;
 use sagemaker_rollout::aws::alarms::SdkAlarms;
 use sagemaker_rollout::plan::AlarmState;
-use sagemaker_rollout::plan::actions::{AlarmKind, AlarmPlan};
+use sagemaker_rollout::plan::actions::AlarmKind;
 
 #[tokio::test]
 async fn alarms_are_described_created_and_deleted() {
@@ -77,24 +77,13 @@ async fn alarms_are_described_created_and_deleted() {
         vec!["sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".to_owned()]
     );
 
-    let plan = AlarmPlan {
-        name: "sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".into(),
-        kind: AlarmKind::Above,
-        namespace: "AWS/SageMaker".into(),
-        metric_name: "ModelLatency".into(),
-        statistic: "p99".into(),
-        threshold: 500_000.0,
-        periods: 3,
-        dimensions: [
-            ("EndpointName".to_owned(), "churn-prod".to_owned()),
-            ("VariantName".to_owned(), "v-1".to_owned()),
-        ]
-        .into_iter()
-        .collect(),
-        tags: [("managed-by".to_owned(), "sagemaker-rollout".to_owned())]
-            .into_iter()
-            .collect(),
-    };
+    let plan = crate::contract::variant_alarm(
+        "sagemaker-rollout-churn-prod-v-1-ModelLatency-p99",
+        AlarmKind::Above,
+        "ModelLatency",
+        "p99",
+        500_000.0,
+    );
     alarms.put(&plan).await.unwrap();
     alarms
         .delete(std::slice::from_ref(&plan.name))

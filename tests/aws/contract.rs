@@ -12,7 +12,9 @@ use sagemaker_rollout::aws::scaling::Scaling;
 use sagemaker_rollout::aws::scaling::SdkScaling;
 use sagemaker_rollout::aws::sdk_endpoints::SdkEndpoints;
 use sagemaker_rollout::plan::EndpointStatus;
-use sagemaker_rollout::plan::actions::{ConfigPlan, ModelPlan, ScalingPlan, VariantPlan};
+use sagemaker_rollout::plan::actions::{
+    AlarmKind, AlarmPlan, ConfigPlan, ModelPlan, ScalingPlan, VariantPlan,
+};
 use sagemaker_rollout::sim::{Scenario, Simulator};
 
 pub(crate) fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -20,6 +22,27 @@ pub(crate) fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
+}
+
+/// An owned alarm on variant `v-1` of `churn-prod`, as the planner makes them.
+pub(crate) fn variant_alarm(
+    name: &str,
+    kind: AlarmKind,
+    metric: &str,
+    statistic: &str,
+    threshold: f64,
+) -> AlarmPlan {
+    AlarmPlan {
+        name: name.into(),
+        kind,
+        namespace: "AWS/SageMaker".into(),
+        metric_name: metric.into(),
+        statistic: statistic.into(),
+        threshold,
+        periods: 3,
+        dimensions: tags(&[("EndpointName", "churn-prod"), ("VariantName", "v-1")]),
+        tags: tags(&[("managed-by", "sagemaker-rollout")]),
+    }
 }
 
 pub(crate) fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {

@@ -11,9 +11,7 @@ use sagemaker_rollout::aws::registry::SdkRegistry;
 use sagemaker_rollout::aws::runtime::{Invoker, SdkRuntime};
 use sagemaker_rollout::aws::scaling::{Scaling, SdkScaling};
 use sagemaker_rollout::aws::sdk_endpoints::SdkEndpoints;
-use sagemaker_rollout::plan::actions::{
-    AlarmKind, AlarmPlan, ConfigPlan, NativeDeployment, ScalingPlan,
-};
+use sagemaker_rollout::plan::actions::{AlarmKind, ConfigPlan, NativeDeployment, ScalingPlan};
 use sagemaker_rollout::plan::{AlarmState, EndpointStatus};
 
 use crate::contract::{serving_endpoint, tags, variant};
@@ -65,23 +63,8 @@ async fn error_rate_and_floor_alarms_are_accepted_as_aws_defines_them() {
     let emu = Emulator::start();
     let config = emu.config().await;
     let alarms = SdkAlarms::new(&config);
-    let plan = |name: &str, kind: AlarmKind, metric: &str, threshold: f64| AlarmPlan {
-        name: name.into(),
-        kind,
-        namespace: "AWS/SageMaker".into(),
-        metric_name: metric.into(),
-        statistic: "Sum".into(),
-        threshold,
-        periods: 3,
-        dimensions: [
-            ("EndpointName".to_owned(), "churn-prod".to_owned()),
-            ("VariantName".to_owned(), "v-1".to_owned()),
-        ]
-        .into_iter()
-        .collect(),
-        tags: [("managed-by".to_owned(), "sagemaker-rollout".to_owned())]
-            .into_iter()
-            .collect(),
+    let plan = |name: &str, kind: AlarmKind, metric: &str, threshold: f64| {
+        crate::contract::variant_alarm(name, kind, metric, "Sum", threshold)
     };
     alarms
         .put(&plan(
