@@ -28,6 +28,22 @@ fn artifact_spec(strategy: Strategy, image: &str) -> ModelDeploymentSpec {
     s
 }
 
+/// The spec with `validationResults` at RESULTS as its candidate source.
+fn validation_spec(strategy: Strategy) -> ModelDeploymentSpec {
+    let mut s = artifact_spec(strategy, IMAGE);
+    s.candidate.artifact = None;
+    s.candidate.validation_results = Some(RESULTS.into());
+    s
+}
+
+/// The origin of a run read from RESULTS; `failed` says why it did not pass.
+fn validated(failed: Option<&str>) -> Origin {
+    Origin::Validation {
+        results: RESULTS.into(),
+        failed: failed.map(str::to_owned),
+    }
+}
+
 fn from_store(origin: Origin, image: &str) -> Candidate {
     Candidate {
         candidate_id: MODEL.into(),
@@ -98,14 +114,9 @@ fn an_artifact_candidate_is_created_from_its_image_and_data_not_a_package() {
 
 #[test]
 fn a_validation_run_that_did_not_pass_is_refused_and_the_champion_keeps_serving() {
-    let mut s = artifact_spec(Strategy::Canary, IMAGE);
-    s.candidate.artifact = None;
-    s.candidate.validation_results = Some(RESULTS.into());
+    let s = validation_spec(Strategy::Canary);
     let mut w = World::with_champion(&spec(s.rollout.strategy));
-    let failed = Origin::Validation {
-        results: RESULTS.into(),
-        failed: Some("gates auc did not pass".into()),
-    };
+    let failed = validated(Some("gates auc did not pass"));
     w.candidate = CandidateLookup::Found(from_store(failed, IMAGE));
     let plans = w.run(&s, 20);
     assert!(models_created(&plans).is_empty());
@@ -131,20 +142,12 @@ fn a_validation_run_that_did_not_pass_is_refused_and_the_champion_keeps_serving(
 
 #[test]
 fn a_rollout_whose_validation_run_is_withdrawn_rolls_back_to_the_champion() {
-    let mut s = artifact_spec(Strategy::Canary, IMAGE);
-    s.candidate.artifact = None;
-    s.candidate.validation_results = Some(RESULTS.into());
+    let s = validation_spec(Strategy::Canary);
     let mut w = World::with_champion(&spec(s.rollout.strategy));
-    let passed = Origin::Validation {
-        results: RESULTS.into(),
-        failed: None,
-    };
+    let passed = validated(None);
     w.candidate = CandidateLookup::Found(from_store(passed, IMAGE));
     until_stage(&mut w, &s, Stage::Step, 1, 60);
-    let withdrawn = Origin::Validation {
-        results: RESULTS.into(),
-        failed: Some("passed is false".into()),
-    };
+    let withdrawn = validated(Some("passed is false"));
     w.candidate = CandidateLookup::Found(from_store(withdrawn, IMAGE));
     w.run(&s, 60);
     assert_eq!(w.stage(), Some(Stage::RolledBack), "{:?}", w.status);
@@ -187,14 +190,9 @@ fn a_new_image_for_the_same_artifact_supersedes_the_rollout_in_flight() {
 /// The run at RESULTS serves alone; then a re-validation at another results URI names the
 /// same artifact as `rerun` (what it changes). Returns the refusal and whether a model was made.
 fn revalidated(rerun: impl FnOnce(Candidate) -> Candidate) -> (World, HistoryEntry, bool) {
-    let mut s = artifact_spec(Strategy::Direct, IMAGE);
-    s.candidate.artifact = None;
-    s.candidate.validation_results = Some(RESULTS.into());
+    let mut s = validation_spec(Strategy::Direct);
     let mut w = World::with_champion(&spec(s.rollout.strategy));
-    let passed = Origin::Validation {
-        results: RESULTS.into(),
-        failed: None,
-    };
+    let passed = validated(None);
     w.candidate = CandidateLookup::Found(from_store(passed.clone(), IMAGE));
     w.run(&s, 60);
     assert_eq!(w.stage(), Some(Stage::Done), "{:?}", w.status);
