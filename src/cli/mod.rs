@@ -53,7 +53,7 @@ enum Command {
         /// The manifest.
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
-        /// Scenario file: timed alarms, failed updates, throttling (see the README).
+        /// Scenario file: timed alarms, failed updates, throttling (see docs/simulator.md).
         #[arg(long)]
         scenario: Option<PathBuf>,
         /// Start from an empty account instead of an endpoint serving a champion.

@@ -306,7 +306,7 @@ async fn status_watch_redraws_until_the_rollout_is_at_rest() {
         .await
         .unwrap();
     assert!(sagemaker_rollout::oncall::at_rest(&md));
-    // SHOW_SCREENS=1 prints them (the README's and the closing note's example).
+    // SHOW_SCREENS=1 prints them (the on-call page's example, docs/oncall.md).
     if std::env::var_os("SHOW_SCREENS").is_some() {
         screens.iter().for_each(|s| println!("---\n{s}"));
     }

@@ -2,5 +2,6 @@
 //! the IAM policies checked against the adapters, the Argo CD health check and the image.
 
 mod chart;
+mod docs;
 mod gitops_and_image;
 mod iam_policy;
