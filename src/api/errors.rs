@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::api::source::Location;
+use super::source::Location;
 
 /// One problem in a spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,36 +64,4 @@ impl SpecErrors {
             .collect::<Vec<_>>()
             .join("; ")
     }
-}
-
-/// Merges schema problems with semantic ones, so that one mistake is reported once: where
-/// a structural problem and a semantic one name the same field, the semantic message (which
-/// says what was meant) replaces the schema's (which says what was matched); a failed CEL
-/// rule is dropped when the semantic rules report a problem at its path or below it (every
-/// CEL rule of the CRD has a semantic twin that says which field is wrong, which a test of
-/// each rule checks).
-pub(crate) fn merge(
-    schema: crate::api::schema::Problems,
-    semantic: Vec<FieldError>,
-) -> Vec<FieldError> {
-    let below = |path: &str| {
-        semantic.iter().any(|e| {
-            e.path == path
-                || e.path
-                    .strip_prefix(path)
-                    .is_some_and(|rest| rest.starts_with(['.', '[']))
-        })
-    };
-    let mut out: Vec<FieldError> = schema
-        .structural
-        .into_iter()
-        .filter(|s| !semantic.iter().any(|e| e.path == s.path))
-        .collect();
-    out.extend(schema.cel.into_iter().filter(|c| !below(&c.path)));
-    for e in semantic {
-        if !out.contains(&e) {
-            out.push(e);
-        }
-    }
-    out
 }

@@ -20,7 +20,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::ModelDeployment;
-use super::valid::FieldError;
+use super::errors::FieldError;
 
 struct Compiled {
     spec: Value,

@@ -6,14 +6,17 @@
 //! with alarm auto-rollback, alarm states, scaling targets that block config changes, and
 //! throttling. Scenarios script alarms, failures and throttling in time.
 
-mod monitoring;
+mod alarms;
+mod endpoints;
 mod notify;
+mod registry;
 mod rules;
+mod runtime;
+mod s3;
+mod scaling;
 pub mod scenario;
 mod seed;
-mod services;
 pub mod simulate;
-mod storage;
 mod traffic;
 
 pub use seed::{artifact, seed};
@@ -567,7 +570,7 @@ impl State {
                 config, fail: None, ..
             } => {
                 if let Some(c) = configs.get(&config) {
-                    services::apply_config(&mut ep.desc, c);
+                    endpoints::apply_config(&mut ep.desc, c);
                 }
                 ep.desc.failure_reason = None;
             }

@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::{Simulator, services};
+use super::endpoints::apply_config;
+use super::{ACCOUNT, REGION, SimEndpoint, Simulator};
 use crate::api::ValidSpec;
 use crate::api::valid::CandidateSource;
+use crate::aws::endpoints::EndpointDescription;
 use crate::plan::AlarmState;
+use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
 
 /// Builds a valid model artifact in memory (block gzip format, like `package`).
 pub fn artifact(run_id: &str, auc: f64) -> Bytes {
@@ -64,7 +67,7 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
         .or_insert(run.clone());
     tags.insert(crate::tags::DATA_VERSION.into(), format!("dv-{run}"));
     if champion {
-        services::seed_champion(sim, spec, owner);
+        seed_champion(sim, spec, owner);
     }
     sim.mark_champions();
     match &spec.candidate.source {
@@ -88,14 +91,14 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
             let dir = uri.rsplit_once('/').map_or(uri.as_str(), |(d, _)| d);
             let model = format!("{dir}/model.tar.gz");
             sim.put_object(&model, artifact(&run, 0.91));
-            let region = spec.region.as_deref().unwrap_or(super::REGION);
+            let region = spec.region.as_deref().unwrap_or(REGION);
             let passed = !sim.validation_failed();
             let results = serde_json::json!({
                 "candidate_run_id": run,
                 "passed": passed,
                 "artifact": {
                     "s3_uri": model,
-                    "image": format!("{}.dkr.ecr.{region}.amazonaws.com/inference:1", super::ACCOUNT),
+                    "image": format!("{}.dkr.ecr.{region}.amazonaws.com/inference:1", ACCOUNT),
                 },
                 "gates": [{"name": "auc", "passed": passed, "value": 0.91, "threshold": 0.85}],
             });
@@ -103,4 +106,71 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
             model
         }
     }
+}
+
+/// An InService endpoint serving an older package, as a finished rollout by `owner` leaves it.
+pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
+    let group = match &spec.candidate.source {
+        CandidateSource::Group { group, .. } => group.clone(),
+        _ => "champion-models".into(),
+    };
+    let tags: BTreeMap<String, String> = [("candidate_run_id".to_owned(), "champion".to_owned())]
+        .into_iter()
+        .collect();
+    let arn = sim.add_package(&group, tags, "Approved", artifact("champion", 0.90));
+    let cand = Candidate {
+        candidate_id: arn.clone(),
+        origin: crate::plan::Origin::Registry,
+        environment: BTreeMap::new(),
+        run_id: Some("champion".into()),
+        approval: "Approved".into(),
+        status: "Completed".into(),
+        image: None,
+        model_data_url: String::new(),
+        lineage: BTreeMap::new(),
+        artifact: crate::plan::ArtifactCheck::Unchecked,
+        comparison: None,
+    };
+    let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);
+    let model = crate::plan::desired::model_plan(spec, &cand, &lineage);
+    let variant = crate::plan::desired::candidate_variant(spec, &cand, &model, 1.0);
+    let config =
+        crate::plan::desired::config_plan(spec, vec![variant.clone()], vec![], &lineage, None);
+    let markers = Markers {
+        owner: Some(owner.to_owned()),
+        stage: Some(Stage::Done),
+        candidate: Some(arn),
+        run_id: Some("champion".into()),
+        variant: Some(variant.name.clone()),
+        target_config: Some(config.name.clone()),
+        ..Markers::default()
+    };
+    let mut ep_tags = lineage;
+    ep_tags.extend(markers.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+    let now = sim.clock.now();
+    let mut st = sim.lock();
+    let mut desc = EndpointDescription {
+        name: spec.endpoint_name.clone(),
+        arn: format!(
+            "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
+            spec.endpoint_name.to_ascii_lowercase()
+        ),
+        status: EndpointStatus::InService,
+        config_name: String::new(),
+        failure_reason: None,
+        last_modified: now - jiff::SignedDuration::from_hours(24),
+        variants: vec![],
+        shadow_variants: vec![],
+    };
+    apply_config(&mut desc, &config);
+    st.models.insert(model.name.clone(), model);
+    st.configs.insert(config.name.clone(), config);
+    st.endpoints.insert(
+        spec.endpoint_name.clone(),
+        SimEndpoint {
+            desc,
+            tags: ep_tags,
+            pending: None,
+        },
+    );
 }

@@ -146,3 +146,224 @@ fn the_module_graph_has_no_cycles() {
     }
     assert_eq!(seen, indegree.len(), "a cycle among {g:#?}");
 }
+
+/// Every module file under `src/` (lib and binary excluded) by its module path:
+/// `plan/rollout/begin.rs` is `["plan", "rollout", "begin"]`, a `mod.rs` is its folder's.
+fn module_files() -> BTreeMap<Vec<String>, String> {
+    let mut all = Vec::new();
+    files(Path::new("src"), &mut all);
+    let mut out = BTreeMap::new();
+    for path in all {
+        let rel = path.strip_prefix("src").expect("under src");
+        let mut segs: Vec<String> = rel
+            .components()
+            .filter_map(|c| c.as_os_str().to_str())
+            .map(|s| s.trim_end_matches(".rs").to_owned())
+            .collect();
+        if segs.last().is_some_and(|s| s == "mod") {
+            segs.pop();
+        }
+        if segs == ["lib"] || segs == ["main"] || segs.first().is_some_and(|s| s == "cli") {
+            continue;
+        }
+        out.insert(segs, path.display().to_string());
+    }
+    out
+}
+
+fn ident_at(text: &str, at: usize) -> Option<(String, usize)> {
+    let name: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then(|| (name.clone(), at + name.len()))
+}
+
+/// The paths written at `at` (a `crate::`, `super::` or `self::`), group braces expanded:
+/// `super::{a, b::{c, d}}` gives `super::a`, `super::b::c` and `super::b::d`.
+fn paths_at(text: &str, mut at: usize, prefix: &[String], out: &mut Vec<Vec<String>>) {
+    let mut segs = prefix.to_vec();
+    loop {
+        at += text[at..].len() - text[at..].trim_start().len();
+        if text[at..].starts_with('{') {
+            let (mut depth, mut start, mut i) = (0, at + 1, at + 1);
+            let bytes = text.as_bytes();
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'{' => depth += 1,
+                    b'}' if depth == 0 => break,
+                    b'}' => depth -= 1,
+                    b',' if depth == 0 => {
+                        paths_at(&text[..i], start, &segs, out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            if !text[start..i].trim().is_empty() {
+                paths_at(&text[..i], start, &segs, out);
+            }
+            return;
+        }
+        let Some((name, end)) = ident_at(text, at) else {
+            break;
+        };
+        segs.push(name);
+        at = end;
+        if text[at..].starts_with("::") {
+            at += 2;
+        } else {
+            break;
+        }
+    }
+    out.push(segs);
+}
+
+/// The module file a path written in module `from` names: the longest prefix of the
+/// resolved path that is a file.
+fn resolve(
+    from: &[String],
+    path: &[String],
+    modules: &BTreeMap<Vec<String>, String>,
+) -> Option<Vec<String>> {
+    let mut cur: Vec<String> = Vec::new();
+    for (i, seg) in path.iter().enumerate() {
+        match (i, seg.as_str()) {
+            (0, "crate") => {}
+            (0, "self") => cur = from.to_vec(),
+            (0, "super") => {
+                cur = from.to_vec();
+                cur.pop();
+            }
+            (_, "super") => {
+                cur.pop();
+            }
+            (_, "self") => {}
+            _ => cur.push(seg.clone()),
+        }
+    }
+    (0..=cur.len())
+        .rev()
+        .map(|n| cur[..n].to_vec())
+        .find(|p| modules.contains_key(p))
+}
+
+/// File-level edges: which module files each one uses. A module using its own submodules
+/// (a parent declaring, re-exporting and driving its children) is the tree, not an edge;
+/// every other use is, so two siblings (or cousins) that use each other form a cycle.
+fn file_graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let modules = module_files();
+    let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for (from, file) in &modules {
+        let text: String = std::fs::read_to_string(file)
+            .expect("read")
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut paths = Vec::new();
+        for start in ["crate::", "super::", "self::"] {
+            for (i, _) in text.match_indices(start) {
+                let before = text[..i].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                paths_at(&text, i, &[], &mut paths);
+            }
+        }
+        for path in paths {
+            let Some(to) = resolve(from, &path, &modules) else {
+                continue;
+            };
+            if !to.starts_with(from) {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    edges
+}
+
+/// The strongly connected groups of more than one file (Tarjan's algorithm).
+fn cycles(g: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Vec<Vec<String>> {
+    struct State<'a> {
+        g: &'a BTreeMap<Vec<String>, BTreeSet<Vec<String>>>,
+        index: BTreeMap<&'a [String], (usize, usize)>,
+        stack: Vec<&'a [String]>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a [String]) {
+        let n = s.index.len();
+        s.index.insert(v, (n, n));
+        s.stack.push(v);
+        for w in s.g.get(v).into_iter().flatten() {
+            let w: &[String] = w;
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.index[w].1.min(s.index[v].1);
+                s.index.get_mut(v).expect("visited").1 = low;
+            } else if s.stack.contains(&w) {
+                let low = s.index[w].0.min(s.index[v].1);
+                s.index.get_mut(v).expect("visited").1 = low;
+            }
+        }
+        if s.index[v].0 == s.index[v].1 {
+            let at = s.stack.iter().rposition(|x| *x == v).expect("on stack");
+            let group: Vec<String> = s.stack.drain(at..).map(|m| m.join("/")).collect();
+            if group.len() > 1 {
+                s.found.push(group);
+            }
+        }
+    }
+    let mut s = State {
+        g,
+        index: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for v in g.keys() {
+        if !s.index.contains_key(v.as_slice()) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+#[test]
+fn no_two_files_use_each_other() {
+    let found = cycles(&file_graph());
+    assert!(
+        found.is_empty(),
+        "files that use each other (move what they share into a file both use):\n{}",
+        found
+            .iter()
+            .map(|g| g.join(" <-> "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The checker itself: a cycle it must see, written as the sources write paths.
+#[test]
+fn the_file_cycle_check_sees_a_cycle_through_grouped_super_paths() {
+    let mut paths = Vec::new();
+    paths_at("super::{a::X, b::{c::Y, d}}", 0, &[], &mut paths);
+    let want: Vec<Vec<String>> = [
+        &["super", "a", "X"][..],
+        &["super", "b", "c", "Y"],
+        &["super", "b", "d"],
+    ]
+    .iter()
+    .map(|p| p.iter().map(|s| s.to_string()).collect())
+    .collect();
+    assert_eq!(paths, want);
+    let v = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
+    let g: BTreeMap<_, BTreeSet<_>> = [
+        (v("p/a"), [v("p/b")].into()),
+        (v("p/b"), [v("p/c")].into()),
+        (v("p/c"), [v("p/a"), v("q")].into()),
+    ]
+    .into();
+    assert_eq!(cycles(&g).len(), 1);
+    assert_eq!(cycles(&g)[0].len(), 3);
+}

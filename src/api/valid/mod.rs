@@ -8,18 +8,48 @@
 //! [`Teardown`] is the smaller contract deletion needs (the endpoint and where it lives), so
 //! a resource whose spec became invalid can still be deleted.
 
+/// A regex compiled once per call site: the checks run on every reconcile.
+macro_rules! re {
+    ($pattern:expr) => {{
+        static RE: std::sync::LazyLock<Regex> =
+            std::sync::LazyLock::new(|| Regex::new($pattern).expect("static regex"));
+        &*RE
+    }};
+}
+
+mod analysis;
+mod candidate;
+mod collect;
 pub mod container;
-mod errors;
-mod rules;
+mod identity;
+mod notify;
+mod rollout;
+mod serving;
+mod smoke;
+mod user_tags;
+
+use analysis::analysis;
+use candidate::candidate;
+use collect::{Collector, ROLE_ARN, S3_URI};
+use identity::identity;
+use rollout::{blue_green_limits, floors_can_judge, rollout};
+use serving::{autoscaling, serving};
+use smoke::smoke_test;
+use user_tags::check_tags;
+
+pub use analysis::{Analysis, Compare, Margin, OwnedAlarm};
+pub use candidate::{CandidatePolicy, CandidateSource};
+pub use identity::Teardown;
+pub use notify::SnsTopic;
+pub use rollout::{BlueGreen, Rollout, Shadow, Step};
+pub use serving::{ArtifactPolicy, Autoscaling, DataCapture, Serving};
+pub use smoke::SmokeTest;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use jiff::SignedDuration;
 use regex::Regex;
 
-pub(crate) use errors::merge;
-pub use errors::{FieldError, SpecErrors};
+pub use super::errors::{FieldError, SpecErrors};
 
 use super::spec::*;
 use super::units::S3Uri;
@@ -47,229 +77,13 @@ pub struct ValidSpec {
     pub adopt: bool,
 }
 
-/// An SNS topic, from its ARN: Publish must be sent in the topic's own region (SNS-3), and a
-/// FIFO topic needs group and deduplication ids (SNS-11, SNS-12).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SnsTopic {
-    pub arn: String,
-    pub region: String,
-    pub fifo: bool,
-}
-
-impl SnsTopic {
-    /// `arn:<partition>:sns:<region>:<12-digit account>:<name>`, name 1-256 of `A-Za-z0-9_-`
-    /// with `.fifo` allowed at the end (SNS-2).
-    pub fn parse(arn: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        let ok = parts.len() == 6
-            && parts[0] == "arn"
-            && parts[1].starts_with("aws")
-            && parts[2] == "sns"
-            && !parts[3].is_empty()
-            && parts[3]
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && parts[4].len() == 12
-            && parts[4].chars().all(|c| c.is_ascii_digit());
-        let name = parts.get(5).copied().unwrap_or_default();
-        let base = name.strip_suffix(".fifo").unwrap_or(name);
-        if !ok
-            || !(1..=256).contains(&name.chars().count())
-            || base.is_empty()
-            || !base
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!(
-                "\"{arn}\" is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name of letters, digits, _ and -, optionally ending .fifo>)"
-            ));
-        }
-        Ok(Self {
-            arn: arn.to_owned(),
-            region: parts[3].to_owned(),
-            fifo: name.ends_with(".fifo"),
-        })
-    }
-}
-
-/// Where the candidate comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CandidateSource {
-    /// The newest version of a package group carrying every `match_tags` entry.
-    Group {
-        group: String,
-        match_tags: BTreeMap<String, String>,
-    },
-    /// One package version, pinned by ARN.
-    Pinned { arn: String },
-    /// A model.tar.gz in the artifact store (its S3 URI is the candidate's id), served by
-    /// `image` with `environment`.
-    Artifact {
-        uri: String,
-        image: String,
-        environment: BTreeMap<String, String>,
-    },
-    /// The artifact the validation run at `uri` (a validation_results.json) names.
-    Results { uri: String },
-}
-
-impl CandidateSource {
-    /// What the lookup is logged under: the group, ARN, artifact or results URI.
-    pub fn label(&self) -> &str {
-        match self {
-            Self::Group { group, .. } => group,
-            Self::Pinned { arn } => arn,
-            Self::Artifact { uri, .. } | Self::Results { uri } => uri,
-        }
-    }
-
-    /// The artifact source's own image and environment, which name its model (a spec
-    /// change of either is a new model); None for the other sources.
-    pub fn artifact_settings(&self) -> Option<(&str, &BTreeMap<String, String>)> {
-        match self {
-            Self::Artifact {
-                image, environment, ..
-            } => Some((image, environment)),
-            _ => None,
-        }
-    }
-}
-
-/// How the candidate is found and gated.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CandidatePolicy {
-    pub source: CandidateSource,
-    pub approval: ApprovalPolicy,
-    pub compare_with_champion: Option<ChampionComparison>,
-}
-
-/// The candidate's production variant settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Serving {
-    pub instance_type: String,
-    pub instance_count: i32,
-    pub environment: BTreeMap<String, String>,
-}
-
-/// The artifact gate.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ArtifactPolicy {
-    pub validate: bool,
-    pub max_uncompressed_bytes: u64,
-}
-
-/// One traffic step before 100 %: candidate weight in percent and how long it bakes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub weight: i32,
-    pub bake: SignedDuration,
-}
-
-/// SageMaker blue/green settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BlueGreen {
-    pub bake: Duration,
-    pub termination_wait: Duration,
-    pub canary_percent: Option<i32>,
-}
-
-/// The shadow stage.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Shadow {
-    pub sampling_percent: i32,
-    pub duration: SignedDuration,
-    pub then: ShadowThen,
-}
-
-/// How traffic moves.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rollout {
-    pub strategy: Strategy,
-    /// The traffic steps of the strategy before 100 %: the canary steps, the linear steps,
-    /// or the canary steps after a shadow stage with `then: Canary`; empty otherwise.
-    pub steps: Vec<Step>,
-    pub blue_green: Option<BlueGreen>,
-    pub shadow: Option<Shadow>,
-    pub paused: bool,
-    pub promote: bool,
-    pub abort: bool,
-}
-
-/// An alarm the controller owns, with its threshold in the metric's unit (latencies in
-/// microseconds, as CloudWatch reports them).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OwnedAlarm {
-    pub metric: AlarmMetric,
-    pub statistic: String,
-    pub threshold: f64,
-    pub periods: i32,
-    pub custom: Option<CustomMetric>,
-}
-
-/// What is watched while the candidate takes traffic.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Analysis {
-    pub rollback_on: RollbackOn,
-    /// How often the watched alarms are read while the candidate takes traffic.
-    pub interval: Duration,
-    pub existing: Vec<String>,
-    pub owned: Vec<OwnedAlarm>,
-    pub compare: Vec<Compare>,
-}
-
-/// A candidate-against-champion comparison, its margin in the metric's unit (latencies in
-/// microseconds, as CloudWatch reports them; rates in percentage points).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Compare {
-    pub metric: CompareMetric,
-    pub statistic: String,
-    pub margin: Margin,
-    pub min_invocations: f64,
-}
-
-/// How much worse the candidate may be.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Margin {
-    /// candidate <= champion x this
-    Ratio(f64),
-    /// candidate <= champion + this
-    Increase(f64),
-}
-
-/// Target-tracking autoscaling.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Autoscaling {
-    pub min: i32,
-    pub max: i32,
-    pub metric: ScalingMetric,
-    pub target_value: f64,
-    pub scale_in_cooldown: Duration,
-    pub scale_out_cooldown: Duration,
-}
-
-/// Data capture of the endpoint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DataCapture {
-    pub sampling_percent: i32,
-    pub destination_s3_uri: String,
-}
-
-/// The smoke test, with its body pattern compiled.
-#[derive(Clone, Debug)]
-pub struct SmokeTest {
-    pub content_type: String,
-    pub body: String,
-    pub expect_status: i32,
-    pub body_matches: Option<Regex>,
-}
-
 impl ValidSpec {
     /// Validates a spec: the CRD schema first, then the rules it cannot express; every
     /// problem at once.
     pub fn new(spec: &ModelDeploymentSpec) -> Result<Self, SpecErrors> {
         let value = serde_json::to_value(spec).unwrap_or_default();
         let schema = super::schema::problems(&value);
-        match rules::build(spec) {
+        match build(spec) {
             Ok(valid) if schema.is_empty() => Ok(valid),
             Ok(_) => Err(SpecErrors(schema.all())),
             Err(semantic) => Err(SpecErrors(merge(schema, semantic))),
@@ -292,19 +106,157 @@ impl ValidSpec {
     }
 }
 
-/// What deleting a ModelDeployment needs from its spec: which endpoint, where, and what to
-/// do with it. Checked on its own, so an otherwise invalid spec can still be deleted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Teardown {
-    pub endpoint_name: String,
-    pub region: Option<String>,
-    pub assume_role_arn: Option<String>,
-    pub deletion_policy: DeletionPolicy,
+/// Builds the typed spec, or returns every problem found.
+fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
+    let mut c = Collector::default();
+    identity(&mut c, spec);
+    c.pattern(
+        "spec.executionRoleArn",
+        &spec.execution_role_arn,
+        re!(ROLE_ARN),
+        "an IAM role ARN",
+    );
+    let candidate = candidate(&mut c, &spec.candidate, spec);
+    let serving = serving(&mut c, spec);
+    let autoscaling = spec
+        .autoscaling
+        .as_ref()
+        .and_then(|a| autoscaling(&mut c, a));
+    let max_uncompressed_bytes = match spec.artifact.max_uncompressed_bytes.parse() {
+        Ok(0) => {
+            c.err(
+                "spec.artifact.maxUncompressedBytes",
+                "must be greater than zero",
+            );
+            0
+        }
+        Ok(n) => n,
+        Err(e) => {
+            c.err("spec.artifact.maxUncompressedBytes", e);
+            0
+        }
+    };
+    let rollout = rollout(&mut c, &spec.rollout);
+    let analysis = analysis(&mut c, &spec.analysis);
+    if let Some(r) = &rollout {
+        floors_can_judge(&mut c, spec, r);
+        if r.steps.is_empty() && !spec.analysis.compare.is_empty() {
+            c.err(
+                "spec.analysis.compare",
+                "compares candidate and champion while both serve a step: needs Canary, Linear or Shadow then Canary",
+            );
+        }
+    }
+    if spec.rollout.strategy == Strategy::BlueGreen {
+        blue_green_limits(&mut c, spec);
+        // SageMaker rolls a blue/green deployment back on any of its alarms in ALARM, and a
+        // floor is in ALARM until the new fleet has traffic.
+        for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
+            if rule.metric == AlarmMetric::Invocations {
+                c.err(
+                    format!("spec.analysis.alarms.create[{i}].metric"),
+                    "Invocations (a floor, in ALARM until traffic arrives) cannot guard a BlueGreen rollout: SageMaker would roll back at once; use Canary or Linear",
+                );
+            }
+        }
+    }
+    let data_capture = spec.data_capture.as_ref().map(|dc| {
+        c.range(
+            "spec.dataCapture.samplingPercent",
+            dc.sampling_percent.into(),
+            1,
+            100,
+        );
+        if c.pattern(
+            "spec.dataCapture.destinationS3Uri",
+            &dc.destination_s3_uri,
+            re!(S3_URI),
+            "an s3://bucket/prefix URI",
+        ) && dc.destination_s3_uri.len() > 512
+        {
+            c.err(
+                "spec.dataCapture.destinationS3Uri",
+                format!(
+                    "is {} characters; SageMaker allows at most 512",
+                    dc.destination_s3_uri.len()
+                ),
+            );
+        }
+        DataCapture {
+            sampling_percent: dc.sampling_percent,
+            destination_s3_uri: dc.destination_s3_uri.clone(),
+        }
+    });
+    let smoke_test = spec.smoke_test.as_ref().map(|st| smoke_test(&mut c, st));
+    check_tags(&mut c, &spec.tags);
+    let audit = spec.audit.as_ref().and_then(|a| {
+        c.pattern(
+            "spec.audit.s3Uri",
+            &a.s3_uri,
+            re!(S3_URI),
+            "an s3://bucket/prefix URI",
+        )
+        .then(|| S3Uri::parse(&a.s3_uri).ok())
+        .flatten()
+    });
+    let notify = spec.notify.as_ref().and_then(|n| {
+        SnsTopic::parse(&n.sns_topic_arn)
+            .map_err(|e| c.err("spec.notify.snsTopicArn", e))
+            .ok()
+    });
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    Ok(ValidSpec {
+        raw: spec.clone(),
+        endpoint_name: spec.endpoint_name.clone(),
+        region: spec.region.clone(),
+        assume_role_arn: spec.assume_role_arn.clone(),
+        execution_role_arn: spec.execution_role_arn.clone(),
+        candidate: candidate.ok_or_else(Vec::new)?,
+        serving,
+        artifact: ArtifactPolicy {
+            validate: spec.artifact.validate,
+            max_uncompressed_bytes,
+        },
+        rollout: rollout.ok_or_else(Vec::new)?,
+        analysis,
+        autoscaling,
+        data_capture,
+        smoke_test: smoke_test.flatten(),
+        tags: spec.tags.clone(),
+        audit,
+        notify,
+        deletion_policy: spec.deletion_policy,
+        adopt: spec.adopt,
+    })
 }
 
-impl Teardown {
-    /// The deletion contract of a spec that may be invalid elsewhere.
-    pub fn from_spec(spec: &ModelDeploymentSpec) -> Result<Self, SpecErrors> {
-        rules::teardown(spec)
+/// Merges schema problems with semantic ones, so that one mistake is reported once: where
+/// a structural problem and a semantic one name the same field, the semantic message (which
+/// says what was meant) replaces the schema's (which says what was matched); a failed CEL
+/// rule is dropped when the semantic rules report a problem at its path or below it (every
+/// CEL rule of the CRD has a semantic twin that says which field is wrong, which a test of
+/// each rule checks).
+pub(crate) fn merge(schema: super::schema::Problems, semantic: Vec<FieldError>) -> Vec<FieldError> {
+    let below = |path: &str| {
+        semantic.iter().any(|e| {
+            e.path == path
+                || e.path
+                    .strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        })
+    };
+    let mut out: Vec<FieldError> = schema
+        .structural
+        .into_iter()
+        .filter(|s| !semantic.iter().any(|e| e.path == s.path))
+        .collect();
+    out.extend(schema.cel.into_iter().filter(|c| !below(&c.path)));
+    for e in semantic {
+        if !out.contains(&e) {
+            out.push(e);
+        }
     }
+    out
 }

@@ -2,8 +2,6 @@
 //! its smoke test, weight steps with bakes, the final candidate-only config), holding on a
 //! pause or a manual-rollback alarm, and noticing when a new candidate supersedes it.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 
 use super::super::actions::{Action, VariantPlan};
@@ -12,15 +10,14 @@ use super::super::desired::{
     model_plan, owned_alarms, selector_hash, variant_name,
 };
 use super::super::markers::{Ending, Smoke, Stage};
-use super::super::observed::{
-    AlarmState, ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin, Variant,
-};
+use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
-use super::rollback::{begin_rollback, rollback, update_failed};
-use super::{
-    collect_garbage, ensure_scaling, finish_markers, history, run_label, scope, traffic_since,
+use super::common::{
+    collect_garbage, ensure_scaling, finish_markers, history, others, pinned_candidate_info,
+    run_label, scope, traffic_since, weights_for,
 };
+use super::rollback::{begin_rollback, rollback, update_failed};
 use crate::api::conditions::Health;
 use crate::api::{Phase, RollbackOn, ShadowThen};
 
@@ -226,63 +223,6 @@ pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
             start(p, Some(ep), &cand);
         }
     }
-}
-
-/// The in-flight candidate as a [`Candidate`] (lineage from the lookup when it matches).
-pub(super) fn pinned_candidate_info(p: &Planner<'_>) -> Option<Candidate> {
-    let arn = p.markers.candidate.clone()?;
-    match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if c.candidate_id == arn => Some(c.clone()),
-        _ => Some(Candidate {
-            origin: Origin::of_id(&arn),
-            environment: BTreeMap::new(),
-            // An artifact's id is its model.tar.gz.
-            model_data_url: if Origin::of_id(&arn) == Origin::Registry {
-                String::new()
-            } else {
-                arn.clone()
-            },
-            candidate_id: arn,
-            run_id: p.markers.run_id.clone(),
-            approval: String::new(),
-            status: String::new(),
-            image: None,
-            lineage: BTreeMap::new(),
-            artifact: ArtifactCheck::Unchecked,
-            comparison: None,
-        }),
-    }
-}
-
-/// Production variants other than the candidate, with their current weights.
-pub(super) fn others<'e>(ep: &'e Endpoint, candidate_variant: &str) -> Vec<&'e Variant> {
-    ep.variants
-        .iter()
-        .filter(|v| v.name != candidate_variant)
-        .collect()
-}
-
-/// Relative weights giving the candidate `pct` percent, others keeping their proportions.
-pub(super) fn weights_for(
-    ep: &Endpoint,
-    candidate_variant: &str,
-    pct: i32,
-) -> BTreeMap<String, f64> {
-    let rest = others(ep, candidate_variant);
-    let total: f64 = rest.iter().map(|v| v.current_weight.max(0.0)).sum();
-    let mut w: BTreeMap<String, f64> = rest
-        .iter()
-        .map(|v| {
-            let share = if total > 0.0 {
-                v.current_weight.max(0.0) / total
-            } else {
-                1.0 / rest.len() as f64
-            };
-            (v.name.clone(), share * f64::from(100 - pct))
-        })
-        .collect();
-    w.insert(candidate_variant.to_owned(), f64::from(pct));
-    w
 }
 
 pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {

@@ -10,8 +10,9 @@ use super::super::desired::{
 use super::super::markers::{Markers, Smoke, Stage};
 use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner};
-use super::advance::pinned_candidate_info;
-use super::{ensure_scaling, hint, run_label};
+use super::common::{
+    deregister_unless_kept, ensure_scaling, hint, pinned_candidate_info, run_label,
+};
 use crate::api::conditions::Health;
 use crate::api::{HistoryEntry, Phase, Strategy};
 
@@ -522,29 +523,6 @@ pub(super) fn switch_config(
     });
     p.markers = m;
     p.next = Next::Poll;
-}
-
-/// Deregisters the scalable targets of variants an update removes or moves to another
-/// instance type; `kept` are the (variant, instance type) pairs of the new config.
-pub(super) fn deregister_unless_kept(p: &mut Planner<'_>, kept: &[(String, String)]) {
-    let current = p
-        .endpoint()
-        .map(|e| e.variants.as_slice())
-        .unwrap_or_default();
-    for reg in &p.input.observed.scaling {
-        let now_type = current
-            .iter()
-            .find(|v| v.name == reg.variant)
-            .map(|v| v.instance_type.as_str());
-        let survives = kept
-            .iter()
-            .any(|(name, t)| *name == reg.variant && Some(t.as_str()) == now_type);
-        if !survives {
-            p.push(Action::DeregisterScaling {
-                variant: reg.variant.clone(),
-            });
-        }
-    }
 }
 
 /// The candidate serves alone: keep config, alarms, scaling and markers in line with the spec.

@@ -7,9 +7,10 @@ use super::super::markers::{Ending, Stage};
 use super::super::observed::AlarmState;
 use super::super::observed::Endpoint;
 use super::super::{Next, Planner};
-use super::advance::{others, weights_for};
-use super::begin::deregister_unless_kept;
-use super::{collect_garbage, ensure_scaling, finish_markers, hint, history, scope};
+use super::common::{
+    collect_garbage, deregister_unless_kept, ensure_scaling, finish_markers, hint, history, others,
+    scope, weights_for,
+};
 use crate::api::Phase;
 use crate::api::conditions::Health;
 use crate::tags::tag_safe;

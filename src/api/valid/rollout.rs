@@ -1,0 +1,279 @@
+//! `spec.rollout`: the strategy, its step schedule and bakes, blue/green's SageMaker limits,
+//! shadow, and the gates.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use super::collect::*;
+use crate::api::spec::*;
+use crate::api::units::DurationString;
+
+/// One traffic step before 100 %: candidate weight in percent and how long it bakes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub weight: i32,
+    pub bake: SignedDuration,
+}
+
+/// SageMaker blue/green settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlueGreen {
+    pub bake: Duration,
+    pub termination_wait: Duration,
+    pub canary_percent: Option<i32>,
+}
+
+/// The shadow stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shadow {
+    pub sampling_percent: i32,
+    pub duration: SignedDuration,
+    pub then: ShadowThen,
+}
+
+/// How traffic moves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rollout {
+    pub strategy: Strategy,
+    /// The traffic steps of the strategy before 100 %: the canary steps, the linear steps,
+    /// or the canary steps after a shadow stage with `then: Canary`; empty otherwise.
+    pub steps: Vec<Step>,
+    pub blue_green: Option<BlueGreen>,
+    pub shadow: Option<Shadow>,
+    pub paused: bool,
+    pub promote: bool,
+    pub abort: bool,
+}
+
+/// SageMaker's limit on blue/green wait and termination intervals.
+pub(super) const MAX_BLUE_GREEN_WAIT_SECS: u64 = 3600;
+
+/// Longest bake or shadow period accepted: a month of one step is a stuck rollout.
+pub(super) const MAX_STAGE: Duration = Duration::from_secs(30 * 86_400);
+
+pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
+    let needs = |c: &mut Collector, present: bool, field: &str, why: &str| {
+        if !present {
+            c.err(
+                format!("spec.rollout.{field}"),
+                format!("is required {why}"),
+            );
+        }
+    };
+    match r.strategy {
+        Strategy::Canary => needs(c, r.canary.is_some(), "canary", "by strategy Canary"),
+        Strategy::Linear => needs(c, r.linear.is_some(), "linear", "by strategy Linear"),
+        Strategy::BlueGreen => needs(
+            c,
+            r.blue_green.is_some(),
+            "blueGreen",
+            "by strategy BlueGreen",
+        ),
+        Strategy::Shadow => {
+            needs(c, r.shadow.is_some(), "shadow", "by strategy Shadow");
+            if r.shadow
+                .as_ref()
+                .is_some_and(|s| s.then == ShadowThen::Canary)
+            {
+                needs(c, r.canary.is_some(), "canary", "by shadow.then: Canary");
+            }
+        }
+        Strategy::Direct => {}
+    }
+    if r.promote && r.abort {
+        c.err("spec.rollout", "promote and abort cannot both be true");
+    }
+    let canary = r.canary.as_ref().map(|canary| canary_steps(c, canary));
+    let linear = r.linear.as_ref().map(|linear| {
+        let ok = c.range(
+            "spec.rollout.linear.stepWeight",
+            linear.step_weight.into(),
+            1,
+            99,
+        );
+        let bake = c.duration("spec.rollout.linear.bake", &linear.bake, MAX_STAGE);
+        match (ok, bake) {
+            (true, Some(bake)) => (1..)
+                .map(|k| k * linear.step_weight)
+                .take_while(|w| *w < 100)
+                .map(|weight| Step {
+                    weight,
+                    bake: signed(bake),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    });
+    let blue_green = r.blue_green.as_ref().map(|bg| blue_green(c, bg));
+    let shadow = r.shadow.as_ref().map(|sh| {
+        c.range(
+            "spec.rollout.shadow.samplingPercent",
+            sh.sampling_percent.into(),
+            1,
+            100,
+        );
+        let duration = c.duration("spec.rollout.shadow.duration", &sh.duration, MAX_STAGE);
+        Shadow {
+            sampling_percent: sh.sampling_percent,
+            duration: duration.map(signed).unwrap_or_default(),
+            then: sh.then,
+        }
+    });
+    let steps = match r.strategy {
+        Strategy::Canary => canary.clone().unwrap_or_default(),
+        Strategy::Linear => linear.unwrap_or_default(),
+        Strategy::Shadow
+            if shadow
+                .as_ref()
+                .is_some_and(|s| s.then == ShadowThen::Canary) =>
+        {
+            canary.unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    Some(Rollout {
+        strategy: r.strategy,
+        steps,
+        blue_green: blue_green.flatten(),
+        shadow,
+        paused: r.paused,
+        promote: r.promote,
+        abort: r.abort,
+    })
+}
+
+pub(super) fn canary_steps(c: &mut Collector, canary: &CanarySpec) -> Vec<Step> {
+    if canary.steps.is_empty() || canary.steps.len() > 10 {
+        c.err(
+            "spec.rollout.canary.steps",
+            format!("has {} steps; expected 1 to 10", canary.steps.len()),
+        );
+    }
+    let mut previous: Option<i32> = None;
+    let mut steps = Vec::new();
+    for (i, step) in canary.steps.iter().enumerate() {
+        let path = format!("spec.rollout.canary.steps[{i}]");
+        if step.weight < 1 || step.weight > 99 {
+            c.err(
+                format!("{path}.weight"),
+                format!(
+                    "{} must be between 1 and 99 (100 % is the final promotion)",
+                    step.weight
+                ),
+            );
+        }
+        if let Some(p) = previous.filter(|p| step.weight <= *p) {
+            c.err(
+                format!("{path}.weight"),
+                format!(
+                    "{} must be greater than the previous step ({p})",
+                    step.weight
+                ),
+            );
+        }
+        previous = Some(step.weight);
+        if let Some(bake) = c.duration(&format!("{path}.bake"), &step.bake, MAX_STAGE) {
+            steps.push(Step {
+                weight: step.weight,
+                bake: signed(bake),
+            });
+        }
+    }
+    steps
+}
+
+pub(super) fn blue_green(c: &mut Collector, bg: &BlueGreenSpec) -> Option<BlueGreen> {
+    let limit = Duration::from_secs(MAX_BLUE_GREEN_WAIT_SECS);
+    let mut wait = |field: &str, d: &DurationString| {
+        let path = format!("spec.rollout.blueGreen.{field}");
+        match d.parse() {
+            Ok(v) if v.is_zero() => {
+                c.err(&path, format!("\"{d}\" must be longer than zero"));
+                None
+            }
+            Ok(v) if v > limit => {
+                c.err(
+                    &path,
+                    format!("\"{d}\" ({}s) exceeds SageMaker's limit of 1h", v.as_secs()),
+                );
+                None
+            }
+            Ok(v) => Some(v),
+            Err(e) => {
+                c.err(&path, e);
+                None
+            }
+        }
+    };
+    let bake = wait("bake", &bg.bake);
+    let termination_wait = wait("terminationWait", &bg.termination_wait);
+    if let Some(p) = bg.canary_percent {
+        // CanarySize: at most half of the variant's instances (TrafficRoutingConfig).
+        c.range("spec.rollout.blueGreen.canaryPercent", p.into(), 1, 50);
+    }
+    Some(BlueGreen {
+        bake: bake?,
+        termination_wait: termination_wait?,
+        canary_percent: bg.canary_percent,
+    })
+}
+
+/// What SageMaker checks across fields of a blue/green deployment: AutoRollbackConfig
+/// holds at most 10 alarms (all watched alarms go there), and a canary of at least one
+/// instance must be at most half of the fleet, so it needs two instances or more.
+pub(super) fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
+    let alarms = &spec.analysis.alarms;
+    let watched = alarms.existing.len() + alarms.create.len();
+    if watched > 10 {
+        c.err(
+            "spec.analysis.alarms",
+            format!(
+                "{watched} alarms are watched ({} existing, {} created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
+                alarms.existing.len(),
+                alarms.create.len()
+            ),
+        );
+    }
+    let canary = spec
+        .rollout
+        .blue_green
+        .as_ref()
+        .and_then(|bg| bg.canary_percent);
+    if let Some(p) = canary
+        && spec.serving.instance_count < 2
+    {
+        c.err(
+            "spec.rollout.blueGreen.canaryPercent",
+            format!(
+                "a canary of {p} % needs serving.instanceCount of 2 or more: SageMaker's canary is at least one instance and at most half of {}",
+                spec.serving.instance_count
+            ),
+        );
+    }
+}
+
+/// An Invocations floor judges `periods + 1` minutes after a step's traffic starts: every
+/// bake (and the shadow period) must last longer, or the floor would never say anything.
+pub(super) fn floors_can_judge(c: &mut Collector, spec: &ModelDeploymentSpec, r: &Rollout) {
+    let shortest = r
+        .steps
+        .iter()
+        .map(|s| s.bake)
+        .chain(r.shadow.as_ref().map(|s| s.duration))
+        .min();
+    for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
+        let needs = SignedDuration::from_mins(i64::from(rule.periods) + 1);
+        if rule.metric == AlarmMetric::Invocations
+            && let Some(bake) = shortest.filter(|b| *b <= needs)
+        {
+            c.err(
+                format!("spec.analysis.alarms.create[{i}].periods"),
+                format!(
+                    "an Invocations floor judges {} min after a step's traffic starts (periods + 1), but the shortest bake is {bake:#}: lower periods or bake longer",
+                    rule.periods + 1
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `spec.serving`, `spec.artifact` and `spec.autoscaling`: what the candidate runs on, how
+//! its artifact is checked, and how its variant scales.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use regex::Regex;
+
+use super::collect::*;
+use super::*;
+use crate::api::spec::*;
+
+/// The candidate's production variant settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Serving {
+    pub instance_type: String,
+    pub instance_count: i32,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// The artifact gate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArtifactPolicy {
+    pub validate: bool,
+    pub max_uncompressed_bytes: u64,
+}
+
+/// Target-tracking autoscaling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoscaling {
+    pub min: i32,
+    pub max: i32,
+    pub metric: ScalingMetric,
+    pub target_value: f64,
+    pub scale_in_cooldown: Duration,
+    pub scale_out_cooldown: Duration,
+}
+
+/// Data capture of the endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataCapture {
+    pub sampling_percent: i32,
+    pub destination_s3_uri: String,
+}
+
+pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving {
+    let s = &spec.serving;
+    c.pattern(
+        "spec.serving.instanceType",
+        &s.instance_type,
+        re!(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"),
+        "a SageMaker instance type such as ml.m5.large",
+    );
+    c.range(
+        "spec.serving.instanceCount",
+        s.instance_count.into(),
+        1,
+        100,
+    );
+    c.0.extend(container::environment(
+        "spec.serving.environment",
+        &s.environment,
+    ));
+    if let Some(a) = &spec.autoscaling
+        && a.min <= a.max
+        && (s.instance_count < a.min || s.instance_count > a.max)
+    {
+        c.err(
+            "spec.serving.instanceCount",
+            format!(
+                "{} must lie within autoscaling min..max ({}..{})",
+                s.instance_count, a.min, a.max
+            ),
+        );
+    }
+    Serving {
+        instance_type: s.instance_type.clone(),
+        instance_count: s.instance_count,
+        environment: s.environment.clone(),
+    }
+}
+
+pub(super) fn autoscaling(c: &mut Collector, a: &AutoscalingSpec) -> Option<Autoscaling> {
+    c.range("spec.autoscaling.min", a.min.into(), 1, 100);
+    c.range("spec.autoscaling.max", a.max.into(), 1, 100);
+    if a.min > a.max {
+        c.err(
+            "spec.autoscaling.min",
+            format!("{} must not exceed autoscaling.max ({})", a.min, a.max),
+        );
+    }
+    if !a.target.value.is_finite() || a.target.value <= 0.0 {
+        c.err(
+            "spec.autoscaling.target.value",
+            format!("{} must be a number above zero", a.target.value),
+        );
+    }
+    let day = Duration::from_secs(86_400);
+    let scale_in = c.duration(
+        "spec.autoscaling.scaleInCooldown",
+        &a.scale_in_cooldown,
+        day,
+    );
+    let scale_out = c.duration(
+        "spec.autoscaling.scaleOutCooldown",
+        &a.scale_out_cooldown,
+        day,
+    );
+    Some(Autoscaling {
+        min: a.min,
+        max: a.max,
+        metric: a.target.metric,
+        target_value: a.target.value,
+        scale_in_cooldown: scale_in?,
+        scale_out_cooldown: scale_out?,
+    })
+}

@@ -1,0 +1,83 @@
+//! The simulator's CloudWatch: alarms whose state scenarios change over time, and the
+//! variants' metrics.
+
+use async_trait::async_trait;
+
+use super::Simulator;
+use crate::aws::AwsError;
+use crate::aws::alarms::Alarms;
+use crate::plan::MetricQuery;
+use crate::plan::actions::AlarmPlan;
+use crate::plan::{Alarm, AlarmState};
+
+#[async_trait]
+impl Alarms for Simulator {
+    async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(names
+            .iter()
+            .filter_map(|n| st.alarms.get(n).map(|(a, _)| a.clone()))
+            .collect())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
+        Ok(st
+            .alarms
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+
+    async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
+        let now = self.clock.now();
+        let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
+        super::rules::alarm(alarm)?;
+        let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
+            (
+                Alarm {
+                    name: alarm.name.clone(),
+                    state: AlarmState::InsufficientData,
+                    since: Some(now),
+                },
+                None,
+            )
+        });
+        entry.1 = Some(alarm.clone());
+        Ok(())
+    }
+
+    async fn metric_data(
+        &self,
+        queries: &[MetricQuery],
+        _start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<Vec<Option<f64>>, AwsError> {
+        let st = self.enter("cloudwatch", "GetMetricData", false)?;
+        // The latest scripted value for the variant's role, as of the window's end.
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let role = if st.champions.contains(&q.variant) {
+                    "champion"
+                } else {
+                    "candidate"
+                };
+                st.metrics
+                    .iter()
+                    .filter(|(at, m)| *at <= end && m.variant == role && m.metric == q.metric)
+                    .map(|(_, m)| m.value)
+                    .next_back()
+            })
+            .collect())
+    }
+
+    async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
+        let mut st = self.enter("cloudwatch", "DeleteAlarms", true)?;
+        for n in names {
+            st.alarms.remove(n);
+        }
+        Ok(())
+    }
+}
