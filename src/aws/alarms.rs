@@ -43,10 +43,7 @@ impl SdkAlarms {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
             client: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(config)
-                    .interceptor(super::limit::ThrottleCounter)
-                    .retry_partition(super::limit::partition("cloudwatch", config))
-                    .build(),
+                crate::aws::sdk::sdk_config!(aws_sdk_cloudwatch, config, "cloudwatch").build(),
             ),
         }
     }

@@ -161,20 +161,11 @@ fn key(settings: &Settings, default_region: Option<&str>) -> String {
     format!("{account}/{region}")
 }
 
-/// The SDK's retry partition for `service` in the configuration's region: the adaptive
-/// retry mode's client-side rate and retry budget are kept per partition (by default one per
+/// The name of the SDK's retry partition for `service` in `region`: the adaptive retry
+/// mode's client-side rate and retry budget are kept per partition (by default one per
 /// service for the whole process), so that a region AWS throttles does not slow the others.
-pub fn partition(
-    service: &str,
-    config: &aws_config::SdkConfig,
-) -> aws_sdk_sagemaker::config::retry::RetryPartition {
-    let region = config
-        .region()
-        .map(|r| r.as_ref().to_owned())
-        .unwrap_or_default();
-    aws_sdk_sagemaker::config::retry::RetryPartition::new(format!(
-        "sagemaker-rollout/{service}/{region}"
-    ))
+pub fn partition_name(service: &str, region: &str) -> String {
+    format!("sagemaker-rollout/{service}/{region}")
 }
 
 static THROTTLES: AtomicU64 = AtomicU64::new(0);

@@ -14,6 +14,7 @@ pub mod registry;
 pub mod runtime;
 pub mod s3;
 pub mod scaling;
+pub mod sdk;
 mod sdk_configs;
 pub mod sdk_endpoints;
 

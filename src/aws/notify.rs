@@ -39,12 +39,8 @@ impl SdkNotifier {
             .entry(region.to_owned())
             .or_insert_with(|| {
                 aws_sdk_sns::Client::from_conf(
-                    aws_sdk_sns::config::Builder::from(&self.config)
+                    crate::aws::sdk::sdk_config!(aws_sdk_sns, &self.config, "sns", region)
                         .region(aws_sdk_sns::config::Region::new(region.to_owned()))
-                        .interceptor(super::limit::ThrottleCounter)
-                        .retry_partition(aws_sdk_sns::config::retry::RetryPartition::new(format!(
-                            "sagemaker-rollout/sns/{region}"
-                        )))
                         .build(),
                 )
             })

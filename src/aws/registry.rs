@@ -69,10 +69,7 @@ impl SdkRegistry {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
             client: aws_sdk_sagemaker::Client::from_conf(
-                aws_sdk_sagemaker::config::Builder::from(config)
-                    .interceptor(super::limit::ThrottleCounter)
-                    .retry_partition(super::limit::partition("sagemaker", config))
-                    .build(),
+                crate::aws::sdk::sdk_config!(aws_sdk_sagemaker, config, "sagemaker").build(),
             ),
         }
     }

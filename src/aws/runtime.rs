@@ -49,20 +49,19 @@ pub struct SdkRuntime {
 
 impl SdkRuntime {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let conf = aws_sdk_sagemakerruntime::config::Builder::from(config)
-            .retry_config(RetryConfig::standard().with_max_attempts(INVOKE_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(INVOKE_ATTEMPT_TIMEOUT)
-                    .operation_timeout(
-                        INVOKE_ATTEMPT_TIMEOUT * INVOKE_ATTEMPTS + Duration::from_secs(10),
-                    )
-                    .build(),
-            )
-            .interceptor(super::limit::ThrottleCounter)
-            .retry_partition(super::limit::partition("sagemaker-runtime", config))
-            .build();
+        let conf =
+            crate::aws::sdk::sdk_config!(aws_sdk_sagemakerruntime, config, "sagemaker-runtime")
+                .retry_config(RetryConfig::standard().with_max_attempts(INVOKE_ATTEMPTS))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(5))
+                        .operation_attempt_timeout(INVOKE_ATTEMPT_TIMEOUT)
+                        .operation_timeout(
+                            INVOKE_ATTEMPT_TIMEOUT * INVOKE_ATTEMPTS + Duration::from_secs(10),
+                        )
+                        .build(),
+                )
+                .build();
         Self {
             client: aws_sdk_sagemakerruntime::Client::from_conf(conf),
         }

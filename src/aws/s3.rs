@@ -59,10 +59,8 @@ impl SdkS3 {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         let custom_endpoint =
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let conf = aws_sdk_s3::config::Builder::from(config)
+        let conf = crate::aws::sdk::sdk_config!(aws_sdk_s3, config, "s3")
             .force_path_style(custom_endpoint)
-            .interceptor(super::limit::ThrottleCounter)
-            .retry_partition(super::limit::partition("s3", config))
             .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(conf),

@@ -59,10 +59,12 @@ impl SdkScaling {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         Self {
             client: aws_sdk_applicationautoscaling::Client::from_conf(
-                aws_sdk_applicationautoscaling::config::Builder::from(config)
-                    .interceptor(super::limit::ThrottleCounter)
-                    .retry_partition(super::limit::partition("application-autoscaling", config))
-                    .build(),
+                crate::aws::sdk::sdk_config!(
+                    aws_sdk_applicationautoscaling,
+                    config,
+                    "application-autoscaling"
+                )
+                .build(),
             ),
         }
     }

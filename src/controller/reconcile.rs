@@ -18,8 +18,8 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::{Context, ControllerError};
-use crate::api::conditions;
 use crate::api::{ModelDeployment, ModelDeploymentStatus, Teardown, ValidSpec};
+use crate::plan::{Outcome, settle};
 use kube::runtime::reflector::ObjectRef;
 
 use crate::aws::NoRegion;
@@ -93,7 +93,7 @@ pub async fn reconcile(
         generation = md.metadata.generation,
     );
     let started = std::time::Instant::now();
-    let result = pass(&md, &ctx, &ns, &name).instrument(span).await;
+    let result = pass(&md, &ctx, &ns).instrument(span).await;
     ctx.deps
         .metrics
         .observe_duration(started.elapsed().as_secs_f64());
@@ -103,17 +103,13 @@ pub async fn reconcile(
     result
 }
 
-async fn pass(
-    md: &ModelDeployment,
-    ctx: &Context,
-    ns: &str,
-    name: &str,
-) -> Result<Action, ControllerError> {
+/// One pass, in three steps: the finalizer guard, the engine over what was received (a
+/// spec, an invalid spec, a deletion), then publishing what it decided.
+async fn pass(md: &ModelDeployment, ctx: &Context, ns: &str) -> Result<Action, ControllerError> {
     let api: Api<ModelDeployment> = Api::namespaced(ctx.client.clone(), ns);
     let owner = md.owner();
     let deleting = md.metadata.deletion_timestamp.is_some();
-    let guarded = md.finalizers().iter().any(|f| f == FINALIZER);
-    if !guarded {
+    if !md.finalizers().iter().any(|f| f == FINALIZER) {
         if !deleting {
             // Before anything exists on AWS, so nothing can be orphaned by a delete.
             add_finalizer(&api, md).await?;
@@ -128,91 +124,96 @@ async fn pass(
     }
     ctx.deps.metrics.reconcile_started();
     let now = ctx.deps.clock.now();
+    let received = match Received::of(md) {
+        Ok(received) => received,
+        Err(errors) => return release_unreachable(&api, md, ctx, &errors).await,
+    };
+    match run(ctx, &owner, received, md, now).await {
+        Ok(pass) => {
+            ctx.succeeded(&owner);
+            publish_pass(&api, md, ctx, &pass, now).await
+        }
+        // The lease went away mid-pass; whoever holds it now carries on.
+        Err(EngineError::Gated) => Ok(Action::await_change()),
+        Err(e) => {
+            let e = ControllerError::Engine(e);
+            report_failure(&api, md, ctx, deleting, &e, now).await;
+            Err(e)
+        }
+    }
+}
+
+/// The engine's pass over what was received; an invalid spec or a missing region is a
+/// Stalled pass with no AWS call.
+async fn run(
+    ctx: &Context,
+    owner: &str,
+    received: Received,
+    md: &ModelDeployment,
+    now: Timestamp,
+) -> Result<Pass, EngineError> {
     let previous = md.status.as_ref();
     let generation = md.metadata.generation;
-    // The spec is validated once per pass, here; the engine only ever sees a ValidSpec.
-    let result = match (ValidSpec::new(&md.spec), deleting) {
-        (Ok(spec), false) => {
+    match received {
+        Received::Spec(spec) => {
             match ctx
-                .engine(&owner, spec.region.clone(), spec.assume_role_arn.clone())
+                .engine(owner, spec.region.clone(), spec.assume_role_arn.clone())
                 .await
             {
                 Ok(engine) => {
-                    let r = engine.reconcile(&spec, previous, generation, now).await;
-                    ctx.deps.metrics.aws_calls(&engine.take_calls());
-                    r
+                    let pass = engine.reconcile(&spec, previous, generation, now).await;
+                    metered(ctx, &engine, pass)
                 }
                 Err(e) => Ok(no_region(e, previous, generation, now)),
             }
         }
-        (Err(errors), false) => Ok(invalid_pass(&errors, previous, generation, now)),
-        (valid, true) => {
-            let teardown = match valid {
-                Ok(spec) => Ok(spec.teardown()),
-                Err(_) => Teardown::from_spec(&md.spec),
-            };
-            match teardown {
-                Ok(t) => match ctx
-                    .engine(&owner, t.region.clone(), t.assume_role_arn.clone())
-                    .await
-                {
-                    Ok(engine) => {
-                        let r = engine.delete(&t, previous, generation, now).await;
-                        ctx.deps.metrics.aws_calls(&engine.take_calls());
-                        r
-                    }
-                    // Without a region nothing on AWS can be reached: the finalizer stays
-                    // until the spec (or the controller's environment) names one.
-                    Err(e) => Ok(no_region(e, previous, generation, now)),
-                },
-                Err(errors) => {
-                    // Not even the endpoint can be named: nothing on AWS can be found as
-                    // ours, so the finalizer goes (a delete must never hang on a bad spec).
-                    publish(
-                        md,
-                        ctx,
-                        true,
-                        "Retained",
-                        format!(
-                            "the spec is invalid ({}); AWS resources are left as they are",
-                            errors.summary()
-                        ),
-                    )
-                    .await;
-                    remove_finalizer(&api, md, md.resource_version()).await?;
-                    ctx.forget(&owner);
-                    return Ok(Action::await_change());
+        Received::Invalid(errors) => Ok(invalid_pass(&errors, previous, generation, now)),
+        Received::Deletion(t) => {
+            match ctx
+                .engine(owner, t.region.clone(), t.assume_role_arn.clone())
+                .await
+            {
+                Ok(engine) => {
+                    let pass = engine.delete(&t, previous, generation, now).await;
+                    metered(ctx, &engine, pass)
                 }
+                // Without a region nothing on AWS can be reached: the finalizer stays until
+                // the spec (or the controller's environment) names one.
+                Err(e) => Ok(no_region(e, previous, generation, now)),
             }
         }
-    };
-    let pass = match result {
-        Ok(pass) => pass,
-        // The lease went away mid-pass; whoever holds it now carries on.
-        Err(EngineError::Gated) => return Ok(Action::await_change()),
-        Err(e) => {
-            let e = ControllerError::Engine(e);
-            report_failure(&api, md, ctx, deleting, &e, now).await;
-            return Err(e);
-        }
-    };
-    ctx.succeeded(&owner);
-    publish_events(md, ctx, &pass).await;
+    }
+}
+
+/// Publishes a pass: its Events, its status (server-side apply, only when it changed), the
+/// finalizer once AWS is clean, the alarm watch while a candidate bakes, and when to look
+/// again.
+async fn publish_pass(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    ctx: &Context,
+    pass: &Pass,
+    now: Timestamp,
+) -> Result<Action, ControllerError> {
+    let owner = md.owner();
+    let (ns, name) = (md.namespace().unwrap_or_default(), md.name_any());
+    publish_events(md, ctx, pass).await;
     let mut resource_version = md.resource_version();
     if md.status.as_ref() != Some(&pass.status) {
-        resource_version = apply_status(&api, md, &pass.status).await?;
+        resource_version = apply_status(api, md, &pass.status).await?;
     }
-    ctx.deps.metrics.resource(ns, name, &pass.status);
+    ctx.deps.metrics.resource(&ns, &name, &pass.status);
     if pass.released {
-        remove_finalizer(&api, md, resource_version).await?;
-        ctx.deps.metrics.forget(ns, name);
+        remove_finalizer(api, md, resource_version).await?;
+        ctx.deps.metrics.forget(&ns, &name);
         ctx.forget(&owner);
         tracing::info!("AWS cleanup finished; finalizer removed");
         return Ok(Action::await_change());
     }
-    let next = requeue(ctx, &pass, now);
+    let next = requeue(ctx, pass, now);
     ctx.wrote(&owner, resource_version, next);
     // A candidate baking with traffic: its alarms are read until the next pass.
+    let deleting = md.metadata.deletion_timestamp.is_some();
     let watch = pass.plan.watch.as_ref().filter(|_| !deleting);
     ctx.watch.set(
         &owner,
@@ -222,6 +223,60 @@ async fn pass(
         tokio::time::Instant::now() + next,
     );
     Ok(Action::requeue(next))
+}
+
+/// What a pass was handed, validated once: the dispatch of [`pass`].
+enum Received {
+    /// A spec to reconcile.
+    Spec(Box<ValidSpec>),
+    /// A spec that failed validation: Stalled, every problem named, no AWS call.
+    Invalid(crate::api::SpecErrors),
+    /// A resource being deleted, and what deletion needs of its spec.
+    Deletion(Teardown),
+}
+
+impl Received {
+    /// What `md` hands a pass; an error when it is being deleted with not even the
+    /// endpoint nameable (nothing on AWS can be found as ours).
+    fn of(md: &ModelDeployment) -> Result<Self, crate::api::SpecErrors> {
+        let deleting = md.metadata.deletion_timestamp.is_some();
+        Ok(match (ValidSpec::new(&md.spec), deleting) {
+            (Ok(spec), false) => Self::Spec(Box::new(spec)),
+            (Err(errors), false) => Self::Invalid(errors),
+            (Ok(spec), true) => Self::Deletion(spec.teardown()),
+            (Err(_), true) => Self::Deletion(Teardown::from_spec(&md.spec)?),
+        })
+    }
+}
+
+/// Feeds the engine's AWS calls to the metrics (a long-lived engine keeps no history).
+fn metered<T>(ctx: &Context, engine: &crate::engine::Engine, result: T) -> T {
+    ctx.deps.metrics.aws_calls(&engine.take_calls());
+    result
+}
+
+/// A resource being deleted whose spec cannot even name its endpoint: the finalizer goes
+/// (a delete must never hang on a bad spec), and AWS is left as it is.
+async fn release_unreachable(
+    api: &Api<ModelDeployment>,
+    md: &ModelDeployment,
+    ctx: &Context,
+    errors: &crate::api::SpecErrors,
+) -> Result<Action, ControllerError> {
+    publish(
+        md,
+        ctx,
+        true,
+        "Retained",
+        format!(
+            "the spec is invalid ({}); AWS resources are left as they are",
+            errors.summary()
+        ),
+    )
+    .await;
+    remove_finalizer(api, md, md.resource_version()).await?;
+    ctx.forget(&md.owner());
+    Ok(Action::await_change())
 }
 
 /// When to look again, from the plan: a bake's end, the poll interval while AWS moves, a
@@ -393,8 +448,14 @@ async fn report_failure(
     publish(md, ctx, true, reason, message.clone()).await;
     // Written once per streak of failures: every status write wakes the watch, and a write
     // per failure would turn the backoff into a hot loop.
-    let mut status = md.status.clone().unwrap_or_default();
-    if !conditions::mark_retrying(&mut status, reason, &message, md.metadata.generation, now) {
+    let current = md.status.clone().unwrap_or_default();
+    let outcome = Outcome::Retrying {
+        reason,
+        message: &message,
+        generation: md.metadata.generation,
+    };
+    let status = settle(current.clone(), outcome, now);
+    if status == current {
         return;
     }
     if let Err(e) = apply_status(api, md, &status).await {

@@ -168,11 +168,16 @@ async fn check(ctx: &super::Context, settings: &Settings, entries: &[(String, En
     ctx.deps
         .metrics
         .alarm_watch_reads(names.len().div_ceil(100) as u64);
-    ctx.limiter
-        .bucket(settings, ctx.config.aws_region.as_deref())
-        .take(1)
-        .await;
-    let firing: BTreeSet<String> = match clients.alarms.describe(&names).await {
+    // One token per HTTP request (a page of 100 names each), like every other call.
+    let fence = crate::aws::sdk::Fence {
+        bucket: Some(
+            ctx.limiter
+                .bucket(settings, ctx.config.aws_region.as_deref()),
+        ),
+        gate: None,
+    };
+    let read = crate::aws::sdk::fenced(fence, clients.alarms.describe(&names)).await;
+    let firing: BTreeSet<String> = match read {
         Ok(alarms) => alarms
             .into_iter()
             .filter(|a| a.state == AlarmState::Alarm)

@@ -29,7 +29,12 @@ impl Engine {
             .as_ref()
             .and_then(|e| e.arn.clone())
             .unwrap_or_default();
-        let acted = self.perform(target, plan, &arn, now).await;
+        let acted = match self.perform(target, plan, &arn, now).await {
+            // The gate closed while a call was in flight (the fence kept its request back,
+            // or the lease lapsed while AWS answered): whoever holds the lease carries on.
+            Err(EngineError::Aws(_)) if !self.may_act() => Err(EngineError::Gated),
+            other => other,
+        };
         match &acted {
             Ok(a) if !arn.is_empty() => self.caches.endpoint_tags.put(&arn, a.tags.clone()),
             // A failed call may still have been applied (a timeout after AWS acted): what
@@ -47,7 +52,6 @@ impl Engine {
         arn: &str,
         now: Timestamp,
     ) -> Result<Acted, EngineError> {
-        let c = &self.clients;
         let ep = target.endpoint;
         let mut released = false;
         // What the endpoint carries, kept current across this plan's writes.
@@ -67,14 +71,7 @@ impl Engine {
                     }
                 }
                 Action::CreateModel(m) => {
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "CreateModel",
-                        m.name.clone(),
-                        c.endpoints.create_model(m),
-                    )
-                    .await?;
+                    self.aws(now).create_model(m).await?;
                     // Its lineage is what was just written (the name hashes the content,
                     // so an existing model of this name carries the same tags).
                     let mut written = BTreeMap::new();
@@ -82,14 +79,7 @@ impl Engine {
                     self.caches.model_tags.put(&m.name, Some(written));
                 }
                 Action::CreateEndpointConfig(cfg) => {
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "CreateEndpointConfig",
-                        cfg.name.clone(),
-                        c.endpoints.create_endpoint_config(cfg),
-                    )
-                    .await?;
+                    self.aws(now).create_endpoint_config(cfg).await?;
                     // What the planner reads of a config (variant, model, instance type) is
                     // what this plan says; the name hashes the content.
                     self.caches.configs.put(&cfg.name, described(cfg));
@@ -97,52 +87,19 @@ impl Engine {
                 Action::CreateEndpoint { config_name, tags } => {
                     // A new endpoint under a name (and ARN) an older one may have had.
                     self.caches.endpoint_tags.clear();
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "CreateEndpoint",
-                        format!("{ep} config={config_name}"),
-                        c.endpoints.create_endpoint(ep, config_name, tags),
-                    )
-                    .await?;
+                    self.aws(now).create_endpoint(ep, config_name, tags).await?;
                     tags_now = tags.clone();
                 }
                 Action::UpdateEndpoint {
                     config_name,
                     deployment,
                 } => {
-                    let detail = format!(
-                        "{ep} config={config_name}{}",
-                        if deployment.is_some() {
-                            " (blue/green)"
-                        } else {
-                            ""
-                        }
-                    );
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "UpdateEndpoint",
-                        detail,
-                        c.endpoints
-                            .update_endpoint(ep, config_name, deployment.as_ref()),
-                    )
-                    .await?
+                    self.aws(now)
+                        .update_endpoint(ep, config_name, deployment.as_ref())
+                        .await?
                 }
                 Action::UpdateWeights { weights } => {
-                    let detail = weights
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v:.1}"))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "UpdateEndpointWeightsAndCapacities",
-                        detail,
-                        c.endpoints.update_weights(ep, weights),
-                    )
-                    .await?
+                    self.aws(now).update_weights(ep, weights).await?
                 }
                 Action::RunSmokeTest { variant } => {
                     if let Some(spec) = target.spec {
@@ -156,69 +113,29 @@ impl Engine {
                         m.stage.map(|s| s.as_str()).unwrap_or("-"),
                         m.step
                     );
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "AddTags",
-                        detail,
-                        c.endpoints.tag_endpoint(arn, &tags_now, tags),
-                    )
-                    .await?;
+                    self.aws(now)
+                        .tag_endpoint(arn, &tags_now, tags, detail)
+                        .await?;
                     apply_tags(&mut tags_now, tags);
                 }
-                Action::EnsureAlarm(a) => {
-                    self.call(
-                        now,
-                        "cloudwatch",
-                        "PutMetricAlarm",
-                        a.name.clone(),
-                        c.alarms.put(a),
-                    )
-                    .await?
-                }
+                Action::EnsureAlarm(a) => self.aws(now).put_alarm(a).await?,
                 Action::DeleteAlarm { name } => {
-                    self.call(
-                        now,
-                        "cloudwatch",
-                        "DeleteAlarms",
-                        name.clone(),
-                        c.alarms.delete(std::slice::from_ref(name)),
-                    )
-                    .await?
+                    self.aws(now)
+                        .delete_alarms(std::slice::from_ref(name))
+                        .await?
                 }
                 Action::RegisterScaling(s) => {
                     // Forgotten first: a half-done registration must be read again.
                     self.caches.scaling.clear();
-                    self.call(
-                        now,
-                        "application-autoscaling",
-                        "RegisterScalableTarget+PutScalingPolicy",
-                        s.variant.clone(),
-                        c.scaling.register(ep, s),
-                    )
-                    .await?
+                    self.aws(now).register_scaling(ep, s).await?
                 }
                 Action::DeregisterScaling { variant } => {
                     self.caches.scaling.clear();
-                    self.call(
-                        now,
-                        "application-autoscaling",
-                        "DeleteScalingPolicy+DeregisterScalableTarget",
-                        variant.clone(),
-                        c.scaling.deregister(ep, variant),
-                    )
-                    .await?
+                    self.aws(now).deregister_scaling(ep, variant).await?
                 }
                 Action::DeleteEndpoint => {
                     self.caches.endpoint_tags.clear();
-                    self.call(
-                        now,
-                        "sagemaker",
-                        "DeleteEndpoint",
-                        ep.to_owned(),
-                        c.endpoints.delete_endpoint(ep),
-                    )
-                    .await?
+                    self.aws(now).delete_endpoint(ep).await?
                 }
                 Action::DeleteEndpointConfig { name } => self.delete_config(name, now).await?,
                 Action::DeleteModel { name } => self.delete_model(name, now).await?,
@@ -260,14 +177,7 @@ impl Engine {
                             entry.finished_at.replace(':', "")
                         ));
                         let body = serde_json::to_vec_pretty(&record).unwrap_or_default();
-                        self.call(
-                            now,
-                            "s3",
-                            "PutObject",
-                            key.to_string(),
-                            c.s3.put(&key, body.into()),
-                        )
-                        .await?;
+                        self.aws(now).put_object(&key, body.into()).await?;
                     }
                 }
                 Action::RemoveFinalizer => released = true,
@@ -289,17 +199,9 @@ impl Engine {
         keep_models: &[String],
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        let c = &self.clients;
         let owned = self.owned(ep, now).await?;
         if !owned.alarms.is_empty() {
-            self.call(
-                now,
-                "cloudwatch",
-                "DeleteAlarms",
-                owned.alarms.join(","),
-                c.alarms.delete(&owned.alarms),
-            )
-            .await?;
+            self.aws(now).delete_alarms(&owned.alarms).await?;
         }
         for name in owned
             .endpoint_configs
@@ -316,30 +218,14 @@ impl Engine {
 
     /// DeleteEndpointConfig (NotFound is success), and the cached description forgotten.
     async fn delete_config(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
-        let c = &self.clients;
-        self.call(
-            now,
-            "sagemaker",
-            "DeleteEndpointConfig",
-            name.to_owned(),
-            c.endpoints.delete_endpoint_config(name),
-        )
-        .await?;
+        self.aws(now).delete_endpoint_config(name).await?;
         self.caches.configs.remove(name);
         Ok(())
     }
 
     /// DeleteModel (NotFound is success), and the cached lineage forgotten.
     async fn delete_model(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
-        let c = &self.clients;
-        self.call(
-            now,
-            "sagemaker",
-            "DeleteModel",
-            name.to_owned(),
-            c.endpoints.delete_model(name),
-        )
-        .await?;
+        self.aws(now).delete_model(name).await?;
         self.caches.model_tags.remove(name);
         Ok(())
     }
@@ -356,17 +242,10 @@ impl Engine {
         let Some(test) = &spec.smoke_test else {
             return Ok(());
         };
-        let c = &self.clients;
         let ep = &spec.endpoint_name;
         let result = self
-            .call(
-                now,
-                "sagemaker-runtime",
-                "InvokeEndpoint",
-                format!("{ep} variant={variant}"),
-                c.runtime
-                    .invoke(ep, variant, &test.content_type, &test.body),
-            )
+            .aws(now)
+            .invoke(ep, variant, &test.content_type, &test.body)
             .await;
         let (verdict, view) = match result {
             Ok(inv) => {
@@ -403,14 +282,9 @@ impl Engine {
             Smoke::Failed
         });
         m.smoke_at = Some(now);
-        self.call(
-            now,
-            "sagemaker",
-            "AddTags",
-            "smoke".to_owned(),
-            c.endpoints.tag_endpoint(arn, tags_now, &m.to_tags()),
-        )
-        .await?;
+        self.aws(now)
+            .tag_endpoint(arn, tags_now, &m.to_tags(), "smoke".to_owned())
+            .await?;
         apply_tags(tags_now, &m.to_tags());
         Ok(())
     }

@@ -29,15 +29,7 @@ impl Engine {
         if let Some(r) = self.caches.packages.get(arn) {
             return Ok(r.info);
         }
-        let info = self
-            .call(
-                now,
-                "sagemaker",
-                "DescribeModelPackage",
-                arn.to_owned(),
-                self.clients.registry.describe_package(arn),
-            )
-            .await?;
+        let info = self.aws(now).describe_package(arn).await?;
         self.caches
             .packages
             .put(arn, Resolved::package(info.clone(), Default::default()));

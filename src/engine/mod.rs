@@ -11,6 +11,7 @@
 //! Stalled status carrying AWS's message (never retried until the spec changes).
 
 mod act;
+mod aws;
 pub mod backoff;
 mod cache;
 mod candidate;
@@ -29,11 +30,10 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::api::conditions::{self, Health};
-use crate::api::{ModelDeploymentStatus, Phase, SmokeTestView, Teardown, ValidSpec};
+use crate::api::{ModelDeploymentStatus, SmokeTestView, Teardown, ValidSpec};
 use crate::artifact::Limits;
 use crate::aws::{AwsError, Clients, ErrorClass};
-use crate::plan::{self, Plan, PlanInput, TeardownInput};
+use crate::plan::{self, Outcome, Plan, PlanInput, TeardownInput, settle};
 
 /// What a validated artifact told us.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,27 +92,6 @@ pub struct Pass {
     pub rejected: Option<AwsError>,
 }
 
-/// Marks `status` Stalled because AWS rejected a call; the message is AWS's own.
-pub fn stalled_by_aws(
-    mut status: ModelDeploymentStatus,
-    error: &AwsError,
-    now: Timestamp,
-) -> ModelDeploymentStatus {
-    let message = format!(
-        "{error}; fix the cause (spec, IAM permissions, quotas) and change the spec to retry"
-    );
-    status.conditions = conditions::for_health(
-        &status.conditions,
-        Health::Stalled,
-        "AwsRejected",
-        &message,
-        status.observed_generation,
-        now,
-    );
-    status.phase = Some(Phase::Failed);
-    status
-}
-
 /// The reconcile engine for one ModelDeployment identity.
 pub struct Engine {
     pub clients: Clients,
@@ -126,9 +105,9 @@ pub struct Engine {
     bucket: Option<std::sync::Arc<crate::aws::limit::Bucket>>,
 }
 
-/// Asked before every action: may this process change AWS now? The controller answers
-/// "only while I hold the leader lease".
-pub type Gate = std::sync::Arc<dyn Fn() -> bool + Send + Sync>;
+/// Asked before every action and before every mutating request leaves: may this process
+/// change AWS now? The controller answers "only while I hold the leader lease".
+pub use crate::aws::sdk::Gate;
 
 /// What acting needs to know besides the plan.
 pub(crate) struct Target<'a> {
@@ -142,26 +121,37 @@ pub(crate) struct Target<'a> {
 /// How many times one pass plans again on its own reads ([`Engine::reconcile`]).
 const CHAINED_PLANS: usize = 3;
 
-/// Whether acting on `actions` changed nothing but what this engine knows the outcome of:
-/// the artifact verdict (cached), the smoke test and tag writes (in the returned tags).
-fn is_local(actions: &[plan::Action]) -> bool {
-    !actions.is_empty()
-        && actions.iter().all(|a| {
-            matches!(
-                a,
-                plan::Action::ValidateArtifact { .. }
-                    | plan::Action::RunSmokeTest { .. }
-                    | plan::Action::TagEndpoint { .. }
-            )
-        })
+impl Pass {
+    /// Whether acting changed nothing but what this engine knows the outcome of — the
+    /// artifact verdict (cached), the smoke test and tag writes (in the returned tags) — so
+    /// the same reads can be planned on again.
+    fn plans_again(&self) -> bool {
+        self.rejected.is_none()
+            && !self.released
+            && !self.plan.actions.is_empty()
+            && self.plan.actions.iter().all(|a| {
+                matches!(
+                    a,
+                    plan::Action::ValidateArtifact { .. }
+                        | plan::Action::RunSmokeTest { .. }
+                        | plan::Action::TagEndpoint { .. }
+                )
+            })
+    }
 }
 
-fn endpoint_tags(observed: &plan::Observed) -> BTreeMap<String, String> {
-    observed
-        .endpoint
-        .as_ref()
-        .map(|e| e.tags.clone())
-        .unwrap_or_default()
+impl<'a> Target<'a> {
+    fn of(endpoint: &'a str, spec: Option<&'a ValidSpec>, observed: &plan::Observed) -> Self {
+        Self {
+            endpoint,
+            spec,
+            tags: observed
+                .endpoint
+                .as_ref()
+                .map(|e| e.tags.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl Engine {
@@ -248,37 +238,16 @@ impl Engine {
         generation: Option<i64>,
         now: Timestamp,
     ) -> Result<Plan, EngineError> {
-        Ok(self
-            .observe_and_plan(spec, previous, generation, now)
-            .await?
-            .1)
-    }
-
-    async fn observe_and_plan(
-        &self,
-        spec: &ValidSpec,
-        previous: Option<&ModelDeploymentStatus>,
-        generation: Option<i64>,
-        now: Timestamp,
-    ) -> Result<(plan::Observed, Plan), EngineError> {
         let observed = self.observe(spec, now).await?;
-        let plan = plan::plan(&PlanInput {
-            spec,
-            owner: &self.owner,
-            generation,
-            observed: &observed,
-            previous,
-            now,
-        });
-        Ok((observed, plan))
+        Ok(self.plan(spec, &observed, previous, generation, now))
     }
 
-    /// One reconcile: observe, plan, act — and plan again on the same reads while the plan
-    /// just acted on changed nothing but what this engine knows the outcome of
-    /// ([`is_local`]: the artifact verdict, the smoke test, our own tags), so that a step
-    /// does not wait a poll, nor pay a fresh observation, for its own bookkeeping. This also
-    /// lets a one-shot `apply` (a CI job calling it every few minutes) get past validation,
-    /// whose verdict lives in this process only.
+    /// One reconcile, in four steps: observe what AWS holds, plan (pure), act on the plan,
+    /// settle the status. While the plan just acted on changed nothing but what this engine
+    /// knows the outcome of ([`Pass::plans_again`]: the artifact verdict, the smoke test, our own
+    /// tags), the pass plans again on the same reads, so a step neither waits a poll nor
+    /// pays a fresh observation for its own bookkeeping (which also lets a one-shot `apply`
+    /// get past validation, whose verdict lives in this process only).
     pub async fn reconcile(
         &self,
         spec: &ValidSpec,
@@ -286,23 +255,27 @@ impl Engine {
         generation: Option<i64>,
         now: Timestamp,
     ) -> Result<Pass, EngineError> {
-        let target = |tags: BTreeMap<String, String>| Target {
-            endpoint: &spec.endpoint_name,
-            spec: Some(spec),
-            tags,
+        // 1. Observe: reads only; a permanent refusal is a Stalled pass, not an error.
+        let mut observed = match self.observe(spec, now).await {
+            Ok(o) => o,
+            Err(e) => return refused(e, previous, generation, now),
         };
-        let (mut observed, plan) =
-            match self.observe_and_plan(spec, previous, generation, now).await {
-                Ok(x) => x,
-                Err(e) => return refused(e, previous, generation, now),
-            };
-        let (mut pass, mut tags) = self
-            .finish(plan, &target(endpoint_tags(&observed)), now)
-            .await?;
         let mut events = Vec::new();
-        for _ in 0..CHAINED_PLANS {
-            if pass.rejected.is_some() || pass.released || !is_local(&pass.plan.actions) {
-                break;
+        let mut last = previous.cloned();
+        for round in 0..=CHAINED_PLANS {
+            // 2. Plan: a pure function of the spec, what was observed and the time.
+            let plan = self.plan(spec, &observed, last.as_ref(), generation, now);
+            // 3. Act: the plan's AWS calls in order, stopping at the first failure.
+            let target = Target::of(&spec.endpoint_name, Some(spec), &observed);
+            let acted = self.act(&target, &plan, now).await;
+            let tags = acted.as_ref().map_or(target.tags, |a| a.tags.clone());
+            // 4. Status: the plan's projection, settled by what acting did.
+            let mut pass = self.conclude(plan, acted, now)?;
+            events.append(&mut pass.plan.events);
+            if round == CHAINED_PLANS || !pass.plans_again() {
+                pass.plan.events = events;
+                self.notify(spec, previous, &mut pass, now).await;
+                return Ok(pass);
             }
             let validated = pass
                 .plan
@@ -313,24 +286,12 @@ impl Engine {
                 Ok(o) => o,
                 Err(e) => return refused(e, Some(&pass.status), generation, now),
             };
-            let plan = plan::plan(&PlanInput {
-                spec,
-                owner: &self.owner,
-                generation,
-                observed: &observed,
-                previous: Some(&pass.status),
-                now,
-            });
-            events.append(&mut pass.plan.events);
-            (pass, tags) = self.finish(plan, &target(tags), now).await?;
+            last = Some(pass.status);
         }
-        events.append(&mut pass.plan.events);
-        pass.plan.events = events;
-        self.notify(spec, previous, &mut pass, now).await;
-        Ok(pass)
+        unreachable!("the last round returns")
     }
 
-    /// One deletion step: observe what is ours, plan the teardown, act.
+    /// One deletion step: the same four steps over what is ours.
     pub async fn delete(
         &self,
         teardown: &Teardown,
@@ -350,53 +311,63 @@ impl Engine {
             previous,
             now,
         });
-        let target = Target {
-            endpoint: &teardown.endpoint_name,
-            spec: None,
-            tags: endpoint_tags(&observed),
-        };
-        Ok(self.finish(plan, &target, now).await?.0)
+        let target = Target::of(&teardown.endpoint_name, None, &observed);
+        let acted = self.act(&target, &plan, now).await;
+        self.conclude(plan, acted, now)
     }
 
-    /// Acts on `plan`; the pass and the endpoint's tags after its writes.
-    async fn finish(
+    fn plan(
+        &self,
+        spec: &ValidSpec,
+        observed: &plan::Observed,
+        previous: Option<&ModelDeploymentStatus>,
+        generation: Option<i64>,
+        now: Timestamp,
+    ) -> Plan {
+        plan::plan(&PlanInput {
+            spec,
+            owner: &self.owner,
+            generation,
+            observed,
+            previous,
+            now,
+        })
+    }
+
+    /// The pass of a plan acted on: its status settled by the outcome. A call AWS refused
+    /// for good ends the pass Stalled; one that will pass is returned for the front end to
+    /// retry.
+    fn conclude(
         &self,
         plan: Plan,
-        target: &Target<'_>,
+        acted: Result<act::Acted, EngineError>,
         now: Timestamp,
-    ) -> Result<(Pass, BTreeMap<String, String>), EngineError> {
-        let (released, tags) = match self.act(target, &plan, now).await {
-            Ok(acted) => (acted.released, acted.tags),
-            Err(EngineError::Aws(e)) if !e.is_retryable() => {
-                let status = stalled_by_aws(plan.status.clone(), &e, now);
-                let tags = target.tags.clone();
-                let pass = Pass {
-                    plan,
-                    status,
-                    released: false,
-                    rejected: Some(e),
+    ) -> Result<Pass, EngineError> {
+        let (status, released, rejected) = match acted {
+            Ok(acted) => {
+                let smoke = self.caches.smoke.lock().ok().and_then(|s| s.clone());
+                let outcome = Outcome::Acted {
+                    smoke: smoke.as_ref(),
                 };
-                return Ok((pass, tags));
+                (
+                    settle(plan.status.clone(), outcome, now),
+                    acted.released,
+                    None,
+                )
+            }
+            Err(EngineError::Aws(e)) if !e.is_retryable() => {
+                let message = e.to_string();
+                let outcome = Outcome::Rejected { message: &message };
+                (settle(plan.status.clone(), outcome, now), false, Some(e))
             }
             Err(e) => return Err(e),
         };
-        let mut status = plan.status.clone();
-        // The markers only say passed/failed and when; add latency and response if this
-        // process ran that test.
-        if let (Some(view), Some(detail)) = (
-            status.smoke_test.as_mut(),
-            self.caches.smoke.lock().ok().and_then(|s| s.clone()),
-        ) && view.at == detail.at
-        {
-            *view = detail;
-        }
-        let pass = Pass {
+        Ok(Pass {
             plan,
             status,
             released,
-            rejected: None,
-        };
-        Ok((pass, tags))
+            rejected,
+        })
     }
 
     pub(crate) fn remember_smoke(&self, view: SmokeTestView) {
@@ -426,7 +397,8 @@ fn refused(
         EngineError::Aws(aws) if !aws.is_retryable() && !aws.is_not_found() => {
             let mut base = previous.cloned().unwrap_or_default();
             base.observed_generation = generation;
-            let status = stalled_by_aws(base, &aws, now);
+            let message = aws.to_string();
+            let status = settle(base, Outcome::Rejected { message: &message }, now);
             Ok(Pass {
                 plan: Plan {
                     actions: Vec::new(),

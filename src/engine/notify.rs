@@ -34,15 +34,7 @@ impl Engine {
                 continue;
             };
             let milestone = milestone.as_str();
-            let sent = self
-                .call(
-                    now,
-                    "sns",
-                    "Publish",
-                    format!("{} {milestone}", n.topic_arn),
-                    self.clients.notify.publish(&n),
-                )
-                .await;
+            let sent = self.aws(now).publish(&n, milestone).await;
             if let Err(e) = sent {
                 tracing::warn!(topic = %n.topic_arn, %milestone, error = %e, "notification not sent");
                 pass.plan.events.push(Event {

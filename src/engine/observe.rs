@@ -16,7 +16,6 @@
 //! collection), never on an ordinary pass.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use jiff::Timestamp;
 
@@ -25,7 +24,6 @@ use super::store;
 use super::{Engine, EngineError};
 use crate::api::valid::CandidateSource;
 use crate::api::{Teardown, ValidSpec};
-use crate::aws::AwsError;
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant, EndpointDescription, VariantState};
 use crate::plan::desired::{is_owned_alarm, owned_alarm_prefixes, watched_alarms};
 use crate::plan::{
@@ -34,24 +32,6 @@ use crate::plan::{
 use crate::tags;
 
 impl Engine {
-    /// Runs one AWS call and logs it.
-    pub(crate) async fn call<T>(
-        &self,
-        now: Timestamp,
-        service: &'static str,
-        operation: &str,
-        detail: impl Into<String>,
-        fut: impl Future<Output = Result<T, AwsError>>,
-    ) -> Result<T, AwsError> {
-        if let Some(b) = &self.bucket {
-            // One token per AWS operation ("A+B" adapter calls are two).
-            b.take(operation.split('+').count() as u32).await;
-        }
-        let result = fut.await;
-        self.log(now, service, operation, detail.into(), result.is_ok());
-        result
-    }
-
     /// Reads everything the planner decides from (AWS reads only, never a write).
     pub async fn observe(&self, spec: &ValidSpec, now: Timestamp) -> Result<Observed, EngineError> {
         let endpoint = self.read_endpoint(&spec.endpoint_name, now).await?;
@@ -91,15 +71,7 @@ impl Engine {
             .and_then(|e| plan::comparison_queries(spec, &markers, e))
         {
             Some((queries, since)) => {
-                let values = self
-                    .call(
-                        now,
-                        "cloudwatch",
-                        "GetMetricData",
-                        format!("{} queries since {since}", queries.len()),
-                        self.clients.alarms.metric_data(&queries, since, now),
-                    )
-                    .await?;
+                let values = self.aws(now).metric_data(&queries, since).await?;
                 Some(plan::readings(spec, &values))
             }
             None => None,
@@ -200,8 +172,7 @@ impl Engine {
                         let registry = self.clients.registry.as_ref();
                         let label = source.label().to_owned();
                         let found = resolve(registry, spec, pinned);
-                        self.call(now, "sagemaker", "ResolveCandidate", label, found)
-                            .await?
+                        self.aws(now).resolve_candidate(label, found).await?
                     }
                     // Named in the spec: nothing to read.
                     CandidateSource::Artifact { .. } => {
@@ -209,9 +180,7 @@ impl Engine {
                     }
                     CandidateSource::Results { uri } => {
                         let found = store::resolve(s3, spec, region, pinned);
-                        let l = self
-                            .call(now, "s3", "GetValidationResults", uri.clone(), found)
-                            .await?;
+                        let l = self.aws(now).validation_results(uri, found).await?;
                         match (l, pinned) {
                             (Lookup::NotFound(why), Some(pinned)) => {
                                 let model = plan::desired::model_name(spec, pinned);
@@ -248,15 +217,7 @@ impl Engine {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self
-            .call(
-                now,
-                "cloudwatch",
-                "DescribeAlarms",
-                names.join(","),
-                self.clients.alarms.describe(names),
-            )
-            .await?)
+        Ok(self.aws(now).describe_alarms(names).await?)
     }
 
     /// The variants' scalable targets and policies. While a rollout is in flight they are
@@ -281,13 +242,8 @@ impl Engine {
             return Ok(regs);
         }
         let regs = self
-            .call(
-                now,
-                "application-autoscaling",
-                "DescribeScalableTargets+DescribeScalingPolicies",
-                e.name.clone(),
-                self.clients.scaling.registrations(&e.name, &variants),
-            )
+            .aws(now)
+            .scaling_registrations(&e.name, &variants)
             .await?;
         self.caches.scaling.put(&key, regs.clone());
         Ok(regs)
@@ -300,17 +256,7 @@ impl Engine {
         name: &str,
         now: Timestamp,
     ) -> Result<Option<Endpoint>, EngineError> {
-        let c = &self.clients;
-        let Some(d) = self
-            .call(
-                now,
-                "sagemaker",
-                "DescribeEndpoint",
-                name.to_owned(),
-                c.endpoints.describe_endpoint(name),
-            )
-            .await?
-        else {
+        let Some(d) = self.aws(now).describe_endpoint(name).await? else {
             self.caches.endpoint_tags.clear();
             return Ok(None);
         };
@@ -324,15 +270,7 @@ impl Engine {
         let tags = match known {
             Some(tags) => tags,
             None => {
-                let tags = self
-                    .call(
-                        now,
-                        "sagemaker",
-                        "ListTags",
-                        d.arn.clone(),
-                        c.endpoints.endpoint_tags(&d.arn),
-                    )
-                    .await?;
+                let tags = self.aws(now).endpoint_tags(&d.arn).await?;
                 self.caches.endpoint_tags.put(&d.arn, tags.clone());
                 tags
             }
@@ -381,15 +319,7 @@ impl Engine {
         if let Some(c) = self.caches.configs.get(name) {
             return Ok(Some(c));
         }
-        let c = self
-            .call(
-                now,
-                "sagemaker",
-                "DescribeEndpointConfig",
-                name.to_owned(),
-                self.clients.endpoints.describe_endpoint_config(name),
-            )
-            .await?;
+        let c = self.aws(now).describe_endpoint_config(name).await?;
         if let Some(c) = &c {
             self.caches.configs.put(name, c.clone());
         }
@@ -406,15 +336,7 @@ impl Engine {
         if let Some(t) = self.caches.model_tags.get(model) {
             return Ok(t);
         }
-        let t = self
-            .call(
-                now,
-                "sagemaker",
-                "ListTags",
-                model.to_owned(),
-                self.clients.endpoints.model_tags(model),
-            )
-            .await?;
+        let t = self.aws(now).model_tags(model).await?;
         if t.is_some() {
             self.caches.model_tags.put(model, t.clone());
         }
@@ -482,26 +404,10 @@ impl Engine {
     /// Everything this resource owns for `endpoint`: configs and models (exact name form,
     /// owner and endpoint tags) and alarms (exact name form).
     pub(crate) async fn owned(&self, endpoint: &str, now: Timestamp) -> Result<Owned, EngineError> {
-        let (configs, models) = self
-            .call(
-                now,
-                "sagemaker",
-                "ListEndpointConfigs+ListModels",
-                endpoint.to_owned(),
-                self.clients.endpoints.list_owned(endpoint, &self.owner),
-            )
-            .await?;
+        let (configs, models) = self.aws(now).list_owned(endpoint, &self.owner).await?;
         let mut alarms = Vec::new();
         for prefix in owned_alarm_prefixes(endpoint) {
-            let listed = self
-                .call(
-                    now,
-                    "cloudwatch",
-                    "DescribeAlarms",
-                    prefix.clone(),
-                    self.clients.alarms.list(&prefix),
-                )
-                .await?;
+            let listed = self.aws(now).list_alarms(&prefix).await?;
             alarms.extend(listed.into_iter().filter(|n| is_owned_alarm(endpoint, n)));
         }
         Ok(Owned {

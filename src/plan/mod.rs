@@ -32,6 +32,7 @@ use jiff::{SignedDuration, Timestamp};
 pub use actions::Action;
 pub use markers::{Markers, Stage};
 pub use observed::*;
+pub use status::{Outcome, settle};
 
 use crate::api::conditions::Health;
 use crate::api::{HistoryEntry, ModelDeploymentStatus, Phase, SpecErrors, Teardown, ValidSpec};
@@ -516,15 +517,21 @@ pub fn reads_scaling(spec: &ValidSpec, endpoint: &Endpoint) -> bool {
     }
 }
 
-/// The candidate ARN the engine must resolve instead of querying the registry: the one a
-/// rollout was started for, as long as `spec.candidate` is unchanged. A later registry change
-/// never swaps the candidate; a new `matchTags` value (or pinned ARN) does.
+/// Pinning, decided here and nowhere else: the candidate a rollout was started for, as long
+/// as `spec.candidate` is unchanged (the `selector` marker holds its hash). A later registry
+/// change never swaps the candidate; a new `matchTags` value (or pinned ARN, artifact or
+/// results file) does.
+pub fn pinned<'m>(spec: &ValidSpec, markers: &'m Markers) -> Option<&'m str> {
+    (markers.selector.as_deref() == Some(desired::selector_hash(spec).as_str()))
+        .then_some(markers.candidate.as_deref())
+        .flatten()
+}
+
+/// The candidate the engine must resolve instead of searching: [`pinned`] on the endpoint's
+/// tags.
 pub fn pinned_candidate(
     spec: &ValidSpec,
     endpoint_tags: &std::collections::BTreeMap<String, String>,
 ) -> Option<String> {
-    let m = Markers::from_tags(endpoint_tags);
-    (m.selector.as_deref() == Some(desired::selector_hash(spec).as_str()))
-        .then_some(m.candidate)
-        .flatten()
+    pinned(spec, &Markers::from_tags(endpoint_tags)).map(str::to_owned)
 }

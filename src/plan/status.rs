@@ -384,3 +384,62 @@ pub(super) fn invalid(
     );
     status
 }
+
+/// What became of a pass after planning, as far as on-call can tell.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome<'a> {
+    /// The plan's actions ran; `smoke` is the smoke test this process ran, if it did (the
+    /// markers only say passed or failed and when; this adds latency and response).
+    Acted { smoke: Option<&'a SmokeTestView> },
+    /// AWS refused a call for good (validation, permissions, limits): Stalled with AWS's
+    /// own message until the spec changes.
+    Rejected { message: &'a str },
+    /// The pass failed in a way that will pass (throttling, network, a conflict): the
+    /// Reconciling condition carries the error until a pass succeeds.
+    Retrying {
+        reason: &'a str,
+        message: &'a str,
+        generation: Option<i64>,
+    },
+}
+
+/// The status to publish: `base` (the plan's projection, or the last published status when
+/// there is no plan) settled by what happened to the pass. The one place a status is
+/// finished: every front end and every failure path goes through here.
+pub fn settle(
+    mut base: ModelDeploymentStatus,
+    outcome: Outcome<'_>,
+    now: Timestamp,
+) -> ModelDeploymentStatus {
+    match outcome {
+        Outcome::Acted { smoke } => {
+            if let (Some(view), Some(detail)) = (base.smoke_test.as_mut(), smoke)
+                && view.at == detail.at
+            {
+                *view = detail.clone();
+            }
+        }
+        Outcome::Rejected { message } => {
+            let message = format!(
+                "{message}; fix the cause (spec, IAM permissions, quotas) and change the spec to retry"
+            );
+            base.conditions = conditions::for_health(
+                &base.conditions,
+                Health::Stalled,
+                "AwsRejected",
+                &message,
+                base.observed_generation,
+                now,
+            );
+            base.phase = Some(Phase::Failed);
+        }
+        Outcome::Retrying {
+            reason,
+            message,
+            generation,
+        } => {
+            conditions::mark_retrying(&mut base, reason, message, generation, now);
+        }
+    }
+    base
+}

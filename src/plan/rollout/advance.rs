@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::super::actions::{Action, VariantPlan};
 use super::super::desired::{
     candidate_only, candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags,
-    model_plan, owned_alarms, selector_hash, variant_name,
+    model_plan, owned_alarms, variant_name,
 };
 use super::super::markers::{Ending, Smoke, Stage};
 use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
@@ -173,7 +173,7 @@ pub(super) fn hold(p: &mut Planner<'_>, reason: &'static str, message: String) {
 pub(super) fn superseded(p: &Planner<'_>) -> Option<String> {
     let spec = p.spec();
     let pinned_arn = p.markers.candidate.clone()?;
-    let pinned = p.markers.selector.as_deref() == Some(selector_hash(spec).as_str());
+    let pinned = super::super::pinned(spec, &p.markers).is_some();
     let arn = match &p.input.observed.candidate {
         CandidateLookup::Found(c) if !pinned => c.candidate_id.clone(),
         _ => pinned_arn.clone(),

@@ -19,11 +19,7 @@ use crate::api::{HistoryEntry, Phase, Strategy};
 /// No rollout in flight: start one, or keep the steady state.
 pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     let ep = p.endpoint();
-    let pinned = p
-        .markers
-        .candidate
-        .clone()
-        .filter(|_| p.markers.selector.as_deref() == Some(selector_hash(p.spec()).as_str()));
+    let pinned = super::super::pinned(p.spec(), &p.markers).map(str::to_owned);
     let cand = match &p.input.observed.candidate {
         CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.candidate_id) => {
             c.clone()
