@@ -66,6 +66,8 @@ pub struct Bucket {
     state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
     /// Operations that had to wait for a token.
     waited: AtomicU64,
+    /// Tokens handed out: one per HTTP request sent through the fence.
+    taken: AtomicU64,
 }
 
 impl Bucket {
@@ -77,6 +79,7 @@ impl Bucket {
                 tokio::time::Instant::now(),
             )),
             waited: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
         }
     }
 
@@ -93,6 +96,7 @@ impl Bucket {
             let tokens = (tokens + now.duration_since(at).as_secs_f64() * per_second).min(burst);
             if tokens >= want {
                 *state = (tokens - want, now);
+                self.taken.fetch_add(u64::from(n), Ordering::Relaxed);
                 return;
             }
             *state = (tokens, now);
@@ -108,6 +112,11 @@ impl Bucket {
 
     pub fn waited(&self) -> u64 {
         self.waited.load(Ordering::Relaxed)
+    }
+
+    /// Tokens handed out so far.
+    pub fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
     }
 }
 

@@ -154,35 +154,22 @@ async fn run(
 ) -> Result<Pass, EngineError> {
     let previous = md.status.as_ref();
     let generation = md.metadata.generation;
-    match received {
-        Received::Spec(spec) => {
-            match ctx
-                .engine(owner, spec.region.clone(), spec.assume_role_arn.clone())
-                .await
-            {
-                Ok(engine) => {
-                    let pass = engine.reconcile(&spec, previous, generation, now).await;
-                    metered(ctx, &engine, pass)
-                }
-                Err(e) => Ok(no_region(e, previous, generation, now)),
-            }
-        }
-        Received::Invalid(errors) => Ok(invalid_pass(&errors, previous, generation, now)),
-        Received::Deletion(t) => {
-            match ctx
-                .engine(owner, t.region.clone(), t.assume_role_arn.clone())
-                .await
-            {
-                Ok(engine) => {
-                    let pass = engine.delete(&t, previous, generation, now).await;
-                    metered(ctx, &engine, pass)
-                }
-                // Without a region nothing on AWS can be reached: the finalizer stays until
-                // the spec (or the controller's environment) names one.
-                Err(e) => Ok(no_region(e, previous, generation, now)),
-            }
-        }
-    }
+    let work = match received {
+        Received::Invalid(errors) => return Ok(invalid_pass(&errors, previous, generation, now)),
+        Received::Work(work) => work,
+    };
+    let (region, role) = work.location();
+    let engine = match ctx.engine(owner, region, role).await {
+        Ok(engine) => engine,
+        // Without a region nothing on AWS can be reached (a deletion keeps its finalizer
+        // until the spec, or the controller's environment, names one).
+        Err(e) => return Ok(no_region(e, previous, generation, now)),
+    };
+    let pass = match &work {
+        Work::Reconcile(spec) => engine.reconcile(spec, previous, generation, now).await,
+        Work::Delete(t) => engine.delete(t, previous, generation, now).await,
+    };
+    metered(ctx, &engine, pass)
 }
 
 /// Publishes a pass: its Events, its status (server-side apply, only when it changed), the
@@ -227,12 +214,27 @@ async fn publish_pass(
 
 /// What a pass was handed, validated once: the dispatch of [`pass`].
 enum Received {
-    /// A spec to reconcile.
-    Spec(Box<ValidSpec>),
     /// A spec that failed validation: Stalled, every problem named, no AWS call.
     Invalid(crate::api::SpecErrors),
+    /// Work for the engine.
+    Work(Work),
+}
+
+enum Work {
+    /// A spec to reconcile.
+    Reconcile(Box<ValidSpec>),
     /// A resource being deleted, and what deletion needs of its spec.
-    Deletion(Teardown),
+    Delete(Teardown),
+}
+
+impl Work {
+    /// The region and role the work's AWS calls go through.
+    fn location(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Self::Reconcile(s) => (s.region.clone(), s.assume_role_arn.clone()),
+            Self::Delete(t) => (t.region.clone(), t.assume_role_arn.clone()),
+        }
+    }
 }
 
 impl Received {
@@ -241,10 +243,10 @@ impl Received {
     fn of(md: &ModelDeployment) -> Result<Self, crate::api::SpecErrors> {
         let deleting = md.metadata.deletion_timestamp.is_some();
         Ok(match (ValidSpec::new(&md.spec), deleting) {
-            (Ok(spec), false) => Self::Spec(Box::new(spec)),
+            (Ok(spec), false) => Self::Work(Work::Reconcile(Box::new(spec))),
             (Err(errors), false) => Self::Invalid(errors),
-            (Ok(spec), true) => Self::Deletion(spec.teardown()),
-            (Err(_), true) => Self::Deletion(Teardown::from_spec(&md.spec)?),
+            (Ok(spec), true) => Self::Work(Work::Delete(spec.teardown())),
+            (Err(_), true) => Self::Work(Work::Delete(Teardown::from_spec(&md.spec)?)),
         })
     }
 }

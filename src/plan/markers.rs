@@ -211,7 +211,31 @@ fn join(parts: &[(&str, Option<String>)]) -> String {
         .join(" ")
 }
 
+/// What the stages of a rollout in flight read from the markers, checked once when the
+/// pass starts: a marker they cannot do without that is missing is named
+/// ([`Markers::in_flight`]), never read as an empty string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// The pinned candidate (package ARN or artifact URI).
+    pub candidate: String,
+    /// The production variant the candidate runs as.
+    pub variant: String,
+}
+
 impl Markers {
+    /// The rollout in flight as its stages read it, or the names of the markers missing.
+    pub fn in_flight(&self) -> Result<InFlight, Vec<&'static str>> {
+        let read = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        match (read(&self.candidate), read(&self.variant)) {
+            (Some(candidate), Some(variant)) => Ok(InFlight { candidate, variant }),
+            (c, v) => Err([("candidate", c.is_none()), ("variant", v.is_none())]
+                .into_iter()
+                .filter(|(_, missing)| *missing)
+                .map(|(name, _)| name)
+                .collect()),
+        }
+    }
+
     /// Reads markers from endpoint tags (the compact form, or the legacy one).
     pub fn from_tags(tags: &BTreeMap<String, String>) -> Self {
         let get = |k: &str| tags.get(&key(k)).filter(|v| !v.is_empty()).cloned();

@@ -30,7 +30,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 pub use actions::Action;
-pub use markers::{Markers, Stage};
+pub use markers::{InFlight, Markers, Stage};
 pub use observed::*;
 pub use status::{Outcome, settle};
 

@@ -7,6 +7,7 @@
 //! throttling. Scenarios script alarms, failures and throttling in time.
 
 mod alarms;
+mod clock;
 mod endpoints;
 mod notify;
 mod registry;
@@ -31,9 +32,9 @@ use crate::aws::Clients;
 use crate::aws::endpoints::EndpointDescription;
 use crate::aws::registry::PackageInfo;
 use crate::aws::{AwsError, ErrorClass};
-use crate::engine::drive::Clock;
 use crate::plan::actions::{AlarmPlan, ConfigPlan, ModelPlan, NativeDeployment};
 use crate::plan::{Alarm, AlarmState, ScalingRegistration};
+pub use clock::SimClock;
 pub use scenario::Scenario;
 
 /// How long SageMaker transitions take in the simulator (typical real figures).
@@ -47,40 +48,6 @@ const ACCOUNT: &str = "123456789012";
 /// Attempts of the AWS SDK's standard retry mode, as configured in [`crate::aws::load`].
 const SDK_ATTEMPTS: u32 = 5;
 const REGION: &str = "us-east-1";
-
-/// The virtual clock shared by the simulator and its driver.
-#[derive(Clone, Debug)]
-pub struct SimClock(Arc<Mutex<Timestamp>>);
-
-#[async_trait::async_trait]
-impl Clock for SimClock {
-    fn now(&self) -> Timestamp {
-        SimClock::now(self)
-    }
-    async fn sleep_until(&self, t: Timestamp) {
-        self.advance_to(t);
-    }
-    /// Fixed: a simulation's timeline is the same on every run.
-    fn jitter(&self) -> f64 {
-        0.5
-    }
-}
-
-impl SimClock {
-    pub fn new(start: Timestamp) -> Self {
-        Self(Arc::new(Mutex::new(start)))
-    }
-    pub fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    /// Moves time forward (never backward).
-    pub fn advance_to(&self, t: Timestamp) {
-        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if t > *now {
-            *now = t;
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Transition {

@@ -13,6 +13,7 @@ mod cloudwatch;
 mod configs;
 mod contract;
 mod edges;
+mod fence;
 mod real_aws;
 mod sources;
 mod wire;

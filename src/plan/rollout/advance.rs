@@ -9,7 +9,7 @@ use super::super::desired::{
     candidate_only, candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags,
     model_plan, owned_alarms, variant_name,
 };
-use super::super::markers::{Ending, Smoke, Stage};
+use super::super::markers::{Ending, InFlight, Smoke, Stage};
 use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
@@ -23,12 +23,17 @@ use crate::api::{Phase, RollbackOn, ShadowThen};
 
 /// An in-flight rollout on an InService endpoint.
 pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
+    let flight = match p.markers.in_flight() {
+        Ok(flight) => flight,
+        Err(missing) => return unreadable(p, ep, &missing),
+    };
+    let f = &flight;
     let stage = p.markers.stage.unwrap_or(Stage::Final);
     if stage == Stage::Rollback {
-        return rollback(p, ep);
+        return rollback(p, ep, f);
     }
     if let Some(ending) = superseded(p) {
-        return begin_rollback(p, ep, Ending::Superseded, ending, "Superseded");
+        return begin_rollback(p, ep, Ending::Superseded, ending, "Superseded", f);
     }
     // Did the last requested config take effect?
     if p.markers.target_config.as_deref() != Some(ep.config_name.as_str()) {
@@ -37,97 +42,10 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
             return update_failed(p, ep);
         }
         // The update was never sent (a crash between tagging and updating): send it again.
-        return reenter(p, ep, stage);
+        return reenter(p, ep, stage, f);
     }
-    let spec = p.spec();
-    if spec.rollout.abort {
-        return begin_rollback(
-            p,
-            ep,
-            Ending::RolledBack,
-            "aborted by rollout.abort".into(),
-            "Aborted",
-        );
-    }
-    let withdrawn = match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if Some(&c.candidate_id) == p.markers.candidate.as_ref() => {
-            c.withdrawn().map(|why| (why, c.origin == Origin::Registry))
-        }
-        _ => None,
-    };
-    if let Some((why, package)) = withdrawn {
-        let reason = if package {
-            "PackageRejected"
-        } else {
-            "ValidationWithdrawn"
-        };
-        return begin_rollback(p, ep, Ending::RolledBack, why, reason);
-    }
-    if p.markers.smoke == Some(Smoke::Failed) {
-        return begin_rollback(
-            p,
-            ep,
-            Ending::RolledBack,
-            "smoke test failed".into(),
-            "SmokeTestFailed",
-        );
-    }
-    let markers = p.markers.clone();
-    let watched = judging_alarms(spec, scope(&markers), traffic_since(&markers), p.now());
-    let firing: Vec<String> = watched
-        .iter()
-        .filter(|n| {
-            p.input
-                .observed
-                .alarm(n)
-                .is_some_and(|a| a.state == AlarmState::Alarm)
-        })
-        .cloned()
-        .collect();
-    if !firing.is_empty() {
-        let why = format!("alarm {} in ALARM", firing.join(", "));
-        return judged_worse(p, ep, why, "AlarmFired");
-    }
-    // Candidate against champion, on the metrics read this pass (a Step in effect only).
-    if markers.stage == Some(Stage::Step) {
-        let judged = crate::plan::compare::judge(
-            &spec.analysis.compare,
-            p.input.observed.comparison.as_ref(),
-        );
-        if let Some(why) = judged.worse {
-            return judged_worse(p, ep, why, "ComparisonFailed");
-        }
-    }
-    let missing: Vec<&String> = spec
-        .analysis
-        .existing
-        .iter()
-        .filter(|n| p.input.observed.alarm(n).is_none())
-        .collect();
-    for alarm in owned_alarms(spec, scope(&markers)) {
-        if p.input.observed.alarm(&alarm.name).is_none() {
-            p.push(Action::EnsureAlarm(alarm));
-        }
-    }
-    if !missing.is_empty() {
-        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        p.next = Next::Idle;
-        return p.judge(
-            Phase::Paused,
-            Health::Stalled,
-            "AlarmMissing",
-            format!(
-                "watched alarm {} does not exist; the rollout holds until it does",
-                names.join(", ")
-            ),
-        );
-    }
-    if spec.rollout.paused {
-        return hold(
-            p,
-            "Paused",
-            "rollout.paused is set; holding at the current step".into(),
-        );
+    if ended(p, ep, f) || held(p) {
+        return;
     }
     if p.markers.paused {
         // Resuming restarts the current bake so that paused time never counts as baking.
@@ -143,11 +61,142 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
         );
     }
     match stage {
-        Stage::Shadow => shadow_stage(p, ep),
-        Stage::Added => added_stage(p, ep),
-        Stage::Step => step_stage(p, ep),
-        _ => final_stage(p, ep),
+        Stage::Shadow => shadow_stage(p, ep, f),
+        Stage::Added => added_stage(p, ep, f),
+        Stage::Step => step_stage(p, ep, f),
+        _ => final_stage(p, ep, f),
     }
+}
+
+/// A rollout in flight whose markers lost what its stages need (a person edited the
+/// endpoint's tags): nothing is guessed and nothing changes; Stalled, naming what is missing.
+fn unreadable(p: &mut Planner<'_>, ep: &Endpoint, missing: &[&str]) {
+    p.next = Next::Idle;
+    p.judge(
+        Phase::Failed,
+        Health::Stalled,
+        "MarkersUnreadable",
+        format!(
+            "the rollout in flight on endpoint {} has lost its {} marker ({}* tags); nothing changes until it is restored, or the {}state tag is removed so that the endpoint is taken as it serves now",
+            ep.name,
+            missing.join(" and "),
+            crate::tags::MARKER_PREFIX,
+            crate::tags::MARKER_PREFIX,
+        ),
+    );
+}
+
+/// Whatever ends the rollout before its stage runs: abort, a candidate withdrawn, a failed
+/// smoke test, a watched alarm in ALARM, a comparison the candidate lost. True when one did.
+fn ended(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) -> bool {
+    let spec = p.spec();
+    if spec.rollout.abort {
+        begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "aborted by rollout.abort".into(),
+            "Aborted",
+            f,
+        );
+        return true;
+    }
+    let withdrawn = match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if Some(&c.candidate_id) == p.markers.candidate.as_ref() => {
+            c.withdrawn().map(|why| (why, c.origin == Origin::Registry))
+        }
+        _ => None,
+    };
+    if let Some((why, package)) = withdrawn {
+        let reason = if package {
+            "PackageRejected"
+        } else {
+            "ValidationWithdrawn"
+        };
+        begin_rollback(p, ep, Ending::RolledBack, why, reason, f);
+        return true;
+    }
+    if p.markers.smoke == Some(Smoke::Failed) {
+        begin_rollback(
+            p,
+            ep,
+            Ending::RolledBack,
+            "smoke test failed".into(),
+            "SmokeTestFailed",
+            f,
+        );
+        return true;
+    }
+    let markers = p.markers.clone();
+    let watched = judging_alarms(spec, scope(&markers), traffic_since(&markers), p.now());
+    let firing: Vec<String> = watched
+        .iter()
+        .filter(|n| {
+            p.input
+                .observed
+                .alarm(n)
+                .is_some_and(|a| a.state == AlarmState::Alarm)
+        })
+        .cloned()
+        .collect();
+    if !firing.is_empty() {
+        let why = format!("alarm {} in ALARM", firing.join(", "));
+        judged_worse(p, ep, why, "AlarmFired", f);
+        return true;
+    }
+    // Candidate against champion, on the metrics read this pass (a Step in effect only).
+    if markers.stage == Some(Stage::Step) {
+        let judged = crate::plan::compare::judge(
+            &spec.analysis.compare,
+            p.input.observed.comparison.as_ref(),
+        );
+        if let Some(why) = judged.worse {
+            judged_worse(p, ep, why, "ComparisonFailed", f);
+            return true;
+        }
+    }
+    false
+}
+
+/// Whatever holds the rollout where it is: a watched alarm that does not exist (the owned
+/// ones are put back), `rollout.paused`. True when one does.
+fn held(p: &mut Planner<'_>) -> bool {
+    let spec = p.spec();
+    let markers = p.markers.clone();
+    let missing: Vec<&String> = spec
+        .analysis
+        .existing
+        .iter()
+        .filter(|n| p.input.observed.alarm(n).is_none())
+        .collect();
+    for alarm in owned_alarms(spec, scope(&markers)) {
+        if p.input.observed.alarm(&alarm.name).is_none() {
+            p.push(Action::EnsureAlarm(alarm));
+        }
+    }
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        p.next = Next::Idle;
+        p.judge(
+            Phase::Paused,
+            Health::Stalled,
+            "AlarmMissing",
+            format!(
+                "watched alarm {} does not exist; the rollout holds until it does",
+                names.join(", ")
+            ),
+        );
+        return true;
+    }
+    if spec.rollout.paused {
+        hold(
+            p,
+            "Paused",
+            "rollout.paused is set; holding at the current step".into(),
+        );
+        return true;
+    }
+    false
 }
 
 /// The current stage's clock: when it started, or — the first time the stage is seen in
@@ -188,7 +237,7 @@ pub(super) fn superseded(p: &Planner<'_>) -> Option<String> {
 }
 
 /// Rebuilds and re-sends the config switch of the current stage.
-pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
+pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage, f: &InFlight) {
     let Some(cand) = pinned_candidate_info(p) else {
         return p.judge(
             Phase::Pending,
@@ -216,7 +265,7 @@ pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
     }
     match stage {
         Stage::Final => enter_final(p, ep, &cand),
-        Stage::Added => enter_added(p, ep, &cand),
+        Stage::Added => enter_added(p, ep, &cand, f),
         _ => {
             // Shadow and Native are entered from rest: forget the stage and start over.
             p.markers.stage = None;
@@ -225,11 +274,11 @@ pub(super) fn reenter(p: &mut Planner<'_>, ep: &Endpoint, stage: Stage) {
     }
 }
 
-pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
+pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate, f: &InFlight) {
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);
-    let variant = p.markers.variant.clone().unwrap_or_default();
+    let variant = f.variant.clone();
     let mut prod: Vec<VariantPlan> = others(ep, &variant)
         .into_iter()
         .map(|v| champion_variant(v, v.current_weight.max(0.0), &ep.config_name))
@@ -288,16 +337,16 @@ pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) 
     );
 }
 
-pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let spec = p.spec();
     let Some(sh) = spec.rollout.shadow.as_ref() else {
-        return added_or_final(p, ep);
+        return added_or_final(p, ep, f);
     };
     // The shadow period counts from when SageMaker reports the shadow config in effect.
     let since = start_clock(p);
     let due = later(since, sh.duration);
     if spec.rollout.promote || (p.now() >= due && sh.then != ShadowThen::Hold) {
-        return added_or_final(p, ep);
+        return added_or_final(p, ep, f);
     }
     let message = if p.now() >= due {
         "shadow period over; holding in shadow (then: Hold) until rollout.promote is set".to_owned()
@@ -320,9 +369,9 @@ pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     );
 }
 
-pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint) {
+pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     match pinned_candidate_info(p) {
-        Some(c) => enter_added(p, ep, &c),
+        Some(c) => enter_added(p, ep, &c, f),
         None => p.judge(
             Phase::Pending,
             Health::Progressing,
@@ -333,8 +382,8 @@ pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint) {
 }
 
 /// Runs the smoke test while it has not passed yet; true when it is pending (the stage waits).
-fn smoke_pending(p: &mut Planner<'_>, when: &str) -> bool {
-    let variant = p.markers.variant.clone().unwrap_or_default();
+fn smoke_pending(p: &mut Planner<'_>, when: &str, f: &InFlight) -> bool {
+    let variant = f.variant.clone();
     if p.spec().smoke_test.is_none() || p.markers.smoke == Some(Smoke::Passed) {
         return false;
     }
@@ -351,8 +400,8 @@ fn smoke_pending(p: &mut Planner<'_>, when: &str) -> bool {
     true
 }
 
-pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
-    if smoke_pending(p, " at weight 0 before any traffic moves") {
+pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
+    if smoke_pending(p, " at weight 0 before any traffic moves", f) {
         return;
     }
     let spec = p.spec();
@@ -363,11 +412,11 @@ pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         };
         return enter_final(p, ep, &c);
     }
-    go_to_step(p, ep, 1, steps[0].weight);
+    go_to_step(p, ep, 1, steps[0].weight, f);
 }
 
-pub(super) fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: i32) {
-    let variant = p.markers.variant.clone().unwrap_or_default();
+pub(super) fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: i32, f: &InFlight) {
+    let variant = f.variant.clone();
     let total = p.spec().rollout.steps.len();
     let now = p.now();
     // The bake counts from when SageMaker reports the new weights in effect (step_stage).
@@ -394,7 +443,7 @@ pub(super) fn go_to_step(p: &mut Planner<'_>, ep: &Endpoint, step: u32, weight: 
     );
 }
 
-pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
+pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let spec = p.spec();
     let steps = &spec.rollout.steps;
     let i = p.markers.step.max(1) as usize;
@@ -405,7 +454,7 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         return enter_final(p, ep, &c);
     }
     let step = &steps[i - 1];
-    let variant = p.markers.variant.clone().unwrap_or_default();
+    let variant = f.variant.clone();
     let current = ep.percent_weights().get(&variant).copied().unwrap_or(0);
     if current != step.weight {
         // The spec's weights changed mid-rollout: apply the new weight, keep the bake clock.
@@ -439,7 +488,7 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
         );
     }
     match steps.get(i) {
-        Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight),
+        Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight, f),
         None => {
             let Some(c) = pinned_candidate_info(p) else {
                 return;
@@ -449,8 +498,8 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint) {
     }
 }
 
-pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
-    if smoke_pending(p, "") {
+pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
+    if smoke_pending(p, "", f) {
         return;
     }
     let spec = p.spec();
@@ -501,9 +550,15 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint) {
 
 /// The candidate was judged worse (`reason`: an alarm fired, or it lost the comparison):
 /// roll back, or with `rollbackOn: Manual` hold for a human.
-fn judged_worse(p: &mut Planner<'_>, ep: &Endpoint, why: String, reason: &'static str) {
+fn judged_worse(
+    p: &mut Planner<'_>,
+    ep: &Endpoint,
+    why: String,
+    reason: &'static str,
+    f: &InFlight,
+) {
     if p.spec().analysis.rollback_on == RollbackOn::Alarm {
-        return begin_rollback(p, ep, Ending::RolledBack, why, reason);
+        return begin_rollback(p, ep, Ending::RolledBack, why, reason, f);
     }
     p.event(
         reason,

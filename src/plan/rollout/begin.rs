@@ -1,20 +1,22 @@
 //! No rollout in flight: the gates before a rollout (artifact, champion comparison),
 //! starting one, and the steady state after it.
 
-use super::super::actions::{Action, ConfigPlan, NativeDeployment, VariantPlan};
+use std::collections::BTreeMap;
+
+use super::super::actions::{Action, ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
 use super::super::desired::{
-    AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, environment_hash,
-    lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash,
-    variant_name,
+    AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags,
+    model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name,
 };
 use super::super::markers::{Markers, Smoke, Stage};
-use super::super::observed::{ArtifactCheck, Candidate, CandidateLookup, Endpoint, Origin};
+use super::super::observed::{Candidate, CandidateLookup, Endpoint};
 use super::super::{Next, Planner};
 use super::common::{
     deregister_unless_kept, ensure_scaling, hint, pinned_candidate_info, run_label,
 };
+use super::gates::{container_changed, gates_pass, refuse};
 use crate::api::conditions::Health;
-use crate::api::{HistoryEntry, Phase, Strategy};
+use crate::api::{Phase, Strategy, ValidSpec};
 
 /// No rollout in flight: start one, or keep the steady state.
 pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
@@ -106,200 +108,6 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     start(p, ep, &cand);
 }
 
-/// Artifact validation and the champion comparison. Returns true when the candidate may go.
-pub(super) fn gates_pass(p: &mut Planner<'_>, cand: &Candidate) -> bool {
-    let spec = p.spec();
-    if let Some(why) = undeployable(cand) {
-        refuse(p, cand, "PackageUnusable", why);
-        return false;
-    }
-    if spec.artifact.validate {
-        match &cand.artifact {
-            ArtifactCheck::Unchecked => {
-                p.push(Action::ValidateArtifact {
-                    candidate_id: cand.candidate_id.clone(),
-                    model_data_url: cand.model_data_url.clone(),
-                    max_uncompressed_bytes: spec.artifact.max_uncompressed_bytes,
-                });
-                p.next = Next::Poll;
-                p.judge(
-                    Phase::Validating,
-                    Health::Progressing,
-                    "ValidatingArtifact",
-                    format!(
-                        "checking {} against the artifact contract",
-                        cand.model_data_url
-                    ),
-                );
-                return false;
-            }
-            ArtifactCheck::Invalid { reason } => {
-                refuse(
-                    p,
-                    cand,
-                    "ArtifactInvalid",
-                    format!("artifact {} is invalid: {reason}", cand.model_data_url),
-                );
-                return false;
-            }
-            ArtifactCheck::Valid { .. } => {}
-        }
-    }
-    let has_champion = p.endpoint().is_some_and(|e| !e.variants.is_empty());
-    if let (Some(cmp), true) = (&spec.candidate.compare_with_champion, has_champion) {
-        let values = cand.comparison.clone().unwrap_or_default();
-        match (values.candidate, values.champion) {
-            (Some(c), Some(ch)) => {
-                let delta = if cmp.higher_is_better { c - ch } else { ch - c };
-                if delta < cmp.min_delta {
-                    refuse(
-                        p,
-                        cand,
-                        "WorseThanChampion",
-                        format!(
-                            "candidate {} = {c} vs champion {} = {ch} ({} is better); required improvement {}",
-                            cmp.metric,
-                            cmp.metric,
-                            if cmp.higher_is_better {
-                                "higher"
-                            } else {
-                                "lower"
-                            },
-                            cmp.min_delta
-                        ),
-                    );
-                    return false;
-                }
-            }
-            (c, _) => {
-                let missing = if c.is_none() { "candidate" } else { "champion" };
-                refuse(
-                    p,
-                    cand,
-                    "MetricMissing",
-                    format!(
-                        "metric {} is missing from the {missing}'s artifacts/metrics.json",
-                        cmp.metric
-                    ),
-                );
-                return false;
-            }
-        }
-    }
-    true
-}
-
-/// Why this candidate may not or cannot run at all. A package: it was Rejected (a pinned
-/// ARN keeps resolving after a rejection), or it is not Approved — so it must run from its
-/// own container definition — and lacks one, or it has no model artifact. An artifact:
-/// its validation run did not pass, or (known only from the markers) its image is unknown.
-pub(super) fn undeployable(cand: &Candidate) -> Option<String> {
-    let arn = &cand.candidate_id;
-    match &cand.origin {
-        Origin::Registry => {}
-        Origin::Validation {
-            results,
-            failed: Some(why),
-        } => {
-            return Some(format!(
-                "validation run {} did not pass its gates ({results}: {why}); it is never deployed",
-                cand.run_id.as_deref().unwrap_or("?")
-            ));
-        }
-        Origin::Artifact | Origin::Validation { .. } => {
-            return cand.image.is_none().then(|| {
-                format!(
-                    "artifact {arn} has no inference image to run it from; set spec.candidate again"
-                )
-            });
-        }
-    }
-    if cand.approval == "Rejected" {
-        return Some(format!(
-            "model package {arn} is Rejected and is never deployed"
-        ));
-    }
-    // Not for a pinned candidate read back from the markers alone (status unknown).
-    if !cand.status.is_empty() && cand.status != "Completed" {
-        return Some(format!(
-            "model package {arn} is {} (ModelPackageStatus); only a Completed version can be deployed",
-            cand.status
-        ));
-    }
-    if cand.model_data_url.is_empty() {
-        return Some(format!(
-            "model package {arn} has no ModelDataUrl in its inference specification; register it with its model.tar.gz"
-        ));
-    }
-    if cand.approval != "Approved" && cand.image.is_none() {
-        return Some(format!(
-            "model package {arn} is {} and has no container image to run it from (only an Approved version can be deployed by its ARN)",
-            cand.approval
-        ));
-    }
-    None
-}
-
-/// A validation run naming an artifact that already serves on the endpoint with another
-/// image or environment: the artifact's URI is its identity and its model keeps its
-/// container, so the change would silently not be deployed. (`spec.candidate.artifact`
-/// names its model by its image and environment too, so a change there is a new model; a
-/// candidate known only from the markers has no image.)
-fn container_changed(cand: &Candidate, ep: &Endpoint) -> Option<String> {
-    let validated = matches!(cand.origin, Origin::Validation { .. });
-    let image = cand.image.as_deref().filter(|_| validated)?;
-    let serving = ep
-        .variants
-        .iter()
-        .chain(&ep.shadow_variants)
-        .find(|v| v.candidate_id.as_deref() == Some(&cand.candidate_id))?;
-    let what = match (
-        serving.image.as_deref(),
-        serving.environment_hash.as_deref(),
-    ) {
-        (Some(was), _) if was != crate::tags::tag_safe(image) => {
-            format!(
-                "with image {was}; run {} names image {image}",
-                run_label(cand)
-            )
-        }
-        (_, Some(was)) if was != environment_hash(cand) => format!(
-            "with another container environment than run {} names",
-            run_label(cand)
-        ),
-        _ => return None,
-    };
-    Some(format!(
-        "artifact {} already serves {what} for the same artifact, and a model keeps its container: write the model under a new key",
-        cand.candidate_id
-    ))
-}
-
-/// The candidate may not be deployed; record it once.
-pub(super) fn refuse(p: &mut Planner<'_>, cand: &Candidate, reason: &'static str, message: String) {
-    let already = p
-        .input
-        .previous
-        .and_then(|s| s.history.first())
-        .is_some_and(|h| {
-            h.candidate_id() == cand.candidate_id && h.outcome == "Refused" && h.reason == message
-        });
-    if !already {
-        let entry = HistoryEntry {
-            finished_at: p.now().to_string(),
-            ..HistoryEntry::of(
-                &cand.candidate_id,
-                cand.run_id.clone(),
-                "Refused",
-                message.clone(),
-            )
-        };
-        p.record(entry);
-        p.event(reason, message.clone(), true);
-    }
-    p.judge(Phase::Failed, Health::Stalled, reason, message);
-}
-
 /// Starts a rollout of `cand`.
 pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate) {
     let spec = p.spec();
@@ -318,143 +126,15 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
         rejected_spec: p.markers.rejected_spec.clone(),
         ..Markers::default()
     };
-    let strategy = spec.rollout.strategy;
     let Some(ep) = ep else {
-        // First deployment: always Direct.
-        let config = candidate_only(spec, cand, &model, &lineage, &settings, None);
-        for alarm in owned_alarms(spec, AlarmScope::variant(&settings)) {
-            p.push(Action::EnsureAlarm(alarm));
-        }
-        p.push(Action::CreateModel(model.clone()));
-        announce(p, cand);
-        m.stage = Some(Stage::Final);
-        m.target_config = Some(config.name.clone());
-        m.requested = Some(p.now());
-        let mut tags = lineage.clone();
-        tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
-        p.push(Action::CreateEndpointConfig(config.clone()));
-        p.push(Action::CreateEndpoint {
-            config_name: config.name,
-            tags,
-        });
-        p.markers = m;
-        p.next = Next::Poll;
-        return p.judge(
-            Phase::Deploying,
-            Health::Progressing,
-            "CreatingEndpoint",
-            format!(
-                "creating endpoint {} with candidate {} (first deployment is Direct)",
-                spec.endpoint_name,
-                run_label(cand)
-            ),
-        );
+        return first_deployment(p, m, cand, model, &lineage, &settings);
     };
-    // The whole rollout's tags must fit before anything changes (the check at the end of
-    // planning would otherwise stop it half-way).
-    if let Err(why) = super::super::tag_budget::rollout_fits(&ep.tags, &lineage, &spec.tags) {
-        p.event("TagBudget", why.clone(), true);
-        return p.judge(Phase::Failed, Health::Stalled, "TagBudget", why);
-    }
-    // Every existing alarm the rollout will watch must exist before it starts (in flight a
-    // missing one holds the rollout; SageMaker's auto-rollback would watch nothing).
-    let observed = p.input.observed;
-    let missing: Vec<&str> = spec
-        .analysis
-        .existing
-        .iter()
-        .filter(|n| observed.alarms_read && observed.alarm(n).is_none())
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        p.next = Next::Idle;
-        return p.judge(
-            Phase::Pending,
-            Health::Stalled,
-            "AlarmMissing",
-            format!(
-                "watched alarm {} does not exist; candidate {} starts once it does",
-                missing.join(", "),
-                run_label(cand)
-            ),
-        );
-    }
-    // Guardrail deployments and shadow variants take exactly one production variant.
-    let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
-    if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {
-        let message = format!(
-            "strategy {strategy:?} needs an endpoint with exactly one production variant and no shadow variant; endpoint {} has {} production and {} shadow variants. Use Canary or Linear, or consolidate the endpoint first",
-            ep.name,
-            ep.variants.len(),
-            ep.shadow_variants.len()
-        );
-        return refuse(p, cand, "EndpointIncompatible", message);
+    if blocked(p, ep, cand, &lineage) {
+        return;
     }
     m.champion_config = Some(ep.config_name.clone());
-    let champions: Vec<VariantPlan> = ep
-        .variants
-        .iter()
-        .map(|v| champion_variant(v, v.current_weight.max(0.0), &ep.config_name))
-        .collect();
-    let (stage, config, deployment) = match strategy {
-        Strategy::Shadow => {
-            let pct = spec
-                .rollout
-                .shadow
-                .as_ref()
-                .map_or(0, |s| s.sampling_percent);
-            // The production variant at weight 1 and the shadow at the sampled fraction: the
-            // same share whether SageMaker reads the shadow's weight as a fraction of the
-            // requests or relative to the production weight (the docs do not say).
-            let production: Vec<VariantPlan> = champions
-                .into_iter()
-                .map(|mut v| {
-                    v.weight = 1.0;
-                    v
-                })
-                .collect();
-            let shadow = candidate_variant(spec, cand, &model, f64::from(pct) / 100.0);
-            (
-                Stage::Shadow,
-                config_plan(spec, production, vec![shadow], &lineage, Some(ep)),
-                None,
-            )
-        }
-        Strategy::BlueGreen => {
-            // Guardrails replace the fleet behind the same variant name (Deployment
-            // guardrails, "Exclusions"): the candidate runs as the champion's variant.
-            let name = ep.variants[0].name.clone();
-            let config = candidate_only(spec, cand, &model, &lineage, &name, Some(ep));
-            m.variant = Some(name.clone());
-            let scope = AlarmScope {
-                variant: &name,
-                config: Some(&config.name),
-            };
-            let bg = spec.rollout.blue_green.as_ref();
-            let native = NativeDeployment {
-                bake: bg.map(|b| b.bake).unwrap_or_default(),
-                termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
-                canary_percent: bg.and_then(|b| b.canary_percent),
-                instance_count: spec.serving.instance_count,
-                alarms: native_alarms(spec, scope),
-            };
-            (Stage::Native, config, Some(native))
-        }
-        Strategy::Direct if spec.smoke_test.is_none() => (
-            Stage::Final,
-            candidate_only(spec, cand, &model, &lineage, &settings, Some(ep)),
-            None,
-        ),
-        _ => {
-            let mut prod = champions;
-            prod.push(candidate_variant(spec, cand, &model, 0.0));
-            (
-                Stage::Added,
-                config_plan(spec, prod, vec![], &lineage, Some(ep)),
-                None,
-            )
-        }
-    };
+    let (stage, config, deployment) =
+        starting_config(spec, ep, cand, (&model, &lineage, &settings), &mut m);
     let variant = m.variant.clone().unwrap_or_default();
     let scope = AlarmScope {
         variant: &variant,
@@ -479,6 +159,178 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
         "Deploying",
         format!("{what} on endpoint {}", ep.name),
     );
+}
+
+/// The first deployment (no endpoint yet): always Direct, the candidate alone.
+fn first_deployment(
+    p: &mut Planner<'_>,
+    mut m: Markers,
+    cand: &Candidate,
+    model: ModelPlan,
+    lineage: &BTreeMap<String, String>,
+    settings: &str,
+) {
+    let spec = p.spec();
+    let config = candidate_only(spec, cand, &model, lineage, settings, None);
+    for alarm in owned_alarms(spec, AlarmScope::variant(settings)) {
+        p.push(Action::EnsureAlarm(alarm));
+    }
+    p.push(Action::CreateModel(model.clone()));
+    announce(p, cand);
+    m.stage = Some(Stage::Final);
+    m.target_config = Some(config.name.clone());
+    m.requested = Some(p.now());
+    let mut tags = lineage.clone();
+    tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+    p.push(Action::CreateEndpointConfig(config.clone()));
+    p.push(Action::CreateEndpoint {
+        config_name: config.name,
+        tags,
+    });
+    p.markers = m;
+    p.next = Next::Poll;
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "CreatingEndpoint",
+        format!(
+            "creating endpoint {} with candidate {} (first deployment is Direct)",
+            spec.endpoint_name,
+            run_label(cand)
+        ),
+    );
+}
+
+/// Whether the rollout may not start yet or at all (the endpoint's tag budget, a watched
+/// alarm missing, an endpoint the strategy cannot drive); the verdict is set when so.
+fn blocked(
+    p: &mut Planner<'_>,
+    ep: &Endpoint,
+    cand: &Candidate,
+    lineage: &BTreeMap<String, String>,
+) -> bool {
+    let spec = p.spec();
+    let strategy = spec.rollout.strategy;
+    // The whole rollout's tags must fit before anything changes (the check at the end of
+    // planning would otherwise stop it half-way).
+    if let Err(why) = super::super::tag_budget::rollout_fits(&ep.tags, lineage, &spec.tags) {
+        p.event("TagBudget", why.clone(), true);
+        p.judge(Phase::Failed, Health::Stalled, "TagBudget", why);
+        return true;
+    }
+    // Every existing alarm the rollout will watch must exist before it starts (in flight a
+    // missing one holds the rollout; SageMaker's auto-rollback would watch nothing).
+    let observed = p.input.observed;
+    let missing: Vec<&str> = spec
+        .analysis
+        .existing
+        .iter()
+        .filter(|n| observed.alarms_read && observed.alarm(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        p.next = Next::Idle;
+        p.judge(
+            Phase::Pending,
+            Health::Stalled,
+            "AlarmMissing",
+            format!(
+                "watched alarm {} does not exist; candidate {} starts once it does",
+                missing.join(", "),
+                run_label(cand)
+            ),
+        );
+        return true;
+    }
+    // Guardrail deployments and shadow variants take exactly one production variant.
+    let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
+    if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {
+        let message = format!(
+            "strategy {strategy:?} needs an endpoint with exactly one production variant and no shadow variant; endpoint {} has {} production and {} shadow variants. Use Canary or Linear, or consolidate the endpoint first",
+            ep.name,
+            ep.variants.len(),
+            ep.shadow_variants.len()
+        );
+        refuse(p, cand, "EndpointIncompatible", message);
+        return true;
+    }
+    false
+}
+
+/// The config that starts the rollout on a serving endpoint, by strategy, with its stage
+/// and (for blue/green) SageMaker's deployment; `m.variant` becomes the champion's name
+/// for blue/green, whose guardrails keep it.
+fn starting_config(
+    spec: &ValidSpec,
+    ep: &Endpoint,
+    cand: &Candidate,
+    (model, lineage, settings): (&ModelPlan, &BTreeMap<String, String>, &str),
+    m: &mut Markers,
+) -> (Stage, ConfigPlan, Option<NativeDeployment>) {
+    let champions: Vec<VariantPlan> = ep
+        .variants
+        .iter()
+        .map(|v| champion_variant(v, v.current_weight.max(0.0), &ep.config_name))
+        .collect();
+    match spec.rollout.strategy {
+        Strategy::Shadow => {
+            let pct = spec
+                .rollout
+                .shadow
+                .as_ref()
+                .map_or(0, |s| s.sampling_percent);
+            // The production variant at weight 1 and the shadow at the sampled fraction: the
+            // same share whether SageMaker reads the shadow's weight as a fraction of the
+            // requests or relative to the production weight (the docs do not say).
+            let production: Vec<VariantPlan> = champions
+                .into_iter()
+                .map(|mut v| {
+                    v.weight = 1.0;
+                    v
+                })
+                .collect();
+            let shadow = candidate_variant(spec, cand, model, f64::from(pct) / 100.0);
+            (
+                Stage::Shadow,
+                config_plan(spec, production, vec![shadow], lineage, Some(ep)),
+                None,
+            )
+        }
+        Strategy::BlueGreen => {
+            // Guardrails replace the fleet behind the same variant name (Deployment
+            // guardrails, "Exclusions"): the candidate runs as the champion's variant.
+            let name = ep.variants[0].name.clone();
+            let config = candidate_only(spec, cand, model, lineage, &name, Some(ep));
+            m.variant = Some(name.clone());
+            let scope = AlarmScope {
+                variant: &name,
+                config: Some(&config.name),
+            };
+            let bg = spec.rollout.blue_green.as_ref();
+            let native = NativeDeployment {
+                bake: bg.map(|b| b.bake).unwrap_or_default(),
+                termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
+                canary_percent: bg.and_then(|b| b.canary_percent),
+                instance_count: spec.serving.instance_count,
+                alarms: native_alarms(spec, scope),
+            };
+            (Stage::Native, config, Some(native))
+        }
+        Strategy::Direct if spec.smoke_test.is_none() => (
+            Stage::Final,
+            candidate_only(spec, cand, model, lineage, settings, Some(ep)),
+            None,
+        ),
+        _ => {
+            let mut prod = champions;
+            prod.push(candidate_variant(spec, cand, model, 0.0));
+            (
+                Stage::Added,
+                config_plan(spec, prod, vec![], lineage, Some(ep)),
+                None,
+            )
+        }
+    }
 }
 
 fn announce(p: &mut Planner<'_>, cand: &Candidate) {

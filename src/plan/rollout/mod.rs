@@ -27,6 +27,7 @@ use crate::api::conditions::Health;
 mod advance;
 mod begin;
 mod common;
+mod gates;
 mod rollback;
 
 /// A rollout that has been Creating or Updating this long is probably stuck.

@@ -3,7 +3,7 @@
 use super::super::actions::Action;
 use super::super::desired::spec_hash;
 use super::super::desired::watched_alarms;
-use super::super::markers::{Ending, Stage};
+use super::super::markers::{Ending, InFlight, Stage};
 use super::super::observed::AlarmState;
 use super::super::observed::Endpoint;
 use super::super::{Next, Planner};
@@ -96,6 +96,7 @@ pub(super) fn begin_rollback(
     ending: Ending,
     why: String,
     reason: &'static str,
+    f: &InFlight,
 ) {
     if p.markers.champion_config.is_none() {
         // First deployment: nothing to return to.
@@ -127,11 +128,11 @@ pub(super) fn begin_rollback(
         format!("rolling back to the champion: {why}"),
         ending == Ending::RolledBack,
     );
-    rollback(p, ep);
+    rollback(p, ep, f);
 }
 
 /// Champion back to 100 % in place first (fast), then the champion-only config.
-pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
+pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let champion_config = p.markers.champion_config.clone().unwrap_or_default();
     let why = p.markers.reason.clone().unwrap_or_default();
     let ending = p.markers.ending.unwrap_or(Ending::RolledBack);
@@ -179,7 +180,7 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint) {
             )
         };
     }
-    let variant = p.markers.variant.clone().unwrap_or_default();
+    let variant = f.variant.clone();
     let cand_pct = ep.percent_weights().get(&variant).copied().unwrap_or(0);
     if cand_pct > 0 && !others(ep, &variant).is_empty() {
         p.push(Action::UpdateWeights {

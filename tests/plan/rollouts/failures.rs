@@ -129,3 +129,22 @@ fn failed_first_deployment_is_stalled_and_a_spec_change_recreates_the_endpoint()
     w.run(&changed, 100);
     assert_eq!(w.status.unwrap().phase, Some(Phase::Succeeded));
 }
+
+#[test]
+fn a_rollout_in_flight_whose_variant_marker_was_removed_stalls_naming_it_and_changes_nothing() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let ep = w.endpoint.as_mut().unwrap();
+    let mut m = Markers::from_tags(&ep.tags);
+    m.variant = None;
+    ep.tags.retain(|k, _| !k.starts_with("sagemaker-rollout:"));
+    ep.tags
+        .extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+    let p = w.step(&s);
+    assert!(p.actions.is_empty(), "nothing is guessed: {:?}", p.kinds());
+    let stalled = condition(&w, "Stalled");
+    assert_eq!(stalled.status, "True");
+    assert_eq!(stalled.reason, "MarkersUnreadable");
+    assert!(stalled.message.contains("variant"), "{}", stalled.message);
+}
