@@ -20,6 +20,57 @@ pub use units::{ByteSize, DurationString, S3Uri};
 pub use valid::{FieldError, SpecErrors, Teardown, ValidSpec};
 
 impl ModelDeployment {
+    /// The target fields changed since the resource deployed (`status.target`), each named
+    /// with how to move an endpoint properly; None when unchanged or not yet deployed. The
+    /// CRD refuses such a change; this catches one an older CRD let through.
+    pub fn target_changes(&self) -> Option<SpecErrors> {
+        let target = self.status.as_ref()?.target.as_ref()?;
+        let how = "cannot change once the resource has deployed: to move, create a new ModelDeployment for the new target and delete this one (its deletionPolicy decides what becomes of the old endpoint)";
+        let shown = |v: Option<&str>| v.map_or_else(|| "unset".to_owned(), |v| format!("{v:?}"));
+        let mut errors = Vec::new();
+        let fields = [
+            (
+                "spec.endpointName",
+                Some(self.spec.endpoint_name.as_str()),
+                Some(target.endpoint_name.as_str()),
+            ),
+            (
+                "spec.region",
+                self.spec.region.as_deref(),
+                target.region.as_deref(),
+            ),
+            (
+                "spec.assumeRoleArn",
+                self.spec.assume_role_arn.as_deref(),
+                target.assume_role_arn.as_deref(),
+            ),
+        ];
+        for (path, now, deployed) in fields {
+            if now != deployed {
+                errors.push(FieldError::new(
+                    path,
+                    format!("{} {how} (deployed with {})", shown(now), shown(deployed)),
+                ));
+            }
+        }
+        (!errors.is_empty()).then_some(SpecErrors(errors))
+    }
+
+    /// What deletion cleans up: the target the resource deployed to when it has one (so a
+    /// target changed behind an older CRD's back never redirects the clean-up), else the
+    /// spec's.
+    pub fn teardown(&self) -> Result<Teardown, SpecErrors> {
+        match self.status.as_ref().and_then(|s| s.target.as_ref()) {
+            Some(t) => Ok(Teardown {
+                endpoint_name: t.endpoint_name.clone(),
+                region: t.region.clone(),
+                assume_role_arn: t.assume_role_arn.clone(),
+                deletion_policy: self.spec.deletion_policy,
+            }),
+            None => Teardown::from_spec(&self.spec),
+        }
+    }
+
     /// The identity the engine uses for ownership tags, `namespace/name`: the same for the
     /// CLI and the controller, so a CI pipeline and the cluster agree on who drives the
     /// endpoint.

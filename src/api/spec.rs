@@ -31,6 +31,11 @@ use super::units::{ByteSize, DurationString};
     namespaced,
     status = "ModelDeploymentStatus",
     cel,
+    // Target fields are fixed once the resource owns its endpoint (status.target): a change
+    // would abandon the endpoint mid-rollout and orphan what it owns.
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || self.spec.endpointName == oldSelf.status.target.endpointName").message("spec.endpointName cannot change once the resource has deployed (status.target); to move to another endpoint, create a new ModelDeployment and delete this one").field_path(".spec.endpointName"),
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || (has(self.spec.region) ? (has(oldSelf.status.target.region) && self.spec.region == oldSelf.status.target.region) : !has(oldSelf.status.target.region))").message("spec.region cannot change once the resource has deployed (status.target); to move to another region, create a new ModelDeployment and delete this one").field_path(".spec.region"),
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || (has(self.spec.assumeRoleArn) ? (has(oldSelf.status.target.assumeRoleArn) && self.spec.assumeRoleArn == oldSelf.status.target.assumeRoleArn) : !has(oldSelf.status.target.assumeRoleArn))").message("spec.assumeRoleArn cannot change once the resource has deployed (status.target); to move to another account or role, create a new ModelDeployment and delete this one").field_path(".spec.assumeRoleArn"),
     printcolumn = r#"{"name":"Strategy","type":"string","jsonPath":".spec.rollout.strategy"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Step","type":"string","jsonPath":".status.rollout.stepLabel"}"#,

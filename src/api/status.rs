@@ -22,6 +22,12 @@ pub struct ModelDeploymentStatus {
     /// kstatus conditions: Ready, Reconciling, Stalled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// What this resource deploys to, recorded once it owns the endpoint: from then on
+    /// `spec.endpointName`, `spec.region` and `spec.assumeRoleArn` must keep these values
+    /// (the CRD refuses a change, the controller stalls on one an older CRD let through),
+    /// and deletion cleans up here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetView>,
     /// The SageMaker endpoint as last observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<EndpointStatusView>,
@@ -92,6 +98,20 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
     /// When the status last changed (RFC 3339).
     pub last_transition_time: String,
+}
+
+/// The endpoint a resource owns and where it lives.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    /// The endpoint's name.
+    pub endpoint_name: String,
+    /// The spec's region (absent: the controller's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The spec's role (absent: the controller's own credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assume_role_arn: Option<String>,
 }
 
 /// Endpoint as observed.

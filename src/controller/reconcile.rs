@@ -241,12 +241,17 @@ impl Received {
     /// What `md` hands a pass; an error when it is being deleted with not even the
     /// endpoint nameable (nothing on AWS can be found as ours).
     fn of(md: &ModelDeployment) -> Result<Self, crate::api::SpecErrors> {
-        let deleting = md.metadata.deletion_timestamp.is_some();
-        Ok(match (ValidSpec::new(&md.spec), deleting) {
-            (Ok(spec), false) => Self::Work(Work::Reconcile(Box::new(spec))),
-            (Err(errors), false) => Self::Invalid(errors),
-            (Ok(spec), true) => Self::Work(Work::Delete(spec.teardown())),
-            (Err(_), true) => Self::Work(Work::Delete(Teardown::from_spec(&md.spec)?)),
+        if md.metadata.deletion_timestamp.is_some() {
+            return Ok(Self::Work(Work::Delete(md.teardown()?)));
+        }
+        // A target changed behind an older CRD's back: refused before any AWS call.
+        Ok(match (ValidSpec::new(&md.spec), md.target_changes()) {
+            (Ok(spec), None) => Self::Work(Work::Reconcile(Box::new(spec))),
+            (Ok(_), Some(changed)) => Self::Invalid(changed),
+            (Err(mut errors), changed) => {
+                errors.0.extend(changed.map(|c| c.0).unwrap_or_default());
+                Self::Invalid(errors)
+            }
         })
     }
 }

@@ -11,7 +11,8 @@ use super::{Event, Planner, Verdict, later};
 use crate::api::conditions::{self, ConditionType, Health};
 use crate::api::{
     AlarmView, ComparisonView, EndpointStatusView, HISTORY_LIMIT, HistoryEntry, Links,
-    ModelDeploymentStatus, Phase, RolloutProgress, SmokeTestView, SpecErrors, VariantView,
+    ModelDeploymentStatus, Phase, RolloutProgress, SmokeTestView, SpecErrors, TargetView,
+    VariantView,
 };
 
 pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
@@ -39,6 +40,7 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
             p.input.generation,
             p.now(),
         ),
+        target: target_view(p),
         endpoint: Some(endpoint_view(ep, &p.spec().endpoint_name)),
         champion: champion_view(p, ep),
         candidate: candidate_view(p, ep),
@@ -59,6 +61,20 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
         history,
         links: links(p, ep),
     }
+}
+
+/// The target once this resource owns the endpoint (it created or adopted it, and the
+/// owner marker names it); kept from then on.
+fn target_view(p: &Planner<'_>) -> Option<TargetView> {
+    let kept = p.input.previous.and_then(|s| s.target.clone());
+    let owns = p.markers.owner.as_deref() == Some(p.input.owner);
+    kept.or_else(|| {
+        owns.then(|| TargetView {
+            endpoint_name: p.spec().endpoint_name.clone(),
+            region: p.spec().region.clone(),
+            assume_role_arn: p.spec().assume_role_arn.clone(),
+        })
+    })
 }
 
 /// The endpoint as on-call sees it (`NotFound` when it does not exist).

@@ -457,14 +457,14 @@ async fn invalid_spec_is_stalled_with_the_message_and_no_aws_call() {
 
 /// A resource whose spec became invalid must still go when deleted: with Retain only the
 /// finalizer goes, with Delete what it owns on AWS goes too (only the endpoint's name and
-/// location are needed), and a spec so broken that not even the endpoint can be named is
-/// released without touching AWS.
+/// location are needed, and once deployed they are the ones in `status.target`, so even a
+/// spec whose endpoint name broke cleans up the endpoint it deployed).
 #[tokio::test(start_paused = true)]
 async fn a_resource_whose_spec_became_invalid_can_still_be_deleted() {
     for (policy, break_endpoint_name, endpoints_left) in [
         ("Retain", false, 1),
         ("Delete", false, 0),
-        ("Delete", true, 1),
+        ("Delete", true, 0),
     ] {
         let mut m = manifest("direct");
         m["spec"]["deletionPolicy"] = json!(policy);
@@ -843,5 +843,47 @@ async fn the_controller_refuses_a_run_that_did_not_pass_and_keeps_the_champion()
     );
     assert!(w.event_reasons().iter().any(|r| r == "PackageUnusable"));
     assert_eq!(o["status"]["champion"]["weight"], 100);
+    c.shutdown().await;
+}
+
+/// Moving a deployed resource to another endpoint by editing its spec (which the CRD refuses;
+/// the fake API server lets it through, as an older CRD would) stalls before any AWS call,
+/// naming the field and how to move properly; deleting it then cleans up the endpoint it
+/// deployed, not the one the spec now names.
+#[tokio::test(start_paused = true)]
+async fn a_target_changed_after_deploying_is_refused_and_deletion_cleans_up_the_deployed_one() {
+    let mut m = manifest("canary");
+    m["spec"]["deletionPolicy"] = json!("Delete");
+    let w = World::new(&m, true);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let target = w.object().unwrap()["status"]["target"].clone();
+    assert_eq!(
+        target["endpointName"], m["spec"]["endpointName"],
+        "{target}"
+    );
+    let mutations = w.sim.mutations();
+    m["spec"]["endpointName"] = json!("churn-elsewhere");
+    w.apply(&m).await;
+    w.until("Stalled", Duration::from_secs(600), |w| {
+        w.condition("Stalled").1 == "InvalidSpec"
+    })
+    .await;
+    let (_, _, message) = w.condition("Stalled");
+    assert!(
+        message.contains("spec.endpointName") && message.contains("create a new ModelDeployment"),
+        "{message}"
+    );
+    assert_eq!(w.sim.mutations(), mutations, "nothing changed on AWS");
+    w.api()
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    w.until("the resource to go", Duration::from_secs(3600), |w| {
+        w.object().is_none()
+    })
+    .await;
+    assert_eq!(w.sim.inventory().0, 0, "the deployed endpoint was deleted");
     c.shutdown().await;
 }

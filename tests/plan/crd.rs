@@ -236,3 +236,79 @@ fn cel_rejects_promote_with_abort_and_inverted_autoscaling() {
         "{err}"
     );
 }
+
+/// The example as the controller leaves it once it owns the endpoint.
+fn deployed(mut md: ModelDeployment) -> ModelDeployment {
+    md.status = Some(ModelDeploymentStatus {
+        target: Some(TargetView {
+            endpoint_name: md.spec.endpoint_name.clone(),
+            region: md.spec.region.clone(),
+            assume_role_arn: md.spec.assume_role_arn.clone(),
+        }),
+        ..Default::default()
+    });
+    md
+}
+
+#[test]
+fn cel_refuses_changing_the_target_once_deployed_and_allows_it_before() {
+    use kube::core::cel::validate_cel_update;
+    let before = canary_example();
+    let mut renamed = before.clone();
+    renamed.spec.endpoint_name = "churn-elsewhere".into();
+    validate_cel_update(&renamed, &before).expect("not deployed yet: the target may change");
+
+    let old = deployed(before);
+    let mut gates = old.clone();
+    gates.spec.rollout.paused = true;
+    validate_cel_update(&gates, &old).expect("the gates may change");
+    type Change = fn(&mut ModelDeploymentSpec);
+    let cases: [(&str, Change); 4] = [
+        ("spec.endpointName cannot change", |s| {
+            s.endpoint_name = "churn-elsewhere".into()
+        }),
+        ("spec.region cannot change", |s| {
+            s.region = Some(if s.region.as_deref() == Some("eu-west-1") {
+                "us-east-1".into()
+            } else {
+                "eu-west-1".into()
+            })
+        }),
+        ("spec.assumeRoleArn cannot change", |s| {
+            s.assume_role_arn = Some("arn:aws:iam::210987654321:role/elsewhere".into())
+        }),
+        ("spec.region cannot change", |s| {
+            s.region = if s.region.is_some() {
+                None
+            } else {
+                Some("eu-west-1".into())
+            }
+        }),
+    ];
+    for (want, change) in cases {
+        let mut moved = old.clone();
+        change(&mut moved.spec);
+        let err = format!("{:?}", validate_cel_update(&moved, &old).unwrap_err());
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}
+
+#[test]
+fn a_target_changed_behind_an_older_crds_back_is_named_and_deletion_keeps_the_deployed_one() {
+    let old = deployed(canary_example());
+    assert!(old.target_changes().is_none());
+    let mut moved = old.clone();
+    moved.spec.endpoint_name = "churn-elsewhere".into();
+    moved.spec.region = Some("eu-west-1".into());
+    let changes = moved.target_changes().expect("named");
+    let paths: Vec<&str> = changes.0.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["spec.endpointName", "spec.region"]);
+    assert!(
+        changes.0[0]
+            .message
+            .contains("create a new ModelDeployment")
+    );
+    let teardown = moved.teardown().expect("teardown");
+    assert_eq!(teardown.endpoint_name, old.spec.endpoint_name);
+    assert_eq!(teardown.region, old.spec.region);
+}

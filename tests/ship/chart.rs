@@ -98,6 +98,8 @@ const VALUE_SETS: [&[&str]; 5] = [
         "metrics.serviceMonitor.enabled=true",
         "--set",
         "networkPolicy.enabled=true",
+        "--set",
+        "oncall.groups={sre,ml-oncall}",
     ],
     &[
         "--set",
@@ -498,4 +500,104 @@ fn chart_renders_one_deployment_per_shard_with_disjoint_selectors() {
         );
     }
     assert_eq!(of_kind(&d, "PodDisruptionBudget").len(), 3);
+}
+
+/// The on-call policy (`oncall.groups`): its CEL, evaluated with kube's CEL engine as the API
+/// server would, lets the on-call groups change the rollout gates and nothing else, and does
+/// not apply to anyone else.
+#[test]
+fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
+    use kube::core::cel::{AdmissionRequest, VapEvaluator, VapExpression};
+    assert!(
+        of_kind(&docs(&template(&[])), "ValidatingAdmissionPolicy").is_empty(),
+        "no policy without groups"
+    );
+    let rendered = docs(&template(&["--set", "oncall.groups={sre,ml-oncall}"]));
+    let policy = of_kind(&rendered, "ValidatingAdmissionPolicy")[0].clone();
+    let binding = of_kind(&rendered, "ValidatingAdmissionPolicyBinding")[0];
+    assert_eq!(binding["spec"]["policyName"], policy["metadata"]["name"]);
+    assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
+    let expression = |v: &Value| VapExpression {
+        expression: v["expression"].as_str().unwrap().to_owned(),
+        message: v["message"].as_str().map(str::to_owned),
+        message_expression: None,
+    };
+    let validations: Vec<VapExpression> = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(expression)
+        .collect();
+    let matches = expression(&policy["spec"]["matchConditions"][0]);
+    let text = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
+    let mut old: Value = serde_saphyr::from_str(&text).unwrap();
+    old["metadata"]["finalizers"] = json!(["sagemaker.mlops.dev/aws-resources"]);
+    old["metadata"]["labels"] = json!({"team": "growth"});
+    let request = |groups: &[&str]| AdmissionRequest {
+        operation: "UPDATE".into(),
+        username: "someone".into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        name: "churn".into(),
+        namespace: "ml-prod".into(),
+        ..Default::default()
+    };
+    let judge = |new: &Value, groups: &[&str]| -> (bool, Vec<String>) {
+        let e = VapEvaluator::builder()
+            .object(new.clone())
+            .old_object(old.clone())
+            .request(request(groups))
+            .build();
+        let applies = e.evaluate(std::slice::from_ref(&matches))[0].passed;
+        let refused = e
+            .evaluate(&validations)
+            .into_iter()
+            .filter(|r| !r.passed)
+            .map(|r| r.message.unwrap_or_default())
+            .collect();
+        (applies, refused)
+    };
+    type Edit = fn(&mut Value);
+    let allowed: [(&str, Edit); 5] = [
+        ("pause", |v| v["spec"]["rollout"]["paused"] = json!(true)),
+        ("promote", |v| v["spec"]["rollout"]["promote"] = json!(true)),
+        ("abort", |v| v["spec"]["rollout"]["abort"] = json!(true)),
+        ("retry", |v| v["spec"]["rollout"]["retry"] = json!(1)),
+        ("nothing", |_| {}),
+    ];
+    for (what, edit) in allowed {
+        let mut new = old.clone();
+        edit(&mut new);
+        let (applies, refused) = judge(&new, &["sre", "system:authenticated"]);
+        assert!(applies, "{what}: the policy applies to on-call");
+        assert!(refused.is_empty(), "{what} is a gate: {refused:?}");
+    }
+    let denied: [(&str, Edit); 8] = [
+        ("adopt", |v| v["spec"]["adopt"] = json!(true)),
+        ("assumeRoleArn", |v| {
+            v["spec"]["assumeRoleArn"] = json!("arn:aws:iam::210987654321:role/other")
+        }),
+        ("deletionPolicy", |v| {
+            v["spec"]["deletionPolicy"] = json!("Delete")
+        }),
+        ("endpointName", |v| v["spec"]["endpointName"] = json!("x")),
+        ("strategy", |v| {
+            v["spec"]["rollout"]["strategy"] = json!("Direct")
+        }),
+        ("canary steps", |v| {
+            v["spec"]["rollout"]["canary"]["steps"][0]["weight"] = json!(40)
+        }),
+        ("a shard label", |v| {
+            v["metadata"]["labels"]["sagemaker.mlops.dev/shard"] = json!("b")
+        }),
+        ("the finalizer", |v| v["metadata"]["finalizers"] = json!([])),
+    ];
+    for (what, edit) in denied {
+        let mut new = old.clone();
+        edit(&mut new);
+        let (applies, refused) = judge(&new, &["ml-oncall"]);
+        assert!(applies, "{what}: the policy applies to on-call");
+        assert!(!refused.is_empty(), "on-call may not change {what}");
+        let (applies, _) = judge(&new, &["ml-platform-admins"]);
+        assert!(!applies, "{what}: others are not limited by this policy");
+    }
 }
