@@ -338,6 +338,7 @@ mod tests {
         let role = |acct: &str| Settings {
             region: Some("eu-west-1".into()),
             assume_role_arn: Some(format!("arn:aws:iam::{acct}:role/deployer")),
+            session: None,
         };
         assert!(Arc::ptr_eq(
             &l.bucket(&own, Some("us-east-1")),

@@ -269,6 +269,34 @@ pub struct Settings {
     pub region: Option<String>,
     /// Role to assume (cross-account deployment).
     pub assume_role_arn: Option<String>,
+    /// The role session's name ([`session_name`]): who acts, as CloudTrail and the role's
+    /// trust policy (`sts:RoleSessionName`) see it. None: `sagemaker-rollout`.
+    pub session: Option<String>,
+}
+
+/// The role session name of `driver` (`controller` or `cli`) acting for `owner`
+/// (`namespace/name`): `sr-<driver>@<namespace>.<name>` within STS's rules (2–64 characters
+/// of letters, digits and `+=,.@_-`; AssumeRole API reference, RoleSessionName), anything
+/// else replaced by `-`; too long, it is cut and ends in a hash of the whole, so two
+/// resources never share a name.
+pub fn session_name(driver: &str, owner: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let raw = format!("sr-{driver}@{}", owner.replacen('/', ".", 1));
+    let clean: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if clean.len() <= 64 {
+        return clean;
+    }
+    let hash = hex::encode(Sha256::digest(raw.as_bytes()));
+    format!("{}-{}", &clean[..55], &hash[..8])
 }
 
 /// Per-attempt and per-operation timeouts; generous for SageMaker's slow control plane,
@@ -322,7 +350,12 @@ pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
         return Ok(base);
     };
     let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-        .session_name("sagemaker-rollout")
+        .session_name(
+            settings
+                .session
+                .clone()
+                .unwrap_or_else(|| "sagemaker-rollout".into()),
+        )
         .configure(&base)
         .build()
         .await;
@@ -528,5 +561,26 @@ mod tests {
         assert_eq!(dependency_pending(missing).class, ErrorClass::Transient);
         let bad = AwsError::answered("sagemaker", "CreateEndpoint", "ValidationException", "bad");
         assert_eq!(dependency_pending(bad).class, ErrorClass::Terminal);
+    }
+
+    #[test]
+    fn session_names_follow_sts_rules_and_stay_distinct_when_cut() {
+        let ok = |s: &str| {
+            (2..=64).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        assert_eq!(
+            session_name("controller", "ml-prod/churn"),
+            "sr-controller@ml-prod.churn"
+        );
+        let long_ns = "n".repeat(63);
+        let a = session_name("controller", &format!("{long_ns}/{}", "a".repeat(253)));
+        let b = session_name("controller", &format!("{long_ns}/{}b", "a".repeat(252)));
+        for s in [&a, &b] {
+            assert!(ok(s), "{s}");
+        }
+        assert_ne!(a, b, "cut names keep a hash of the whole");
+        assert!(ok(&session_name("cli", "ns/name with spaces")));
     }
 }

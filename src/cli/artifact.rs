@@ -188,6 +188,7 @@ fn cmd_validate(
         let config = rt.block_on(aws::load(&Settings {
             region,
             assume_role_arn: None,
+            session: None,
         }))?;
         rt.block_on(async {
             validate_s3(Arc::new(SdkS3::new(&config)), &uri, limits.clone(), workers).await
@@ -221,6 +222,7 @@ fn cmd_register(
     let config = rt.block_on(aws::load(&Settings {
         region,
         assume_role_arn: None,
+        session: None,
     }))?;
     let result = rt.block_on(async {
         register_package(

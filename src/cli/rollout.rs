@@ -115,10 +115,17 @@ pub(super) fn simulate(
 }
 
 /// Where a real rollout runs: the spec's region and role, or the environment.
-fn settings(region: Option<&String>, role: Option<&String>, aws: &AwsArgs) -> Settings {
+/// A role is assumed as the CLI acting for `owner` (CloudTrail tells it from the controller).
+fn settings(
+    owner: &str,
+    region: Option<&String>,
+    role: Option<&String>,
+    aws: &AwsArgs,
+) -> Settings {
     Settings {
         region: region.cloned().or_else(|| aws.region.clone()),
         assume_role_arn: role.cloned(),
+        session: role.map(|_| sagemaker_rollout::aws::session_name("cli", owner)),
     }
 }
 
@@ -129,6 +136,7 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
     for Resource { md, spec } in &resources {
         let plan = rt.block_on(async {
             let clients = sagemaker_rollout::aws::clients(&settings(
+                &md.owner(),
                 spec.region.as_ref(),
                 spec.assume_role_arn.as_ref(),
                 aws,
@@ -171,7 +179,12 @@ pub(super) fn apply(
     let jobs: Vec<Job> = resources
         .into_iter()
         .map(|Resource { md, spec }| Job {
-            settings: settings(spec.region.as_ref(), spec.assume_role_arn.as_ref(), aws),
+            settings: settings(
+                &md.owner(),
+                spec.region.as_ref(),
+                spec.assume_role_arn.as_ref(),
+                aws,
+            ),
             md,
             what: What::Apply(Box::new(spec)),
         })
@@ -188,6 +201,7 @@ pub(super) fn delete(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
             teardown.deletion_policy = DeletionPolicy::Delete;
             Job {
                 settings: settings(
+                    &md.owner(),
                     teardown.region.as_ref(),
                     teardown.assume_role_arn.as_ref(),
                     aws,

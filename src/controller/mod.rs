@@ -80,10 +80,15 @@ pub trait AwsProvider: Send + Sync {
     async fn clients(&self, settings: &Settings) -> Result<Clients, NoRegion>;
 }
 
-/// The official SDK clients, one set per (region, role).
-#[derive(Default)]
+/// Most SDK client sets kept ([`SdkProvider`]).
+pub const CLIENT_SETS: usize = 256;
+
+/// The official SDK clients, one set per (region, role, session). Bounded, least recently
+/// used first out: a tenant cycling role ARNs, or many resources each assuming a role as
+/// itself, never grows it past [`CLIENT_SETS`] (an evicted set is rebuilt on its next use;
+/// an engine keeps the set it holds).
 pub struct SdkProvider {
-    cache: tokio::sync::Mutex<HashMap<Settings, Clients>>,
+    cache: tokio::sync::Mutex<lru::LruCache<Settings, Clients>>,
 }
 
 #[async_trait]
@@ -94,8 +99,29 @@ impl AwsProvider for SdkProvider {
             return Ok(c.clone());
         }
         let c = crate::aws::clients(settings).await?;
-        cache.insert(settings.clone(), c.clone());
+        cache.put(settings.clone(), c.clone());
         Ok(c)
+    }
+}
+
+impl SdkProvider {
+    /// At most `limit` client sets (at least one).
+    pub fn bounded(limit: usize) -> Self {
+        let limit = std::num::NonZeroUsize::new(limit).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self {
+            cache: tokio::sync::Mutex::new(lru::LruCache::new(limit)),
+        }
+    }
+
+    /// Whether a client set for `settings` is held now.
+    pub async fn holds(&self, settings: &Settings) -> bool {
+        self.cache.lock().await.contains(settings)
+    }
+}
+
+impl Default for SdkProvider {
+    fn default() -> Self {
+        Self::bounded(CLIENT_SETS)
     }
 }
 
@@ -186,7 +212,13 @@ impl Context {
         region: Option<String>,
         assume_role_arn: Option<String>,
     ) -> Result<Arc<Engine>, NoRegion> {
-        let settings = self.settings(region, assume_role_arn);
+        let mut settings = self.settings(region, assume_role_arn);
+        // A role assumed for a resource is assumed as that resource (CloudTrail, trust
+        // policies); without one the controller's own identity acts.
+        settings.session = settings
+            .assume_role_arn
+            .as_ref()
+            .map(|_| crate::aws::session_name("controller", owner));
         if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
             && s == settings
         {
@@ -217,6 +249,7 @@ impl Context {
         Settings {
             region: region.or_else(|| self.config.aws_region.clone()),
             assume_role_arn,
+            session: None,
         }
     }
 

@@ -208,6 +208,7 @@ mod tests {
         Settings {
             region: Some(region.into()),
             assume_role_arn: None,
+            session: None,
         }
     }
 

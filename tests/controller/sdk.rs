@@ -106,3 +106,34 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
     stop.cancel();
     task.await.unwrap();
 }
+
+/// The SDK client cache is bounded, least recently used out first: a tenant cycling role ARNs
+/// (or many resources each assuming a role as itself) cannot grow it.
+#[tokio::test]
+async fn the_sdk_client_cache_is_bounded_least_recently_used_first() {
+    use sagemaker_rollout::aws::session_name;
+    use sagemaker_rollout::controller::SdkProvider;
+    let provider = SdkProvider::bounded(2);
+    let settings = |role: &str| Settings {
+        region: Some("us-east-1".into()),
+        assume_role_arn: Some(format!("arn:aws:iam::123456789012:role/{role}")),
+        session: Some(session_name("controller", &format!("ns/{role}"))),
+    };
+    for role in ["a", "b", "a", "c"] {
+        provider.clients(&settings(role)).await.unwrap();
+    }
+    assert!(provider.holds(&settings("a")).await, "used last but one");
+    assert!(provider.holds(&settings("c")).await, "used last");
+    assert!(
+        !provider.holds(&settings("b")).await,
+        "least recently used: out"
+    );
+    for i in 0..50 {
+        provider
+            .clients(&settings(&format!("cycled-{i}")))
+            .await
+            .unwrap();
+    }
+    assert!(provider.holds(&settings("cycled-49")).await);
+    assert!(!provider.holds(&settings("a")).await);
+}

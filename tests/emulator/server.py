@@ -67,7 +67,8 @@ def _error_code_of(call, status, headers, data):
 
 
 _TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ModelPackageName",
-                "ModelPackageGroupName", "ResourceArn", "ResourceId", "AlarmNames", "NameContains")
+                "ModelPackageGroupName", "ResourceArn", "ResourceId", "AlarmNames", "NameContains",
+                "RoleSessionName")
 
 
 def _target(params):

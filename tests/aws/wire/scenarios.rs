@@ -630,3 +630,30 @@ async fn a_validated_run_from_the_artifact_store_replaces_a_registry_champion() 
     assert_eq!(alone(&acct, "wire-store").model, serving.model);
     report("a run that did not pass, refused", acct.requests());
 }
+
+/// A role named in the spec is assumed as the one acting for the resource: the CLI's session
+/// is `sr-cli@<namespace>.<name>` (the controller's `sr-controller@…`), which CloudTrail
+/// records and a trust policy can require (`sts:RoleSessionName`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assumed_role_session_is_named_after_the_resource() {
+    let acct = Account::new().await;
+    acct.package("run-1", 0.90).await;
+    let role = "  assumeRoleArn: arn:aws:iam::123456789012:role/deployer\n";
+    acct.apply(&acct.manifest("churn", "wire-session", "run-1", CANARY, role));
+    let sessions: Vec<String> = acct
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r["operation"] == "AssumeRole")
+        .map(|r| r["target"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!sessions.is_empty(), "the role was assumed");
+    assert!(
+        sessions.iter().all(|s| s == "sr-cli@wire.churn"),
+        "{sessions:?}"
+    );
+    assert_eq!(
+        acct.endpoint("wire-session").unwrap()["status"],
+        "InService"
+    );
+}
