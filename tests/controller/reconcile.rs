@@ -221,6 +221,18 @@ impl World {
         }
     }
 
+    /// Deletes the resource and waits until the controller has released it.
+    pub(crate) async fn delete_and_wait(&self) {
+        self.api()
+            .delete(NAME, &DeleteParams::default())
+            .await
+            .unwrap();
+        self.until("the resource to go", Duration::from_secs(3600), |w| {
+            w.object().is_none()
+        })
+        .await;
+    }
+
     pub(crate) async fn until_phase(&self, phase: &str) {
         let what = format!("phase {phase}");
         self.until(&what, Duration::from_secs(6 * 3600), |w| w.phase() == phase)
@@ -347,14 +359,7 @@ async fn delete_with(policy: &str) -> (World, usize) {
     let c = w.start("a");
     w.apply(&m).await;
     w.until_phase("Succeeded").await;
-    w.api()
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
-    w.until("the resource to go", Duration::from_secs(3600), |w| {
-        w.object().is_none()
-    })
-    .await;
+    w.delete_and_wait().await;
     let endpoints = w.sim.inventory().0;
     c.shutdown().await;
     (w, endpoints)
@@ -481,14 +486,7 @@ async fn a_resource_whose_spec_became_invalid_can_still_be_deleted() {
             w.condition("Stalled").1 == "InvalidSpec"
         })
         .await;
-        w.api()
-            .delete(NAME, &DeleteParams::default())
-            .await
-            .unwrap();
-        w.until("the resource to go", Duration::from_secs(3600), |w| {
-            w.object().is_none()
-        })
-        .await;
+        w.delete_and_wait().await;
         assert_eq!(
             w.sim.inventory().0,
             endpoints_left,
@@ -876,14 +874,7 @@ async fn a_target_changed_after_deploying_is_refused_and_deletion_cleans_up_the_
         "{message}"
     );
     assert_eq!(w.sim.mutations(), mutations, "nothing changed on AWS");
-    w.api()
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
-    w.until("the resource to go", Duration::from_secs(3600), |w| {
-        w.object().is_none()
-    })
-    .await;
+    w.delete_and_wait().await;
     assert_eq!(w.sim.inventory().0, 0, "the deployed endpoint was deleted");
     c.shutdown().await;
 }
