@@ -332,30 +332,60 @@ pub async fn run(
         deps.ready.clone(),
         stop.clone(),
     ));
-
-    let (leadership, elector) = if config.leader_election {
-        let api: Api<Lease> = Api::namespaced(client.clone(), &config.lease_namespace);
-        let elector = Elector::new(
-            api,
-            &config.shard_lease(),
-            &config.identity(),
-            config.lease_duration,
-        );
-        let leadership = elector.leadership();
-        (leadership, Some(tokio::spawn(elector.run(stop.clone()))))
-    } else {
-        (Leadership::always(), None)
-    };
-    let mut changes = leadership.subscribe();
-    let metrics = deps.metrics.clone();
-    metrics.leader(leadership.is_held());
+    let (leadership, elector) = elect(&client, &config, &stop);
+    let gauge = leader_gauge(leadership.subscribe(), deps.metrics.clone(), stop.clone());
+    deps.metrics.leader(leadership.is_held());
     let ctx = Arc::new(Context::new(
         client.clone(),
         config.clone(),
         deps,
         leadership,
     ));
+    let (stores, runs) = controllers(&client, &config, &ctx, &stop);
+    let alarm_watch = tokio::spawn(watch::run(ctx.clone(), stop.clone()));
+    let readiness = ready_when_synced(stores, ctx.deps.ready.clone());
+    futures::future::join_all(runs).await;
+    alarm_watch.abort();
+    readiness.abort();
+    gauge.abort();
+    if let Some(e) = elector {
+        let _ = e.await;
+    }
+    let _ = server.await;
+    Ok(())
+}
 
+/// The leader election (a Lease per shard), or leadership held for good when it is off.
+fn elect(
+    client: &Client,
+    config: &Config,
+    stop: &CancellationToken,
+) -> (Leadership, Option<tokio::task::JoinHandle<()>>) {
+    if !config.leader_election {
+        return (Leadership::always(), None);
+    }
+    let api: Api<Lease> = Api::namespaced(client.clone(), &config.lease_namespace);
+    let elector = Elector::new(
+        api,
+        &config.shard_lease(),
+        &config.identity(),
+        config.lease_duration,
+    );
+    let leadership = elector.leadership();
+    (leadership, Some(tokio::spawn(elector.run(stop.clone()))))
+}
+
+/// One kube-runtime `Controller` per watched namespace (or one for all): their caches, and
+/// the futures that run them until `stop`.
+fn controllers(
+    client: &Client,
+    config: &Config,
+    ctx: &Arc<Context>,
+    stop: &CancellationToken,
+) -> (
+    Vec<kube::runtime::reflector::Store<Cached>>,
+    Vec<futures::future::BoxFuture<'static, ()>>,
+) {
     // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
     let apis: Vec<Api<Cached>> = if config.namespaces.is_empty() {
         vec![Api::all(client.clone())]
@@ -367,7 +397,7 @@ pub async fn run(
             .collect()
     };
     let mut stores = Vec::new();
-    let mut runs = Vec::new();
+    let mut runs: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
     for api in apis {
         // Only this shard's resources are listed (500 a page) and watched, and only their
         // metadata is cached (without managed fields or kubectl's last-applied copy): a
@@ -395,7 +425,7 @@ pub async fn run(
         // left work half done.
         let gained = leadership_gains(ctx.leadership.subscribe());
         let ctx = ctx.clone();
-        runs.push(
+        runs.push(Box::pin(
             c.with_config(controller::Config::default().concurrency(config.concurrency))
                 .reconcile_all_on(gained)
                 .reconcile_on(fired)
@@ -406,11 +436,17 @@ pub async fn run(
                         tracing::debug!(error = %e, "controller event");
                     }
                 }),
-        );
+        ));
     }
-    let alarm_watch = tokio::spawn(watch::run(ctx.clone(), stop.clone()));
-    let ready = ctx.deps.ready.clone();
-    let readiness = tokio::spawn(async move {
+    (stores, runs)
+}
+
+/// Ready once every watch cache has synced.
+fn ready_when_synced(
+    stores: Vec<kube::runtime::reflector::Store<Cached>>,
+    ready: Readiness,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         for s in stores {
             // kube-runtime's readiness signal wakes only its most recent waiter (the
             // Controller's own runner also waits on it), so look again every half second;
@@ -425,32 +461,28 @@ pub async fn run(
         }
         ready.set(true);
         tracing::info!("watch caches synced; ready");
-    });
-    let leader_gauge = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    r = changes.changed() => {
-                        if r.is_err() { break; }
-                        let held = *changes.borrow_and_update();
-                        tracing::info!(held, "leadership changed");
-                        metrics.leader(held);
-                    }
+    })
+}
+
+/// Keeps the leader gauge (and the log) in step with the lease.
+fn leader_gauge(
+    mut changes: tokio::sync::watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                r = changes.changed() => {
+                    if r.is_err() { break; }
+                    let held = *changes.borrow_and_update();
+                    tracing::info!(held, "leadership changed");
+                    metrics.leader(held);
                 }
             }
         }
-    });
-    futures::future::join_all(runs).await;
-    alarm_watch.abort();
-    readiness.abort();
-    leader_gauge.abort();
-    if let Some(e) = elector {
-        let _ = e.await;
-    }
-    let _ = server.await;
-    Ok(())
+    })
 }
 
 /// A stream that yields once each time leadership is gained.
