@@ -293,14 +293,52 @@ fn query(id: &str, metric: &str, a: &AlarmPlan) -> MetricDataQuery {
         .build()
 }
 
-/// The window `[start, end)` as one GetMetricData period: the start rounded down to the
-/// minute, the period a whole number of minutes covering `end` (SageMaker publishes every
-/// minute; CW-21, CW-23).
+/// The window `[start, end)` as one GetMetricData period: the start rounded down and the
+/// period a whole number of steps covering `end`. The step is a minute (SageMaker publishes
+/// every minute; CW-21), but CloudWatch keeps older data coarser and returns nothing for a
+/// period that does not fit: a start more than 15 days back needs whole 5 minutes, more than
+/// 63 days whole hours (CW-23).
 pub fn window(start: jiff::Timestamp, end: jiff::Timestamp) -> (i64, i32) {
-    let from = start.as_second().div_euclid(60) * 60;
-    let minutes = ((end.as_second() - from).max(1) + 59) / 60;
-    (
-        from,
-        i32::try_from(minutes * 60).unwrap_or(i32::MAX / 60 * 60),
-    )
+    let age = end.as_second() - start.as_second();
+    let step: i64 = match age {
+        a if a > 63 * 86_400 => 3_600,
+        a if a > 15 * 86_400 => 300,
+        _ => 60,
+    };
+    let from = start.as_second().div_euclid(step) * step;
+    let steps = ((end.as_second() - from).max(1) + step - 1) / step;
+    let most = i64::from(i32::MAX) / step * step;
+    (from, i32::try_from((steps * step).min(most)).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window;
+
+    /// CloudWatch returns no data for a period that does not fit the start's age (CW-23):
+    /// a step held for weeks still gets its values.
+    #[test]
+    fn a_window_fits_cloudwatchs_resolution_for_its_age() {
+        let end: jiff::Timestamp = "2026-03-01T12:00:30Z".parse().unwrap();
+        for (days, step) in [(0_i64, 60_i64), (2, 60), (16, 300), (30, 300), (70, 3_600)] {
+            let start = end - jiff::SignedDuration::from_secs(days * 86_400 + 37);
+            let (from, period) = window(start, end);
+            let period = i64::from(period);
+            assert_eq!(from % step, 0, "{days} days: start on a {step} s boundary");
+            assert_eq!(
+                period % step,
+                0,
+                "{days} days: period a multiple of {step} s"
+            );
+            assert!(from <= start.as_second(), "{days} days: covers the start");
+            assert!(
+                from + period >= end.as_second(),
+                "{days} days: covers the end"
+            );
+            assert!(
+                period - step < end.as_second() - from,
+                "{days} days: one step at most beyond"
+            );
+        }
+    }
 }

@@ -88,10 +88,21 @@ def compute_stat(stat, samples):
     return None
 
 
+def period_fits_age(start, period, now=None):
+    """Rule: GetMetricData returns no data points for a MetricStat period that does not fit
+    its StartTime's age: whole minutes past 3 hours, whole 5 minutes past 15 days, whole hours
+    past 63 days (CW-23)."""
+    age = (now if now is not None else time.time()) - start
+    step = 3600 if age > 63 * 86400 else 300 if age > 15 * 86400 else 60 if age > 3 * 3600 else 1
+    return period % step == 0
+
+
 def _metric_series(w, region, q, start, end):
     ms = q["MetricStat"]
     met = ms["Metric"]
     period = ms["Period"]
+    if not period_fits_age(start, period):
+        return {}
     samples = w.cw.metrics.get(_key(region, met.get("Namespace"), met.get("MetricName"), met.get("Dimensions")), [])
     buckets = {}
     for s in samples:

@@ -644,6 +644,19 @@ class CloudWatch(Base):
         self.assertEqual(([0.05], "Complete"), got["ratio"])
         self.assertEqual(([], "InternalError"), got["bad"])
 
+    def test_a_period_that_does_not_fit_the_starts_age_returns_nothing(self):
+        # CW-23: a start 16 days back needs a period in whole 5 minutes.
+        cw = client("cloudwatch", cbor=True)
+        now = time.time()
+        cw.put_metric_data(Namespace="Old", MetricData=[{"MetricName": "Lat", "Value": 7.0, "Timestamp": now - 600}])
+        start = (int(now) // 300) * 300 - 16 * 86400
+        end = (int(now) // 300) * 300 + 300
+        q = lambda period: [{"Id": "m", "MetricStat": {"Metric": {"Namespace": "Old", "MetricName": "Lat"}, "Period": period, "Stat": "Maximum"}}]
+        minutes = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=q(end - start - 60))
+        self.assertEqual([], minutes["MetricDataResults"][0]["Values"])
+        whole = cw.get_metric_data(StartTime=start, EndTime=end, MetricDataQueries=q(end - start))
+        self.assertEqual([7.0], whole["MetricDataResults"][0]["Values"])
+
 
 class FaultsAndLogs(Base):
     def test_throttle_error_and_filter(self):

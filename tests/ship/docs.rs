@@ -276,3 +276,37 @@ fn the_architecture_module_table_names_modules_that_exist() {
         missing.join("\n")
     );
 }
+
+/// Every source file the documentation cites (`src/…rs`, with `::name` where it names an
+/// item) exists and holds that name: a move or a rename updates the AWS-rules table and the
+/// other pages, or this fails.
+#[test]
+fn every_source_reference_in_the_docs_names_a_file_and_an_item_that_exist() {
+    let re = regex::Regex::new(r"`(src/[A-Za-z0-9_/]+\.rs)((?:::[A-Za-z0-9_]+)*)").unwrap();
+    let mut broken = Vec::new();
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).expect("read page");
+        for c in re.captures_iter(&text) {
+            let (file, items) = (&c[1], &c[2]);
+            let Ok(source) = std::fs::read_to_string(file) else {
+                broken.push(format!("{}: {file} (no such file)", page.display()));
+                continue;
+            };
+            let Some(last) = items.rsplit("::").next().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let word = regex::Regex::new(&format!(r"\b{last}\b")).unwrap();
+            if !word.is_match(&source) {
+                broken.push(format!(
+                    "{}: {file}{items} (no {last} there)",
+                    page.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "stale source references:\n{}",
+        broken.join("\n")
+    );
+}
