@@ -209,9 +209,17 @@ pub fn notice(
         }
     })
     .to_string();
+    // The endpoint's region and account (its ARN) and the rollout (package and retry count):
+    // a FIFO topic drops a repeated deduplication id for five minutes (SNS-12), so an
+    // endpoint of the same name elsewhere, or the same candidate retried, must not repeat one.
+    let place = status
+        .endpoint
+        .as_ref()
+        .and_then(|e| e.arn.clone())
+        .unwrap_or_else(|| format!("{}|{endpoint}", spec.region.as_deref().unwrap_or("")));
     let fifo = topic.fifo.then(|| {
         let dedup = hex::encode(Sha256::digest(format!(
-            "{endpoint}|{candidate}|{}|{}",
+            "{place}|{rollout}|{}|{}",
             milestone.as_str(),
             step.0
         )));
@@ -333,6 +341,43 @@ mod tests {
         assert_eq!(a.fifo, b.fifo, "the same milestone again is deduplicated");
         let c = notice(&s, &st, Milestone::Succeeded, &event("RolloutSucceeded")).unwrap();
         assert_ne!(c.fifo.unwrap().1, dedup);
+        // The same endpoint name in another region or account is another stream of messages.
+        let elsewhere = ModelDeploymentStatus {
+            endpoint: Some(crate::api::EndpointStatusView {
+                name: "churn-prod".into(),
+                arn: Some("arn:aws:sagemaker:eu-west-1:210987654321:endpoint/churn-prod".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let d = notice(
+            &s,
+            &elsewhere,
+            Milestone::StepAdvanced,
+            &event("StepAdvanced"),
+        )
+        .unwrap();
+        assert_ne!(
+            d.fifo.unwrap().1,
+            dedup,
+            "region and account are part of the id"
+        );
+        // The same candidate retried is another rollout.
+        let mut raw = s.raw().clone();
+        raw.rollout.retry += 1;
+        let retried = ValidSpec::new(&raw).unwrap();
+        let e = notice(
+            &retried,
+            &st,
+            Milestone::StepAdvanced,
+            &event("StepAdvanced"),
+        )
+        .unwrap();
+        assert_ne!(
+            e.fifo.unwrap().1,
+            dedup,
+            "the retry count is part of the id"
+        );
     }
 
     fn status(phase: Phase, ready: &str) -> ModelDeploymentStatus {
