@@ -173,6 +173,8 @@ pub struct Context {
     permits: tokio::sync::Semaphore,
     engines: Mutex<HashMap<String, (Settings, Arc<Engine>)>>,
     failures: Mutex<HashMap<String, u32>>,
+    /// Consecutive write conflicts per resource, until a status write goes through.
+    conflicts: Mutex<HashMap<String, u32>>,
     /// The resourceVersion of our last status write per resource and when its next pass is
     /// due: the watch event of our own write carries nothing new, so it need not re-read AWS.
     written: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
@@ -198,6 +200,7 @@ impl Context {
             leadership,
             engines: Mutex::default(),
             failures: Mutex::default(),
+            conflicts: Mutex::default(),
             written: Mutex::default(),
             watch: watch::AlarmWatch::default(),
             limiter: crate::aws::limit::Limiter::new(config_rate),
@@ -274,6 +277,9 @@ impl Context {
     }
 
     fn wrote(&self, owner: &str, resource_version: Option<String>, next: Duration) {
+        if let Ok(mut m) = self.conflicts.lock() {
+            m.remove(owner);
+        }
         if let (Ok(mut m), Some(rv)) = (self.written.lock(), resource_version) {
             m.insert(owner.to_owned(), (rv, tokio::time::Instant::now() + next));
         }
@@ -295,6 +301,18 @@ impl Context {
     /// Consecutive failures of `owner`, counting this one.
     fn failed(&self, owner: &str) -> u32 {
         self.failures
+            .lock()
+            .map(|mut m| {
+                let n = m.entry(owner.to_owned()).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .unwrap_or(1)
+    }
+
+    /// Counts a write conflict of `owner`; the count so far.
+    fn conflicted(&self, owner: &str) -> u32 {
+        self.conflicts
             .lock()
             .map(|mut m| {
                 let n = m.entry(owner.to_owned()).or_insert(0);

@@ -300,7 +300,8 @@ fn requeue(ctx: &Context, pass: &Pass, now: Timestamp) -> Duration {
     }
 }
 
-/// Backoff after a failed pass: conflicts retry almost at once, everything else doubles
+/// Backoff after a failed pass: conflicts from half a second doubling to 30 s (reset by a
+/// status write that goes through), everything else doubles
 /// from 2 s up to 5 min, with jitter so that a throttled fleet does not retry in lockstep.
 pub fn error_policy(
     md: Arc<ModelDeployment>,
@@ -312,7 +313,9 @@ pub fn error_policy(
 
 fn backoff_for(owner: &str, error: &ControllerError, ctx: &Context) -> Action {
     if let ControllerError::Conflict = error {
-        return Action::requeue(Duration::from_millis(500 + fastrand::u64(..1000)));
+        // Backed off too: each retry is a whole pass, AWS reads included.
+        let n = ctx.conflicted(owner);
+        return Action::requeue(backoff::conflict_delay(n, fastrand::f64()));
     }
     let n = ctx.failed(owner);
     let wait = backoff::delay(n, fastrand::f64());

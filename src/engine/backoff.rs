@@ -28,9 +28,34 @@ pub fn delay(failures: u32, jitter: f64) -> Duration {
     base.mul_f64(0.5 + 0.5 * jitter)
 }
 
+/// The wait after the `conflicts`-th consecutive write conflict (another writer changed the
+/// resource first): half a second, doubling to 30 s, jittered like [`delay`]. A conflict
+/// passes by itself, but each retry is a whole pass with its AWS reads, so a resource some
+/// other tool keeps writing must not be retried at a constant rate.
+pub fn conflict_delay(conflicts: u32, jitter: f64) -> Duration {
+    let base = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(30))
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
+        .nth(conflicts.saturating_sub(1).min(64) as usize)
+        .unwrap_or(Duration::from_secs(30));
+    base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflicts_back_off_from_half_a_second_up_to_thirty() {
+        assert_eq!(conflict_delay(1, 1.0), Duration::from_millis(500));
+        assert_eq!(conflict_delay(2, 1.0), Duration::from_secs(1));
+        assert_eq!(conflict_delay(4, 1.0), Duration::from_secs(4));
+        assert_eq!(conflict_delay(50, 1.0), Duration::from_secs(30));
+        assert_eq!(conflict_delay(3, 0.0), Duration::from_secs(1));
+    }
 
     #[test]
     fn delays_double_from_two_seconds_up_to_five_minutes() {
