@@ -26,6 +26,9 @@ pub trait ObjectStore: Send + Sync {
     async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError>;
     /// Bytes `start..=end`.
     async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError>;
+    /// The object's first `max` bytes, all of it when shorter, in one GET: what is read is
+    /// one version of the object, never a size from one and bytes from another.
+    async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError>;
     async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError>;
     /// Uploads a local file, in parts when it is large.
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
@@ -124,6 +127,43 @@ impl ObjectStore for SdkS3 {
                 ),
             ));
         }
+        Ok(body)
+    }
+
+    async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
+        // A range past the end is clamped to the object; one on an empty object is
+        // unsatisfiable (416 InvalidRange), which here means no bytes (S3-3).
+        let sent = self
+            .client
+            .get_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .range(format!("bytes=0-{}", max.max(1) - 1))
+            .send()
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            Err(e) => {
+                let e = classify("s3", "GetObject", e);
+                if e.code.as_deref() == Some("InvalidRange") || e.status == Some(416) {
+                    return Ok(Bytes::new());
+                }
+                return Err(e);
+            }
+        };
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                AwsError::new(
+                    ErrorClass::Transient,
+                    "s3",
+                    "GetObject",
+                    format!("body interrupted: {e}"),
+                )
+            })?
+            .into_bytes();
         Ok(body)
     }
 

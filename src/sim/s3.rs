@@ -48,6 +48,20 @@ impl crate::aws::s3::ObjectStore for Simulator {
         }
         Ok(obj.slice(start as usize..=end as usize))
     }
+    async fn get_prefix(&self, uri: &crate::aws::s3::S3Uri, max: u64) -> Result<Bytes, AwsError> {
+        let st = self.enter("s3", "GetObject", false)?;
+        let obj = st.objects.get(&uri.to_string()).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::NotFound,
+                "s3",
+                "GetObject",
+                format!("{uri} does not exist"),
+            )
+        })?;
+        // A range past the end is clamped to the object (S3-3).
+        Ok(obj.slice(..obj.len().min(usize::try_from(max).unwrap_or(usize::MAX))))
+    }
+
     async fn put(&self, uri: &crate::aws::s3::S3Uri, body: Bytes) -> Result<(), AwsError> {
         let mut st = self.enter("s3", "PutObject", true)?;
         st.objects.insert(uri.to_string(), body);

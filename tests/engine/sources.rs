@@ -314,11 +314,26 @@ impl sagemaker_rollout::aws::s3::ObjectStore for NoListBucket {
     }
     async fn get_range(
         &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
+        uri: &sagemaker_rollout::aws::s3::S3Uri,
         _: u64,
         _: u64,
     ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
-        unreachable!("HEAD comes first")
+        self.get_prefix(uri, 1).await
+    }
+    /// A GET of an object the role may not list answers 403 too (S3-2).
+    async fn get_prefix(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: u64,
+    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
+        let mut e = sagemaker_rollout::aws::AwsError::new(
+            sagemaker_rollout::aws::ErrorClass::Terminal,
+            "s3",
+            "GetObject",
+            "Access Denied",
+        );
+        e.status = Some(403);
+        Err(e)
     }
     async fn put(
         &self,
@@ -352,4 +367,62 @@ async fn a_validation_results_file_the_role_may_not_read_is_a_verdict_not_a_stal
             "validation results {RESULTS} do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart)"
         )
     );
+}
+
+/// A results file overwritten while it is read: a HEAD (size) then a ranged GET would read a
+/// size of one write and bytes of another (a truncated file refused, or a prefix taken for the
+/// whole). The reader makes one GET, so what it reads is one version; this store answers a
+/// HEAD with the old size and a GET with the new, longer file.
+struct Overwritten(Bytes);
+
+#[async_trait::async_trait]
+impl sagemaker_rollout::aws::s3::ObjectStore for Overwritten {
+    async fn size(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+    ) -> Result<u64, sagemaker_rollout::aws::AwsError> {
+        Ok(20)
+    }
+    async fn get_range(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        start: u64,
+        end: u64,
+    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
+        Ok(self
+            .0
+            .slice(start as usize..=(end as usize).min(self.0.len() - 1)))
+    }
+    async fn get_prefix(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        max: u64,
+    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
+        Ok(self.0.slice(..self.0.len().min(max as usize)))
+    }
+    async fn put(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: Bytes,
+    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
+        unreachable!()
+    }
+    async fn upload_file(
+        &self,
+        _: &sagemaker_rollout::aws::s3::S3Uri,
+        _: &std::path::Path,
+    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_results_file_is_read_in_one_get_so_an_overwrite_never_mixes_two_versions() {
+    use sagemaker_rollout::engine::resolve::Lookup;
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let store = Overwritten(results("run-8", MODEL));
+    let found = sagemaker_rollout::engine::store::resolve(&store, &valid, None, None)
+        .await
+        .unwrap();
+    assert!(matches!(found, Lookup::Found(_)), "{found:?}");
 }
