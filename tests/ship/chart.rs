@@ -370,12 +370,22 @@ fn chart_renders_a_restricted_deployment_least_privilege_rbac_and_the_optional_e
         "eks-pod-identity"
     );
 
+    // One replica still elects a leader: a rolling upgrade runs the new pod beside the old.
     let single = docs(&template(VALUE_SETS[3]));
-    assert_eq!(
-        env(of_kind(&single, "Deployment")[0])["LEADER_ELECTION"]["value"],
-        "false"
-    );
+    let deploy = of_kind(&single, "Deployment")[0];
+    assert_eq!(env(deploy)["LEADER_ELECTION"]["value"], "true");
+    assert_eq!(deploy["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 1);
     assert!(of_kind(&single, "PodDisruptionBudget").is_empty());
+    // Without leader election two pods must never run: Recreate, not a rolling update.
+    let unelected = docs(&template(&[
+        "--set",
+        "replicaCount=1",
+        "--set",
+        "leaderElection.enabled=false",
+    ]));
+    let deploy = of_kind(&unelected, "Deployment")[0];
+    assert_eq!(env(deploy)["LEADER_ELECTION"]["value"], "false");
+    assert_eq!(deploy["spec"]["strategy"], json!({"type": "Recreate"}));
 }
 
 #[test]
