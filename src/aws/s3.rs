@@ -34,6 +34,24 @@ pub trait ObjectStore: Send + Sync {
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
 }
 
+/// What to do about a read S3 refused for a reason it names (S3-11): an archived object
+/// (`InvalidObjectState`: a Glacier or Deep Archive storage class) or a KMS key the role may
+/// not use. None for a bare 403, which means no permission, a missing object without
+/// `s3:ListBucket` (S3-2) or a Requester Pays bucket (S3 does not say which).
+pub fn refusal(e: &AwsError) -> Option<&'static str> {
+    if e.code.as_deref() == Some("InvalidObjectState") {
+        return Some(
+            "is archived (a Glacier or Deep Archive storage class): restore it (RestoreObject) or copy it to a storage class that can be read",
+        );
+    }
+    let kms = e.code.as_deref().is_some_and(|c| c.starts_with("KMS"))
+        || e.message.contains("KMS")
+        || e.message.contains("kms:");
+    kms.then_some(
+        "is encrypted with a KMS key the controller's role may not use: allow kms:Decrypt on the key, in the role's policy and the key policy",
+    )
+}
+
 /// Part size of multipart uploads, unless the file needs larger parts to fit S3's limit.
 const PART: u64 = 16 << 20;
 /// Most parts of one multipart upload (S3: part numbers 1 to 10,000).
@@ -386,5 +404,31 @@ mod tests {
         assert!(big.div_ceil(p) <= MAX_PARTS && p > PART);
         assert_eq!(part_size(MAX_OBJECT + 1), None);
         assert!(part_size(MAX_OBJECT).is_some_and(|p| p <= MAX_PART));
+    }
+
+    #[test]
+    fn a_refused_read_is_named_when_s3_says_why() {
+        let err = |code: &str, message: &str| {
+            let mut e = AwsError::new(ErrorClass::Terminal, "s3", "GetObject", message);
+            e.code = Some(code.to_owned());
+            e.status = Some(403);
+            e
+        };
+        let archived = refusal(&err(
+            "InvalidObjectState",
+            "The operation is not valid for the object's storage class",
+        ));
+        assert!(archived.is_some_and(|w| w.contains("archived")));
+        let kms = refusal(&err(
+            "AccessDenied",
+            "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: kms:Decrypt",
+        ));
+        assert!(kms.is_some_and(|w| w.contains("kms:Decrypt")));
+        assert!(refusal(&err("KMS.DisabledException", "key disabled")).is_some());
+        assert_eq!(
+            refusal(&err("AccessDenied", "Access Denied")),
+            None,
+            "a bare 403 says nothing more"
+        );
     }
 }

@@ -221,6 +221,12 @@ impl Engine {
                         remember = false;
                         Err(format!("artifact {url} does not exist ({a})"))
                     }
+                    // Archived, or a KMS key the role may not use: named (S3-11), and looked
+                    // for again later (a restore or a grant may follow).
+                    Err(RemoteError::Aws(a)) if let Some(why) = crate::aws::s3::refusal(&a) => {
+                        remember = false;
+                        Err(format!("artifact {url} {why} ({a})"))
+                    }
                     // Without s3:ListBucket a missing object answers 403 (S3-2).
                     Err(RemoteError::Aws(a)) if a.is_access_denied() => {
                         remember = false;

@@ -59,12 +59,15 @@ async fn from_results(
     // Without s3:ListBucket, S3 answers a missing object with 403 (S3-2): a pipeline that
     // names the file before writing it must wait, not stall.
     let missing = |e: &AwsError| e.is_not_found() || e.is_access_denied();
-    let unreadable = "do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart)";
+    let unreadable = "do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart; a Requester Pays bucket also answers 403)";
     // One GET of at most a byte past the limit: the bytes read are one version of the file
     // (a HEAD then a GET could read a size and bytes of two writes).
     let body = match store.get_prefix(&s3, MAX_RESULTS_BYTES + 1).await {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return not_found("do not exist".into()),
+        Err(e) if let Some(why) = crate::aws::s3::refusal(&e) => {
+            return not_found(why.replacen("is ", "are ", 1));
+        }
         Err(e) if missing(&e) => return not_found(unreadable.into()),
         Err(e) => return Err(e),
     };

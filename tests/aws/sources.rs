@@ -84,3 +84,41 @@ async fn validation_results_are_read_over_http_and_a_missing_file_is_a_verdict()
     }
     emu.assert_clean();
 }
+
+/// An archived results file is named as such, not as a missing one or a missing permission
+/// (S3-11): S3 answers its GET with InvalidObjectState.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_results_file_is_named_with_what_to_do() {
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    let raw = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    raw.create_bucket()
+        .bucket("ml-artifacts")
+        .send()
+        .await
+        .unwrap();
+    let uri = S3Uri::parse(RESULTS).unwrap();
+    raw.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+        .body(Bytes::from_static(b"{}").into())
+        .send()
+        .await
+        .unwrap();
+    let s3 = SdkS3::new(&config);
+    match resolve(&s3, &spec(), Some("us-east-1"), None)
+        .await
+        .unwrap()
+    {
+        Lookup::NotFound(why) => assert!(
+            why.contains("are archived") && why.contains("RestoreObject"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

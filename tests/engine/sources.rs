@@ -364,7 +364,7 @@ async fn a_validation_results_file_the_role_may_not_read_is_a_verdict_not_a_stal
     assert_eq!(
         why,
         format!(
-            "validation results {RESULTS} do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart)"
+            "validation results {RESULTS} do not exist, or the controller's role may not read them (s3:GetObject; grant s3:ListBucket to tell the two apart; a Requester Pays bucket also answers 403)"
         )
     );
 }
