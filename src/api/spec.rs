@@ -36,13 +36,18 @@ use super::units::{ByteSize, DurationString};
     validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || self.spec.endpointName == oldSelf.status.target.endpointName").message("spec.endpointName cannot change once the resource has deployed (status.target); to move to another endpoint, create a new ModelDeployment and delete this one").field_path(".spec.endpointName"),
     validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || (has(self.spec.region) ? (has(oldSelf.status.target.region) && self.spec.region == oldSelf.status.target.region) : !has(oldSelf.status.target.region))").message("spec.region cannot change once the resource has deployed (status.target); to move to another region, create a new ModelDeployment and delete this one").field_path(".spec.region"),
     validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.target) || (has(self.spec.assumeRoleArn) ? (has(oldSelf.status.target.assumeRoleArn) && self.spec.assumeRoleArn == oldSelf.status.target.assumeRoleArn) : !has(oldSelf.status.target.assumeRoleArn))").message("spec.assumeRoleArn cannot change once the resource has deployed (status.target); to move to another account or role, create a new ModelDeployment and delete this one").field_path(".spec.assumeRoleArn"),
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Strategy","type":"string","jsonPath":".spec.rollout.strategy"}"#,
     printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
     printcolumn = r#"{"name":"Step","type":"string","jsonPath":".status.rollout.stepLabel"}"#,
     printcolumn = r#"{"name":"Weight","type":"integer","jsonPath":".status.candidate.weight","description":"Percent of production traffic on the candidate"}"#,
     printcolumn = r#"{"name":"Candidate","type":"string","jsonPath":".status.candidate.candidateRunId"}"#,
-    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.status"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".spec.endpointName"}"#,
+    printcolumn = r#"{"name":"SageMaker","type":"string","jsonPath":".status.endpoint.status","description":"The endpoint's status in SageMaker"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Champion","type":"string","priority":1,"jsonPath":".status.champion.candidateRunId"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelDeploymentSpec {

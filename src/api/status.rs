@@ -19,8 +19,10 @@ pub struct ModelDeploymentStatus {
     /// Where the rollout is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
-    /// kstatus conditions: Ready, Reconciling, Stalled.
+    /// kstatus conditions: Ready, Reconciling, Stalled. A list keyed by type, so that a
+    /// server-side apply by one field manager never drops another's conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// What this resource deploys to, recorded once it owns the endpoint: from then on
     /// `spec.endpointName`, `spec.region` and `spec.assumeRoleArn` must keep these values
@@ -97,6 +99,7 @@ pub struct Condition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// When the status last changed (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub last_transition_time: String,
 }
 

@@ -56,14 +56,40 @@ fn crd_has_names_scope_status_and_printer_columns() {
     assert_eq!(
         columns,
         [
+            "Ready",
+            "Reason",
             "Strategy",
             "Phase",
             "Step",
             "Weight",
             "Candidate",
             "Endpoint",
-            "Age"
+            "SageMaker",
+            "Age",
+            "Message",
+            "Champion"
         ]
+    );
+    let wide: Vec<&str> = v
+        .additional_printer_columns
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|c| c.priority == Some(1))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(wide, ["Message", "Champion"], "kubectl get -o wide");
+    // Conditions are a list keyed by type (a server-side apply keeps other managers' ones)
+    // and their transition time is a date-time.
+    let schema = serde_json::to_value(&v.schema).unwrap();
+    let conditions = schema
+        .pointer("/openAPIV3Schema/properties/status/properties/conditions")
+        .expect("conditions");
+    assert_eq!(conditions["x-kubernetes-list-type"], "map");
+    assert_eq!(conditions["x-kubernetes-list-map-keys"], json!(["type"]));
+    assert_eq!(
+        conditions["items"]["properties"]["lastTransitionTime"]["format"],
+        "date-time"
     );
 }
 
