@@ -172,9 +172,13 @@ impl Engine {
                             .candidate_run_id
                             .clone()
                             .unwrap_or_else(|| "unknown".into());
+                        // One key per rollout and outcome (its start, else its end): the
+                        // record written again after a failure replaces itself.
+                        let when = entry.started_at.as_deref().unwrap_or(&entry.finished_at);
                         let key = prefix.join(ep).join(&format!(
-                            "{}-{run}.json",
-                            entry.finished_at.replace(':', "")
+                            "{}-{run}-{}.json",
+                            when.replace(':', ""),
+                            entry.outcome.to_ascii_lowercase()
                         ));
                         let body = serde_json::to_vec_pretty(&record).unwrap_or_default();
                         self.aws(now).put_object(&key, body.into()).await?;

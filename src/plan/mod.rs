@@ -223,9 +223,25 @@ impl<'a> Planner<'a> {
         self.markers = m;
     }
 
-    /// Appends to the deployment record, once.
+    /// Appends to the deployment record, once. The record is written before the endpoint
+    /// tags that end the rollout (the first tag write of this plan with a finished stage):
+    /// should writing it fail, or the process stop in between, the next pass plans the
+    /// ending again and writes it again under the same key, so a record is delivered at
+    /// least once and kept once.
     pub(crate) fn record(&mut self, entry: HistoryEntry) {
-        self.actions.push(Action::RecordHistory(entry.clone()));
+        let ends = |a: &Action| match a {
+            Action::TagEndpoint { tags } => Markers::from_tags(tags)
+                .stage
+                .is_some_and(|s| !s.in_flight()),
+            _ => false,
+        };
+        let at = self
+            .actions
+            .iter()
+            .position(ends)
+            .unwrap_or(self.actions.len());
+        self.actions
+            .insert(at, Action::RecordHistory(entry.clone()));
         self.history.push(entry);
     }
 

@@ -191,6 +191,8 @@ async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
         let clean = run(&spec, false, "").await;
         let clean_models = clean.simulator.serving_models(&spec.endpoint_name);
         let clean_inventory = clean.simulator.inventory();
+        let records = format!("s3://ml-audit/deployments/{}/", spec.endpoint_name);
+        let clean_records = clean.simulator.objects(&records).len();
         let mutations = clean.simulator.mutations();
         assert!(mutations > 5, "{name}: {mutations}");
         for n in 0..mutations {
@@ -250,6 +252,19 @@ async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
                 sim.inventory(),
                 clean_inventory,
                 "{name}: crash {n} left duplicates or orphans"
+            );
+            // No record lost, none written twice: the deployment record goes before the
+            // marker that ends the rollout, under a key per rollout and outcome; and the
+            // history entry a fresh process did not see written is there too.
+            assert_eq!(
+                sim.objects(&records).len(),
+                clean_records,
+                "{name}: crash {n}: deployment records"
+            );
+            assert_eq!(
+                st.history.first().map(|h| h.outcome.as_str()),
+                Some("Succeeded"),
+                "{name}: crash {n}: history"
             );
         }
     }

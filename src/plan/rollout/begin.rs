@@ -12,7 +12,7 @@ use super::super::markers::{Markers, Smoke, Stage};
 use super::super::observed::{Candidate, CandidateLookup, Endpoint};
 use super::super::{Next, Planner};
 use super::common::{
-    deregister_unless_kept, ensure_scaling, hint, pinned_candidate_info, run_label,
+    deregister_unless_kept, ensure_scaling, hint, pinned_candidate_info, recover_history, run_label,
 };
 use super::gates::{container_changed, gates_pass, refuse};
 use crate::api::conditions::Health;
@@ -20,6 +20,7 @@ use crate::api::{Phase, Strategy, ValidSpec};
 
 /// No rollout in flight: start one, or keep the steady state.
 pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
+    recover_history(p);
     let ep = p.endpoint();
     let pinned = super::super::pinned(p.spec(), &p.markers).map(str::to_owned);
     let cand = match &p.input.observed.candidate {

@@ -227,3 +227,43 @@ pub(super) fn deregister_unless_kept(p: &mut Planner<'_>, kept: &[(String, Strin
         }
     }
 }
+
+/// The history entry of the rollout the markers say has ended, when the status lacks it (a
+/// status write lost after the tags that end the rollout were written, or a fresh process
+/// without the last status): history entries are delivered at least once. Its end is when
+/// it was noticed; outcome, reason, candidate and start come from the markers.
+pub(super) fn recover_history(p: &mut Planner<'_>) {
+    let m = &p.markers;
+    let outcome = match m.stage {
+        Some(Stage::Done) => "Succeeded",
+        Some(Stage::RolledBack) => "RolledBack",
+        Some(Stage::Failed) => "Failed",
+        _ => return,
+    };
+    let (Some(candidate), Some(started)) = (m.candidate.clone(), m.started) else {
+        return;
+    };
+    let started = started.to_string();
+    let this = |h: &HistoryEntry| {
+        h.started_at.as_deref() == Some(started.as_str()) && h.candidate_id() == candidate
+    };
+    let previous = p
+        .input
+        .previous
+        .map(|s| s.history.as_slice())
+        .unwrap_or_default();
+    if previous.iter().chain(&p.history).any(this) {
+        return;
+    }
+    let entry = HistoryEntry {
+        started_at: Some(started),
+        finished_at: p.now().to_string(),
+        ..HistoryEntry::of(
+            &candidate,
+            m.run_id.clone(),
+            outcome,
+            m.reason.clone().unwrap_or_default(),
+        )
+    };
+    p.history.push(entry);
+}

@@ -208,3 +208,47 @@ fn an_adopted_champion_is_recreated_from_its_own_config_with_its_settings() {
     );
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
+
+/// The deployment record goes before the tags that end the rollout, in every strategy's
+/// ending and in a rollback: should it fail (or the process stop) the ending is planned
+/// again and the record written again, never lost behind a finished marker.
+#[test]
+fn the_deployment_record_is_written_before_the_tags_that_end_the_rollout() {
+    for (strategy, alarm) in [
+        (Strategy::Canary, false),
+        (Strategy::Direct, false),
+        (Strategy::Canary, true),
+    ] {
+        let s = spec(strategy);
+        let mut w = World::with_champion(&s);
+        if alarm {
+            until_stage(&mut w, &s, Stage::Step, 1, 100);
+            w.set_alarm("churn-kpi", AlarmState::Alarm);
+        }
+        let plans = w.run(&s, 200);
+        let ending = plans
+            .iter()
+            .find(|p| p.kinds().contains(&"RecordHistory"))
+            .expect("a plan records the rollout");
+        let record = ending
+            .actions
+            .iter()
+            .position(|a| matches!(a, Action::RecordHistory(_)))
+            .unwrap();
+        let ends = ending
+            .actions
+            .iter()
+            .position(|a| match a {
+                Action::TagEndpoint { tags } => Markers::from_tags(tags)
+                    .stage
+                    .is_some_and(|s| !s.in_flight()),
+                _ => false,
+            })
+            .expect("the ending's tags");
+        assert!(
+            record < ends,
+            "{strategy:?} alarm {alarm}: {:?}",
+            ending.kinds()
+        );
+    }
+}
