@@ -440,7 +440,7 @@ pub struct CompareRule {
     pub metric: CompareMetric,
     /// For the latencies: Average or a percentile such as p99 (default p99).
     #[serde(default = "default_p99")]
-    #[schemars(regex(pattern = r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"))]
+    #[schemars(regex(pattern = r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"), transform = no_default)]
     pub statistic: String,
     /// Worse means candidate > champion × maxRatio (at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -452,7 +452,7 @@ pub struct CompareRule {
     pub max_increase: Option<String>,
     /// Requests each variant must have served in the step before it is judged.
     #[serde(default = "default_min_invocations")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), transform = no_default)]
     pub min_invocations: i64,
 }
 
@@ -467,6 +467,13 @@ pub enum CompareMetric {
     Invocation5XXErrorRate,
     /// 4xx responses per 100 requests over the step.
     Invocation4XXErrorRate,
+}
+
+/// Drops a field's `default` from the CRD: inside a list item the API server would fill it
+/// in, and Argo CD's diff, which cannot see such defaults, would show the resource OutOfSync
+/// for ever. The controller applies the same default when it reads the spec (serde).
+fn no_default(schema: &mut schemars::Schema) {
+    schema.remove("default");
 }
 
 fn default_p99() -> String {
@@ -529,9 +536,10 @@ pub struct AlarmRule {
     /// Statistic: Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99
     /// (default Sum; the error rates and the Invocations floor take Sum only).
     #[serde(default = "default_sum")]
-    #[schemars(regex(
-        pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"
-    ))]
+    #[schemars(
+        regex(pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p[0-9]{1,2}(\.[0-9]+)?)$"),
+        transform = no_default
+    )]
     pub statistic: String,
     /// Threshold above which the alarm fires: a number, or a latency such as `500ms` / `1.5s`,
     /// or a percentage such as `80%` (an error rate: `1%` or `1`). For `Invocations` it is a
@@ -540,7 +548,7 @@ pub struct AlarmRule {
     pub threshold: String,
     /// Consecutive one-minute periods over the threshold before ALARM.
     #[serde(default = "default_one")]
-    #[schemars(range(min = 1, max = 60))]
+    #[schemars(range(min = 1, max = 60), transform = no_default)]
     pub periods: i32,
     /// The custom metric, when `metric` is `Custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

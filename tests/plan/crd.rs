@@ -338,3 +338,42 @@ fn a_target_changed_behind_an_older_crds_back_is_named_and_deletion_keeps_the_de
     assert_eq!(teardown.endpoint_name, old.spec.endpoint_name);
     assert_eq!(teardown.region, old.spec.region);
 }
+
+/// No default inside a list item: the API server would fill it in and Argo CD's diff, which
+/// cannot see those, would show every resource that omits it OutOfSync for ever. The
+/// controller applies those defaults itself when it reads the spec.
+#[test]
+fn the_crd_sets_no_default_inside_a_list_item() {
+    fn walk(v: &serde_json::Value, path: &str, in_items: bool, found: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if in_items && m.contains_key("default") {
+                    found.push(path.to_owned());
+                }
+                for (k, v) in m {
+                    walk(v, &format!("{path}/{k}"), in_items || k == "items", found);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), in_items, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let crd = serde_json::to_value(ModelDeployment::crd()).unwrap();
+    let mut found = Vec::new();
+    walk(&crd["spec"]["versions"][0]["schema"], "", false, &mut found);
+    assert!(found.is_empty(), "defaults inside list items: {found:?}");
+    // The controller still applies them.
+    let rule: AlarmRule =
+        serde_json::from_value(json!({"metric": "Invocation5XXErrors", "threshold": "5"})).unwrap();
+    assert_eq!((rule.statistic.as_str(), rule.periods), ("Sum", 1));
+    let compare: CompareRule =
+        serde_json::from_value(json!({"metric": "ModelLatency", "maxRatio": 1.2})).unwrap();
+    assert_eq!(
+        (compare.statistic.as_str(), compare.min_invocations),
+        ("p99", 100)
+    );
+}
