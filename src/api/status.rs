@@ -12,6 +12,10 @@ pub const HISTORY_LIMIT: usize = 10;
 /// Observed state of a ModelDeployment.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
+// A new resource starts with observedGeneration -1 (the API server fills the default in), so
+// kstatus (Flux, kubectl wait, Argo CD) sees it in progress until the controller has looked
+// at it, not Current before the first status write.
+#[schemars(extend("default" = {"observedGeneration": -1}))]
 pub struct ModelDeploymentStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -193,6 +193,7 @@ fn held(p: &mut Planner<'_>) -> bool {
             p,
             "Paused",
             "rollout.paused is set; holding at the current step".into(),
+            Health::Paused,
         );
         return true;
     }
@@ -210,12 +211,15 @@ fn start_clock(p: &mut Planner<'_>) -> Timestamp {
     now
 }
 
-pub(super) fn hold(p: &mut Planner<'_>, reason: &'static str, message: String) {
+/// Holds the rollout where it is. `health` says what GitOps tools read of it (kstatus): a
+/// hold asked for in the spec is the state Git wants (`Paused`: Current); one that waits for
+/// a human decision is not (`Stalled`: Failed until someone promotes or aborts).
+pub(super) fn hold(p: &mut Planner<'_>, reason: &'static str, message: String, health: Health) {
     if !p.markers.paused {
         p.write_markers(|m| m.paused = true);
     }
     p.next = Next::Idle;
-    p.judge(Phase::Paused, Health::Paused, reason, message);
+    p.judge(Phase::Paused, health, reason, message);
 }
 
 /// A different candidate (or new serving settings) replaced the in-flight one.
@@ -569,5 +573,6 @@ fn judged_worse(
         p,
         reason,
         format!("{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"),
+        Health::Stalled,
     )
 }

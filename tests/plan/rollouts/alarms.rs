@@ -86,6 +86,11 @@ fn manual_rollback_policy_pauses_instead_of_rolling_back() {
     w.set_alarm("churn-kpi", AlarmState::Alarm);
     let p = w.step(&s);
     assert_eq!(p.status.phase, Some(Phase::Paused));
+    assert_eq!(
+        condition(&w, "Stalled").status,
+        "True",
+        "waiting for a human is not healthy to GitOps (kstatus Failed)"
+    );
     assert!(!p.kinds().contains(&"UpdateWeights"));
     w.now += mins(60);
     let p = w.step(&s);

@@ -15,6 +15,11 @@ fn paused_holds_the_current_step_and_resuming_bakes_it_again() {
     let p = w.step(&s);
     assert_eq!(p.status.phase, Some(Phase::Paused));
     assert_eq!(condition(&w, "Reconciling").status, "False");
+    assert_eq!(
+        condition(&w, "Stalled").status,
+        "False",
+        "a pause asked for in the spec is the state wanted (kstatus Current)"
+    );
     w.now += mins(120);
     let p = w.step(&s);
     assert!(p.actions.is_empty());
