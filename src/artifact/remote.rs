@@ -55,6 +55,9 @@ pub async fn validate_s3(
     workers: usize,
 ) -> Result<Report, RemoteError> {
     let len = store.size(uri).await?;
+    if let Some(v) = super::validate::too_large(len, &limits) {
+        return Ok(Report::refused(v));
+    }
     let handle = tokio::runtime::Handle::current();
     let uri = uri.clone();
     let report = tokio::task::spawn_blocking(move || {

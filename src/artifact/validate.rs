@@ -46,6 +46,39 @@ pub struct Report {
     pub violations: Vec<Violation>,
 }
 
+impl Report {
+    /// An archive refused before any byte of it was read.
+    pub fn refused(violation: Violation) -> Self {
+        Self {
+            valid: false,
+            sha256: None,
+            compressed_bytes: 0,
+            uncompressed_bytes: 0,
+            entries: 0,
+            gzip_members: 0,
+            parallel: false,
+            model_file: None,
+            model_info: None,
+            metrics: None,
+            violations: vec![violation],
+        }
+    }
+}
+
+/// An archive whose compressed size is beyond the uncompressed cap (with room for gzip's and
+/// tar's overhead on incompressible data): deflate never makes data smaller than nothing, so
+/// it is over the cap, and is refused before a byte is read or a read plan of that size made.
+pub fn too_large(compressed_len: u64, limits: &Limits) -> Option<Violation> {
+    let cap = limits.max_uncompressed_bytes;
+    (compressed_len > cap.saturating_add(cap / 100).saturating_add(1 << 20)).then(|| Violation {
+        entry: None,
+        rule: Rule::TooLarge,
+        detail: format!(
+            "the archive is {compressed_len} bytes compressed, beyond the {cap}-byte uncompressed cap"
+        ),
+    })
+}
+
 /// The artifact could not be read (as opposed to being invalid).
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
@@ -159,6 +192,9 @@ fn key(path: &str) -> [u8; 16] {
 
 /// Validates a compressed archive.
 pub fn validate(input: Input, limits: &Limits, workers: usize) -> Result<Report, ValidateError> {
+    if let Some(v) = input.compressed_len.and_then(|len| too_large(len, limits)) {
+        return Ok(Report::refused(v));
+    }
     let mut inflated = Inflated::start(input.reader, workers);
     let stats = Arc::clone(&inflated.stats);
     let pos = Arc::new(AtomicU64::new(0));
@@ -533,9 +569,16 @@ fn file_contract(
     Ok(())
 }
 
-/// Reads the rest of the stream (tar padding) so every gzip member's CRC is checked.
+/// Zeros accepted after the end-of-archive marker: tar pads its last record (GNU tar's
+/// default record is 10 KiB); more is not padding but zeros that inflate for free.
+const MAX_TRAILING_ZEROS: u64 = 1 << 20;
+
+/// Reads the rest of the stream (tar padding) so every gzip member's CRC is checked; at most
+/// [`MAX_TRAILING_ZEROS`], so a stream of zeros after the archive cannot be inflated without
+/// bound past the size and ratio checks.
 fn drain(r: &mut impl Read) -> Result<(), Stop> {
     let mut buf = vec![0u8; 64 << 10];
+    let mut trailing = 0u64;
     loop {
         let n = r.read(&mut buf).map_err(|e| classify(e, None))?;
         if n == 0 {
@@ -546,6 +589,17 @@ fn drain(r: &mut impl Read) -> Result<(), Stop> {
                 None,
                 Rule::Corrupt,
                 "data follows the end-of-archive marker",
+            ));
+        }
+        trailing += n as u64;
+        if trailing > MAX_TRAILING_ZEROS {
+            return Err(violation(
+                None,
+                Rule::Corrupt,
+                format!(
+                    "more than {} KiB of zeros follow the end-of-archive marker",
+                    MAX_TRAILING_ZEROS >> 10
+                ),
             ));
         }
     }

@@ -118,6 +118,9 @@ pub(crate) struct Target<'a> {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Most inflate workers one artifact validation uses.
+pub const MAX_VALIDATION_WORKERS: usize = 4;
+
 /// How many times one pass plans again on its own reads ([`Engine::reconcile`]).
 const CHAINED_PLANS: usize = 3;
 
@@ -159,9 +162,12 @@ impl Engine {
         Self {
             clients,
             owner: owner.into(),
+            // Each inflate worker holds a member of up to 4 MiB: capped, so validation memory
+            // does not grow with the node's CPU count.
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
-                .unwrap_or(2),
+                .unwrap_or(2)
+                .min(MAX_VALIDATION_WORKERS),
             caches: cache::Caches::default(),
             calls: Mutex::new(Vec::new()),
             gate: None,

@@ -515,3 +515,45 @@ fn an_unsupported_model_file_is_named_not_only_the_accepted_ones() {
         v.detail
     );
 }
+
+/// Zeros after the end-of-archive marker are padding up to a point: a stream of them (which
+/// inflates for free, past the size and ratio checks of the entries) is refused, not read
+/// to its end.
+#[test]
+fn a_flood_of_zeros_after_the_archive_is_refused() {
+    let mut archive = tar(&valid_entries());
+    archive.extend(std::iter::repeat_n(0u8, 64 << 20));
+    let r = check(gz(&archive));
+    assert_rejected(&r, Rule::Corrupt, None);
+    assert!(
+        r.violations[0].detail.contains("zeros follow"),
+        "{}",
+        r.violations[0]
+    );
+    // Ordinary padding (a 10 KiB tar record) still passes.
+    let mut padded = tar(&valid_entries());
+    padded.extend(std::iter::repeat_n(0u8, 10 << 10));
+    assert!(check(gz(&padded)).valid);
+}
+
+/// An archive whose compressed size is beyond the uncompressed cap is refused before any
+/// byte is read (the reader here fails if read).
+#[test]
+fn a_compressed_size_beyond_the_cap_is_refused_unread() {
+    struct Unread;
+    impl std::io::Read for Unread {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("a refused archive is not read")
+        }
+    }
+    let r = validate(
+        Input {
+            reader: Box::new(Unread),
+            compressed_len: Some(60 << 40),
+        },
+        &Limits::default(),
+        2,
+    )
+    .unwrap();
+    assert_rejected(&r, Rule::TooLarge, None);
+}

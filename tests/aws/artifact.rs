@@ -338,3 +338,42 @@ async fn register_refuses_an_invalid_artifact_before_uploading() {
         .unwrap();
     assert_eq!(listed.key_count(), Some(0), "nothing was uploaded");
 }
+
+/// An S3 object whose size is beyond the uncompressed cap is refused from its size alone: no
+/// ranged read, and no read plan of tens of terabytes made up front.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_beyond_the_cap_is_refused_from_its_size_alone() {
+    struct Huge;
+    #[async_trait]
+    impl ObjectStore for Huge {
+        async fn size(&self, _: &S3Uri) -> Result<u64, AwsError> {
+            Ok(60 << 40)
+        }
+        async fn get_range(&self, _: &S3Uri, _: u64, _: u64) -> Result<Bytes, AwsError> {
+            panic!("a refused archive is not read")
+        }
+        async fn get_prefix(&self, _: &S3Uri, _: u64) -> Result<Bytes, AwsError> {
+            panic!("a refused archive is not read")
+        }
+        async fn put(&self, _: &S3Uri, _: Bytes) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn upload_file(&self, _: &S3Uri, _: &std::path::Path) -> Result<(), AwsError> {
+            Ok(())
+        }
+    }
+    let uri = S3Uri::parse("s3://models/huge/model.tar.gz").unwrap();
+    let report = sagemaker_rollout::artifact::remote::validate_s3(
+        Arc::new(Huge),
+        &uri,
+        Limits::default(),
+        2,
+    )
+    .await
+    .unwrap();
+    assert!(!report.valid);
+    assert_eq!(
+        report.violations[0].rule,
+        sagemaker_rollout::artifact::Rule::TooLarge
+    );
+}
