@@ -63,6 +63,9 @@ fn kubernetes_validate(yaml: &str, what: &str) {
     );
 }
 
+/// The image every rendering names (the chart has no default: none is published).
+const IMAGE: &str = "image.repository=registry.example.com/ml-platform/sagemaker-rollout";
+
 fn template(args: &[&str]) -> String {
     let mut all = vec![
         "template",
@@ -70,6 +73,8 @@ fn template(args: &[&str]) -> String {
         CHART,
         "--namespace",
         "sagemaker-rollout-system",
+        "--set",
+        IMAGE,
     ];
     all.extend_from_slice(args);
     run(&tool("helm"), &all)
@@ -125,7 +130,7 @@ const VALUE_SETS: [&[&str]; 5] = [
 fn helm_lint_and_template_are_clean_and_validate_for_every_value_set() {
     let helm = tool("helm");
     for set in VALUE_SETS {
-        let mut lint = vec!["lint", "--strict", CHART];
+        let mut lint = vec!["lint", "--strict", CHART, "--set", IMAGE];
         lint.extend_from_slice(set);
         let out = run(&helm, &lint);
         assert!(out.contains("0 chart(s) failed"), "{out}");
@@ -610,4 +615,26 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
         let (applies, _) = judge(&new, &["ml-platform-admins"]);
         assert!(!applies, "{what}: others are not limited by this policy");
     }
+}
+
+/// No image is published for this chart, so it has no default that could be mistaken for one:
+/// installing without `image.repository` fails at once, saying what to do.
+#[test]
+fn the_chart_refuses_to_render_without_an_image_and_says_how_to_get_one() {
+    let out = Command::new(tool("helm"))
+        .args(["template", "sr", CHART])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("image.repository is required") && err.contains("Dockerfile"),
+        "{err}"
+    );
+    let rendered = docs(&template(&["--set", "image.tag=1.2.3"]));
+    let deploy = of_kind(&rendered, "Deployment")[0];
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/ml-platform/sagemaker-rollout:1.2.3"
+    );
 }

@@ -310,3 +310,49 @@ fn every_source_reference_in_the_docs_names_a_file_and_an_item_that_exist() {
         broken.join("\n")
     );
 }
+
+/// Every `--set key=value` the README and the docs show names a value the chart has, and
+/// the install page builds and makes the image pullable before installing the chart.
+#[test]
+fn the_install_commands_name_chart_values_that_exist_in_order() {
+    let values: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string("charts/sagemaker-rollout/values.yaml").expect("values"),
+    )
+    .expect("values.yaml");
+    let set = regex::Regex::new(r#"--set\s+"?([A-Za-z0-9_.]+)(\[[0-9]+\])?="#).unwrap();
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).expect("page");
+        for c in set.captures_iter(&text) {
+            seen += 1;
+            let key = &c[1];
+            let found = key.split('.').try_fold(&values, |v, k| v.get(k)).is_some();
+            if !found {
+                missing.push(format!("{}: --set {key}", page.display()));
+            }
+        }
+    }
+    assert!(seen >= 5, "the docs show chart values");
+    assert!(
+        missing.is_empty(),
+        "values the chart does not have:\n{}",
+        missing.join("\n")
+    );
+    let install = std::fs::read_to_string("docs/install.md").unwrap();
+    let at = |s: &str| {
+        install
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} in docs/install.md"))
+    };
+    assert!(
+        at("docker build") < at("helm install"),
+        "the image comes first"
+    );
+    assert!(at("docker push") < at("helm install"));
+    assert!(at("helm install") < at("cargo install"), "then the CLI");
+    assert!(
+        install.contains("--set image.repository="),
+        "the chart is given the image"
+    );
+}
