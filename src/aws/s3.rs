@@ -34,6 +34,25 @@ pub trait ObjectStore: Send + Sync {
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
 }
 
+/// A GetObject answer's body, read to its end; an interrupted one is transient.
+async fn body_of(
+    out: aws_sdk_s3::operation::get_object::GetObjectOutput,
+) -> Result<Bytes, AwsError> {
+    Ok(out
+        .body
+        .collect()
+        .await
+        .map_err(|e| {
+            AwsError::new(
+                ErrorClass::Transient,
+                "s3",
+                "GetObject",
+                format!("body interrupted: {e}"),
+            )
+        })?
+        .into_bytes())
+}
+
 /// What to do about a read S3 refused for a reason it names (S3-11): an archived object
 /// (`InvalidObjectState`: a Glacier or Deep Archive storage class) or a KMS key the role may
 /// not use. None for a bare 403, which means no permission, a missing object without
@@ -120,19 +139,7 @@ impl ObjectStore for SdkS3 {
             .send()
             .await
             .map_err(|e| classify("s3", "GetObject", e))?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| {
-                AwsError::new(
-                    ErrorClass::Transient,
-                    "s3",
-                    "GetObject",
-                    format!("body interrupted: {e}"),
-                )
-            })?
-            .into_bytes();
+        let body = body_of(out).await?;
         let want = end - start + 1;
         if body.len() as u64 != want {
             return Err(AwsError::new(
@@ -169,19 +176,7 @@ impl ObjectStore for SdkS3 {
                 return Err(e);
             }
         };
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| {
-                AwsError::new(
-                    ErrorClass::Transient,
-                    "s3",
-                    "GetObject",
-                    format!("body interrupted: {e}"),
-                )
-            })?
-            .into_bytes();
+        let body = body_of(out).await?;
         Ok(body)
     }
 

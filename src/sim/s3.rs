@@ -29,15 +29,7 @@ impl crate::aws::s3::ObjectStore for Simulator {
         start: u64,
         end: u64,
     ) -> Result<Bytes, AwsError> {
-        let st = self.enter("s3", "GetObject", false)?;
-        let obj = st.objects.get(&uri.to_string()).ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::NotFound,
-                "s3",
-                "GetObject",
-                format!("{uri} does not exist"),
-            )
-        })?;
+        let obj = self.object(uri)?;
         if start > end || end as usize >= obj.len() {
             return Err(AwsError::new(
                 ErrorClass::Terminal,
@@ -49,15 +41,7 @@ impl crate::aws::s3::ObjectStore for Simulator {
         Ok(obj.slice(start as usize..=end as usize))
     }
     async fn get_prefix(&self, uri: &crate::aws::s3::S3Uri, max: u64) -> Result<Bytes, AwsError> {
-        let st = self.enter("s3", "GetObject", false)?;
-        let obj = st.objects.get(&uri.to_string()).ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::NotFound,
-                "s3",
-                "GetObject",
-                format!("{uri} does not exist"),
-            )
-        })?;
+        let obj = self.object(uri)?;
         // A range past the end is clamped to the object (S3-3).
         Ok(obj.slice(..obj.len().min(usize::try_from(max).unwrap_or(usize::MAX))))
     }
@@ -76,5 +60,20 @@ impl crate::aws::s3::ObjectStore for Simulator {
             .await
             .map_err(|e| AwsError::new(ErrorClass::Terminal, "s3", "PutObject", e.to_string()))?;
         self.put(uri, Bytes::from(body)).await
+    }
+}
+
+impl Simulator {
+    /// GetObject's lookup: the object's bytes, or S3's NotFound for a missing key.
+    fn object(&self, uri: &crate::aws::s3::S3Uri) -> Result<Bytes, AwsError> {
+        let st = self.enter("s3", "GetObject", false)?;
+        st.objects.get(&uri.to_string()).cloned().ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::NotFound,
+                "s3",
+                "GetObject",
+                format!("{uri} does not exist"),
+            )
+        })
     }
 }

@@ -294,60 +294,51 @@ async fn an_artifact_uploaded_after_it_was_refused_is_deployed_on_a_later_pass()
     assert_eq!(st.candidate.unwrap().artifact_uri.as_deref(), Some(MODEL));
 }
 
-/// S3 without `s3:ListBucket`: every object, present or not, answers HEAD with a bare 403.
-struct NoListBucket;
+use sagemaker_rollout::aws::AwsError;
+use sagemaker_rollout::aws::s3::{ObjectStore, S3Uri};
 
-#[async_trait::async_trait]
-impl sagemaker_rollout::aws::s3::ObjectStore for NoListBucket {
-    async fn size(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-    ) -> Result<u64, sagemaker_rollout::aws::AwsError> {
-        let mut e = sagemaker_rollout::aws::AwsError::new(
-            sagemaker_rollout::aws::ErrorClass::Terminal,
-            "s3",
-            "HeadObject",
-            "service error",
-        );
-        e.status = Some(403);
-        Err(e)
-    }
-    async fn get_range(
-        &self,
-        uri: &sagemaker_rollout::aws::s3::S3Uri,
-        _: u64,
-        _: u64,
-    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
-        self.get_prefix(uri, 1).await
-    }
-    /// A GET of an object the role may not list answers 403 too (S3-2).
-    async fn get_prefix(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        _: u64,
-    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
-        let mut e = sagemaker_rollout::aws::AwsError::new(
+/// A store that answers HEAD with `size` and a GET with `body` (clamped to the range asked,
+/// as S3 clamps it), and is never written to (the results reader only reads).
+struct Answers {
+    size: Result<u64, AwsError>,
+    body: Result<Bytes, AwsError>,
+}
+
+impl Answers {
+    /// S3 without `s3:ListBucket`: every object, present or not, answers a bare 403.
+    fn no_list_bucket() -> Self {
+        let mut e = AwsError::new(
             sagemaker_rollout::aws::ErrorClass::Terminal,
             "s3",
             "GetObject",
             "Access Denied",
         );
         e.status = Some(403);
-        Err(e)
+        Self {
+            size: Err(e.clone()),
+            body: Err(e),
+        }
     }
-    async fn put(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        _: Bytes,
-    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
-        unreachable!()
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Answers {
+    async fn size(&self, _: &S3Uri) -> Result<u64, AwsError> {
+        self.size.clone()
     }
-    async fn upload_file(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        _: &std::path::Path,
-    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
-        unreachable!()
+    async fn get_range(&self, _: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+        let body = self.body.clone()?;
+        Ok(body.slice(start as usize..=(end as usize).min(body.len() - 1)))
+    }
+    async fn get_prefix(&self, _: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
+        let body = self.body.clone()?;
+        Ok(body.slice(..body.len().min(max as usize)))
+    }
+    async fn put(&self, _: &S3Uri, _: Bytes) -> Result<(), AwsError> {
+        unreachable!("the results reader never writes")
+    }
+    async fn upload_file(&self, _: &S3Uri, _: &std::path::Path) -> Result<(), AwsError> {
+        unreachable!("the results reader never writes")
     }
 }
 
@@ -355,9 +346,10 @@ impl sagemaker_rollout::aws::s3::ObjectStore for NoListBucket {
 async fn a_validation_results_file_the_role_may_not_read_is_a_verdict_not_a_stall() {
     use sagemaker_rollout::engine::resolve::Lookup;
     let valid = ValidSpec::new(&example("from-validation")).unwrap();
-    let found = sagemaker_rollout::engine::store::resolve(&NoListBucket, &valid, None, None)
-        .await
-        .expect("a 403 is a verdict on the candidate, not a failed pass");
+    let found =
+        sagemaker_rollout::engine::store::resolve(&Answers::no_list_bucket(), &valid, None, None)
+            .await
+            .expect("a 403 is a verdict on the candidate, not a failed pass");
     let Lookup::NotFound(why) = found else {
         panic!("{found:?}")
     };
@@ -373,54 +365,14 @@ async fn a_validation_results_file_the_role_may_not_read_is_a_verdict_not_a_stal
 /// size of one write and bytes of another (a truncated file refused, or a prefix taken for the
 /// whole). The reader makes one GET, so what it reads is one version; this store answers a
 /// HEAD with the old size and a GET with the new, longer file.
-struct Overwritten(Bytes);
-
-#[async_trait::async_trait]
-impl sagemaker_rollout::aws::s3::ObjectStore for Overwritten {
-    async fn size(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-    ) -> Result<u64, sagemaker_rollout::aws::AwsError> {
-        Ok(20)
-    }
-    async fn get_range(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        start: u64,
-        end: u64,
-    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
-        Ok(self
-            .0
-            .slice(start as usize..=(end as usize).min(self.0.len() - 1)))
-    }
-    async fn get_prefix(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        max: u64,
-    ) -> Result<Bytes, sagemaker_rollout::aws::AwsError> {
-        Ok(self.0.slice(..self.0.len().min(max as usize)))
-    }
-    async fn put(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        _: Bytes,
-    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
-        unreachable!()
-    }
-    async fn upload_file(
-        &self,
-        _: &sagemaker_rollout::aws::s3::S3Uri,
-        _: &std::path::Path,
-    ) -> Result<(), sagemaker_rollout::aws::AwsError> {
-        unreachable!()
-    }
-}
-
 #[tokio::test]
 async fn a_results_file_is_read_in_one_get_so_an_overwrite_never_mixes_two_versions() {
     use sagemaker_rollout::engine::resolve::Lookup;
     let valid = ValidSpec::new(&example("from-validation")).unwrap();
-    let store = Overwritten(results("run-8", MODEL));
+    let store = Answers {
+        size: Ok(20),
+        body: Ok(results("run-8", MODEL)),
+    };
     let found = sagemaker_rollout::engine::store::resolve(&store, &valid, None, None)
         .await
         .unwrap();
