@@ -13,6 +13,7 @@ pub mod package;
 pub mod pool;
 pub mod register;
 pub mod remote;
+mod report;
 pub mod results;
 pub mod validate;
 
