@@ -32,6 +32,12 @@ struct Cli {
 enum Command {
     /// Print the ModelDeployment CustomResourceDefinition as YAML.
     Crd,
+    /// Print a shell completion script: `source <(sagemaker-rollout completion bash)`, or
+    /// write it where the shell loads completions from.
+    Completion {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Check ModelDeployment manifests without a cluster: the document, the CRD schema, then
     /// every semantic rule, each problem with its field, line and column. Exit 0 when valid,
     /// 1 when a spec is invalid, 2 when a file cannot be read.
@@ -205,6 +211,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Crd => {
             print!("{}", crd_yaml().context("rendering the CRD")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "sagemaker-rollout", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files } => check::run(&files),

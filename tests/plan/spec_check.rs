@@ -465,3 +465,38 @@ fn only_source(s: &mut ModelDeploymentSpec) -> &mut CandidateSpec {
     s.candidate.compare_with_champion = None;
     &mut s.candidate
 }
+
+/// Shell completion for every command, from the one command definition.
+#[test]
+fn completion_scripts_name_every_command() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    for (shell, marker) in [
+        ("bash", "_sagemaker__rollout()"),
+        ("zsh", "#compdef sagemaker-rollout"),
+        ("fish", "complete -c sagemaker-rollout"),
+    ] {
+        let out = std::process::Command::new(bin)
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}: {marker}");
+        for command in [
+            "simulate",
+            "apply",
+            "check",
+            "status",
+            "promote",
+            "abort",
+            "completion",
+        ] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let bad = std::process::Command::new(bin)
+        .args(["completion", "tcsh"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "an unknown shell is refused");
+}
