@@ -475,7 +475,7 @@ fn completion_scripts_name_every_command() {
         ("zsh", "#compdef sagemaker-rollout"),
         ("fish", "complete -c sagemaker-rollout"),
     ] {
-        let out = std::process::Command::new(bin)
+        let out = Command::new(bin)
             .args(["completion", shell])
             .output()
             .unwrap();
@@ -494,7 +494,7 @@ fn completion_scripts_name_every_command() {
             assert!(script.contains(command), "{shell} completes {command}");
         }
     }
-    let bad = std::process::Command::new(bin)
+    let bad = Command::new(bin)
         .args(["completion", "tcsh"])
         .output()
         .unwrap();
