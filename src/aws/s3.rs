@@ -58,6 +58,10 @@ async fn body_of(
 /// not use. None for a bare 403, which means no permission, a missing object without
 /// `s3:ListBucket` (S3-2) or a Requester Pays bucket (S3 does not say which).
 pub fn refusal(e: &AwsError) -> Option<&'static str> {
+    // A throttle (KMS's included) passes: it is retried, not named as a refusal.
+    if e.is_retryable() {
+        return None;
+    }
     if e.code.as_deref() == Some("InvalidObjectState") {
         return Some(
             "is archived (a Glacier or Deep Archive storage class): restore it (RestoreObject) or copy it to a storage class that can be read",
@@ -424,6 +428,16 @@ mod tests {
             refusal(&err("AccessDenied", "Access Denied")),
             None,
             "a bare 403 says nothing more"
+        );
+        let mut throttled = err(
+            "ThrottlingException",
+            "You have exceeded the rate at which you may call KMS",
+        );
+        throttled.class = ErrorClass::Throttling;
+        assert_eq!(
+            refusal(&throttled),
+            None,
+            "a KMS throttle is retried, not a refusal"
         );
     }
 }

@@ -174,10 +174,17 @@ impl Engine {
                             .unwrap_or_else(|| "unknown".into());
                         // One key per rollout and outcome (its start, else its end): the
                         // record written again after a failure replaces itself.
-                        let when = entry.started_at.as_deref().unwrap_or(&entry.finished_at);
+                        // A refusal has no start: keyed by what was refused and why.
+                        let when = entry.started_at.as_deref().map_or_else(
+                            || {
+                                use sha2::{Digest, Sha256};
+                                let what = format!("{}|{}", entry.candidate_id(), entry.reason);
+                                hex::encode(&Sha256::digest(what.as_bytes())[..6])
+                            },
+                            |s| s.replace(':', ""),
+                        );
                         let key = prefix.join(ep).join(&format!(
-                            "{}-{run}-{}.json",
-                            when.replace(':', ""),
+                            "{when}-{run}-{}.json",
                             entry.outcome.to_ascii_lowercase()
                         ));
                         let body = serde_json::to_vec_pretty(&record).unwrap_or_default();

@@ -392,6 +392,9 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
         m.variant = Some(serving);
         m.settings = Some(variant_name(spec, &cand.candidate_id));
         m.smoke = Some(Smoke::Passed);
+        // Its own rollout for the record: its start keys its deployment record apart from
+        // the rollout that first deployed this candidate.
+        m.started = Some(p.now());
         p.push(Action::CreateModel(model));
         switch_config(p, m, config, None);
         p.event(

@@ -240,10 +240,10 @@ pub(super) fn recover_history(p: &mut Planner<'_>) {
         Some(Stage::Failed) => "Failed",
         _ => return,
     };
-    let (Some(candidate), Some(started)) = (m.candidate.clone(), m.started) else {
+    let (Some(candidate), Some(started_at)) = (m.candidate.clone(), m.started) else {
         return;
     };
-    let started = started.to_string();
+    let started = started_at.to_string();
     let this = |h: &HistoryEntry| {
         h.started_at.as_deref() == Some(started.as_str()) && h.candidate_id() == candidate
     };
@@ -253,6 +253,15 @@ pub(super) fn recover_history(p: &mut Planner<'_>) {
         .map(|s| s.history.as_slice())
         .unwrap_or_default();
     if previous.iter().chain(&p.history).any(this) {
+        return;
+    }
+    // Only a rollout newer than every kept entry was lost: an older one may simply have
+    // been pushed out of the bounded history.
+    let newest = previous
+        .iter()
+        .filter_map(|h| h.finished_at.parse::<jiff::Timestamp>().ok())
+        .max();
+    if newest.is_some_and(|n| n >= started_at) {
         return;
     }
     let entry = HistoryEntry {

@@ -252,3 +252,29 @@ fn the_deployment_record_is_written_before_the_tags_that_end_the_rollout() {
         );
     }
 }
+
+/// The target is recorded once AWS shows the endpoint as this resource's (its owner tag), not
+/// when a plan merely intends to create it: a first deployment whose calls fail records none,
+/// and its target fields stay free to fix.
+#[test]
+fn the_target_is_recorded_only_once_aws_shows_the_endpoint_as_ours() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::empty();
+    let first = w.plan(&s, false);
+    assert!(
+        first.kinds().contains(&"CreateEndpoint"),
+        "{:?}",
+        first.kinds()
+    );
+    assert!(
+        first.status.target.is_none(),
+        "planned, not yet ours on AWS"
+    );
+    w.run(&s, 100);
+    let target = w
+        .status
+        .as_ref()
+        .and_then(|st| st.target.clone())
+        .expect("recorded");
+    assert_eq!(target.endpoint_name, s.endpoint_name);
+}
