@@ -10,6 +10,7 @@ use super::{Engine, EngineError, Target};
 use crate::api::{SmokeTestView, ValidSpec};
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant};
 use crate::plan::actions::{Action, ConfigPlan, VariantPlan};
+use crate::plan::desired::content_hash;
 use crate::plan::markers::Smoke;
 use crate::plan::smoke::evaluate;
 use crate::plan::{Markers, Plan};
@@ -172,15 +173,11 @@ impl Engine {
                             .candidate_run_id
                             .clone()
                             .unwrap_or_else(|| "unknown".into());
-                        // One key per rollout and outcome (its start, else its end): the
-                        // record written again after a failure replaces itself.
-                        // A refusal has no start: keyed by what was refused and why.
+                        // One key per rollout and outcome (its start; a refusal, which has
+                        // none, by what was refused and why): the record written again after
+                        // a failure replaces itself.
                         let when = entry.started_at.as_deref().map_or_else(
-                            || {
-                                use sha2::{Digest, Sha256};
-                                let what = format!("{}|{}", entry.candidate_id(), entry.reason);
-                                hex::encode(&Sha256::digest(what.as_bytes())[..6])
-                            },
+                            || content_hash(&(entry.candidate_id(), &entry.reason), 12),
                             |s| s.replace(':', ""),
                         );
                         let key = prefix.join(ep).join(&format!(

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::desired::{judging_alarms, variant_name, watched_alarms};
-use super::markers::{Markers, Smoke, Stage};
+use super::markers::{Smoke, Stage};
 use super::observed::{ArtifactCheck, CandidateLookup, Endpoint, region_of};
 use super::{Event, Planner, Verdict, later};
 use crate::api::conditions::{self, ConditionType, Health};
@@ -69,12 +69,7 @@ fn target_view(p: &Planner<'_>) -> Option<TargetView> {
     let kept = p.input.previous.and_then(|s| s.target.clone());
     // Owned as AWS shows it (the endpoint's tags as observed), not as this plan intends: a
     // first deployment or an adoption whose calls fail records no target.
-    let owns = p
-        .input
-        .observed
-        .endpoint
-        .as_ref()
-        .is_some_and(|e| Markers::from_tags(&e.tags).owner.as_deref() == Some(p.input.owner));
+    let owns = super::markers_of(p.input.observed).owner.as_deref() == Some(p.input.owner);
     kept.or_else(|| {
         owns.then(|| TargetView {
             endpoint_name: p.spec().endpoint_name.clone(),

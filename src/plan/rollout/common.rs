@@ -264,15 +264,6 @@ pub(super) fn recover_history(p: &mut Planner<'_>) {
     if newest.is_some_and(|n| n >= started_at) {
         return;
     }
-    let entry = HistoryEntry {
-        started_at: Some(started),
-        finished_at: p.now().to_string(),
-        ..HistoryEntry::of(
-            &candidate,
-            m.run_id.clone(),
-            outcome,
-            m.reason.clone().unwrap_or_default(),
-        )
-    };
+    let entry = history(p, outcome, p.markers.reason.clone().unwrap_or_default());
     p.history.push(entry);
 }
