@@ -300,26 +300,12 @@ impl Context {
 
     /// Consecutive failures of `owner`, counting this one.
     fn failed(&self, owner: &str) -> u32 {
-        self.failures
-            .lock()
-            .map(|mut m| {
-                let n = m.entry(owner.to_owned()).or_insert(0);
-                *n += 1;
-                *n
-            })
-            .unwrap_or(1)
+        count(&self.failures, owner)
     }
 
     /// Counts a write conflict of `owner`; the count so far.
     fn conflicted(&self, owner: &str) -> u32 {
-        self.conflicts
-            .lock()
-            .map(|mut m| {
-                let n = m.entry(owner.to_owned()).or_insert(0);
-                *n += 1;
-                *n
-            })
-            .unwrap_or(1)
+        count(&self.conflicts, owner)
     }
 
     fn succeeded(&self, owner: &str) {
@@ -327,6 +313,18 @@ impl Context {
             m.remove(owner);
         }
     }
+}
+
+/// Adds one to `owner`'s count in a streak counter; the count so far.
+fn count(streaks: &Mutex<HashMap<String, u32>>, owner: &str) -> u32 {
+    streaks
+        .lock()
+        .map(|mut m| {
+            let n = m.entry(owner.to_owned()).or_insert(0);
+            *n += 1;
+            *n
+        })
+        .unwrap_or(1)
 }
 
 /// Runs the controller until `stop` is cancelled: HTTP server, leader election, one
