@@ -20,3 +20,4 @@ pub mod oncall;
 pub mod plan;
 pub mod sim;
 pub mod tags;
+pub mod tenancy;

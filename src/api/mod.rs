@@ -7,6 +7,7 @@ pub mod conditions;
 pub mod crd;
 pub mod document;
 pub mod errors;
+pub mod policy;
 pub mod schema;
 pub mod source;
 pub mod spec;

@@ -339,6 +339,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             assume_role_arn: Some(format!("arn:aws:iam::{acct}:role/deployer")),
             session: None,
+            tenant: None,
         };
         assert!(Arc::ptr_eq(
             &l.bucket(&own, Some("us-east-1")),

@@ -17,6 +17,7 @@ pub mod scaling;
 pub mod sdk;
 mod sdk_configs;
 pub mod sdk_endpoints;
+pub mod sts;
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -272,6 +274,10 @@ pub struct Settings {
     /// The role session's name ([`session_name`]): who acts, as CloudTrail and the role's
     /// trust policy (`sts:RoleSessionName`) see it. None: `sagemaker-rollout`.
     pub session: Option<String>,
+    /// Multi-tenant mode: the tenant the session acts for, sent as session tags with the
+    /// session name as SourceIdentity ([`sts::TenantRole`]); the role's trust policy must
+    /// allow `sts:TagSession` and `sts:SetSourceIdentity`.
+    pub tenant: Option<crate::tenancy::Tenant>,
 }
 
 /// The role session name of `driver` (`controller` or `cli`) acting for `owner`
@@ -349,22 +355,20 @@ pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     let Some(role) = &settings.assume_role_arn else {
         return Ok(base);
     };
-    let provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-        .session_name(
-            settings
-                .session
-                .clone()
-                .unwrap_or_else(|| "sagemaker-rollout".into()),
-        )
-        .configure(&base)
-        .build()
-        .await;
-    Ok(base
-        .into_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-        )
-        .build())
+    let session = (settings.session.clone()).unwrap_or_else(|| "sagemaker-rollout".into());
+    let provider = match &settings.tenant {
+        Some(tenant) => {
+            SharedCredentialsProvider::new(sts::TenantRole::new(&base, role, &session, tenant))
+        }
+        None => SharedCredentialsProvider::new(
+            aws_config::sts::AssumeRoleProvider::builder(role.clone())
+                .session_name(session)
+                .configure(&base)
+                .build()
+                .await,
+        ),
+    };
+    Ok(base.into_builder().credentials_provider(provider).build())
 }
 
 /// The AWS services the engine drives, one trait object per service.

@@ -189,6 +189,7 @@ fn cmd_validate(
             region,
             assume_role_arn: None,
             session: None,
+            tenant: None,
         }))?;
         rt.block_on(async {
             validate_s3(Arc::new(SdkS3::new(&config)), &uri, limits.clone(), workers).await
@@ -223,6 +224,7 @@ fn cmd_register(
         region,
         assume_role_arn: None,
         session: None,
+        tenant: None,
     }))?;
     let result = rt.block_on(async {
         register_package(

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sagemaker_rollout::api::Phase;
-use sagemaker_rollout::api::crd::crd_yaml;
+use sagemaker_rollout::api::crd::{crd_yaml, policy_crd_yaml};
 use sagemaker_rollout::oncall::GateChange;
 
 /// Roll validated models out to Amazon SageMaker endpoints safely.
@@ -28,10 +28,21 @@ struct Cli {
     command: Command,
 }
 
+/// The CRDs `crd` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CrdKind {
+    Modeldeployments,
+    Deploymentpolicies,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Print the ModelDeployment CustomResourceDefinition as YAML.
-    Crd,
+    /// Print a CustomResourceDefinition as YAML: ModelDeployment (default) or
+    /// DeploymentPolicy.
+    Crd {
+        #[arg(value_enum, default_value_t = CrdKind::Modeldeployments)]
+        kind: CrdKind,
+    },
     /// Print a shell completion script: `source <(sagemaker-rollout completion bash)`, or
     /// write it where the shell loads completions from.
     Completion {
@@ -209,8 +220,12 @@ pub(crate) fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Crd => {
-            print!("{}", crd_yaml().context("rendering the CRD")?);
+        Command::Crd { kind } => {
+            let yaml = match kind {
+                CrdKind::Modeldeployments => crd_yaml(),
+                CrdKind::Deploymentpolicies => policy_crd_yaml(),
+            };
+            print!("{}", yaml.context("rendering the CRD")?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion { shell } => {

@@ -126,6 +126,7 @@ fn settings(
         region: region.cloned().or_else(|| aws.region.clone()),
         assume_role_arn: role.cloned(),
         session: role.map(|_| sagemaker_rollout::aws::session_name("cli", owner)),
+        tenant: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Controller configuration: command-line flags, each with an environment-variable fallback
 //! so that a Helm chart can set everything through `env:`.
 
+use crate::tenancy::Tenancy;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -44,6 +45,14 @@ pub struct Config {
     /// AWS region for resources whose spec has none (default: the environment).
     #[arg(long, env = "AWS_REGION")]
     pub aws_region: Option<String>,
+    /// Multi-tenant (every ModelDeployment needs a DeploymentPolicy granting what it asks,
+    /// and its AWS session carries its tenant) or single-tenant (one team: no policies).
+    #[arg(long, env = "TENANCY", value_enum, default_value_t = Tenancy::Multi)]
+    pub tenancy: Tenancy,
+    /// This cluster's id in ownership tags and session tags, so two clusters sharing an AWS
+    /// account never drive one endpoint. Default: the UID of the kube-system namespace.
+    #[arg(long, env = "CLUSTER_ID", value_parser = parse_cluster_id)]
+    pub cluster_id: Option<String>,
     /// The shard this controller runs: it reconciles only resources labelled
     /// `sagemaker.mlops.dev/shard=<shard>` and holds its own Lease (`<lease-name>-<shard>`).
     /// Without it, the default shard: every resource without that label.
@@ -60,6 +69,22 @@ pub struct Config {
 
 /// The label that assigns a ModelDeployment to a shard.
 pub const SHARD_LABEL: &str = "sagemaker.mlops.dev/shard";
+
+/// A cluster id is a tag value and part of a session tag: at most 63 characters of letters,
+/// digits and `-`, `_`, `.` (a subset both accept), and never `cli`, the CLI's driver name.
+fn parse_cluster_id(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    match (ok, s) {
+        (_, "cli") => Err("\"cli\" is the CLI's driver name; pick another cluster id".into()),
+        (true, _) => Ok(s.to_owned()),
+        (false, _) => Err(format!(
+            "\"{s}\" is not a cluster id (1-63 letters, digits, '-', '_', '.')"
+        )),
+    }
+}
 
 /// A shard name is a label value: at most 63 characters, alphanumeric at both ends, `-`, `_`
 /// and `.` inside (and short enough to suffix the Lease name).
@@ -100,6 +125,8 @@ impl Config {
             lease_duration: Duration::from_secs(15),
             log_format: LogFormat::Text,
             aws_region: None,
+            tenancy: Tenancy::Multi,
+            cluster_id: None,
             shard: None,
             aws_requests_per_second: 10,
             aws_request_burst: 20,

@@ -12,6 +12,7 @@ pub mod http;
 pub mod lease;
 pub mod metrics;
 mod reconcile;
+pub mod tenancy;
 pub mod watch;
 
 use std::collections::HashMap;
@@ -182,6 +183,10 @@ pub struct Context {
     pub watch: watch::AlarmWatch,
     /// The request buckets, one per (account, region), shared by every reconcile.
     pub limiter: crate::aws::limit::Limiter,
+    /// Multi-tenant mode: the DeploymentPolicies and namespace labels.
+    pub policies: Option<tenancy::Policies>,
+    /// This cluster's id (`--cluster-id`, else kube-system's UID).
+    pub cluster: String,
 }
 
 impl Context {
@@ -195,7 +200,6 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             permits: tokio::sync::Semaphore::new(usize::from(config.concurrency)),
             client,
-            config,
             deps,
             leadership,
             engines: Mutex::default(),
@@ -204,18 +208,26 @@ impl Context {
             written: Mutex::default(),
             watch: watch::AlarmWatch::default(),
             limiter: crate::aws::limit::Limiter::new(config_rate),
+            policies: None,
+            cluster: config
+                .cluster_id
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            config,
         }
     }
 
-    /// The engine of one resource, rebuilt when its region or role changes. Engines are kept
-    /// between passes for their artifact-verdict cache.
+    /// The engine of one resource, rebuilt when its region, role or tenant changes. Engines
+    /// are kept between passes for their artifact-verdict cache.
     async fn engine(
         &self,
         owner: &str,
         region: Option<String>,
         assume_role_arn: Option<String>,
+        tenant: Option<crate::tenancy::Tenant>,
     ) -> Result<Arc<Engine>, NoRegion> {
         let mut settings = self.settings(region, assume_role_arn);
+        settings.tenant = tenant;
         // A role assumed for a resource is assumed as that resource (CloudTrail, trust
         // policies); without one the controller's own identity acts.
         settings.session = settings
@@ -253,6 +265,30 @@ impl Context {
             region: region.or_else(|| self.config.aws_region.clone()),
             assume_role_arn,
             session: None,
+            tenant: None,
+        }
+    }
+
+    /// The settings `owner`'s engine acts with (its tenant session included), else the
+    /// plain settings of `region` and role.
+    pub(crate) fn settings_of(
+        &self,
+        owner: &str,
+        region: Option<String>,
+        assume_role_arn: Option<String>,
+    ) -> Settings {
+        (self.engines.lock().ok())
+            .and_then(|m| m.get(owner).map(|(s, _)| s.clone()))
+            .unwrap_or_else(|| self.settings(region, assume_role_arn))
+    }
+
+    /// Marks urgent every resource a policy or namespace change touches.
+    fn changed(&self, change: &tenancy::Change) {
+        if let Ok(mut m) = self.written.lock() {
+            match change {
+                None => m.clear(),
+                Some(ns) => m.retain(|owner, _| !owner.starts_with(&format!("{ns}/"))),
+            }
         }
     }
 
@@ -351,15 +387,20 @@ pub async fn run(
     let (leadership, elector) = elect(&client, &config, &stop);
     let gauge = leader_gauge(leadership.subscribe(), deps.metrics.clone(), stop.clone());
     deps.metrics.leader(leadership.is_held());
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        config.clone(),
-        deps,
-        leadership,
-    ));
+    let mut ctx = Context::new(client.clone(), config.clone(), deps, leadership);
+    if config.tenancy == crate::tenancy::Tenancy::Multi {
+        ctx.policies = Some(tenancy::Policies::start(&client, &stop));
+    }
+    if config.cluster_id.is_none()
+        && let Some(uid) = tenancy::cluster_id(&client).await
+    {
+        ctx.cluster = uid;
+    }
+    tracing::info!(tenancy = ?config.tenancy, cluster = %ctx.cluster, "starting");
+    let ctx = Arc::new(ctx);
     let (stores, runs) = controllers(&client, &config, &ctx, &stop);
     let alarm_watch = tokio::spawn(watch::run(ctx.clone(), stop.clone()));
-    let readiness = ready_when_synced(stores, ctx.deps.ready.clone());
+    let readiness = ready_when_synced(stores, ctx.policies.clone(), ctx.deps.ready.clone());
     futures::future::join_all(runs).await;
     alarm_watch.abort();
     readiness.abort();
@@ -430,6 +471,12 @@ fn controllers(
         .applied_objects();
         let c = Controller::for_stream(objects, reader);
         stores.push(c.store());
+        // Multi-tenant mode: a policy or namespace change re-checks what it selects.
+        let rechecks = ctx.policies.as_ref().map(|p| {
+            let cx = ctx.clone();
+            p.triggers(c.store(), Arc::new(move |change| cx.changed(change)))
+        });
+        let rechecks = futures::stream::iter(rechecks).flatten();
         let fired = ctx.watch.triggers().map(|r| {
             let o = ObjectRef::<Cached>::new(&r.name);
             match r.namespace {
@@ -445,6 +492,7 @@ fn controllers(
             c.with_config(controller::Config::default().concurrency(config.concurrency))
                 .reconcile_all_on(gained)
                 .reconcile_on(fired)
+                .reconcile_on(rechecks)
                 .graceful_shutdown_on(stop.clone().cancelled_owned())
                 .run(reconcile_cached, error_policy_cached, ctx)
                 .for_each(|r| async move {
@@ -457,12 +505,16 @@ fn controllers(
     (stores, runs)
 }
 
-/// Ready once every watch cache has synced.
+/// Ready once every watch cache has synced (the policies' too, in multi-tenant mode).
 fn ready_when_synced(
     stores: Vec<kube::runtime::reflector::Store<Cached>>,
+    policies: Option<tenancy::Policies>,
     ready: Readiness,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        if let Some(p) = policies {
+            p.ready().await;
+        }
         for s in stores {
             // kube-runtime's readiness signal wakes only its most recent waiter (the
             // Controller's own runner also waits on it), so look again every half second;

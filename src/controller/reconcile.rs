@@ -125,7 +125,7 @@ async fn pass(md: &ModelDeployment, ctx: &Context, ns: &str) -> Result<Action, C
     ctx.deps.metrics.reconcile_started();
     let now = ctx.deps.clock.now();
     let received = match Received::of(md) {
-        Ok(received) => received,
+        Ok(received) => received.admitted(ctx, md),
         Err(errors) => return release_unreachable(&api, md, ctx, &errors).await,
     };
     match run(ctx, &owner, received, md, now).await {
@@ -154,12 +154,18 @@ async fn run(
 ) -> Result<Pass, EngineError> {
     let previous = md.status.as_ref();
     let generation = md.metadata.generation;
-    let work = match received {
-        Received::Invalid(errors) => return Ok(invalid_pass(&errors, previous, generation, now)),
-        Received::Work(work) => work,
+    let (work, as_whom) = match received {
+        Received::Refused(reason, errors) => {
+            return Ok(invalid_pass(reason, &errors, previous, generation, now));
+        }
+        Received::Work(work, as_whom) => (work, as_whom),
     };
     let (region, role) = work.location();
-    let engine = match ctx.engine(owner, region, role).await {
+    let (role, tenant) = match as_whom {
+        AsWhom::Tenant { role, tenant } => (Some(role), Some(tenant)),
+        AsWhom::Spec => (role, None),
+    };
+    let engine = match ctx.engine(owner, region, role, tenant).await {
         Ok(engine) => engine,
         // Without a region nothing on AWS can be reached (a deletion keeps its finalizer
         // until the spec, or the controller's environment, names one).
@@ -204,7 +210,11 @@ async fn publish_pass(
     let watch = pass.plan.watch.as_ref().filter(|_| !deleting);
     ctx.watch.set(
         &owner,
-        &ctx.settings(md.spec.region.clone(), md.spec.assume_role_arn.clone()),
+        &ctx.settings_of(
+            &owner,
+            md.spec.region.clone(),
+            md.spec.assume_role_arn.clone(),
+        ),
         ObjectRef::from_obj(md),
         watch,
         tokio::time::Instant::now() + next,
@@ -214,10 +224,22 @@ async fn publish_pass(
 
 /// What a pass was handed, validated once: the dispatch of [`pass`].
 enum Received {
-    /// A spec that failed validation: Stalled, every problem named, no AWS call.
-    Invalid(crate::api::SpecErrors),
-    /// Work for the engine.
-    Work(Work),
+    /// A spec that failed validation (`InvalidSpec`) or its tenancy policy (`NoPolicy`,
+    /// `PolicyViolation`): Stalled, every problem named, no AWS call.
+    Refused(&'static str, crate::api::SpecErrors),
+    /// Work for the engine, and as whom it acts.
+    Work(Work, AsWhom),
+}
+
+/// Whose identity a pass's AWS calls carry.
+enum AsWhom {
+    /// Single-tenant mode: the controller's own role, or `spec.assumeRoleArn`.
+    Spec,
+    /// Multi-tenant mode: the role the policy grants, with the tenant as session tags.
+    Tenant {
+        role: String,
+        tenant: crate::tenancy::Tenant,
+    },
 }
 
 enum Work {
@@ -242,17 +264,46 @@ impl Received {
     /// endpoint nameable (nothing on AWS can be found as ours).
     fn of(md: &ModelDeployment) -> Result<Self, crate::api::SpecErrors> {
         if md.metadata.deletion_timestamp.is_some() {
-            return Ok(Self::Work(Work::Delete(md.teardown()?)));
+            return Ok(Self::Work(Work::Delete(md.teardown()?), AsWhom::Spec));
         }
         // A target changed behind an older CRD's back: refused before any AWS call.
         Ok(match (ValidSpec::new(&md.spec), md.target_changes()) {
-            (Ok(spec), None) => Self::Work(Work::Reconcile(Box::new(spec))),
-            (Ok(_), Some(changed)) => Self::Invalid(changed),
+            (Ok(spec), None) => Self::Work(Work::Reconcile(Box::new(spec)), AsWhom::Spec),
+            (Ok(_), Some(changed)) => Self::Refused("InvalidSpec", changed),
             (Err(mut errors), changed) => {
                 errors.0.extend(changed.map(|c| c.0).unwrap_or_default());
-                Self::Invalid(errors)
+                Self::Refused("InvalidSpec", errors)
             }
         })
+    }
+
+    /// Multi-tenant mode: the work only if a DeploymentPolicy grants it, acting through the
+    /// policy's role as the tenant (a deletion needs only its target granted).
+    fn admitted(self, ctx: &Context, md: &ModelDeployment) -> Self {
+        let (Some(policies), Self::Work(work, _)) = (&ctx.policies, &self) else {
+            return self;
+        };
+        let ns = md.namespace().unwrap_or_default();
+        let labels = policies.labels(&ns);
+        let all = policies.all();
+        let region = ctx.config.aws_region.as_deref();
+        let grant = match work {
+            Work::Reconcile(spec) => crate::tenancy::admit(&ns, &labels, spec, region, &all),
+            Work::Delete(t) => crate::tenancy::admit_teardown(&ns, &labels, t, region, &all),
+        };
+        match (grant, self) {
+            (Ok(grant), Self::Work(work, _)) => {
+                let tenant = crate::tenancy::Tenant {
+                    namespace: ns,
+                    name: md.name_any(),
+                    cluster: ctx.cluster.clone(),
+                };
+                let role = grant.role_arn;
+                Self::Work(work, AsWhom::Tenant { role, tenant })
+            }
+            (Err(refusal), _) => Self::Refused(refusal.reason(), refusal.errors()),
+            (_, refused) => refused,
+        }
     }
 }
 
@@ -485,18 +536,19 @@ fn no_region(
         "spec.region",
         format!("{e} (the chart sets AWS_REGION from controller.awsRegion)"),
     )]);
-    invalid_pass(&errors, previous, generation, now)
+    invalid_pass("InvalidSpec", &errors, previous, generation, now)
 }
 
 /// The pass of a spec that failed validation: no AWS call, a Stalled status naming every
 /// problem.
 fn invalid_pass(
+    reason: &str,
     errors: &crate::api::SpecErrors,
     previous: Option<&ModelDeploymentStatus>,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Pass {
-    let plan = crate::plan::invalid(errors, previous, generation, now);
+    let plan = crate::plan::invalid(reason, errors, previous, generation, now);
     Pass {
         status: plan.status.clone(),
         plan,

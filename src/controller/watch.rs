@@ -209,6 +209,7 @@ mod tests {
             region: Some(region.into()),
             assume_role_arn: None,
             session: None,
+            tenant: None,
         }
     }
 

@@ -415,12 +415,13 @@ pub fn plan_teardown(input: &TeardownInput<'_>) -> Plan {
 /// The plan for a spec that failed validation: Stalled with every problem, no action; a
 /// spec change is the only way forward.
 pub fn invalid(
+    reason: &str,
     errors: &SpecErrors,
     previous: Option<&ModelDeploymentStatus>,
     generation: Option<i64>,
     now: Timestamp,
 ) -> Plan {
-    let status = status::invalid(errors, previous, generation, now);
+    let status = status::invalid(reason, errors, previous, generation, now);
     let mut events = Vec::new();
     status::transition_event(previous, &status, &mut events);
     Plan {

@@ -382,6 +382,7 @@ fn milestone_events(
 /// The status of a spec that failed validation: Stalled, every problem in the message, the
 /// rest of the previous status (history, endpoint) kept for on-call.
 pub(super) fn invalid(
+    reason: &str,
     errors: &SpecErrors,
     previous: Option<&ModelDeploymentStatus>,
     generation: Option<i64>,
@@ -395,7 +396,7 @@ pub(super) fn invalid(
             .map(|s| s.conditions.as_slice())
             .unwrap_or_default(),
         Health::Stalled,
-        "InvalidSpec",
+        reason,
         &errors.summary(),
         generation,
         now,

@@ -129,6 +129,7 @@ impl World {
             listen_address: "127.0.0.1:0".parse().unwrap(),
             lease_namespace: "sagemaker-rollout-system".into(),
             identity: Some(id.into()),
+            tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
             ..Config::defaults()
         }
     }

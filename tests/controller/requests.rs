@@ -85,6 +85,7 @@ fn setup_with(
     };
     let config = Config {
         identity: Some("test".into()),
+        tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
         ..Config::defaults()
     };
     let ctx = Context::new(client, config, deps, Leadership::always());

@@ -66,6 +66,7 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
         identity: Some("sdk-test".into()),
         leader_election: false,
         poll_interval: Duration::from_millis(200),
+        tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
         ..Config::defaults()
     };
     let stop = CancellationToken::new();
@@ -118,6 +119,7 @@ async fn the_sdk_client_cache_is_bounded_least_recently_used_first() {
         region: Some("us-east-1".into()),
         assume_role_arn: Some(format!("arn:aws:iam::123456789012:role/{role}")),
         session: Some(session_name("controller", &format!("ns/{role}"))),
+        tenant: None,
     };
     for role in ["a", "b", "a", "c"] {
         provider.clients(&settings(role)).await.unwrap();

@@ -3,7 +3,7 @@
 //! mistakes they exist for (evaluated client-side with kube's CEL support).
 
 use kube::CustomResourceExt;
-use sagemaker_rollout::api::crd::{CRD_PATH, crd_yaml};
+use sagemaker_rollout::api::crd::{CRD_PATH, POLICY_CRD_PATH, crd_yaml, policy_crd_yaml};
 use sagemaker_rollout::api::document::load_yaml;
 use sagemaker_rollout::api::*;
 use serde_json::json;
@@ -28,6 +28,15 @@ fn committed_crd_matches_the_generated_one() {
     assert!(
         committed == generated,
         "{CRD_PATH} is stale: run `cargo run -- crd > {CRD_PATH}` and commit it"
+    );
+}
+
+#[test]
+fn committed_policy_crd_matches_the_generated_one() {
+    let committed = std::fs::read_to_string(POLICY_CRD_PATH).expect("committed CRD");
+    assert!(
+        committed == policy_crd_yaml().expect("render"),
+        "{POLICY_CRD_PATH} is stale: run `cargo run -- crd deploymentpolicies > {POLICY_CRD_PATH}` and commit it"
     );
 }
 

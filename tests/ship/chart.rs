@@ -9,6 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 const CRD: &str = "crds/modeldeployments.sagemaker.mlops.dev.yaml";
+const POLICY_CRD: &str = "crds/deploymentpolicies.sagemaker.mlops.dev.yaml";
 const CHART: &str = "charts/sagemaker-rollout";
 
 fn tool(name: &str) -> String {
@@ -82,15 +83,29 @@ fn template(args: &[&str]) -> String {
 
 #[test]
 fn chart_and_kustomize_crds_are_byte_copies_of_the_generated_one() {
-    let generated = std::fs::read(CRD).unwrap();
-    for copy in [
-        format!("{CHART}/crds/modeldeployments.sagemaker.mlops.dev.yaml"),
-        "deploy/base/crd.yaml".to_owned(),
+    for (crd, copies) in [
+        (
+            CRD,
+            [
+                format!("{CHART}/crds/modeldeployments.sagemaker.mlops.dev.yaml"),
+                "deploy/base/crd.yaml".to_owned(),
+            ],
+        ),
+        (
+            POLICY_CRD,
+            [
+                format!("{CHART}/crds/deploymentpolicies.sagemaker.mlops.dev.yaml"),
+                "deploy/base/policy-crd.yaml".to_owned(),
+            ],
+        ),
     ] {
-        assert!(
-            std::fs::read(&copy).unwrap() == generated,
-            "{copy} drifted from {CRD}: cp {CRD} {copy}"
-        );
+        let generated = std::fs::read(crd).unwrap();
+        for copy in copies {
+            assert!(
+                std::fs::read(&copy).unwrap() == generated,
+                "{copy} drifted from {crd}: cp {crd} {copy}"
+            );
+        }
     }
 }
 

@@ -190,7 +190,7 @@ impl World {
         }
         let valid = match validated(spec) {
             Ok(v) => v,
-            Err(errors) => return invalid(&errors, previous, Some(1), self.now),
+            Err(errors) => return invalid("InvalidSpec", &errors, previous, Some(1), self.now),
         };
         let observed = self.observe(Some(&valid));
         let input = PlanInput {
