@@ -87,9 +87,12 @@ impl Judge<'_> {
         let inside = S3Uri::parse(uri).is_ok_and(|u| {
             prefixes.iter().any(|p| {
                 S3Uri::parse(p).is_ok_and(|p| {
+                    // Both are directories: the spec's URI may itself be a prefix
+                    // (data capture, audit) under which AWS and the controller write.
                     let dir = p.key.trim_end_matches('/');
+                    let key = u.key.trim_end_matches('/');
                     p.bucket == u.bucket
-                        && (dir.is_empty() || u.key.starts_with(&format!("{dir}/")))
+                        && (dir.is_empty() || key == dir || key.starts_with(&format!("{dir}/")))
                 })
             })
         });

@@ -18,4 +18,5 @@ mod reconcile;
 mod requests;
 mod scale;
 mod sdk;
+mod tenancy;
 mod tls;

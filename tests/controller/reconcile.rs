@@ -51,11 +51,14 @@ impl Clock for TokioClock {
     }
 }
 
-struct SimAws(Simulator);
+/// The simulator, recording the settings (region, role, session, tenant) each client set
+/// was asked for.
+struct SimAws(Simulator, Arc<std::sync::Mutex<Vec<Settings>>>);
 
 #[async_trait]
 impl AwsProvider for SimAws {
-    async fn clients(&self, _: &Settings) -> Result<Clients, NoRegion> {
+    async fn clients(&self, settings: &Settings) -> Result<Clients, NoRegion> {
+        self.1.lock().unwrap().push(settings.clone());
         Ok(self.0.clients())
     }
 }
@@ -64,6 +67,8 @@ pub(crate) struct World {
     pub(crate) fake: FakeApi,
     sim: Simulator,
     origin: tokio::time::Instant,
+    /// Every client set the controller asked for.
+    pub(crate) sessions: Arc<std::sync::Mutex<Vec<Settings>>>,
 }
 
 pub(crate) struct Instance {
@@ -121,10 +126,11 @@ impl World {
             fake: FakeApi::new(),
             sim,
             origin: tokio::time::Instant::now(),
+            sessions: Arc::default(),
         }
     }
 
-    fn config(id: &str) -> Config {
+    pub(crate) fn config(id: &str) -> Config {
         Config {
             listen_address: "127.0.0.1:0".parse().unwrap(),
             lease_namespace: "sagemaker-rollout-system".into(),
@@ -138,9 +144,9 @@ impl World {
         self.start_with(Self::config(id))
     }
 
-    fn start_with(&self, config: Config) -> Instance {
+    pub(crate) fn start_with(&self, config: Config) -> Instance {
         let deps = Deps {
-            aws: Arc::new(SimAws(self.sim.clone())),
+            aws: Arc::new(SimAws(self.sim.clone(), self.sessions.clone())),
             clock: Arc::new(TokioClock {
                 base: self.sim.start,
                 origin: self.origin,
@@ -184,7 +190,7 @@ impl World {
             .unwrap_or_default()
     }
 
-    fn condition(&self, t: &str) -> (String, String, String) {
+    pub(crate) fn condition(&self, t: &str) -> (String, String, String) {
         let o = self.object().unwrap_or_default();
         let empty = vec![];
         let c = o["status"]["conditions"]
@@ -615,7 +621,7 @@ async fn ready_over_http_while_another_replica_leads() {
     let client = kube::Client::try_from(kube::Config::new(url)).unwrap();
     let ready = Readiness::default();
     let deps = Deps {
-        aws: Arc::new(SimAws(w.sim.clone())),
+        aws: Arc::new(SimAws(w.sim.clone(), w.sessions.clone())),
         clock: Arc::new(sagemaker_rollout::engine::drive::SystemClock),
         metrics: Arc::new(Metrics::new()),
         ready: ready.clone(),

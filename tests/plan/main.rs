@@ -13,3 +13,4 @@ mod properties;
 mod rollouts;
 mod schema_agreement;
 mod spec_check;
+mod tenancy;

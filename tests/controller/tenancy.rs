@@ -1,0 +1,124 @@
+//! Multi-tenant mode on the in-memory API server, two tenants: a namespace no policy selects
+//! is Stalled before any AWS call; a granted one acts through its policy's role with its
+//! tenant as session tags; a revoked grant stalls it at once; another tenant asking for the
+//! first one's endpoint is refused by its own policy.
+
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use sagemaker_rollout::api::ModelDeployment;
+use sagemaker_rollout::tenancy::{Tenancy, Tenant};
+use serde_json::{Value, json};
+
+use crate::reconcile::{NAME, NS, World, manifest};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker-rollout-tenant/ml-prod";
+
+fn policy(name: &str, namespace: &str, endpoints: &str) -> Value {
+    json!({
+        "apiVersion": "sagemaker.mlops.dev/v1alpha1",
+        "kind": "DeploymentPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "namespaces": {"names": [namespace]},
+            "roles": [{"roleArn": ROLE}],
+            "endpointNames": [endpoints],
+            "executionRoles": ["arn:aws:iam::123456789012:role/*"],
+            "modelPackageGroups": ["churn-models"],
+            "s3": {"write": ["s3://ml-audit/", "s3://ml-capture/"]},
+        },
+    })
+}
+
+fn multi_tenant() -> sagemaker_rollout::controller::Config {
+    sagemaker_rollout::controller::Config {
+        tenancy: Tenancy::Multi,
+        cluster_id: Some("prod-eu".into()),
+        ..World::config("a")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_namespace_needs_a_policy_and_acts_as_its_tenant_through_the_policys_role() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start_with(multi_tenant());
+    w.apply(&m).await;
+    w.until("NoPolicy", Duration::from_secs(600), |w| {
+        w.condition("Stalled").1 == "NoPolicy"
+    })
+    .await;
+    assert!(
+        w.sessions.lock().unwrap().is_empty(),
+        "no AWS client before a policy grants the namespace"
+    );
+    assert!(w.condition("Stalled").2.contains("\"ml-prod\""));
+
+    // The admin grants ml-prod: the pass that follows acts through the policy's role.
+    w.fake.insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
+    w.until_phase("Succeeded").await;
+    let sessions = w.sessions.lock().unwrap().clone();
+    assert!(!sessions.is_empty());
+    for s in &sessions {
+        assert_eq!(s.assume_role_arn.as_deref(), Some(ROLE));
+        assert_eq!(
+            s.tenant,
+            Some(Tenant {
+                namespace: NS.into(),
+                name: NAME.into(),
+                cluster: "prod-eu".into()
+            })
+        );
+        assert_eq!(s.session.as_deref(), Some("sr-controller@ml-prod.churn"));
+    }
+
+    // Revoked (the policy now grants other endpoint names): stalled at once, no waiting for
+    // the resync.
+    w.fake
+        .insert("deploymentpolicies", policy("ml-prod", NS, "other-*"));
+    w.until("PolicyViolation", Duration::from_secs(60), |w| {
+        w.condition("Stalled").1 == "PolicyViolation"
+    })
+    .await;
+    let (_, _, message) = w.condition("Stalled");
+    assert!(
+        message.contains("spec.endpointName") && message.contains("DeploymentPolicy ml-prod"),
+        "{message}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_tenant_asking_for_the_first_ones_endpoint_is_refused_by_its_own_policy() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    w.fake.insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
+    w.fake.insert("deploymentpolicies", policy("fraud", "fraud", "fraud-*"));
+    let c = w.start_with(multi_tenant());
+    w.apply(&m).await;
+    let mut theirs = m.clone();
+    theirs["metadata"]["namespace"] = json!("fraud");
+    let api: Api<ModelDeployment> = Api::namespaced(w.fake.client(), "fraud");
+    api.patch(NAME, &PatchParams::apply("kubectl").force(), &Patch::Apply(&theirs))
+        .await
+        .unwrap();
+    w.until_phase("Succeeded").await;
+    let fraud = || w.fake.get("modeldeployments", "fraud", NAME).unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    while fraud()["status"]["conditions"]
+        .as_array()
+        .is_none_or(|c| !c.iter().any(|c| c["reason"] == "PolicyViolation"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "{}", fraud()["status"]);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    assert!(
+        w.sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.tenant.as_ref().is_some_and(|t| t.namespace == NS)),
+        "the fraud tenant never got an AWS session"
+    );
+    c.shutdown().await;
+}
