@@ -22,6 +22,23 @@ pub const OWNER_KEY: &str = "owner";
 /// Key naming the endpoint a model, endpoint config or alarm was created for: with the owner
 /// it makes ownership exact (two endpoints never claim one resource).
 pub const ENDPOINT_KEY: &str = "endpoint";
+/// Key naming the Kubernetes namespace (the tenant) a resource was created for. The tenant
+/// role's IAM policy compares it with the session's tag of the same key (`aws:ResourceTag`
+/// against `aws:PrincipalTag`), so AWS itself keeps tenants apart.
+pub const NAMESPACE_KEY: &str = "sagemaker-rollout:namespace";
+/// Key an administrator sets on an existing endpoint to let one namespace adopt it.
+pub const ADOPT_BY_KEY: &str = "sagemaker-rollout:adopt-by";
+
+/// The ownership tags of a resource created for `owner` (`namespace/name`): the owner and
+/// its namespace, tag-safe.
+pub fn ownership(owner: &str) -> [(String, String); 2] {
+    let namespace = owner.split_once('/').map_or(owner, |(ns, _)| ns);
+    [
+        (OWNER_KEY.to_owned(), tag_safe(owner)),
+        (NAMESPACE_KEY.to_owned(), tag_safe(namespace)),
+    ]
+}
+
 /// Lineage run id of the model.
 pub const RUN_ID: &str = "candidate_run_id";
 /// Dataset version the model was trained on.

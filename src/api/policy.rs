@@ -2,7 +2,7 @@
 //! some namespaces. Cluster-scoped, so a tenant cannot write one for itself (RBAC on
 //! cluster-scoped resources is the admin's); the controller's multi-tenant mode refuses every
 //! ModelDeployment no policy selects, and every one that asks for more than its policy grants
-//! (`crate::tenancy` decides, before any AWS call).
+//! (the tenancy module decides, before any AWS call).
 //!
 //! Patterns (`endpointNames`, `executionRoles`, `snsTopics`, `modelPackageGroups`) are globs:
 //! `*` matches any run of characters (including none), everything else matches itself.

@@ -13,12 +13,20 @@ use super::{AwsError, classify};
 use crate::plan::actions::{AlarmKind, AlarmPlan};
 use crate::plan::{Alarm, AlarmState, MetricQuery};
 
+/// A listed alarm and its tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedAlarm {
+    pub name: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
 #[async_trait]
 pub trait Alarms: Send + Sync {
     /// States of the named alarms, metric or composite; a missing alarm is absent.
     async fn describe(&self, names: &[String]) -> Result<Vec<Alarm>, AwsError>;
-    /// Names of metric alarms whose name starts with `prefix`.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError>;
+    /// Metric alarms whose name starts with `prefix`, with their tags (ListTagsForResource
+    /// per alarm: ownership is decided by the owner tag, not the name alone).
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedAlarm>, AwsError>;
     /// One value per query over `[start, end)` as one period (GetMetricData); None where
     /// CloudWatch has no data point.
     async fn metric_data(
@@ -101,8 +109,8 @@ impl Alarms for SdkAlarms {
         Ok(out)
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
-        let mut out = Vec::new();
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedAlarm>, AwsError> {
+        let mut found = Vec::new();
         let mut pages = self
             .client
             .describe_alarms()
@@ -111,11 +119,36 @@ impl Alarms for SdkAlarms {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("cloudwatch", "DescribeAlarms", e))?;
-            out.extend(
+            found.extend(
                 page.metric_alarms()
                     .iter()
-                    .filter_map(|a| a.alarm_name().map(str::to_owned)),
+                    .filter_map(|a| Some((a.alarm_name()?.to_owned(), a.alarm_arn()?.to_owned()))),
             );
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for (name, arn) in found {
+            let tags = match self
+                .client
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(r) => r
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                    .collect(),
+                Err(e) => {
+                    let e = classify("cloudwatch", "ListTagsForResource", e);
+                    // Deleted since it was listed: nothing to own.
+                    if e.class == super::ErrorClass::NotFound {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            out.push(ListedAlarm { name, tags });
         }
         Ok(out)
     }

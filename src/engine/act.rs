@@ -119,7 +119,14 @@ impl Engine {
                         .await?;
                     apply_tags(&mut tags_now, tags);
                 }
-                Action::EnsureAlarm(a) => self.aws(now).put_alarm(a).await?,
+                Action::EnsureAlarm(a) => {
+                    // Owned by this resource, as AWS sees it: teardown deletes only alarms
+                    // whose owner tag is ours, and the tenant role's policy only alarms
+                    // tagged with the session's namespace.
+                    let mut a = a.clone();
+                    a.tags.extend(crate::tags::ownership(&self.owner));
+                    self.aws(now).put_alarm(&a).await?
+                }
                 Action::DeleteAlarm { name } => {
                     self.aws(now)
                         .delete_alarms(std::slice::from_ref(name))

@@ -401,14 +401,26 @@ impl Engine {
         })
     }
 
-    /// Everything this resource owns for `endpoint`: configs and models (exact name form,
-    /// owner and endpoint tags) and alarms (exact name form).
+    /// Everything this resource owns for `endpoint`: configs, models and alarms, each by
+    /// its exact name form and its owner and endpoint tags (an alarm of the same name form
+    /// created by another resource — one that merely conflicts over the endpoint — is not
+    /// ours to delete).
     pub(crate) async fn owned(&self, endpoint: &str, now: Timestamp) -> Result<Owned, EngineError> {
         let (configs, models) = self.aws(now).list_owned(endpoint, &self.owner).await?;
         let mut alarms = Vec::new();
         for prefix in owned_alarm_prefixes(endpoint) {
             let listed = self.aws(now).list_alarms(&prefix).await?;
-            alarms.extend(listed.into_iter().filter(|n| is_owned_alarm(endpoint, n)));
+            alarms.extend(
+                listed
+                    .into_iter()
+                    .filter(|a| {
+                        is_owned_alarm(endpoint, &a.name)
+                            && a.tags.get(tags::OWNER_KEY) == Some(&tags::tag_safe(&self.owner))
+                            && (a.tags.get(tags::ENDPOINT_KEY))
+                                .is_none_or(|e| e == &tags::tag_safe(endpoint))
+                    })
+                    .map(|a| a.name),
+            );
         }
         Ok(Owned {
             endpoint_configs: configs,

@@ -278,8 +278,31 @@ impl<'a> Planner<'a> {
                 false
             }
             None if self.spec().adopt => {
-                // With managed-by in the same request: the shipped IAM policy lets the
-                // controller tag an endpoint that is not yet ours only that way.
+                // The shipped IAM policies let a role tag an endpoint that is not yet ours
+                // only when an administrator has tagged it adoptable by the namespace:
+                // refused here first, with the way out.
+                let namespace = me.split_once('/').map_or(me, |(ns, _)| ns);
+                let adoptable = ep.tags.get(crate::tags::ADOPT_BY_KEY).map(String::as_str);
+                if adoptable != Some(crate::tags::tag_safe(namespace).as_str()) {
+                    let why = match adoptable {
+                        Some(other) => {
+                            format!("it is marked adoptable by namespace {other:?} only")
+                        }
+                        None => format!(
+                            "an administrator must first tag it {}={namespace} (the IAM policies allow adoption only then)",
+                            crate::tags::ADOPT_BY_KEY
+                        ),
+                    };
+                    self.judge(
+                        Phase::Failed,
+                        Health::Stalled,
+                        "AdoptionNotPermitted",
+                        format!("endpoint {} cannot be adopted: {why}", ep.name),
+                    );
+                    return false;
+                }
+                // With managed-by and the namespace in the same request: the tenant role's
+                // policy allows this tag write only that way.
                 let mut m = self.markers.clone();
                 m.owner = Some(me.to_owned());
                 let mut tags = m.to_tags();
@@ -287,6 +310,7 @@ impl<'a> Planner<'a> {
                     crate::tags::MANAGED_BY_KEY.to_owned(),
                     crate::tags::MANAGED_BY.to_owned(),
                 );
+                tags.extend(crate::tags::ownership(me));
                 self.push(Action::TagEndpoint { tags });
                 self.markers = m;
                 self.event(

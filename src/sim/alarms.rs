@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::Simulator;
 use crate::aws::AwsError;
-use crate::aws::alarms::Alarms;
+use crate::aws::alarms::{Alarms, ListedAlarm};
 use crate::plan::MetricQuery;
 use crate::plan::actions::AlarmPlan;
 use crate::plan::{Alarm, AlarmState};
@@ -20,13 +20,16 @@ impl Alarms for Simulator {
             .collect())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedAlarm>, AwsError> {
         let st = self.enter("cloudwatch", "DescribeAlarms", false)?;
         Ok(st
             .alarms
             .iter()
             .filter(|(n, _)| n.starts_with(prefix))
-            .map(|(n, _)| n.clone())
+            .map(|(n, (_, plan))| ListedAlarm {
+                name: n.clone(),
+                tags: plan.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
+            })
             .collect())
     }
 

@@ -41,13 +41,11 @@ pub struct Tenant {
     pub cluster: String,
 }
 
-/// Session tag keys, and the resource tag every created resource carries in multi-tenant
-/// mode ([`NAMESPACE_TAG`]). Under the marker prefix, so `spec.tags` cannot set them.
-pub const NAMESPACE_TAG: &str = "sagemaker-rollout:namespace";
+/// Session tag keys: the namespace's is also the tag every created resource carries
+/// ([`crate::tags::NAMESPACE_KEY`]). Under the marker prefix, so `spec.tags` cannot set them.
+pub const NAMESPACE_TAG: &str = crate::tags::NAMESPACE_KEY;
 pub const NAME_TAG: &str = "sagemaker-rollout:name";
 pub const CLUSTER_TAG: &str = "sagemaker-rollout:cluster";
-/// The administrator's tag that makes an existing endpoint adoptable by one namespace.
-pub const ADOPT_BY_TAG: &str = "sagemaker-rollout:adopt-by";
 
 impl Tenant {
     /// The session tags, in a stable order.

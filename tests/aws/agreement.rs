@@ -94,7 +94,14 @@ async fn final_state(c: &Clients) -> Final {
             .collect(),
         configs,
         models,
-        alarms: c.alarms.list("sagemaker-rollout").await.unwrap(),
+        alarms: c
+            .alarms
+            .list("sagemaker-rollout")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| format!("{} {:?}", a.name, a.tags))
+            .collect(),
         scaling: c
             .scaling
             .registrations(ENDPOINT, &variants)

@@ -8,7 +8,9 @@ use aws_sdk_cloudwatch::operation::put_metric_alarm::PutMetricAlarmOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use sagemaker_rollout::aws::alarms::Alarms;
-use sagemaker_rollout::aws::alarms::SdkAlarms;
+use sagemaker_rollout::aws::alarms::{ListedAlarm, SdkAlarms};
+
+const ALARM_ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:sagemaker-rollout-churn-prod-v-1-ModelLatency-p99";
 use sagemaker_rollout::plan::AlarmState;
 use sagemaker_rollout::plan::actions::AlarmKind;
 
@@ -33,6 +35,19 @@ async fn alarms_are_described_created_and_deleted() {
                 .metric_alarms(
                     MetricAlarm::builder()
                         .alarm_name("sagemaker-rollout-churn-prod-v-1-ModelLatency-p99")
+                        .alarm_arn(ALARM_ARN)
+                        .build(),
+                )
+                .build()
+        });
+    let tagged = mock!(Client::list_tags_for_resource)
+        .match_requests(|r| r.resource_arn() == Some(ALARM_ARN))
+        .then_output(|| {
+            aws_sdk_cloudwatch::operation::list_tags_for_resource::ListTagsForResourceOutput::builder()
+                .tags(
+                    aws_sdk_cloudwatch::types::Tag::builder()
+                        .key("owner")
+                        .value("ml-prod/churn")
                         .build(),
                 )
                 .build()
@@ -57,7 +72,7 @@ async fn alarms_are_described_created_and_deleted() {
     let client = mock_client!(
         aws_sdk_cloudwatch,
         RuleMode::MatchAny,
-        [&describe, &listed, &put, &delete]
+        [&describe, &listed, &tagged, &put, &delete]
     );
     let alarms = SdkAlarms::from_client(client);
 
@@ -74,7 +89,11 @@ async fn alarms_are_described_created_and_deleted() {
     let owned = alarms.list("sagemaker-rollout-churn-prod-").await.unwrap();
     assert_eq!(
         owned,
-        vec!["sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".to_owned()]
+        vec![ListedAlarm {
+            name: "sagemaker-rollout-churn-prod-v-1-ModelLatency-p99".to_owned(),
+            tags: [("owner".to_owned(), "ml-prod/churn".to_owned())].into(),
+        }],
+        "each listed alarm with its tags (ListTagsForResource by its ARN)"
     );
 
     let plan = crate::contract::variant_alarm(

@@ -582,3 +582,56 @@ async fn a_candidate_slower_than_the_champion_by_more_than_the_margin_is_rolled_
     .await;
     assert_eq!(phase(&quiet), Some(Phase::Succeeded));
 }
+
+/// A resource that merely conflicts over an endpoint (another namespace/name naming it) is
+/// deleted: the real owner's rollout alarms, which have the endpoint's name form, stay; only
+/// alarms whose owner tag is the deleted resource's go.
+#[tokio::test]
+async fn deleting_a_conflicting_resource_leaves_the_owners_alarms() {
+    use sagemaker_rollout::aws::alarms::Alarms;
+    use sagemaker_rollout::plan::desired::{AlarmScope, owned_alarms};
+    let spec = example("canary");
+    let valid = sagemaker_rollout::api::ValidSpec::new(&spec).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    seed(&sim, &valid, OWNER, false);
+    // The owner's alarms as its engine creates them (owner tag included), mid-bake.
+    for mut a in owned_alarms(&valid, AlarmScope::variant("v-0123456789-abc")) {
+        a.tags.extend(sagemaker_rollout::tags::ownership(OWNER));
+        sim.put(&a).await.unwrap();
+    }
+    let before = sim.inventory().3;
+    assert!(before > 0, "the canary example creates alarms");
+    let impostor = Engine::new(sim.clients(), "ml-prod/impostor");
+    let mut teardown = valid.teardown();
+    teardown.deletion_policy = sagemaker_rollout::api::DeletionPolicy::Delete;
+    let pass = impostor
+        .delete(&teardown, None, Some(1), sim.clock.now())
+        .await
+        .unwrap();
+    assert!(pass.released, "the impostor lets go");
+    assert_eq!(
+        sim.inventory().3,
+        before,
+        "the owner's alarms are untouched"
+    );
+    // The owner itself deleting removes them.
+    let owner = Engine::new(sim.clients(), OWNER);
+    let mut status = None;
+    for _ in 0..50 {
+        let pass = owner
+            .delete(&teardown, status.as_ref(), Some(1), sim.clock.now())
+            .await
+            .unwrap();
+        if pass.released {
+            break;
+        }
+        status = Some(pass.status);
+        let later = sim.clock.now() + jiff::SignedDuration::from_secs(60);
+        sim.clock.advance_to(later);
+    }
+    assert_eq!(
+        sim.inventory().3,
+        0,
+        "the owner's teardown deletes its alarms"
+    );
+}

@@ -10,21 +10,26 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tags", &[]),
     ("memo", &[]),
     ("api", &["tags"]),
+    ("tenancy", &["api", "tags"]),
     ("plan", &["api", "tags"]),
     ("oncall", &["api"]),
-    ("aws", &["api", "plan", "tags", "memo"]),
+    ("aws", &["api", "plan", "tags", "memo", "tenancy"]),
     ("artifact", &["api", "aws", "tags"]),
     (
         "engine",
-        &["api", "plan", "aws", "artifact", "tags", "memo"],
+        &["api", "plan", "aws", "artifact", "tags", "memo", "tenancy"],
     ),
     (
         "sim",
-        &["api", "plan", "aws", "artifact", "engine", "tags", "memo"],
+        &[
+            "api", "plan", "aws", "artifact", "engine", "tags", "memo", "tenancy",
+        ],
     ),
     (
         "controller",
-        &["api", "plan", "aws", "artifact", "engine", "tags", "memo"],
+        &[
+            "api", "plan", "aws", "artifact", "engine", "tags", "memo", "tenancy",
+        ],
     ),
 ];
 

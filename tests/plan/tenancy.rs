@@ -63,9 +63,17 @@ fn refused_fields(r: Result<sagemaker_rollout::tenancy::Grant, Refusal>) -> Vec<
 
 #[test]
 fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
-    type Row = (&'static str, Vec<(&'static str, Value)>, &'static [&'static str]);
+    type Row = (
+        &'static str,
+        Vec<(&'static str, Value)>,
+        &'static [&'static str],
+    );
     let rows: Vec<Row> = vec![
-        ("the canary example inside its grant is admitted", vec![], &[]),
+        (
+            "the canary example inside its grant is admitted",
+            vec![],
+            &[],
+        ),
         (
             "another team's endpoint name is refused",
             vec![("endpointName", json!("fraud-prod"))],
@@ -78,22 +86,34 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
         ),
         (
             "a role of another account is refused",
-            vec![("assumeRoleArn", json!("arn:aws:iam::999999999999:role/admin"))],
+            vec![(
+                "assumeRoleArn",
+                json!("arn:aws:iam::999999999999:role/admin"),
+            )],
             &["spec.assumeRoleArn"],
         ),
         (
             "the granted role named explicitly is admitted",
-            vec![("assumeRoleArn", json!("arn:aws:iam::123456789012:role/sagemaker-rollout-tenant/ml-prod"))],
+            vec![(
+                "assumeRoleArn",
+                json!("arn:aws:iam::123456789012:role/sagemaker-rollout-tenant/ml-prod"),
+            )],
             &[],
         ),
         (
             "another team's execution role is refused",
-            vec![("executionRoleArn", json!("arn:aws:iam::123456789012:role/fraud-exec"))],
+            vec![(
+                "executionRoleArn",
+                json!("arn:aws:iam::123456789012:role/fraud-exec"),
+            )],
             &["spec.executionRoleArn"],
         ),
         (
             "an execution role in another account is refused twice: pattern and account",
-            vec![("executionRoleArn", json!("arn:aws:iam::999999999999:role/sagemaker-exec"))],
+            vec![(
+                "executionRoleArn",
+                json!("arn:aws:iam::999999999999:role/sagemaker-exec"),
+            )],
             &["spec.executionRoleArn", "spec.executionRoleArn"],
         ),
         (
@@ -108,17 +128,26 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
         ),
         (
             "data capture outside the granted prefix is refused (a prefix is a directory)",
-            vec![("dataCapture", json!({"samplingPercent": 20, "destinationS3Uri": "s3://ml-capture/churn-other"}))],
+            vec![(
+                "dataCapture",
+                json!({"samplingPercent": 20, "destinationS3Uri": "s3://ml-capture/churn-other"}),
+            )],
             &["spec.dataCapture.destinationS3Uri"],
         ),
         (
             "a topic of another team is refused",
-            vec![("notify", json!({"snsTopicArn": "arn:aws:sns:us-east-1:123456789012:fraud-alerts"}))],
+            vec![(
+                "notify",
+                json!({"snsTopicArn": "arn:aws:sns:us-east-1:123456789012:fraud-alerts"}),
+            )],
             &["spec.notify.snsTopicArn"],
         ),
         (
             "the team's own topic is admitted",
-            vec![("notify", json!({"snsTopicArn": "arn:aws:sns:us-east-1:123456789012:ml-prod-alerts"}))],
+            vec![(
+                "notify",
+                json!({"snsTopicArn": "arn:aws:sns:us-east-1:123456789012:ml-prod-alerts"}),
+            )],
             &[],
         ),
         (
@@ -128,19 +157,28 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
         ),
         (
             "an artifact ceiling above the policy's is refused",
-            vec![("artifact", json!({"validate": true, "maxUncompressedBytes": "100Gi"}))],
+            vec![(
+                "artifact",
+                json!({"validate": true, "maxUncompressedBytes": "100Gi"}),
+            )],
             &["spec.artifact.maxUncompressedBytes"],
         ),
         (
             "skipping validation is refused unless allowed",
-            vec![("artifact", json!({"validate": false, "maxUncompressedBytes": "1Gi"}))],
+            vec![(
+                "artifact",
+                json!({"validate": false, "maxUncompressedBytes": "1Gi"}),
+            )],
             &["spec.artifact.validate"],
         ),
         (
             "every violation is named at once",
             vec![
                 ("endpointName", json!("fraud-prod")),
-                ("executionRoleArn", json!("arn:aws:iam::123456789012:role/fraud-exec")),
+                (
+                    "executionRoleArn",
+                    json!("arn:aws:iam::123456789012:role/fraud-exec"),
+                ),
                 ("adopt", json!(true)),
             ],
             &["spec.endpointName", "spec.executionRoleArn", "spec.adopt"],
@@ -161,7 +199,13 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
 #[test]
 fn a_namespace_no_policy_selects_is_refused_naming_it() {
     let policies = [policy("ml-prod", grant())];
-    let r = admit("fraud", &BTreeMap::new(), &valid(&canary()), None, &policies);
+    let r = admit(
+        "fraud",
+        &BTreeMap::new(),
+        &valid(&canary()),
+        None,
+        &policies,
+    );
     let e = r.expect_err("no policy selects fraud");
     assert_eq!(e.reason(), "NoPolicy");
     assert!(e.to_string().contains("\"fraud\""), "{e}");
@@ -218,7 +262,14 @@ fn the_role_follows_the_region_and_a_deletion_needs_only_its_target_granted() {
     assert_eq!(grant.role_arn, "arn:aws:iam::123456789012:role/t/eu");
     // Without spec.region the controller's default decides; without either, refused.
     spec.as_object_mut().unwrap().remove("region");
-    let us = admit("ml-prod", &labels, &valid(&spec), Some("us-east-1"), &policies).unwrap();
+    let us = admit(
+        "ml-prod",
+        &labels,
+        &valid(&spec),
+        Some("us-east-1"),
+        &policies,
+    )
+    .unwrap();
     assert_eq!(us.role_arn, "arn:aws:iam::123456789012:role/t/us");
     assert_eq!(
         refused_fields(admit("ml-prod", &labels, &valid(&spec), None, &policies)),
@@ -239,8 +290,16 @@ fn globs_match_runs_of_any_character_and_nothing_else() {
         ("churn-*", "churn-", true),
         ("churn-*", "xchurn-prod", false),
         ("*-prod", "churn-prod", true),
-        ("arn:aws:sns:*:123:ml-*", "arn:aws:sns:us-east-1:123:ml-a", true),
-        ("arn:aws:sns:*:123:ml-*", "arn:aws:sns:us-east-1:999:ml-a", false),
+        (
+            "arn:aws:sns:*:123:ml-*",
+            "arn:aws:sns:us-east-1:123:ml-a",
+            true,
+        ),
+        (
+            "arn:aws:sns:*:123:ml-*",
+            "arn:aws:sns:us-east-1:999:ml-a",
+            false,
+        ),
         ("a*b*c", "abc", true),
         ("a*b*c", "acb", false),
         ("exact", "exact", true),

@@ -14,7 +14,10 @@ impl Aws<'_> {
             .await
     }
 
-    pub(crate) async fn list_alarms(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+    pub(crate) async fn list_alarms(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<crate::aws::alarms::ListedAlarm>, AwsError> {
         let call = self.clients().alarms.list(prefix);
         self.run("cloudwatch", "DescribeAlarms", prefix, call).await
     }

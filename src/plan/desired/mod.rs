@@ -293,7 +293,7 @@ pub fn lineage_tags(spec: &ValidSpec, owner: &str, cand: &Candidate) -> BTreeMap
         out.insert(k.clone(), tag_safe(v));
     }
     out.insert(tags::MANAGED_BY_KEY.into(), tags::MANAGED_BY.into());
-    out.insert(tags::OWNER_KEY.into(), tag_safe(owner));
+    out.extend(tags::ownership(owner));
     out.insert(tags::ENDPOINT_KEY.into(), tag_safe(&spec.endpoint_name));
     if cand.origin == Origin::Registry {
         out.insert(tags::PACKAGE_ARN.into(), cand.candidate_id.clone());

@@ -90,6 +90,24 @@ fn unowned_endpoint_is_refused_unless_adopt_is_set() {
     assert!(p.actions.is_empty());
     assert_eq!(p.status.conditions[2].reason, "NotOwned");
     s.adopt = true;
+    let p = w.plan(&s, false);
+    assert!(p.actions.is_empty(), "not without the administrator's tag");
+    assert_eq!(p.status.conditions[2].reason, "AdoptionNotPermitted");
+    assert!(
+        p.status.conditions[2]
+            .message
+            .contains("sagemaker-rollout:adopt-by=ml-prod")
+    );
+    let tags = &mut w.endpoint.as_mut().unwrap().tags;
+    tags.insert("sagemaker-rollout:adopt-by".into(), "fraud".into());
+    let p = w.plan(&s, false);
+    assert!(
+        p.actions.is_empty(),
+        "not when adoptable by another namespace"
+    );
+    assert!(p.status.conditions[2].message.contains("\"fraud\""));
+    let tags = &mut w.endpoint.as_mut().unwrap().tags;
+    tags.insert("sagemaker-rollout:adopt-by".into(), "ml-prod".into());
     let p = w.step(&s);
     assert_eq!(p.kinds()[0], "TagEndpoint");
     let Action::TagEndpoint { tags } = &p.actions[0] else {
@@ -99,6 +117,11 @@ fn unowned_endpoint_is_refused_unless_adopt_is_set() {
         tags.get("managed-by").map(String::as_str),
         Some("sagemaker-rollout"),
         "the IAM policy allows tagging an endpoint not yet ours only with managed-by in the request"
+    );
+    assert_eq!(
+        tags.get("sagemaker-rollout:namespace").map(String::as_str),
+        Some("ml-prod"),
+        "and with the tenant's namespace"
     );
     assert!(p.events.iter().any(|e| e.reason == "Adopted"));
     w.run(&s, 200);
@@ -169,6 +192,8 @@ fn an_adopted_champion_is_recreated_from_its_own_config_with_its_settings() {
     let mut w = World::with_champion(&s);
     let ep = w.endpoint.as_mut().unwrap();
     ep.tags.clear();
+    ep.tags
+        .insert("sagemaker-rollout:adopt-by".into(), "ml-prod".into());
     // A config the controller did not name: someone else's.
     let foreign = "hand-made-config".to_owned();
     let config = w.configs.remove(&ep.config_name).unwrap();
