@@ -3,7 +3,8 @@
 Contract: `handle(world, req)` -> werkzeug Response. Routes:
 GET health | GET/DELETE violations | GET/DELETE requests | GET requests/summary |
 GET/POST faults | GET/POST config | POST alarm-state | POST fail-next-update |
-POST invoke-results | GET state | POST reset | GET errors | GET response-issues.
+POST invoke-results | GET state | POST reset | GET errors | GET response-issues |
+GET sessions (the STS sessions AssumeRole issued, with their tags).
 Bad input answers 400 {"error": ...}; unknown routes 404.
 """
 import json
@@ -13,6 +14,7 @@ from werkzeug.wrappers import Response
 import shaping
 import sm_runtime
 import state_dump
+import sts_sessions
 from world import DEFAULT_SETTINGS
 
 STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
@@ -104,6 +106,8 @@ def handle(w, req):
                 return _json(w.requests.summary())
             if route == "errors":
                 return _json(w.errors)
+            if route == "sessions" and m == "GET":
+                return _json(sts_sessions.sessions(w))
             if route == "response-issues":
                 return _json(shaping.ISSUES)
             if route == "faults":

@@ -7,6 +7,8 @@ AnyScaleFrontendService.*, GraniteServiceVersion20100801.* for awsJson1_0); the
 sagemaker-runtime paths `/endpoints/<name>/...` (signed as "sagemaker"); the SigV4 credential
 scope service (s3, sns, sts, monitoring); the awsQuery `Action`. Region comes from the
 credential scope (default us-east-1). Operation None means "not modeled / not recognised".
+`access_key` is the access key id the request is signed with (SigV4 `Credential=<AKID>/...` in
+the Authorization header, or a presigned URL's X-Amz-Credential), None when unsigned.
 """
 import re
 import urllib.parse
@@ -14,6 +16,7 @@ import urllib.parse
 import proto_rest
 import shapes
 
+_AKID = re.compile(r"Credential=([^/,\s]+)/")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _CBOR = re.compile(r"^/service/GraniteServiceVersion20100801/operation/([A-Za-z0-9]+)$")
 _TARGETS = {"SageMaker": "sagemaker", "AnyScaleFrontendService": "application-autoscaling",
@@ -30,6 +33,16 @@ class Call:
         self.region = region
         self.version = version
         self.raw_operation = operation
+        self.access_key = None
+
+
+def access_key(req):
+    """The access key id the request is signed with, or None."""
+    m = _AKID.search(req.headers.get("Authorization", ""))
+    if m:
+        return m.group(1)
+    cred = req.args.get("X-Amz-Credential")
+    return cred.split("/", 1)[0] if cred else None
 
 
 def _scope(req):
@@ -59,6 +72,12 @@ def _modeled(service, op):
 
 
 def identify(req, body):
+    call = _identify(req, body)
+    call.access_key = access_key(req)
+    return call
+
+
+def _identify(req, body):
     region, scope_service = _scope(req)
     path = req.path
     m = _CBOR.match(path)

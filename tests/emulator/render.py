@@ -21,6 +21,7 @@ _UNMODELED = {
     "ValidationError": "com.amazon.coral.validate#ValidationException",
     "UnknownOperationException": "com.amazon.coral.service#UnknownOperationException",
     "SerializationException": "com.amazon.coral.service#SerializationException",
+    "AccessDenied": "com.amazon.coral.service#AccessDeniedException",
 }
 
 

@@ -1,8 +1,9 @@
 """Request log and violations log.
 
-Contract: `RequestLog.add(service, op, status, error_code, injected)` appends
-{seq, time, service, operation, status, error_code, injected, target}
-(target: the resource the request names, when it names one); `entries()`, `clear()`,
+Contract: `RequestLog.add(service, op, status, error_code, injected, target, principal)` appends
+{seq, time, service, operation, status, error_code, injected, target, principal}
+(target: the resource the request names, when it names one; principal: the assumed-role ARN
+of the STS session that signed it, None for other credentials); `entries()`, `clear()`,
 `summary()` (counts by service, operation, status). `Violations.add(service, op, v)` records a
 service-model violation {service, operation, path, constraint, value, message}.
 """
@@ -20,12 +21,13 @@ class RequestLog:
             self._rows = []
             self._seq = 0
 
-    def add(self, service, op, status, error_code=None, injected=False, target=None):
+    def add(self, service, op, status, error_code=None, injected=False, target=None, principal=None):
         with self._lock:
             self._seq += 1
             self._rows.append({
                 "seq": self._seq, "time": time.time(), "service": service, "operation": op,
                 "status": status, "error_code": error_code, "injected": bool(injected), "target": target,
+                "principal": principal,
             })
 
     def entries(self):

@@ -2,11 +2,15 @@
 service model, dispatches to the emulated services or moto, encodes, and logs every request.
 
 Contract: `application(environ, start_response)`. Every AWS request is logged (seq, time,
-service, operation, status, error_code, injected). A service-model violation answers 400 in
+service, operation, status, error_code, injected, target, principal). A service-model
+violation answers 400 in
 the service's protocol and is recorded in the violations log. Unknown or unimplemented
 operations answer 400; an unexpected exception (emulator or moto) answers 400
 `EmulatorInternalError`, recorded at GET /_emulator/errors; moto 5xx become 400 too, so SDKs
-never retry an emulator defect as a transient failure.
+never retry an emulator defect as a transient failure. After validation, AssumeRole is checked
+against the session rules the model lacks (`sts_sessions`) and every call against the tenant
+rules of the session that signed it (`tenancy`: AccessDenied before the service acts); a
+successful AssumeRole is recorded per issued access key.
 """
 import re
 import socket
@@ -22,6 +26,8 @@ import protocols
 import proto_query
 import sns_publish
 import shapes
+import sts_sessions
+import tenancy
 import validate
 from errors import AwsError, SerializationError
 from handlers import HANDLERS
@@ -86,6 +92,7 @@ def process(call, req, body):
     """(status, headers, body, error_code) of one AWS request, faults aside."""
     with WORLD.lock:
         WORLD.tick()
+        call.principal = (sts_sessions.session_of(WORLD, call.access_key) or {}).get("arn")
         try:
             if call.operation is None:
                 raise protocols.unknown_operation_error(call, modeled=False)
@@ -98,8 +105,15 @@ def process(call, req, body):
                 raise protocols.validation_error(call, validate.message(violations))
             if call.service == "sns" and call.operation == "Publish":
                 sns_publish.check(call, params)
+            assume_role = call.service == "sts" and call.operation == "AssumeRole"
+            if assume_role:
+                sts_sessions.check_assume_role(params)
+            tenancy.authorize(WORLD, call, params)
             if call.service in moto_forward.MOTO_SERVICES:
                 status, headers, data = _moto(call, req, body, params)
+                if assume_role and status == 200:
+                    data = sts_sessions.record(WORLD, call, params, data)
+                    headers.pop("Content-Length", None)
                 return status, headers, data, _error_code_of(call, status, headers, data)
             handler = HANDLERS.get(call.service, {}).get(call.operation)
             if handler is None:
@@ -163,7 +177,8 @@ def application(environ, start_response):
     else:
         status, headers, data, code = process(call, req, body)
         injected = False
-    WORLD.requests.add(call.service, call.raw_operation, status, code, injected, getattr(call, "target", None))
+    WORLD.requests.add(call.service, call.raw_operation, status, code, injected, getattr(call, "target", None),
+                       getattr(call, "principal", None))
     resp = Response(data, status=status)
     resp.headers.clear()
     for k, v in headers.items():

@@ -2,7 +2,8 @@
 
 Contract: `WORLD` holds the transition durations (`settings`, set by POST /_emulator/config),
 the SageMaker, CloudWatch and Application Auto Scaling stores, the fault injector, the
-request and violations logs. Callers hold `WORLD.lock` while touching state and call
+request and violations logs, and the STS sessions AssumeRole issued (`sessions`: access key
+id -> record, see sts_sessions). Callers hold `WORLD.lock` while touching state and call
 `WORLD.tick()` first, which advances SageMaker transitions lazily to the monotonic now.
 """
 import threading
@@ -46,6 +47,7 @@ class World:
             self.violations.clear()
             self.errors = []
             self.sns_published = []
+            self.sessions = {}
             import moto_forward
             moto_forward.reset()
 

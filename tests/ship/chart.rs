@@ -295,6 +295,25 @@ fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
     let (oncall, controller_roles): (Vec<&Value>, Vec<&Value>) = of_kind(d, "ClusterRole")
         .into_iter()
         .partition(|r| r["metadata"]["name"] == "sagemaker-rollout-oncall");
+    // Cluster-scoped reads only: policies and namespaces (their labels, kube-system's UID).
+    let (tenancy, controller_roles): (Vec<&Value>, Vec<&Value>) = controller_roles
+        .into_iter()
+        .partition(|r| {
+            r["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-tenancy"))
+        });
+    assert_eq!(tenancy.len(), 1, "the tenancy ClusterRole is installed");
+    let mut tenancy_grants = BTreeSet::new();
+    for v in ["get", "list", "watch"] {
+        tenancy_grants.insert((String::new(), "namespaces".to_owned(), v.to_owned()));
+        tenancy_grants.insert((
+            "sagemaker.mlops.dev".to_owned(),
+            "deploymentpolicies".to_owned(),
+            v.to_owned(),
+        ));
+    }
+    assert_eq!(grants(&tenancy[0]["rules"]), tenancy_grants);
     assert_eq!(oncall.len(), 1, "the on-call ClusterRole is installed");
     assert_eq!(grants(&oncall[0]["rules"]), oncall_grants());
     let bound: String = of_kind(d, "ClusterRoleBinding")
