@@ -243,6 +243,7 @@ async fn reconcile_cpu() -> Vec<f64> {
                 let p = plan(&PlanInput {
                     spec: &spec,
                     owner,
+                    driver: &engine.driver,
                     generation: Some(1),
                     observed: &observed,
                     previous: previous.as_ref(),

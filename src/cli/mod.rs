@@ -176,6 +176,21 @@ struct AwsArgs {
     /// Requests the bucket lets through at once before the rate applies.
     #[arg(long, env = "AWS_REQUEST_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     aws_request_burst: u32,
+    /// Drive (or delete) an endpoint a controller drives for the same ModelDeployment: the
+    /// CLI is a driver of its own and refuses such an endpoint without this. The
+    /// controller then stops with a Conflict until the endpoint is handed back.
+    #[arg(long)]
+    take_over: bool,
+}
+
+impl AwsArgs {
+    /// The CLI as the driver of an engine.
+    fn driver(&self) -> sagemaker_rollout::plan::claim::Driver {
+        sagemaker_rollout::plan::claim::Driver {
+            take_over: self.take_over,
+            ..sagemaker_rollout::plan::claim::Driver::cli()
+        }
+    }
 }
 
 impl AwsArgs {

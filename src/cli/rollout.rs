@@ -145,6 +145,7 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
             .await?;
             anyhow::Ok(
                 Engine::new(clients, md.owner())
+                    .with_driver(aws.driver())
                     .preview(spec, None, None, jiff::Timestamp::now())
                     .await?,
             )
@@ -274,7 +275,9 @@ fn run_jobs(
             let bucket = limiter.bucket(&job.settings, aws.region.as_deref());
             async move {
                 let owner = job.md.owner();
-                let engine = Engine::new(clients, &owner).with_bucket(bucket);
+                let engine = Engine::new(clients, &owner)
+                    .with_driver(aws.driver())
+                    .with_bucket(bucket);
                 let goal = match &job.what {
                     What::Apply(spec) => Goal::Apply(spec),
                     What::Delete(t) => Goal::Delete(t),

@@ -164,6 +164,9 @@ fn compact(md: &mut Cached) {
     }
 }
 
+/// A resource's engine and what it was built for: its settings and the resource's UID.
+type Held = (Settings, Option<String>, Arc<Engine>);
+
 /// Shared by every reconcile.
 pub struct Context {
     pub client: Client,
@@ -172,7 +175,7 @@ pub struct Context {
     pub leadership: Leadership,
     pub recorder: Recorder,
     permits: tokio::sync::Semaphore,
-    engines: Mutex<HashMap<String, (Settings, Arc<Engine>)>>,
+    engines: Mutex<HashMap<String, Held>>,
     failures: Mutex<HashMap<String, u32>>,
     /// Consecutive write conflicts per resource, until a status write goes through.
     conflicts: Mutex<HashMap<String, u32>>,
@@ -225,6 +228,7 @@ impl Context {
         region: Option<String>,
         assume_role_arn: Option<String>,
         tenant: Option<crate::tenancy::Tenant>,
+        uid: Option<String>,
     ) -> Result<Arc<Engine>, NoRegion> {
         let mut settings = self.settings(region, assume_role_arn);
         settings.tenant = tenant;
@@ -234,8 +238,9 @@ impl Context {
             .assume_role_arn
             .as_ref()
             .map(|_| crate::aws::session_name("controller", owner));
-        if let Some((s, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
+        if let Some((s, u, e)) = self.engines.lock().ok().and_then(|m| m.get(owner).cloned())
             && s == settings
+            && u == uid
         {
             return Ok(e);
         }
@@ -246,11 +251,15 @@ impl Context {
             .bucket(&settings, self.config.aws_region.as_deref());
         let engine = Arc::new(
             Engine::new(clients, owner)
+                .with_driver(crate::plan::claim::Driver::controller(
+                    &self.cluster,
+                    uid.as_deref(),
+                ))
                 .with_gate(Arc::new(move || leadership.is_held()))
                 .with_bucket(bucket),
         );
         if let Ok(mut m) = self.engines.lock() {
-            m.insert(owner.to_owned(), (settings, engine.clone()));
+            m.insert(owner.to_owned(), (settings, uid, engine.clone()));
         }
         Ok(engine)
     }
@@ -278,7 +287,7 @@ impl Context {
         assume_role_arn: Option<String>,
     ) -> Settings {
         (self.engines.lock().ok())
-            .and_then(|m| m.get(owner).map(|(s, _)| s.clone()))
+            .and_then(|m| m.get(owner).map(|(s, _, _)| s.clone()))
             .unwrap_or_else(|| self.settings(region, assume_role_arn))
     }
 

@@ -165,7 +165,7 @@ async fn run(
         AsWhom::Tenant { role, tenant } => (Some(role), Some(tenant)),
         AsWhom::Spec => (role, None),
     };
-    let engine = match ctx.engine(owner, region, role, tenant).await {
+    let engine = match ctx.engine(owner, region, role, tenant, md.uid()).await {
         Ok(engine) => engine,
         // Without a region nothing on AWS can be reached (a deletion keeps its finalizer
         // until the spec, or the controller's environment, names one).

@@ -97,6 +97,8 @@ pub struct Engine {
     pub clients: Clients,
     /// `namespace/name` of the ModelDeployment.
     pub owner: String,
+    /// Who this engine drives as: the CLI unless told otherwise ([`Engine::with_driver`]).
+    pub driver: plan::claim::Driver,
     pub workers: usize,
     caches: cache::Caches,
     calls: Mutex<Vec<Call>>,
@@ -162,6 +164,7 @@ impl Engine {
         Self {
             clients,
             owner: owner.into(),
+            driver: plan::claim::Driver::cli(),
             // Each inflate worker holds a member of up to 4 MiB: capped, so validation memory
             // does not grow with the node's CPU count.
             workers: std::thread::available_parallelism()
@@ -173,6 +176,12 @@ impl Engine {
             gate: None,
             bucket: None,
         }
+    }
+
+    /// Drives as `driver` (a controller's cluster and the resource's UID).
+    pub fn with_driver(mut self, driver: plan::claim::Driver) -> Self {
+        self.driver = driver;
+        self
     }
 
     /// Acts only while `gate` says yes; a closed gate stops a pass with [`EngineError::Gated`].
@@ -312,6 +321,7 @@ impl Engine {
         let plan = plan::plan_teardown(&TeardownInput {
             teardown,
             owner: &self.owner,
+            driver: &self.driver,
             generation,
             observed: &observed,
             previous,
@@ -333,6 +343,7 @@ impl Engine {
         plan::plan(&PlanInput {
             spec,
             owner: &self.owner,
+            driver: &self.driver,
             generation,
             observed,
             previous,

@@ -110,6 +110,11 @@ pub enum Smoke {
 pub struct Markers {
     /// ModelDeployment identity (`namespace/name`) that owns the endpoint.
     pub owner: Option<String>,
+    /// Who drives it for the owner: a controller's cluster id, or `cli` (`plan::claim`);
+    /// absent on endpoints marked by earlier versions.
+    pub driver: Option<String>,
+    /// The owning resource's UID, when a controller drives it.
+    pub uid: Option<String>,
     pub stage: Option<Stage>,
     /// Pinned candidate package of the current or last rollout.
     pub candidate: Option<String>,
@@ -244,6 +249,16 @@ impl Markers {
             return Self::from_legacy(tags);
         }
         let state = tokens(state_tag.as_ref());
+        // `namespace/name driver=<cluster or cli> uid=<uid>`
+        let owner_tag = get("owner");
+        let (owner, owner_rest) = match owner_tag
+            .as_deref()
+            .map(|o| o.split_once(' ').unwrap_or((o, "")))
+        {
+            Some((o, rest)) if !o.is_empty() => (Some(o.to_owned()), Some(rest.to_owned())),
+            _ => (None, None),
+        };
+        let owner_kv = tokens(owner_rest.as_ref());
         let candidate_tag = get("candidate");
         let (candidate, candidate_rest) = match candidate_tag
             .as_deref()
@@ -273,7 +288,9 @@ impl Markers {
             None => (state.get("smoke").and_then(|r| parse_smoke(r)), None),
         };
         Self {
-            owner: get("owner"),
+            owner,
+            driver: text(&owner_kv, "driver"),
+            uid: text(&owner_kv, "uid"),
             stage: state.get("stage").and_then(|s| Stage::parse(s)),
             candidate,
             run_id: get("run-id"),
@@ -304,6 +321,8 @@ impl Markers {
         let since = time("since");
         Self {
             owner: get("owner"),
+            driver: None,
+            uid: None,
             stage: get("stage").and_then(|s| Stage::parse(&s)),
             candidate: get("candidate"),
             run_id: get("run-id"),
@@ -385,10 +404,22 @@ impl Markers {
                 }
             })
             .unwrap_or_default();
+        let owner = self
+            .owner
+            .as_ref()
+            .map(|o| {
+                let rest = join(&[("driver", self.driver.clone()), ("uid", self.uid.clone())]);
+                if rest.is_empty() {
+                    o.clone()
+                } else {
+                    format!("{o} {rest}")
+                }
+            })
+            .unwrap_or_default();
         let mut out: BTreeMap<String, String> =
             LEGACY.iter().map(|k| (key(k), String::new())).collect();
         for (k, v) in [
-            ("owner", self.owner.clone().unwrap_or_default()),
+            ("owner", owner),
             ("state", state),
             ("candidate", candidate),
             ("serving", serving),
@@ -432,6 +463,8 @@ mod tests {
     fn markers_round_trip_through_seven_tags() {
         let m = Markers {
             owner: Some("ml-prod/churn".into()),
+            driver: Some("prod-eu".into()),
+            uid: Some("0f6c1c2e-7a4b-4d0e-9b1a-2c3d4e5f6a7b".into()),
             stage: Some(Stage::Step),
             candidate: Some(
                 "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/3".into(),

@@ -14,6 +14,7 @@
 //! `teardown` (deletion), `status` (the projection on-call reads).
 
 pub mod actions;
+pub mod claim;
 pub mod compare;
 pub mod desired;
 pub mod markers;
@@ -46,6 +47,8 @@ pub struct PlanInput<'a> {
     pub spec: &'a ValidSpec,
     /// Identity of the ModelDeployment (`namespace/name`).
     pub owner: &'a str,
+    /// Who acts for it: a controller of one cluster, or the CLI.
+    pub driver: &'a claim::Driver,
     pub generation: Option<i64>,
     pub observed: &'a Observed,
     /// Last published status, for history and condition transition times.
@@ -58,6 +61,7 @@ pub struct PlanInput<'a> {
 pub struct TeardownInput<'a> {
     pub teardown: &'a Teardown,
     pub owner: &'a str,
+    pub driver: &'a claim::Driver,
     pub generation: Option<i64>,
     pub observed: &'a Observed,
     pub previous: Option<&'a ModelDeploymentStatus>,
@@ -258,81 +262,6 @@ impl<'a> Planner<'a> {
             }
         }
         rollout::at_rest(self);
-    }
-
-    /// Ownership: ours, adoptable, or someone else's.
-    fn claim(&mut self, ep: &Endpoint) -> bool {
-        let me = self.input.owner;
-        match self.markers.owner.clone() {
-            Some(owner) if owner == me => true,
-            Some(owner) => {
-                self.judge(
-                    Phase::Failed,
-                    Health::Stalled,
-                    "Conflict",
-                    format!(
-                        "endpoint {} is managed by ModelDeployment {owner}; two resources cannot drive one endpoint",
-                        ep.name
-                    ),
-                );
-                false
-            }
-            None if self.spec().adopt => {
-                // The shipped IAM policies let a role tag an endpoint that is not yet ours
-                // only when an administrator has tagged it adoptable by the namespace:
-                // refused here first, with the way out.
-                let namespace = me.split_once('/').map_or(me, |(ns, _)| ns);
-                let adoptable = ep.tags.get(crate::tags::ADOPT_BY_KEY).map(String::as_str);
-                if adoptable != Some(crate::tags::tag_safe(namespace).as_str()) {
-                    let why = match adoptable {
-                        Some(other) => {
-                            format!("it is marked adoptable by namespace {other:?} only")
-                        }
-                        None => format!(
-                            "an administrator must first tag it {}={namespace} (the IAM policies allow adoption only then)",
-                            crate::tags::ADOPT_BY_KEY
-                        ),
-                    };
-                    self.judge(
-                        Phase::Failed,
-                        Health::Stalled,
-                        "AdoptionNotPermitted",
-                        format!("endpoint {} cannot be adopted: {why}", ep.name),
-                    );
-                    return false;
-                }
-                // With managed-by and the namespace in the same request: the tenant role's
-                // policy allows this tag write only that way.
-                let mut m = self.markers.clone();
-                m.owner = Some(me.to_owned());
-                let mut tags = m.to_tags();
-                tags.insert(
-                    crate::tags::MANAGED_BY_KEY.to_owned(),
-                    crate::tags::MANAGED_BY.to_owned(),
-                );
-                tags.extend(crate::tags::ownership(me));
-                self.push(Action::TagEndpoint { tags });
-                self.markers = m;
-                self.event(
-                    "Adopted",
-                    format!("took over endpoint {} (adopt: true)", ep.name),
-                    false,
-                );
-                true
-            }
-            None => {
-                self.judge(
-                    Phase::Failed,
-                    Health::Stalled,
-                    "NotOwned",
-                    format!(
-                        "endpoint {} exists and is not managed by this resource; set spec.adopt: true to take it over",
-                        ep.name
-                    ),
-                );
-                false
-            }
-        }
     }
 
     fn finish(mut self) -> Plan {

@@ -69,7 +69,8 @@ fn target_view(p: &Planner<'_>) -> Option<TargetView> {
     let kept = p.input.previous.and_then(|s| s.target.clone());
     // Owned as AWS shows it (the endpoint's tags as observed), not as this plan intends: a
     // first deployment or an adoption whose calls fail records no target.
-    let owns = super::markers_of(p.input.observed).owner.as_deref() == Some(p.input.owner);
+    let markers = super::markers_of(p.input.observed);
+    let owns = super::claim::claim_of(&markers, p.input.owner, p.input.driver).is_ours();
     kept.or_else(|| {
         owns.then(|| TargetView {
             endpoint_name: p.spec().endpoint_name.clone(),

@@ -8,6 +8,7 @@
 //! [`Teardown`]: crate::api::Teardown
 
 use super::actions::Action;
+use super::claim::Claim;
 use super::markers::Markers;
 use super::observed::EndpointStatus;
 use super::{Event, Next, Plan, TeardownInput, status};
@@ -93,7 +94,23 @@ fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
         .as_ref()
         .map(|e| Markers::from_tags(&e.tags))
         .unwrap_or_default();
-    let ours = markers.owner.as_deref() == Some(input.owner);
+    let claim = super::claim::claim_of(&markers, input.owner, input.driver);
+    let ours = claim.is_ours()
+        || (input.driver.take_over && !matches!(claim, Claim::Other { .. } | Claim::Unowned));
+    // Held by another driver of this owner (another cluster, the CLI, an earlier resource of
+    // the same name): its configs, models and alarms carry this owner's tags too, and are
+    // in use. Nothing is deleted; the finalizer goes.
+    if input.observed.endpoint.is_some()
+        && !ours
+        && !matches!(claim, Claim::Other { .. } | Claim::Unowned)
+    {
+        s.event(
+            "Released",
+            format!("endpoint {} is driven by another driver of this ModelDeployment ({claim:?}); nothing on AWS was deleted", input.teardown.endpoint_name),
+        );
+        s.actions.push(Action::RemoveFinalizer);
+        return (Phase::Succeeded, "releasing the finalizer; the endpoint is driven elsewhere, AWS resources are left as they are".into());
+    }
     if let Some(ep) = input.observed.endpoint.as_ref().filter(|_| ours) {
         s.next = Next::Poll;
         if ep.status.is_transitional() {

@@ -46,6 +46,8 @@ pub struct Tenant {
 pub const NAMESPACE_TAG: &str = crate::tags::NAMESPACE_KEY;
 pub const NAME_TAG: &str = "sagemaker-rollout:name";
 pub const CLUSTER_TAG: &str = "sagemaker-rollout:cluster";
+/// The administrator's tag that makes an existing endpoint adoptable by one namespace.
+pub const ADOPT_BY_TAG: &str = crate::tags::ADOPT_BY_KEY;
 
 impl Tenant {
     /// The session tags, in a stable order.

@@ -238,6 +238,7 @@ proptest! {
         let p = plan(&PlanInput {
             spec: &valid,
             owner: OWNER,
+            driver: &claim::Driver::cli(),
             generation: Some(1),
             observed: &observed,
             previous: None,

@@ -31,6 +31,8 @@ pub struct World {
     pub calls: Vec<String>,
     pub status: Option<ModelDeploymentStatus>,
     pub finalizer_removed: bool,
+    /// Who plans: a controller of cluster `test` by default.
+    pub driver: claim::Driver,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +74,7 @@ impl World {
             calls: Vec::new(),
             status: None,
             finalizer_removed: false,
+            driver: claim::Driver::controller("test", Some("uid-1")),
         }
     }
 
@@ -181,6 +184,7 @@ impl World {
             let input = TeardownInput {
                 teardown: &teardown,
                 owner: OWNER,
+                driver: &self.driver,
                 generation: Some(1),
                 observed: &observed,
                 previous,
@@ -196,6 +200,7 @@ impl World {
         let input = PlanInput {
             spec: &valid,
             owner: OWNER,
+            driver: &self.driver,
             generation: Some(1),
             observed: &observed,
             previous,

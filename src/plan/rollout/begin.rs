@@ -117,6 +117,8 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let settings = variant_name(spec, &cand.candidate_id);
     let mut m = Markers {
         owner: Some(p.input.owner.to_owned()),
+        driver: Some(p.input.driver.name.clone()),
+        uid: p.input.driver.uid.clone(),
         candidate: Some(cand.candidate_id.clone()),
         run_id: cand.run_id.clone(),
         selector: Some(selector_hash(spec)),

@@ -4,6 +4,7 @@
 mod alarms;
 mod changes;
 mod controls;
+mod drivers;
 mod failures;
 mod gates;
 mod lifecycle;
