@@ -55,7 +55,8 @@ async fn a_namespace_needs_a_policy_and_acts_as_its_tenant_through_the_policys_r
     assert!(w.condition("Stalled").2.contains("\"ml-prod\""));
 
     // The admin grants ml-prod: the pass that follows acts through the policy's role.
-    w.fake.insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
+    w.fake
+        .insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
     w.until_phase("Succeeded").await;
     let sessions = w.sessions.lock().unwrap().clone();
     assert!(!sessions.is_empty());
@@ -92,24 +93,38 @@ async fn a_namespace_needs_a_policy_and_acts_as_its_tenant_through_the_policys_r
 async fn another_tenant_asking_for_the_first_ones_endpoint_is_refused_by_its_own_policy() {
     let m = manifest("canary");
     let w = World::new(&m, false);
-    w.fake.insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
-    w.fake.insert("deploymentpolicies", policy("fraud", "fraud", "fraud-*"));
+    w.fake
+        .insert("deploymentpolicies", policy("ml-prod", NS, "churn-*"));
+    w.fake
+        .insert("deploymentpolicies", policy("fraud", "fraud", "fraud-*"));
     let c = w.start_with(multi_tenant());
     w.apply(&m).await;
     let mut theirs = m.clone();
     theirs["metadata"]["namespace"] = json!("fraud");
     let api: Api<ModelDeployment> = Api::namespaced(w.fake.client(), "fraud");
-    api.patch(NAME, &PatchParams::apply("kubectl").force(), &Patch::Apply(&theirs))
-        .await
-        .unwrap();
+    api.patch(
+        NAME,
+        &PatchParams::apply("kubectl").force(),
+        &Patch::Apply(&theirs),
+    )
+    .await
+    .unwrap();
     w.until_phase("Succeeded").await;
-    let fraud = || w.fake.get("modeldeployments", "fraud", NAME).unwrap_or_default();
+    let fraud = || {
+        w.fake
+            .get("modeldeployments", "fraud", NAME)
+            .unwrap_or_default()
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     while fraud()["status"]["conditions"]
         .as_array()
         .is_none_or(|c| !c.iter().any(|c| c["reason"] == "PolicyViolation"))
     {
-        assert!(tokio::time::Instant::now() < deadline, "{}", fraud()["status"]);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            fraud()["status"]
+        );
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     assert!(

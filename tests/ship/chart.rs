@@ -296,9 +296,8 @@ fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
         .into_iter()
         .partition(|r| r["metadata"]["name"] == "sagemaker-rollout-oncall");
     // Cluster-scoped reads only: policies and namespaces (their labels, kube-system's UID).
-    let (tenancy, controller_roles): (Vec<&Value>, Vec<&Value>) = controller_roles
-        .into_iter()
-        .partition(|r| {
+    let (tenancy, controller_roles): (Vec<&Value>, Vec<&Value>) =
+        controller_roles.into_iter().partition(|r| {
             r["metadata"]["name"]
                 .as_str()
                 .is_some_and(|n| n.ends_with("-tenancy"))
