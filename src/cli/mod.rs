@@ -56,6 +56,13 @@ enum Command {
         /// Manifest files (YAML, one or more documents each).
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<PathBuf>,
+        /// Also judge each ModelDeployment against the DeploymentPolicies in these files (as
+        /// the multi-tenant controller does); policies among the manifests count too.
+        #[arg(long, num_args = 1..)]
+        policy: Vec<PathBuf>,
+        /// The controller's default region, for specs without one.
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
     },
     /// Check a model.tar.gz against the artifact contract, streaming it without writing to
     /// disk. Exit 0 when valid, 1 when the artifact is invalid, 2 when it cannot be read.
@@ -249,7 +256,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut cmd, "sagemaker-rollout", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { files } => check::run(&files),
+        Command::Check {
+            files,
+            policy,
+            region,
+        } => check::run(&files, &policy, region.as_deref()),
         Command::Controller(config) => controller::run(config),
         Command::Simulate {
             file,

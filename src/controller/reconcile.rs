@@ -292,7 +292,10 @@ impl Received {
             Work::Delete(t) => crate::tenancy::admit_teardown(&ns, &labels, t, region, &all),
         };
         match (grant, self) {
-            (Ok(grant), Self::Work(work, _)) => {
+            (Ok(grant), Self::Work(mut work, _)) => {
+                if let Work::Reconcile(spec) = &mut work {
+                    grant.apply(spec);
+                }
                 let tenant = crate::tenancy::Tenant {
                     namespace: ns,
                     name: md.name_any(),

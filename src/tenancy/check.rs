@@ -121,11 +121,13 @@ impl Judge<'_> {
             "endpoint names",
         );
         let Some(region) = region else {
-            self.refuse(
+            self.errors.push(FieldError::new(
                 "spec.region",
-                "",
-                "unset, and the controller has no default region (--aws-region)",
-            );
+                format!(
+                    "unset, and no default region is configured (the controller's --aws-region, check's --region): DeploymentPolicy {} chooses its role by region",
+                    self.policy
+                ),
+            ));
             return None;
         };
         if !p.regions.is_empty() && !p.regions.iter().any(|r| r == region) {
@@ -215,16 +217,15 @@ pub(super) fn spec(
             "endpoint names to adopt",
         );
     }
-    if let Some(ceiling) = &p.max_uncompressed_bytes {
+    if let Some(ceiling) = &p.max_uncompressed_bytes
+        && let Err(e) = ceiling.parse()
+    {
         // An unparsable ceiling refuses everything (fail closed), naming it.
-        let max = ceiling.parse().unwrap_or(0);
-        if s.artifact.max_uncompressed_bytes > max {
-            j.refuse(
-                "spec.artifact.maxUncompressedBytes",
-                &s.artifact.max_uncompressed_bytes.to_string(),
-                &format!("at most {} ({max} bytes)", ceiling.0),
-            );
-        }
+        j.refuse(
+            "spec.artifact.maxUncompressedBytes",
+            &ceiling.0,
+            &format!("the policy's maxUncompressedBytes is unreadable ({e})"),
+        );
     }
     if !s.artifact.validate && !p.allow_skip_validation {
         j.refuse(

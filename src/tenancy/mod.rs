@@ -60,11 +60,34 @@ impl Tenant {
     }
 }
 
-/// What a policy granted a resource: the policy's name and the role to assume.
+/// What a policy granted a resource: the policy's name, the role to assume, and the
+/// ceiling its artifact checks run under.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     pub policy: String,
     pub role_arn: String,
+    /// The policy's `maxUncompressedBytes`: a spec asking more (or defaulting to more) is
+    /// checked under this instead.
+    pub max_uncompressed_bytes: Option<u64>,
+}
+
+impl Grant {
+    fn of(policy: &DeploymentPolicy, role_arn: String) -> Self {
+        Self {
+            policy: policy.metadata.name.clone().unwrap_or_default(),
+            role_arn,
+            max_uncompressed_bytes: (policy.spec.max_uncompressed_bytes.as_ref())
+                .and_then(|c| c.parse().ok()),
+        }
+    }
+
+    /// The spec as the grant lets it run: the artifact limit lowered to the ceiling.
+    pub fn apply(&self, spec: &mut ValidSpec) {
+        if let Some(max) = self.max_uncompressed_bytes {
+            let limit = &mut spec.artifact.max_uncompressed_bytes;
+            *limit = (*limit).min(max);
+        }
+    }
 }
 
 /// Why a resource may not act.
@@ -145,12 +168,7 @@ pub fn admit(
     for p in selected {
         let name = p.metadata.name.clone().unwrap_or_default();
         match check::spec(&name, &p.spec, spec, default_region) {
-            Ok(role_arn) => {
-                return Ok(Grant {
-                    policy: name,
-                    role_arn,
-                });
-            }
+            Ok(role_arn) => return Ok(Grant::of(p, role_arn)),
             Err(errors) => refused.push((name, SpecErrors(errors))),
         }
     }
@@ -176,12 +194,7 @@ pub fn admit_teardown(
     for p in selected {
         let name = p.metadata.name.clone().unwrap_or_default();
         match check::target(&name, &p.spec, teardown, default_region) {
-            Ok(role_arn) => {
-                return Ok(Grant {
-                    policy: name,
-                    role_arn,
-                });
-            }
+            Ok(role_arn) => return Ok(Grant::of(p, role_arn)),
             Err(errors) => refused.push((name, SpecErrors(errors))),
         }
     }

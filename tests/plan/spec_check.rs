@@ -500,3 +500,75 @@ fn completion_scripts_name_every_command() {
         .unwrap();
     assert!(!bad.status.success(), "an unknown shell is refused");
 }
+
+/// `check --policy`: the examples are admitted under the example DeploymentPolicies; a
+/// resource asking for another team's endpoint and role is refused with every violation,
+/// each naming its field and the policy.
+#[test]
+fn check_judges_manifests_against_deployment_policies_as_the_controller_does() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let mut args: Vec<String> = ["check", "--region", "us-east-1", "--policy"]
+        .map(String::from)
+        .to_vec();
+    for e in std::fs::read_dir("deploy/policies").unwrap() {
+        args.push(e.unwrap().path().display().to_string());
+    }
+    args.push("-f".into());
+    for e in std::fs::read_dir("deploy/examples").unwrap() {
+        args.push(e.unwrap().path().display().to_string());
+    }
+    let ok = Command::new(bin).args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text.matches("admitted by DeploymentPolicy").count(),
+        7,
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let greedy = dir.path().join("greedy.yaml");
+    let canary = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
+    let greedy_text = canary
+        .replace("endpointName: churn-prod", "endpointName: fraud-prod")
+        .replace("role/sagemaker-exec", "role/fraud-exec");
+    std::fs::write(&greedy, greedy_text).unwrap();
+    let out = Command::new(bin)
+        .args([
+            "check",
+            "--region",
+            "us-east-1",
+            "--policy",
+            "deploy/policies/ml-prod.yaml",
+            "-f",
+        ])
+        .arg(&greedy)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for line in [
+        "ModelDeployment ml-prod/churn has 2 PolicyViolation problems:",
+        "spec.endpointName: \"fraud-prod\" is not granted by DeploymentPolicy ml-prod",
+        "spec.executionRoleArn: \"arn:aws:iam::123456789012:role/fraud-exec\" is not granted by DeploymentPolicy ml-prod",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    // A namespace no policy selects.
+    let out = Command::new(bin)
+        .args([
+            "check",
+            "--policy",
+            "deploy/policies/ml-staging.yaml",
+            "-f",
+            "deploy/examples/canary.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("no DeploymentPolicy selects namespace \"ml-prod\""),
+        "{text}"
+    );
+}

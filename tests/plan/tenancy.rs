@@ -156,12 +156,12 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
             &["spec.adopt"],
         ),
         (
-            "an artifact ceiling above the policy's is refused",
+            "an artifact limit above the policy's ceiling is admitted, to run under the ceiling",
             vec![(
                 "artifact",
                 json!({"validate": true, "maxUncompressedBytes": "100Gi"}),
             )],
-            &["spec.artifact.maxUncompressedBytes"],
+            &[],
         ),
         (
             "skipping validation is refused unless allowed",
@@ -194,6 +194,25 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
         let got = refused_fields(admit("ml-prod", &labels, &valid(&spec), None, &policies));
         assert_eq!(got, expected, "{name}");
     }
+}
+
+#[test]
+fn the_policys_ceiling_lowers_the_artifact_limit_and_an_unreadable_one_refuses() {
+    let policies = [policy("ml-prod", grant())];
+    let labels = BTreeMap::new();
+    let mut spec = canary();
+    spec["artifact"] = json!({"validate": true, "maxUncompressedBytes": "100Gi"});
+    let mut valid = valid(&spec);
+    let g = admit("ml-prod", &labels, &valid, None, &policies).unwrap();
+    g.apply(&mut valid);
+    assert_eq!(valid.artifact.max_uncompressed_bytes, 50 << 30);
+    let mut broken = grant();
+    broken["maxUncompressedBytes"] = json!("lots");
+    let policies = [policy("ml-prod", broken)];
+    assert_eq!(
+        refused_fields(admit("ml-prod", &labels, &valid, None, &policies)),
+        ["spec.artifact.maxUncompressedBytes"]
+    );
 }
 
 #[test]
