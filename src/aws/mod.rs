@@ -352,8 +352,14 @@ pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     if base.region().is_none() {
         return Err(NoRegion);
     }
+    Ok(assume(base, settings).await)
+}
+
+/// `base` acting as the role `settings` names, if any: a plain session named after the
+/// resource, or in multi-tenant mode the tenant's session ([`sts::TenantRole`]).
+pub async fn assume(base: SdkConfig, settings: &Settings) -> SdkConfig {
     let Some(role) = &settings.assume_role_arn else {
-        return Ok(base);
+        return base;
     };
     let session = (settings.session.clone()).unwrap_or_else(|| "sagemaker-rollout".into());
     let provider = match &settings.tenant {
@@ -368,7 +374,7 @@ pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
                 .await,
         ),
     };
-    Ok(base.into_builder().credentials_provider(provider).build())
+    base.into_builder().credentials_provider(provider).build()
 }
 
 /// The AWS services the engine drives, one trait object per service.

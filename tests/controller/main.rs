@@ -19,4 +19,5 @@ mod requests;
 mod scale;
 mod sdk;
 mod tenancy;
+mod tenants_wire;
 mod tls;
