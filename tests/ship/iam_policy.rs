@@ -1,11 +1,21 @@
-//! The IAM policies grant exactly the AWS calls the code makes: the action list is derived
-//! from the adapters' SDK calls, and the conditions scope role passing, the autoscaling
-//! service-linked role and every endpoint/config/model mutation.
+//! The IAM policies in `deploy/iam/` grant exactly the AWS calls the code makes: the action
+//! list is derived from the adapters' SDK calls, and the conditions scope role passing, the
+//! autoscaling service-linked role and every endpoint/config/model mutation. The single-tenant
+//! policy and the tenant role grant the same calls; the controller's own role in multi-tenant
+//! mode only assumes tenant roles. What each policy allows and refuses, request by request, is
+//! evaluated offline by `tests/iam/evaluate.mjs` (run from `scripts/test.sh`).
 
 use std::collections::BTreeSet;
 
 use sagemaker_rollout::tags::MANAGED_BY;
+use sagemaker_rollout::tenancy::{ADOPT_BY_TAG, CLUSTER_TAG, NAME_TAG, NAMESPACE_TAG};
 use serde_json::Value;
+
+const SINGLE_TENANT: &str = "deploy/iam/single-tenant.json";
+const TENANT_ROLE: &str = "deploy/iam/tenant-role.json";
+const CONTROLLER: &str = "deploy/iam/controller.json";
+const TENANT_TRUST: &str = "deploy/iam/tenant-trust.json";
+const CI: &str = "deploy/iam/ci.json";
 
 /// The IAM actions the adapters call, read from the source: every `client.<operation>()`
 /// of an official SDK client, attributed to the service of the adapter it appears in.
@@ -90,22 +100,52 @@ fn list(v: &Value) -> Vec<String> {
     }
 }
 
+/// The actions the Allow statements grant (Deny statements only take away).
 fn policy_actions(statements: &[Value]) -> BTreeSet<String> {
-    statements.iter().flat_map(|s| list(&s["Action"])).collect()
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| list(&s["Action"]))
+        .collect()
+}
+
+/// No NotAction or NotResource, no wildcard action; Allow statements everywhere, and Deny
+/// statements only where `denies` says so, each taking away only what the file grants.
+fn well_formed(path: &str, statements: &[Value], denies: bool) {
+    for s in statements {
+        let effect = s["Effect"].as_str().unwrap_or_default();
+        assert!(
+            effect == "Allow" || (denies && effect == "Deny"),
+            "{path}: {effect} statement"
+        );
+        assert!(
+            s["NotAction"].is_null() && s["NotResource"].is_null(),
+            "{path}: NotAction/NotResource"
+        );
+        for a in list(&s["Action"]) {
+            assert!(!a.contains('*'), "{path}: wildcard action {a}");
+        }
+    }
+    let granted = policy_actions(statements);
+    for s in statements.iter().filter(|s| s["Effect"] == "Deny") {
+        for a in list(&s["Action"]) {
+            assert!(
+                granted.contains(&a),
+                "{path}: denies {a}, which it never grants"
+            );
+        }
+    }
 }
 
 #[test]
 fn iam_policies_grant_exactly_the_calls_the_code_makes() {
     let code = actions_in_code();
-    let controller = policy("deploy/iam-policy.json");
-    let ci = policy("deploy/iam-policy-ci.json");
-    for s in controller.iter().chain(ci.iter()) {
-        assert_eq!(s["Effect"], "Allow");
-        assert!(s["NotAction"].is_null() && s["NotResource"].is_null());
-        for a in list(&s["Action"]) {
-            assert!(!a.contains('*'), "wildcard action {a}");
-        }
-    }
+    let controller = policy(SINGLE_TENANT);
+    let tenant = policy(TENANT_ROLE);
+    let ci = policy(CI);
+    well_formed(SINGLE_TENANT, &controller, false);
+    well_formed(CI, &ci, false);
+    well_formed(TENANT_ROLE, &tenant, true);
     let mut wanted: BTreeSet<String> = code.clone();
     wanted.extend(IMPLIED.iter().map(|s| (*s).to_owned()));
     let mut granted = policy_actions(&controller);
@@ -134,6 +174,76 @@ fn iam_policies_grant_exactly_the_calls_the_code_makes() {
         .cloned()
         .collect();
     assert_eq!(controller_actions, expected_controller);
+    // A tenant session makes the same calls as the single-tenant controller, except that it
+    // never assumes another role: the controller's own role did that to get the session.
+    let expected_tenant: BTreeSet<String> = expected_controller
+        .iter()
+        .filter(|a| *a != "sts:AssumeRole")
+        .cloned()
+        .collect();
+    assert_eq!(policy_actions(&tenant), expected_tenant, "{TENANT_ROLE}");
+}
+
+/// In multi-tenant mode the controller's own role assumes tenant roles (under the IAM path
+/// `/sagemaker-rollout-tenant/`) with the session tags the code sends, and nothing else; the
+/// trust policy template admits only that.
+#[test]
+fn the_controller_role_only_assumes_tenant_roles_with_the_tenants_session_tags() {
+    let controller = policy(CONTROLLER);
+    well_formed(CONTROLLER, &controller, false);
+    assert_eq!(
+        policy_actions(&controller),
+        BTreeSet::from(
+            ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"].map(str::to_owned)
+        )
+    );
+    let keys: BTreeSet<String> = [NAMESPACE_TAG, NAME_TAG, CLUSTER_TAG]
+        .map(str::to_owned)
+        .into();
+    for s in &controller {
+        for r in list(&s["Resource"]) {
+            assert!(
+                r.starts_with("arn:aws:iam::*:role/sagemaker-rollout-tenant/"),
+                "{CONTROLLER}: {r}"
+            );
+        }
+    }
+    for s in statements_granting(&controller, "sts:AssumeRole")
+        .into_iter()
+        .chain(statements_granting(&controller, "sts:TagSession"))
+    {
+        let c = &s["Condition"];
+        assert_eq!(
+            c["Null"][format!("aws:RequestTag/{NAMESPACE_TAG}")],
+            "false",
+            "{CONTROLLER}: the namespace session tag is required"
+        );
+        let allowed: BTreeSet<String> = list(&c["ForAllValues:StringEquals"]["aws:TagKeys"])
+            .into_iter()
+            .collect();
+        assert_eq!(
+            allowed, keys,
+            "{CONTROLLER}: the session tag keys the code sends"
+        );
+    }
+    let trust = policy(TENANT_TRUST);
+    for s in &trust {
+        assert_eq!(s["Effect"], "Allow");
+        assert!(
+            s["Principal"]["AWS"].is_string(),
+            "{TENANT_TRUST}: one principal"
+        );
+        let actions = list(&s["Action"]);
+        if actions.iter().any(|a| a == "sts:TagSession") {
+            let allowed: BTreeSet<String> =
+                list(&s["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"])
+                    .into_iter()
+                    .collect();
+            assert_eq!(allowed, keys, "{TENANT_TRUST}");
+        }
+    }
+    let trusted: BTreeSet<String> = trust.iter().flat_map(|s| list(&s["Action"])).collect();
+    assert_eq!(trusted, policy_actions(&controller), "{TENANT_TRUST}");
 }
 
 fn statements_granting<'a>(statements: &'a [Value], action: &str) -> Vec<&'a Value> {
@@ -143,23 +253,80 @@ fn statements_granting<'a>(statements: &'a [Value], action: &str) -> Vec<&'a Val
         .collect()
 }
 
+/// Every statement of `statements` granting `action` (Allow statements only).
+fn allows<'a>(statements: &'a [Value], action: &str) -> Vec<&'a Value> {
+    statements_granting(statements, action)
+        .into_iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect()
+}
+
 #[test]
 fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
-    let p = policy("deploy/iam-policy.json");
-    for s in statements_granting(&p, "iam:PassRole") {
-        assert_eq!(
-            s["Condition"]["StringEquals"]["iam:PassedToService"],
-            "sagemaker.amazonaws.com"
-        );
-    }
-    for s in statements_granting(&p, "iam:CreateServiceLinkedRole") {
-        assert_eq!(
-            s["Condition"]["StringEquals"]["iam:AWSServiceName"],
-            "sagemaker.application-autoscaling.amazonaws.com"
-        );
+    let single = policy(SINGLE_TENANT);
+    let tenant = policy(TENANT_ROLE);
+    for (path, p) in [(SINGLE_TENANT, &single), (TENANT_ROLE, &tenant)] {
+        for s in allows(p, "iam:PassRole") {
+            assert_eq!(
+                s["Condition"]["StringEquals"]["iam:PassedToService"], "sagemaker.amazonaws.com",
+                "{path}"
+            );
+            for r in list(&s["Resource"]) {
+                assert!(
+                    r.starts_with("arn:aws:iam::*:role/sagemaker-rollout/"),
+                    "{path}: PassRole only under the path /sagemaker-rollout/: {r}"
+                );
+            }
+        }
+        for s in allows(p, "iam:CreateServiceLinkedRole") {
+            assert_eq!(
+                s["Condition"]["StringEquals"]["iam:AWSServiceName"],
+                "sagemaker.application-autoscaling.amazonaws.com",
+                "{path}"
+            );
+        }
+        for action in [
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "application-autoscaling:DeregisterScalableTarget",
+        ] {
+            for s in allows(p, action) {
+                let eq = &s["Condition"]["StringEquals"];
+                assert_eq!(
+                    eq["application-autoscaling:service-namespace"], "sagemaker",
+                    "{path}"
+                );
+                assert_eq!(
+                    eq["application-autoscaling:scalable-dimension"],
+                    "sagemaker:variant:DesiredInstanceCount",
+                    "{path}"
+                );
+            }
+        }
+        for action in ["s3:GetObject", "s3:PutObject"] {
+            for s in allows(p, action) {
+                assert_eq!(
+                    s["Condition"]["StringEquals"]["s3:ResourceAccount"], "${aws:PrincipalAccount}",
+                    "{path}: {action} only in the account's own buckets"
+                );
+                assert!(
+                    !list(&s["Resource"])
+                        .iter()
+                        .any(|r| r.starts_with("arn:aws:s3:::*")),
+                    "{path}: {action} on any bucket"
+                );
+            }
+        }
+        for s in allows(p, "kms:Decrypt") {
+            assert_eq!(
+                s["Condition"]["StringLike"]["kms:ViaService"], "s3.*.amazonaws.com",
+                "{path}"
+            );
+        }
     }
     // Endpoints, configs and models: created only with our tag, changed only when tagged.
-    for action in [
+    let mutations = [
         "CreateEndpoint",
         "CreateEndpointConfig",
         "CreateModel",
@@ -171,8 +338,9 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
         "DeleteTags",
         "AddTags",
         "InvokeEndpoint",
-    ] {
-        let granting = statements_granting(&p, &format!("sagemaker:{action}"));
+    ];
+    for action in mutations {
+        let granting = allows(&single, &format!("sagemaker:{action}"));
         assert!(!granting.is_empty(), "{action}");
         for s in granting {
             let eq = &s["Condition"]["StringEquals"];
@@ -190,25 +358,77 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
             );
         }
     }
+    // The tenant role: the same, and the namespace tag (on the resource, in the request, or
+    // the administrator's adopt-by offer) equal to the session's.
+    let session = format!("${{aws:PrincipalTag/{NAMESPACE_TAG}}}");
+    for action in mutations {
+        let granting = allows(&tenant, &format!("sagemaker:{action}"));
+        assert!(!granting.is_empty(), "{TENANT_ROLE}: {action}");
+        for s in granting {
+            let eq = &s["Condition"]["StringEquals"];
+            let scoped = [
+                format!("aws:ResourceTag/{NAMESPACE_TAG}"),
+                format!("aws:RequestTag/{NAMESPACE_TAG}"),
+                format!("aws:ResourceTag/{ADOPT_BY_TAG}"),
+            ]
+            .iter()
+            .any(|k| eq[k.as_str()] == session.as_str());
+            assert!(
+                scoped,
+                "{TENANT_ROLE}: {action} must compare a namespace tag with the session's"
+            );
+            assert!(
+                !list(&s["Resource"]).iter().any(|r| r == "*"),
+                "{TENANT_ROLE}: {action} on *"
+            );
+        }
+    }
+    // The tenant can never drop the tags that say whose a resource is.
+    let deletes_guarded = tenant.iter().any(|s| {
+        s["Effect"] == "Deny"
+            && list(&s["Action"])
+                .iter()
+                .any(|a| a == "sagemaker:DeleteTags")
+            && {
+                let keys = list(&s["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"]);
+                [NAMESPACE_TAG, "managed-by", ADOPT_BY_TAG]
+                    .iter()
+                    .all(|k| keys.iter().any(|x| x.as_str() == *k))
+            }
+    });
+    assert!(
+        deletes_guarded,
+        "{TENANT_ROLE}: DeleteTags of the ownership tags is denied"
+    );
     // Alarm writes: our own alarms (current and legacy names) and the target-tracking
     // alarms Application Auto Scaling creates for endpoint variants, nothing else.
-    let mut alarm_resources: Vec<String> = statements_granting(&p, "cloudwatch:PutMetricAlarm")
-        .into_iter()
-        .flat_map(|s| list(&s["Resource"]))
-        .collect();
-    alarm_resources.sort();
-    assert_eq!(
-        alarm_resources,
-        [
-            "arn:aws:cloudwatch:*:*:alarm:TargetTracking*",
-            "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout-*",
-            "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout.*",
-        ]
-    );
-    for s in statements_granting(&p, "kms:Decrypt") {
+    for (path, p) in [(SINGLE_TENANT, &single), (TENANT_ROLE, &tenant)] {
+        let mut alarm_resources: Vec<String> = allows(p, "cloudwatch:PutMetricAlarm")
+            .into_iter()
+            .flat_map(|s| list(&s["Resource"]))
+            .collect();
+        alarm_resources.sort();
         assert_eq!(
-            s["Condition"]["StringLike"]["kms:ViaService"],
-            "s3.*.amazonaws.com"
+            alarm_resources,
+            [
+                "arn:aws:cloudwatch:*:*:alarm:TargetTracking*",
+                "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout-*",
+                "arn:aws:cloudwatch:*:*:alarm:sagemaker-rollout.*",
+            ],
+            "{path}"
+        );
+    }
+    // CI registers versions only as PendingManualApproval.
+    let ci = policy(CI);
+    for s in allows(&ci, "sagemaker:CreateModelPackage") {
+        assert_eq!(
+            s["Condition"]["StringEquals"]["sagemaker:ModelApprovalStatus"],
+            "PendingManualApproval"
+        );
+        assert!(
+            !list(&s["Resource"])
+                .iter()
+                .any(|r| r.ends_with("model-package/*"))
         );
     }
 }
