@@ -25,11 +25,21 @@ struct Tenancy {
 }
 
 impl Tenancy {
-    fn load(&mut self, file: &PathBuf) -> anyhow::Result<()> {
+    /// Reads the policies and namespaces of `file`. A manifest (not `strict`) that cannot be
+    /// read or parsed is skipped here: reading it as manifests reports that.
+    fn load(&mut self, file: &PathBuf, strict: bool) -> anyhow::Result<()> {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
-        let docs: Vec<Value> =
-            serde_saphyr::from_multiple(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let parsed = std::fs::read_to_string(file)
+            .with_context(|| format!("reading {name}"))
+            .and_then(|text| {
+                serde_saphyr::from_multiple::<Value>(&text)
+                    .map_err(|e| anyhow::anyhow!("{name} is not valid YAML: {e}"))
+            });
+        let docs = match parsed {
+            Ok(docs) => docs,
+            Err(e) if strict => return Err(e),
+            Err(_) => return Ok(()),
+        };
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
             match doc.get("kind").and_then(Value::as_str) {
                 Some("DeploymentPolicy") => {
@@ -57,8 +67,11 @@ pub(super) fn run(
     region: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let mut t = Tenancy::default();
-    for f in policies.iter().chain(files) {
-        t.load(f)?;
+    for f in policies {
+        t.load(f, true)?;
+    }
+    for f in files {
+        t.load(f, false)?;
     }
     let mut invalid = false;
     for file in files {

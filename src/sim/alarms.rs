@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::Simulator;
+use super::tenancy::Write;
 use crate::aws::AwsError;
 use crate::aws::alarms::{Alarms, ListedAlarm};
 use crate::plan::MetricQuery;
@@ -36,6 +37,16 @@ impl Alarms for Simulator {
     async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("cloudwatch", "PutMetricAlarm", true)?;
+        self.tenant_allows(
+            "cloudwatch",
+            "PutMetricAlarm",
+            &alarm.name,
+            Write::Create(&alarm.tags),
+        )?;
+        if let Some((_, Some(existing))) = st.alarms.get(&alarm.name) {
+            let write = Write::Change(Some(&existing.tags));
+            self.tenant_allows("cloudwatch", "PutMetricAlarm", &alarm.name, write)?;
+        }
         super::rules::alarm(alarm)?;
         let entry = st.alarms.entry(alarm.name.clone()).or_insert_with(|| {
             (
@@ -78,6 +89,14 @@ impl Alarms for Simulator {
 
     async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
         let mut st = self.enter("cloudwatch", "DeleteAlarms", true)?;
+        for n in names {
+            let tags = st
+                .alarms
+                .get(n)
+                .and_then(|(_, p)| p.as_ref())
+                .map(|p| &p.tags);
+            self.tenant_allows("cloudwatch", "DeleteAlarms", n, Write::Change(tags))?;
+        }
         for n in names {
             st.alarms.remove(n);
         }

@@ -2,6 +2,7 @@
 //! transitions on the virtual clock, immutable configs, updates refused while transitioning,
 //! relative weights, silent rollbacks (rows of docs/aws-rules.md, checked in `rules`).
 
+use super::tenancy::Write;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -97,6 +98,16 @@ impl Endpoints for Simulator {
             .values_mut()
             .find(|e| e.desc.arn == endpoint_arn)
             .ok_or_else(|| invalid("AddTags", format!("Could not find resource {endpoint_arn}")))?;
+        let added: BTreeMap<String, String> = tags
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let write = Write::Tag {
+            current: &ep.tags,
+            added: &added,
+        };
+        self.tenant_allows("sagemaker", "AddTags", endpoint_arn, write)?;
         let mut after = ep.tags.clone();
         after.extend(tags.clone());
         after.retain(|_, v| !v.is_empty());
@@ -107,6 +118,12 @@ impl Endpoints for Simulator {
 
     async fn create_model(&self, model: &ModelPlan) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "CreateModel", true)?;
+        self.tenant_allows(
+            "sagemaker",
+            "CreateModel",
+            &model.name,
+            Write::Create(&model.tags),
+        )?;
         rules::name("CreateModel", "modelName", &model.name)?;
         rules::tags("CreateModel", &model.tags)?;
         if let ModelContainer::Image {
@@ -146,6 +163,8 @@ impl Endpoints for Simulator {
 
     async fn create_endpoint_config(&self, config: &ConfigPlan) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "CreateEndpointConfig", true)?;
+        let write = Write::Create(&config.tags);
+        self.tenant_allows("sagemaker", "CreateEndpointConfig", &config.name, write)?;
         if let Some(existing) = st.configs.get(&config.name) {
             // Like AWS, an existing name is an existing config; the simulator also checks that
             // the same name never means different variants (a naming bug).
@@ -193,6 +212,7 @@ impl Endpoints for Simulator {
     ) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("sagemaker", "CreateEndpoint", true)?;
+        self.tenant_allows("sagemaker", "CreateEndpoint", name, Write::Create(tags))?;
         rules::name("CreateEndpoint", "endpointName", name)?;
         rules::tags("CreateEndpoint", tags)?;
         if st.endpoints.contains_key(name) {
@@ -250,6 +270,8 @@ impl Endpoints for Simulator {
     ) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("sagemaker", "UpdateEndpoint", true)?;
+        let write = Write::Change(st.endpoints.get(name).map(|e| &e.tags));
+        self.tenant_allows("sagemaker", "UpdateEndpoint", name, write)?;
         let Some(target) = st.configs.get(config).cloned() else {
             return Err(invalid(
                 "UpdateEndpoint",
@@ -370,6 +392,9 @@ impl Endpoints for Simulator {
     ) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("sagemaker", "UpdateEndpointWeightsAndCapacities", true)?;
+        let write = Write::Change(st.endpoints.get(name).map(|e| &e.tags));
+        let op = "UpdateEndpointWeightsAndCapacities";
+        self.tenant_allows("sagemaker", op, name, write)?;
         let ep = st.endpoints.get_mut(name).ok_or_else(|| {
             invalid(
                 "UpdateEndpointWeightsAndCapacities",
@@ -403,6 +428,8 @@ impl Endpoints for Simulator {
     async fn delete_endpoint(&self, name: &str) -> Result<(), AwsError> {
         let now = self.clock.now();
         let mut st = self.enter("sagemaker", "DeleteEndpoint", true)?;
+        let write = Write::Change(st.endpoints.get(name).map(|e| &e.tags));
+        self.tenant_allows("sagemaker", "DeleteEndpoint", name, write)?;
         if let Some(ep) = st.endpoints.get_mut(name)
             && ep.desc.status != EndpointStatus::Deleting
         {
@@ -413,16 +440,18 @@ impl Endpoints for Simulator {
     }
 
     async fn delete_endpoint_config(&self, name: &str) -> Result<(), AwsError> {
-        self.enter("sagemaker", "DeleteEndpointConfig", true)?
-            .configs
-            .remove(name);
+        let mut st = self.enter("sagemaker", "DeleteEndpointConfig", true)?;
+        let write = Write::Change(st.configs.get(name).map(|c| &c.tags));
+        self.tenant_allows("sagemaker", "DeleteEndpointConfig", name, write)?;
+        st.configs.remove(name);
         Ok(())
     }
 
     async fn delete_model(&self, name: &str) -> Result<(), AwsError> {
-        self.enter("sagemaker", "DeleteModel", true)?
-            .models
-            .remove(name);
+        let mut st = self.enter("sagemaker", "DeleteModel", true)?;
+        let write = Write::Change(st.models.get(name).map(|m| &m.tags));
+        self.tenant_allows("sagemaker", "DeleteModel", name, write)?;
+        st.models.remove(name);
         Ok(())
     }
 

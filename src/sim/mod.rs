@@ -18,6 +18,7 @@ mod scaling;
 pub mod scenario;
 mod seed;
 pub mod simulate;
+mod tenancy;
 mod traffic;
 
 pub use seed::{artifact, seed};
@@ -135,6 +136,8 @@ pub struct Simulator {
     state: Arc<Mutex<State>>,
     pub clock: SimClock,
     pub start: Timestamp,
+    /// The namespace whose tenant session this view acts as ([`Simulator::as_tenant`]).
+    tenant: Option<String>,
 }
 
 impl Simulator {
@@ -170,6 +173,7 @@ impl Simulator {
             state: Arc::new(Mutex::new(state)),
             clock: SimClock::new(start),
             start,
+            tenant: None,
         }
     }
 

@@ -5,12 +5,14 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::Simulator;
+use super::tenancy::Write;
 use crate::aws::{AwsError, ErrorClass};
 
 #[async_trait]
 impl crate::aws::s3::ObjectStore for Simulator {
     async fn size(&self, uri: &crate::aws::s3::S3Uri) -> Result<u64, AwsError> {
         let st = self.enter("s3", "HeadObject", false)?;
+        self.tenant_allows("s3", "GetObject", &uri.to_string(), Write::Object(&uri.key))?;
         st.objects
             .get(&uri.to_string())
             .map(|b| b.len() as u64)
@@ -48,6 +50,7 @@ impl crate::aws::s3::ObjectStore for Simulator {
 
     async fn put(&self, uri: &crate::aws::s3::S3Uri, body: Bytes) -> Result<(), AwsError> {
         let mut st = self.enter("s3", "PutObject", true)?;
+        self.tenant_allows("s3", "PutObject", &uri.to_string(), Write::Object(&uri.key))?;
         st.objects.insert(uri.to_string(), body);
         Ok(())
     }
@@ -67,6 +70,7 @@ impl Simulator {
     /// GetObject's lookup: the object's bytes, or S3's NotFound for a missing key.
     fn object(&self, uri: &crate::aws::s3::S3Uri) -> Result<Bytes, AwsError> {
         let st = self.enter("s3", "GetObject", false)?;
+        self.tenant_allows("s3", "GetObject", &uri.to_string(), Write::Object(&uri.key))?;
         st.objects.get(&uri.to_string()).cloned().ok_or_else(|| {
             AwsError::new(
                 ErrorClass::NotFound,

@@ -635,3 +635,56 @@ async fn deleting_a_conflicting_resource_leaves_the_owners_alarms() {
         "the owner's teardown deletes its alarms"
     );
 }
+
+/// The simulator models the tenant role's tag-based access as the emulator does: a tenant's
+/// session runs its whole rollout (everything it creates carries its namespace), and another
+/// tenant's session is refused every change to it.
+#[tokio::test]
+async fn a_tenant_session_drives_its_own_rollout_and_is_refused_another_tenants_endpoint() {
+    let mut spec = example("canary");
+    // Objects under the tenant's prefix only; the seeded artifact is not, so no check.
+    spec.audit = Some(sagemaker_rollout::api::AuditSpec {
+        s3_uri: "s3://ml-audit/ml-prod/deployments".into(),
+    });
+    spec.artifact.validate = false;
+    spec.candidate.compare_with_champion = None;
+    let valid = sagemaker_rollout::api::ValidSpec::new(&spec).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    seed(&sim, &valid, OWNER, true);
+    let ours = Engine::new(sim.as_tenant("ml-prod").clients(), OWNER);
+    let rest = drive(
+        &ours,
+        Goal::Apply(&valid),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let st = rest.status.unwrap();
+    let why = format!("{:?} {:?}", st.conditions, rest.rejected);
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{why}");
+
+    let theirs = sim.as_tenant("fraud").clients();
+    let endpoint = &valid.endpoint_name;
+    let refused = theirs
+        .endpoints
+        .delete_endpoint(endpoint)
+        .await
+        .unwrap_err();
+    assert!(refused.is_access_denied(), "{refused}");
+    let weights = [("x".to_owned(), 1.0)].into();
+    let refused = theirs
+        .endpoints
+        .update_weights(endpoint, &weights)
+        .await
+        .unwrap_err();
+    assert!(refused.is_access_denied(), "{refused}");
+    let record = sagemaker_rollout::aws::s3::S3Uri {
+        bucket: "ml-audit".into(),
+        key: "ml-prod/deployments/forged.json".into(),
+    };
+    let refused = theirs.s3.put(&record, "{}".into()).await.unwrap_err();
+    assert!(refused.is_access_denied(), "{refused}");
+    assert_eq!(sim.serving_models(endpoint).len(), 1, "untouched");
+}
