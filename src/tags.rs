@@ -26,6 +26,9 @@ pub const ENDPOINT_KEY: &str = "endpoint";
 /// role's IAM policy compares it with the session's tag of the same key (`aws:ResourceTag`
 /// against `aws:PrincipalTag`), so AWS itself keeps tenants apart.
 pub const NAMESPACE_KEY: &str = "sagemaker-rollout:namespace";
+/// Key naming who drives a rollout's alarms for their owner (a controller's cluster id, or
+/// `cli`): a resource of the same name in another cluster never deletes them.
+pub const DRIVER_KEY: &str = "sagemaker-rollout:driver";
 /// Key an administrator sets on an existing endpoint to let one namespace adopt it.
 pub const ADOPT_BY_KEY: &str = "sagemaker-rollout:adopt-by";
 
@@ -97,6 +100,10 @@ pub fn allowed_char(c: char) -> bool {
 /// Whether `key` is one the controller writes (ownership, lineage or a marker); users may
 /// not set these through `spec.tags`.
 pub fn is_reserved(key: &str) -> bool {
+    // IAM matches tag keys case-insensitively: `Sagemaker-Rollout:Namespace` would stand in
+    // for ours in a policy's condition.
+    let key = key.to_ascii_lowercase();
+    let key = key.as_str();
     key == MANAGED_BY_KEY
         || key == OWNER_KEY
         || key == ENDPOINT_KEY
@@ -155,6 +162,19 @@ pub fn lineage(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reserved_keys_are_reserved_in_any_letter_case() {
+        for key in [
+            "managed-by",
+            "MANAGED-BY",
+            "Sagemaker-Rollout:Namespace",
+            "Owner",
+        ] {
+            assert!(is_reserved(key), "{key}");
+        }
+        assert!(!is_reserved("team"));
+    }
 
     #[test]
     fn tag_safe_replaces_forbidden_characters_and_truncates() {

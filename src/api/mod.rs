@@ -65,7 +65,8 @@ impl ModelDeployment {
             Some(t) => Ok(Teardown {
                 endpoint_name: t.endpoint_name.clone(),
                 region: t.region.clone(),
-                assume_role_arn: t.assume_role_arn.clone(),
+                // The role the resource acted through, when a policy chose it.
+                assume_role_arn: t.assumed_role_arn.clone().or(t.assume_role_arn.clone()),
                 deletion_policy: self.spec.deletion_policy,
             }),
             None => Teardown::from_spec(&self.spec),

@@ -119,6 +119,11 @@ pub struct TargetView {
     /// The spec's role (absent: the controller's own credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assume_role_arn: Option<String>,
+    /// Multi-tenant mode: the role the controller acted through (its DeploymentPolicy's).
+    /// Later passes and deletion act through this role only, so neither an edited spec nor
+    /// a changed policy can move the resource to another account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_arn: Option<String>,
 }
 
 /// Endpoint as observed.

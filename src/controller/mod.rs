@@ -51,6 +51,10 @@ pub enum ControllerError {
     Kube(#[from] kube::Error),
     #[error("the resource changed while it was being reconciled; retrying with the new version")]
     Conflict,
+    #[error(
+        "no cluster id: --cluster-id (chart: tenancy.clusterId) is unset and the kube-system namespace's UID cannot be read ({0})"
+    )]
+    ClusterId(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -69,7 +73,7 @@ impl ControllerError {
                 ErrorClass::NotFound => "not_found",
                 ErrorClass::Terminal => "terminal",
             },
-            Self::Kube(_) | Self::Listen { .. } => "kubernetes",
+            Self::Kube(_) | Self::Listen { .. } | Self::ClusterId(_) => "kubernetes",
             Self::Conflict => "conflict",
         }
     }
@@ -398,12 +402,17 @@ pub async fn run(
     deps.metrics.leader(leadership.is_held());
     let mut ctx = Context::new(client.clone(), config.clone(), deps, leadership);
     if config.tenancy == crate::tenancy::Tenancy::Multi {
-        ctx.policies = Some(tenancy::Policies::start(&client, &stop));
+        let policies = tenancy::Policies::start(&client, &stop);
+        // No pass judges against a half-read set of policies or namespace labels.
+        if !policies.synced(&stop).await {
+            return Ok(());
+        }
+        ctx.policies = Some(policies);
     }
-    if config.cluster_id.is_none()
-        && let Some(uid) = tenancy::cluster_id(&client).await
-    {
-        ctx.cluster = uid;
+    if config.cluster_id.is_none() {
+        ctx.cluster = tenancy::cluster_id(&client)
+            .await
+            .map_err(ControllerError::ClusterId)?;
     }
     tracing::info!(tenancy = ?config.tenancy, cluster = %ctx.cluster, "starting");
     let ctx = Arc::new(ctx);

@@ -124,9 +124,11 @@ async fn pass(md: &ModelDeployment, ctx: &Context, ns: &str) -> Result<Action, C
     }
     ctx.deps.metrics.reconcile_started();
     let now = ctx.deps.clock.now();
-    let received = match Received::of(md) {
-        Ok(received) => received.admitted(ctx, md),
-        Err(errors) => return release_unreachable(&api, md, ctx, &errors).await,
+    let received = match Received::of(md).map(|r| r.admitted(ctx, md)) {
+        Ok(Received::Release(errors)) | Err(errors) => {
+            return release_unreachable(&api, md, ctx, &errors).await;
+        }
+        Ok(received) => received,
     };
     match run(ctx, &owner, received, md, now).await {
         Ok(pass) => {
@@ -159,12 +161,22 @@ async fn run(
             return Ok(invalid_pass(reason, &errors, previous, generation, now));
         }
         Received::Work(work, as_whom) => (work, as_whom),
+        Received::Release(errors) => {
+            return Ok(invalid_pass(
+                "InvalidSpec",
+                &errors,
+                previous,
+                generation,
+                now,
+            ));
+        }
     };
     let (region, role) = work.location();
     let (role, tenant) = match as_whom {
         AsWhom::Tenant { role, tenant } => (Some(role), Some(tenant)),
         AsWhom::Spec => (role, None),
     };
+    let engine_role = tenant.as_ref().and(role.clone());
     let engine = match ctx.engine(owner, region, role, tenant, md.uid()).await {
         Ok(engine) => engine,
         // Without a region nothing on AWS can be reached (a deletion keeps its finalizer
@@ -175,7 +187,12 @@ async fn run(
         Work::Reconcile(spec) => engine.reconcile(spec, previous, generation, now).await,
         Work::Delete(t) => engine.delete(t, previous, generation, now).await,
     };
-    metered(ctx, &engine, pass)
+    let mut pass = metered(ctx, &engine, pass)?;
+    // The role a policy chose is recorded with the target, and pinned from then on.
+    if let (Some(role), Some(target)) = (&engine_role, pass.status.target.as_mut()) {
+        target.assumed_role_arn = Some(role.clone());
+    }
+    Ok(pass)
 }
 
 /// Publishes a pass: its Events, its status (server-side apply, only when it changed), the
@@ -229,6 +246,9 @@ enum Received {
     Refused(&'static str, crate::api::SpecErrors),
     /// Work for the engine, and as whom it acts.
     Work(Work, AsWhom),
+    /// A deletion with nothing on AWS known to be the resource's that may not act (its
+    /// policy refuses it): the finalizer goes, AWS is left as it is.
+    Release(crate::api::SpecErrors),
 }
 
 /// Whose identity a pass's AWS calls carry.
@@ -287,8 +307,17 @@ impl Received {
         let labels = policies.labels(&ns);
         let all = policies.all();
         let region = ctx.config.aws_region.as_deref();
+        // Once the resource has acted, only the role it acted through may be granted: an
+        // edited spec, or another policy matching first, cannot move it to another account.
+        let deployed = (md.status.as_ref())
+            .and_then(|s| s.target.as_ref())
+            .and_then(|t| t.assumed_role_arn.clone());
         let grant = match work {
-            Work::Reconcile(spec) => crate::tenancy::admit(&ns, &labels, spec, region, &all),
+            Work::Reconcile(spec) => {
+                let mut pinned = spec.as_ref().clone();
+                pinned.assume_role_arn = pinned.assume_role_arn.or(deployed);
+                crate::tenancy::admit(&ns, &labels, &pinned, region, &all)
+            }
             Work::Delete(t) => crate::tenancy::admit_teardown(&ns, &labels, t, region, &all),
         };
         match (grant, self) {
@@ -303,6 +332,13 @@ impl Received {
                 };
                 let role = grant.role_arn;
                 Self::Work(work, AsWhom::Tenant { role, tenant })
+            }
+            // A deletion refused before the resource ever owned an endpoint: nothing on AWS
+            // is known to be its, so the finalizer goes (a refused tenant can always delete).
+            (Err(refusal), Self::Work(Work::Delete(_), _))
+                if md.status.as_ref().is_none_or(|s| s.target.is_none()) =>
+            {
+                Self::Release(refusal.errors())
             }
             (Err(refusal), _) => Self::Refused(refusal.reason(), refusal.errors()),
             (_, refused) => refused,

@@ -91,6 +91,19 @@ impl Policies {
         let _ = self.namespaces.wait_until_ready().await;
     }
 
+    /// [`Self::ready`], saying every 30 s what it waits for; false if `stop` came first.
+    pub async fn synced(&self, stop: &CancellationToken) -> bool {
+        loop {
+            tokio::select! {
+                () = self.ready() => return true,
+                () = stop.cancelled() => return false,
+                () = tokio::time::sleep(std::time::Duration::from_secs(30)) => tracing::warn!(
+                    "waiting for the DeploymentPolicy and Namespace caches (is the DeploymentPolicy CRD installed, and may the controller list both?)"
+                ),
+            }
+        }
+    }
+
     /// Every policy, as cached.
     pub fn all(&self) -> Vec<DeploymentPolicy> {
         self.policies
@@ -138,12 +151,24 @@ impl Policies {
 }
 
 /// The cluster's id when none is configured: the UID of `kube-system`, which every cluster
-/// has and no two clusters share.
-pub async fn cluster_id(client: &Client) -> Option<String> {
-    Api::<Namespace>::all(client.clone())
-        .get_metadata_opt("kube-system")
-        .await
-        .ok()
-        .flatten()
-        .and_then(|n| n.metadata.uid)
+/// has and no two clusters share. Tried a few times; never guessed, since a wrong id makes
+/// every endpoint this cluster drives look like another cluster's (and two clusters that
+/// guessed alike would both drive one endpoint).
+pub async fn cluster_id(client: &Client) -> Result<String, String> {
+    let api = Api::<Namespace>::all(client.clone());
+    let mut last = String::new();
+    for attempt in 0..5u32 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
+        }
+        match api.get_metadata_opt("kube-system").await {
+            Ok(Some(ns)) => match ns.metadata.uid {
+                Some(uid) => return Ok(uid),
+                None => last = "kube-system has no UID".into(),
+            },
+            Ok(None) => last = "there is no kube-system namespace".into(),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
 }

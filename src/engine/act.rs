@@ -125,6 +125,8 @@ impl Engine {
                     // tagged with the session's namespace.
                     let mut a = a.clone();
                     a.tags.extend(crate::tags::ownership(&self.owner));
+                    let driver = crate::tags::tag_safe(&self.driver.name);
+                    a.tags.insert(crate::tags::DRIVER_KEY.to_owned(), driver);
                     self.aws(now).put_alarm(&a).await?
                 }
                 Action::DeleteAlarm { name } => {
@@ -214,7 +216,8 @@ impl Engine {
         keep_models: &[String],
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        let owned = self.owned(ep, now).await?;
+        // The rollout's end: the endpoint is ours.
+        let owned = self.owned(ep, true, now).await?;
         if !owned.alarms.is_empty() {
             self.aws(now).delete_alarms(&owned.alarms).await?;
         }

@@ -388,7 +388,13 @@ impl Engine {
             Some(e) => self.scaling(e, now).await?,
             None => Vec::new(),
         };
-        let owned = self.owned(name, now).await?;
+        // Alarms of earlier versions carry no owner tag: they count as ours only where the
+        // endpoint is ours (or gone), never beside another resource's endpoint.
+        let untagged_ours = endpoint.as_ref().is_none_or(|e| {
+            let markers = Markers::from_tags(&e.tags);
+            plan::claim::claim_of(&markers, &self.owner, &self.driver).is_ours()
+        });
+        let owned = self.owned(name, untagged_ours, now).await?;
         Ok(Observed {
             endpoint,
             alarms: Vec::new(),
@@ -405,7 +411,12 @@ impl Engine {
     /// its exact name form and its owner and endpoint tags (an alarm of the same name form
     /// created by another resource — one that merely conflicts over the endpoint — is not
     /// ours to delete).
-    pub(crate) async fn owned(&self, endpoint: &str, now: Timestamp) -> Result<Owned, EngineError> {
+    pub(crate) async fn owned(
+        &self,
+        endpoint: &str,
+        untagged_ours: bool,
+        now: Timestamp,
+    ) -> Result<Owned, EngineError> {
         let (configs, models) = self.aws(now).list_owned(endpoint, &self.owner).await?;
         let mut alarms = Vec::new();
         for prefix in owned_alarm_prefixes(endpoint) {
@@ -414,10 +425,14 @@ impl Engine {
                 listed
                     .into_iter()
                     .filter(|a| {
+                        let owner = a.tags.get(tags::OWNER_KEY);
                         is_owned_alarm(endpoint, &a.name)
-                            && a.tags.get(tags::OWNER_KEY) == Some(&tags::tag_safe(&self.owner))
+                            && (owner == Some(&tags::tag_safe(&self.owner))
+                                || (owner.is_none() && untagged_ours))
                             && (a.tags.get(tags::ENDPOINT_KEY))
                                 .is_none_or(|e| e == &tags::tag_safe(endpoint))
+                            && (a.tags.get(tags::DRIVER_KEY))
+                                .is_none_or(|d| d == &tags::tag_safe(&self.driver.name))
                     })
                     .map(|a| a.name),
             );

@@ -87,6 +87,17 @@ async fn from_results(
             return not_found(format!("are not usable: {}", results::describe(&problems)));
         }
     };
+    // Multi-tenant mode: the run may only name an artifact the tenant's policy lets it read
+    // (the execution role fetches it, and no IAM rule of the tenant's ties the two).
+    if let Some(prefixes) = &spec.artifact.read_prefixes
+        && !crate::tenancy::inside(&r.artifact_uri, prefixes)
+    {
+        return not_found(format!(
+            "name artifact {}, outside the S3 prefixes its DeploymentPolicy grants to read ({})",
+            r.artifact_uri,
+            prefixes.join(", ")
+        ));
+    }
     if let Some(p) = pinned
         && p != r.artifact_uri
     {

@@ -76,6 +76,7 @@ fn target_view(p: &Planner<'_>) -> Option<TargetView> {
             endpoint_name: p.spec().endpoint_name.clone(),
             region: p.spec().region.clone(),
             assume_role_arn: p.spec().assume_role_arn.clone(),
+            assumed_role_arn: None,
         })
     })
 }

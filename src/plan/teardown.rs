@@ -66,6 +66,29 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
 }
 
 fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
+    let markers = input
+        .observed
+        .endpoint
+        .as_ref()
+        .map(|e| Markers::from_tags(&e.tags))
+        .unwrap_or_default();
+    let claim = super::claim::claim_of(&markers, input.owner, input.driver);
+    let ours = claim.is_ours()
+        || (input.driver.take_over && !matches!(claim, Claim::Other { .. } | Claim::Unowned));
+    // Held by another driver of this owner (another cluster, the CLI, an earlier resource of
+    // the same name): its configs, models and alarms carry this owner's tags too, and are
+    // in use — whatever the deletion policy, nothing is deleted; the finalizer goes.
+    if input.observed.endpoint.is_some()
+        && !ours
+        && !matches!(claim, Claim::Other { .. } | Claim::Unowned)
+    {
+        s.event(
+            "Released",
+            format!("endpoint {} is driven by another driver of this ModelDeployment ({claim:?}); nothing on AWS was deleted", input.teardown.endpoint_name),
+        );
+        s.actions.push(Action::RemoveFinalizer);
+        return (Phase::Succeeded, "releasing the finalizer; the endpoint is driven elsewhere, AWS resources are left as they are".into());
+    }
     if input.teardown.deletion_policy == DeletionPolicy::Retain {
         // The endpoint, its configs and models stay as they are (mid-rollout: at the
         // weights in effect). The rollout's own alarms go: nothing would watch or remove
@@ -87,29 +110,6 @@ fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
             Phase::Succeeded,
             format!("releasing the finalizer; AWS resources are retained{removed}"),
         );
-    }
-    let markers = input
-        .observed
-        .endpoint
-        .as_ref()
-        .map(|e| Markers::from_tags(&e.tags))
-        .unwrap_or_default();
-    let claim = super::claim::claim_of(&markers, input.owner, input.driver);
-    let ours = claim.is_ours()
-        || (input.driver.take_over && !matches!(claim, Claim::Other { .. } | Claim::Unowned));
-    // Held by another driver of this owner (another cluster, the CLI, an earlier resource of
-    // the same name): its configs, models and alarms carry this owner's tags too, and are
-    // in use. Nothing is deleted; the finalizer goes.
-    if input.observed.endpoint.is_some()
-        && !ours
-        && !matches!(claim, Claim::Other { .. } | Claim::Unowned)
-    {
-        s.event(
-            "Released",
-            format!("endpoint {} is driven by another driver of this ModelDeployment ({claim:?}); nothing on AWS was deleted", input.teardown.endpoint_name),
-        );
-        s.actions.push(Action::RemoveFinalizer);
-        return (Phase::Succeeded, "releasing the finalizer; the endpoint is driven elsewhere, AWS resources are left as they are".into());
     }
     if let Some(ep) = input.observed.endpoint.as_ref().filter(|_| ours) {
         s.next = Next::Poll;

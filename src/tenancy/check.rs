@@ -29,6 +29,31 @@ fn any(patterns: &[String], value: &str) -> bool {
     patterns.iter().any(|p| glob(p, value))
 }
 
+/// Whether the S3 object or prefix `uri` lies in one of `prefixes` (`s3://bucket/dir/`),
+/// both read as directories: `s3://b/ml-prod/` admits `s3://b/ml-prod` and what is under it,
+/// never `s3://b/ml-prod-other/`. A key with `.`, `..` or empty segments is never inside:
+/// S3 keeps them literally, but whatever fetches the object may not.
+pub fn inside(uri: &str, prefixes: &[String]) -> bool {
+    let Ok(u) = S3Uri::parse(uri) else {
+        return false;
+    };
+    let key = u.key.trim_end_matches('/');
+    if key
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        && !key.is_empty()
+    {
+        return false;
+    }
+    prefixes.iter().any(|p| {
+        S3Uri::parse(p).is_ok_and(|p| {
+            let dir = p.key.trim_end_matches('/');
+            p.bucket == u.bucket
+                && (dir.is_empty() || key == dir || key.starts_with(&format!("{dir}/")))
+        })
+    })
+}
+
 /// The account of an ARN (`arn:partition:service:region:account:...`).
 fn account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -84,19 +109,7 @@ impl Judge<'_> {
     }
 
     fn s3(&mut self, field: &str, uri: &str, prefixes: &[String], what: &str) {
-        let inside = S3Uri::parse(uri).is_ok_and(|u| {
-            prefixes.iter().any(|p| {
-                S3Uri::parse(p).is_ok_and(|p| {
-                    // Both are directories: the spec's URI may itself be a prefix
-                    // (data capture, audit) under which AWS and the controller write.
-                    let dir = p.key.trim_end_matches('/');
-                    let key = u.key.trim_end_matches('/');
-                    p.bucket == u.bucket
-                        && (dir.is_empty() || key == dir || key.starts_with(&format!("{dir}/")))
-                })
-            })
-        });
-        if !inside {
+        if !inside(uri, prefixes) {
             let allowed = if prefixes.is_empty() {
                 format!("it grants no S3 prefix to {what}")
             } else {
@@ -114,12 +127,20 @@ impl Judge<'_> {
         role: Option<&str>,
     ) -> Option<String> {
         let p = self.p;
-        self.patterns(
-            "spec.endpointName",
-            endpoint,
-            &p.endpoint_names,
-            "endpoint names",
-        );
+        // SageMaker endpoint names are case-insensitive: so is the grant.
+        let names: Vec<String> = p
+            .endpoint_names
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        if !any(&names, &endpoint.to_ascii_lowercase()) {
+            self.patterns(
+                "spec.endpointName",
+                endpoint,
+                &p.endpoint_names,
+                "endpoint names",
+            );
+        }
         let Some(region) = region else {
             self.errors.push(FieldError::new(
                 "spec.region",

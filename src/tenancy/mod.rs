@@ -20,7 +20,7 @@ use kube::core::{Selector, SelectorExt};
 use crate::api::policy::DeploymentPolicy;
 use crate::api::{FieldError, SpecErrors, Teardown, ValidSpec};
 
-pub use check::glob;
+pub use check::{glob, inside};
 
 /// Whether the controller is shared by tenants (policies required) or serves one team.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -69,6 +69,9 @@ pub struct Grant {
     /// The policy's `maxUncompressedBytes`: a spec asking more (or defaulting to more) is
     /// checked under this instead.
     pub max_uncompressed_bytes: Option<u64>,
+    /// The policy's `s3.read`: where a candidate's artifact may come from, including the one
+    /// a validation run names (known only once its results are read).
+    pub s3_read: Vec<String>,
 }
 
 impl Grant {
@@ -78,11 +81,14 @@ impl Grant {
             role_arn,
             max_uncompressed_bytes: (policy.spec.max_uncompressed_bytes.as_ref())
                 .and_then(|c| c.parse().ok()),
+            s3_read: policy.spec.s3.read.clone(),
         }
     }
 
-    /// The spec as the grant lets it run: the artifact limit lowered to the ceiling.
+    /// The spec as the grant lets it run: the artifact limit lowered to the ceiling, reads
+    /// only from the granted prefixes.
     pub fn apply(&self, spec: &mut ValidSpec) {
+        spec.artifact.read_prefixes = Some(self.s3_read.clone());
         if let Some(max) = self.max_uncompressed_bytes {
             let limit = &mut spec.artifact.max_uncompressed_bytes;
             *limit = (*limit).min(max);
@@ -140,8 +146,11 @@ pub fn selecting<'a>(
             let s = &p.spec.namespaces;
             s.names.iter().any(|n| n == namespace)
                 || s.selector.as_ref().is_some_and(|sel| {
-                    // An invalid selector selects nothing (fail closed).
-                    Selector::try_from(sel.clone()).is_ok_and(|sel| sel.matches(labels))
+                    // An invalid selector selects nothing, and so does an empty one
+                    // (Kubernetes reads `{}` as everything: too easy a grant to make by
+                    // accident). Fail closed.
+                    Selector::try_from(sel.clone())
+                        .is_ok_and(|sel| !sel.selects_all() && sel.matches(labels))
                 })
         })
         .collect();

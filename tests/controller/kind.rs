@@ -47,6 +47,7 @@ async fn create_succeeds_and_delete_releases_on_a_real_cluster() {
         listen_address: "127.0.0.1:0".parse().unwrap(),
         identity: Some("controller-kind-test".into()),
         tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+        cluster_id: Some("test-cluster".into()),
         ..Config::defaults()
     };
     let controller = tokio::spawn(run(

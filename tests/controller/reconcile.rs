@@ -136,6 +136,7 @@ impl World {
             lease_namespace: "sagemaker-rollout-system".into(),
             identity: Some(id.into()),
             tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+            cluster_id: Some("test-cluster".into()),
             ..Config::defaults()
         }
     }

@@ -86,6 +86,7 @@ fn setup_with(
     let config = Config {
         identity: Some("test".into()),
         tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+        cluster_id: Some("test-cluster".into()),
         ..Config::defaults()
     };
     let ctx = Context::new(client, config, deps, Leadership::always());

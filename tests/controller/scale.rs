@@ -87,6 +87,7 @@ async fn a_thousand_resources_under_a_throttling_account_all_reach_their_end_sta
         aws_requests_per_second: BUCKET_RATE,
         aws_request_burst: 30,
         tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+        cluster_id: Some("test-cluster".into()),
         ..Config::defaults()
     };
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "scale");

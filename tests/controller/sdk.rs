@@ -67,6 +67,7 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
         leader_election: false,
         poll_interval: Duration::from_millis(200),
         tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+        cluster_id: Some("test-cluster".into()),
         ..Config::defaults()
     };
     let stop = CancellationToken::new();

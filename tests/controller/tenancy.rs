@@ -137,3 +137,77 @@ async fn another_tenant_asking_for_the_first_ones_endpoint_is_refused_by_its_own
     );
     c.shutdown().await;
 }
+
+/// Once a resource has acted, the role it acted through is pinned: an edited spec that only
+/// another policy (with another role, in another account) would grant is refused, never
+/// moved there.
+#[tokio::test(start_paused = true)]
+async fn the_role_a_resource_acted_through_is_pinned_against_spec_edits_and_other_policies() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let other_role = "arn:aws:iam::999999999999:role/sagemaker-rollout-tenant/ml-prod";
+    let mut second = policy("b-second", NS, "churn-*");
+    second["spec"]["roles"] = json!([{"roleArn": other_role}]);
+    second["spec"]["executionRoles"] = json!(["arn:aws:iam::999999999999:role/*"]);
+    let mut first = policy("a-first", NS, "churn-*");
+    first["spec"]["executionRoles"] = json!(["arn:aws:iam::123456789012:role/sagemaker-exec"]);
+    w.fake.insert("deploymentpolicies", first);
+    w.fake.insert("deploymentpolicies", second);
+    let c = w.start_with(multi_tenant());
+    w.apply(&m).await;
+    w.until_phase("Succeeded").await;
+    let target = &w.object().unwrap()["status"]["target"];
+    assert_eq!(target["assumedRoleArn"], ROLE, "{target}");
+    // The execution role only the second policy (another account's role) grants.
+    let mut moved = m.clone();
+    moved["spec"]["executionRoleArn"] = json!("arn:aws:iam::999999999999:role/sagemaker-exec");
+    w.apply(&moved).await;
+    w.until("PolicyViolation", Duration::from_secs(600), |w| {
+        w.condition("Stalled").1 == "PolicyViolation"
+    })
+    .await;
+    assert!(
+        w.sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.assume_role_arn.as_deref() == Some(ROLE)),
+        "never acted through the other account's role"
+    );
+    c.shutdown().await;
+}
+
+/// A resource whose policy refuses it, and which never owned an endpoint, can be deleted
+/// (its finalizer goes, nothing on AWS is touched); and a controller that cannot learn its
+/// cluster id refuses to start rather than guess one.
+#[tokio::test(start_paused = true)]
+async fn a_refused_resource_that_never_acted_is_deleted_and_no_cluster_id_is_ever_guessed() {
+    let m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start_with(multi_tenant());
+    w.apply(&m).await;
+    w.until("NoPolicy", Duration::from_secs(600), |w| {
+        w.condition("Stalled").1 == "NoPolicy"
+    })
+    .await;
+    w.delete_and_wait().await;
+    assert!(
+        w.sessions.lock().unwrap().is_empty(),
+        "no AWS session at all"
+    );
+    c.shutdown().await;
+
+    let config = sagemaker_rollout::controller::Config {
+        cluster_id: None,
+        ..multi_tenant()
+    };
+    let deps = sagemaker_rollout::controller::Deps {
+        ready: sagemaker_rollout::controller::http::Readiness::default(),
+        ..sagemaker_rollout::controller::Deps::production()
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    let err = sagemaker_rollout::controller::run(w.fake.client(), config, deps, stop)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("kube-system"), "{err}");
+}

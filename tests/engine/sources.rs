@@ -378,3 +378,21 @@ async fn a_results_file_is_read_in_one_get_so_an_overwrite_never_mixes_two_versi
         .unwrap();
     assert!(matches!(found, Lookup::Found(_)), "{found:?}");
 }
+
+/// Multi-tenant mode: a validation run naming an artifact outside the S3 prefixes its
+/// DeploymentPolicy grants (another team's model) is never deployed.
+#[tokio::test]
+async fn a_run_naming_an_artifact_outside_the_granted_prefixes_is_not_deployed() {
+    let mut valid = ValidSpec::new(&example("from-validation")).unwrap();
+    valid.artifact.read_prefixes = Some(vec!["s3://ml-artifacts/churn/".into()]);
+    let foreign = "s3://ml-artifacts/fraud/2026-11-20-abc123/model.tar.gz";
+    let (st, _, sim) = drive_with(&valid, &[(RESULTS, results("run-7", foreign))]).await;
+    let ready = &st.conditions[0];
+    assert_eq!(ready.reason, "WaitingForCandidate", "{}", ready.message);
+    assert!(
+        ready.message.contains("outside the S3 prefixes"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "nothing deployed");
+}

@@ -279,6 +279,7 @@ fn deployed(mut md: ModelDeployment) -> ModelDeployment {
             endpoint_name: md.spec.endpoint_name.clone(),
             region: md.spec.region.clone(),
             assume_role_arn: md.spec.assume_role_arn.clone(),
+            assumed_role_arn: None,
         }),
         ..Default::default()
     });

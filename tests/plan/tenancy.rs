@@ -80,6 +80,11 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
             &["spec.endpointName"],
         ),
         (
+            "an endpoint name in other letters' case is the granted one (SageMaker ignores case)",
+            vec![("endpointName", json!("Churn-Prod"))],
+            &[],
+        ),
+        (
             "a region the policy does not list is refused",
             vec![("region", json!("eu-west-1"))],
             &["spec.region", "spec.region"],
@@ -237,7 +242,13 @@ fn a_label_selector_selects_and_a_broken_one_selects_nothing() {
     let mut broken = grant();
     broken["namespaces"] =
         json!({"selector": {"matchExpressions": [{"key": "team", "operator": "Bogus"}]}});
-    let policies = [policy("a-broken", broken), policy("b-growth", by_label)];
+    let mut everything = grant();
+    everything["namespaces"] = json!({"selector": {}});
+    let policies = [
+        policy("a-broken", broken),
+        policy("b-growth", by_label),
+        policy("c-everything", everything),
+    ];
     let growth = BTreeMap::from([("team".to_owned(), "growth".to_owned())]);
     let g = admit("any-ns", &growth, &valid(&canary()), None, &policies).expect("admitted");
     assert_eq!(g.policy, "b-growth");
@@ -246,7 +257,12 @@ fn a_label_selector_selects_and_a_broken_one_selects_nothing() {
         "arn:aws:iam::123456789012:role/sagemaker-rollout-tenant/ml-prod"
     );
     let other = BTreeMap::from([("team".to_owned(), "fraud".to_owned())]);
-    assert!(admit("any-ns", &other, &valid(&canary()), None, &policies).is_err());
+    let refused = admit("any-ns", &other, &valid(&canary()), None, &policies);
+    assert_eq!(
+        refused.map_err(|e| e.reason()),
+        Err("NoPolicy"),
+        "an empty selector selects nothing"
+    );
 }
 
 #[test]

@@ -218,6 +218,7 @@ fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
         artifact: ArtifactPolicy {
             validate: spec.artifact.validate,
             max_uncompressed_bytes,
+            read_prefixes: None,
         },
         rollout: rollout.ok_or_else(Vec::new)?,
         analysis,

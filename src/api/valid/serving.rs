@@ -23,6 +23,10 @@ pub struct Serving {
 pub struct ArtifactPolicy {
     pub validate: bool,
     pub max_uncompressed_bytes: u64,
+    /// S3 prefixes a candidate's artifact may be read from: set from the DeploymentPolicy's
+    /// `s3.read` in multi-tenant mode (an artifact a validation run names is checked against
+    /// it); None: anywhere the role can read.
+    pub read_prefixes: Option<Vec<String>>,
 }
 
 /// Target-tracking autoscaling.

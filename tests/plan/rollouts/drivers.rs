@@ -155,21 +155,23 @@ fn the_same_driver_and_uid_drive_on_without_marking_again() {
 
 #[test]
 fn deleting_a_resource_whose_endpoint_another_driver_holds_deletes_nothing() {
-    let mut s = spec(Strategy::Canary);
-    s.deletion_policy = DeletionPolicy::Delete;
-    let mut w = World::with_champion(&s);
-    until_stage(&mut w, &s, Stage::Step, 1, 100);
-    // Another cluster took the endpoint (same namespace/name there).
-    let tags = &mut w.endpoint.as_mut().unwrap().tags;
-    tags.insert(
-        MARKER.into(),
-        "ml-prod/churn driver=prod-us uid=uid-9".into(),
-    );
-    let p = w.plan(&s, true);
-    assert_eq!(
-        p.kinds(),
-        vec!["RemoveFinalizer"],
-        "its configs, models and alarms are in use"
-    );
-    assert!(p.events.iter().any(|e| e.reason == "Released"));
+    for policy in [DeletionPolicy::Delete, DeletionPolicy::Retain] {
+        let mut s = spec(Strategy::Canary);
+        s.deletion_policy = policy;
+        let mut w = World::with_champion(&s);
+        until_stage(&mut w, &s, Stage::Step, 1, 100);
+        // Another cluster took the endpoint (same namespace/name there).
+        let tags = &mut w.endpoint.as_mut().unwrap().tags;
+        tags.insert(
+            MARKER.into(),
+            "ml-prod/churn driver=prod-us uid=uid-9".into(),
+        );
+        let p = w.plan(&s, true);
+        assert_eq!(
+            p.kinds(),
+            vec!["RemoveFinalizer"],
+            "{policy:?}: its configs, models and alarms are in use"
+        );
+        assert!(p.events.iter().any(|e| e.reason == "Released"));
+    }
 }
