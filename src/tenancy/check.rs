@@ -65,7 +65,23 @@ struct Judge<'a> {
     errors: Vec<FieldError>,
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
+    fn new(policy: &'a str, p: &'a DeploymentPolicySpec) -> Self {
+        Self {
+            policy,
+            p,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The role to assume when nothing was refused, else every refusal.
+    fn verdict(self, role: Option<String>) -> Result<String, Vec<FieldError>> {
+        match role {
+            Some(r) if self.errors.is_empty() => Ok(r),
+            _ => Err(self.errors),
+        }
+    }
+
     fn refuse(&mut self, field: &str, value: &str, allowed: &str) {
         self.errors.push(FieldError::new(
             field,
@@ -193,11 +209,7 @@ pub(super) fn spec(
     s: &ValidSpec,
     default_region: Option<&str>,
 ) -> Result<String, Vec<FieldError>> {
-    let mut j = Judge {
-        policy,
-        p,
-        errors: Vec::new(),
-    };
+    let mut j = Judge::new(policy, p);
     let region = s.region.as_deref().or(default_region);
     let role = j.target(&s.endpoint_name, region, s.assume_role_arn.as_deref());
     j.patterns(
@@ -255,10 +267,7 @@ pub(super) fn spec(
             "skipping the artifact check is not allowed (allowSkipValidation)",
         );
     }
-    match role {
-        Some(r) if j.errors.is_empty() => Ok(r),
-        _ => Err(j.errors),
-    }
+    j.verdict(role)
 }
 
 fn candidate(j: &mut Judge<'_>, source: &CandidateSource) {
@@ -309,15 +318,8 @@ pub(super) fn target(
     t: &Teardown,
     default_region: Option<&str>,
 ) -> Result<String, Vec<FieldError>> {
-    let mut j = Judge {
-        policy,
-        p,
-        errors: Vec::new(),
-    };
+    let mut j = Judge::new(policy, p);
     let region = t.region.as_deref().or(default_region);
     let role = j.target(&t.endpoint_name, region, t.assume_role_arn.as_deref());
-    match role {
-        Some(r) if j.errors.is_empty() => Ok(r),
-        _ => Err(j.errors),
-    }
+    j.verdict(role)
 }

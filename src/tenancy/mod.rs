@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use kube::core::{Selector, SelectorExt};
 
-use crate::api::policy::DeploymentPolicy;
+use crate::api::policy::{DeploymentPolicy, DeploymentPolicySpec};
 use crate::api::{FieldError, SpecErrors, Teardown, ValidSpec};
 
 pub use check::{glob, inside};
@@ -167,21 +167,9 @@ pub fn admit(
     default_region: Option<&str>,
     policies: &[DeploymentPolicy],
 ) -> Result<Grant, Refusal> {
-    let selected = selecting(namespace, labels, policies);
-    if selected.is_empty() {
-        return Err(Refusal::NoPolicy {
-            namespace: namespace.to_owned(),
-        });
-    }
-    let mut refused = Vec::new();
-    for p in selected {
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match check::spec(&name, &p.spec, spec, default_region) {
-            Ok(role_arn) => return Ok(Grant::of(p, role_arn)),
-            Err(errors) => refused.push((name, SpecErrors(errors))),
-        }
-    }
-    Err(Refusal::Violations(refused))
+    first_granting(namespace, labels, policies, |name, p| {
+        check::spec(name, p, spec, default_region)
+    })
 }
 
 /// The role a deletion acts through: only the target must still be granted (its endpoint
@@ -193,6 +181,19 @@ pub fn admit_teardown(
     default_region: Option<&str>,
     policies: &[DeploymentPolicy],
 ) -> Result<Grant, Refusal> {
+    first_granting(namespace, labels, policies, |name, p| {
+        check::target(name, p, teardown, default_region)
+    })
+}
+
+/// The grant of the first selecting policy `check` passes (it answers the role to assume),
+/// else every policy's violations.
+fn first_granting(
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    policies: &[DeploymentPolicy],
+    check: impl Fn(&str, &DeploymentPolicySpec) -> Result<String, Vec<FieldError>>,
+) -> Result<Grant, Refusal> {
     let selected = selecting(namespace, labels, policies);
     if selected.is_empty() {
         return Err(Refusal::NoPolicy {
@@ -202,7 +203,7 @@ pub fn admit_teardown(
     let mut refused = Vec::new();
     for p in selected {
         let name = p.metadata.name.clone().unwrap_or_default();
-        match check::target(&name, &p.spec, teardown, default_region) {
+        match check(&name, &p.spec) {
             Ok(role_arn) => return Ok(Grant::of(p, role_arn)),
             Err(errors) => refused.push((name, SpecErrors(errors))),
         }
