@@ -432,6 +432,30 @@ pub struct AnalysisSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5))]
     pub compare: Vec<CompareRule>,
+    /// How sure an error-rate comparison must be before it fails (rolls back) or passes:
+    /// 0.99 means at most 1 % of steps of a candidate no worse than the margin are failed,
+    /// however often the comparison is looked at (a sequential, always-valid test).
+    #[serde(default = "default_confidence")]
+    #[schemars(range(min = 0.8, max = 0.9999))]
+    pub confidence: f64,
+    /// What a step's end does while a comparison is not yet conclusive (too little traffic
+    /// to tell): `Proceed` to the next step, `Hold` until it is (or a human promotes or
+    /// aborts), or `RollBack`.
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
+}
+
+/// What the end of a bake does with a comparison that has not decided.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnInconclusive {
+    #[default]
+    Proceed,
+    Hold,
+    RollBack,
+}
+
+fn default_confidence() -> f64 {
+    0.99
 }
 
 /// One comparison of candidate and champion.
@@ -497,6 +521,8 @@ impl Default for AnalysisSpec {
             interval: default_interval(),
             alarms: AlarmsSpec::default(),
             compare: Vec::new(),
+            confidence: default_confidence(),
+            on_inconclusive: OnInconclusive::default(),
         }
     }
 }

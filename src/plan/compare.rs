@@ -8,6 +8,7 @@
 use crate::api::valid::{Compare, Margin};
 use crate::api::{CompareMetric, ComparisonView};
 use crate::plan::observed::{Readings, VariantReading};
+use crate::plan::sequential;
 
 /// The verdicts of every rule, and the first failure, if any.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,8 +59,89 @@ fn shown(rule: &Compare, x: f64) -> String {
     }
 }
 
-/// Judges every rule on `readings` (None: not read this pass, nothing to judge).
-pub fn judge(rules: &[Compare], readings: Option<&Readings>) -> Judgement {
+/// How many requests a percentile needs before CloudWatch calls it statistically
+/// significant: `10 / (1 − q)` for `q` from 0.5 up (1,000 for p99), `10 / q` below
+/// ("Percentile-based alarms and low data samples", CloudWatch guide; CW-27). Average needs
+/// no more than the rule's own minimum.
+pub fn percentile_floor(statistic: &str) -> f64 {
+    statistic
+        .strip_prefix('p')
+        .and_then(|q| q.parse::<f64>().ok())
+        .filter(|q| *q > 0.0 && *q < 100.0)
+        .map_or(0.0, |q| {
+            let q = q / 100.0;
+            // Less a hair: 10 / (1 − 0.9) is 100.000…01 in floating point.
+            (if q >= 0.5 { 10.0 / (1.0 - q) } else { 10.0 / q } - 1e-6).ceil()
+        })
+}
+
+/// Judges a step's comparisons at `now`, its clock started at `since`: look `k` is the
+/// number of minutes begun since (CloudWatch's counts change once a minute).
+pub fn judge_step(
+    analysis: &crate::api::valid::Analysis,
+    readings: Option<&Readings>,
+    since: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Judgement {
+    let minutes = since.map_or(0, |s| now.duration_since(s).as_secs().max(0) / 60);
+    let look = u32::try_from(minutes + 1).unwrap_or(u32::MAX);
+    judge(&analysis.compare, readings, analysis.confidence, look)
+}
+
+/// What the end of a bake does about comparisons that have not passed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BakeEnd {
+    Proceed,
+    /// Bake on, judging again after the interval.
+    Hold(String, jiff::SignedDuration),
+    RollBack(String),
+}
+
+/// `analysis.onInconclusive` at a bake's end: every comparison passed (or the policy is
+/// `Proceed`) goes on; otherwise hold or roll back, naming the comparisons still open.
+pub fn at_bake_end(
+    analysis: &crate::api::valid::Analysis,
+    readings: Option<&Readings>,
+    since: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> BakeEnd {
+    use crate::api::OnInconclusive;
+    if analysis.compare.is_empty() || analysis.on_inconclusive == OnInconclusive::Proceed {
+        return BakeEnd::Proceed;
+    }
+    let judged = judge_step(analysis, readings, since, now);
+    let open: Vec<String> = (judged.views.iter())
+        .filter(|v| v.verdict != "Pass")
+        .map(|v| format!("{} {}", v.metric, v.verdict))
+        .collect();
+    if open.is_empty() && !judged.views.is_empty() {
+        return BakeEnd::Proceed;
+    }
+    let what = if open.is_empty() {
+        "no metrics read yet".to_owned()
+    } else {
+        open.join(", ")
+    };
+    let why = format!("the bake ended with comparisons not conclusive: {what}");
+    match analysis.on_inconclusive {
+        OnInconclusive::RollBack => BakeEnd::RollBack(why),
+        _ => BakeEnd::Hold(
+            format!("{why}; baking on until they pass (onInconclusive: Hold), or promote or abort"),
+            jiff::SignedDuration::try_from(analysis.interval)
+                .unwrap_or(jiff::SignedDuration::from_secs(15)),
+        ),
+    }
+}
+
+/// Judges every rule on `readings` (None: not read this pass, nothing to judge). `confidence`
+/// bounds the error-rate tests' false verdicts over every look of the step; `look` is this
+/// look's number (whole minutes since the step's clock started, at least 1).
+pub fn judge(
+    rules: &[Compare],
+    readings: Option<&Readings>,
+    confidence: f64,
+    look: u32,
+) -> Judgement {
     let Some(r) = readings else {
         return Judgement::default();
     };
@@ -67,51 +149,45 @@ pub fn judge(rules: &[Compare], readings: Option<&Readings>) -> Judgement {
     for (i, rule) in rules.iter().enumerate() {
         let (cand, champ) = (value(rule, &r.candidate, i), value(rule, &r.champion, i));
         let (ci, pi) = (r.candidate.invocations, r.champion.invocations);
-        let (verdict, message) = if ci < rule.min_invocations || pi < rule.min_invocations {
+        let needed = if is_rate(rule.metric) {
+            rule.min_invocations
+        } else {
+            rule.min_invocations.max(percentile_floor(&rule.statistic))
+        };
+        let (verdict, message) = if ci < needed || pi < needed {
             (
                 "Pending",
                 format!(
-                    "waiting for {} requests on each variant (candidate {ci:.0}, champion {pi:.0})",
-                    rule.min_invocations
+                    "waiting for {needed} requests on each variant (candidate {ci:.0}, champion {pi:.0})"
                 ),
             )
         } else {
             match (cand, champ) {
-                (Some(c), Some(p)) => {
-                    let (limit, margin) = match rule.margin {
-                        Margin::Ratio(x) => (p * x, format!("{x}× the champion")),
-                        Margin::Increase(d) => {
-                            (p + d, format!("the champion + {}", shown(rule, d)))
-                        }
+                (Some(c), Some(p)) if is_rate(rule.metric) => {
+                    let counts = |v: &VariantReading| sequential::Counts {
+                        invocations: v.invocations,
+                        errors: v.values.get(i).copied().flatten().unwrap_or(0.0),
                     };
-                    // A ratio of a champion at 0 allows nothing above 0.
-                    if c > limit {
-                        let why = format!(
-                            "{}: candidate {} is worse than {margin} ({} allowed, champion {})",
-                            label(rule),
-                            shown(rule, c),
-                            shown(rule, limit),
-                            shown(rule, p)
-                        );
-                        out.worse.get_or_insert(why.clone());
-                        ("Fail", why)
-                    } else {
-                        (
-                            "Pass",
-                            format!(
-                                "candidate {} within {margin} (champion {})",
-                                shown(rule, c),
-                                shown(rule, p)
-                            ),
-                        )
-                    }
+                    rate_verdict(
+                        rule,
+                        counts(&r.candidate),
+                        counts(&r.champion),
+                        (c, p),
+                        confidence,
+                        look,
+                    )
                 }
+                (Some(c), Some(p)) => point_verdict(rule, c, p),
                 _ => (
                     "Pending",
                     "no data point yet for one of the variants".to_owned(),
                 ),
             }
         };
+        if verdict == "Fail" {
+            out.worse
+                .get_or_insert(format!("{}: {message}", label(rule)));
+        }
         out.views.push(ComparisonView {
             metric: label(rule),
             candidate: cand,
@@ -123,6 +199,81 @@ pub fn judge(rules: &[Compare], readings: Option<&Readings>) -> Judgement {
         });
     }
     out
+}
+
+fn margin_text(rule: &Compare) -> String {
+    match rule.margin {
+        Margin::Ratio(x) => format!("{x}× the champion"),
+        Margin::Increase(d) => format!("the champion + {}", shown(rule, d)),
+    }
+}
+
+/// An error rate: the sequential test on the step's counts.
+fn rate_verdict(
+    rule: &Compare,
+    cand: sequential::Counts,
+    champ: sequential::Counts,
+    (c, p): (f64, f64),
+    confidence: f64,
+    look: u32,
+) -> (&'static str, String) {
+    let margin = match rule.margin {
+        Margin::Ratio(x) => sequential::RateMargin {
+            ratio: x,
+            increase: 0.0,
+        },
+        Margin::Increase(d) => sequential::RateMargin {
+            ratio: 1.0,
+            increase: d / 100.0,
+        },
+    };
+    let l = sequential::look(cand, champ, margin, confidence, look);
+    let interval = format!(
+        "beyond {}: {:+.2} to {:+.2} points at {:.0} % confidence over every look",
+        margin_text(rule),
+        100.0 * l.low,
+        100.0 * l.high,
+        100.0 * confidence
+    );
+    let facts = format!("candidate {}, champion {}", shown(rule, c), shown(rule, p));
+    match l.verdict {
+        sequential::Verdict::Fail => ("Fail", format!("{facts}: worse ({interval})")),
+        sequential::Verdict::Pass => ("Pass", format!("{facts}: within the margin ({interval})")),
+        sequential::Verdict::Inconclusive => (
+            "Inconclusive",
+            format!("{facts}: not yet conclusive ({interval})"),
+        ),
+    }
+}
+
+/// A latency: the candidate's value against the champion's and the margin.
+fn point_verdict(rule: &Compare, c: f64, p: f64) -> (&'static str, String) {
+    let limit = match rule.margin {
+        Margin::Ratio(x) => p * x,
+        Margin::Increase(d) => p + d,
+    };
+    if c > limit {
+        (
+            "Fail",
+            format!(
+                "candidate {} is worse than {} ({} allowed, champion {})",
+                shown(rule, c),
+                margin_text(rule),
+                shown(rule, limit),
+                shown(rule, p)
+            ),
+        )
+    } else {
+        (
+            "Pass",
+            format!(
+                "candidate {} within {} (champion {})",
+                shown(rule, c),
+                margin_text(rule),
+                shown(rule, p)
+            ),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +303,8 @@ mod tests {
                 candidate: cand,
                 champion: champ,
             }),
+            0.99,
+            5,
         );
         (j.views[0].verdict.clone(), j.worse.is_some())
     }
@@ -165,56 +318,91 @@ mod tests {
                 "too few requests on the candidate",
                 lat(Margin::Ratio(1.2)),
                 side(50.0, 900.0),
-                side(500.0, 100.0),
+                side(5000.0, 100.0),
                 "Pending",
             ),
             (
                 "too few on the champion",
                 lat(Margin::Ratio(1.2)),
-                side(500.0, 900.0),
+                side(5000.0, 900.0),
                 side(99.0, 100.0),
                 "Pending",
             ),
             (
                 "within the ratio",
                 lat(Margin::Ratio(1.2)),
-                side(500.0, 119_000.0),
-                side(500.0, 100_000.0),
+                side(5000.0, 119_000.0),
+                side(5000.0, 100_000.0),
                 "Pass",
             ),
             (
                 "beyond the ratio",
                 lat(Margin::Ratio(1.2)),
-                side(500.0, 121_000.0),
-                side(500.0, 100_000.0),
+                side(5000.0, 121_000.0),
+                side(5000.0, 100_000.0),
                 "Fail",
             ),
             (
                 "beyond an increase of 50 ms",
                 lat(Margin::Increase(50_000.0)),
-                side(500.0, 151_000.0),
-                side(500.0, 100_000.0),
+                side(5000.0, 151_000.0),
+                side(5000.0, 100_000.0),
                 "Fail",
             ),
             (
-                "a 5xx rate of 2 % against 1 % with 0.5 points allowed",
+                "a 5xx rate of 2 % against 1 % with 0.5 points allowed, over 1,000 requests: not yet conclusive",
                 rule(Invocation5XXErrorRate, Margin::Increase(0.5), 100.0),
                 side(1000.0, 20.0),
                 side(1000.0, 10.0),
+                "Inconclusive",
+            ),
+            (
+                "the same rates over 20,000 requests each: worse, with confidence",
+                rule(Invocation5XXErrorRate, Margin::Increase(0.5), 100.0),
+                side(20_000.0, 400.0),
+                side(20_000.0, 200.0),
                 "Fail",
             ),
             (
-                "a 5xx rate within 2 points",
+                "a 5xx rate within 2 points over 20,000 requests each",
                 rule(Invocation5XXErrorRate, Margin::Increase(2.0), 100.0),
-                side(1000.0, 20.0),
-                side(1000.0, 10.0),
+                side(20_000.0, 400.0),
+                side(20_000.0, 200.0),
                 "Pass",
+            ),
+            (
+                "one 5xx in 100 against a champion at 0 with a ratio: no evidence",
+                rule(Invocation5XXErrorRate, Margin::Ratio(1.5), 100.0),
+                side(100.0, 1.0),
+                side(900.0, 0.0),
+                "Inconclusive",
+            ),
+            (
+                "a p99 on fewer than 1,000 requests is not judged (CloudWatch's low-sample rule)",
+                lat(Margin::Ratio(1.2)),
+                side(999.0, 900_000.0),
+                side(5000.0, 100_000.0),
+                "Pending",
             ),
         ];
         for (what, r, c, p, expected) in cases {
             let (v, worse) = verdict(r, c, p);
             assert_eq!(v, expected, "{what}");
             assert_eq!(worse, expected == "Fail", "{what}");
+        }
+    }
+
+    #[test]
+    fn percentiles_need_the_samples_cloudwatch_asks_for() {
+        for (statistic, floor) in [
+            ("p99", 1000.0),
+            ("p90", 100.0),
+            ("p50", 20.0),
+            ("p10", 100.0),
+            ("Average", 0.0),
+            ("p99.9", 10_000.0),
+        ] {
+            assert_eq!(percentile_floor(statistic), floor, "{statistic}");
         }
     }
 
@@ -231,6 +419,8 @@ mod tests {
                 candidate: side(0.0, 0.0),
                 champion: side(10.0, 1.0),
             }),
+            0.99,
+            1,
         );
         assert_eq!(j.views[0].verdict, "Pending");
         assert_eq!(j.views[0].candidate, None);

@@ -21,6 +21,7 @@ pub mod markers;
 pub mod notice;
 pub mod observed;
 mod rollout;
+pub mod sequential;
 pub mod smoke;
 mod status;
 mod tag_budget;

@@ -215,7 +215,10 @@ fn comparison_views(p: &Planner<'_>) -> Vec<ComparisonView> {
         return Vec::new();
     }
     match &p.input.observed.comparison {
-        Some(r) => super::compare::judge(&p.spec().analysis.compare, Some(r)).views,
+        Some(r) => {
+            let analysis = &p.spec().analysis;
+            super::compare::judge_step(analysis, Some(r), p.markers.since, p.now()).views
+        }
         None => p
             .input
             .previous

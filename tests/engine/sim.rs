@@ -540,7 +540,7 @@ fn with_compare() -> ModelDeploymentSpec {
 /// Candidate latency from minute 12 on (the champion serves at 100 ms all along).
 fn latencies(candidate_us: u32) -> String {
     format!(
-        "metrics:\n  - {{at: 0s, variant: champion, metric: Invocations, value: 5000}}\n  - {{at: 0s, variant: champion, metric: ModelLatency, value: 100000}}\n  - {{at: 12m, variant: candidate, metric: Invocations, value: 400}}\n  - {{at: 12m, variant: candidate, metric: ModelLatency, value: {candidate_us}}}\n"
+        "metrics:\n  - {{at: 0s, variant: champion, metric: Invocations, value: 5000}}\n  - {{at: 0s, variant: champion, metric: ModelLatency, value: 100000}}\n  - {{at: 12m, variant: candidate, metric: Invocations, value: 1500}}\n  - {{at: 12m, variant: candidate, metric: ModelLatency, value: {candidate_us}}}\n"
     )
 }
 
@@ -573,11 +573,11 @@ async fn a_candidate_slower_than_the_champion_by_more_than_the_margin_is_rolled_
 
     let fine = run(&spec, false, &latencies(110_000)).await;
     assert_eq!(phase(&fine), Some(Phase::Succeeded), "{:#?}", fine.timeline);
-    // Too few requests: the step is not judged and the rollout goes on.
+    // Too few requests for a p99 (CloudWatch wants 1,000): not judged, the rollout goes on.
     let quiet = run(
         &spec,
         false,
-        &latencies(200_000).replace("value: 400", "value: 40"),
+        &latencies(200_000).replace("value: 1500", "value: 40"),
     )
     .await;
     assert_eq!(phase(&quiet), Some(Phase::Succeeded));

@@ -29,6 +29,9 @@ pub struct Analysis {
     pub existing: Vec<String>,
     pub owned: Vec<OwnedAlarm>,
     pub compare: Vec<Compare>,
+    /// The sequential tests' confidence (`analysis.confidence`).
+    pub confidence: f64,
+    pub on_inconclusive: OnInconclusive,
 }
 
 /// A candidate-against-champion comparison, its margin in the metric's unit (latencies in
@@ -175,12 +178,20 @@ pub(super) fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
             MIN_INTERVAL
         }
     };
+    if !(0.8..=0.9999).contains(&a.confidence) {
+        c.err(
+            "spec.analysis.confidence",
+            format!("{} must be between 0.8 and 0.9999", a.confidence),
+        );
+    }
     Analysis {
         rollback_on: a.rollback_on,
         interval,
         existing: a.alarms.existing.clone(),
         owned,
         compare,
+        confidence: a.confidence.clamp(0.8, 0.9999),
+        on_inconclusive: a.on_inconclusive,
     }
 }
 

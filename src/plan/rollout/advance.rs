@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 
 use super::super::actions::{Action, VariantPlan};
+use super::super::compare::BakeEnd;
 use super::super::desired::{
     candidate_only, candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags,
     model_plan, owned_alarms, variant_name,
@@ -146,9 +147,11 @@ fn ended(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) -> bool {
     }
     // Candidate against champion, on the metrics read this pass (a Step in effect only).
     if markers.stage == Some(Stage::Step) {
-        let judged = crate::plan::compare::judge(
-            &spec.analysis.compare,
+        let judged = crate::plan::compare::judge_step(
+            &spec.analysis,
             p.input.observed.comparison.as_ref(),
+            markers.since,
+            p.now(),
         );
         if let Some(why) = judged.worse {
             judged_worse(p, ep, why, "ComparisonFailed", f);
@@ -490,6 +493,22 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
                 step.weight
             ),
         );
+    }
+    let spec = p.spec();
+    let readings = p.input.observed.comparison.as_ref();
+    match crate::plan::compare::at_bake_end(&spec.analysis, readings, p.markers.since, p.now()) {
+        BakeEnd::Proceed => {}
+        BakeEnd::RollBack(why) => return judged_worse(p, ep, why, "ComparisonInconclusive", f),
+        BakeEnd::Hold(why, every) => {
+            // Baking on, judged every interval, until the comparisons pass (or a human acts).
+            p.next = Next::At(later(p.now(), every));
+            return p.judge(
+                Phase::Progressing,
+                Health::Progressing,
+                "ComparisonInconclusive",
+                why,
+            );
+        }
     }
     match steps.get(i) {
         Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight, f),

@@ -501,7 +501,8 @@ async fn a_candidate_slower_than_the_champion_is_rolled_back() {
             300_000.0
         };
         for (metric, values) in [
-            ("Invocations", vec![1.0; 50]),
+            // A p99 is judged on 1,000 requests or more (CloudWatch's low-sample rule).
+            ("Invocations", vec![25.0; 50]),
             ("ModelLatency", vec![latency; 50]),
         ] {
             acct.emu.control(

@@ -10,6 +10,7 @@ mod gates;
 mod lifecycle;
 mod sources;
 mod strategies;
+mod verdicts;
 
 use sagemaker_rollout::api::*;
 use sagemaker_rollout::plan::actions::Action;

@@ -1,0 +1,148 @@
+//! Error-rate comparison, measured (a benchmark, not a test): Monte-Carlo canary steps with
+//! Poisson traffic and binomial errors, judged once a minute for a 10-minute bake by the
+//! point-estimate judge of earlier versions (`candidate rate > champion rate + margin` as
+//! soon as both sides served `minInvocations`) and by the sequential test
+//! (`plan::compare::judge`, confidence 0.99), on the same simulated steps.
+//!
+//! `cargo run --example analysis_bench [STEPS]` (default 2,000 steps a cell) prints
+//! one Markdown table: per traffic level and effect, the share of steps each judge failed
+//! (rolled back) and the median minute of the failures. The rule is `Invocation5XXErrorRate`
+//! with `maxIncrease: 1` (one percentage point) and `minInvocations: 100`; the champion
+//! takes 9 requests for each of the candidate's (a 10 % canary step).
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Binomial, Distribution, Poisson};
+use sagemaker_rollout::api::CompareMetric;
+use sagemaker_rollout::api::valid::{Compare, Margin};
+use sagemaker_rollout::plan::compare::judge;
+use sagemaker_rollout::plan::observed::{Readings, VariantReading};
+
+const MINUTES: u32 = 10;
+const MARGIN_POINTS: f64 = 1.0;
+const MIN_INVOCATIONS: f64 = 100.0;
+
+struct Side {
+    invocations: u64,
+    errors: u64,
+}
+
+fn minute(rng: &mut StdRng, rate_per_min: f64, p: f64, side: &mut Side) {
+    let n = Poisson::new(rate_per_min).map_or(0.0, |d| d.sample(rng)) as u64;
+    let e = Binomial::new(n, p.clamp(0.0, 1.0)).map_or(0, |d| d.sample(rng));
+    side.invocations += n;
+    side.errors += e;
+}
+
+/// The point-estimate judge of earlier versions.
+fn old_fails(c: &Side, p: &Side) -> bool {
+    let (ci, pi) = (c.invocations as f64, p.invocations as f64);
+    if ci < MIN_INVOCATIONS || pi < MIN_INVOCATIONS {
+        return false;
+    }
+    100.0 * c.errors as f64 / ci > 100.0 * p.errors as f64 / pi + MARGIN_POINTS
+}
+
+fn new_fails(rule: &Compare, c: &Side, p: &Side, look: u32) -> bool {
+    let reading = |s: &Side| VariantReading {
+        invocations: s.invocations as f64,
+        values: vec![Some(s.errors as f64)],
+    };
+    let readings = Readings {
+        candidate: reading(c),
+        champion: reading(p),
+    };
+    judge(std::slice::from_ref(rule), Some(&readings), 0.99, look)
+        .worse
+        .is_some()
+}
+
+/// One cell: the share of steps each judge failed, and the median minute of failure.
+fn cell(
+    steps: u32,
+    per_min: f64,
+    champion: f64,
+    effect: f64,
+    seed: u64,
+) -> [(f64, Option<u32>); 2] {
+    let rule = Compare {
+        metric: CompareMetric::Invocation5XXErrorRate,
+        statistic: "Sum".into(),
+        margin: Margin::Increase(MARGIN_POINTS),
+        min_invocations: MIN_INVOCATIONS,
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut when: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..steps {
+        let (mut c, mut p) = (
+            Side {
+                invocations: 0,
+                errors: 0,
+            },
+            Side {
+                invocations: 0,
+                errors: 0,
+            },
+        );
+        let mut failed = [None, None];
+        for m in 1..=MINUTES {
+            minute(&mut rng, per_min, champion + effect, &mut c);
+            minute(&mut rng, 9.0 * per_min, champion, &mut p);
+            if failed[0].is_none() && old_fails(&c, &p) {
+                failed[0] = Some(m);
+            }
+            if failed[1].is_none() && new_fails(&rule, &c, &p, m) {
+                failed[1] = Some(m);
+            }
+        }
+        for (judge, at) in failed.iter().enumerate() {
+            if let Some(m) = at {
+                when[judge].push(*m);
+            }
+        }
+    }
+    when.map(|mut w| {
+        w.sort_unstable();
+        (
+            100.0 * w.len() as f64 / f64::from(steps),
+            w.get(w.len() / 2).copied(),
+        )
+    })
+}
+
+fn main() {
+    let steps: u32 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
+    println!(
+        "{steps} simulated 10-minute steps per cell; rule Invocation5XXErrorRate, maxIncrease 1 point, minInvocations 100; champion at 9× the candidate's traffic.\n"
+    );
+    println!(
+        "| candidate req/min | champion 5xx | candidate 5xx | truth | earlier judge: failed | minute | sequential (0.99): failed | minute |"
+    );
+    println!("|---:|---:|---:|---|---:|---:|---:|---:|");
+    let mut seed = 1;
+    for per_min in [10.0, 100.0, 1000.0] {
+        for champion in [0.0, 0.01] {
+            for (effect, truth) in [
+                (0.0, "identical: a failure is false"),
+                (0.01, "at the margin: a failure is false"),
+                (0.05, "+5 points: a failure is a catch"),
+            ] {
+                seed += 1;
+                let [old, new] = cell(steps, per_min, champion, effect, seed);
+                let minute = |m: Option<u32>| m.map_or("—".to_owned(), |m| m.to_string());
+                println!(
+                    "| {per_min:.0} | {:.0} % | {:.0} % | {truth} | {:.1} % | {} | {:.1} % | {} |",
+                    100.0 * champion,
+                    100.0 * (champion + effect),
+                    old.0,
+                    minute(old.1),
+                    new.0,
+                    minute(new.1)
+                );
+            }
+        }
+    }
+}

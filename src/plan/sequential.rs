@@ -1,0 +1,182 @@
+//! Always-valid comparison of two error rates: a confidence sequence on the candidate's rate
+//! minus the champion's (scaled), looked at as often as one likes without inflating the
+//! chance of a false rollback beyond `1 - confidence`.
+//!
+//! How: the step's looks are numbered by whole minutes since its clock started (CloudWatch's
+//! counts change once a minute), and look `k` spends `alpha · 6 / (π² k²)` of the error budget
+//! — the sum over every look is `alpha`, so a union bound holds whatever the number of looks
+//! (a Bonferroni confidence sequence). At each look, the Agresti–Caffo interval (one error
+//! and one success added to each side, which keeps a champion at 0 errors from making any
+//! candidate error a certainty) on `candidate − ratio × champion − increase` gives:
+//! - **Fail**: the whole interval is above 0 — worse than the margin, with confidence;
+//! - **Pass**: the whole interval is at or below 0 — within the margin, with confidence;
+//! - **Inconclusive**: neither yet.
+//!
+//! Pure; measured against the point-estimate judge it replaces in `examples/analysis_bench.rs`
+//! (docs/benchmarks.md).
+
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// A variant's requests and errors over the step so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Counts {
+    pub invocations: f64,
+    pub errors: f64,
+}
+
+/// What worse than the margin means: `candidate > ratio × champion + increase` (rates as
+/// fractions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateMargin {
+    pub ratio: f64,
+    pub increase: f64,
+}
+
+/// The verdict of one look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Fail,
+    Pass,
+    Inconclusive,
+}
+
+/// The outcome of one look, with the interval it rests on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Look {
+    pub verdict: Verdict,
+    /// Interval on `candidate − ratio × champion − increase` (fractions).
+    pub low: f64,
+    pub high: f64,
+    /// The share of the error budget this look spends.
+    pub alpha: f64,
+}
+
+/// The share of `alpha` look `k` (1-based) may spend: `alpha · 6 / (π² k²)`.
+pub fn spent(alpha: f64, k: u32) -> f64 {
+    let k = f64::from(k.max(1));
+    alpha * 6.0 / (std::f64::consts::PI.powi(2) * k * k)
+}
+
+/// Judges look `k` of a step with `confidence` (e.g. 0.99).
+pub fn look(
+    candidate: Counts,
+    champion: Counts,
+    margin: RateMargin,
+    confidence: f64,
+    k: u32,
+) -> Look {
+    let alpha = spent(1.0 - confidence, k);
+    // One-sided at alpha per direction would spend 2·alpha per look; each direction gets
+    // half, so Fail alone (the decision that acts) stays within the budget either way.
+    let z = Normal::standard().inverse_cdf(1.0 - alpha / 2.0);
+    let adjusted = |c: Counts| {
+        let n = c.invocations.max(0.0) + 2.0;
+        let p = (c.errors.clamp(0.0, c.invocations.max(0.0)) + 1.0) / n;
+        (p, p * (1.0 - p) / n)
+    };
+    let (pc, vc) = adjusted(candidate);
+    let (pp, vp) = adjusted(champion);
+    let d = pc - margin.ratio * pp - margin.increase;
+    let se = (vc + margin.ratio * margin.ratio * vp).sqrt();
+    let (low, high) = (d - z * se, d + z * se);
+    let verdict = if low > 0.0 {
+        Verdict::Fail
+    } else if high <= 0.0 {
+        Verdict::Pass
+    } else {
+        Verdict::Inconclusive
+    };
+    Look {
+        verdict,
+        low,
+        high,
+        alpha,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(invocations: f64, errors: f64) -> Counts {
+        Counts {
+            invocations,
+            errors,
+        }
+    }
+
+    const ONE_POINT: RateMargin = RateMargin {
+        ratio: 1.0,
+        increase: 0.01,
+    };
+
+    #[test]
+    fn the_budget_over_every_look_is_alpha() {
+        let total: f64 = (1..100_000).map(|k| spent(0.01, k)).sum();
+        assert!(total < 0.01 && total > 0.0099, "{total}");
+    }
+
+    #[test]
+    fn each_verdict_needs_its_evidence() {
+        let rows = [
+            (
+                "one 5xx in 100 against a champion at 0 is no evidence",
+                c(100.0, 1.0),
+                c(900.0, 0.0),
+                1,
+                Verdict::Inconclusive,
+            ),
+            (
+                "6 % against 1 % over 1,000 requests each is worse than one point",
+                c(1000.0, 60.0),
+                c(1000.0, 10.0),
+                10,
+                Verdict::Fail,
+            ),
+            (
+                "equal rates over 10,000 requests each are within one point",
+                c(10_000.0, 100.0),
+                c(90_000.0, 900.0),
+                10,
+                Verdict::Pass,
+            ),
+            (
+                "a few requests say nothing either way",
+                c(20.0, 0.0),
+                c(180.0, 2.0),
+                1,
+                Verdict::Inconclusive,
+            ),
+            (
+                "the same evidence at a later look is held to a stricter bar",
+                c(400.0, 20.0),
+                c(3600.0, 10.0),
+                1,
+                Verdict::Fail,
+            ),
+            (
+                "... and stops being enough",
+                c(400.0, 20.0),
+                c(3600.0, 10.0),
+                60,
+                Verdict::Inconclusive,
+            ),
+        ];
+        for (what, cand, champ, k, expected) in rows {
+            let l = look(cand, champ, ONE_POINT, 0.99, k);
+            assert_eq!(l.verdict, expected, "{what}: {l:?}");
+        }
+    }
+
+    #[test]
+    fn a_ratio_against_a_champion_at_zero_still_needs_evidence() {
+        let doubled = RateMargin {
+            ratio: 2.0,
+            increase: 0.0,
+        };
+        let l = look(c(200.0, 1.0), c(1800.0, 0.0), doubled, 0.99, 3);
+        assert_eq!(l.verdict, Verdict::Inconclusive, "{l:?}");
+        let l = look(c(2000.0, 100.0), c(18_000.0, 0.0), doubled, 0.99, 3);
+        assert_eq!(l.verdict, Verdict::Fail, "{l:?}");
+    }
+}

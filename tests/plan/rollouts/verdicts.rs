@@ -1,0 +1,142 @@
+//! Candidate against champion at a step: each verdict of the sequential error-rate test and
+//! what it does — Fail rolls back at once, Inconclusive bakes on, and at the bake's end an
+//! open comparison follows `analysis.onInconclusive`.
+
+use sagemaker_rollout::api::*;
+use sagemaker_rollout::plan::observed::{Readings, VariantReading};
+use sagemaker_rollout::plan::*;
+
+use super::*;
+use crate::support::*;
+
+fn with_rate_rule(on_inconclusive: OnInconclusive) -> ModelDeploymentSpec {
+    let mut s = spec(Strategy::Canary);
+    s.analysis.compare = vec![CompareRule {
+        metric: CompareMetric::Invocation5XXErrorRate,
+        statistic: "p99".into(),
+        max_ratio: None,
+        max_increase: Some("1%".into()),
+        min_invocations: 100,
+    }];
+    s.analysis.on_inconclusive = on_inconclusive;
+    s
+}
+
+/// Requests and 5xx of each variant over the step so far.
+fn counts(cand: (f64, f64), champ: (f64, f64)) -> Option<Readings> {
+    let side = |(n, e): (f64, f64)| VariantReading {
+        invocations: n,
+        values: vec![Some(e)],
+    };
+    Some(Readings {
+        candidate: side(cand),
+        champion: side(champ),
+    })
+}
+
+fn reason(p: &Plan) -> String {
+    p.status.conditions[0].reason.clone()
+}
+
+/// At step 1, baking (`minutes` into the bake), with these counts; the plan of that pass.
+fn at_step(s: &ModelDeploymentSpec, minutes: i64, readings: Option<Readings>) -> (World, Plan) {
+    let mut w = World::with_champion(s);
+    until_stage(&mut w, s, Stage::Step, 1, 100);
+    if w.markers().since.is_none() {
+        // The pass that sees the weights in effect starts the bake's clock.
+        w.step(s);
+    }
+    let since = w.markers().since.expect("the bake's clock started");
+    w.now = since + jiff::SignedDuration::from_mins(minutes);
+    w.comparison = readings;
+    let p = w.plan(s, false);
+    (w, p)
+}
+
+#[test]
+fn each_verdict_of_a_rate_comparison_does_what_it_says() {
+    type Row = (
+        &'static str,
+        OnInconclusive,
+        i64,
+        Option<Readings>,
+        &'static str,
+    );
+    let worse = counts((2000.0, 120.0), (18_000.0, 180.0));
+    let open = counts((200.0, 4.0), (1800.0, 18.0));
+    let within = counts((20_000.0, 200.0), (180_000.0, 1800.0));
+    let rows: Vec<Row> = vec![
+        (
+            "6 % against 1 % over 2,000 requests fails mid-bake: roll back now",
+            OnInconclusive::Proceed,
+            3,
+            worse.clone(),
+            "RollingBack",
+        ),
+        (
+            "2 % against 1 % over 200 requests is inconclusive mid-bake: bake on",
+            OnInconclusive::RollBack,
+            3,
+            open.clone(),
+            "Baking",
+        ),
+        (
+            "still inconclusive at the bake's end with Proceed: the next step",
+            OnInconclusive::Proceed,
+            10,
+            open.clone(),
+            "StepAdvanced",
+        ),
+        (
+            "still inconclusive at the bake's end with Hold: bake on until it passes",
+            OnInconclusive::Hold,
+            10,
+            open.clone(),
+            "ComparisonInconclusive",
+        ),
+        (
+            "still inconclusive at the bake's end with RollBack: roll back",
+            OnInconclusive::RollBack,
+            10,
+            open,
+            "RollingBack",
+        ),
+        (
+            "within the margin with confidence at the bake's end, whatever the policy: next step",
+            OnInconclusive::RollBack,
+            10,
+            within,
+            "StepAdvanced",
+        ),
+        (
+            "no metrics read at the bake's end with Hold: hold",
+            OnInconclusive::Hold,
+            10,
+            None,
+            "ComparisonInconclusive",
+        ),
+    ];
+    for (what, policy, minutes, readings, expected) in rows {
+        let s = with_rate_rule(policy);
+        let (_, p) = at_step(&s, minutes, readings);
+        let got = if p.events.iter().any(|e| e.reason == "StepAdvanced") {
+            "StepAdvanced".to_owned()
+        } else {
+            reason(&p)
+        };
+        assert_eq!(got, expected, "{what}: {}", p.status.conditions[0].message);
+    }
+}
+
+#[test]
+fn the_status_shows_each_comparisons_interval_and_verdict() {
+    let s = with_rate_rule(OnInconclusive::Proceed);
+    let (_, p) = at_step(&s, 3, counts((200.0, 4.0), (1800.0, 18.0)));
+    let view = &p.status.comparison[0];
+    assert_eq!(view.verdict, "Inconclusive");
+    assert!(
+        view.message.contains("99 % confidence") && view.message.contains("points"),
+        "{}",
+        view.message
+    );
+}
