@@ -37,6 +37,9 @@ pub struct Metrics {
     aws_calls: Family<Labels, Counter>,
     phase: Family<Labels, Gauge>,
     weight: Family<Labels, Gauge>,
+    comparison: Family<Labels, Gauge>,
+    /// The comparison metrics each resource has series for, to drop them when it goes.
+    compared: Mutex<std::collections::HashMap<(String, String), Vec<String>>>,
     leader: Gauge,
     alarm_watch_reads: Counter,
     aws_throttles: Counter,
@@ -48,6 +51,18 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
+}
+
+/// The verdicts a comparison can be at (`status.comparison[].verdict`).
+const VERDICTS: [&str; 4] = ["Pending", "Inconclusive", "Pass", "Fail"];
+
+fn comparison_labels(namespace: &str, name: &str, metric: &str, verdict: &str) -> Labels {
+    labels(&[
+        ("namespace", namespace),
+        ("name", name),
+        ("metric", metric),
+        ("verdict", verdict),
+    ])
 }
 
 fn phase_labels(namespace: &str, name: &str, phase: Phase) -> Labels {
@@ -76,6 +91,8 @@ impl Metrics {
             aws_calls: Family::default(),
             phase: Family::default(),
             weight: Family::default(),
+            comparison: Family::default(),
+            compared: Mutex::default(),
             leader: Gauge::default(),
             alarm_watch_reads: Counter::default(),
             aws_throttles: Counter::default(),
@@ -110,6 +127,11 @@ impl Metrics {
             "modeldeployment_candidate_weight",
             "Percent of traffic the candidate variant receives",
             me.weight.clone(),
+        );
+        registry.register(
+            "comparison_verdict",
+            "1 for the verdict each candidate-against-champion comparison is at (Pending, Inconclusive, Pass, Fail), 0 for the others",
+            me.comparison.clone(),
         );
         registry.register(
             "leader",
@@ -185,6 +207,30 @@ impl Metrics {
         self.weight
             .get_or_create(&labels(&[("namespace", namespace), ("name", name)]))
             .set(i64::from(weight));
+        let metrics: Vec<String> = status.comparison.iter().map(|c| c.metric.clone()).collect();
+        self.drop_comparisons(namespace, name, &metrics);
+        for c in &status.comparison {
+            for v in VERDICTS {
+                self.comparison
+                    .get_or_create(&comparison_labels(namespace, name, &c.metric, v))
+                    .set(i64::from(c.verdict == v));
+            }
+        }
+        if let Ok(mut m) = self.compared.lock() {
+            m.insert((namespace.to_owned(), name.to_owned()), metrics);
+        }
+    }
+
+    /// Drops the comparison series of a resource but those of `keep`.
+    fn drop_comparisons(&self, namespace: &str, name: &str, keep: &[String]) {
+        let key = (namespace.to_owned(), name.to_owned());
+        let old = (self.compared.lock().ok()).and_then(|mut m| m.remove(&key));
+        for metric in old.unwrap_or_default().iter().filter(|m| !keep.contains(m)) {
+            for v in VERDICTS {
+                self.comparison
+                    .remove(&comparison_labels(namespace, name, metric, v));
+            }
+        }
     }
 
     /// Drops the series of a resource that is gone.
@@ -194,6 +240,7 @@ impl Metrics {
         }
         self.weight
             .remove(&labels(&[("namespace", namespace), ("name", name)]));
+        self.drop_comparisons(namespace, name, &[]);
     }
 
     /// The Prometheus text exposition.
@@ -209,5 +256,52 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ComparisonView;
+
+    fn view(metric: &str, verdict: &str) -> ComparisonView {
+        ComparisonView {
+            metric: metric.into(),
+            candidate: None,
+            champion: None,
+            candidate_invocations: 0,
+            champion_invocations: 0,
+            verdict: verdict.into(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_comparison_has_one_verdict_series_at_one_and_goes_with_its_resource() {
+        let m = Metrics::new();
+        let mut st = ModelDeploymentStatus {
+            comparison: vec![view("Invocation5XXErrorRate", "Inconclusive")],
+            ..Default::default()
+        };
+        m.resource("ml-prod", "churn", &st);
+        let text = m.render();
+        let series = r#"sagemaker_rollout_comparison_verdict{namespace="ml-prod",name="churn",metric="Invocation5XXErrorRate",verdict="#;
+        assert!(
+            text.contains(&format!("{series}\"Inconclusive\"}} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("{series}\"Fail\"}} 0")), "{text}");
+        st.comparison = vec![view("ModelLatency p99", "Pass")];
+        m.resource("ml-prod", "churn", &st);
+        let text = m.render();
+        assert!(
+            !text.contains(series),
+            "a comparison no longer made has no series: {text}"
+        );
+        m.forget("ml-prod", "churn");
+        assert!(
+            !m.render().contains("comparison_verdict{"),
+            "gone with the resource"
+        );
     }
 }
