@@ -671,3 +671,56 @@ fn the_chart_refuses_to_render_without_an_image_and_says_how_to_get_one() {
         "registry.example.com/ml-platform/sagemaker-rollout:1.2.3"
     );
 }
+
+/// A one-team cluster installs with one value: `tenancy.mode=single` runs the controller
+/// without DeploymentPolicies (and without reading them); the default is multi-tenant, with
+/// the cluster id passed on when set.
+#[test]
+fn one_value_switches_the_chart_to_single_tenant_mode() {
+    let tenancy_rules = |d: &[Value]| -> Vec<String> {
+        of_kind(d, "ClusterRole")
+            .into_iter()
+            .filter(|r| {
+                r["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-tenancy"))
+            })
+            .flat_map(|r| r["rules"].as_array().cloned().unwrap_or_default())
+            .flat_map(|r| r["resources"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let multi = docs(&template(&["--set", "tenancy.clusterId=prod-eu-1"]));
+    let e = env(of_kind(&multi, "Deployment")[0]);
+    assert_eq!(e["TENANCY"]["value"], "multi");
+    assert_eq!(e["CLUSTER_ID"]["value"], "prod-eu-1");
+    assert_eq!(tenancy_rules(&multi), ["namespaces", "deploymentpolicies"]);
+    let single = docs(&template(&["--set", "tenancy.mode=single"]));
+    let e = env(of_kind(&single, "Deployment")[0]);
+    assert_eq!(e["TENANCY"]["value"], "single");
+    assert!(
+        !e.contains_key("CLUSTER_ID"),
+        "kube-system's UID by default"
+    );
+    assert_eq!(
+        tenancy_rules(&single),
+        ["namespaces"],
+        "no DeploymentPolicy read"
+    );
+    let refused = std::process::Command::new(tool("helm"))
+        .args([
+            "template",
+            "sr",
+            CHART,
+            "--set",
+            IMAGE,
+            "--set",
+            "tenancy.mode=shared",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the schema refuses an unknown mode"
+    );
+}
