@@ -192,7 +192,7 @@ impl Alarms for SdkAlarms {
                 .metrics(
                     MetricDataQuery::builder()
                         .id("rate")
-                        .expression("100 * errors / invocations")
+                        .expression(a.rate_expression())
                         .label(format!("{} per 100 invocations", a.metric_name))
                         .return_data(true)
                         .build(),

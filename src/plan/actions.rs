@@ -124,8 +124,9 @@ pub enum AlarmKind {
     /// The metric over the threshold; missing data is not breaching.
     Above,
     /// `100 * metric / Invocations` (same namespace and dimensions, per-minute sums) over the
-    /// threshold, by CloudWatch metric math: without requests there is no data point, and
-    /// missing data is not breaching.
+    /// threshold, by CloudWatch metric math, judged only on minutes with at least
+    /// [`AlarmPlan::rate_guard`] requests (fewer: no data point, and missing data is not
+    /// breaching), so that one error among a handful of requests never rolls back.
     RateAbove,
     /// A floor: the metric under the threshold, and missing data breaching. ALARM from
     /// creation until traffic arrives, so it is watched only once the candidate has had
@@ -147,6 +148,28 @@ pub struct AlarmPlan {
 }
 
 impl AlarmPlan {
+    /// The fewest requests a minute of a rate alarm is judged on: enough that three errors
+    /// are needed to cross the threshold, and at least 20 — `max(20, ⌈300 / threshold⌉)`
+    /// (5 % → 60 requests, 1 % → 300).
+    pub fn rate_guard(&self) -> f64 {
+        if self.threshold > 0.0 {
+            (300.0 / self.threshold).ceil().max(20.0)
+        } else {
+            20.0
+        }
+    }
+
+    /// The metric math of a rate alarm over the queries `errors` and `invocations`: the rate
+    /// where the minute had [`Self::rate_guard`] requests, no data point otherwise (an `IF`
+    /// without a false value drops the point, CW-28; a minute without requests would divide
+    /// by zero, which drops it too, CW-17).
+    pub fn rate_expression(&self) -> String {
+        format!(
+            "IF(invocations >= {}, 100 * errors / invocations)",
+            self.rate_guard()
+        )
+    }
+
     /// How long after the candidate starts taking traffic the alarm says something: a floor
     /// needs its evaluation periods of data (plus a minute for CloudWatch to publish the
     /// last); the others say something at once.
@@ -297,5 +320,40 @@ impl Action {
             Self::RecordHistory(_) => "RecordHistory",
             Self::RemoveFinalizer => "RemoveFinalizer",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(threshold: f64) -> AlarmPlan {
+        AlarmPlan {
+            name: "r".into(),
+            kind: AlarmKind::RateAbove,
+            namespace: "AWS/SageMaker".into(),
+            metric_name: "Invocation5XXErrors".into(),
+            statistic: "Sum".into(),
+            threshold,
+            periods: 2,
+            dimensions: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_rate_alarm_needs_three_errors_to_cross_its_threshold_and_skips_quiet_minutes() {
+        for (threshold, guard) in [(5.0, 60.0), (1.0, 300.0), (50.0, 20.0), (0.0, 20.0)] {
+            let a = rate(threshold);
+            assert_eq!(a.rate_guard(), guard, "{threshold} %");
+            // Two errors among the guard's requests stay at or under the threshold.
+            if threshold > 0.0 {
+                assert!(200.0 / guard <= threshold, "{threshold} %");
+            }
+        }
+        assert_eq!(
+            rate(5.0).rate_expression(),
+            "IF(invocations >= 60, 100 * errors / invocations)"
+        );
     }
 }

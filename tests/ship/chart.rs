@@ -707,7 +707,7 @@ fn one_value_switches_the_chart_to_single_tenant_mode() {
         ["namespaces"],
         "no DeploymentPolicy read"
     );
-    let refused = std::process::Command::new(tool("helm"))
+    let refused = Command::new(tool("helm"))
         .args([
             "template",
             "sr",
