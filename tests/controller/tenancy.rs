@@ -30,6 +30,19 @@ fn policy(name: &str, namespace: &str, endpoints: &str) -> Value {
     })
 }
 
+/// Waits (virtual time, at most `secs`) until the resource is Stalled for `reason`.
+async fn until_stalled(w: &World, reason: &str, secs: u64) {
+    w.until(reason, Duration::from_secs(secs), |w| {
+        w.condition("Stalled").1 == reason
+    })
+    .await;
+}
+
+/// Whether every client set the controller asked for satisfies `ok`.
+fn every_session(w: &World, ok: impl Fn(&sagemaker_rollout::aws::Settings) -> bool) -> bool {
+    w.sessions.lock().unwrap().iter().all(ok)
+}
+
 fn multi_tenant() -> sagemaker_rollout::controller::Config {
     sagemaker_rollout::controller::Config {
         tenancy: Tenancy::Multi,
@@ -44,10 +57,7 @@ async fn a_namespace_needs_a_policy_and_acts_as_its_tenant_through_the_policys_r
     let w = World::new(&m, false);
     let c = w.start_with(multi_tenant());
     w.apply(&m).await;
-    w.until("NoPolicy", Duration::from_secs(600), |w| {
-        w.condition("Stalled").1 == "NoPolicy"
-    })
-    .await;
+    until_stalled(&w, "NoPolicy", 600).await;
     assert!(
         w.sessions.lock().unwrap().is_empty(),
         "no AWS client before a policy grants the namespace"
@@ -77,10 +87,7 @@ async fn a_namespace_needs_a_policy_and_acts_as_its_tenant_through_the_policys_r
     // the resync.
     w.fake
         .insert("deploymentpolicies", policy("ml-prod", NS, "other-*"));
-    w.until("PolicyViolation", Duration::from_secs(60), |w| {
-        w.condition("Stalled").1 == "PolicyViolation"
-    })
-    .await;
+    until_stalled(&w, "PolicyViolation", 60).await;
     let (_, _, message) = w.condition("Stalled");
     assert!(
         message.contains("spec.endpointName") && message.contains("DeploymentPolicy ml-prod"),
@@ -128,11 +135,7 @@ async fn another_tenant_asking_for_the_first_ones_endpoint_is_refused_by_its_own
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     assert!(
-        w.sessions
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|s| s.tenant.as_ref().is_some_and(|t| t.namespace == NS)),
+        every_session(&w, |s| s.tenant.as_ref().is_some_and(|t| t.namespace == NS)),
         "the fraud tenant never got an AWS session"
     );
     c.shutdown().await;
@@ -162,16 +165,9 @@ async fn the_role_a_resource_acted_through_is_pinned_against_spec_edits_and_othe
     let mut moved = m.clone();
     moved["spec"]["executionRoleArn"] = json!("arn:aws:iam::999999999999:role/sagemaker-exec");
     w.apply(&moved).await;
-    w.until("PolicyViolation", Duration::from_secs(600), |w| {
-        w.condition("Stalled").1 == "PolicyViolation"
-    })
-    .await;
+    until_stalled(&w, "PolicyViolation", 600).await;
     assert!(
-        w.sessions
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|s| s.assume_role_arn.as_deref() == Some(ROLE)),
+        every_session(&w, |s| s.assume_role_arn.as_deref() == Some(ROLE)),
         "never acted through the other account's role"
     );
     c.shutdown().await;
@@ -186,10 +182,7 @@ async fn a_refused_resource_that_never_acted_is_deleted_and_no_cluster_id_is_eve
     let w = World::new(&m, false);
     let c = w.start_with(multi_tenant());
     w.apply(&m).await;
-    w.until("NoPolicy", Duration::from_secs(600), |w| {
-        w.condition("Stalled").1 == "NoPolicy"
-    })
-    .await;
+    until_stalled(&w, "NoPolicy", 600).await;
     w.delete_and_wait().await;
     assert!(
         w.sessions.lock().unwrap().is_empty(),
