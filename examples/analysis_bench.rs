@@ -5,10 +5,12 @@
 //! (`plan::compare::judge`, confidence 0.99), on the same simulated steps.
 //!
 //! `cargo run --example analysis_bench [STEPS]` (default 2,000 steps a cell) prints
-//! one Markdown table: per traffic level and effect, the share of steps each judge failed
-//! (rolled back) and the median minute of the failures. The rule is `Invocation5XXErrorRate`
-//! with `maxIncrease: 1` (one percentage point) and `minInvocations: 100`; the champion
-//! takes 9 requests for each of the candidate's (a 10 % canary step).
+//! one Markdown table: per traffic level, split and effect, the share of steps each judge
+//! failed (rolled back) and the median minute of the failures. The rule is
+//! `Invocation5XXErrorRate` with `maxIncrease: 1` (one percentage point) and
+//! `minInvocations: 100`. The splits: a 10 % canary step (the champion serves 9 requests for
+//! each of the candidate's) and a 90 % Linear step (1 for 9). Looks are once a minute on whole
+//! minutes, as the controller judges them.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -61,6 +63,7 @@ fn new_fails(rule: &Compare, c: &Side, p: &Side, look: u32) -> bool {
 fn cell(
     steps: u32,
     per_min: f64,
+    champion_share: f64,
     champion: f64,
     effect: f64,
     seed: u64,
@@ -87,7 +90,7 @@ fn cell(
         let mut failed = [None, None];
         for m in 1..=MINUTES {
             minute(&mut rng, per_min, champion + effect, &mut c);
-            minute(&mut rng, 9.0 * per_min, champion, &mut p);
+            minute(&mut rng, champion_share * per_min, champion, &mut p);
             if failed[0].is_none() && old_fails(&c, &p) {
                 failed[0] = Some(m);
             }
@@ -116,25 +119,32 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
     println!(
-        "{steps} simulated 10-minute steps per cell; rule Invocation5XXErrorRate, maxIncrease 1 point, minInvocations 100; champion at 9× the candidate's traffic.\n"
+        "{steps} simulated 10-minute steps per cell; rule Invocation5XXErrorRate, maxIncrease 1 point, minInvocations 100.\n"
     );
     println!(
-        "| candidate req/min | champion 5xx | candidate 5xx | truth | earlier judge: failed | minute | sequential (0.99): failed | minute |"
+        "| candidate req/min | step | champion 5xx | candidate 5xx | truth | earlier judge: failed | minute | sequential (0.99): failed | minute |"
     );
-    println!("|---:|---:|---:|---|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---|---:|---:|---:|---:|");
     let mut seed = 1;
-    for per_min in [10.0, 100.0, 1000.0] {
-        for champion in [0.0, 0.01] {
+    let cells = [
+        (10.0, 9.0, "10 %", [0.0, 0.01]),
+        (100.0, 9.0, "10 %", [0.0, 0.01]),
+        (1000.0, 9.0, "10 %", [0.0, 0.01]),
+        (100.0, 1.0 / 9.0, "90 %", [0.01, 0.1]),
+        (1000.0, 1.0 / 9.0, "90 %", [0.01, 0.1]),
+    ];
+    for (per_min, share, split, champions) in cells {
+        for champion in champions {
             for (effect, truth) in [
                 (0.0, "identical: a failure is false"),
                 (0.01, "at the margin: a failure is false"),
                 (0.05, "+5 points: a failure is a catch"),
             ] {
                 seed += 1;
-                let [old, new] = cell(steps, per_min, champion, effect, seed);
+                let [old, new] = cell(steps, per_min, share, champion, effect, seed);
                 let minute = |m: Option<u32>| m.map_or("—".to_owned(), |m| m.to_string());
                 println!(
-                    "| {per_min:.0} | {:.0} % | {:.0} % | {truth} | {:.1} % | {} | {:.1} % | {} |",
+                    "| {per_min:.0} | {split} | {:.0} % | {:.0} % | {truth} | {:.1} % | {} | {:.1} % | {} |",
                     100.0 * champion,
                     100.0 * (champion + effect),
                     old.0,

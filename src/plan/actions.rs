@@ -148,9 +148,9 @@ pub struct AlarmPlan {
 }
 
 impl AlarmPlan {
-    /// The fewest requests a minute of a rate alarm is judged on: enough that three errors
-    /// are needed to cross the threshold, and at least 20 — `max(20, ⌈300 / threshold⌉)`
-    /// (5 % → 60 requests, 1 % → 300).
+    /// The fewest requests a minute of a rate alarm is judged on: enough that more than three
+    /// errors are needed to cross the threshold, and at least 20 — `max(20, ⌈300 /
+    /// threshold⌉)` (5 % → 60 requests, 1 % → 300).
     pub fn rate_guard(&self) -> f64 {
         if self.threshold > 0.0 {
             (300.0 / self.threshold).ceil().max(20.0)

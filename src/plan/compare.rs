@@ -75,17 +75,29 @@ pub fn percentile_floor(statistic: &str) -> f64 {
         })
 }
 
-/// Judges a step's comparisons at `now`, its clock started at `since`: look `k` is the
-/// number of minutes begun since (CloudWatch's counts change once a minute).
+/// Where the comparison's data ends at `now`: the last whole minute. A look then judges
+/// complete minutes only, and its number ([`look`]) changes with them.
+pub fn data_end(now: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(now.as_second().div_euclid(60) * 60).unwrap_or(now)
+}
+
+/// The look number at `now` of a step whose clock started at `since`: the whole minutes of
+/// data from the minute `since` falls in to [`data_end`] (at least 1).
+pub fn look(since: Option<jiff::Timestamp>, now: jiff::Timestamp) -> u32 {
+    let from = since.map_or(now.as_second(), |s| s.as_second().div_euclid(60) * 60);
+    let minutes = (data_end(now).as_second() - from).max(0) / 60;
+    u32::try_from(minutes.max(1)).unwrap_or(u32::MAX)
+}
+
+/// Judges a step's comparisons at `now`, its clock started at `since`.
 pub fn judge_step(
     analysis: &crate::api::valid::Analysis,
     readings: Option<&Readings>,
     since: Option<jiff::Timestamp>,
     now: jiff::Timestamp,
 ) -> Judgement {
-    let minutes = since.map_or(0, |s| now.duration_since(s).as_secs().max(0) / 60);
-    let look = u32::try_from(minutes + 1).unwrap_or(u32::MAX);
-    judge(&analysis.compare, readings, analysis.confidence, look)
+    let k = look(since, now);
+    judge(&analysis.compare, readings, analysis.confidence, k)
 }
 
 /// What the end of a bake does about comparisons that have not passed.

@@ -2,12 +2,15 @@
 //! minus the champion's (scaled), looked at as often as one likes without inflating the
 //! chance of a false rollback beyond `1 - confidence`.
 //!
-//! How: the step's looks are numbered by whole minutes since its clock started (CloudWatch's
-//! counts change once a minute), and look `k` spends `alpha · 6 / (π² k²)` of the error budget
-//! — the sum over every look is `alpha`, so a union bound holds whatever the number of looks
-//! (a Bonferroni confidence sequence). At each look, the Agresti–Caffo interval (one error
-//! and one success added to each side, which keeps a champion at 0 errors from making any
-//! candidate error a certainty) on `candidate − ratio × champion − increase` gives:
+//! How: the step's looks are numbered by the complete minutes of data they judge (the caller
+//! reads CloudWatch only up to the last whole minute, so a look's data changes only as late
+//! points of its last minute arrive), and look `k` spends `alpha · 6 / (π² k²)` of the error
+//! budget, half for each direction — the sum over every look is `alpha`, so a union bound
+//! holds whatever the number of looks (a Bonferroni confidence sequence). At each look, the
+//! Agresti–Caffo estimate (one error and one success added to each side, which keeps a
+//! champion at 0 errors from making any candidate error a certainty), with each side's
+//! variance floored at what the margin's boundary implies, bounds
+//! `candidate − ratio × champion − increase`:
 //! - **Fail**: the whole interval is above 0 — worse than the margin, with confidence;
 //! - **Pass**: the whole interval is at or below 0 — within the margin, with confidence;
 //! - **Inconclusive**: neither yet.
@@ -71,13 +74,18 @@ pub fn look(
     let z = Normal::standard().inverse_cdf(1.0 - alpha / 2.0);
     let adjusted = |c: Counts| {
         let n = c.invocations.max(0.0) + 2.0;
-        let p = (c.errors.clamp(0.0, c.invocations.max(0.0)) + 1.0) / n;
-        (p, p * (1.0 - p) / n)
+        ((c.errors.clamp(0.0, c.invocations.max(0.0)) + 1.0) / n, n)
     };
-    let (pc, vc) = adjusted(candidate);
-    let (pp, vp) = adjusted(champion);
+    let (pc, nc) = adjusted(candidate);
+    let (pp, np) = adjusted(champion);
     let d = pc - margin.ratio * pp - margin.increase;
-    let se = (vc + margin.ratio * margin.ratio * vp).sqrt();
+    // Each side's variance at least what the boundary of the margin implies for it: a
+    // champion whose few errors came out low by chance (its estimate and its variance with
+    // it) would otherwise narrow the interval into false rollbacks, worst where the
+    // candidate takes most of the traffic (a Linear step at 60–90 %).
+    let qc = pc.max(margin.ratio * pp + margin.increase).min(1.0);
+    let qp = pp.max((pc - margin.increase) / margin.ratio).min(1.0);
+    let se = (qc * (1.0 - qc) / nc + margin.ratio * margin.ratio * qp * (1.0 - qp) / np).sqrt();
     let (low, high) = (d - z * se, d + z * se);
     let verdict = if low > 0.0 {
         Verdict::Fail
@@ -127,9 +135,9 @@ mod tests {
                 Verdict::Inconclusive,
             ),
             (
-                "6 % against 1 % over 1,000 requests each is worse than one point",
-                c(1000.0, 60.0),
-                c(1000.0, 10.0),
+                "6 % against 1 % over 2,000 requests each is worse than one point",
+                c(2000.0, 120.0),
+                c(2000.0, 20.0),
                 10,
                 Verdict::Fail,
             ),
@@ -166,6 +174,14 @@ mod tests {
             let l = look(cand, champ, ONE_POINT, 0.99, k);
             assert_eq!(l.verdict, expected, "{what}: {l:?}");
         }
+    }
+
+    #[test]
+    fn a_champion_whose_few_errors_came_out_low_does_not_narrow_the_interval() {
+        // A 90 % Linear step: 9,000 candidate requests at 11 %, 1,000 champion requests at
+        // 7 % (its true rate 10 %, drawn low): without the variance floor, a false Fail.
+        let l = look(c(9000.0, 990.0), c(1000.0, 70.0), ONE_POINT, 0.99, 2);
+        assert_eq!(l.verdict, Verdict::Inconclusive, "{l:?}");
     }
 
     #[test]

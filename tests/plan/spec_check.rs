@@ -275,6 +275,24 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.compare[0].maxIncrease: \"5%\" is not a latency such as 50ms for metric ModelLatency",
         ),
         (
+            "an error rate compared by a ratio",
+            |s| {
+                s.analysis.compare = vec![CompareRule {
+                    metric: CompareMetric::Invocation5XXErrorRate,
+                    statistic: "p99".into(),
+                    max_ratio: Some(2.0),
+                    max_increase: None,
+                    min_invocations: 100,
+                }]
+            },
+            "spec.analysis.compare[0].maxRatio: an error rate takes maxIncrease (percentage points such as 1%): a ratio of a champion at 0 errors allows none, and no candidate could ever be shown within it",
+        ),
+        (
+            "an analysis confidence out of range",
+            |s| s.analysis.confidence = 0.5,
+            "spec.analysis.confidence: 0.5 must be between 0.8 and 0.9999",
+        ),
+        (
             "a comparison without traffic steps",
             |s| {
                 s.rollout.strategy = Strategy::Direct;

@@ -214,6 +214,15 @@ pub(super) fn compare_rule(c: &mut Collector, path: &str, rule: &CompareRule) ->
         1_000_000_000,
     );
     let margin = match (rule.max_ratio, &rule.max_increase) {
+        // Against a champion with no errors a ratio allows none, and a clean candidate can
+        // never be shown within it: every such step would end inconclusive.
+        (Some(_), None) if !latency => {
+            c.err(
+                format!("{path}.maxRatio"),
+                "an error rate takes maxIncrease (percentage points such as 1%): a ratio of a champion at 0 errors allows none, and no candidate could ever be shown within it",
+            );
+            Margin::Increase(0.0)
+        }
         (Some(r), None) if r.is_finite() && r >= 1.0 => Margin::Ratio(r),
         (Some(r), None) => {
             c.err(

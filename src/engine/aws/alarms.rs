@@ -39,8 +39,10 @@ impl Aws<'_> {
         queries: &[MetricQuery],
         since: Timestamp,
     ) -> Result<Vec<Option<f64>>, AwsError> {
-        let detail = format!("{} queries since {since}", queries.len());
-        let call = self.clients().alarms.metric_data(queries, since, self.now);
+        // Whole minutes only: a look judges complete minutes (plan::compare::look).
+        let until = crate::plan::compare::data_end(self.now);
+        let detail = format!("{} queries from {since} to {until}", queries.len());
+        let call = self.clients().alarms.metric_data(queries, since, until);
         self.run("cloudwatch", "GetMetricData", detail, call).await
     }
 }

@@ -496,18 +496,21 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     }
     let spec = p.spec();
     let readings = p.input.observed.comparison.as_ref();
+    let held = p.now().duration_since(due);
     match crate::plan::compare::at_bake_end(&spec.analysis, readings, p.markers.since, p.now()) {
         BakeEnd::Proceed => {}
         BakeEnd::RollBack(why) => return judged_worse(p, ep, why, "ComparisonInconclusive", f),
         BakeEnd::Hold(why, every) => {
-            // Baking on, judged every interval, until the comparisons pass (or a human acts).
+            // Baking on, judged every interval, until the comparisons pass (or a human acts);
+            // held as long again as the bake itself, it needs that human (kstatus: Stalled).
             p.next = Next::At(later(p.now(), every));
-            return p.judge(
-                Phase::Progressing,
-                Health::Progressing,
-                "ComparisonInconclusive",
-                why,
-            );
+            let long = held >= step.bake;
+            let health = if long {
+                Health::Stalled
+            } else {
+                Health::Progressing
+            };
+            return p.judge(Phase::Progressing, health, "ComparisonInconclusive", why);
         }
     }
     match steps.get(i) {

@@ -140,3 +140,24 @@ fn the_status_shows_each_comparisons_interval_and_verdict() {
         view.message
     );
 }
+
+#[test]
+fn a_hold_for_evidence_needs_a_human_once_it_has_lasted_as_long_as_the_bake() {
+    let s = with_rate_rule(OnInconclusive::Hold);
+    let open = || counts((200.0, 4.0), (1800.0, 18.0));
+    let stalled = |p: &Plan| {
+        p.status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.status == "True")
+    };
+    let (_, p) = at_step(&s, 12, open());
+    assert_eq!(reason(&p), "ComparisonInconclusive");
+    assert!(!stalled(&p), "waiting for evidence is progress");
+    let (_, p) = at_step(&s, 20, open());
+    assert_eq!(reason(&p), "ComparisonInconclusive");
+    assert!(
+        stalled(&p),
+        "held as long as the bake itself: a human decides"
+    );
+}
