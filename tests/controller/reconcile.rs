@@ -781,7 +781,7 @@ async fn the_controller_publishes_each_milestone_once() {
 async fn the_controller_rolls_back_a_candidate_slower_than_the_champion() {
     let mut m = manifest("canary");
     m["spec"]["analysis"]["compare"] = json!([{"metric": "ModelLatency", "statistic": "p99", "maxRatio": 1.2, "minInvocations": 100}]);
-    let scenario = "metrics:\n  - {at: 0s, variant: champion, metric: Invocations, value: 5000}\n  - {at: 0s, variant: champion, metric: ModelLatency, value: 100000}\n  - {at: 12m, variant: candidate, metric: Invocations, value: 400}\n  - {at: 12m, variant: candidate, metric: ModelLatency, value: 200000}\n";
+    let scenario = "metrics:\n  - {at: 0s, variant: champion, metric: Invocations, value: 5000}\n  - {at: 0s, variant: champion, metric: ModelLatency, value: 100000}\n  - {at: 12m, variant: candidate, metric: Invocations, value: 1500}\n  - {at: 12m, variant: candidate, metric: ModelLatency, value: 200000}\n";
     let w = World::with_scenario(&m, false, scenario);
     let c = w.start("a");
     w.apply(&m).await;
