@@ -35,11 +35,15 @@ pub const ADOPT_BY_KEY: &str = "sagemaker-rollout:adopt-by";
 /// The ownership tags of a resource created for `owner` (`namespace/name`): the owner and
 /// its namespace, tag-safe.
 pub fn ownership(owner: &str) -> [(String, String); 2] {
-    let namespace = owner.split_once('/').map_or(owner, |(ns, _)| ns);
     [
         (OWNER_KEY.to_owned(), tag_safe(owner)),
-        (NAMESPACE_KEY.to_owned(), tag_safe(namespace)),
+        (NAMESPACE_KEY.to_owned(), tag_safe(namespace_of(owner))),
     ]
+}
+
+/// The namespace of an owner (`namespace/name`).
+pub fn namespace_of(owner: &str) -> &str {
+    owner.split_once('/').map_or(owner, |(ns, _)| ns)
 }
 
 /// Lineage run id of the model.

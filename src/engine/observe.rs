@@ -71,12 +71,7 @@ impl Engine {
             .and_then(|e| plan::comparison_queries(spec, &markers, e))
         {
             // Not before the step's first minute is complete: nothing whole to judge yet.
-            Some((_, since))
-                if plan::compare::data_end(now).as_second()
-                    <= since.as_second().div_euclid(60) * 60 =>
-            {
-                None
-            }
+            Some((_, since)) if plan::compare::whole_minutes(since, now) == 0 => None,
             Some((queries, since)) => {
                 let values = self.aws(now).metric_data(&queries, since).await?;
                 Some(plan::readings(spec, &values))

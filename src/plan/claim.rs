@@ -177,7 +177,7 @@ impl Planner<'_> {
     /// this namespace, as the shipped IAM policies require.
     fn adopt_unowned(&mut self, ep: &Endpoint) -> bool {
         let me = self.input.owner;
-        let namespace = me.split_once('/').map_or(me, |(ns, _)| ns);
+        let namespace = tags::namespace_of(me);
         let adoptable = ep.tags.get(tags::ADOPT_BY_KEY).map(String::as_str);
         if adoptable != Some(tags::tag_safe(namespace).as_str()) {
             let why = match adoptable {

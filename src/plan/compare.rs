@@ -84,9 +84,15 @@ pub fn data_end(now: jiff::Timestamp) -> jiff::Timestamp {
 /// The look number at `now` of a step whose clock started at `since`: the whole minutes of
 /// data from the minute `since` falls in to [`data_end`] (at least 1).
 pub fn look(since: Option<jiff::Timestamp>, now: jiff::Timestamp) -> u32 {
-    let from = since.map_or(now.as_second(), |s| s.as_second().div_euclid(60) * 60);
-    let minutes = (data_end(now).as_second() - from).max(0) / 60;
+    let minutes = since.map_or(0, |s| whole_minutes(s, now));
     u32::try_from(minutes.max(1)).unwrap_or(u32::MAX)
+}
+
+/// The whole minutes of data from the minute `since` falls in to [`data_end`]: none means
+/// nothing complete to judge yet.
+pub fn whole_minutes(since: jiff::Timestamp, now: jiff::Timestamp) -> i64 {
+    let from = since.as_second().div_euclid(60) * 60;
+    (data_end(now).as_second() - from).max(0) / 60
 }
 
 /// Judges a step's comparisons at `now`, its clock started at `since`.
