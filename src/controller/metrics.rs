@@ -4,6 +4,7 @@
 //! the series count follows the number of ModelDeployments instead of growing forever.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -12,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::api::{ModelDeploymentStatus, Phase};
+use crate::api::{HistoryEntry, ModelDeploymentStatus, Phase};
 use crate::engine::Call;
 
 type Labels = Vec<(String, String)>;
@@ -44,6 +45,9 @@ pub struct Metrics {
     alarm_watch_reads: Counter,
     aws_throttles: Counter,
     aws_rate_limited: Counter,
+    rollouts: Family<Labels, Counter>,
+    rollout_duration: Family<Labels, Histogram, fn() -> Histogram>,
+    analysis: Family<Labels, Gauge<f64, AtomicU64>>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -62,6 +66,15 @@ fn comparison_labels(namespace: &str, name: &str, metric: &str, verdict: &str) -
         ("name", name),
         ("metric", metric),
         ("verdict", verdict),
+    ])
+}
+
+fn analysis_labels(namespace: &str, name: &str, metric: &str, variant: &str) -> Labels {
+    labels(&[
+        ("namespace", namespace),
+        ("name", name),
+        ("metric", metric),
+        ("variant", variant),
     ])
 }
 
@@ -97,7 +110,37 @@ impl Metrics {
             alarm_watch_reads: Counter::default(),
             aws_throttles: Counter::default(),
             aws_rate_limited: Counter::default(),
+            rollouts: Family::default(),
+            // 1 minute … ~5.7 days: a direct rollout takes minutes, a careful canary days.
+            rollout_duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(60.0, 2.0, 14))
+            }),
+            analysis: Family::default(),
         };
+        let build = Family::<Labels, Gauge>::default();
+        build
+            .get_or_create(&labels(&[("version", env!("CARGO_PKG_VERSION"))]))
+            .set(1);
+        registry.register(
+            "build_info",
+            "1, labelled with the controller's version",
+            build,
+        );
+        registry.register(
+            "rollouts",
+            "Finished rollouts by strategy and result (Succeeded, RolledBack, Failed, Refused, Superseded)",
+            me.rollouts.clone(),
+        );
+        registry.register(
+            "rollout_duration_seconds",
+            "Wall time from a rollout's start to its end, by strategy and result",
+            me.rollout_duration.clone(),
+        );
+        registry.register(
+            "analysis_value",
+            "Latest estimate of each candidate-against-champion comparison, per variant (candidate, champion)",
+            me.analysis.clone(),
+        );
         registry.register(
             "reconciles",
             "Reconcile passes started",
@@ -210,6 +253,17 @@ impl Metrics {
         let metrics: Vec<String> = status.comparison.iter().map(|c| c.metric.clone()).collect();
         self.drop_comparisons(namespace, name, &metrics);
         for c in &status.comparison {
+            for (variant, value) in [("candidate", c.candidate), ("champion", c.champion)] {
+                let key = analysis_labels(namespace, name, &c.metric, variant);
+                match value {
+                    Some(v) => {
+                        self.analysis.get_or_create(&key).set(v);
+                    }
+                    None => {
+                        self.analysis.remove(&key);
+                    }
+                }
+            }
             for v in VERDICTS {
                 self.comparison
                     .get_or_create(&comparison_labels(namespace, name, &c.metric, v))
@@ -221,6 +275,29 @@ impl Metrics {
         }
     }
 
+    /// Counts the rollouts a pass finished: the history entries `after` has that `before`
+    /// had not (a pass adds at most one; history is newest first), each with its duration
+    /// when its start is known.
+    pub fn rollouts_finished(
+        &self,
+        strategy: &str,
+        before: &[HistoryEntry],
+        after: &[HistoryEntry],
+    ) {
+        for entry in after.iter().filter(|e| !before.contains(e)) {
+            let key = labels(&[("strategy", strategy), ("result", &entry.outcome)]);
+            self.rollouts.get_or_create(&key).inc();
+            let at = |t: &str| t.parse::<jiff::Timestamp>().ok();
+            let started = entry.started_at.as_deref().and_then(at);
+            if let (Some(start), Some(end)) = (started, at(&entry.finished_at)) {
+                let seconds = end.duration_since(start).as_secs_f64();
+                if seconds >= 0.0 {
+                    self.rollout_duration.get_or_create(&key).observe(seconds);
+                }
+            }
+        }
+    }
+
     /// Drops the comparison series of a resource but those of `keep`.
     fn drop_comparisons(&self, namespace: &str, name: &str, keep: &[String]) {
         let key = (namespace.to_owned(), name.to_owned());
@@ -229,6 +306,10 @@ impl Metrics {
             for v in VERDICTS {
                 self.comparison
                     .remove(&comparison_labels(namespace, name, metric, v));
+            }
+            for variant in ["candidate", "champion"] {
+                self.analysis
+                    .remove(&analysis_labels(namespace, name, metric, variant));
             }
         }
     }
@@ -301,6 +382,80 @@ mod tests {
         m.forget("ml-prod", "churn");
         assert!(
             !m.render().contains("comparison_verdict{"),
+            "gone with the resource"
+        );
+    }
+
+    fn finished(outcome: &str, started: Option<&str>, finished: &str) -> HistoryEntry {
+        HistoryEntry {
+            candidate_run_id: Some("run-2".into()),
+            model_package_arn: String::new(),
+            artifact_uri: None,
+            outcome: outcome.into(),
+            started_at: started.map(Into::into),
+            finished_at: finished.into(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_finished_rollout_is_counted_once_with_its_duration() {
+        let m = Metrics::new();
+        let old = finished("Succeeded", None, "2026-01-01T00:00:00Z");
+        let new = finished(
+            "RolledBack",
+            Some("2026-01-02T00:00:00Z"),
+            "2026-01-02T00:30:00Z",
+        );
+        let before = vec![old.clone()];
+        let after = vec![new.clone(), old];
+        m.rollouts_finished("Canary", &before, &after);
+        // The next pass sees the entry already in status: nothing more is counted.
+        m.rollouts_finished("Canary", &after, &after);
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"sagemaker_rollout_rollouts_total{strategy="Canary",result="RolledBack"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains(r#"result="Succeeded""#), "{text}");
+        assert!(
+            text.contains(
+                r#"sagemaker_rollout_rollout_duration_seconds_sum{strategy="Canary",result="RolledBack"} 1800.0"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"sagemaker_rollout_build_info{version=""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn analysis_values_follow_the_comparisons_and_go_with_their_resource() {
+        let m = Metrics::new();
+        let mut c = view("ModelLatency p99", "Pass");
+        c.candidate = Some(41.5);
+        c.champion = Some(40.0);
+        let st = ModelDeploymentStatus {
+            comparison: vec![c],
+            ..Default::default()
+        };
+        m.resource("ml-prod", "churn", &st);
+        let text = m.render();
+        let series = r#"sagemaker_rollout_analysis_value{namespace="ml-prod",name="churn",metric="ModelLatency p99",variant="#;
+        assert!(
+            text.contains(&format!("{series}\"candidate\"}} 41.5")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{series}\"champion\"}} 40.0")),
+            "{text}"
+        );
+        m.forget("ml-prod", "churn");
+        assert!(
+            !m.render().contains("analysis_value{"),
             "gone with the resource"
         );
     }
