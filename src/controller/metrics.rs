@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::api::{HistoryEntry, ModelDeploymentStatus, Phase};
+use crate::api::{HistoryEntry, ModelDeployment, ModelDeploymentStatus, Phase};
 use crate::engine::Call;
 
 type Labels = Vec<(String, String)>;
@@ -273,6 +273,16 @@ impl Metrics {
         if let Ok(mut m) = self.compared.lock() {
             m.insert((namespace.to_owned(), name.to_owned()), metrics);
         }
+    }
+
+    /// Publishes what a pass wrote for `md`: its resource series and the rollouts it finished.
+    pub fn published(&self, md: &ModelDeployment, status: &ModelDeploymentStatus) {
+        use kube::ResourceExt;
+        let (ns, name) = (md.namespace().unwrap_or_default(), md.name_any());
+        self.resource(&ns, &name, status);
+        let before = md.status.as_ref().map_or(&[][..], |s| s.history.as_slice());
+        let strategy = format!("{:?}", md.spec.rollout.strategy);
+        self.rollouts_finished(&strategy, before, &status.history);
     }
 
     /// Counts the rollouts a pass finished: the history entries `after` has that `before`

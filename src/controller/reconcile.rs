@@ -212,13 +212,7 @@ async fn publish_pass(
     if md.status.as_ref() != Some(&pass.status) {
         resource_version = apply_status(api, md, &pass.status).await?;
     }
-    ctx.deps.metrics.resource(&ns, &name, &pass.status);
-    let before = md.status.as_ref().map(|s| s.history.as_slice());
-    ctx.deps.metrics.rollouts_finished(
-        &format!("{:?}", md.spec.rollout.strategy),
-        before.unwrap_or_default(),
-        &pass.status.history,
-    );
+    ctx.deps.metrics.published(md, &pass.status);
     if pass.released {
         remove_finalizer(api, md, resource_version).await?;
         ctx.deps.metrics.forget(&ns, &name);

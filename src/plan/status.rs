@@ -382,6 +382,41 @@ fn milestone_events(
             !passed,
         );
     }
+    verdict_events(previous, now, events);
+}
+
+/// An Event when a comparison reaches Pass or Fail in a step (a Warning for Fail): the
+/// verdict on-call asks about after a promotion or a rollback. Pending and Inconclusive are
+/// where every comparison starts, not news.
+fn verdict_events(
+    previous: Option<&ModelDeploymentStatus>,
+    now: &ModelDeploymentStatus,
+    events: &mut Vec<Event>,
+) {
+    let step = |s: &ModelDeploymentStatus| s.rollout.as_ref().map(|r| r.step);
+    let before = previous.filter(|p| step(p) == step(now));
+    for c in &now.comparison {
+        let was = before
+            .and_then(|p| p.comparison.iter().find(|b| b.metric == c.metric))
+            .map(|b| b.verdict.as_str());
+        let reason = match c.verdict.as_str() {
+            "Pass" => "ComparisonPassed",
+            "Fail" => "ComparisonFailed",
+            _ => continue,
+        };
+        if was == Some(c.verdict.as_str()) {
+            continue;
+        }
+        let at = now
+            .rollout
+            .as_ref()
+            .map(|r| format!(" (step {})", r.step_label));
+        events.push(Event {
+            reason: reason.to_owned(),
+            message: format!("{}: {}{}", c.metric, c.message, at.unwrap_or_default()),
+            warning: c.verdict == "Fail",
+        });
+    }
 }
 
 /// The status of a spec that failed validation: Stalled, every problem in the message, the

@@ -161,3 +161,33 @@ fn a_hold_for_evidence_needs_a_human_once_it_has_lasted_as_long_as_the_bake() {
         "held as long as the bake itself: a human decides"
     );
 }
+
+#[test]
+fn reaching_a_verdict_is_an_event_once_and_a_failure_is_a_warning() {
+    let s = with_rate_rule(OnInconclusive::Proceed);
+    let verdict_events = |p: &Plan| -> Vec<(String, bool)> {
+        (p.events.iter())
+            .filter(|e| e.reason.starts_with("Comparison"))
+            .map(|e| (e.reason.clone(), e.warning))
+            .collect()
+    };
+    let within = || counts((20_000.0, 200.0), (180_000.0, 1800.0));
+    let (mut w, p) = at_step(&s, 5, within());
+    assert_eq!(
+        verdict_events(&p),
+        vec![("ComparisonPassed".to_owned(), false)]
+    );
+    w.status = Some(p.status.clone());
+    let again = w.plan(&s, false);
+    assert!(
+        verdict_events(&again).is_empty(),
+        "the same verdict in the same step is no news"
+    );
+    let (_, p) = at_step(&s, 3, counts((200.0, 4.0), (1800.0, 18.0)));
+    assert!(verdict_events(&p).is_empty(), "inconclusive is no news");
+    let (_, p) = at_step(&s, 3, counts((2000.0, 120.0), (18_000.0, 180.0)));
+    assert_eq!(
+        verdict_events(&p),
+        vec![("ComparisonFailed".to_owned(), true)]
+    );
+}
