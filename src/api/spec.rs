@@ -556,7 +556,8 @@ pub struct AlarmsSpec {
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     cel,
-    validation = Rule::new("self.metric != 'Custom' || has(self.custom)").message("metric Custom needs custom.namespace and custom.metricName")
+    validation = Rule::new("self.metric != 'Custom' || has(self.custom)").message("metric Custom needs custom.namespace and custom.metricName"),
+    validation = Rule::new("!has(self.datapoints) || self.datapoints <= (has(self.periods) ? self.periods : 1)").message("datapoints (M) must not exceed periods (N)")
 )]
 pub struct AlarmRule {
     /// Which endpoint metric: a SageMaker variant metric, or `Custom` with `custom` set.
@@ -574,10 +575,17 @@ pub struct AlarmRule {
     /// floor: fewer requests per minute than this, or none, fire it.
     #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?(us|ms|s|%)?$"))]
     pub threshold: String,
-    /// Consecutive one-minute periods over the threshold before ALARM.
+    /// One-minute periods the alarm judges (N; default 1). With `datapoints` unset all of
+    /// them must breach: N consecutive minutes.
     #[serde(default = "default_one")]
     #[schemars(range(min = 1, max = 60), transform = no_default)]
     pub periods: i32,
+    /// How many of the last `periods` minutes must breach for ALARM (M of N, CloudWatch's
+    /// DatapointsToAlarm; at most `periods`, default all of them): `datapoints: 3` with
+    /// `periods: 5` rides out one or two noisy minutes of an error rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60))]
+    pub datapoints: Option<i32>,
     /// The custom metric, when `metric` is `Custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<CustomMetric>,

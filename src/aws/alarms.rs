@@ -164,14 +164,14 @@ impl Alarms for SdkAlarms {
                     .build()
             })
             .collect();
-        // DatapointsToAlarm is sent equal to EvaluationPeriods: "N consecutive periods", as
-        // the spec says, whatever CloudWatch's default (docs silent, CW-25).
+        // DatapointsToAlarm is always sent: M of the last N periods (CW-32), all of them
+        // unless the spec says fewer.
         let req = self
             .client
             .put_metric_alarm()
             .alarm_name(&a.name)
             .evaluation_periods(a.periods)
-            .datapoints_to_alarm(a.periods)
+            .datapoints_to_alarm(a.datapoints)
             .threshold(a.threshold)
             .set_tags(Some(tags));
         let req = match a.kind {

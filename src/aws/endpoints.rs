@@ -43,6 +43,8 @@ pub struct ConfigVariant {
     pub instance_type: String,
     pub instance_count: i32,
     pub weight: f64,
+    /// A serverless variant (`ServerlessConfig`): no instances, and fewer metrics.
+    pub serverless: bool,
 }
 
 /// DescribeEndpointConfig.
@@ -51,6 +53,9 @@ pub struct ConfigDescription {
     pub name: String,
     pub production: Vec<ConfigVariant>,
     pub shadow: Vec<ConfigVariant>,
+    /// An asynchronous-inference endpoint (`AsyncInferenceConfig`): other metrics than a
+    /// real-time one.
+    pub async_inference: bool,
 }
 
 /// Endpoint-related SageMaker operations.

@@ -25,6 +25,7 @@ pub(super) fn description(name: &str, out: &DescribeEndpointConfigOutput) -> Con
             .unwrap_or_default(),
         instance_count: v.initial_instance_count().unwrap_or(0),
         weight: f64::from(v.initial_variant_weight().unwrap_or(0.0)),
+        serverless: v.serverless_config().is_some(),
     };
     ConfigDescription {
         name: name.to_owned(),
@@ -34,6 +35,7 @@ pub(super) fn description(name: &str, out: &DescribeEndpointConfigOutput) -> Con
             .iter()
             .map(variant)
             .collect(),
+        async_inference: out.async_inference_config().is_some(),
     }
 }
 

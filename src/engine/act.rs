@@ -82,8 +82,11 @@ impl Engine {
                 Action::CreateEndpointConfig(cfg) => {
                     self.aws(now).create_endpoint_config(cfg).await?;
                     // What the planner reads of a config (variant, model, instance type) is
-                    // what this plan says; the name hashes the content.
-                    self.caches.configs.put(&cfg.name, described(cfg));
+                    // what this plan says, with what it inherits; the name hashes the
+                    // content. Inherited from a config not at hand: described when read.
+                    if let Some(d) = described(cfg, |n| self.caches.configs.get(n)) {
+                        self.caches.configs.put(&cfg.name, d);
+                    }
                 }
                 Action::CreateEndpoint { config_name, tags } => {
                     // A new endpoint under a name (and ARN) an older one may have had.
@@ -308,24 +311,45 @@ impl Engine {
     }
 }
 
-/// A config as DescribeEndpointConfig will describe it once `plan` has created it.
-fn described(plan: &ConfigPlan) -> ConfigDescription {
-    let variants = |vs: &[VariantPlan]| {
+/// A config as DescribeEndpointConfig will describe it once `plan` has created it: the
+/// endpoint's shape (asynchronous inference) inherited from `plan.inherit`, a variant's
+/// (serverless) from its template, both looked up in `known`; None when one is not known.
+fn described(
+    plan: &ConfigPlan,
+    known: impl Fn(&str) -> Option<ConfigDescription>,
+) -> Option<ConfigDescription> {
+    let serverless = |v: &VariantPlan| -> Option<bool> {
+        let Some(t) = &v.template else {
+            return Some(false);
+        };
+        let from = known(&t.config)?;
+        let all = from.production.iter().chain(&from.shadow);
+        Some(all.filter(|o| o.name == t.variant).any(|o| o.serverless))
+    };
+    let variants = |vs: &[VariantPlan]| -> Option<Vec<ConfigVariant>> {
         vs.iter()
-            .map(|v| ConfigVariant {
-                name: v.name.clone(),
-                model_name: v.model_name.clone(),
-                instance_type: v.instance_type.clone(),
-                instance_count: v.instance_count,
-                weight: v.weight,
+            .map(|v| {
+                Some(ConfigVariant {
+                    name: v.name.clone(),
+                    model_name: v.model_name.clone(),
+                    instance_type: v.instance_type.clone(),
+                    instance_count: v.instance_count,
+                    weight: v.weight,
+                    serverless: serverless(v)?,
+                })
             })
             .collect()
     };
-    ConfigDescription {
+    let async_inference = match &plan.inherit {
+        Some(i) => known(&i.config)?.async_inference,
+        None => false,
+    };
+    Some(ConfigDescription {
         name: plan.name.clone(),
-        production: variants(&plan.production),
-        shadow: variants(&plan.shadow),
-    }
+        production: variants(&plan.production)?,
+        shadow: variants(&plan.shadow)?,
+        async_inference,
+    })
 }
 
 /// What acting left behind.

@@ -287,6 +287,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Endpoint, EngineError> {
         let config = self.config(&d.config_name, now).await?;
+        let async_inference = config.as_ref().is_some_and(|c| c.async_inference);
         let (prod, shadow) = config.map(|c| (c.production, c.shadow)).unwrap_or_default();
         let mut variants = Vec::new();
         for v in &d.variants {
@@ -305,6 +306,7 @@ impl Engine {
             last_modified: d.last_modified,
             variants,
             shadow_variants,
+            async_inference,
             tags,
         })
     }
@@ -374,6 +376,7 @@ impl Engine {
             instance_type: spec.map(|s| s.instance_type.clone()).unwrap_or_default(),
             current_instances: v.current_instances,
             desired_instances: v.desired_instances,
+            serverless: spec.is_some_and(|s| s.serverless),
         })
     }
 

@@ -143,9 +143,14 @@ pub struct AlarmPlan {
     pub statistic: String,
     pub threshold: f64,
     pub periods: i32,
+    /// How many of the `periods` must breach (DatapointsToAlarm, M of N).
+    pub datapoints: i32,
     pub dimensions: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
 }
+
+/// How long CloudWatch may take to make a new metric's statistics readable (CW-30).
+pub const NEW_METRIC_DELAY: Duration = Duration::from_secs(120);
 
 impl AlarmPlan {
     /// The fewest requests a minute of a rate alarm is judged on: enough that more than three
@@ -170,13 +175,15 @@ impl AlarmPlan {
         )
     }
 
-    /// How long after the candidate starts taking traffic the alarm says something: a floor
-    /// needs its evaluation periods of data (plus a minute for CloudWatch to publish the
-    /// last); the others say something at once.
+    /// How long after the first whole minute of the candidate's traffic the alarm says
+    /// something: a floor needs its evaluation periods of complete minutes, and then
+    /// CloudWatch's time to make a new metric readable — the candidate's variant is a new
+    /// metric (up to 2 minutes, CW-30); the others say something at once.
     pub fn armed_after(&self) -> Duration {
         match self.kind {
             AlarmKind::Below => {
-                Duration::from_secs(60 * (u64::try_from(self.periods).unwrap_or(1) + 1))
+                Duration::from_secs(60 * u64::try_from(self.periods).unwrap_or(1))
+                    + NEW_METRIC_DELAY
             }
             AlarmKind::Above | AlarmKind::RateAbove => Duration::ZERO,
         }
@@ -336,6 +343,7 @@ mod tests {
             statistic: "Sum".into(),
             threshold,
             periods: 2,
+            datapoints: 2,
             dimensions: BTreeMap::new(),
             tags: BTreeMap::new(),
         }

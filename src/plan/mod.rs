@@ -20,6 +20,7 @@ pub mod desired;
 pub mod markers;
 pub mod notice;
 pub mod observed;
+pub mod published;
 mod rollout;
 pub mod sequential;
 pub mod smoke;

@@ -71,6 +71,8 @@ pub struct Variant {
     pub instance_type: String,
     pub current_instances: i32,
     pub desired_instances: Option<i32>,
+    /// A serverless variant: it publishes fewer metrics (ALL-5).
+    pub serverless: bool,
 }
 
 /// A SageMaker endpoint.
@@ -84,6 +86,8 @@ pub struct Endpoint {
     pub last_modified: Timestamp,
     pub variants: Vec<Variant>,
     pub shadow_variants: Vec<Variant>,
+    /// An asynchronous-inference endpoint: it publishes other metrics than a real-time one.
+    pub async_inference: bool,
     /// All endpoint tags: ownership, lineage and progress markers.
     pub tags: BTreeMap<String, String>,
 }

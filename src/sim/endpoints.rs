@@ -42,6 +42,8 @@ fn config_variant(v: &VariantPlan) -> ConfigVariant {
         instance_type: v.instance_type.clone(),
         instance_count: v.instance_count,
         weight: v.weight,
+        // The simulator hosts instance-backed, real-time variants only.
+        serverless: false,
     }
 }
 
@@ -61,6 +63,7 @@ impl Endpoints for Simulator {
             name: c.name.clone(),
             production: c.production.iter().map(config_variant).collect(),
             shadow: c.shadow.iter().map(config_variant).collect(),
+            async_inference: false,
         }))
     }
 

@@ -275,6 +275,7 @@ mod tests {
             statistic: "Sum".into(),
             threshold: 1.0,
             periods: 1,
+            datapoints: 1,
             dimensions: (0..dims).map(|i| (format!("d{i}"), "v".into())).collect(),
             tags: BTreeMap::new(),
         };

@@ -40,6 +40,7 @@ pub(crate) fn variant_alarm(
         statistic: statistic.into(),
         threshold,
         periods: 3,
+        datapoints: 3,
         dimensions: tags(&[("EndpointName", "churn-prod"), ("VariantName", "v-1")]),
         tags: tags(&[("managed-by", "sagemaker-rollout")]),
     }

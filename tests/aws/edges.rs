@@ -66,15 +66,10 @@ async fn error_rate_and_floor_alarms_are_accepted_as_aws_defines_them() {
     let plan = |name: &str, kind: AlarmKind, metric: &str, threshold: f64| {
         crate::contract::variant_alarm(name, kind, metric, "Sum", threshold)
     };
-    alarms
-        .put(&plan(
-            "rate",
-            AlarmKind::RateAbove,
-            "Invocation5XXErrors",
-            2.0,
-        ))
-        .await
-        .unwrap();
+    // M of N: 2 of the last 3 minutes (CW-32).
+    let mut rate = plan("rate", AlarmKind::RateAbove, "Invocation5XXErrors", 2.0);
+    rate.datapoints = 2;
+    alarms.put(&rate).await.unwrap();
     alarms
         .put(&plan("floor", AlarmKind::Below, "Invocations", 5.0))
         .await
@@ -112,6 +107,10 @@ async fn error_rate_and_floor_alarms_are_accepted_as_aws_defines_them() {
         returning[0].expression()
     );
     assert_eq!(rate.treat_missing_data(), Some("notBreaching"));
+    assert_eq!(
+        (rate.evaluation_periods(), rate.datapoints_to_alarm()),
+        (Some(3), Some(2))
+    );
     let floor = by("floor");
     assert_eq!(
         floor.comparison_operator(),

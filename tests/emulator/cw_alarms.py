@@ -63,6 +63,14 @@ def threshold_present(p):
         raise _err("ValidationError", "Threshold or ThresholdMetricId must be specified.")
 
 
+def datapoints_within_periods(p):
+    """Rule: an alarm breaches on M of the last N periods: DatapointsToAlarm (M) at most
+    EvaluationPeriods (N); omitted, M is N (CW-32)."""
+    m, n = p.get("DatapointsToAlarm"), p.get("EvaluationPeriods")
+    if m is not None and n is not None and m > n:
+        raise _err("ValidationError", "DatapointsToAlarm must be less than or equal to EvaluationPeriods")
+
+
 def _definition(op, p):
     out_shape = "MetricAlarm" if op == "PutMetricAlarm" else "CompositeAlarm"
     members = shapes.shape("cloudwatch", out_shape)["members"]
@@ -76,7 +84,9 @@ def _definition(op, p):
 def put_metric_alarm(w, ctx, p):
     metric_alarm_form(p)
     threshold_present(p)
+    datapoints_within_periods(p)
     d = _definition("PutMetricAlarm", p)
+    d.setdefault("DatapointsToAlarm", p.get("EvaluationPeriods"))
     if d.get("Metrics") is None:
         d.setdefault("Dimensions", [])
     w.cw.put_alarm(ctx.region, "metric", d, p.get("Tags"))

@@ -621,6 +621,16 @@ class CloudWatch(Base):
             self.assertAws("InvalidParameterCombination", cw.put_metric_alarm, AlarmName="x", MetricName="L", Namespace="N",
                            Statistic="Average", ExtendedStatistic="p99", Period=60, EvaluationPeriods=1, Threshold=1.0,
                            ComparisonOperator="GreaterThanThreshold")
+            self.assertAws("ValidationError", cw.put_metric_alarm, AlarmName="m-of-n", MetricName="L", Namespace="N",
+                           Statistic="Sum", Period=60, EvaluationPeriods=3, DatapointsToAlarm=4, Threshold=1.0,
+                           ComparisonOperator="GreaterThanThreshold")
+            cw.put_metric_alarm(AlarmName="m-of-n", MetricName="L", Namespace="N", Statistic="Sum", Period=60,
+                                EvaluationPeriods=5, DatapointsToAlarm=3, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+            cw.put_metric_alarm(AlarmName="n-of-n", MetricName="L", Namespace="N", Statistic="Sum", Period=60,
+                                EvaluationPeriods=2, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+            got = {a["AlarmName"]: a["DatapointsToAlarm"] for a in cw.describe_alarms(AlarmNames=["m-of-n", "n-of-n"])["MetricAlarms"]}
+            self.assertEqual({"m-of-n": 3, "n-of-n": 2}, got)
+            cw.delete_alarms(AlarmNames=["m-of-n", "n-of-n"])
             cw.delete_alarms(AlarmNames=["a1", "does-not-exist"])
             self.assertEqual(["p99", "pct"], [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]])
 

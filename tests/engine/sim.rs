@@ -386,6 +386,7 @@ fn with_traffic_alarms(name: &str) -> ModelDeploymentSpec {
         statistic: "Sum".into(),
         threshold: threshold.into(),
         periods: 3,
+        datapoints: None,
         custom: None,
     };
     s.analysis.alarms.create = vec![

@@ -171,6 +171,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         instance_type: "ml.m5.large".into(),
                         current_instances: 1,
                         desired_instances: None,
+                        serverless: i == 2,
                     })
                     .collect();
                 variants.truncate(3);
@@ -184,6 +185,7 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                         last_modified: modified.parse().unwrap_or(Timestamp::MIN),
                         variants,
                         shadow_variants: Vec::new(),
+                        async_inference: step_no % 4 == 3,
                         tags,
                     }),
                     alarms: vec![Alarm {

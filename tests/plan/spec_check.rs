@@ -246,7 +246,7 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 s.analysis.alarms.create[0].threshold = "5".into();
                 s.analysis.alarms.create[0].periods = 30;
             },
-            "spec.analysis.alarms.create[0].periods: an Invocations floor judges 31 min after a step's traffic starts (periods + 1), but the shortest bake is 10m: lower periods or bake longer",
+            "spec.analysis.alarms.create[0].periods: an Invocations floor judges up to 33 min after a step's traffic starts (periods + 3: the first whole minute, the periods, 2 for CloudWatch to publish a new metric), but the shortest bake is 10m: lower periods or bake longer",
         ),
         (
             "a comparison with both margins",
@@ -286,6 +286,47 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 }]
             },
             "spec.analysis.compare[0].maxRatio: an error rate takes maxIncrease (percentage points such as 1%): a ratio of a champion at 0 errors allows none, and no candidate could ever be shown within it",
+        ),
+        (
+            "a percentile of OverheadLatency, which AWS lists no percentiles for",
+            |s| {
+                s.analysis.compare = vec![CompareRule {
+                    metric: CompareMetric::OverheadLatency,
+                    statistic: "p99".into(),
+                    max_ratio: Some(1.2),
+                    max_increase: None,
+                    min_invocations: 100,
+                }]
+            },
+            "spec.analysis.compare[0].statistic: OverheadLatency has no documented percentiles (the SageMaker metrics page lists Average, Sum, Min, Max and SampleCount for it), not p99: use Average, or a percentile of ModelLatency",
+        ),
+        (
+            "an owned alarm on a percentile of OverheadLatency",
+            |s| {
+                s.analysis.alarms.create = vec![AlarmRule {
+                    metric: AlarmMetric::OverheadLatency,
+                    statistic: "p90".into(),
+                    threshold: "20ms".into(),
+                    periods: 3,
+                    datapoints: None,
+                    custom: None,
+                }]
+            },
+            "spec.analysis.alarms.create[0].statistic: OverheadLatency has no documented percentiles (the SageMaker metrics page lists Average, Sum, Min, Max and SampleCount for it), not p90: use Average, or a percentile of ModelLatency",
+        ),
+        (
+            "an alarm asked to breach on more minutes than it judges",
+            |s| {
+                s.analysis.alarms.create = vec![AlarmRule {
+                    metric: AlarmMetric::Invocation5XXErrorRate,
+                    statistic: "Sum".into(),
+                    threshold: "5%".into(),
+                    periods: 3,
+                    datapoints: Some(4),
+                    custom: None,
+                }]
+            },
+            "spec.analysis.alarms.create[0].datapoints: must be between 1 and periods (3), not 4: CloudWatch alarms on M of the last N periods (CW-32)",
         ),
         (
             "an analysis confidence out of range",

@@ -356,6 +356,7 @@ impl World {
                     last_modified: now,
                     variants: vec![],
                     shadow_variants: vec![],
+                    async_inference: false,
                     tags: tags.clone(),
                 });
                 self.pending = Some((
@@ -522,5 +523,6 @@ fn variant_of(v: &actions::VariantPlan) -> Variant {
         instance_type: v.instance_type.clone(),
         current_instances: v.instance_count,
         desired_instances: None,
+        serverless: false,
     }
 }

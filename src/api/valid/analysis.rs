@@ -17,6 +17,8 @@ pub struct OwnedAlarm {
     pub statistic: String,
     pub threshold: f64,
     pub periods: i32,
+    /// Of the `periods`, how many must breach (M of N).
+    pub datapoints: i32,
     pub custom: Option<CustomMetric>,
 }
 
@@ -80,6 +82,19 @@ pub(super) fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
             "Sum, Average, Minimum, Maximum, SampleCount or a percentile such as p99",
         );
         c.range(&format!("{path}.periods"), rule.periods.into(), 1, 60);
+        let datapoints = rule.datapoints.unwrap_or(rule.periods);
+        if rule.datapoints.is_some() && !(1..=rule.periods.max(1)).contains(&datapoints) {
+            c.err(
+                format!("{path}.datapoints"),
+                format!(
+                    "must be between 1 and periods ({}), not {datapoints}: CloudWatch alarms on M of the last N periods (CW-32)",
+                    rule.periods
+                ),
+            );
+        }
+        if rule.metric == AlarmMetric::OverheadLatency {
+            no_overhead_percentile(c, &path, &rule.statistic);
+        }
         let threshold = match threshold_value(rule) {
             Ok(t) => t,
             Err(e) => {
@@ -155,6 +170,7 @@ pub(super) fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
             statistic: rule.statistic.clone(),
             threshold,
             periods: rule.periods,
+            datapoints,
             custom: rule.custom.clone(),
         });
     }
@@ -196,6 +212,20 @@ pub(super) fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
 }
 
 /// One comparison: a margin that parses in the metric's unit, exactly one of them.
+/// SageMaker's metrics page lists percentiles among ModelLatency's statistics but not
+/// OverheadLatency's (Average, Sum, Min, Max, SampleCount; CW-29): a percentile of it rests
+/// on nothing AWS documents.
+fn no_overhead_percentile(c: &mut Collector, path: &str, statistic: &str) {
+    if statistic.starts_with('p') {
+        c.err(
+            format!("{path}.statistic"),
+            format!(
+                "OverheadLatency has no documented percentiles (the SageMaker metrics page lists Average, Sum, Min, Max and SampleCount for it), not {statistic}: use Average, or a percentile of ModelLatency"
+            ),
+        );
+    }
+}
+
 pub(super) fn compare_rule(c: &mut Collector, path: &str, rule: &CompareRule) -> Compare {
     use crate::api::CompareMetric::*;
     let latency = matches!(rule.metric, ModelLatency | OverheadLatency);
@@ -206,6 +236,9 @@ pub(super) fn compare_rule(c: &mut Collector, path: &str, rule: &CompareRule) ->
             re!(r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"),
             "Average or a percentile such as p99",
         );
+    }
+    if rule.metric == OverheadLatency {
+        no_overhead_percentile(c, path, &rule.statistic);
     }
     c.range(
         &format!("{path}.minInvocations"),

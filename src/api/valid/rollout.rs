@@ -253,7 +253,7 @@ pub(super) fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
     }
 }
 
-/// An Invocations floor judges `periods + 1` minutes after a step's traffic starts: every
+/// An Invocations floor judges up to `periods + 3` minutes after a step's traffic starts: every
 /// bake (and the shadow period) must last longer, or the floor would never say anything.
 pub(super) fn floors_can_judge(c: &mut Collector, spec: &ModelDeploymentSpec, r: &Rollout) {
     let shortest = r
@@ -263,15 +263,16 @@ pub(super) fn floors_can_judge(c: &mut Collector, spec: &ModelDeploymentSpec, r:
         .chain(r.shadow.as_ref().map(|s| s.duration))
         .min();
     for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
-        let needs = SignedDuration::from_mins(i64::from(rule.periods) + 1);
+        // Up to a minute to the first whole one, the periods, 2 for CloudWatch (CW-30).
+        let needs = SignedDuration::from_mins(i64::from(rule.periods) + 3);
         if rule.metric == AlarmMetric::Invocations
             && let Some(bake) = shortest.filter(|b| *b <= needs)
         {
             c.err(
                 format!("spec.analysis.alarms.create[{i}].periods"),
                 format!(
-                    "an Invocations floor judges {} min after a step's traffic starts (periods + 1), but the shortest bake is {bake:#}: lower periods or bake longer",
-                    rule.periods + 1
+                    "an Invocations floor judges up to {} min after a step's traffic starts (periods + 3: the first whole minute, the periods, 2 for CloudWatch to publish a new metric), but the shortest bake is {bake:#}: lower periods or bake longer",
+                    rule.periods + 3
                 ),
             );
         }

@@ -134,6 +134,7 @@ pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
                 statistic: rule.statistic.clone(),
                 threshold: rule.threshold,
                 periods: rule.periods,
+                datapoints: rule.datapoints,
                 dimensions,
                 tags: [
                     (tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned()),
@@ -171,9 +172,11 @@ pub fn judging_alarms(
 pub fn arms_at(a: &AlarmPlan, traffic_since: Option<Timestamp>) -> Option<Timestamp> {
     match a.kind {
         AlarmKind::Below => traffic_since.map(|t| {
+            // Complete minutes only: counted from the first whole minute of traffic.
+            let minute = Timestamp::from_second((t.as_second() + 59).div_euclid(60) * 60);
             // Out of range: never, rather than at once.
-            t.checked_add(SignedDuration::try_from(a.armed_after()).unwrap_or(SignedDuration::MAX))
-                .unwrap_or(Timestamp::MAX)
+            let after = SignedDuration::try_from(a.armed_after()).unwrap_or(SignedDuration::MAX);
+            (minute.ok().and_then(|m| m.checked_add(after).ok())).unwrap_or(Timestamp::MAX)
         }),
         AlarmKind::Above | AlarmKind::RateAbove => Some(Timestamp::MIN),
     }

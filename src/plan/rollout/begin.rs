@@ -245,6 +245,22 @@ fn blocked(
         );
         return true;
     }
+    // A rule on a metric this endpoint never publishes would wait (or fire) for ever.
+    let unpublished = crate::plan::published::unpublished(spec, ep);
+    if !unpublished.is_empty() {
+        p.next = Next::Idle;
+        p.judge(
+            Phase::Pending,
+            Health::Stalled,
+            "MetricNotPublished",
+            format!(
+                "candidate {} waits: {}",
+                run_label(cand),
+                unpublished.join("; ")
+            ),
+        );
+        return true;
+    }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
     if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {

@@ -205,6 +205,7 @@ fn with_floor() -> ModelDeploymentSpec {
         statistic: "Sum".into(),
         threshold: "5".into(),
         periods: 3,
+        datapoints: None,
         custom: None,
     });
     s
@@ -232,12 +233,14 @@ fn a_floor_in_alarm_for_want_of_data_judges_only_after_its_periods_of_traffic() 
     // Until SageMaker reports step 1's weights in effect the floor cannot arm; after that,
     // no rollback before it arms, and a pass is planned for the moment it does (not the
     // bake's end).
+    // It arms after 3 complete minutes of traffic and CloudWatch's 2 minutes to publish a
+    // new metric (CW-30), counted from the first whole minute.
+    let arms = |t: jiff::Timestamp| {
+        let minute = jiff::Timestamp::from_second((t.as_second() + 59) / 60 * 60).unwrap();
+        minute + jiff::SignedDuration::from_mins(5)
+    };
     let mut nexts = Vec::new();
-    while w
-        .markers()
-        .since
-        .is_none_or(|t| w.now < t + jiff::SignedDuration::from_mins(4))
-    {
+    while w.markers().since.is_none_or(|t| w.now < arms(t)) {
         let plan = w.step(&s);
         assert_ne!(
             plan.status.phase,
@@ -256,7 +259,7 @@ fn a_floor_in_alarm_for_want_of_data_judges_only_after_its_periods_of_traffic() 
         }
         nexts.push(plan.next);
     }
-    let armed = w.markers().since.unwrap() + jiff::SignedDuration::from_mins(4);
+    let armed = arms(w.markers().since.unwrap());
     assert!(
         nexts.contains(&Next::At(armed)),
         "{nexts:?}, armed at {armed}"
@@ -293,6 +296,7 @@ fn error_rate_alarms_are_metric_math_on_the_candidate_variant() {
         statistic: "Sum".into(),
         threshold: "2%".into(),
         periods: 2,
+        datapoints: None,
         custom: None,
     }];
     let mut w = World::with_champion(&s);

@@ -8,6 +8,7 @@ mod drivers;
 mod failures;
 mod gates;
 mod lifecycle;
+mod shapes;
 mod sources;
 mod strategies;
 mod verdicts;
