@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 const CRD: &str = "crds/modeldeployments.sagemaker.mlops.dev.yaml";
 const POLICY_CRD: &str = "crds/deploymentpolicies.sagemaker.mlops.dev.yaml";
-const CHART: &str = "charts/sagemaker-rollout";
+pub(super) const CHART: &str = "charts/sagemaker-rollout";
 
-fn tool(name: &str) -> String {
+pub(super) fn tool(name: &str) -> String {
     let local = format!(".tools/bin/{name}");
     assert!(
         Path::new(&local).exists(),
@@ -21,7 +21,7 @@ fn tool(name: &str) -> String {
     local
 }
 
-fn run(program: &str, args: &[&str]) -> String {
+pub(super) fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -32,7 +32,7 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn docs(yaml: &str) -> Vec<Value> {
+pub(super) fn docs(yaml: &str) -> Vec<Value> {
     serde_saphyr::from_multiple::<Value>(yaml)
         .unwrap()
         .into_iter()
@@ -40,14 +40,14 @@ fn docs(yaml: &str) -> Vec<Value> {
         .collect()
 }
 
-fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(super) fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()
 }
 
 /// Validates rendered manifests against the Kubernetes 1.37 OpenAPI schemas (strict: no
 /// unknown field). Kinds without a bundled schema (ServiceMonitor) are reported as warnings
 /// by the tool and checked structurally by the tests below.
-fn kubernetes_validate(yaml: &str, what: &str) {
+pub(super) fn kubernetes_validate(yaml: &str, what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{what}.yaml"));
     std::fs::write(&file, yaml).unwrap();
@@ -65,9 +65,10 @@ fn kubernetes_validate(yaml: &str, what: &str) {
 }
 
 /// The image every rendering names (the chart has no default: none is published).
-const IMAGE: &str = "image.repository=registry.example.com/ml-platform/sagemaker-rollout";
+pub(super) const IMAGE: &str =
+    "image.repository=registry.example.com/ml-platform/sagemaker-rollout";
 
-fn template(args: &[&str]) -> String {
+pub(super) fn template(args: &[&str]) -> String {
     let mut all = vec![
         "template",
         "sr",
@@ -266,6 +267,22 @@ fn lease_grants() -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
+/// A ClusterRole the chart aggregates into the built-in `view`.
+fn aggregated_to_view(role: &Value) -> bool {
+    role["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
+}
+
+/// Reading ModelDeployments and DeploymentPolicies; nothing else.
+fn view_grants() -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for res in ["modeldeployments", "deploymentpolicies"] {
+        for v in ["get", "list", "watch"] {
+            out.insert(("sagemaker.mlops.dev".into(), res.into(), v.into()));
+        }
+    }
+    out
+}
+
 fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
     let leases: Vec<_> = of_kind(d, "Role")
         .into_iter()
@@ -291,8 +308,16 @@ fn check_rbac(d: &[Value], namespace: &str, watched: &[&str]) {
                 .ends_with("leader-election")
         })
         .collect();
+    // The view-aggregated role is for people too: read-only, bound to nothing (at most one).
+    let (view, cluster_roles): (Vec<&Value>, Vec<&Value>) = of_kind(d, "ClusterRole")
+        .into_iter()
+        .partition(|r| aggregated_to_view(r));
+    assert!(view.len() <= 1);
+    for v in &view {
+        assert_eq!(grants(&v["rules"]), view_grants(), "read-only");
+    }
     // The on-call role is for people (bound by the cluster's admins), never the controller's.
-    let (oncall, controller_roles): (Vec<&Value>, Vec<&Value>) = of_kind(d, "ClusterRole")
+    let (oncall, controller_roles): (Vec<&Value>, Vec<&Value>) = cluster_roles
         .into_iter()
         .partition(|r| r["metadata"]["name"] == "sagemaker-rollout-oncall");
     // Cluster-scoped reads only: policies and namespaces (their labels, kube-system's UID).
@@ -722,5 +747,703 @@ fn one_value_switches_the_chart_to_single_tenant_mode() {
     assert!(
         !refused.status.success(),
         "the schema refuses an unknown mode"
+    );
+}
+
+/// Renders the chart with a values file holding `values` (and the image), plus `args`.
+fn template_with_values(values: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, values).unwrap();
+    let file = file.to_str().unwrap().to_owned();
+    let mut all = vec!["-f", file.as_str()];
+    all.extend_from_slice(args);
+    template(&all)
+}
+
+/// Renders the chart as release `release`.
+fn template_release(release: &str, args: &[&str]) -> String {
+    let mut all = vec![
+        "template",
+        release,
+        CHART,
+        "--namespace",
+        "sagemaker-rollout-system",
+        "--set",
+        IMAGE,
+    ];
+    all.extend_from_slice(args);
+    run(&tool("helm"), &all)
+}
+
+/// The error of a rendering the chart refuses.
+fn template_refused(args: &[&str]) -> String {
+    let mut all = vec![
+        "template",
+        "sr",
+        CHART,
+        "--namespace",
+        "sagemaker-rollout-system",
+        "--set",
+        IMAGE,
+    ];
+    all.extend_from_slice(args);
+    let out = Command::new(tool("helm")).args(&all).output().unwrap();
+    assert!(!out.status.success(), "{args:?} was rendered");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn chart_values() -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(format!("{CHART}/values.yaml")).unwrap())
+        .unwrap()
+}
+
+/// `nameOverride` / `fullnameOverride` as `helm create` has them; without them the names are
+/// what they were (`<release>-sagemaker-rollout`, or the release name when it contains the
+/// chart's). The on-call ClusterRole and its admission policy keep their fixed names.
+#[test]
+fn name_overrides_follow_the_helm_conventions_and_the_default_names_stay() {
+    let fixed = ["sagemaker-rollout-oncall", "sagemaker-rollout-oncall-gates"];
+    let check = |d: &[Value], prefix: &str, deployment: &str, app: &str| {
+        for x in d {
+            let name = x["metadata"]["name"].as_str().unwrap();
+            assert!(
+                fixed.contains(&name) || name.starts_with(prefix),
+                "{name} starts with {prefix}"
+            );
+        }
+        let deploy = of_kind(d, "Deployment")[0];
+        assert_eq!(deploy["metadata"]["name"], deployment);
+        assert_eq!(deploy["metadata"]["labels"]["app.kubernetes.io/name"], app);
+        assert_eq!(
+            deploy["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+            app
+        );
+        let service = of_kind(d, "Service")[0];
+        assert_eq!(service["spec"]["selector"]["app.kubernetes.io/name"], app);
+        assert_eq!(
+            deploy["spec"]["template"]["spec"]["serviceAccountName"],
+            deployment
+        );
+        assert_eq!(env(deploy)["LEASE_NAME"]["value"], deployment);
+    };
+    check(
+        &docs(&template(&[])),
+        "sr-sagemaker-rollout",
+        "sr-sagemaker-rollout",
+        "sagemaker-rollout",
+    );
+    check(
+        &docs(&template_release("sagemaker-rollout", &[])),
+        "sagemaker-rollout",
+        "sagemaker-rollout",
+        "sagemaker-rollout",
+    );
+    check(
+        &docs(&template(&["--set", "nameOverride=rollouts"])),
+        "sr-rollouts",
+        "sr-rollouts",
+        "rollouts",
+    );
+    let full = docs(&template(&[
+        "--set",
+        "fullnameOverride=ml-rollouts",
+        "--set",
+        "controller.shards={eu}",
+    ]));
+    check(&full, "ml-rollouts", "ml-rollouts", "sagemaker-rollout");
+    assert_eq!(
+        of_kind(&full, "Deployment")[1]["metadata"]["name"],
+        "ml-rollouts-eu"
+    );
+    let crb = of_kind(&full, "ClusterRoleBinding")[0];
+    assert_eq!(crb["subjects"][0]["name"], "ml-rollouts");
+}
+
+/// The pod's and the container's security contexts are values whose defaults are the
+/// restricted profile `restricted()` checks; setting one key keeps the others.
+#[test]
+fn security_contexts_are_values_whose_defaults_are_the_restricted_profile() {
+    let values = chart_values();
+    let plain = docs(&template(&[]));
+    let spec = &of_kind(&plain, "Deployment")[0]["spec"]["template"]["spec"];
+    assert_eq!(spec["securityContext"], values["podSecurityContext"]);
+    assert_eq!(
+        spec["containers"][0]["securityContext"],
+        values["securityContext"]
+    );
+    let d = docs(&template(&[
+        "--set",
+        "podSecurityContext.runAsUser=1000",
+        "--set",
+        "securityContext.readOnlyRootFilesystem=false",
+    ]));
+    let spec = &of_kind(&d, "Deployment")[0]["spec"]["template"]["spec"];
+    assert_eq!(spec["securityContext"]["runAsUser"], 1000);
+    assert_eq!(spec["securityContext"]["runAsNonRoot"], true);
+    let sc = &spec["containers"][0]["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], false);
+    assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+}
+
+/// `controller.extraArgs` after `controller`, `controller.extraEnv` after the chart's
+/// variables, `extraVolumes`/`extraVolumeMounts` on every shard's pod: the install page's CA
+/// bundle example, rendered as it is written, validates and mounts the file it names.
+#[test]
+fn extra_args_env_and_volumes_reach_the_controller_and_the_ca_bundle_example_renders() {
+    let install = std::fs::read_to_string("docs/install.md").unwrap();
+    let section = install
+        .split("### A custom CA bundle")
+        .nth(1)
+        .expect("docs/install.md has a \"A custom CA bundle\" section");
+    let example = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("with a values example");
+    let rendered = template_with_values(
+        example,
+        &[
+            "--set",
+            "controller.extraArgs={--lease-duration=20s}",
+            "--set",
+            "controller.shards={eu}",
+        ],
+    );
+    kubernetes_validate(&rendered, "extras");
+    let d = docs(&rendered);
+    let deploys = of_kind(&d, "Deployment");
+    assert_eq!(deploys.len(), 2);
+    for deploy in deploys {
+        let spec = &deploy["spec"]["template"]["spec"];
+        let c = &spec["containers"][0];
+        assert_eq!(c["args"], json!(["controller", "--lease-duration=20s"]));
+        let e = env(deploy);
+        assert_eq!(
+            e["LEADER_ELECTION"]["value"], "true",
+            "the chart's own stay"
+        );
+        let bundle = e["SSL_CERT_FILE"]["value"].as_str().unwrap();
+        let mount = &c["volumeMounts"][0];
+        assert!(
+            bundle.starts_with(mount["mountPath"].as_str().unwrap()),
+            "{bundle} is in the mounted directory"
+        );
+        assert_eq!(mount["readOnly"], true);
+        assert_eq!(spec["volumes"][0]["name"], mount["name"]);
+        assert!(spec["volumes"][0]["configMap"]["name"].is_string());
+    }
+    let plain = docs(&template(&[]));
+    let c = &of_kind(&plain, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["args"], json!(["controller"]));
+    assert!(c["volumeMounts"].is_null());
+}
+
+/// `topologySpreadConstraints`: one without a `labelSelector` spreads its own Deployment's
+/// pods (each shard's apart), one with it is kept; nodeSelector and tolerations pass through
+/// and the default anti-affinity stays.
+#[test]
+fn topology_spread_constraints_spread_each_deployments_own_pods() {
+    let values = r#"
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+  - maxSkew: 2
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: DoNotSchedule
+    labelSelector:
+      matchLabels:
+        app.kubernetes.io/name: sagemaker-rollout
+nodeSelector:
+  kubernetes.io/os: linux
+tolerations:
+  - key: dedicated
+    operator: Equal
+    value: ml
+    effect: NoSchedule
+"#;
+    let rendered = template_with_values(values, &["--set", "controller.shards={eu}"]);
+    kubernetes_validate(&rendered, "topology");
+    let d = docs(&rendered);
+    let deploys = of_kind(&d, "Deployment");
+    assert_eq!(deploys.len(), 2);
+    for deploy in deploys {
+        let spec = &deploy["spec"]["template"]["spec"];
+        let tsc = spec["topologySpreadConstraints"].as_array().unwrap();
+        assert_eq!(tsc.len(), 2);
+        assert_eq!(
+            tsc[0]["labelSelector"], deploy["spec"]["selector"],
+            "the Deployment's own pods"
+        );
+        assert_eq!(tsc[0]["topologyKey"], "topology.kubernetes.io/zone");
+        assert_eq!(
+            tsc[1]["labelSelector"],
+            json!({"matchLabels": {"app.kubernetes.io/name": "sagemaker-rollout"}})
+        );
+        assert_eq!(spec["nodeSelector"]["kubernetes.io/os"], "linux");
+        assert_eq!(spec["tolerations"][0]["key"], "dedicated");
+        assert!(spec["affinity"]["podAntiAffinity"].is_object());
+    }
+    let plain = docs(&template(&[]));
+    assert!(
+        of_kind(&plain, "Deployment")[0]["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            .is_null()
+    );
+}
+
+/// `leaderElection.enabled=false` drops the Lease Role and its binding, and the chart refuses
+/// it with more than one replica (every replica would act at once), naming the fix.
+#[test]
+fn leader_election_off_drops_the_lease_role_and_refuses_more_than_one_replica() {
+    let lease_objects = |d: &[Value]| -> usize {
+        d.iter()
+            .filter(|x| {
+                x["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-leader-election"))
+            })
+            .count()
+    };
+    assert_eq!(
+        lease_objects(&docs(&template(&[]))),
+        2,
+        "Role and RoleBinding"
+    );
+    let off = docs(&template(&[
+        "--set",
+        "replicaCount=1",
+        "--set",
+        "leaderElection.enabled=false",
+    ]));
+    assert_eq!(lease_objects(&off), 0);
+    let rules: String = of_kind(&off, "Role")
+        .iter()
+        .chain(of_kind(&off, "ClusterRole").iter())
+        .map(|r| r["rules"].to_string())
+        .collect();
+    assert!(
+        !rules.contains("coordination.k8s.io"),
+        "no Lease permission"
+    );
+    for replicas in ["replicaCount=2", "replicaCount=3"] {
+        let err = template_refused(&["--set", replicas, "--set", "leaderElection.enabled=false"]);
+        assert!(
+            err.contains("leaderElection.enabled=false") && err.contains("replicaCount=1"),
+            "{replicas}: {err}"
+        );
+    }
+    let sharded = docs(&template(&[
+        "--set",
+        "replicaCount=1",
+        "--set",
+        "leaderElection.enabled=false",
+        "--set",
+        "controller.shards={eu}",
+    ]));
+    assert_eq!(
+        of_kind(&sharded, "Deployment").len(),
+        2,
+        "one replica per shard"
+    );
+}
+
+/// The ServiceMonitor keeps the per-resource `namespace` label (`honorLabels`, default on;
+/// Prometheus would rename it `exported_namespace`), may live in another namespace (and then
+/// still selects the Service in the release's), and takes interval, labels and relabelings.
+#[test]
+fn the_service_monitor_honours_the_resources_namespace_label_and_takes_relabelings() {
+    let d = docs(&template(&["--set", "metrics.serviceMonitor.enabled=true"]));
+    let sm = of_kind(&d, "ServiceMonitor")[0];
+    let ep = &sm["spec"]["endpoints"][0];
+    assert_eq!(ep["honorLabels"], true);
+    assert_eq!(ep["interval"], "30s");
+    assert!(ep["relabelings"].is_null() && ep["metricRelabelings"].is_null());
+    assert_eq!(sm["metadata"]["namespace"], "sagemaker-rollout-system");
+    let values = r#"
+metrics:
+  serviceMonitor:
+    enabled: true
+    namespace: monitoring
+    interval: 15s
+    labels:
+      release: kube-prometheus-stack
+    honorLabels: false
+    relabelings:
+      - action: replace
+        targetLabel: cluster
+        replacement: prod-eu-1
+    metricRelabelings:
+      - action: drop
+        sourceLabels: [__name__]
+        regex: "go_.*"
+"#;
+    let d = docs(&template_with_values(values, &[]));
+    let sm = of_kind(&d, "ServiceMonitor")[0];
+    assert_eq!(sm["metadata"]["namespace"], "monitoring");
+    assert_eq!(sm["metadata"]["labels"]["release"], "kube-prometheus-stack");
+    assert_eq!(
+        sm["spec"]["namespaceSelector"]["matchNames"],
+        json!(["sagemaker-rollout-system"])
+    );
+    let ep = &sm["spec"]["endpoints"][0];
+    assert_eq!(ep["honorLabels"], false);
+    assert_eq!(ep["interval"], "15s");
+    assert_eq!(ep["relabelings"][0]["targetLabel"], "cluster");
+    assert_eq!(
+        ep["metricRelabelings"][0]["sourceLabels"],
+        json!(["__name__"])
+    );
+    let service = of_kind(&d, "Service")[0];
+    for (k, v) in sm["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(
+            &service["metadata"]["labels"][k], v,
+            "selects the metrics Service"
+        );
+    }
+}
+
+/// Whoever may `view` a namespace reads its ModelDeployments (and, through a
+/// ClusterRoleBinding to view, the DeploymentPolicies): a ClusterRole aggregated to `view`,
+/// read-only, bound to nothing; `rbac.aggregateToView=false` leaves it out.
+#[test]
+fn a_read_only_cluster_role_is_aggregated_to_view() {
+    let view_roles = |d: &[Value]| -> Vec<Value> {
+        of_kind(d, "ClusterRole")
+            .into_iter()
+            .filter(|r| aggregated_to_view(r))
+            .cloned()
+            .collect()
+    };
+    let d = docs(&template(&[]));
+    let roles = view_roles(&d);
+    assert_eq!(roles.len(), 1);
+    assert_eq!(grants(&roles[0]["rules"]), view_grants());
+    let name = roles[0]["metadata"]["name"].as_str().unwrap();
+    assert!(
+        of_kind(&d, "ClusterRoleBinding")
+            .iter()
+            .chain(of_kind(&d, "RoleBinding").iter())
+            .all(|b| b["roleRef"]["name"] != name),
+        "bound by aggregation only"
+    );
+    assert!(view_roles(&docs(&template(&["--set", "rbac.aggregateToView=false"]))).is_empty());
+}
+
+/// A tag that reads as a number passes the schema and is rendered as text (a whole number
+/// from a values file as an integer, not in float notation); a parent's `global:` values
+/// pass the schema.
+#[test]
+fn numeric_image_tags_and_global_values_pass_the_schema() {
+    let image = |d: &[Value]| -> String {
+        of_kind(d, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let repo = "registry.example.com/ml-platform/sagemaker-rollout";
+    let chart: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(format!("{CHART}/Chart.yaml")).unwrap())
+            .unwrap();
+    let app_version = chart["appVersion"].as_str().unwrap();
+    assert_eq!(
+        image(&docs(&template(&[]))),
+        format!("{repo}:{app_version}")
+    );
+    assert_eq!(
+        image(&docs(&template(&["--set", "image.tag=2"]))),
+        format!("{repo}:2")
+    );
+    assert_eq!(
+        image(&docs(&template(&["--set", "image.tag=1.2"]))),
+        format!("{repo}:1.2")
+    );
+    for (values, tag) in [
+        ("image:\n  tag: 2\n", "2"),
+        ("image:\n  tag: 20240101\n", "20240101"),
+        ("image:\n  tag: 1.5\n", "1.5"),
+        ("image:\n  tag: \"1.10\"\n", "1.10"),
+    ] {
+        assert_eq!(
+            image(&docs(&template_with_values(values, &[]))),
+            format!("{repo}:{tag}"),
+            "{values}"
+        );
+    }
+    let d = docs(&template(&[
+        "--set",
+        "global.imageRegistry=registry.example.com",
+        "--set",
+        "global.labels.team=ml-platform",
+    ]));
+    assert_eq!(of_kind(&d, "Deployment").len(), 1);
+}
+
+/// Every value of values.yaml is in the schema, and every schema object that lists its
+/// properties refuses others (a typo fails instead of being ignored); the root accepts
+/// `global`, which a parent chart passes to its subcharts.
+#[test]
+fn the_schema_knows_every_value_and_refuses_unknown_keys() {
+    let values = chart_values();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{CHART}/values.schema.json")).unwrap(),
+    )
+    .unwrap();
+    fn walk(value: &Value, schema: &Value, root: &Value, path: &str, out: &mut Vec<String>) {
+        let schema = match schema["$ref"].as_str() {
+            Some(r) => r
+                .trim_start_matches("#/")
+                .split('/')
+                .fold(root, |s, k| &s[k]),
+            None => schema,
+        };
+        let (Some(map), Some(props)) = (value.as_object(), schema["properties"].as_object()) else {
+            return;
+        };
+        if schema["additionalProperties"] != false {
+            out.push(format!("{path}: additionalProperties is not false"));
+        }
+        for (k, v) in map {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match props.get(k) {
+                Some(s) => walk(v, s, root, &at, out),
+                None => out.push(format!("{at}: not in values.schema.json")),
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    walk(&values, &schema, &schema, "", &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(schema["properties"]["global"]["type"], "object");
+    assert_eq!(
+        schema["properties"]["image"]["properties"]["tag"]["type"],
+        json!(["string", "number"])
+    );
+}
+
+/// The chart's README carries the values table generated from values.yaml's `# --`
+/// comments; `scripts/chart-readme.py --check` fails on drift and on a value without one.
+#[test]
+fn the_chart_readme_values_table_is_generated_from_values_yaml() {
+    let out = Command::new("python3")
+        .args(["scripts/chart-readme.py", "--check"])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let readme = std::fs::read_to_string(format!("{CHART}/README.md")).unwrap();
+    for key in [
+        "`image.repository`",
+        "`leaderElection.enabled`",
+        "`metrics.serviceMonitor.honorLabels`",
+        "`rbac.aggregateToView`",
+    ] {
+        assert!(readme.contains(key), "{key} in the chart's README");
+    }
+    let values = std::fs::read_to_string(format!("{CHART}/values.yaml")).unwrap();
+    assert!(values.contains("\nreplicaCount: 2\n"));
+    for (edited, says) in [
+        (
+            values.replace("\nreplicaCount: 2\n", "\nreplicaCount: 3\n"),
+            "out of date",
+        ),
+        (
+            format!("{values}\nundocumentedValue: 1\n"),
+            "undocumentedValue",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("values.yaml"), edited).unwrap();
+        std::fs::write(dir.path().join("README.md"), &readme).unwrap();
+        let out = Command::new("python3")
+            .args(["scripts/chart-readme.py", "--check", "--chart"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{says}: --check passed");
+        assert!(err.contains(says), "{says}: {err}");
+    }
+}
+
+/// The chart as a subchart: the parent of tests/fixtures/parent-chart (its dependency
+/// pointed at this repository's chart, in a temporary copy) sets `global:` values and the
+/// subchart's under its name; `helm dependency update` (offline: a file:// repository),
+/// `helm lint --strict` and `helm template` pass and render what the parent asked for.
+#[test]
+fn the_chart_works_as_a_subchart_of_a_parent_with_global_values() {
+    let fixture = Path::new("tests/fixtures/parent-chart");
+    let relative = "file://../../../charts/sagemaker-rollout";
+    let work = tempfile::tempdir().unwrap();
+    let parent = work.path().join("ml-platform");
+    std::fs::create_dir_all(parent.join("templates")).unwrap();
+    let chart_yaml = std::fs::read_to_string(fixture.join("Chart.yaml")).unwrap();
+    assert!(
+        chart_yaml.contains(relative),
+        "the fixture depends on {relative}"
+    );
+    let chart = std::fs::canonicalize(CHART).unwrap();
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        chart_yaml.replace(relative, &format!("file://{}", chart.display())),
+    )
+    .unwrap();
+    for f in ["values.yaml", "templates/NOTES.txt"] {
+        std::fs::copy(fixture.join(f), parent.join(f)).unwrap();
+    }
+    let home = work.path().join("helm-home");
+    let helm = |args: &[&str]| -> String {
+        let out = Command::new(tool("helm"))
+            .args(args)
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "helm {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = parent.to_str().unwrap();
+    helm(&["dependency", "update", "--skip-refresh", dir]);
+    let lint = helm(&["lint", "--strict", dir]);
+    assert!(lint.contains("0 chart(s) failed"), "{lint}");
+    let rendered = helm(&["template", "platform", dir, "--namespace", "ml-platform"]);
+    kubernetes_validate(&rendered, "subchart");
+    let d = docs(&rendered);
+    let deploy = of_kind(&d, "Deployment")[0];
+    assert_eq!(deploy["metadata"]["name"], "ml-rollouts");
+    assert_eq!(deploy["metadata"]["namespace"], "ml-platform");
+    let c = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["image"],
+        "registry.example.com/ml-platform/sagemaker-rollout:2"
+    );
+    assert_eq!(c["args"], json!(["controller", "--lease-duration=20s"]));
+    assert_eq!(env(deploy)["TENANCY"]["value"], "single");
+    assert_eq!(of_kind(&d, "ServiceMonitor").len(), 1);
+}
+
+/// The flags of `sagemaker-rollout controller`: the fields of its `Config` with
+/// `#[arg(long …)]`, kebab-cased (or their explicit `long = "…"`), read from the source.
+fn controller_flags() -> BTreeSet<String> {
+    let src = std::fs::read_to_string("src/controller/config.rs").unwrap();
+    let explicit = regex::Regex::new(r#"long\s*=\s*"([^"]+)""#).unwrap();
+    let is_long = regex::Regex::new(r"\blong\b").unwrap();
+    let field = regex::Regex::new(r"^\s*pub\s+([a-z_][a-z0-9_]*)\s*:").unwrap();
+    let mut out = BTreeSet::new();
+    let mut pending: Option<Option<String>> = None;
+    for line in src.lines() {
+        let t = line.trim_start();
+        if t.starts_with("#[arg(") && is_long.is_match(t) {
+            pending = Some(explicit.captures(t).map(|c| c[1].to_owned()));
+        } else if let Some(c) = field.captures(line)
+            && let Some(name) = pending.take()
+        {
+            out.insert(name.unwrap_or_else(|| c[1].replace('_', "-")));
+        }
+    }
+    out
+}
+
+/// `s` up to its first whitespace outside brackets and braces.
+fn top_level_token(s: &str) -> &str {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth -= 1,
+            c if c.is_whitespace() && depth <= 0 => return &s[..i],
+            _ => {}
+        }
+    }
+    s
+}
+
+/// The flags (without `--`) a text passes to the controller through `extraArgs`:
+/// `--set controller.extraArgs={…}`, `extraArgs[0]=…`, `extraArgs: […]` and a YAML list
+/// under `extraArgs:`.
+fn extra_args_flags(text: &str) -> Vec<String> {
+    let head = regex::Regex::new(r"extraArgs(?:\[[0-9]+\])?(=|:[ \t]*)").unwrap();
+    let flag = regex::Regex::new(r"--([a-z][a-z0-9-]*)").unwrap();
+    let mut out = Vec::new();
+    let mut list: Option<usize> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(at) = list {
+            if indent >= at && line.trim_start().starts_with("- ") {
+                out.extend(flag.captures_iter(line).map(|c| c[1].to_owned()));
+                continue;
+            }
+            list = None;
+        }
+        for m in head.find_iter(line) {
+            let token = top_level_token(&line[m.end()..]);
+            out.extend(flag.captures_iter(token).map(|c| c[1].to_owned()));
+            if token.is_empty() && m.as_str().starts_with("extraArgs:") {
+                list = Some(indent);
+            }
+        }
+    }
+    out
+}
+
+/// Every controller flag the README, the install page and the chart pass through
+/// `controller.extraArgs` is a flag of `sagemaker-rollout controller`.
+#[test]
+fn the_controller_flags_the_docs_pass_through_extra_args_exist() {
+    let flags = controller_flags();
+    for f in [
+        "namespaces",
+        "leader-election",
+        "lease-duration",
+        "aws-request-burst",
+    ] {
+        assert!(
+            flags.contains(f),
+            "{f} read from src/controller/config.rs: {flags:?}"
+        );
+    }
+    let sample = "helm upgrade x --set 'controller.extraArgs={--lease-duration=30s}' --set image.tag=2\n\
+                  controller:\n  extraArgs:\n    - --poll-interval=45s\n    - --no-such-flag\n  extraEnv: []\n\
+                  extraArgs: [\"--shard\", \"eu\"]\n";
+    assert_eq!(
+        extra_args_flags(sample),
+        ["lease-duration", "poll-interval", "no-such-flag", "shard"]
+    );
+    let mut seen = 0;
+    let mut unknown = Vec::new();
+    for page in [
+        "README.md",
+        "docs/install.md",
+        "charts/sagemaker-rollout/README.md",
+        "charts/sagemaker-rollout/values.yaml",
+    ] {
+        let text = std::fs::read_to_string(page).unwrap();
+        for f in extra_args_flags(&text) {
+            seen += 1;
+            if !flags.contains(&f) {
+                unknown.push(format!("{page}: --{f}"));
+            }
+        }
+    }
+    assert!(seen >= 1, "the install page shows controller.extraArgs");
+    assert!(
+        unknown.is_empty(),
+        "not flags of `sagemaker-rollout controller`:\n{}",
+        unknown.join("\n")
     );
 }

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// The pages whose links are checked.
 fn pages() -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("README.md"), PathBuf::from("ARCHITECTURE.md")];
+    let mut out = vec![
+        PathBuf::from("README.md"),
+        PathBuf::from("ARCHITECTURE.md"),
+        PathBuf::from("charts/sagemaker-rollout/README.md"),
+    ];
     for e in std::fs::read_dir("docs").expect("docs/") {
         let p = e.expect("entry").path();
         if p.extension().is_some_and(|x| x == "md") {
@@ -35,7 +39,7 @@ fn slug(heading: &str) -> String {
 
 /// The anchors of a markdown file's headings (outside code fences), numbered as GitHub
 /// numbers repeated ones.
-fn anchors(text: &str) -> BTreeSet<String> {
+pub(super) fn anchors(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut fenced = false;
     for line in text.lines() {
@@ -319,7 +323,10 @@ fn the_install_commands_name_chart_values_that_exist_in_order() {
         &std::fs::read_to_string("charts/sagemaker-rollout/values.yaml").expect("values"),
     )
     .expect("values.yaml");
-    let set = regex::Regex::new(r#"--set\s+"?([A-Za-z0-9_.]+)(\[[0-9]+\])?="#).unwrap();
+    // `--set k=v`, `--set-string`/`--set-json`, quoted or not, `--set=k=v`.
+    let set =
+        regex::Regex::new(r#"--set(?:-string|-json)?[\s=]+["']?([A-Za-z0-9_.]+)(\[[0-9]+\])?="#)
+            .unwrap();
     let mut missing = Vec::new();
     let mut seen = 0;
     for page in pages() {

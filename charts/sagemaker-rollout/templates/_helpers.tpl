@@ -1,12 +1,20 @@
+{{/* The app name (app.kubernetes.io/name): the chart's name, or nameOverride. */}}
 {{- define "sr.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The prefix of every object's name: fullnameOverride, else the release name when it
+     already contains the (overridden) chart name, else <release>-<name>. */}}
 {{- define "sr.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -48,7 +56,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if .Values.image.digest -}}
 {{- printf "%s@%s" $repository .Values.image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- /* A YAML `tag: 2` or `--set image.tag=2` arrives as a number: render it as text (a
+     whole float64 from a values file as an integer, not 2.0240101e+07). */ -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if and (kindIs "float64" $tag) (eq $tag (float64 (int64 $tag))) -}}
+{{- $tag = int64 $tag -}}
+{{- end -}}
+{{- printf "%s:%s" $repository (toString $tag) -}}
 {{- end -}}
 {{- end -}}
 

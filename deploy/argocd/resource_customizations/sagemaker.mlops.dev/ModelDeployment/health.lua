@@ -1,6 +1,15 @@
 -- Argo CD health of a ModelDeployment, read from the kstatus conditions the controller
 -- writes (Ready / Reconciling / Stalled, each with observedGeneration) and its phase.
+-- Stalled=True is Degraded, including a rollout held for a human decision (phase Paused
+-- under rollbackOn: Manual), as kstatus and Flux count it Failed; a hold asked for with
+-- spec.rollout.paused (phase Paused, nothing Stalled) is Suspended, as Argo Rollouts maps
+-- its own Paused phase. Runs in Argo CD's Lua 5.1 (gopher-lua) and in the tests' Lua 5.4.
 local hs = {}
+
+-- "Reason: message" of a condition.
+local function describe(c)
+  return (c.reason or "") .. ": " .. (c.message or "")
+end
 
 local function condition(kind)
   if obj.status == nil or obj.status.conditions == nil then
@@ -35,7 +44,7 @@ local phase = obj.status.phase
 
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
-  hs.message = stalled.reason .. ": " .. (stalled.message or "")
+  hs.message = describe(stalled)
   return hs
 end
 if phase == "Paused" then
@@ -45,7 +54,7 @@ if phase == "Paused" then
 end
 if phase == "RolledBack" or phase == "Failed" then
   hs.status = "Degraded"
-  hs.message = (ready ~= nil and (ready.reason .. ": " .. (ready.message or ""))) or phase
+  hs.message = (ready ~= nil and describe(ready)) or phase
   return hs
 end
 if ready ~= nil and ready.status == "True" then
@@ -55,9 +64,9 @@ if ready ~= nil and ready.status == "True" then
 end
 hs.status = "Progressing"
 if reconciling ~= nil and reconciling.status == "True" then
-  hs.message = reconciling.reason .. ": " .. (reconciling.message or "")
+  hs.message = describe(reconciling)
 elseif ready ~= nil then
-  hs.message = ready.reason .. ": " .. (ready.message or "")
+  hs.message = describe(ready)
 else
   hs.message = "Reconciling"
 end
