@@ -5,4 +5,4 @@
 # Markdown table (docs/benchmarks.md). STEPS per cell, default 2,000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run --quiet --example analysis_bench -- "${1:-2000}"
+exec cargo run --quiet --profile analysis --example analysis_bench -- "${1:-2000}"

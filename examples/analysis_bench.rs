@@ -11,14 +11,20 @@
 //! `minInvocations: 100`. The splits: a 10 % canary step (the champion serves 9 requests for
 //! each of the candidate's) and a 90 % Linear step (1 for 9). Looks are once a minute on whole
 //! minutes, as the controller judges them.
+//!
+//! A second table does the same for `ModelLatency` with `maxRatio: 1.2` (Average and p99) in
+//! the 10 % canary step: lognormal latencies (median 100 ms, σ 0.5 of the log), the candidate
+//! identical or its every request 1.25× or 2× slower. The earlier judge compared the step's
+//! cumulative values once both sides served 100 requests (`candidate > 1.2 × champion`); the
+//! sequential test judges the per-minute values (`plan::latency`) as the controller does.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand_distr::{Binomial, Distribution, Poisson};
+use rand_distr::{Binomial, Distribution, LogNormal, Poisson};
 use sagemaker_rollout::api::CompareMetric;
 use sagemaker_rollout::api::valid::{Compare, Margin};
 use sagemaker_rollout::plan::compare::judge;
-use sagemaker_rollout::plan::observed::{Readings, VariantReading};
+use sagemaker_rollout::plan::observed::{MinuteReading, Readings, VariantReading};
 
 const MINUTES: u32 = 10;
 const MARGIN_POINTS: f64 = 1.0;
@@ -49,6 +55,7 @@ fn new_fails(rule: &Compare, c: &Side, p: &Side, look: u32) -> bool {
     let reading = |s: &Side| VariantReading {
         invocations: s.invocations as f64,
         values: vec![Some(s.errors as f64)],
+        minutes: Vec::new(),
     };
     let readings = Readings {
         candidate: reading(c),
@@ -147,6 +154,130 @@ fn main() {
                     "| {per_min:.0} | {split} | {:.0} % | {:.0} % | {truth} | {:.1} % | {} | {:.1} % | {} |",
                     100.0 * champion,
                     100.0 * (champion + effect),
+                    old.0,
+                    minute(old.1),
+                    new.0,
+                    minute(new.1)
+                );
+            }
+        }
+    }
+    latency_table(steps);
+}
+
+/// The nearest-rank percentile `q` (0–100) of `xs`, or the average for `q` of None.
+fn stat(xs: &mut [f64], q: Option<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    match q {
+        None => Some(xs.iter().sum::<f64>() / xs.len() as f64),
+        Some(q) => {
+            let rank = ((q / 100.0) * xs.len() as f64).ceil().max(1.0) as usize;
+            let (_, v, _) = xs.select_nth_unstable_by(rank - 1, f64::total_cmp);
+            Some(*v)
+        }
+    }
+}
+
+/// One latency cell: for Average and p99, the share of steps each judge failed and the
+/// median minute of failure.
+fn latency_cell(steps: u32, per_min: f64, effect: f64, seed: u64) -> [[(f64, Option<u32>); 2]; 2] {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let latency = LogNormal::new((100_000.0_f64).ln(), 0.5).expect("a lognormal");
+    let stats = [(None, "Average"), (Some(99.0), "p99")];
+    let mut when = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
+    for _ in 0..steps {
+        let mut pooled = [Vec::new(), Vec::new()];
+        let mut sides: [[VariantReading; 2]; 2] = Default::default();
+        let mut failed = [[None, None], [None, None]];
+        for m in 1..=MINUTES {
+            for (v, (rate, scale)) in [(per_min, effect), (9.0 * per_min, 1.0)].iter().enumerate() {
+                let n = Poisson::new(*rate).map_or(0.0, |d| d.sample(&mut rng)) as usize;
+                let mut minute: Vec<f64> =
+                    (0..n).map(|_| scale * latency.sample(&mut rng)).collect();
+                pooled[v].extend_from_slice(&minute);
+                for (s, (q, _)) in stats.iter().enumerate() {
+                    let side = &mut sides[s][v];
+                    side.invocations += n as f64;
+                    side.values = vec![None];
+                    side.minutes.push(MinuteReading {
+                        invocations: n as f64,
+                        values: vec![stat(&mut minute, *q)],
+                    });
+                }
+            }
+            for (s, (q, name)) in stats.iter().enumerate() {
+                let [c, p] = &mut pooled;
+                let enough = c.len() as f64 >= MIN_INVOCATIONS && p.len() as f64 >= MIN_INVOCATIONS;
+                if failed[s][0].is_none()
+                    && enough
+                    && stat(c, *q)
+                        .zip(stat(p, *q))
+                        .is_some_and(|(c, p)| c > 1.2 * p)
+                {
+                    failed[s][0] = Some(m);
+                }
+                let rule = Compare {
+                    metric: CompareMetric::ModelLatency,
+                    statistic: (*name).into(),
+                    margin: Margin::Ratio(1.2),
+                    min_invocations: MIN_INVOCATIONS,
+                };
+                let readings = Readings {
+                    candidate: sides[s][0].clone(),
+                    champion: sides[s][1].clone(),
+                };
+                if failed[s][1].is_none()
+                    && judge(std::slice::from_ref(&rule), Some(&readings), 0.99, m)
+                        .worse
+                        .is_some()
+                {
+                    failed[s][1] = Some(m);
+                }
+            }
+        }
+        for s in 0..2 {
+            for j in 0..2 {
+                if let Some(m) = failed[s][j] {
+                    when[s][j].push(m);
+                }
+            }
+        }
+    }
+    when.map(|by_judge| {
+        by_judge.map(|mut w| {
+            w.sort_unstable();
+            (
+                100.0 * w.len() as f64 / f64::from(steps),
+                w.get(w.len() / 2).copied(),
+            )
+        })
+    })
+}
+
+fn latency_table(steps: u32) {
+    println!(
+        "\n{steps} simulated 10-minute steps per cell, 10 % canary step; rule ModelLatency, maxRatio 1.2, minInvocations 100.\n"
+    );
+    println!(
+        "| candidate req/min | statistic | candidate latency | truth | earlier judge: failed | minute | sequential (0.99): failed | minute |"
+    );
+    println!("|---:|---|---|---|---:|---:|---:|---:|");
+    let mut seed = 1000;
+    for per_min in [10.0, 100.0, 1000.0] {
+        for (effect, latency, truth) in [
+            (1.0, "identical", "a failure is false"),
+            (1.25, "×1.25", "beyond the margin: a failure is a catch"),
+            (2.0, "×2", "a failure is a catch"),
+        ] {
+            seed += 1;
+            let by_stat = latency_cell(steps, per_min, effect, seed);
+            for (s, name) in ["Average", "p99"].iter().enumerate() {
+                let [old, new] = by_stat[s];
+                let minute = |m: Option<u32>| m.map_or("—".to_owned(), |m| m.to_string());
+                println!(
+                    "| {per_min:.0} | {name} | {latency} | {truth} | {:.1} % | {} | {:.1} % | {} |",
                     old.0,
                     minute(old.1),
                     new.0,

@@ -432,7 +432,7 @@ pub struct AnalysisSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5))]
     pub compare: Vec<CompareRule>,
-    /// How sure an error-rate comparison must be before it fails (rolls back) or passes:
+    /// How sure a comparison must be before it fails (rolls back) or passes:
     /// 0.99 means at most 1 % of steps of a candidate no worse than the margin are failed,
     /// however often the comparison is looked at (a sequential, always-valid test).
     #[serde(default = "default_confidence")]
@@ -443,6 +443,16 @@ pub struct AnalysisSpec {
     /// aborts), or `RollBack`.
     #[serde(default)]
     pub on_inconclusive: OnInconclusive,
+    /// Judge a step's first minute of traffic too. By default comparisons start at the first
+    /// whole minute beginning a minute after the step's weights took effect, so a candidate
+    /// still warming up (caches, connections, a new instance) is not judged against a warm
+    /// champion.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub judge_first_minute: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What the end of a bake does with a comparison that has not decided.
@@ -464,8 +474,11 @@ fn default_confidence() -> f64 {
 pub struct CompareRule {
     /// `ModelLatency` or `OverheadLatency` (with `statistic`), or an error rate in percent.
     pub metric: CompareMetric,
-    /// For the latencies: Average or a percentile such as p99 (default p99).
-    #[serde(default = "default_p99")]
+    /// For the latencies: Average (the default) or a percentile such as p99. A latency is
+    /// judged minute by minute, each minute only with enough requests on both variants for
+    /// its statistic: 20 for Average, and what CloudWatch asks for a percentile (1,000 for
+    /// p99), so a percentile suits only variants that serve that many every minute.
+    #[serde(default = "default_average")]
     #[schemars(regex(pattern = r"^(Average|p[0-9]{1,2}(\.[0-9]+)?)$"), transform = no_default)]
     pub statistic: String,
     /// Worse means candidate > champion × maxRatio (at least 1).
@@ -502,8 +515,8 @@ fn no_default(schema: &mut schemars::Schema) {
     schema.remove("default");
 }
 
-fn default_p99() -> String {
-    "p99".into()
+fn default_average() -> String {
+    "Average".into()
 }
 
 fn default_min_invocations() -> i64 {
@@ -523,6 +536,7 @@ impl Default for AnalysisSpec {
             compare: Vec::new(),
             confidence: default_confidence(),
             on_inconclusive: OnInconclusive::default(),
+            judge_first_minute: false,
         }
     }
 }

@@ -207,10 +207,14 @@ pub struct ComparisonView {
     pub candidate_invocations: i64,
     /// Requests the champion served in the step so far.
     pub champion_invocations: i64,
-    /// Pending (too few requests or no data yet), Pass or Fail.
+    /// Pending (too few requests or no data yet), Inconclusive, Pass or Fail.
     pub verdict: String,
-    /// Why, with the margin.
+    /// Why, with the margin and the interval.
     pub message: String,
+    /// The end of the minute of data at which this Pass or Fail was first reached in the
+    /// step (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
 }
 
 /// A watched alarm.

@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::types::{
 
 use super::{AwsError, classify};
 use crate::plan::actions::{AlarmKind, AlarmPlan};
-use crate::plan::{Alarm, AlarmState, MetricQuery};
+use crate::plan::{Alarm, AlarmState, MetricQuery, Series};
 
 /// A listed alarm and its tags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,14 +27,15 @@ pub trait Alarms: Send + Sync {
     /// Metric alarms whose name starts with `prefix`, with their tags (ListTagsForResource
     /// per alarm: ownership is decided by the owner tag, not the name alone).
     async fn list(&self, prefix: &str) -> Result<Vec<ListedAlarm>, AwsError>;
-    /// One value per query over `[start, end)` as one period (GetMetricData); None where
+    /// Per query, over `[start, end)` ([`window`]): one value for the window as one period,
+    /// or with `per_minute` one per step of it, oldest first (GetMetricData); None where
     /// CloudWatch has no data point.
     async fn metric_data(
         &self,
         queries: &[MetricQuery],
         start: jiff::Timestamp,
         end: jiff::Timestamp,
-    ) -> Result<Vec<Option<f64>>, AwsError>;
+    ) -> Result<Vec<Series>, AwsError>;
     /// PutMetricAlarm (create or update).
     async fn put(&self, alarm: &AlarmPlan) -> Result<(), AwsError>;
     /// Deletes alarms; missing ones are ignored.
@@ -211,8 +212,9 @@ impl Alarms for SdkAlarms {
         queries: &[MetricQuery],
         start: jiff::Timestamp,
         end: jiff::Timestamp,
-    ) -> Result<Vec<Option<f64>>, AwsError> {
+    ) -> Result<Vec<Series>, AwsError> {
         let (from, period) = window(start, end);
+        let step = resolution(start, end);
         let mut req = self
             .client
             .get_metric_data()
@@ -244,7 +246,11 @@ impl Alarms for SdkAlarms {
                     .metric_stat(
                         MetricStat::builder()
                             .metric(metric)
-                            .period(period)
+                            .period(if q.per_minute {
+                                i32::try_from(step).unwrap_or(60)
+                            } else {
+                                period
+                            })
                             .stat(&q.stat)
                             .build(),
                     )
@@ -252,19 +258,37 @@ impl Alarms for SdkAlarms {
                     .build(),
             );
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| classify("cloudwatch", "GetMetricData", e))?;
-        Ok((0..queries.len())
-            .map(|i| {
-                let id = format!("q{i}");
-                out.metric_data_results()
-                    .iter()
-                    .find(|r| r.id() == Some(id.as_str()))
-                    .and_then(|r| r.values().first().copied())
-            })
-            .collect())
+        // A result may come in pages (NextToken): every page's points, placed by timestamp.
+        let slots = (i64::from(period) / step).max(1);
+        let mut answers: Vec<Series> = (queries.iter())
+            .map(|q| vec![None; if q.per_minute { slots as usize } else { 1 }])
+            .collect();
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("cloudwatch", "GetMetricData", e))?;
+            for r in page.metric_data_results() {
+                let Some(i) = (r.id().and_then(|id| id.strip_prefix('q')))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|i| *i < queries.len())
+                else {
+                    continue;
+                };
+                for (at, v) in r.timestamps().iter().zip(r.values()) {
+                    let slot = if queries[i].per_minute {
+                        (at.secs() - from).div_euclid(step)
+                    } else {
+                        0
+                    };
+                    if let Some(cell) = usize::try_from(slot)
+                        .ok()
+                        .and_then(|s| answers[i].get_mut(s))
+                    {
+                        *cell = Some(*v);
+                    }
+                }
+            }
+        }
+        Ok(answers)
     }
 
     async fn delete(&self, names: &[String]) -> Result<(), AwsError> {
@@ -326,18 +350,23 @@ fn query(id: &str, metric: &str, a: &AlarmPlan) -> MetricDataQuery {
         .build()
 }
 
+/// The finest period CloudWatch keeps for data as old as `start` (CW-23): a minute, else 5
+/// minutes, else an hour; a per-minute series is one value per such step.
+pub fn resolution(start: jiff::Timestamp, end: jiff::Timestamp) -> i64 {
+    match end.as_second() - start.as_second() {
+        a if a > 63 * 86_400 => 3_600,
+        a if a > 15 * 86_400 => 300,
+        _ => 60,
+    }
+}
+
 /// The window `[start, end)` as one GetMetricData period: the start rounded down and the
 /// period a whole number of steps covering `end`. The step is a minute (SageMaker publishes
 /// every minute; CW-21), but CloudWatch keeps older data coarser and returns nothing for a
 /// period that does not fit: a start more than 15 days back needs whole 5 minutes, more than
 /// 63 days whole hours (CW-23).
 pub fn window(start: jiff::Timestamp, end: jiff::Timestamp) -> (i64, i32) {
-    let age = end.as_second() - start.as_second();
-    let step: i64 = match age {
-        a if a > 63 * 86_400 => 3_600,
-        a if a > 15 * 86_400 => 300,
-        _ => 60,
-    };
+    let step = resolution(start, end);
     let from = start.as_second().div_euclid(step) * step;
     let steps = ((end.as_second() - from).max(1) + step - 1) / step;
     let most = i64::from(i32::MAX) / step * step;

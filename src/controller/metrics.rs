@@ -364,6 +364,7 @@ mod tests {
             champion_invocations: 0,
             verdict: verdict.into(),
             message: String::new(),
+            decided_at: None,
         }
     }
 

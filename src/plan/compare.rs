@@ -8,7 +8,7 @@
 use crate::api::valid::{Compare, Margin};
 use crate::api::{CompareMetric, ComparisonView};
 use crate::plan::observed::{Readings, VariantReading};
-use crate::plan::sequential;
+use crate::plan::{latency, sequential};
 
 /// The verdicts of every rule, and the first failure, if any.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,7 +17,8 @@ pub struct Judgement {
     pub worse: Option<String>,
 }
 
-fn is_rate(m: CompareMetric) -> bool {
+/// An error rate (judged on the step's counts); otherwise a latency (judged per minute).
+pub fn is_rate(m: CompareMetric) -> bool {
     matches!(
         m,
         CompareMetric::Invocation5XXErrorRate | CompareMetric::Invocation4XXErrorRate
@@ -34,13 +35,32 @@ pub fn query_of(rule: &Compare) -> (&'static str, &str) {
     }
 }
 
+/// The value status shows for a variant: a rate over the step, or a latency's median minute.
 fn value(rule: &Compare, v: &VariantReading, i: usize) -> Option<f64> {
-    let raw = v.values.get(i).copied().flatten()?;
     if is_rate(rule.metric) {
+        let raw = v.values.get(i).copied().flatten()?;
         (v.invocations > 0.0).then(|| 100.0 * raw / v.invocations)
     } else {
-        Some(raw)
+        let mut minutes: Vec<f64> = (v.minutes.iter())
+            .filter_map(|m| m.values.get(i).copied().flatten())
+            .collect();
+        minutes.sort_by(f64::total_cmp);
+        minutes.get(minutes.len() / 2).copied()
     }
+}
+
+/// The minutes of rule `i` both variants served with enough requests for its statistic.
+fn pairs(rule: &Compare, r: &Readings, i: usize) -> Vec<latency::Pair> {
+    let floor = latency::minute_floor(&rule.statistic);
+    (r.candidate.minutes.iter().zip(&r.champion.minutes))
+        .filter(|(c, p)| c.invocations >= floor && p.invocations >= floor)
+        .filter_map(|(c, p)| {
+            Some(latency::Pair {
+                candidate: c.values.get(i).copied().flatten()?,
+                champion: p.values.get(i).copied().flatten()?,
+            })
+        })
+        .collect()
 }
 
 fn label(rule: &Compare) -> String {
@@ -59,20 +79,16 @@ fn shown(rule: &Compare, x: f64) -> String {
     }
 }
 
-/// How many requests a percentile needs before CloudWatch calls it statistically
-/// significant: `10 / (1 − q)` for `q` from 0.5 up (1,000 for p99), `10 / q` below
-/// ("Percentile-based alarms and low data samples", CloudWatch guide; CW-27). Average needs
-/// no more than the rule's own minimum.
-pub fn percentile_floor(statistic: &str) -> f64 {
-    statistic
-        .strip_prefix('p')
-        .and_then(|q| q.parse::<f64>().ok())
-        .filter(|q| *q > 0.0 && *q < 100.0)
-        .map_or(0.0, |q| {
-            let q = q / 100.0;
-            // Less a hair: 10 / (1 − 0.9) is 100.000…01 in floating point.
-            (if q >= 0.5 { 10.0 / (1.0 - q) } else { 10.0 / q } - 1e-6).ceil()
-        })
+/// Where a step's comparison data starts, its weights in effect since `since`: the minute
+/// `since` falls in, or with the first minute left out (the default), the first whole minute
+/// that begins at least a minute later — the candidate's warm-up is not judged.
+pub fn data_start(since: jiff::Timestamp, judge_first_minute: bool) -> jiff::Timestamp {
+    let minute = |s: i64| jiff::Timestamp::from_second(s).unwrap_or(since);
+    if judge_first_minute {
+        minute(since.as_second().div_euclid(60) * 60)
+    } else {
+        minute((since.as_second() + 60 + 59).div_euclid(60) * 60)
+    }
 }
 
 /// Where the comparison's data ends at `now`: the last whole minute. A look then judges
@@ -167,11 +183,7 @@ pub fn judge(
     for (i, rule) in rules.iter().enumerate() {
         let (cand, champ) = (value(rule, &r.candidate, i), value(rule, &r.champion, i));
         let (ci, pi) = (r.candidate.invocations, r.champion.invocations);
-        let needed = if is_rate(rule.metric) {
-            rule.min_invocations
-        } else {
-            rule.min_invocations.max(percentile_floor(&rule.statistic))
-        };
+        let needed = rule.min_invocations;
         let (verdict, message) = if ci < needed || pi < needed {
             (
                 "Pending",
@@ -195,7 +207,9 @@ pub fn judge(
                         look,
                     )
                 }
-                (Some(c), Some(p)) => point_verdict(rule, c, p),
+                _ if !is_rate(rule.metric) => {
+                    latency_verdict(rule, &pairs(rule, r, i), confidence, look)
+                }
                 _ => (
                     "Pending",
                     "no data point yet for one of the variants".to_owned(),
@@ -214,6 +228,7 @@ pub fn judge(
             champion_invocations: pi as i64,
             verdict: verdict.into(),
             message,
+            decided_at: None,
         });
     }
     out
@@ -264,33 +279,49 @@ fn rate_verdict(
     }
 }
 
-/// A latency: the candidate's value against the champion's and the margin.
-fn point_verdict(rule: &Compare, c: f64, p: f64) -> (&'static str, String) {
-    let limit = match rule.margin {
-        Margin::Ratio(x) => p * x,
-        Margin::Increase(d) => p + d,
+/// A latency: the sequential test on the minutes both variants served with enough requests.
+fn latency_verdict(
+    rule: &Compare,
+    pairs: &[latency::Pair],
+    confidence: f64,
+    look: u32,
+) -> (&'static str, String) {
+    let margin = match rule.margin {
+        Margin::Ratio(x) => latency::Margin::Ratio(x),
+        Margin::Increase(d) => latency::Margin::Increase(d),
     };
-    if c > limit {
-        (
-            "Fail",
+    let Some(l) = latency::look(pairs, margin, confidence, look) else {
+        return (
+            "Pending",
             format!(
-                "candidate {} is worse than {} ({} allowed, champion {})",
-                shown(rule, c),
-                margin_text(rule),
-                shown(rule, limit),
-                shown(rule, p)
+                "waiting for {} minutes with at least {} requests on each variant ({} so far; a {} needs them, CloudWatch's low-sample rule)",
+                latency::MIN_MINUTES,
+                latency::minute_floor(&rule.statistic),
+                pairs.len(),
+                rule.statistic
             ),
-        )
-    } else {
-        (
-            "Pass",
-            format!(
-                "candidate {} within {} (champion {})",
-                shown(rule, c),
-                margin_text(rule),
-                shown(rule, p)
-            ),
-        )
+        );
+    };
+    let (low, high) = match rule.margin {
+        Margin::Ratio(x) => (
+            format!("{:.2}×", (l.low + x.ln()).exp()),
+            format!("{:.2}×", (l.high + x.ln()).exp()),
+        ),
+        Margin::Increase(d) => (shown(rule, l.low + d), shown(rule, l.high + d)),
+    };
+    let interval = format!(
+        "per minute the candidate is {low} to {high} the champion's {} over {} minutes, at {:.0} % confidence over every look; margin {}",
+        rule.statistic,
+        pairs.len(),
+        100.0 * confidence,
+        margin_text(rule)
+    );
+    match l.verdict {
+        sequential::Verdict::Fail => ("Fail", format!("worse: {interval}")),
+        sequential::Verdict::Pass => ("Pass", format!("within the margin: {interval}")),
+        sequential::Verdict::Inconclusive => {
+            ("Inconclusive", format!("not yet conclusive: {interval}"))
+        }
     }
 }
 
@@ -307,11 +338,33 @@ mod tests {
         }
     }
 
+    /// A variant's step: its requests and a rate rule's errors.
     fn side(invocations: f64, value: f64) -> VariantReading {
         VariantReading {
             invocations,
             values: vec![Some(value)],
+            minutes: Vec::new(),
         }
+    }
+
+    /// A variant's step minute by minute: requests and the latency rule's value of each.
+    fn minutes(each: &[(f64, f64)]) -> VariantReading {
+        VariantReading {
+            invocations: each.iter().map(|(n, _)| n).sum(),
+            values: vec![None],
+            minutes: (each.iter())
+                .map(|(n, v)| crate::plan::observed::MinuteReading {
+                    invocations: *n,
+                    values: vec![Some(*v)],
+                })
+                .collect(),
+        }
+    }
+
+    /// Six minutes of 1,000 requests with a value around `ms` (± 2 %).
+    fn steady(ms: f64) -> VariantReading {
+        let wobble = [1.0, 1.02, 0.98, 1.01, 0.99, 1.0];
+        minutes(&wobble.map(|w| (1000.0, ms * 1000.0 * w)))
     }
 
     fn verdict(rule: Compare, cand: VariantReading, champ: VariantReading) -> (String, bool) {
@@ -335,36 +388,36 @@ mod tests {
             (
                 "too few requests on the candidate",
                 lat(Margin::Ratio(1.2)),
-                side(50.0, 900.0),
-                side(5000.0, 100.0),
+                minutes(&[(50.0, 900_000.0)]),
+                steady(100.0),
                 "Pending",
             ),
             (
                 "too few on the champion",
                 lat(Margin::Ratio(1.2)),
-                side(5000.0, 900.0),
-                side(99.0, 100.0),
+                steady(900.0),
+                minutes(&[(99.0, 100_000.0)]),
                 "Pending",
             ),
             (
-                "within the ratio",
+                "as fast, minute after minute: within the ratio",
                 lat(Margin::Ratio(1.2)),
-                side(5000.0, 119_000.0),
-                side(5000.0, 100_000.0),
+                steady(100.0),
+                steady(100.0),
                 "Pass",
             ),
             (
-                "beyond the ratio",
+                "half as slow again, minute after minute: beyond the ratio",
                 lat(Margin::Ratio(1.2)),
-                side(5000.0, 121_000.0),
-                side(5000.0, 100_000.0),
+                steady(150.0),
+                steady(100.0),
                 "Fail",
             ),
             (
                 "beyond an increase of 50 ms",
                 lat(Margin::Increase(50_000.0)),
-                side(5000.0, 151_000.0),
-                side(5000.0, 100_000.0),
+                steady(170.0),
+                steady(100.0),
                 "Fail",
             ),
             (
@@ -396,10 +449,10 @@ mod tests {
                 "Inconclusive",
             ),
             (
-                "a p99 on fewer than 1,000 requests is not judged (CloudWatch's low-sample rule)",
+                "a p99 of minutes with fewer than 1,000 requests is not judged (CloudWatch's low-sample rule)",
                 lat(Margin::Ratio(1.2)),
-                side(999.0, 900_000.0),
-                side(5000.0, 100_000.0),
+                minutes(&[(999.0, 900_000.0); 6]),
+                steady(100.0),
                 "Pending",
             ),
         ];
@@ -407,20 +460,6 @@ mod tests {
             let (v, worse) = verdict(r, c, p);
             assert_eq!(v, expected, "{what}");
             assert_eq!(worse, expected == "Fail", "{what}");
-        }
-    }
-
-    #[test]
-    fn percentiles_need_the_samples_cloudwatch_asks_for() {
-        for (statistic, floor) in [
-            ("p99", 1000.0),
-            ("p90", 100.0),
-            ("p50", 20.0),
-            ("p10", 100.0),
-            ("Average", 0.0),
-            ("p99.9", 10_000.0),
-        ] {
-            assert_eq!(percentile_floor(statistic), floor, "{statistic}");
         }
     }
 

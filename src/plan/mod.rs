@@ -17,6 +17,7 @@ pub mod actions;
 pub mod claim;
 pub mod compare;
 pub mod desired;
+pub mod latency;
 pub mod markers;
 pub mod notice;
 pub mod observed;
@@ -433,7 +434,7 @@ pub fn comparison_queries(
     {
         return None;
     }
-    let since = markers.since?;
+    let since = compare::data_start(markers.since?, spec.analysis.judge_first_minute);
     let candidate = markers.variant.clone()?;
     let champion = endpoint
         .variants
@@ -442,31 +443,64 @@ pub fn comparison_queries(
         .find(|n| *n != candidate)?;
     let mut queries = Vec::new();
     for variant in [candidate, champion] {
-        let q = |metric: &str, stat: &str| MetricQuery {
+        let q = |metric: &str, stat: &str, per_minute: bool| MetricQuery {
             endpoint: endpoint.name.clone(),
             variant: variant.clone(),
             metric: metric.to_owned(),
             stat: stat.to_owned(),
+            per_minute,
         };
-        queries.push(q("Invocations", "Sum"));
+        queries.push(q("Invocations", "Sum", false));
         for rule in &spec.analysis.compare {
             let (metric, stat) = compare::query_of(rule);
-            queries.push(q(metric, stat));
+            queries.push(q(metric, stat, !compare::is_rate(rule.metric)));
+        }
+        // A latency is judged minute by minute, each minute on the requests it had.
+        if per_minute(spec) {
+            queries.push(q("Invocations", "Sum", true));
         }
     }
     Some((queries, since))
 }
 
-/// The [`Readings`] of `values`, answered in the order of [`comparison_queries`].
-pub fn readings(spec: &ValidSpec, values: &[Option<f64>]) -> Readings {
-    let n = spec.analysis.compare.len() + 1;
-    let side = |chunk: &[Option<f64>]| VariantReading {
-        invocations: chunk.first().copied().flatten().unwrap_or(0.0),
-        values: chunk.iter().skip(1).copied().collect(),
+/// Whether a compare rule is judged minute by minute (a latency).
+fn per_minute(spec: &ValidSpec) -> bool {
+    (spec.analysis.compare.iter()).any(|r| !compare::is_rate(r.metric))
+}
+
+/// The [`Readings`] of `answers`, in the order of [`comparison_queries`].
+pub fn readings(spec: &ValidSpec, answers: &[Series]) -> Readings {
+    let rules = spec.analysis.compare.len();
+    let n = rules + 1 + usize::from(per_minute(spec));
+    let side = |chunk: &[Series]| {
+        let whole = |s: &Series| s.first().copied().flatten();
+        let mut v = VariantReading {
+            invocations: chunk.first().and_then(whole).unwrap_or(0.0),
+            ..VariantReading::default()
+        };
+        let by_rule = chunk.get(1..=rules).unwrap_or_default();
+        let per_rule = |i: usize| compare::is_rate(spec.analysis.compare[i].metric);
+        v.values = (0..rules)
+            .map(|i| by_rule.get(i).filter(|_| per_rule(i)).and_then(whole))
+            .collect();
+        if let Some(requests) = chunk.get(rules + 1) {
+            v.minutes = (requests.iter().enumerate())
+                .map(|(m, invocations)| MinuteReading {
+                    invocations: invocations.unwrap_or(0.0),
+                    values: (0..rules)
+                        .map(|i| {
+                            let s = by_rule.get(i).filter(|_| !per_rule(i))?;
+                            s.get(m).copied().flatten()
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        v
     };
     Readings {
-        candidate: side(values.get(..n).unwrap_or_default()),
-        champion: side(values.get(n..).unwrap_or_default()),
+        candidate: side(answers.get(..n).unwrap_or_default()),
+        champion: side(answers.get(n..).unwrap_or_default()),
     }
 }
 

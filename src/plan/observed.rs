@@ -330,7 +330,13 @@ pub struct MetricQuery {
     pub metric: String,
     /// `Sum`, `Average` or a percentile such as `p99`.
     pub stat: String,
+    /// One value per whole minute of the window, instead of one for the whole window.
+    pub per_minute: bool,
 }
+
+/// What GetMetricData answered for one [`MetricQuery`]: one value for the whole window, or
+/// one per whole minute of it, oldest first (None where CloudWatch has no data point).
+pub type Series = Vec<Option<f64>>;
 
 /// What both variants served in the step so far, per compare rule (in the spec's order).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -342,7 +348,18 @@ pub struct Readings {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VariantReading {
     pub invocations: f64,
-    /// The compared value per rule; None when CloudWatch has no data point.
+    /// Per rule, the step's value (an error rate's errors); None when CloudWatch has no data
+    /// point, and for a latency, which is judged minute by minute.
+    pub values: Vec<Option<f64>>,
+    /// The step's whole minutes, oldest first, when a latency rule needs them.
+    pub minutes: Vec<MinuteReading>,
+}
+
+/// One whole minute of a variant: its requests and, per rule, the latency statistic of the
+/// minute (None for a rate rule, or without a data point).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MinuteReading {
+    pub invocations: f64,
     pub values: Vec<Option<f64>>,
 }
 

@@ -205,11 +205,9 @@ fn rollout_view(p: &Planner<'_>, ep: Option<&Endpoint>, v: &Verdict) -> Option<R
     })
 }
 
-/// The alarms watched now, with the states read this pass: while a rollout is in flight the
-/// existing and the rollout's own alarms; at rest none (nothing is watched, and a finished
-/// rollout's own alarms are deleted, never listed as Missing).
 /// The comparison verdicts while a step is in effect: this pass's, or the last status's when
-/// the metrics were not read this pass.
+/// the metrics were not read this pass. A Pass or Fail keeps the minute it was first reached
+/// in the step.
 fn comparison_views(p: &Planner<'_>) -> Vec<ComparisonView> {
     if p.markers.stage != Some(Stage::Step) {
         return Vec::new();
@@ -217,7 +215,23 @@ fn comparison_views(p: &Planner<'_>) -> Vec<ComparisonView> {
     match &p.input.observed.comparison {
         Some(r) => {
             let analysis = &p.spec().analysis;
-            super::compare::judge_step(analysis, Some(r), p.markers.since, p.now()).views
+            let mut views =
+                super::compare::judge_step(analysis, Some(r), p.markers.since, p.now()).views;
+            let step = |s: &ModelDeploymentStatus| s.rollout.as_ref().map(|r| r.step);
+            let same_step = (p.input.previous)
+                .filter(|s| step(s) == Some(p.markers.step) && s.rollout.is_some());
+            for v in views
+                .iter_mut()
+                .filter(|v| v.verdict == "Pass" || v.verdict == "Fail")
+            {
+                let before = same_step
+                    .and_then(|s| s.comparison.iter().find(|b| b.metric == v.metric))
+                    .filter(|b| b.verdict == v.verdict)
+                    .and_then(|b| b.decided_at.clone());
+                v.decided_at =
+                    Some(before.unwrap_or_else(|| super::compare::data_end(p.now()).to_string()));
+            }
+            views
         }
         None => p
             .input
@@ -227,6 +241,9 @@ fn comparison_views(p: &Planner<'_>) -> Vec<ComparisonView> {
     }
 }
 
+/// The alarms watched now, with the states read this pass: while a rollout is in flight the
+/// existing and the rollout's own alarms; at rest none (nothing is watched, and a finished
+/// rollout's own alarms are deleted, never listed as Missing).
 fn alarm_views(p: &Planner<'_>) -> Vec<AlarmView> {
     if !p.markers.stage.is_some_and(Stage::in_flight) {
         return Vec::new();

@@ -7,9 +7,9 @@ use super::Simulator;
 use super::tenancy::Write;
 use crate::aws::AwsError;
 use crate::aws::alarms::{Alarms, ListedAlarm};
-use crate::plan::MetricQuery;
 use crate::plan::actions::AlarmPlan;
 use crate::plan::{Alarm, AlarmState};
+use crate::plan::{MetricQuery, Series};
 
 #[async_trait]
 impl Alarms for Simulator {
@@ -65,11 +65,13 @@ impl Alarms for Simulator {
     async fn metric_data(
         &self,
         queries: &[MetricQuery],
-        _start: jiff::Timestamp,
+        start: jiff::Timestamp,
         end: jiff::Timestamp,
-    ) -> Result<Vec<Option<f64>>, AwsError> {
+    ) -> Result<Vec<Series>, AwsError> {
         let st = self.enter("cloudwatch", "GetMetricData", false)?;
-        // The latest scripted value for the variant's role, as of the window's end.
+        // Whole minutes from the start's minute to the end, as the SDK adapter asks.
+        let from = start.as_second().div_euclid(60) * 60;
+        let count = ((end.as_second() - from).max(1) + 59) / 60;
         Ok(queries
             .iter()
             .map(|q| {
@@ -78,11 +80,24 @@ impl Alarms for Simulator {
                 } else {
                     "candidate"
                 };
-                st.metrics
-                    .iter()
+                let slots = if q.per_minute { count as usize } else { 1 };
+                // The latest scripted value for the variant's role, as of the window's end.
+                let scripted = (st.metrics.iter())
                     .filter(|(at, m)| *at <= end && m.variant == role && m.metric == q.metric)
                     .map(|(_, m)| m.value)
-                    .next_back()
+                    .next_back();
+                match (scripted, &st.traffic) {
+                    (Some(v), _) => vec![Some(v); slots],
+                    (None, Some(model)) => super::metrics::answer(
+                        model,
+                        st.seed,
+                        (role, share(&st, q)),
+                        (&q.metric, &q.stat),
+                        (from, count),
+                        q.per_minute,
+                    ),
+                    (None, None) => vec![None; slots],
+                }
             })
             .collect())
     }
@@ -101,5 +116,20 @@ impl Alarms for Simulator {
             st.alarms.remove(n);
         }
         Ok(())
+    }
+}
+
+/// The share of the endpoint's traffic `q`'s variant serves now (its weight over the sum).
+fn share(st: &super::State, q: &MetricQuery) -> f64 {
+    let Some(ep) = st.endpoints.get(&q.endpoint) else {
+        return 0.0;
+    };
+    let variants = &ep.desc.variants;
+    let total: f64 = variants.iter().map(|v| v.current_weight.max(0.0)).sum();
+    let mine = (variants.iter().find(|v| v.name == q.variant)).map_or(0.0, |v| v.current_weight);
+    if total > 0.0 {
+        mine.max(0.0) / total
+    } else {
+        0.0
     }
 }

@@ -9,6 +9,7 @@
 mod alarms;
 mod clock;
 mod endpoints;
+mod metrics;
 mod notify;
 mod registry;
 mod rules;
@@ -102,6 +103,9 @@ struct State {
     /// served at seed time (the champion's role).
     metrics: Vec<(Timestamp, scenario::MetricValue)>,
     champions: std::collections::BTreeSet<String>,
+    /// Scenario `traffic`, and the seed its draws start from ([`metrics`]).
+    traffic: Option<metrics::TrafficModel>,
+    seed: u64,
     /// SNS topics and what was published to them ([`notify`]).
     topics: std::collections::BTreeSet<String>,
     published: Vec<crate::plan::notice::Notice>,
@@ -157,6 +161,8 @@ impl Simulator {
             throttle_percent: scenario.throttle_percent,
             no_traffic: scenario.no_traffic,
             validation_failed: scenario.validation_failed,
+            traffic: scenario.traffic.clone(),
+            seed: scenario.seed,
             metrics: scenario
                 .metrics
                 .iter()

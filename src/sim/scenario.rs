@@ -32,6 +32,9 @@ pub struct Scenario {
     /// What CloudWatch reports for a variant over a step from `at` on (GetMetricData).
     #[serde(default)]
     pub metrics: Vec<MetricValue>,
+    /// Traffic drawn per minute, for the metrics no `metrics` entry scripts.
+    #[serde(default)]
+    pub traffic: Option<super::metrics::TrafficModel>,
     /// The validation run a `spec.candidate.validationResults` names did not pass its gates
     /// (gate `auc`): the seeded validation_results.json says `"passed": false`.
     #[serde(default)]

@@ -392,6 +392,6 @@ fn the_crd_sets_no_default_inside_a_list_item() {
         serde_json::from_value(json!({"metric": "ModelLatency", "maxRatio": 1.2})).unwrap();
     assert_eq!(
         (compare.statistic.as_str(), compare.min_invocations),
-        ("p99", 100)
+        ("Average", 100)
     );
 }

@@ -34,6 +34,8 @@ pub struct Analysis {
     /// The sequential tests' confidence (`analysis.confidence`).
     pub confidence: f64,
     pub on_inconclusive: OnInconclusive,
+    /// Comparisons include the step's first minute of traffic (`analysis.judgeFirstMinute`).
+    pub judge_first_minute: bool,
 }
 
 /// A candidate-against-champion comparison, its margin in the metric's unit (latencies in
@@ -208,6 +210,7 @@ pub(super) fn analysis(c: &mut Collector, a: &AnalysisSpec) -> Analysis {
         compare,
         confidence: a.confidence.clamp(0.8, 0.9999),
         on_inconclusive: a.on_inconclusive,
+        judge_first_minute: a.judge_first_minute,
     }
 }
 

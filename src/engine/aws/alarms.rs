@@ -38,7 +38,7 @@ impl Aws<'_> {
         &self,
         queries: &[MetricQuery],
         since: Timestamp,
-    ) -> Result<Vec<Option<f64>>, AwsError> {
+    ) -> Result<Vec<crate::plan::Series>, AwsError> {
         // Whole minutes only: a look judges complete minutes (plan::compare::look).
         let until = crate::plan::compare::data_end(self.now);
         let detail = format!("{} queries from {since} to {until}", queries.len());

@@ -4,4 +4,5 @@
 //! no service-model violation, and prints its HTTP request count (docs/benchmarks.md).
 
 mod bench;
+mod compare;
 mod scenarios;

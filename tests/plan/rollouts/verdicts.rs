@@ -3,7 +3,7 @@
 //! open comparison follows `analysis.onInconclusive`.
 
 use sagemaker_rollout::api::*;
-use sagemaker_rollout::plan::observed::{Readings, VariantReading};
+use sagemaker_rollout::plan::observed::{MinuteReading, Readings, VariantReading};
 use sagemaker_rollout::plan::*;
 
 use super::*;
@@ -27,6 +27,7 @@ fn counts(cand: (f64, f64), champ: (f64, f64)) -> Option<Readings> {
     let side = |(n, e): (f64, f64)| VariantReading {
         invocations: n,
         values: vec![Some(e)],
+        minutes: Vec::new(),
     };
     Some(Readings {
         candidate: side(cand),
@@ -177,11 +178,18 @@ fn reaching_a_verdict_is_an_event_once_and_a_failure_is_a_warning() {
         verdict_events(&p),
         vec![("ComparisonPassed".to_owned(), false)]
     );
+    let decided = p.status.comparison[0].decided_at.clone();
+    assert!(decided.is_some(), "a Pass records when it was reached");
     w.status = Some(p.status.clone());
+    w.now += jiff::SignedDuration::from_mins(2);
     let again = w.plan(&s, false);
     assert!(
         verdict_events(&again).is_empty(),
         "the same verdict in the same step is no news"
+    );
+    assert_eq!(
+        again.status.comparison[0].decided_at, decided,
+        "and keeps the minute it was first reached"
     );
     let (_, p) = at_step(&s, 3, counts((200.0, 4.0), (1800.0, 18.0)));
     assert!(verdict_events(&p).is_empty(), "inconclusive is no news");
@@ -190,4 +198,95 @@ fn reaching_a_verdict_is_an_event_once_and_a_failure_is_a_warning() {
         verdict_events(&p),
         vec![("ComparisonFailed".to_owned(), true)]
     );
+}
+
+fn with_latency_rule(on_inconclusive: OnInconclusive) -> ModelDeploymentSpec {
+    let mut s = spec(Strategy::Canary);
+    s.analysis.compare = vec![CompareRule {
+        metric: CompareMetric::ModelLatency,
+        statistic: "Average".into(),
+        max_ratio: Some(1.5),
+        max_increase: None,
+        min_invocations: 100,
+    }];
+    s.analysis.on_inconclusive = on_inconclusive;
+    s
+}
+
+/// `minutes` whole minutes of `requests` requests a side, the candidate's average latency
+/// `cand_ms` and the champion's `champ_ms`, each minute ± 3 %.
+fn latency_minutes(minutes: usize, requests: f64, cand_ms: f64, champ_ms: f64) -> Option<Readings> {
+    let wobble = [1.0, 1.03, 0.97, 1.02, 0.98, 1.01, 0.99, 1.0, 1.02, 0.98];
+    let side = |ms: f64| VariantReading {
+        invocations: requests * minutes as f64,
+        values: vec![None],
+        minutes: (0..minutes)
+            .map(|m| MinuteReading {
+                invocations: requests,
+                values: vec![Some(ms * 1000.0 * wobble[m % wobble.len()])],
+            })
+            .collect(),
+    };
+    Some(Readings {
+        candidate: side(cand_ms),
+        champion: side(champ_ms),
+    })
+}
+
+#[test]
+fn each_verdict_of_a_latency_comparison_does_what_it_says() {
+    type Row = (
+        &'static str,
+        OnInconclusive,
+        i64,
+        Option<Readings>,
+        &'static str,
+    );
+    let rows: Vec<Row> = vec![
+        (
+            "twice as slow, four whole minutes in a row: roll back mid-bake",
+            OnInconclusive::Proceed,
+            5,
+            latency_minutes(4, 60.0, 200.0, 100.0),
+            "RollingBack",
+        ),
+        (
+            "as fast, minute after minute, at the bake's end: the next step whatever the policy",
+            OnInconclusive::RollBack,
+            10,
+            latency_minutes(8, 60.0, 100.0, 100.0),
+            "StepAdvanced",
+        ),
+        (
+            "two minutes only at the bake's end with Hold: bake on",
+            OnInconclusive::Hold,
+            10,
+            latency_minutes(2, 60.0, 200.0, 100.0),
+            "ComparisonInconclusive",
+        ),
+        (
+            "minutes of 10 requests, too few for an Average, at the bake's end with RollBack: roll back",
+            OnInconclusive::RollBack,
+            10,
+            latency_minutes(8, 10.0, 200.0, 100.0),
+            "RollingBack",
+        ),
+        (
+            "the same quiet minutes mid-bake: never judged, bake on",
+            OnInconclusive::RollBack,
+            5,
+            latency_minutes(8, 10.0, 200.0, 100.0),
+            "Baking",
+        ),
+    ];
+    for (what, policy, minutes, readings, expected) in rows {
+        let s = with_latency_rule(policy);
+        let (_, p) = at_step(&s, minutes, readings);
+        let got = if p.events.iter().any(|e| e.reason == "StepAdvanced") {
+            "StepAdvanced".to_owned()
+        } else {
+            reason(&p)
+        };
+        assert_eq!(got, expected, "{what}: {}", p.status.conditions[0].message);
+    }
 }
