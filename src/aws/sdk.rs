@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -25,8 +26,14 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use super::limit::Bucket;
 
-/// Asked before a mutating request leaves: may this process change AWS now?
-pub type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
+/// Asked before a mutating request leaves: for how much longer may this process change
+/// AWS? None: not at all (it no longer leads).
+pub type Gate = Arc<dyn Fn() -> Option<Duration> + Send + Sync>;
+
+/// The least validity a mutating request leaves with: it must have reached AWS (and been
+/// answered) before this process's leadership lapses, so a request is sent only with at
+/// least this much left and given up when it runs out.
+pub const MUTATION_BUDGET: Duration = Duration::from_secs(2);
 
 /// What a request in flight must respect.
 #[derive(Clone, Default)]
@@ -104,11 +111,19 @@ impl HttpConnector for FencedConnector {
             if let Some(bucket) = &fence.bucket {
                 bucket.take(1).await;
             }
-            if fence.gate.as_ref().is_some_and(|may_act| !may_act()) {
+            let Some(gate) = &fence.gate else {
+                return inner.call(request).await;
+            };
+            // Asked after the token is had: the wait may have outlasted the leadership.
+            let Some(left) = gate().filter(|left| *left >= MUTATION_BUDGET) else {
                 // A user error: the SDK does not retry it.
                 return Err(ConnectorError::user(GATED.into()));
+            };
+            // Bounded by the leadership left: never answered after another leader may act.
+            match tokio::time::timeout(left, inner.call(request)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(ConnectorError::user(GATED.into())),
             }
-            inner.call(request).await
         })
     }
 }

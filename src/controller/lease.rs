@@ -50,8 +50,16 @@ impl Leadership {
 
     /// True while the lease is ours and was renewed within the renew deadline.
     pub fn is_held(&self) -> bool {
-        let held = self.inner.lock().map(|h| h.since_renewal).ok().flatten();
-        held.is_some_and(|at| at.elapsed() < self.deadline)
+        self.valid_for().is_some()
+    }
+
+    /// How much longer this replica may act: the renew deadline less the time since the
+    /// last successful renewal was sent; None when it does not lead.
+    pub fn valid_for(&self) -> Option<Duration> {
+        let held = self.inner.lock().map(|h| h.since_renewal).ok().flatten()?;
+        self.deadline
+            .checked_sub(held.elapsed())
+            .filter(|d| !d.is_zero())
     }
 
     /// Wakes on every gain or loss of leadership.
@@ -60,8 +68,14 @@ impl Leadership {
     }
 
     fn renewed(&self) {
+        self.renewed_at(Instant::now());
+    }
+
+    /// A renewal that succeeded, dated when its request was sent: the API server may have
+    /// written it any time after that, and a standby counts from what it saw then.
+    fn renewed_at(&self, sent: Instant) {
         if let Ok(mut h) = self.inner.lock() {
-            h.since_renewal = Some(Instant::now());
+            h.since_renewal = Some(sent);
         }
         self.changes
             .send_if_modified(|v| !std::mem::replace(v, true));
@@ -106,11 +120,18 @@ impl Elector {
     pub async fn run(mut self, stop: CancellationToken) {
         let retry = (self.duration / 5).max(Duration::from_millis(200));
         loop {
-            match self.try_acquire_or_renew().await {
-                Ok(true) => self.leadership.renewed(),
-                Ok(false) => self.leadership.lost(),
-                Err(e) => {
-                    tracing::warn!(lease = %self.name, error = %e, "lease renewal failed");
+            // Dated before it is sent; a round that hangs is given up after `retry`, so a
+            // slow API server never keeps the loop from trying again within the deadline.
+            let sent = Instant::now();
+            match tokio::time::timeout(retry, self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => self.leadership.renewed_at(sent),
+                Ok(Ok(false)) => self.leadership.lost(),
+                failed => {
+                    let error = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => format!("no answer within {retry:?}"),
+                    };
+                    tracing::warn!(lease = %self.name, %error, "lease renewal failed");
                     if !self.leadership.is_held() {
                         self.leadership.lost();
                     }
@@ -123,9 +144,13 @@ impl Elector {
         }
         if self.leadership.is_held() {
             self.leadership.lost();
-            if let Err(e) = self.release().await {
-                tracing::warn!(lease = %self.name, error = %e, "could not release the lease");
-            }
+            let error = match tokio::time::timeout(retry, self.release()).await {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer within {retry:?}"),
+            };
+            // A standby takes over once the lease expires.
+            tracing::warn!(lease = %self.name, %error, "could not release the lease");
         }
     }
 

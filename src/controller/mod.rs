@@ -259,7 +259,7 @@ impl Context {
                     &self.cluster,
                     uid.as_deref(),
                 ))
-                .with_gate(Arc::new(move || leadership.is_held()))
+                .with_gate(Arc::new(move || leadership.valid_for()))
                 .with_bucket(bucket),
         );
         if let Ok(mut m) = self.engines.lock() {
@@ -397,7 +397,10 @@ pub async fn run(
         deps.ready.clone(),
         stop.clone(),
     ));
-    let (leadership, elector) = elect(&client, &config, &stop);
+    // The lease outlives `stop`: it is released only once every pass has ended (a pass may
+    // still be sending AWS calls when the shutdown begins).
+    let lease_stop = CancellationToken::new();
+    let (leadership, elector) = elect(&client, &config, &lease_stop);
     let gauge = leader_gauge(leadership.subscribe(), deps.metrics.clone(), stop.clone());
     deps.metrics.leader(leadership.is_held());
     let mut ctx = Context::new(client.clone(), config.clone(), deps, leadership);
@@ -421,8 +424,10 @@ pub async fn run(
     let readiness = ready_when_synced(stores, ctx.policies.clone(), ctx.deps.ready.clone());
     futures::future::join_all(runs).await;
     alarm_watch.abort();
+    let _ = alarm_watch.await;
     readiness.abort();
     gauge.abort();
+    lease_stop.cancel();
     if let Some(e) = elector {
         let _ = e.await;
     }

@@ -197,7 +197,7 @@ impl Engine {
     }
 
     pub(crate) fn may_act(&self) -> bool {
-        self.gate.as_ref().is_none_or(|g| g())
+        self.gate.as_ref().is_none_or(|g| g().is_some())
     }
 
     /// Removes and returns the calls logged so far (the controller feeds them to metrics, so

@@ -96,13 +96,7 @@ pub fn look(pairs: &[Pair], margin: Margin, confidence: f64, k: u32) -> Option<L
     let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?;
     let half = t.inverse_cdf(1.0 - alpha / 2.0) * (var / n).sqrt();
     let (low, high) = (mean - half, mean + half);
-    let verdict = if low > 0.0 {
-        Verdict::Fail
-    } else if high <= 0.0 {
-        Verdict::Pass
-    } else {
-        Verdict::Inconclusive
-    };
+    let verdict = Verdict::of(low, high);
     Some(Look {
         verdict,
         low,

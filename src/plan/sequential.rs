@@ -54,6 +54,20 @@ pub struct Look {
     pub alpha: f64,
 }
 
+impl Verdict {
+    /// The verdict of an interval on "how much worse than the margin": above 0 throughout
+    /// is worse with confidence, at or below 0 throughout is within it.
+    pub fn of(low: f64, high: f64) -> Self {
+        if low > 0.0 {
+            Self::Fail
+        } else if high <= 0.0 {
+            Self::Pass
+        } else {
+            Self::Inconclusive
+        }
+    }
+}
+
 /// The share of `alpha` look `k` (1-based) may spend: `alpha · 6 / (π² k²)`.
 pub fn spent(alpha: f64, k: u32) -> f64 {
     let k = f64::from(k.max(1));
@@ -87,13 +101,7 @@ pub fn look(
     let qp = pp.max((pc - margin.increase) / margin.ratio).min(1.0);
     let se = (qc * (1.0 - qc) / nc + margin.ratio * margin.ratio * qp * (1.0 - qp) / np).sqrt();
     let (low, high) = (d - z * se, d + z * se);
-    let verdict = if low > 0.0 {
-        Verdict::Fail
-    } else if high <= 0.0 {
-        Verdict::Pass
-    } else {
-        Verdict::Inconclusive
-    };
+    let verdict = Verdict::of(low, high);
     Look {
         verdict,
         low,

@@ -51,6 +51,45 @@ impl tower::Service<Request<kube::client::Body>> for Partition {
     }
 }
 
+/// The fake API behind a network whose replies take `delay` (virtual time).
+#[derive(Clone)]
+struct Slow {
+    api: FakeApi,
+    delay: Arc<std::sync::Mutex<Duration>>,
+}
+
+impl tower::Service<Request<kube::client::Body>> for Slow {
+    type Response = Response<FakeBody>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<kube::client::Body>) -> Self::Future {
+        let mut api = self.api.clone();
+        let delay = *self.delay.lock().unwrap();
+        Box::pin(async move {
+            let answer = api.call(req).await;
+            tokio::time::sleep(delay).await;
+            answer
+        })
+    }
+}
+
+fn slow(fake: &FakeApi) -> (kube::Client, Arc<std::sync::Mutex<Duration>>) {
+    let delay = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let client = kube::Client::new(
+        Slow {
+            api: fake.clone(),
+            delay: delay.clone(),
+        },
+        "default",
+    );
+    (client, delay)
+}
+
 fn elector(client: kube::Client, id: &str) -> Elector {
     let api: Api<Lease> = Api::namespaced(client, "ops");
     Elector::new(api, "sagemaker-rollout", id, Duration::from_secs(15))
@@ -139,6 +178,64 @@ async fn a_stopping_leader_releases_the_lease_for_an_immediate_takeover() {
         start.elapsed()
     );
     stop_b.cancel();
+}
+
+/// A renewal counts from when its request was sent, not from its reply: with each reply
+/// taking 1 s (a renewal is a GET and a replace), a leader may act for at most the renew
+/// deadline (10 s) less those 2 s after one.
+#[tokio::test(start_paused = true)]
+async fn a_renewal_counts_from_when_it_was_sent() {
+    let fake = FakeApi::new();
+    let (client, delay) = slow(&fake);
+    let stop = CancellationToken::new();
+    let a = elector(client, "a");
+    let lead = a.leadership();
+    tokio::spawn(a.run(stop.clone()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    *delay.lock().unwrap() = Duration::from_secs(1);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let mut most = Duration::ZERO;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        most = most.max(lead.valid_for().expect("a still leads"));
+    }
+    assert!(
+        most <= Duration::from_secs(8) && most > Duration::from_secs(7),
+        "left to act right after a renewal: {most:?}"
+    );
+    stop.cancel();
+}
+
+/// A lease request that hangs is given up after the retry interval: the leader stops acting
+/// at its deadline as always, and once the API server answers again it leads again within
+/// a few seconds — not after the hung request finally returns.
+#[tokio::test(start_paused = true)]
+async fn a_hung_lease_request_is_given_up_and_retried() {
+    let fake = FakeApi::new();
+    let (client, delay) = slow(&fake);
+    let stop = CancellationToken::new();
+    let a = elector(client, "a");
+    let lead = a.leadership();
+    tokio::spawn(a.run(stop.clone()));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(lead.is_held());
+    *delay.lock().unwrap() = Duration::from_secs(120);
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert!(
+        !lead.is_held(),
+        "no renewal for the renew deadline: no longer acting"
+    );
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    *delay.lock().unwrap() = Duration::ZERO;
+    let back = Instant::now();
+    while !lead.is_held() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "still waiting on the hung request"
+        );
+    }
+    stop.cancel();
 }
 
 async fn get(app: &axum::Router, path: &str) -> (StatusCode, String) {

@@ -68,10 +68,11 @@ pub(super) fn kubernetes_validate(yaml: &str, what: &str) {
 pub(super) const IMAGE: &str =
     "image.repository=registry.example.com/ml-platform/sagemaker-rollout";
 
-pub(super) fn template(args: &[&str]) -> String {
+/// `helm template` of the chart as release `release` with the image set, plus `args`.
+fn template_args<'a>(release: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec![
         "template",
-        "sr",
+        release,
         CHART,
         "--namespace",
         "sagemaker-rollout-system",
@@ -79,7 +80,11 @@ pub(super) fn template(args: &[&str]) -> String {
         IMAGE,
     ];
     all.extend_from_slice(args);
-    run(&tool("helm"), &all)
+    all
+}
+
+pub(super) fn template(args: &[&str]) -> String {
+    run(&tool("helm"), &template_args("sr", args))
 }
 
 #[test]
@@ -732,22 +737,8 @@ fn one_value_switches_the_chart_to_single_tenant_mode() {
         ["namespaces"],
         "no DeploymentPolicy read"
     );
-    let refused = Command::new(tool("helm"))
-        .args([
-            "template",
-            "sr",
-            CHART,
-            "--set",
-            IMAGE,
-            "--set",
-            "tenancy.mode=shared",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        !refused.status.success(),
-        "the schema refuses an unknown mode"
-    );
+    // The schema refuses an unknown mode.
+    template_refused(&["--set", "tenancy.mode=shared"]);
 }
 
 /// Renders the chart with a values file holding `values` (and the image), plus `args`.
@@ -763,31 +754,12 @@ fn template_with_values(values: &str, args: &[&str]) -> String {
 
 /// Renders the chart as release `release`.
 fn template_release(release: &str, args: &[&str]) -> String {
-    let mut all = vec![
-        "template",
-        release,
-        CHART,
-        "--namespace",
-        "sagemaker-rollout-system",
-        "--set",
-        IMAGE,
-    ];
-    all.extend_from_slice(args);
-    run(&tool("helm"), &all)
+    run(&tool("helm"), &template_args(release, args))
 }
 
 /// The error of a rendering the chart refuses.
-fn template_refused(args: &[&str]) -> String {
-    let mut all = vec![
-        "template",
-        "sr",
-        CHART,
-        "--namespace",
-        "sagemaker-rollout-system",
-        "--set",
-        IMAGE,
-    ];
-    all.extend_from_slice(args);
+pub(super) fn template_refused(args: &[&str]) -> String {
+    let all = template_args("sr", args);
     let out = Command::new(tool("helm")).args(&all).output().unwrap();
     assert!(!out.status.success(), "{args:?} was rendered");
     String::from_utf8_lossy(&out.stderr).into_owned()

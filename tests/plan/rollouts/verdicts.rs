@@ -54,15 +54,32 @@ fn at_step(s: &ModelDeploymentSpec, minutes: i64, readings: Option<Readings>) ->
     (w, p)
 }
 
+/// What a pass at a step did: advanced, or the Ready reason it shows.
+type Row = (
+    &'static str,
+    OnInconclusive,
+    i64,
+    Option<Readings>,
+    &'static str,
+);
+
+/// Each row: the spec `with(policy)` at `minutes` into step 1's bake with `readings` does
+/// `expected` (StepAdvanced, or the Ready reason).
+fn check_rows(with: fn(OnInconclusive) -> ModelDeploymentSpec, rows: Vec<Row>) {
+    for (what, policy, minutes, readings, expected) in rows {
+        let s = with(policy);
+        let (_, p) = at_step(&s, minutes, readings);
+        let got = if p.events.iter().any(|e| e.reason == "StepAdvanced") {
+            "StepAdvanced".to_owned()
+        } else {
+            reason(&p)
+        };
+        assert_eq!(got, expected, "{what}: {}", p.status.conditions[0].message);
+    }
+}
+
 #[test]
 fn each_verdict_of_a_rate_comparison_does_what_it_says() {
-    type Row = (
-        &'static str,
-        OnInconclusive,
-        i64,
-        Option<Readings>,
-        &'static str,
-    );
     let worse = counts((2000.0, 120.0), (18_000.0, 180.0));
     let open = counts((200.0, 4.0), (1800.0, 18.0));
     let within = counts((20_000.0, 200.0), (180_000.0, 1800.0));
@@ -117,16 +134,7 @@ fn each_verdict_of_a_rate_comparison_does_what_it_says() {
             "ComparisonInconclusive",
         ),
     ];
-    for (what, policy, minutes, readings, expected) in rows {
-        let s = with_rate_rule(policy);
-        let (_, p) = at_step(&s, minutes, readings);
-        let got = if p.events.iter().any(|e| e.reason == "StepAdvanced") {
-            "StepAdvanced".to_owned()
-        } else {
-            reason(&p)
-        };
-        assert_eq!(got, expected, "{what}: {}", p.status.conditions[0].message);
-    }
+    check_rows(with_rate_rule, rows);
 }
 
 #[test]
@@ -235,13 +243,6 @@ fn latency_minutes(minutes: usize, requests: f64, cand_ms: f64, champ_ms: f64) -
 
 #[test]
 fn each_verdict_of_a_latency_comparison_does_what_it_says() {
-    type Row = (
-        &'static str,
-        OnInconclusive,
-        i64,
-        Option<Readings>,
-        &'static str,
-    );
     let rows: Vec<Row> = vec![
         (
             "twice as slow, four whole minutes in a row: roll back mid-bake",
@@ -279,14 +280,5 @@ fn each_verdict_of_a_latency_comparison_does_what_it_says() {
             "Baking",
         ),
     ];
-    for (what, policy, minutes, readings, expected) in rows {
-        let s = with_latency_rule(policy);
-        let (_, p) = at_step(&s, minutes, readings);
-        let got = if p.events.iter().any(|e| e.reason == "StepAdvanced") {
-            "StepAdvanced".to_owned()
-        } else {
-            reason(&p)
-        };
-        assert_eq!(got, expected, "{what}: {}", p.status.conditions[0].message);
-    }
+    check_rows(with_latency_rule, rows);
 }
