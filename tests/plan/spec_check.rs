@@ -631,3 +631,36 @@ fn check_judges_manifests_against_deployment_policies_as_the_controller_does() {
         "{text}"
     );
 }
+
+/// The allocator's low-memory settings apply to every front end, not only the image: the
+/// binary starts itself again with them when the environment lacks them, and keeps one the
+/// environment sets (mimalloc prints its options with `MIMALLOC_VERBOSE=1`).
+#[test]
+fn the_binary_runs_with_the_allocators_low_memory_settings() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let options = |env: &[(&str, &str)]| {
+        let out = Command::new(bin)
+            .arg("--version")
+            .env_remove("MIMALLOC_ARENA_EAGER_COMMIT")
+            .env_remove("MIMALLOC_PURGE_DELAY")
+            .env("MIMALLOC_VERBOSE", "1")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // The options of the process that ran (after the restart, if any): the last ones.
+        let last = |name: &str| {
+            err.lines()
+                .rfind(|l| l.contains(&format!("option '{name}':")))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        };
+        (last("arena_eager_commit"), last("purge_delay"))
+    };
+    assert_eq!(options(&[]), (Some("0".into()), Some("0".into())));
+    assert_eq!(
+        options(&[("MIMALLOC_PURGE_DELAY", "50")]),
+        (Some("0".into()), Some("50".into())),
+        "an explicit setting is kept"
+    );
+}
