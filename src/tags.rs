@@ -86,6 +86,30 @@ pub const LINEAGE_KEYS: &[&str] = &[
 /// Prefix of the progress-marker tags on the endpoint.
 pub const MARKER_PREFIX: &str = "sagemaker-rollout:";
 
+/// The marker tag recording the `spec.tags` keys the controller applied to an endpoint, as
+/// [`short_key`]s: a key recorded there and no longer in `spec.tags` is the controller's to
+/// remove; a key someone else set never is.
+pub const USER_TAGS_KEY: &str = "sagemaker-rollout:user-tags";
+
+/// A tag key's short name in [`USER_TAGS_KEY`]: 8 hex digits of its sha256 (20 keys fit a
+/// 256-character tag value).
+pub fn short_key(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `key` is one the controller applied from `spec.tags`, by the endpoint's record.
+pub fn applied_user_tag(endpoint: &BTreeMap<String, String>, key: &str) -> bool {
+    let short = short_key(key);
+    endpoint
+        .get(USER_TAGS_KEY)
+        .is_some_and(|v| v.split(' ').any(|s| s == short))
+}
+
 /// AWS allows 50 tags per SageMaker resource.
 pub const MAX_TAGS: usize = 50;
 /// Most `spec.tags` entries: lineage, ownership and markers use the rest of the 50.

@@ -29,9 +29,16 @@ fn after(current: &BTreeMap<String, String>, actions: &[Action]) -> BTreeMap<Str
 }
 
 /// Whether a tag key is one the controller writes for `spec_tags` (its vocabulary, its
-/// markers, or a `spec.tags` key).
-fn ours(key: &str, spec_tags: &BTreeMap<String, String>) -> bool {
-    key.starts_with(MARKER_PREFIX) || tags::is_reserved(key) || spec_tags.contains_key(key)
+/// markers, a `spec.tags` key, or one it applied earlier and removes at the rollout's end).
+fn ours(
+    key: &str,
+    spec_tags: &BTreeMap<String, String>,
+    current: &BTreeMap<String, String>,
+) -> bool {
+    key.starts_with(MARKER_PREFIX)
+        || tags::is_reserved(key)
+        || spec_tags.contains_key(key)
+        || tags::applied_user_tag(current, key)
 }
 
 /// Checks the tag writes of a plan against the budget; the error explains the overflow.
@@ -50,7 +57,9 @@ pub(super) fn check(
     if end.len() <= tags::MAX_TAGS {
         return Ok(());
     }
-    let foreign: Vec<&String> = end.keys().filter(|k| !ours(k, spec_tags)).collect();
+    let foreign: Vec<&String> = (end.keys())
+        .filter(|k| !ours(k, spec_tags, current))
+        .collect();
     let mine = end.len() - foreign.len();
     Err(format!(
         "the endpoint would carry {} tags and SageMaker allows {}: the controller needs {mine} (progress markers, lineage, spec.tags) and {} others are set outside it ({}); remove {} of those or shorten spec.tags",
@@ -84,6 +93,13 @@ pub(super) fn rollout_fits(
     for k in tags::LINEAGE_KEYS {
         end.insert((*k).to_owned(), String::new());
     }
+    // `spec.tags` keys applied earlier and no longer listed go at the rollout's end.
+    for k in current.keys().filter(|k| !spec_tags.contains_key(*k)) {
+        if tags::applied_user_tag(current, k) {
+            end.insert(k.clone(), String::new());
+        }
+    }
+    end.insert(tags::USER_TAGS_KEY.to_owned(), "set".into());
     end.extend(lineage.clone());
     check(current, &[Action::TagEndpoint { tags: end }], spec_tags)
 }

@@ -7,17 +7,15 @@ use jiff::Timestamp;
 use super::super::actions::{Action, VariantPlan};
 use super::super::compare::BakeEnd;
 use super::super::desired::{
-    candidate_only, candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags,
-    model_plan, owned_alarms, variant_name,
+    candidate_variant, champion_variant, config_plan, judging_alarms, lineage_tags, model_plan,
+    owned_alarms, variant_name,
 };
 use super::super::markers::{Ending, InFlight, Smoke, Stage};
 use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner, later};
 use super::begin::{start, switch_config};
-use super::common::{
-    collect_garbage, ensure_scaling, finish_markers, history, others, pinned_candidate_info,
-    run_label, scope, traffic_since, weights_for,
-};
+use super::common::{others, pinned_candidate_info, scope, traffic_since, weights_for};
+use super::finish::{enter_final, final_stage, smoke_pending};
 use super::rollback::{begin_rollback, rollback, update_failed};
 use crate::api::conditions::Health;
 use crate::api::{Phase, RollbackOn, ShadowThen};
@@ -310,40 +308,6 @@ pub(super) fn enter_added(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate, 
     );
 }
 
-pub(super) fn enter_final(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
-    let spec = p.spec();
-    let lineage = lineage_tags(spec, p.input.owner, cand);
-    let model = model_plan(spec, cand, &lineage);
-    let variant = p
-        .markers
-        .variant
-        .clone()
-        .unwrap_or_else(|| variant_name(spec, &cand.candidate_id));
-    let config = candidate_only(spec, cand, &model, &lineage, &variant, Some(ep));
-    let mut m = p.markers.clone();
-    m.stage = Some(Stage::Final);
-    // The candidate's model already serves on the endpoint (models are immutable per name).
-    if !ep.variants.iter().any(|v| v.model_name == model.name) {
-        p.push(Action::CreateModel(model));
-    }
-    switch_config(p, m, config, None);
-    p.event(
-        "Promoting",
-        format!(
-            "promoting candidate {} to 100 % on {}",
-            run_label(cand),
-            ep.name
-        ),
-        false,
-    );
-    p.judge(
-        Phase::Deploying,
-        Health::Progressing,
-        "Promoting",
-        "replacing the config with the candidate alone",
-    );
-}
-
 pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let spec = p.spec();
     let Some(sh) = spec.rollout.shadow.as_ref() else {
@@ -386,25 +350,6 @@ pub(super) fn added_or_final(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
             "no pinned candidate",
         ),
     }
-}
-
-/// Runs the smoke test while it has not passed yet; true when it is pending (the stage waits).
-fn smoke_pending(p: &mut Planner<'_>, when: &str, f: &InFlight) -> bool {
-    let variant = f.variant.clone();
-    if p.spec().smoke_test.is_none() || p.markers.smoke == Some(Smoke::Passed) {
-        return false;
-    }
-    p.push(Action::RunSmokeTest {
-        variant: variant.clone(),
-    });
-    p.next = Next::Poll;
-    p.judge(
-        Phase::Progressing,
-        Health::Progressing,
-        "SmokeTesting",
-        format!("smoke-testing variant {variant}{when}"),
-    );
-    true
 }
 
 pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
@@ -522,56 +467,6 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
             enter_final(p, ep, &c)
         }
     }
-}
-
-pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
-    if smoke_pending(p, "", f) {
-        return;
-    }
-    let spec = p.spec();
-    collect_garbage(p, ep);
-    let mut m = p.markers.clone();
-    finish_markers(&mut m, Stage::Done, None, "");
-    let mut tags = m.to_tags();
-    // The endpoint's lineage tags follow the model that now serves it: the old model's
-    // lineage keys the new one lacks are removed, not left to describe the wrong model.
-    if let Some(c) = pinned_candidate_info(p) {
-        let lineage = lineage_tags(spec, p.input.owner, &c);
-        for stale in crate::tags::LINEAGE_KEYS
-            .iter()
-            .filter(|k| ep.tags.contains_key(**k) && !lineage.contains_key(**k))
-        {
-            tags.insert((*stale).to_owned(), String::new());
-        }
-        tags.extend(lineage);
-    }
-    p.push(Action::TagEndpoint { tags });
-    let label = p
-        .markers
-        .run_id
-        .clone()
-        .or(p.markers.candidate.clone())
-        .unwrap_or_default();
-    let entry = history(
-        p,
-        "Succeeded",
-        format!("candidate serves 100 % of {}", ep.name),
-    );
-    p.event(
-        "RolloutSucceeded",
-        format!("candidate {label} serves 100 % of {}", ep.name),
-        false,
-    );
-    p.markers = m;
-    ensure_scaling(p, Some(ep));
-    // Recorded last: the record describes the endpoint as this plan leaves it.
-    p.record(entry);
-    p.judge(
-        Phase::Succeeded,
-        Health::Ready,
-        "Serving",
-        format!("candidate {label} serves 100 % of endpoint {}", ep.name),
-    );
 }
 
 /// The candidate was judged worse (`reason`: an alarm fired, or it lost the comparison):

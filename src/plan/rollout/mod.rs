@@ -27,6 +27,7 @@ use crate::api::conditions::Health;
 mod advance;
 mod begin;
 mod common;
+mod finish;
 mod gates;
 mod rollback;
 

@@ -303,3 +303,50 @@ fn the_target_is_recorded_only_once_aws_shows_the_endpoint_as_ours() {
         .expect("recorded");
     assert_eq!(target.endpoint_name, s.endpoint_name);
 }
+
+/// `spec.tags` the controller applied and the spec no longer lists are removed at the end of
+/// the next rollout (they are its own: recorded in the `user-tags` marker), so a team that
+/// changes 15 tags at every release never reaches SageMaker's 50-tag limit; a tag someone
+/// else put on the endpoint stays.
+#[test]
+fn spec_tags_the_spec_no_longer_lists_are_removed_and_foreign_ones_stay() {
+    let tags = |release: &str| -> std::collections::BTreeMap<String, String> {
+        (0..15)
+            .map(|i| (format!("{release}-key-{i}"), "v".to_owned()))
+            .collect()
+    };
+    let mut s = spec(Strategy::Canary);
+    s.tags = tags("first");
+    let mut w = World::with_champion(&s);
+    w.endpoint
+        .as_mut()
+        .unwrap()
+        .tags
+        .insert("cost-center".into(), "ml-42".into());
+    w.run(&s, 300);
+    let releases = [
+        ("second", NEWER_ARN, "run-3"),
+        (
+            "third",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/4",
+            "run-4",
+        ),
+    ];
+    for (release, arn, run) in releases {
+        s.tags = tags(release);
+        s.candidate.match_tags = Some(
+            [("candidate_run_id".to_owned(), run.to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        w.candidate = CandidateLookup::Found(candidate(arn, run));
+        w.run(&s, 300);
+        let reason = &w.status.as_ref().unwrap().conditions[0].reason;
+        assert_eq!(reason, "Serving", "the {release} release rolls out");
+        let ep = &w.endpoint.as_ref().unwrap().tags;
+        let user: Vec<&String> = ep.keys().filter(|k| k.contains("-key-")).collect();
+        assert_eq!(user.len(), 15, "only the {release} release's tags: {user:?}");
+        assert!(user.iter().all(|k| k.starts_with(release)), "{user:?}");
+        assert_eq!(ep.get("cost-center").map(String::as_str), Some("ml-42"));
+    }
+}
