@@ -120,19 +120,78 @@ impl Bucket {
     }
 }
 
+/// CloudWatch's published per-operation request quotas per account and region, in
+/// transactions per second (CW-35): the alarm writes at the start and end of a rollout
+/// would otherwise exceed them and throttle the reads that trigger rollbacks.
+const CLOUDWATCH_QUOTAS: [(&str, u32); 4] = [
+    ("PutMetricAlarm", 3),
+    ("DeleteAlarms", 3),
+    ("DescribeAlarms", 9),
+    ("GetMetricData", 50),
+];
+
+/// The alarm watch's own rate per account and region: a read per interval for all of an
+/// account's baking resources needs little, and it must never queue behind a pass's writes.
+const WATCH_RATE: (u32, u32) = (2, 4);
+
+/// The per-operation buckets of one account and region ([`CLOUDWATCH_QUOTAS`]).
+#[derive(Debug)]
+pub struct Quotas {
+    buckets: HashMap<&'static str, Arc<Bucket>>,
+}
+
+impl Quotas {
+    fn new() -> Self {
+        let buckets = CLOUDWATCH_QUOTAS
+            .iter()
+            .map(|(op, tps)| (*op, Arc::new(Bucket::new(RequestRate::new(*tps, *tps)))))
+            .collect();
+        Self { buckets }
+    }
+
+    /// The bucket of `operation`, if AWS publishes a quota for it.
+    pub fn of(&self, operation: &str) -> Option<Arc<Bucket>> {
+        self.buckets.get(operation).cloned()
+    }
+}
+
 /// The buckets of one process, by (account, region).
 #[derive(Debug, Default)]
 pub struct Limiter {
     rate: RequestRate,
     buckets: Mutex<HashMap<String, Arc<Bucket>>>,
+    quotas: Mutex<HashMap<String, Arc<Quotas>>>,
+    watch: Mutex<HashMap<String, Arc<Bucket>>>,
 }
 
 impl Limiter {
     pub fn new(rate: RequestRate) -> Self {
         Self {
             rate,
-            buckets: Mutex::default(),
+            ..Self::default()
         }
+    }
+
+    /// The per-operation quotas of the account and region `settings` deploy to.
+    pub fn quotas(&self, settings: &Settings, default_region: Option<&str>) -> Arc<Quotas> {
+        let key = key(settings, default_region);
+        let mut quotas = self.quotas.lock().unwrap_or_else(|p| p.into_inner());
+        quotas
+            .entry(key)
+            .or_insert_with(|| Arc::new(Quotas::new()))
+            .clone()
+    }
+
+    /// The alarm watch's bucket for that account and region: apart from the passes' bucket,
+    /// so its reads never wait behind their writes.
+    pub fn watch_bucket(&self, settings: &Settings, default_region: Option<&str>) -> Arc<Bucket> {
+        let key = key(settings, default_region);
+        let mut watch = self.watch.lock().unwrap_or_else(|p| p.into_inner());
+        let (per_second, burst) = WATCH_RATE;
+        watch
+            .entry(key)
+            .or_insert_with(|| Arc::new(Bucket::new(RequestRate::new(per_second, burst))))
+            .clone()
     }
 
     /// The bucket of the account and region `settings` deploy to (`default_region` when the
@@ -386,5 +445,62 @@ mod tests {
             (0.49..0.51).contains(&whole),
             "more than the burst waits for a whole burst: {whole}"
         );
+    }
+
+    /// CloudWatch's quotas per operation (CW-35): ten alarm writes at the start of a rollout
+    /// go at 3 a second, and the reads that trigger rollbacks have their own quota.
+    #[tokio::test(start_paused = true)]
+    async fn cloudwatch_operations_keep_to_their_published_quotas() {
+        let l = Limiter::default();
+        let q = l.quotas(&Settings::default(), Some("us-east-1"));
+        let start = tokio::time::Instant::now();
+        let put = q.of("PutMetricAlarm").expect("a quota");
+        for _ in 0..10 {
+            put.take(1).await;
+        }
+        let took = start.elapsed().as_secs_f64();
+        assert!(
+            (2.3..2.4).contains(&took),
+            "7 past the burst of 3 at 3/s: {took}"
+        );
+        let reads = q.of("DescribeAlarms").expect("a quota");
+        let before = tokio::time::Instant::now();
+        reads.take(1).await;
+        assert_eq!(
+            before.elapsed(),
+            std::time::Duration::ZERO,
+            "reads not behind writes"
+        );
+        assert!(
+            q.of("DescribeEndpoint").is_none(),
+            "no quota AWS does not publish"
+        );
+    }
+
+    /// The alarm watch reads from its own bucket: a queue of passes waiting on the account's
+    /// bucket never delays the read that triggers a rollback.
+    #[tokio::test(start_paused = true)]
+    async fn the_alarm_watch_never_waits_behind_the_passes() {
+        let l = Arc::new(Limiter::new(RequestRate::new(1, 1)));
+        let own = Settings::default();
+        let account = l.bucket(&own, Some("us-east-1"));
+        account.take(1).await;
+        let queued: Vec<_> = (0..20)
+            .map(|_| {
+                let b = account.clone();
+                tokio::spawn(async move { b.take(1).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let start = tokio::time::Instant::now();
+        l.watch_bucket(&own, Some("us-east-1")).take(1).await;
+        assert_eq!(start.elapsed(), std::time::Duration::ZERO);
+        assert!(!Arc::ptr_eq(
+            &account,
+            &l.watch_bucket(&own, Some("us-east-1"))
+        ));
+        for q in queued {
+            q.abort();
+        }
     }
 }

@@ -40,6 +40,8 @@ pub const MUTATION_BUDGET: Duration = Duration::from_secs(2);
 pub struct Fence {
     /// One token per HTTP request.
     pub bucket: Option<Arc<Bucket>>,
+    /// And one of the operation's own quota, where AWS publishes one.
+    pub quota: Option<Arc<Bucket>>,
     /// Checked after the token is had, immediately before the request is sent.
     pub gate: Option<Gate>,
 }
@@ -108,6 +110,9 @@ impl HttpConnector for FencedConnector {
         let fence = FENCE.try_with(Clone::clone).unwrap_or_default();
         let inner = self.inner.clone();
         HttpConnectorFuture::new(async move {
+            if let Some(quota) = &fence.quota {
+                quota.take(1).await;
+            }
             if let Some(bucket) = &fence.bucket {
                 bucket.take(1).await;
             }

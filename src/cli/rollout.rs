@@ -273,11 +273,13 @@ fn run_jobs(
         |(job, clients)| {
             let bar = bar.as_ref();
             let bucket = limiter.bucket(&job.settings, aws.region.as_deref());
+            let quotas = limiter.quotas(&job.settings, aws.region.as_deref());
             async move {
                 let owner = job.md.owner();
                 let engine = Engine::new(clients, &owner)
                     .with_driver(aws.driver())
-                    .with_bucket(bucket);
+                    .with_bucket(bucket)
+                    .with_quotas(quotas);
                 let goal = match &job.what {
                     What::Apply(spec) => Goal::Apply(spec),
                     What::Delete(t) => Goal::Delete(t),

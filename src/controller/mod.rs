@@ -260,7 +260,11 @@ impl Context {
                     uid.as_deref(),
                 ))
                 .with_gate(Arc::new(move || leadership.valid_for()))
-                .with_bucket(bucket),
+                .with_bucket(bucket)
+                .with_quotas(
+                    self.limiter
+                        .quotas(&settings, self.config.aws_region.as_deref()),
+                ),
         );
         if let Ok(mut m) = self.engines.lock() {
             m.insert(owner.to_owned(), (settings, uid, engine.clone()));

@@ -168,12 +168,12 @@ async fn check(ctx: &super::Context, settings: &Settings, entries: &[(String, En
     ctx.deps
         .metrics
         .alarm_watch_reads(names.len().div_ceil(100) as u64);
-    // One token per HTTP request (a page of 100 names each), like every other call.
+    // One token per HTTP request (a page of 100 names each): from the watch's own bucket,
+    // never behind the passes' writes, and from DescribeAlarms' quota, which only reads share.
+    let region = ctx.config.aws_region.as_deref();
     let fence = crate::aws::sdk::Fence {
-        bucket: Some(
-            ctx.limiter
-                .bucket(settings, ctx.config.aws_region.as_deref()),
-        ),
+        bucket: Some(ctx.limiter.watch_bucket(settings, region)),
+        quota: ctx.limiter.quotas(settings, region).of("DescribeAlarms"),
         gate: None,
     };
     let read = crate::aws::sdk::fenced(fence, clients.alarms.describe(&names)).await;

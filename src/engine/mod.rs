@@ -105,6 +105,8 @@ pub struct Engine {
     gate: Option<Gate>,
     /// The request bucket of the account and region this engine deploys to.
     bucket: Option<std::sync::Arc<crate::aws::limit::Bucket>>,
+    /// That account and region's per-operation quotas.
+    quotas: Option<std::sync::Arc<crate::aws::limit::Quotas>>,
 }
 
 /// Asked before every action and before every mutating request leaves: may this process
@@ -175,6 +177,7 @@ impl Engine {
             calls: Mutex::new(Vec::new()),
             gate: None,
             bucket: None,
+            quotas: None,
         }
     }
 
@@ -193,6 +196,12 @@ impl Engine {
     /// Every AWS operation takes a token from `bucket` first.
     pub fn with_bucket(mut self, bucket: std::sync::Arc<crate::aws::limit::Bucket>) -> Self {
         self.bucket = Some(bucket);
+        self
+    }
+
+    /// Operations AWS publishes a quota for take a token of it too.
+    pub fn with_quotas(mut self, quotas: std::sync::Arc<crate::aws::limit::Quotas>) -> Self {
+        self.quotas = Some(quotas);
         self
     }
 

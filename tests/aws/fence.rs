@@ -34,6 +34,7 @@ async fn every_http_request_of_a_call_takes_a_token_sdk_retries_included() {
     for i in 0..calls {
         let fence = Fence {
             bucket: Some(bucket.clone()),
+            quota: None,
             gate: None,
         };
         // Answered (None: no such endpoint) or, after the SDK's last attempt, throttled.
@@ -60,6 +61,7 @@ async fn a_closed_gate_keeps_a_mutating_request_from_leaving() {
     let clients = clients_from(&emu.config().await);
     let closed = Fence {
         bucket: None,
+        quota: None,
         gate: Some(Arc::new(|| None)),
     };
     let refused = fenced(closed, clients.endpoints.delete_model("m-gated")).await;
@@ -67,6 +69,7 @@ async fn a_closed_gate_keeps_a_mutating_request_from_leaving() {
     assert_eq!(sent(&emu, "DeleteModel"), 0, "the request never left");
     let open = Fence {
         bucket: None,
+        quota: None,
         gate: Some(Arc::new(|| Some(Duration::from_secs(10)))),
     };
     let _ = fenced(open, clients.endpoints.delete_model("m-open")).await;
@@ -85,6 +88,7 @@ async fn a_mutating_request_leaves_only_with_enough_leadership_left() {
     let clients = clients_from(&emu.config().await);
     let lapsing = Fence {
         bucket: None,
+        quota: None,
         gate: Some(Arc::new(|| Some(MUTATION_BUDGET / 2))),
     };
     let refused = fenced(lapsing, clients.endpoints.delete_model("m-lapsing")).await;
@@ -105,6 +109,7 @@ async fn leadership_lost_while_waiting_for_a_token_keeps_the_request_back() {
     let gate = leads.clone();
     let fence = Fence {
         bucket: Some(bucket.clone()),
+        quota: None,
         gate: Some(Arc::new(move || {
             gate.load(Ordering::SeqCst)
                 .then_some(Duration::from_secs(10))
@@ -129,6 +134,7 @@ async fn a_mutating_request_is_given_up_when_the_leadership_it_left_with_runs_ou
     emu.faults(json!({"latency_ms": 4000, "operations": ["DeleteModel"]}));
     let fence = Fence {
         bucket: None,
+        quota: None,
         gate: Some(Arc::new(|| {
             Some(MUTATION_BUDGET + Duration::from_millis(500))
         })),

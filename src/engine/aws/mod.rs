@@ -51,6 +51,7 @@ impl Aws<'_> {
     ) -> Result<T, AwsError> {
         let fence = Fence {
             bucket: self.engine.bucket.clone(),
+            quota: (self.engine.quotas.as_ref()).and_then(|q| q.of(operation)),
             gate: self.engine.gate.clone().filter(|_| !is_read(operation)),
         };
         let result = fenced(fence, call).await;

@@ -345,7 +345,11 @@ fn spec_tags_the_spec_no_longer_lists_are_removed_and_foreign_ones_stay() {
         assert_eq!(reason, "Serving", "the {release} release rolls out");
         let ep = &w.endpoint.as_ref().unwrap().tags;
         let user: Vec<&String> = ep.keys().filter(|k| k.contains("-key-")).collect();
-        assert_eq!(user.len(), 15, "only the {release} release's tags: {user:?}");
+        assert_eq!(
+            user.len(),
+            15,
+            "only the {release} release's tags: {user:?}"
+        );
         assert!(user.iter().all(|k| k.starts_with(release)), "{user:?}");
         assert_eq!(ep.get("cost-center").map(String::as_str), Some("ml-42"));
     }
