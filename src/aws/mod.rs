@@ -3,7 +3,7 @@
 //!
 //! This module owns what they share: the SDK configuration (default credential chain,
 //! region from the spec or the environment, optional assumed role, `AWS_ENDPOINT_URL`
-//! honoured by aws-config, adaptive retry mode, explicit timeouts; [`limit`] for the request rate) and the error type every
+//! honoured by aws-config, standard retry mode, explicit timeouts; [`limit`] for the request rate) and the error type every
 //! adapter returns, already classified so callers know whether to back off or stall.
 
 pub mod alarms;
@@ -317,23 +317,26 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 #[error("no AWS region: set spec.region (or --region), AWS_REGION, or a region in the AWS profile")]
 pub struct NoRegion;
 
-/// Adaptive retry mode with 5 attempts, unless `AWS_RETRY_MODE=standard` (the SDK's own
-/// variable): adaptive mode lowers a client's rate on every throttle and raises it again
-/// slowly, which is right for an account AWS throttles by rate, and slow where requests are
-/// throttled whatever the rate (the emulator's random fault storms).
+/// Standard retry mode with 5 attempts (jittered exponential backoff), unless
+/// `AWS_RETRY_MODE=adaptive` (the SDK's own variable). Adaptive mode keeps one client-side
+/// rate per retry partition, which every tenant and account of this process would share,
+/// and AWS does not recommend it for multi-tenant applications (SM-64); after a storm of
+/// throttles its rate stays at its floor for minutes, so a rollout that takes one minute
+/// took fourteen. The account is protected by the process's own per-account bucket
+/// ([`limit`]) instead, and a throttled pass backs off ([`crate::engine::backoff`]).
 fn retry_config() -> RetryConfig {
-    let standard =
-        std::env::var("AWS_RETRY_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("standard"));
-    if standard {
-        RetryConfig::standard().with_max_attempts(5)
-    } else {
+    let adaptive =
+        std::env::var("AWS_RETRY_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("adaptive"));
+    if adaptive {
         RetryConfig::adaptive().with_max_attempts(5)
+    } else {
+        RetryConfig::standard().with_max_attempts(5)
     }
 }
 
 /// Loads the SDK configuration: the default credential chain (environment, profile, IRSA web
-/// identity, EKS Pod Identity, IMDS), adaptive retry mode with 5 attempts (the standard
-/// mode's backoff plus a client-side rate that drops when AWS throttles), explicit timeouts,
+/// identity, EKS Pod Identity, IMDS), standard retry mode with 5 attempts ([`retry_config`]),
+/// explicit timeouts,
 /// `AWS_ENDPOINT_URL` honoured by aws-config; then, if asked, assumes a role.
 pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())

@@ -1,6 +1,6 @@
 //! A thousand ModelDeployments against an emulated account that throttles above a fixed
 //! rate: the controller's request bucket (per account and region, shared by every reconcile)
-//! and the SDK's adaptive retries get every resource to its end state, none Stalled, and the
+//! and the SDK's retries get every resource to its end state, none Stalled, and the
 //! throttles AWS answered are counted in the metrics.
 
 use std::sync::Arc;
