@@ -58,6 +58,10 @@ pub struct Limits {
     /// Largest JSON metadata file read into memory.
     pub max_json_bytes: u64,
     pub max_path_len: usize,
+    /// Longest a validation of an S3 object may take ([`remote::validate_s3`]): a hostile or
+    /// pathological archive (a trickle of bytes, a decompression bomb slower than the ratio
+    /// check) is refused at the end of it instead of holding a reconcile slot for ever.
+    pub max_duration: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -69,6 +73,8 @@ impl Default for Limits {
             max_extension_header: 64 << 10,
             max_json_bytes: 4 << 20,
             max_path_len: 4096,
+            // 50 GiB, the default cap, read at well under 100 MB/s, with room to spare.
+            max_duration: std::time::Duration::from_secs(30 * 60),
         }
     }
 }
@@ -98,6 +104,8 @@ pub enum Rule {
     ModelFileCount,
     InvalidJson,
     MissingField,
+    /// The validation did not finish within `max_duration`.
+    Deadline,
 }
 
 /// One reason an artifact is rejected.

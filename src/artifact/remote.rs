@@ -60,8 +60,15 @@ pub async fn validate_s3(
     }
     let handle = tokio::runtime::Handle::current();
     let uri = uri.clone();
+    let until = tokio::time::Instant::now() + limits.max_duration;
+    let max = limits.max_duration;
     let report = tokio::task::spawn_blocking(move || {
         let reader = range_reader(store, uri, len, RangeTuning::default(), &handle);
+        let reader = Deadline {
+            inner: reader,
+            until,
+            handle: handle.clone(),
+        };
         validate(
             Input {
                 reader: Box::new(reader),
@@ -72,6 +79,41 @@ pub async fn validate_s3(
         )
     })
     .await
-    .map_err(|e| RemoteError::Task(e.to_string()))??;
-    Ok(report)
+    .map_err(|e| RemoteError::Task(e.to_string()))?;
+    match report {
+        Ok(report) => Ok(report),
+        // Past the deadline: a verdict on the archive, not a read to try again.
+        Err(ValidateError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Ok(Report::refused(super::Violation {
+                entry: None,
+                rule: super::Rule::Deadline,
+                detail: format!(
+                    "the validation did not finish within {} min: the archive reads too slowly or inflates too much",
+                    max.as_secs() / 60
+                ),
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A reader that fails with `TimedOut` once the runtime's clock (virtual in tests) passes
+/// `until`: the blocking validator stops reading, and its ranged GETs with it.
+struct Deadline<R> {
+    inner: R,
+    until: tokio::time::Instant,
+    handle: tokio::runtime::Handle,
+}
+
+impl<R: std::io::Read> std::io::Read for Deadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let _runtime = self.handle.enter();
+        if tokio::time::Instant::now() >= self.until {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "validation deadline passed",
+            ));
+        }
+        self.inner.read(buf)
+    }
 }

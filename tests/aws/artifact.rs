@@ -377,3 +377,69 @@ async fn an_object_beyond_the_cap_is_refused_from_its_size_alone() {
         sagemaker_rollout::artifact::Rule::TooLarge
     );
 }
+
+/// An archive that trickles in (every range slow) is refused when the validation's deadline
+/// passes, as a verdict (rule `deadline`), instead of holding a reconcile slot for as long
+/// as it keeps trickling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validation_past_its_deadline_is_refused_as_a_verdict() {
+    struct Trickle(Bytes);
+    #[async_trait]
+    impl ObjectStore for Trickle {
+        async fn size(&self, _: &S3Uri) -> Result<u64, AwsError> {
+            Ok(self.0.len() as u64)
+        }
+        async fn get_range(&self, _: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            Ok(self.0.slice(start as usize..=end as usize))
+        }
+        async fn get_prefix(&self, _: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
+            Ok(self.0.slice(..self.0.len().min(max as usize)))
+        }
+        async fn put(&self, _: &S3Uri, _: Bytes) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn upload_file(&self, _: &S3Uri, _: &std::path::Path) -> Result<(), AwsError> {
+            Ok(())
+        }
+    }
+    // A tar.gz of 3 MiB of incompressible bytes: two ranges, many reads.
+    let noise: Vec<u8> = (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(noise.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "model.bin", noise.as_slice())
+        .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+    let data: Bytes = gz.finish().unwrap().into();
+    let limits = Limits {
+        max_duration: std::time::Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let started = std::time::Instant::now();
+    let report = sagemaker_rollout::artifact::remote::validate_s3(
+        Arc::new(Trickle(data)),
+        &S3Uri::parse("s3://models/slow/model.tar.gz").unwrap(),
+        limits,
+        2,
+    )
+    .await
+    .unwrap();
+    assert!(!report.valid);
+    assert_eq!(
+        report.violations[0].rule,
+        sagemaker_rollout::artifact::Rule::Deadline,
+        "{:?}",
+        report.violations
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopped at the deadline: {:?}",
+        started.elapsed()
+    );
+}
