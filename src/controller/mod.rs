@@ -178,7 +178,9 @@ pub struct Context {
     pub deps: Deps,
     pub leadership: Leadership,
     pub recorder: Recorder,
-    permits: tokio::sync::Semaphore,
+    /// Slots of passes (`--concurrency`) and of artifact validations, which step out of
+    /// their pass's slot ([`crate::engine::slot`]).
+    pools: crate::engine::slot::Pools,
     engines: Mutex<HashMap<String, Held>>,
     failures: Mutex<HashMap<String, u32>>,
     /// Consecutive write conflicts per resource, until a status write goes through.
@@ -196,6 +198,10 @@ pub struct Context {
     pub cluster: String,
 }
 
+/// Artifacts validated at once: each uses up to `MAX_VALIDATION_WORKERS` cores and a few
+/// MiB per worker, and none holds a pass's slot meanwhile.
+const VALIDATIONS: usize = 2;
+
 impl Context {
     pub fn new(client: Client, config: Config, deps: Deps, leadership: Leadership) -> Self {
         let config_rate = config.request_rate();
@@ -205,7 +211,10 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
-            permits: tokio::sync::Semaphore::new(usize::from(config.concurrency)),
+            pools: crate::engine::slot::Pools {
+                passes: Arc::new(tokio::sync::Semaphore::new(usize::from(config.concurrency))),
+                validations: Arc::new(tokio::sync::Semaphore::new(VALIDATIONS)),
+            },
             client,
             deps,
             leadership,

@@ -83,7 +83,6 @@ pub async fn reconcile(
     if !ctx.leadership.is_held() {
         return Ok(Action::await_change());
     }
-    let _permit = ctx.permits.acquire().await;
     let ns = md.namespace().unwrap_or_default();
     let name = md.name_any();
     let span = tracing::info_span!(
@@ -92,11 +91,16 @@ pub async fn reconcile(
         name = %name,
         generation = md.metadata.generation,
     );
-    let started = std::time::Instant::now();
-    let result = pass(&md, &ctx, &ns).instrument(span).await;
-    ctx.deps
-        .metrics
-        .observe_duration(started.elapsed().as_secs_f64());
+    // In a pass slot (timed from when it is had); a validation steps out of it.
+    let timed = async {
+        let started = std::time::Instant::now();
+        let result = pass(&md, &ctx, &ns).instrument(span).await;
+        ctx.deps
+            .metrics
+            .observe_duration(started.elapsed().as_secs_f64());
+        result
+    };
+    let result = crate::engine::slot::hold(ctx.pools.clone(), timed).await;
     if let Err(e) = &result {
         ctx.deps.metrics.reconcile_failed(e.class());
     }

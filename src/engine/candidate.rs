@@ -207,7 +207,14 @@ impl Engine {
             )),
             Ok(uri) => {
                 let store = Arc::clone(&self.clients.s3);
-                let report = validate_s3(store, &uri, Engine::limits(spec), self.workers).await;
+                // Out of the pass's slot: a long validation never holds one (engine::slot).
+                let report = super::slot::aside(validate_s3(
+                    store,
+                    &uri,
+                    Engine::limits(spec),
+                    self.workers,
+                ))
+                .await;
                 self.log(
                     now,
                     "s3",

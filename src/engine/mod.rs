@@ -20,6 +20,7 @@ mod notify;
 mod observe;
 pub mod picture;
 pub mod resolve;
+pub mod slot;
 pub mod store;
 pub mod timeline;
 pub mod watch;
