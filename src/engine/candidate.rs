@@ -238,7 +238,7 @@ impl Engine {
                     Err(RemoteError::Aws(a)) if a.is_access_denied() => {
                         remember = false;
                         Err(format!(
-                            "artifact {url} does not exist, or the controller's role may not read it ({a})"
+                            "artifact {url} does not exist, or the controller's role may not read it (s3:GetObject; grant s3:ListBucket to tell the two apart; a Requester Pays bucket also answers 403) ({a})"
                         ))
                     }
                     Err(RemoteError::Aws(a)) => return Err(EngineError::Aws(a)),
