@@ -20,7 +20,7 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::sequential::{Look, Verdict, spent};
+use super::sequential::{Look, spent};
 
 /// Fewest paired minutes a look judges: a spread needs a few.
 pub const MIN_MINUTES: usize = 3;
@@ -95,19 +95,13 @@ pub fn look(pairs: &[Pair], margin: Margin, confidence: f64, k: u32) -> Option<L
     let alpha = spent(1.0 - confidence, k);
     let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?;
     let half = t.inverse_cdf(1.0 - alpha / 2.0) * (var / n).sqrt();
-    let (low, high) = (mean - half, mean + half);
-    let verdict = Verdict::of(low, high);
-    Some(Look {
-        verdict,
-        low,
-        high,
-        alpha,
-    })
+    Some(Look::around(mean, half, alpha))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::sequential::Verdict;
 
     fn pairs(ratios: &[f64]) -> Vec<Pair> {
         ratios

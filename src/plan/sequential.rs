@@ -100,13 +100,19 @@ pub fn look(
     let qc = pc.max(margin.ratio * pp + margin.increase).min(1.0);
     let qp = pp.max((pc - margin.increase) / margin.ratio).min(1.0);
     let se = (qc * (1.0 - qc) / nc + margin.ratio * margin.ratio * qp * (1.0 - qp) / np).sqrt();
-    let (low, high) = (d - z * se, d + z * se);
-    let verdict = Verdict::of(low, high);
-    Look {
-        verdict,
-        low,
-        high,
-        alpha,
+    Look::around(d, z * se, alpha)
+}
+
+impl Look {
+    /// The look whose interval is `estimate ± half`, spending `alpha`.
+    pub fn around(estimate: f64, half: f64, alpha: f64) -> Self {
+        let (low, high) = (estimate - half, estimate + half);
+        Self {
+            verdict: Verdict::of(low, high),
+            low,
+            high,
+            alpha,
+        }
     }
 }
 

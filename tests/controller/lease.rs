@@ -22,14 +22,30 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// The fake API as seen through a network that can be cut.
+/// The fake API as seen through a network that can be cut (503s) or slow (each reply
+/// `delay` late, in virtual time).
 #[derive(Clone)]
-struct Partition {
+struct Network {
     api: FakeApi,
     cut: Arc<AtomicBool>,
+    delay: Arc<std::sync::Mutex<Duration>>,
 }
 
-impl tower::Service<Request<kube::client::Body>> for Partition {
+impl Network {
+    fn new(api: &FakeApi) -> Self {
+        Self {
+            api: api.clone(),
+            cut: Arc::default(),
+            delay: Arc::default(),
+        }
+    }
+
+    fn client(&self) -> kube::Client {
+        kube::Client::new(self.clone(), "default")
+    }
+}
+
+impl tower::Service<Request<kube::client::Body>> for Network {
     type Response = Response<FakeBody>;
     type Error = std::convert::Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
@@ -47,28 +63,6 @@ impl tower::Service<Request<kube::client::Body>> for Partition {
             return Box::pin(async move { Ok(r) });
         }
         let mut api = self.api.clone();
-        Box::pin(async move { api.call(req).await })
-    }
-}
-
-/// The fake API behind a network whose replies take `delay` (virtual time).
-#[derive(Clone)]
-struct Slow {
-    api: FakeApi,
-    delay: Arc<std::sync::Mutex<Duration>>,
-}
-
-impl tower::Service<Request<kube::client::Body>> for Slow {
-    type Response = Response<FakeBody>;
-    type Error = std::convert::Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<kube::client::Body>) -> Self::Future {
-        let mut api = self.api.clone();
         let delay = *self.delay.lock().unwrap();
         Box::pin(async move {
             let answer = api.call(req).await;
@@ -76,18 +70,6 @@ impl tower::Service<Request<kube::client::Body>> for Slow {
             answer
         })
     }
-}
-
-fn slow(fake: &FakeApi) -> (kube::Client, Arc<std::sync::Mutex<Duration>>) {
-    let delay = Arc::new(std::sync::Mutex::new(Duration::ZERO));
-    let client = kube::Client::new(
-        Slow {
-            api: fake.clone(),
-            delay: delay.clone(),
-        },
-        "default",
-    );
-    (client, delay)
 }
 
 fn elector(client: kube::Client, id: &str) -> Elector {
@@ -98,14 +80,8 @@ fn elector(client: kube::Client, id: &str) -> Elector {
 #[tokio::test(start_paused = true)]
 async fn a_leader_cut_off_stops_acting_before_a_standby_takes_over() {
     let fake = FakeApi::new();
-    let cut = Arc::new(AtomicBool::new(false));
-    let a_client = kube::Client::new(
-        Partition {
-            api: fake.clone(),
-            cut: cut.clone(),
-        },
-        "default",
-    );
+    let net = Network::new(&fake);
+    let (cut, a_client) = (net.cut.clone(), net.client());
     let stop = CancellationToken::new();
     let a = elector(a_client, "a");
     let a_lead = a.leadership();
@@ -186,7 +162,8 @@ async fn a_stopping_leader_releases_the_lease_for_an_immediate_takeover() {
 #[tokio::test(start_paused = true)]
 async fn a_renewal_counts_from_when_it_was_sent() {
     let fake = FakeApi::new();
-    let (client, delay) = slow(&fake);
+    let net = Network::new(&fake);
+    let (client, delay) = (net.client(), net.delay.clone());
     let stop = CancellationToken::new();
     let a = elector(client, "a");
     let lead = a.leadership();
@@ -212,7 +189,8 @@ async fn a_renewal_counts_from_when_it_was_sent() {
 #[tokio::test(start_paused = true)]
 async fn a_hung_lease_request_is_given_up_and_retried() {
     let fake = FakeApi::new();
-    let (client, delay) = slow(&fake);
+    let net = Network::new(&fake);
+    let (client, delay) = (net.client(), net.delay.clone());
     let stop = CancellationToken::new();
     let a = elector(client, "a");
     let lead = a.leadership();
