@@ -323,7 +323,7 @@ pub struct NoRegion;
 /// and AWS does not recommend it for multi-tenant applications (SM-64); after a storm of
 /// throttles its rate stays at its floor for minutes, so a rollout that takes one minute
 /// took fourteen. The account is protected by the process's own per-account bucket
-/// ([`limit`]) instead, and a throttled pass backs off ([`crate::engine::backoff`]).
+/// ([`limit`]) instead, and a throttled pass backs off (the engine's backoff).
 fn retry_config() -> RetryConfig {
     let adaptive =
         std::env::var("AWS_RETRY_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("adaptive"));

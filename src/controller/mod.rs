@@ -178,8 +178,7 @@ pub struct Context {
     pub deps: Deps,
     pub leadership: Leadership,
     pub recorder: Recorder,
-    /// Slots of passes (`--concurrency`) and of artifact validations, which step out of
-    /// their pass's slot ([`crate::engine::slot`]).
+    /// Slots of passes (`--concurrency`) and of validations ([`crate::engine::slot`]).
     pools: crate::engine::slot::Pools,
     engines: Mutex<HashMap<String, Held>>,
     failures: Mutex<HashMap<String, u32>>,
@@ -198,8 +197,7 @@ pub struct Context {
     pub cluster: String,
 }
 
-/// Artifacts validated at once: each uses up to `MAX_VALIDATION_WORKERS` cores and a few
-/// MiB per worker, and none holds a pass's slot meanwhile.
+/// Artifacts validated at once (each up to `MAX_VALIDATION_WORKERS` cores, out of its slot).
 const VALIDATIONS: usize = 2;
 
 impl Context {
@@ -259,9 +257,7 @@ impl Context {
         }
         let clients = self.deps.aws.clients(&settings).await?;
         let leadership = self.leadership.clone();
-        let bucket = self
-            .limiter
-            .bucket(&settings, self.config.aws_region.as_deref());
+        let region = self.config.aws_region.as_deref();
         let engine = Arc::new(
             Engine::new(clients, owner)
                 .with_driver(crate::plan::claim::Driver::controller(
@@ -269,11 +265,8 @@ impl Context {
                     uid.as_deref(),
                 ))
                 .with_gate(Arc::new(move || leadership.valid_for()))
-                .with_bucket(bucket)
-                .with_quotas(
-                    self.limiter
-                        .quotas(&settings, self.config.aws_region.as_deref()),
-                ),
+                .with_bucket(self.limiter.bucket(&settings, region))
+                .with_quotas(self.limiter.quotas(&settings, region)),
         );
         if let Ok(mut m) = self.engines.lock() {
             m.insert(owner.to_owned(), (settings, uid, engine.clone()));

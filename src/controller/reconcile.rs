@@ -95,9 +95,8 @@ pub async fn reconcile(
     let timed = async {
         let started = std::time::Instant::now();
         let result = pass(&md, &ctx, &ns).instrument(span).await;
-        ctx.deps
-            .metrics
-            .observe_duration(started.elapsed().as_secs_f64());
+        let seconds = started.elapsed().as_secs_f64();
+        ctx.deps.metrics.observe_duration(seconds);
         result
     };
     let result = crate::engine::slot::hold(ctx.pools.clone(), timed).await;
