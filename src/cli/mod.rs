@@ -133,8 +133,13 @@ enum Command {
     Status {
         #[command(flatten)]
         target: oncall::Target,
+        /// Redraw until the rollout is at rest; exit 0 if it serves, 3 if it rolled back, 4
+        /// if it failed or stalled.
         #[arg(short, long)]
         watch: bool,
+        /// With --watch: give up after this long (`30m`, `2h`) with exit code 5.
+        #[arg(long, value_name = "DURATION", requires = "watch", value_parser = humantime::parse_duration)]
+        timeout: Option<Duration>,
         /// With --watch: also draw what was watched as an SVG (weights over time, bakes,
         /// smoke test, alarms, rollback), rewritten on every redraw.
         #[arg(long, value_name = "FILE", requires = "watch")]
@@ -288,7 +293,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => artifact::validate(&args),
         Command::Register(args) => artifact::register(&args),
         Command::Package(args) => artifact::package(&args),
-        Command::Status { target, watch, svg } => oncall::status(&target, watch, svg.as_deref()),
+        Command::Status {
+            target,
+            watch,
+            timeout,
+            svg,
+        } => oncall::status(&target, watch, timeout, svg.as_deref()),
         Command::History(target) => oncall::history(&target),
         Command::Pause(a) => oncall::gate(&a, GateChange::Pause),
         Command::Resume(a) => oncall::gate(&a, GateChange::Resume),

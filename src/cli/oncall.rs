@@ -19,6 +19,14 @@ pub(crate) struct Target {
     /// Its namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
+    /// The kubeconfig context to use (default: its current context). kubectl does not pass
+    /// its own `--context` to a plugin, so the plugin takes one itself.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else the pod's
+    /// service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 /// The gate commands' options.
@@ -32,15 +40,54 @@ pub(crate) struct GateArgs {
 }
 
 async fn connect(t: &Target) -> anyhow::Result<Oncall> {
-    let config = kube::Config::infer().await.context(
-        "reading the kubeconfig (KUBECONFIG, ~/.kube/config or the pod's service account)",
-    )?;
+    let config = if t.context.is_none() && t.kubeconfig.is_none() {
+        kube::Config::infer().await.context(
+            "reading the kubeconfig (KUBECONFIG, ~/.kube/config or the pod's service account)",
+        )?
+    } else {
+        let file = match &t.kubeconfig {
+            Some(path) => kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading the kubeconfig {}", path.display()))?,
+            None => kube::config::Kubeconfig::read().context("reading the kubeconfig")?,
+        };
+        let options = kube::config::KubeConfigOptions {
+            context: t.context.clone(),
+            ..Default::default()
+        };
+        kube::Config::from_custom_kubeconfig(file, &options)
+            .await
+            .with_context(|| match &t.context {
+                Some(c) => format!("using the kubeconfig's context {c}"),
+                None => "using the kubeconfig's current context".to_owned(),
+            })?
+    };
     let namespace = t
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     let client = kube::Client::try_from(config).context("connecting to the cluster")?;
     Ok(Oncall::new(client, &namespace))
+}
+
+/// `status`'s exit codes beyond 0 (success) and 1 (the cluster refused, or no such
+/// resource): the rollout ended rolled back, failed or stalled, or the watch timed out.
+pub(crate) const ROLLED_BACK: u8 = 3;
+pub(crate) const FAILED: u8 = 4;
+pub(crate) const TIMED_OUT: u8 = 5;
+
+/// What `status` exits with for a resource in this state: 0 while it is healthy or in
+/// progress, [`ROLLED_BACK`] or [`FAILED`] (failed, or stalled for a human) otherwise.
+fn exit_of(md: &sagemaker_rollout::api::ModelDeployment) -> ExitCode {
+    use sagemaker_rollout::api::{Phase, conditions};
+    let Some(st) = md.status.as_ref() else {
+        return ExitCode::SUCCESS;
+    };
+    match st.phase {
+        Some(Phase::RolledBack) => ExitCode::from(ROLLED_BACK),
+        Some(Phase::Failed) => ExitCode::from(FAILED),
+        _ if conditions::is_true(st, conditions::ConditionType::Stalled) => ExitCode::from(FAILED),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Exit 0 on success, 1 when the cluster refused or the resource is missing, 2 for the rest.
@@ -54,14 +101,23 @@ fn refused(e: OncallError) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub(crate) fn status(t: &Target, watch: bool, svg: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub(crate) fn status(
+    t: &Target,
+    watch: bool,
+    timeout: Option<Duration>,
+    svg: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
         let on = connect(t).await?;
         if !watch {
+            let md = match on.get(&t.name).await {
+                Ok(md) => md,
+                Err(e) => return refused(e),
+            };
             return match on.screen(&t.name, jiff::Timestamp::now()).await {
                 Ok(s) => {
                     print!("{s}");
-                    Ok(ExitCode::SUCCESS)
+                    Ok(exit_of(&md))
                 }
                 Err(e) => refused(e),
             };
@@ -88,15 +144,25 @@ pub(crate) fn status(t: &Target, watch: bool, svg: Option<&Path>) -> anyhow::Res
             };
             let _ = out.flush();
         };
-        let watched = on.watch(&t.name, Duration::from_secs(5), show).await;
+        let watching = on.watch(&t.name, Duration::from_secs(5), show);
+        let watched = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, watching).await {
+                Ok(w) => w,
+                Err(_) => {
+                    eprintln!(
+                        "error: still not at rest after {}",
+                        humantime::format_duration(limit)
+                    );
+                    return Ok(ExitCode::from(TIMED_OUT));
+                }
+            },
+            None => watching.await,
+        };
         if let Some(e) = write_error {
             anyhow::bail!(e);
         }
         match watched {
-            Ok(md) => Ok(match md.status.and_then(|s| s.phase) {
-                Some(sagemaker_rollout::api::Phase::Succeeded) => ExitCode::SUCCESS,
-                _ => ExitCode::from(1),
-            }),
+            Ok(md) => Ok(exit_of(&md)),
             Err(e) => refused(e),
         }
     })

@@ -440,3 +440,101 @@ async fn kubectl_runs_it_as_a_plugin() {
         "{out}"
     );
 }
+
+/// Runs the binary with `args` and, when given, `KUBECONFIG`; its exit code and output.
+async fn run_cli(args: Vec<String>, kubeconfig: Option<std::path::PathBuf>) -> (i32, String) {
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sagemaker-rollout"));
+        cmd.args(&args).env_remove("KUBECONFIG");
+        if let Some(k) = kubeconfig {
+            cmd.env("KUBECONFIG", k);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `status` tells a script how the rollout ended: 0 while it serves or progresses, 3 rolled
+/// back, 4 failed; `--watch --timeout` gives up with 5 on a rollout that never comes to rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_exits_with_how_the_rollout_ended_and_a_watch_can_time_out() {
+    for (phase, code) in [
+        ("Succeeded", 0),
+        ("Progressing", 0),
+        ("RolledBack", 3),
+        ("Failed", 4),
+    ] {
+        let fake = FakeApi::new();
+        stored(&fake, phase, json!({}));
+        let port = fake.serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = kubeconfig(dir.path(), port);
+        let (got, text) = run_cli(args(&["status", NAME]), Some(config)).await;
+        assert_eq!(got, code, "{phase}: {text}");
+    }
+    let fake = FakeApi::new();
+    stored(&fake, "Progressing", json!({}));
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let started = std::time::Instant::now();
+    let (got, text) = run_cli(
+        args(&["status", NAME, "--watch", "--timeout", "1s"]),
+        Some(config),
+    )
+    .await;
+    assert_eq!(got, 5, "{text}");
+    assert!(text.contains("still not at rest after 1s"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// kubectl does not hand its `--context` to a plugin: the commands take `--context` and
+/// `--kubeconfig` themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_and_kubeconfig_flags_choose_the_cluster() {
+    let fake = FakeApi::new();
+    stored(&fake, "Succeeded", json!({}));
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two-clusters");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: gone, cluster: {{server: \"http://127.0.0.1:9\"}}}}, {{name: fake, cluster: {{server: \"http://127.0.0.1:{port}\"}}}}]\n\
+             users: [{{name: u, user: {{}}}}]\ncontexts: [{{name: old, context: {{cluster: gone, user: u, namespace: {NS}}}}}, {{name: staging, context: {{cluster: fake, user: u, namespace: {NS}}}}}]\ncurrent-context: old\n"
+        ),
+    )
+    .unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let (got, text) = run_cli(
+        args(&[
+            "status",
+            NAME,
+            "--kubeconfig",
+            &path,
+            "--context",
+            "staging",
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(got, 0, "{text}");
+    assert!(text.contains("ml-prod/churn  Succeeded"), "{text}");
+    let (got, _) = run_cli(args(&["status", NAME, "--kubeconfig", &path]), None).await;
+    assert_ne!(got, 0, "the current context's cluster is gone");
+    let (got, text) = run_cli(
+        args(&["status", NAME, "--kubeconfig", &path, "--context", "nope"]),
+        None,
+    )
+    .await;
+    assert_ne!(got, 0);
+    assert!(text.contains("context nope"), "{text}");
+}
