@@ -144,9 +144,24 @@ enum Command {
         /// smoke test, alarms, rollback), rewritten on every redraw.
         #[arg(long, value_name = "FILE", requires = "watch")]
         svg: Option<PathBuf>,
+        /// The screen (text), or the resource's status as json or yaml.
+        #[arg(
+            short = 'o',
+            long,
+            value_enum,
+            default_value_t,
+            conflicts_with = "watch"
+        )]
+        output: oncall::Shown,
     },
     /// On call: the finished rollouts the resource's status records.
-    History(oncall::Target),
+    History {
+        #[command(flatten)]
+        target: oncall::Target,
+        /// The table (text), or the records as json or yaml.
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: oncall::Shown,
+    },
     /// On call: hold the rollout at its step (sets spec.rollout.paused).
     Pause(oncall::GateArgs),
     /// On call: go on after a pause (clears spec.rollout.paused).
@@ -298,8 +313,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             watch,
             timeout,
             svg,
-        } => oncall::status(&target, watch, timeout, svg.as_deref()),
-        Command::History(target) => oncall::history(&target),
+            output,
+        } => oncall::status(&target, watch, timeout, svg.as_deref(), output),
+        Command::History { target, output } => oncall::history(&target, output),
         Command::Pause(a) => oncall::gate(&a, GateChange::Pause),
         Command::Resume(a) => oncall::gate(&a, GateChange::Resume),
         Command::Promote { args, clear } => oncall::gate(

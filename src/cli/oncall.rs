@@ -29,6 +29,33 @@ pub(crate) struct Target {
     pub kubeconfig: Option<std::path::PathBuf>,
 }
 
+/// How `status` and `history` print: the screen, or the resource's status as data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Shown {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+/// `what` of `md` as JSON or YAML, named by the resource (for scripts: `jq`, `yq`).
+fn as_data(
+    md: &sagemaker_rollout::api::ModelDeployment,
+    what: serde_json::Value,
+    shown: Shown,
+) -> anyhow::Result<String> {
+    use kube::ResourceExt;
+    let doc = serde_json::json!({
+        "namespace": md.namespace(),
+        "name": md.name_any(),
+        "status": what,
+    });
+    Ok(match shown {
+        Shown::Yaml => serde_saphyr::to_string(&doc)?,
+        _ => format!("{}\n", serde_json::to_string_pretty(&doc)?),
+    })
+}
+
 /// The gate commands' options.
 #[derive(clap::Args, Clone, Debug)]
 pub(crate) struct GateArgs {
@@ -106,6 +133,7 @@ pub(crate) fn status(
     watch: bool,
     timeout: Option<Duration>,
     svg: Option<&Path>,
+    shown: Shown,
 ) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
         let on = connect(t).await?;
@@ -114,6 +142,11 @@ pub(crate) fn status(
                 Ok(md) => md,
                 Err(e) => return refused(e),
             };
+            if shown != Shown::Text {
+                let status = serde_json::to_value(&md.status)?;
+                print!("{}", as_data(&md, status, shown)?);
+                return Ok(exit_of(&md));
+            }
             return match on.screen(&t.name, jiff::Timestamp::now()).await {
                 Ok(s) => {
                     print!("{s}");
@@ -168,10 +201,17 @@ pub(crate) fn status(
     })
 }
 
-pub(crate) fn history(t: &Target) -> anyhow::Result<ExitCode> {
+pub(crate) fn history(t: &Target, shown: Shown) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
         let on = connect(t).await?;
         match on.get(&t.name).await {
+            Ok(md) if shown != Shown::Text => {
+                let history = (md.status.as_ref())
+                    .map(|s| s.history.clone())
+                    .unwrap_or_default();
+                print!("{}", as_data(&md, serde_json::to_value(history)?, shown)?);
+                Ok(ExitCode::SUCCESS)
+            }
             Ok(md) => {
                 print!("{}", oncall::screen::history(&md));
                 Ok(ExitCode::SUCCESS)

@@ -538,3 +538,27 @@ async fn context_and_kubeconfig_flags_choose_the_cluster() {
     assert_ne!(got, 0);
     assert!(text.contains("context nope"), "{text}");
 }
+
+/// `-o json|yaml` gives scripts the resource's status (`status`) or its records (`history`)
+/// as data, named by the resource; the exit code is the same as the screen's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_history_print_json_and_yaml_for_scripts() {
+    let fake = FakeApi::new();
+    let mut o = stored(&fake, "RolledBack", json!({}));
+    o["status"]["history"] = json!([{"outcome": "RolledBack", "finishedAt": "2026-12-07T01:00:00Z",
+        "reason": "alarm churn-5xx fired", "candidateRunId": "run-2"}]);
+    fake.insert("modeldeployments", o);
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let (code, text) = run_cli(args(&["status", NAME, "-o", "json"]), Some(config.clone())).await;
+    assert_eq!(code, 3, "{text}");
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(doc["name"], NAME);
+    assert_eq!(doc["namespace"], NS);
+    assert_eq!(doc["status"]["phase"], "RolledBack");
+    let (code, text) = run_cli(args(&["history", NAME, "-o", "yaml"]), Some(config)).await;
+    assert_eq!(code, 0, "{text}");
+    let doc: Value = serde_saphyr::from_str(&text).expect("yaml");
+    assert_eq!(doc["status"][0]["reason"], "alarm churn-5xx fired");
+}
