@@ -110,6 +110,19 @@ pub fn applied_user_tag(endpoint: &BTreeMap<String, String>, key: &str) -> bool 
         .is_some_and(|v| v.split(' ').any(|s| s == short))
 }
 
+/// The keys on `endpoint` the controller applied from `spec.tags` and `spec_tags` no longer
+/// lists: its own to remove (a marker or a key set by anyone else never is).
+pub fn stale_user_tags<'a>(
+    spec_tags: &'a BTreeMap<String, String>,
+    endpoint: &'a BTreeMap<String, String>,
+) -> impl Iterator<Item = &'a String> + 'a {
+    endpoint.keys().filter(move |k| {
+        !k.starts_with(MARKER_PREFIX)
+            && !spec_tags.contains_key(*k)
+            && applied_user_tag(endpoint, k)
+    })
+}
+
 /// AWS allows 50 tags per SageMaker resource.
 pub const MAX_TAGS: usize = 50;
 /// Most `spec.tags` entries: lineage, ownership and markers use the rest of the 50.

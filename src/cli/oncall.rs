@@ -147,7 +147,7 @@ pub(crate) fn status(
                 print!("{}", as_data(&md, status, shown)?);
                 return Ok(exit_of(&md));
             }
-            return match on.screen(&t.name, jiff::Timestamp::now()).await {
+            return match on.screen_of(&md, jiff::Timestamp::now()).await {
                 Ok(s) => {
                     print!("{s}");
                     Ok(exit_of(&md))

@@ -169,8 +169,17 @@ impl Oncall {
     /// The `status` screen of `name` now.
     pub async fn screen(&self, name: &str, now: Timestamp) -> Result<String, OncallError> {
         let md = self.get(name).await?;
-        let events = self.events(&md).await?;
-        Ok(screen::status(&md, &events, now))
+        self.screen_of(&md, now).await
+    }
+
+    /// The screen of a resource already read (its Events are read now).
+    pub async fn screen_of(
+        &self,
+        md: &ModelDeployment,
+        now: Timestamp,
+    ) -> Result<String, OncallError> {
+        let events = self.events(md).await?;
+        Ok(screen::status(md, &events, now))
     }
 
     /// Sets the gates as `change` asks (see [`gates::patch`]).

@@ -269,13 +269,16 @@ fn rate_verdict(
         100.0 * confidence
     );
     let facts = format!("candidate {}, champion {}", shown(rule, c), shown(rule, p));
-    match l.verdict {
-        sequential::Verdict::Fail => ("Fail", format!("{facts}: worse ({interval})")),
-        sequential::Verdict::Pass => ("Pass", format!("{facts}: within the margin ({interval})")),
-        sequential::Verdict::Inconclusive => (
-            "Inconclusive",
-            format!("{facts}: not yet conclusive ({interval})"),
-        ),
+    let (verdict, words) = said(l.verdict);
+    (verdict, format!("{facts}: {words} ({interval})"))
+}
+
+/// A verdict's name in status, and what it says of the candidate.
+fn said(v: sequential::Verdict) -> (&'static str, &'static str) {
+    match v {
+        sequential::Verdict::Fail => ("Fail", "worse"),
+        sequential::Verdict::Pass => ("Pass", "within the margin"),
+        sequential::Verdict::Inconclusive => ("Inconclusive", "not yet conclusive"),
     }
 }
 
@@ -316,13 +319,8 @@ fn latency_verdict(
         100.0 * confidence,
         margin_text(rule)
     );
-    match l.verdict {
-        sequential::Verdict::Fail => ("Fail", format!("worse: {interval}")),
-        sequential::Verdict::Pass => ("Pass", format!("within the margin: {interval}")),
-        sequential::Verdict::Inconclusive => {
-            ("Inconclusive", format!("not yet conclusive: {interval}"))
-        }
-    }
+    let (verdict, words) = said(l.verdict);
+    (verdict, format!("{words}: {interval}"))
 }
 
 #[cfg(test)]

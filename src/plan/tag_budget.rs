@@ -94,10 +94,8 @@ pub(super) fn rollout_fits(
         end.insert((*k).to_owned(), String::new());
     }
     // `spec.tags` keys applied earlier and no longer listed go at the rollout's end.
-    for k in current.keys().filter(|k| !spec_tags.contains_key(*k)) {
-        if tags::applied_user_tag(current, k) {
-            end.insert(k.clone(), String::new());
-        }
+    for k in tags::stale_user_tags(spec_tags, current) {
+        end.insert(k.clone(), String::new());
     }
     end.insert(tags::USER_TAGS_KEY.to_owned(), "set".into());
     end.extend(lineage.clone());

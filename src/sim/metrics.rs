@@ -99,7 +99,9 @@ fn statistic(metric: &str, stat: &str, minutes: &[Minute]) -> Option<f64> {
         "ModelLatency" => {}
         _ => return None,
     }
-    let mut all: Vec<f64> = minutes.iter().flat_map(|m| m.latencies.clone()).collect();
+    let mut all: Vec<f64> = (minutes.iter())
+        .flat_map(|m| m.latencies.iter().copied())
+        .collect();
     if all.is_empty() {
         return None;
     }

@@ -72,6 +72,20 @@ impl tower::Service<Request<kube::client::Body>> for Network {
     }
 }
 
+/// Leader `a` running behind a network whose reply delay the test sets (none at first).
+fn leader_behind_a_slow_network() -> (
+    sagemaker_rollout::controller::lease::Leadership,
+    Arc<std::sync::Mutex<Duration>>,
+    CancellationToken,
+) {
+    let net = Network::new(&FakeApi::new());
+    let stop = CancellationToken::new();
+    let a = elector(net.client(), "a");
+    let lead = a.leadership();
+    tokio::spawn(a.run(stop.clone()));
+    (lead, net.delay.clone(), stop)
+}
+
 fn elector(client: kube::Client, id: &str) -> Elector {
     let api: Api<Lease> = Api::namespaced(client, "ops");
     Elector::new(api, "sagemaker-rollout", id, Duration::from_secs(15))
@@ -161,13 +175,7 @@ async fn a_stopping_leader_releases_the_lease_for_an_immediate_takeover() {
 /// deadline (10 s) less those 2 s after one.
 #[tokio::test(start_paused = true)]
 async fn a_renewal_counts_from_when_it_was_sent() {
-    let fake = FakeApi::new();
-    let net = Network::new(&fake);
-    let (client, delay) = (net.client(), net.delay.clone());
-    let stop = CancellationToken::new();
-    let a = elector(client, "a");
-    let lead = a.leadership();
-    tokio::spawn(a.run(stop.clone()));
+    let (lead, delay, stop) = leader_behind_a_slow_network();
     tokio::time::sleep(Duration::from_secs(1)).await;
     *delay.lock().unwrap() = Duration::from_secs(1);
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -188,13 +196,7 @@ async fn a_renewal_counts_from_when_it_was_sent() {
 /// a few seconds — not after the hung request finally returns.
 #[tokio::test(start_paused = true)]
 async fn a_hung_lease_request_is_given_up_and_retried() {
-    let fake = FakeApi::new();
-    let net = Network::new(&fake);
-    let (client, delay) = (net.client(), net.delay.clone());
-    let stop = CancellationToken::new();
-    let a = elector(client, "a");
-    let lead = a.leadership();
-    tokio::spawn(a.run(stop.clone()));
+    let (lead, delay, stop) = leader_behind_a_slow_network();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(lead.is_held());
     *delay.lock().unwrap() = Duration::from_secs(120);

@@ -20,7 +20,7 @@ use super::common::{
 use crate::api::Phase;
 use crate::api::conditions::Health;
 use crate::plan::desired::{candidate_only, lineage_tags, model_plan, variant_name};
-use crate::tags::{self, MARKER_PREFIX};
+use crate::tags;
 
 /// The tag writes that record `spec_tags` as ours and remove the keys recorded earlier that
 /// the spec no longer lists (an empty value removes a key).
@@ -28,10 +28,7 @@ fn user_tags(
     spec_tags: &BTreeMap<String, String>,
     endpoint: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = endpoint
-        .keys()
-        .filter(|k| !k.starts_with(MARKER_PREFIX) && !spec_tags.contains_key(*k))
-        .filter(|k| tags::applied_user_tag(endpoint, k))
+    let mut out: BTreeMap<String, String> = tags::stale_user_tags(spec_tags, endpoint)
         .map(|k| (k.clone(), String::new()))
         .collect();
     let mine: Vec<String> = spec_tags.keys().map(|k| tags::short_key(k)).collect();
