@@ -8,6 +8,7 @@ pub mod crd;
 pub mod document;
 pub mod errors;
 pub mod policy;
+pub mod requests;
 pub mod schema;
 pub mod source;
 pub mod spec;
@@ -15,6 +16,7 @@ pub mod status;
 pub mod units;
 pub mod valid;
 
+pub use requests::{Gate, GateRequest, Requests};
 pub use spec::*;
 pub use status::*;
 pub use units::{ByteSize, DurationString, S3Uri};

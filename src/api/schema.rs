@@ -226,10 +226,10 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<FieldError>) {
                 match (props.and_then(|p| p.get(k)), extra) {
                     (Some(s), _) => walk(v, s, &format!("{path}.{k}"), out),
                     (None, Some(s)) => walk(v, s, &format!("{path}[{k}]"), out),
-                    (None, None) if !preserve && props.is_some() => out.push(FieldError::new(
-                        format!("{path}.{k}"),
-                        "unknown field (it would be dropped by the API server)",
-                    )),
+                    (None, None) if !preserve && props.is_some() => {
+                        let field = format!("{path}.{k}");
+                        out.push(FieldError::new(&field, unknown(&field)));
+                    }
                     (None, None) => {}
                 }
             }
@@ -311,6 +311,18 @@ fn bound(
     }
 }
 
+/// Why an unknown field is refused; for a gate that moved out of the spec, where it went.
+fn unknown(field: &str) -> String {
+    match field {
+        "spec.rollout.promote" | "spec.rollout.abort" => format!(
+            "unknown field: {} is a one-shot request for the rollout in flight now, made with `sagemaker-rollout {}` (status.requests), never kept in the spec",
+            &field[13..],
+            &field[13..]
+        ),
+        _ => "unknown field (it would be dropped by the API server)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,13 +369,13 @@ mod tests {
     #[test]
     fn cel_rules_run_on_a_sound_structure() {
         let mut s = spec();
-        s["rollout"]["promote"] = json!(true);
-        s["rollout"]["abort"] = json!(true);
+        s["analysis"]["alarms"]["create"] =
+            json!([{"metric": "ModelLatency", "threshold": "1s", "periods": 1, "datapoints": 2}]);
         let found: Vec<String> = problems(&s).all().iter().map(ToString::to_string).collect();
         assert!(
             found
                 .iter()
-                .any(|f| f.contains("promote and abort cannot both be true")),
+                .any(|f| f.contains("datapoints (M) must not exceed periods (N)")),
             "{found:?}"
         );
     }

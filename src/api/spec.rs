@@ -268,8 +268,7 @@ impl Default for ArtifactSpec {
     validation = Rule::new("self.strategy != 'Linear' || has(self.linear)").message("strategy Linear needs rollout.linear"),
     validation = Rule::new("self.strategy != 'BlueGreen' || has(self.blueGreen)").message("strategy BlueGreen needs rollout.blueGreen"),
     validation = Rule::new("self.strategy != 'Shadow' || has(self.shadow)").message("strategy Shadow needs rollout.shadow"),
-    validation = Rule::new("self.strategy != 'Shadow' || !has(self.shadow) || self.shadow.then != 'Canary' || has(self.canary)").message("shadow.then Canary needs rollout.canary"),
-    validation = Rule::new("!(self.promote && self.abort)").message("promote and abort cannot both be true")
+    validation = Rule::new("self.strategy != 'Shadow' || !has(self.shadow) || self.shadow.then != 'Canary' || has(self.canary)").message("shadow.then Canary needs rollout.canary")
 )]
 pub struct RolloutSpec {
     /// How traffic moves: `Direct` replaces at once, `Canary` and `Linear` shift weights step by
@@ -292,14 +291,10 @@ pub struct RolloutSpec {
     /// Hold at the current step. Bake timers do not advance while paused.
     #[serde(default)]
     pub paused: bool,
-    /// Fast-forward the current candidate to 100 % now (skips remaining steps and bakes).
-    #[serde(default)]
-    pub promote: bool,
-    /// Roll back now and stay on the champion until this is cleared or the spec changes.
-    #[serde(default)]
-    pub abort: bool,
     /// A rolled-back or failed candidate is not tried again until the spec changes; raising
-    /// this counter is that change and nothing else (`sagemaker-rollout retry` does it).
+    /// this counter is that change and nothing else, for a retry decided in Git. (On-call's
+    /// `sagemaker-rollout retry`, like promote and abort, is a one-shot request in
+    /// `status.requests` bound to the rollout it is for.)
     #[serde(default, skip_serializing_if = "is_zero")]
     #[schemars(range(min = 0))]
     pub retry: i64,
@@ -350,6 +345,10 @@ pub struct CanaryStep {
     pub weight: i32,
     /// How long to hold this step with no alarm before moving on.
     pub bake: DurationString,
+    /// After the bake, hold at this weight until on-call promotes (`sagemaker-rollout
+    /// promote`): a manual approval step. Alarms and analysis keep judging while it waits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pause: bool,
 }
 
 /// Linear steps.

@@ -61,6 +61,25 @@ pub struct ModelDeploymentStatus {
     /// AWS console links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Links>,
+    /// The rollout in flight, or the last one: the id on-call's requests name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_id: Option<String>,
+    /// On-call's one-shot requests (promote, abort, retry, undo), each for one rollout. Set
+    /// by `sagemaker-rollout promote|abort|retry|undo` and the Argo CD actions through the
+    /// status subresource; the controller reads them and never writes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<super::requests::Requests>,
+}
+
+impl ModelDeploymentStatus {
+    /// This status as the controller applies it: without on-call's requests, so that its
+    /// server-side apply never owns, changes or drops them.
+    pub fn as_published(&self) -> Self {
+        Self {
+            requests: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// Rollout phases.

@@ -166,21 +166,14 @@ enum Command {
     Pause(oncall::GateArgs),
     /// On call: go on after a pause (clears spec.rollout.paused).
     Resume(oncall::GateArgs),
-    /// On call: send the candidate to 100 % now (sets spec.rollout.promote; --clear unsets).
-    Promote {
-        #[command(flatten)]
-        args: oncall::GateArgs,
-        #[arg(long)]
-        clear: bool,
-    },
-    /// On call: roll back to the champion now (sets spec.rollout.abort; --clear unsets).
-    Abort {
-        #[command(flatten)]
-        args: oncall::GateArgs,
-        #[arg(long)]
-        clear: bool,
-    },
-    /// On call: roll out a RolledBack or Failed candidate again (raises spec.rollout.retry).
+    /// On call: send the candidate of the rollout in flight to 100 % now, or approve a
+    /// `pause` step (a one-shot request in status.requests, for this rollout only).
+    Promote(oncall::GateArgs),
+    /// On call: roll the rollout in flight back to the champion now (a one-shot request in
+    /// status.requests, for this rollout only).
+    Abort(oncall::GateArgs),
+    /// On call: roll out a RolledBack or Failed candidate again (a one-shot request in
+    /// status.requests, for the rollout that ended).
     Retry(oncall::GateArgs),
     /// Run the Kubernetes controller: reconcile every ModelDeployment in the watched
     /// namespaces until SIGTERM. Serves /metrics, /livez and /readyz.
@@ -318,22 +311,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History { target, output } => oncall::history(&target, output),
         Command::Pause(a) => oncall::gate(&a, GateChange::Pause),
         Command::Resume(a) => oncall::gate(&a, GateChange::Resume),
-        Command::Promote { args, clear } => oncall::gate(
-            &args,
-            if clear {
-                GateChange::Unpromote
-            } else {
-                GateChange::Promote
-            },
-        ),
-        Command::Abort { args, clear } => oncall::gate(
-            &args,
-            if clear {
-                GateChange::Unabort
-            } else {
-                GateChange::Abort
-            },
-        ),
-        Command::Retry(a) => oncall::gate(&a, GateChange::Retry),
+        Command::Promote(a) => oncall::gate(&a, GateChange::PROMOTE),
+        Command::Abort(a) => oncall::gate(&a, GateChange::ABORT),
+        Command::Retry(a) => oncall::gate(&a, GateChange::RETRY),
     }
 }

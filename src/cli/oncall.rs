@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use sagemaker_rollout::api::Gate;
 use sagemaker_rollout::engine::picture::{self, Sample};
 use sagemaker_rollout::oncall::{self, Changed, GateChange, Oncall, OncallError};
 
@@ -231,14 +232,18 @@ pub(crate) fn gate(args: &GateArgs, change: GateChange) -> anyhow::Result<ExitCo
                 Ok(ExitCode::SUCCESS)
             }
             Ok(Changed::Patched { generation }) => {
-                let generation = generation.map(|g| format!(" (generation {g})")).unwrap_or_default();
+                let generation = generation
+                    .map(|g| format!(" (generation {g})"))
+                    .unwrap_or_default();
                 println!("{}: {}{generation}", t.name, said(change));
-                if change == GateChange::Promote {
-                    println!(
-                        "note: promote stays set and would fast-forward the next candidate too; clear it afterwards with `promote --clear {}`",
-                        t.name
-                    );
-                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Ok(Changed::Requested { rollout }) => {
+                println!(
+                    "{}: {} (requested for rollout {rollout}; no later rollout acts on it)",
+                    t.name,
+                    said(change)
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => refused(e),
@@ -250,10 +255,9 @@ fn said(change: GateChange) -> &'static str {
     match change {
         GateChange::Pause => "rollout.paused is true: the rollout holds at its step",
         GateChange::Resume => "rollout.paused is false: the rollout goes on (the step bakes again)",
-        GateChange::Promote => "rollout.promote is true: the candidate goes to 100 % now",
-        GateChange::Unpromote => "rollout.promote is false",
-        GateChange::Abort => "rollout.abort is true: the champion takes all traffic back",
-        GateChange::Unabort => "rollout.abort is false",
-        GateChange::Retry => "rollout.retry raised: the candidate is rolled out again",
+        GateChange::Request(Gate::Promote) => "promote: the candidate goes to 100 % now",
+        GateChange::Request(Gate::Abort) => "abort: the champion takes all traffic back",
+        GateChange::Request(Gate::Retry) => "retry: the candidate is rolled out again",
+        GateChange::Request(Gate::Undo) => "undo: traffic returns to the previous champion",
     }
 }

@@ -199,8 +199,7 @@ async fn run(
 }
 
 /// Publishes a pass: its Events, its status (server-side apply, only when it changed), the
-/// finalizer once AWS is clean, the alarm watch while a candidate bakes, and when to look
-/// again.
+/// finalizer once AWS is clean, the alarm watch while a candidate bakes, when to look again.
 async fn publish_pass(
     api: &Api<ModelDeployment>,
     md: &ModelDeployment,
@@ -212,7 +211,8 @@ async fn publish_pass(
     let (ns, name) = (md.namespace().unwrap_or_default(), md.name_any());
     publish_events(md, ctx, pass).await;
     let mut resource_version = md.resource_version();
-    if md.status.as_ref() != Some(&pass.status) {
+    let published = md.status.as_ref().map(ModelDeploymentStatus::as_published);
+    if published != Some(pass.status.as_published()) {
         resource_version = apply_status(api, md, &pass.status).await?;
     }
     ctx.deps.metrics.published(md, &pass.status);
@@ -394,8 +394,8 @@ fn requeue(ctx: &Context, pass: &Pass, now: Timestamp) -> Duration {
 }
 
 /// Backoff after a failed pass: conflicts from half a second doubling to 30 s (reset by a
-/// status write that goes through), everything else doubles
-/// from 2 s up to 5 min, with jitter so that a throttled fleet does not retry in lockstep.
+/// status write that goes through), everything else doubles from 2 s up to 5 min, with
+/// jitter so that a throttled fleet does not retry in lockstep.
 pub fn error_policy(
     md: Arc<ModelDeployment>,
     error: &ControllerError,
@@ -483,7 +483,7 @@ async fn apply_status(
         "apiVersion": ModelDeployment::api_version(&()),
         "kind": ModelDeployment::kind(&()),
         "metadata": {"name": md.name_any(), "resourceVersion": md.resource_version()},
-        "status": status,
+        "status": status.as_published(),
     });
     match api
         .patch_status(

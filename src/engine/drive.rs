@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Call, Engine, EngineError, Pass, backoff};
-use crate::api::{ModelDeploymentStatus, Teardown, ValidSpec};
+use crate::api::{Gate, GateRequest, ModelDeploymentStatus, Teardown, ValidSpec};
 use crate::plan::POLL;
 
 /// Time as the driver sees it.
@@ -93,6 +93,12 @@ pub enum Progress<'a> {
         wait: SignedDuration,
         calls: &'a [Call],
     },
+    /// On-call asked for `gate` on the rollout the status showed (`simulate` scenarios).
+    Request {
+        at: Timestamp,
+        gate: Gate,
+        rollout: Option<&'a str>,
+    },
 }
 
 /// Reconciles until nothing is due: the rollout finished, failed, was rolled back, or is held.
@@ -101,12 +107,44 @@ pub async fn drive(
     goal: Goal<'_>,
     clock: &dyn Clock,
     options: DriveOptions,
+    report: impl FnMut(Progress<'_>),
+) -> Result<Rest, EngineError> {
+    drive_with(engine, goal, clock, options, &[], report).await
+}
+
+/// [`drive`], with on-call's requests made at the given times (in time order) as the
+/// on-call commands make them: each names the rollout the status shows then. A request due
+/// wakes the drive, even from rest.
+pub async fn drive_with(
+    engine: &Engine,
+    goal: Goal<'_>,
+    clock: &dyn Clock,
+    options: DriveOptions,
+    requests: &[(Timestamp, Gate)],
     mut report: impl FnMut(Progress<'_>),
 ) -> Result<Rest, EngineError> {
     let mut previous: Option<ModelDeploymentStatus> = None;
     let mut retries = 0u32;
+    let mut pending = requests.iter().peekable();
     for passes in 1..=options.max_passes {
         let now = clock.now();
+        while let Some((_, gate)) = pending.next_if(|(t, _)| *t <= now) {
+            let st = previous.get_or_insert_with(Default::default);
+            report(Progress::Request {
+                at: now,
+                gate: *gate,
+                rollout: st.rollout_id.as_deref(),
+            });
+            if let Some(rollout) = st.rollout_id.clone() {
+                let q = GateRequest {
+                    rollout,
+                    at: Some(now.to_string()),
+                };
+                st.requests
+                    .get_or_insert_with(Default::default)
+                    .set(*gate, q);
+            }
+        }
         let mark = engine.call_count();
         let result = match goal {
             Goal::Apply(spec) => engine.reconcile(spec, previous.as_ref(), None, now).await,
@@ -120,7 +158,12 @@ pub async fn drive(
                     pass: &pass,
                     calls: &engine.calls_since(mark),
                 });
-                previous = Some(pass.status.clone());
+                // Requests live in the resource, not in a status the planner writes.
+                let requests = previous.and_then(|p| p.requests);
+                previous = Some(ModelDeploymentStatus {
+                    requests,
+                    ..pass.status.clone()
+                });
                 if pass.released {
                     return Ok(Rest {
                         status: previous,
@@ -137,7 +180,9 @@ pub async fn drive(
                         rejected: pass.rejected,
                     });
                 }
-                let Some(wake) = pass.plan.next_pass(now, options.poll) else {
+                let asked = pending.peek().map(|(t, _)| *t);
+                let due = pass.plan.next_pass(now, options.poll);
+                let Some(wake) = due.map_or(asked, |d| Some(asked.map_or(d, |a| a.min(d)))) else {
                     return Ok(Rest {
                         status: previous,
                         passes,

@@ -72,6 +72,16 @@ pub fn render(start: Timestamp, progress: &Progress<'_>, verbose: bool) -> Vec<S
                 wait.as_secs()
             ),
         ),
+        Progress::Request { at, gate, rollout } => (
+            *at,
+            &[][..],
+            format!(
+                "{} on-call requests {} for rollout {}",
+                offset(start, *at),
+                gate.field(),
+                rollout.unwrap_or("(none yet: ignored)")
+            ),
+        ),
     };
     let _ = at;
     let reads = calls.iter().filter(|c| is_read(&c.operation)).count();

@@ -1,11 +1,13 @@
-//! The rollout gates as on-call changes them: which `spec.rollout` fields a command sets, the
-//! merge patch that sets them, and whether someone else owns a field — a GitOps tool whose next
-//! sync would silently undo the change. Pure: the object in, a patch or a refusal out.
+//! The rollout gates as on-call changes them. `pause`/`resume` set `spec.rollout.paused` (a
+//! declarative hold; refused when a GitOps tool owns the field — its next sync would silently
+//! undo the change); `promote`, `abort`, `retry` and `undo` are one-shot requests in
+//! `status.requests`, each naming the rollout it is for. Pure: the object in, a patch or a
+//! refusal out.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use serde_json::{Value, json};
 
-use crate::api::{ModelDeployment, Phase};
+use crate::api::{Gate, ModelDeployment, Phase};
 
 /// The field manager of every change these commands make.
 pub const FIELD_MANAGER: &str = "sagemaker-rollout-oncall";
@@ -14,20 +16,20 @@ pub const FIELD_MANAGER: &str = "sagemaker-rollout-oncall";
 /// every field the file sets.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// What a command asks of the gates.
+/// What a command asks: a spec gate (pause, resume), or a one-shot request for the
+/// rollout the status shows now (promote, abort, retry, undo; see [`crate::api::requests`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GateChange {
     Pause,
     Resume,
-    Promote,
-    /// Clears `promote` (it stays set after a promotion and would fast-forward the next
-    /// candidate too).
-    Unpromote,
-    Abort,
-    /// Clears `abort`.
-    Unabort,
-    /// Starts a rolled-back or failed candidate again: raises `retry`, clears `abort`.
-    Retry,
+    Request(Gate),
+}
+
+impl GateChange {
+    pub const PROMOTE: GateChange = GateChange::Request(Gate::Promote);
+    pub const ABORT: GateChange = GateChange::Request(Gate::Abort);
+    pub const RETRY: GateChange = GateChange::Request(Gate::Retry);
+    pub const UNDO: GateChange = GateChange::Request(Gate::Undo);
 }
 
 /// Another manager owns a field this change would set to a different value.
@@ -44,55 +46,51 @@ pub struct Owner {
 /// Why a change cannot be made as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// `retry` on a resource that is not RolledBack or Failed.
-    NothingToRetry(Option<Phase>),
-    /// `promote` with no rollout in flight: on a RolledBack or Failed resource it would
-    /// redeploy the rejected candidate straight to 100 % (any spec change retries it).
-    NothingToPromote(Option<Phase>),
+    /// The request needs a rollout in a phase this resource is not in (`wanted` says which).
+    Nothing {
+        gate: Gate,
+        phase: Option<Phase>,
+    },
     Owned(Owner),
 }
 
-/// The fields `change` sets on `md`, with their new values (only those that differ).
-pub fn fields(md: &ModelDeployment, change: GateChange) -> Vec<(&'static str, Value)> {
-    let r = &md.spec.rollout;
-    let wanted: Vec<(&'static str, Value)> = match change {
-        GateChange::Pause => vec![("paused", json!(true))],
-        GateChange::Resume => vec![("paused", json!(false))],
-        // The CRD refuses promote and abort together; each clears the other.
-        GateChange::Promote => vec![("promote", json!(true)), ("abort", json!(false))],
-        GateChange::Unpromote => vec![("promote", json!(false))],
-        GateChange::Abort => vec![("abort", json!(true)), ("promote", json!(false))],
-        GateChange::Unabort => vec![("abort", json!(false))],
-        GateChange::Retry => vec![("retry", json!(r.retry + 1)), ("abort", json!(false))],
-    };
-    let current = |f: &str| match f {
-        "paused" => json!(r.paused),
-        "promote" => json!(r.promote),
-        "abort" => json!(r.abort),
-        _ => json!(r.retry),
-    };
-    wanted
-        .into_iter()
-        .filter(|(f, v)| current(f) != *v)
-        .collect()
+/// The phases in which a request can act, and what it acts on, in words.
+pub fn acts_in(gate: Gate) -> (&'static [Phase], &'static str) {
+    match gate {
+        Gate::Promote => (
+            &[Phase::Deploying, Phase::Progressing, Phase::Paused],
+            "promote sends the candidate of the rollout in flight to 100 % (retry starts a rolled-back one again)",
+        ),
+        Gate::Abort => (
+            &[Phase::Deploying, Phase::Progressing, Phase::Paused],
+            "abort rolls back the rollout in flight (pause holds a candidate that has not started)",
+        ),
+        Gate::Retry => (
+            &[Phase::RolledBack, Phase::Failed],
+            "retry starts a RolledBack or Failed candidate again",
+        ),
+        Gate::Undo => (
+            &[Phase::Succeeded],
+            "undo returns traffic to the previous champion after a rollout that succeeded",
+        ),
+    }
 }
 
-/// The merge patch for `change`, or why not. `force` patches over another owner. The
-/// resourceVersion makes the API server refuse it if the object changed since it was read
-/// (the ownership check was about that version).
+/// The spec fields `change` sets on `md`, with their new values (only those that differ);
+/// empty for a request.
+pub fn fields(md: &ModelDeployment, change: GateChange) -> Vec<(&'static str, Value)> {
+    let paused = md.spec.rollout.paused;
+    match change {
+        GateChange::Pause if !paused => vec![("paused", json!(true))],
+        GateChange::Resume if paused => vec![("paused", json!(false))],
+        _ => Vec::new(),
+    }
+}
+
+/// The merge patch of the spec for pause or resume, or why not. `force` patches over
+/// another owner. The resourceVersion makes the API server refuse it if the object changed
+/// since it was read (the ownership check was about that version).
 pub fn patch(md: &ModelDeployment, change: GateChange, force: bool) -> Result<Value, Refusal> {
-    let phase = md.status.as_ref().and_then(|s| s.phase);
-    if change == GateChange::Retry && !matches!(phase, Some(Phase::RolledBack | Phase::Failed)) {
-        return Err(Refusal::NothingToRetry(phase));
-    }
-    if change == GateChange::Promote
-        && !matches!(
-            phase,
-            Some(Phase::Deploying | Phase::Progressing | Phase::Paused | Phase::Validating)
-        )
-    {
-        return Err(Refusal::NothingToPromote(phase));
-    }
     let set = fields(md, change);
     if let Some(owner) = set.iter().find_map(|(f, v)| owner_of(md, f, v))
         && !force
@@ -107,6 +105,35 @@ pub fn patch(md: &ModelDeployment, change: GateChange, force: bool) -> Result<Va
         "metadata": {"resourceVersion": md.metadata.resource_version},
         "spec": {"rollout": rollout},
     }))
+}
+
+/// The merge patch of the status subresource that asks for `gate` on the rollout the status
+/// shows, or why not; None when that request is already there. No resourceVersion: the
+/// controller writes status often, and a request that lands after its rollout ended names
+/// that rollout and is ignored — which is the guarantee. Promote and abort clear each other.
+pub fn request(md: &ModelDeployment, gate: Gate, at: &str) -> Result<Option<Value>, Refusal> {
+    let status = md.status.as_ref();
+    let phase = status.and_then(|s| s.phase);
+    let id = status.and_then(|s| s.rollout_id.as_deref());
+    let (phases, _) = acts_in(gate);
+    let Some(id) = id.filter(|_| phase.is_some_and(|p| phases.contains(&p))) else {
+        return Err(Refusal::Nothing { gate, phase });
+    };
+    let current = status.and_then(|s| s.requests.as_ref());
+    if current.is_some_and(|r| r.asks(gate, id)) {
+        return Ok(None);
+    }
+    let mut requests = serde_json::Map::new();
+    requests.insert(gate.field().into(), json!({"rollout": id, "at": at}));
+    let other = match gate {
+        Gate::Promote => Some(Gate::Abort),
+        Gate::Abort => Some(Gate::Promote),
+        _ => None,
+    };
+    if let Some(other) = other.filter(|g| current.is_some_and(|r| r.get(*g).is_some())) {
+        requests.insert(other.field().into(), Value::Null);
+    }
+    Ok(Some(json!({"status": {"requests": requests}})))
 }
 
 /// Who else would set `spec.rollout.<field>` back from `value`: a server-side applier that

@@ -1,9 +1,10 @@
-//! On-call commands against the cluster: `status [--watch]`, `history`, and the gate commands
-//! `pause`, `resume`, `promote`, `abort` and `retry` (the CLI's subcommands, also run as
-//! `kubectl sagemaker-rollout …`). They read the resource's status and Events and act only
-//! through the spec's `rollout` gates, as a GitOps user would: a merge patch under its own
-//! field manager, refused when a GitOps tool owns the field (its next sync would silently undo
-//! the change) unless forced. [`gates`] decides the patch, [`screen`] renders; this file talks
+//! On-call commands against the cluster: `status [--watch]`, `history`, `list`, and the gate
+//! commands `pause`, `resume`, `promote`, `abort`, `retry` and `undo` (the CLI's subcommands,
+//! also run as `kubectl sagemaker-rollout …`). They read the resource's status and Events;
+//! pause and resume set `spec.rollout.paused` as a GitOps user would (a merge patch under its
+//! own field manager, refused when a GitOps tool owns the field — its next sync would silently
+//! undo the change — unless forced); the others record a one-shot request for the rollout in
+//! `status.requests` through the status subresource. [`gates`] decides the patch, [`screen`] renders; this file talks
 //! to the API server and names each failure (missing resource, no permission, changed since
 //! read) so the person at the keyboard knows what to do.
 
@@ -21,7 +22,7 @@ use kube::{Api, Client};
 pub use gates::{FIELD_MANAGER, GateChange, Owner, Refusal};
 pub use screen::EventLine;
 
-use crate::api::{ModelDeployment, Phase};
+use crate::api::{Gate, ModelDeployment, Phase};
 
 /// Why an on-call command failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +45,8 @@ pub enum OncallError {
         .0.field, .0.manager, .0.how
     )]
     OwnedElsewhere(Owner),
-    #[error("nothing to retry: the resource is {}; retry starts a RolledBack or Failed candidate again", phase_name(.0))]
-    NothingToRetry(Option<Phase>),
-    #[error("nothing to promote: the resource is {}; promote sends an in-flight candidate to 100 % (retry starts a rolled-back one again)", phase_name(.0))]
-    NothingToPromote(Option<Phase>),
+    #[error("nothing to {}: the resource is {}; {}", .gate.field(), phase_name(.phase), gates::acts_in(*.gate).1)]
+    Nothing { gate: Gate, phase: Option<Phase> },
     #[error("the ModelDeployment changed while this command read it; run the command again")]
     Changed,
     #[error("the API server refused the change: {0}")]
@@ -65,8 +64,10 @@ fn phase_name(p: &Option<Phase>) -> String {
 pub enum Changed {
     /// The gates already said so; nothing was sent.
     Already,
-    /// The patch was accepted; the new generation.
+    /// The spec patch was accepted; the new generation.
     Patched { generation: Option<i64> },
+    /// The request was recorded for this rollout.
+    Requested { rollout: String },
 }
 
 /// The on-call view of one namespace.
@@ -182,7 +183,8 @@ impl Oncall {
         Ok(screen::status(md, &events, now))
     }
 
-    /// Sets the gates as `change` asks (see [`gates::patch`]).
+    /// Sets the gates as `change` asks: the spec for pause and resume ([`gates::patch`]),
+    /// the status subresource for a request ([`gates::request`]).
     pub async fn change(
         &self,
         name: &str,
@@ -190,19 +192,34 @@ impl Oncall {
         force: bool,
     ) -> Result<Changed, OncallError> {
         let md = self.get(name).await?;
-        // (Retry always changes the counter.)
-        if gates::fields(&md, change).is_empty() {
-            return Ok(Changed::Already);
-        }
-        let body = gates::patch(&md, change, force).map_err(|r| match r {
-            Refusal::NothingToRetry(p) => OncallError::NothingToRetry(p),
-            Refusal::NothingToPromote(p) => OncallError::NothingToPromote(p),
+        let refused = |r| match r {
+            Refusal::Nothing { gate, phase } => OncallError::Nothing { gate, phase },
             Refusal::Owned(o) => OncallError::OwnedElsewhere(o),
-        })?;
+        };
         let pp = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PatchParams::default()
         };
+        if let GateChange::Request(gate) = change {
+            let Some(body) =
+                gates::request(&md, gate, &Timestamp::now().to_string()).map_err(refused)?
+            else {
+                return Ok(Changed::Already);
+            };
+            let rollout = body["status"]["requests"][gate.field()]["rollout"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            self.resources
+                .patch_status(name, &pp, &Patch::Merge(&body))
+                .await
+                .map_err(self.named("patch", "modeldeployments/status", name))?;
+            return Ok(Changed::Requested { rollout });
+        }
+        if gates::fields(&md, change).is_empty() {
+            return Ok(Changed::Already);
+        }
+        let body = gates::patch(&md, change, force).map_err(refused)?;
         let patched = self
             .resources
             .patch(name, &pp, &Patch::Merge(&body))

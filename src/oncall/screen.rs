@@ -80,11 +80,13 @@ pub fn status(md: &ModelDeployment, events: &[EventLine], now: Timestamp) -> Str
         }
     }
     let g = &md.spec.rollout;
-    let _ = writeln!(
-        out,
-        "gates       paused={} promote={} abort={} retry={}",
-        g.paused, g.promote, g.abort, g.retry
-    );
+    let _ = writeln!(out, "gates       paused={} retry={}", g.paused, g.retry);
+    if let Some(id) = &st.rollout_id {
+        let _ = writeln!(out, "rollout id  {id}");
+    }
+    for line in requests(&st) {
+        let _ = writeln!(out, "requested   {line}");
+    }
     for (i, a) in st.alarms.iter().enumerate() {
         let since = a
             .since
@@ -182,4 +184,28 @@ fn short(d: jiff::SignedDuration) -> String {
         (0, m, sec) => format!("{m}m{sec:02}s"),
         (h, m, _) => format!("{h}h{m:02}m"),
     }
+}
+
+/// On-call's requests, each said with whether it is for the rollout shown (a request for an
+/// earlier rollout is ignored by the controller).
+fn requests(st: &crate::api::ModelDeploymentStatus) -> Vec<String> {
+    let Some(r) = &st.requests else {
+        return Vec::new();
+    };
+    crate::api::Gate::ALL
+        .iter()
+        .filter_map(|g| {
+            let q = r.get(*g)?;
+            let whose = if Some(&q.rollout) == st.rollout_id.as_ref() {
+                "this rollout".to_owned()
+            } else {
+                format!("rollout {} (ended; ignored)", q.rollout)
+            };
+            let at =
+                q.at.as_deref()
+                    .map(|a| format!(" at {a}"))
+                    .unwrap_or_default();
+            Some(format!("{} for {whose}{at}", g.field()))
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@ pub mod markers;
 pub mod notice;
 pub mod observed;
 pub mod published;
+pub mod requests;
 mod rollout;
 pub mod sequential;
 pub mod smoke;
@@ -322,7 +323,11 @@ impl<'a> Planner<'a> {
     /// weight 0, during an update or on the way back there is nothing to stop.)
     fn watch(&self) -> Option<Watch> {
         let taking_traffic = matches!(self.markers.stage, Some(Stage::Step | Stage::Shadow));
-        let baking = matches!(self.next, Next::At(_));
+        let awaiting = self
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.reason == rollout::AWAITING_PROMOTION);
+        let baking = matches!(self.next, Next::At(_)) || awaiting;
         (taking_traffic && baking)
             .then(|| Watch {
                 alarms: desired::judging_alarms(

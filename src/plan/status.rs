@@ -60,6 +60,9 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
         }),
         history,
         links: links(p, ep),
+        rollout_id: super::requests::rollout_id(&p.markers),
+        // Only on-call writes requests; the controller's status apply leaves them out.
+        requests: None,
     }
 }
 

@@ -39,6 +39,25 @@ pub struct Scenario {
     /// (gate `auc`): the seeded validation_results.json says `"passed": false`.
     #[serde(default)]
     pub validation_failed: bool,
+    /// On-call's requests, each for the rollout the status shows when it is made.
+    #[serde(default)]
+    pub requests: Vec<RequestAt>,
+}
+
+/// `promote`, `abort`, `retry` or `undo`, made `at` after the start.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestAt {
+    pub at: DurationString,
+    pub request: String,
+}
+
+impl RequestAt {
+    pub fn gate(&self) -> Option<crate::api::Gate> {
+        crate::api::Gate::ALL
+            .into_iter()
+            .find(|g| g.field() == self.request)
+    }
 }
 
 /// A scripted metric of the candidate's or the champion's variant.
@@ -95,6 +114,16 @@ impl Scenario {
             {
                 return Err(format!(
                     "scenario events[{i}].state: {state} is not OK, ALARM or INSUFFICIENT_DATA"
+                ));
+            }
+        }
+        for (i, r) in s.requests.iter().enumerate() {
+            r.at.parse()
+                .map_err(|m| format!("scenario requests[{i}].at: {m}"))?;
+            if r.gate().is_none() {
+                return Err(format!(
+                    "scenario requests[{i}].request: {} is not promote, abort, retry or undo",
+                    r.request
                 ));
             }
         }

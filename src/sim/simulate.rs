@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::{Scenario, Simulator, seed};
 use crate::api::ValidSpec;
 use crate::engine::drive::Progress;
-use crate::engine::drive::{DriveOptions, Goal, Rest, drive};
+use crate::engine::drive::{DriveOptions, Goal, Rest, drive_with};
 use crate::engine::picture::Sample;
 use crate::engine::timeline::render;
 use crate::engine::{Engine, EngineError};
@@ -55,11 +55,16 @@ pub async fn simulate(
     let mut samples = Vec::new();
     let mut last_head = String::new();
     let clock = sim.clock.clone();
-    let rest = drive(
+    let mut requests: Vec<_> = (options.scenario.requests.iter())
+        .filter_map(|r| Some((start + r.at.parse().ok()?, r.gate()?)))
+        .collect();
+    requests.sort_by_key(|(t, _)| *t);
+    let rest = drive_with(
         &engine,
         Goal::Apply(spec),
         &clock,
         DriveOptions::default(),
+        &requests,
         |p| {
             if let Progress::Pass { at, pass, .. } = &p {
                 samples.push(Sample::of(*at, &pass.status));

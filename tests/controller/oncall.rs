@@ -19,9 +19,12 @@ fn stored(fake: &FakeApi, phase: &str, metadata: Value) -> Value {
     o["metadata"]["name"] = json!(NAME);
     o["metadata"]["namespace"] = json!(NS);
     json_patch::merge(&mut o["metadata"], &metadata);
-    o["status"] = json!({"phase": phase, "observedGeneration": 1});
+    o["status"] = json!({"phase": phase, "observedGeneration": 1, "rolloutId": ROLLOUT});
     fake.insert("modeldeployments", o)
 }
+
+/// The rollout the stored status shows.
+const ROLLOUT: &str = "20261120-090000-abc123";
 
 fn oncall(fake: &FakeApi) -> Oncall {
     Oncall::new(fake.client(), NS)
@@ -93,8 +96,8 @@ async fn a_gate_a_gitops_tool_applies_is_refused_with_its_name_unless_forced() {
         assert!(text.contains(part), "{part} missing from: {text}");
     }
     assert_eq!(patches(&fake), 0);
-    // A gate the tool does not set is free to change.
-    on.change(NAME, GateChange::Abort, false).await.unwrap();
+    // A request goes to the status, which no GitOps tool applies.
+    on.change(NAME, GateChange::ABORT, false).await.unwrap();
     on.change(NAME, GateChange::Pause, true).await.unwrap();
     assert_eq!(paused(&fake), json!(true));
 }
@@ -132,8 +135,8 @@ async fn a_missing_resource_no_permission_and_a_stale_read_are_each_named() {
     );
 
     stored(&fake, "Progressing", json!({}));
-    fake.fail_next(Method::PATCH, &format!("/{NAME}"), 403);
-    let err = on.change(NAME, GateChange::Abort, false).await.unwrap_err();
+    fake.fail_next(Method::PATCH, &format!("/{NAME}/status"), 403);
+    let err = on.change(NAME, GateChange::ABORT, false).await.unwrap_err();
     assert!(
         matches!(err, OncallError::Forbidden { verb: "patch", .. }),
         "{err:?}"
@@ -158,62 +161,84 @@ async fn a_missing_resource_no_permission_and_a_stale_read_are_each_named() {
     );
 
     fake.fail_next(Method::PATCH, &format!("/{NAME}"), 409);
-    let err = on.change(NAME, GateChange::Abort, false).await.unwrap_err();
+    let err = on.change(NAME, GateChange::Pause, false).await.unwrap_err();
     assert!(matches!(err, OncallError::Changed), "{err:?}");
 }
 
+/// The request `gate` recorded in the stored status.
+fn requested(fake: &FakeApi, gate: &str) -> Value {
+    fake.get("modeldeployments", NS, NAME).unwrap()["status"]["requests"][gate].clone()
+}
+
 #[tokio::test]
-async fn abort_clears_promote_which_the_crd_forbids_beside_it_and_promote_needs_a_rollout_in_flight()
- {
+async fn a_request_names_the_rollout_in_the_status_goes_through_the_status_and_never_the_spec() {
     let fake = FakeApi::new();
     let o = stored(&fake, "Progressing", json!({}));
-    let mut promoted = o.clone();
-    promoted["spec"]["rollout"]["promote"] = json!(true);
-    fake.insert("modeldeployments", promoted);
     let on = oncall(&fake);
-    on.change(NAME, GateChange::Abort, false).await.unwrap();
-    let rollout = &fake.get("modeldeployments", NS, NAME).unwrap()["spec"]["rollout"];
+    let done = on.change(NAME, GateChange::PROMOTE, false).await.unwrap();
     assert_eq!(
-        (rollout["abort"].clone(), rollout["promote"].clone()),
-        (json!(true), json!(false))
+        done,
+        Changed::Requested {
+            rollout: ROLLOUT.into()
+        }
     );
+    assert_eq!(requested(&fake, "promote")["rollout"], ROLLOUT);
+    let after = fake.get("modeldeployments", NS, NAME).unwrap();
+    assert_eq!(after["spec"], o["spec"], "Git has nothing to drift from");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("PATCH") && r.contains("/status")),
+        "{:?}",
+        fake.requests()
+    );
+    let ours = after["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["manager"] == FIELD_MANAGER)
+        .expect("our manager recorded");
+    assert_eq!(ours["subresource"], "status");
+    // The same request again sends nothing; abort replaces promote.
+    assert_eq!(
+        on.change(NAME, GateChange::PROMOTE, false).await.unwrap(),
+        Changed::Already
+    );
+    on.change(NAME, GateChange::ABORT, false).await.unwrap();
+    assert_eq!(requested(&fake, "abort")["rollout"], ROLLOUT);
+    assert_eq!(requested(&fake, "promote"), Value::Null);
 
-    for phase in ["RolledBack", "Failed", "Succeeded"] {
+    for phase in ["RolledBack", "Failed", "Succeeded", "Pending"] {
         let fake = FakeApi::new();
         stored(&fake, phase, json!({}));
         let err = oncall(&fake)
-            .change(NAME, GateChange::Promote, false)
+            .change(NAME, GateChange::PROMOTE, false)
             .await
             .unwrap_err();
         assert!(
-            matches!(err, OncallError::NothingToPromote(_)),
+            matches!(err, OncallError::Nothing { .. }),
             "{phase}: {err:?}"
         );
         assert!(err.to_string().contains(phase), "{err}");
+        assert_eq!(patches(&fake), 0);
     }
 }
 
 #[tokio::test]
-async fn retry_is_refused_unless_rolled_back_or_failed_and_then_raises_the_counter_and_clears_abort()
- {
+async fn retry_is_refused_unless_rolled_back_or_failed_and_then_names_the_rollout_that_ended() {
     let fake = FakeApi::new();
     stored(&fake, "Succeeded", json!({}));
     let on = oncall(&fake);
-    let err = on.change(NAME, GateChange::Retry, false).await.unwrap_err();
+    let err = on.change(NAME, GateChange::RETRY, false).await.unwrap_err();
     assert!(err.to_string().contains("Succeeded"), "{err}");
 
     let fake = FakeApi::new();
     let o = stored(&fake, "RolledBack", json!({}));
-    let mut o2 = o.clone();
-    o2["spec"]["rollout"]["abort"] = json!(true);
-    fake.insert("modeldeployments", o2);
     let on = oncall(&fake);
-    on.change(NAME, GateChange::Retry, false).await.unwrap();
-    let rollout = &fake.get("modeldeployments", NS, NAME).unwrap()["spec"]["rollout"];
-    assert_eq!(
-        (rollout["retry"].clone(), rollout["abort"].clone()),
-        (json!(1), json!(false))
-    );
+    on.change(NAME, GateChange::RETRY, false).await.unwrap();
+    assert_eq!(requested(&fake, "retry")["rollout"], ROLLOUT);
+    let after = fake.get("modeldeployments", NS, NAME).unwrap();
+    assert_eq!(after["spec"], o["spec"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -283,11 +308,76 @@ async fn retry_rolls_a_rolled_back_candidate_out_again() {
     assert_eq!(w.phase(), "RolledBack", "not retried by itself");
 
     let on = Oncall::new(w.fake.client(), NS);
-    on.change(NAME, GateChange::Retry, false).await.unwrap();
+    on.change(NAME, GateChange::RETRY, false).await.unwrap();
     w.until_phase("Succeeded").await;
     let o = w.object().unwrap();
-    assert_eq!(o["spec"]["rollout"]["retry"], 1);
+    assert!(
+        o["spec"]["rollout"].get("retry").is_none(),
+        "the spec is Git's"
+    );
     assert_eq!(o["status"]["candidate"]["weight"], 100);
+    // The request outlived every status the controller applied, and names the rollout that
+    // rolled back, not the one that succeeded.
+    let asked = o["status"]["requests"]["retry"]["rollout"].clone();
+    assert!(asked.is_string(), "{o:#}");
+    assert_ne!(asked, o["status"]["rolloutId"]);
+    c.shutdown().await;
+}
+
+/// The hazard one-shot requests remove: promote given for one rollout, and a new candidate
+/// that arrives later, must walk its steps and bakes like any other.
+#[tokio::test(start_paused = true)]
+async fn a_promote_left_behind_never_fast_forwards_the_next_candidate() {
+    let mut m = manifest("canary");
+    let w = World::new(&m, false);
+    let c = w.start("a");
+    w.apply(&m).await;
+    w.until("step 1 baking", Duration::from_secs(3600), |w| {
+        w.object()
+            .is_some_and(|o| o["status"]["rollout"]["step"] == 1)
+    })
+    .await;
+    let on = Oncall::new(w.fake.client(), NS);
+    on.change(NAME, GateChange::PROMOTE, false).await.unwrap();
+    w.until_phase("Succeeded").await;
+    let first = w.object().unwrap();
+    assert_eq!(
+        first["status"]["requests"]["promote"]["rollout"],
+        first["status"]["rolloutId"]
+    );
+
+    let tags = [
+        ("candidate_run_id", "2026-11-27-def456"),
+        ("data_version", "dv-2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    w.sim.add_package(
+        "churn-models",
+        tags,
+        "Approved",
+        sagemaker_rollout::sim::artifact("2026-11-27-def456", 0.93),
+    );
+    m["spec"]["candidate"]["matchTags"]["candidate_run_id"] = json!("2026-11-27-def456");
+    w.apply(&m).await;
+    w.until(
+        "the second rollout at step 1",
+        Duration::from_secs(3600),
+        |w| {
+            let o = w.object().unwrap();
+            o["status"]["rolloutId"] != first["status"]["rolloutId"]
+                && o["status"]["rollout"]["step"] == 1
+                && o["status"]["candidate"]["weight"] == 10
+        },
+    )
+    .await;
+    // Well into its 10-minute first bake, the new candidate is still at 10 %.
+    tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+    let o = w.object().unwrap();
+    assert_eq!(o["status"]["candidate"]["weight"], 10, "{:#}", o["status"]);
+    let screen = on.screen(NAME, jiff::Timestamp::now()).await.unwrap();
+    assert!(screen.contains("(ended; ignored)"), "{screen}");
     c.shutdown().await;
 }
 

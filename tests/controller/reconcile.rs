@@ -65,7 +65,7 @@ impl AwsProvider for SimAws {
 
 pub(crate) struct World {
     pub(crate) fake: FakeApi,
-    sim: Simulator,
+    pub(crate) sim: Simulator,
     origin: tokio::time::Instant,
     /// Every client set the controller asked for.
     pub(crate) sessions: Arc<std::sync::Mutex<Vec<Settings>>>,

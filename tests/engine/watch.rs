@@ -42,6 +42,7 @@ fn spec(shape: &Shape) -> ValidSpec {
             .map(|w| CanaryStep {
                 weight: *w,
                 bake: bake.clone(),
+                pause: false,
             })
             .collect(),
     });

@@ -14,8 +14,9 @@
 //!   API server does for custom resources) until the last finalizer goes;
 //! - a write that changes nothing keeps the resourceVersion and emits no watch event.
 //!
-//! Simplifications, on purpose: one field manager owns everything (an apply replaces the
-//! fields it carries instead of merging per manager; `managedFields` records each manager's
+//! Simplifications, on purpose: an apply replaces the fields it carries instead of merging per
+//! manager, except that a status apply keeps the top-level status fields another manager set
+//! and this apply leaves out (as on-call's `status.requests` survive the controller's apply); `managedFields` records each manager's
 //! last apply, for size, not for conflicts), no field selectors, and the whole history is
 //! kept so a watch is never "too old" (410).
 
@@ -337,7 +338,7 @@ impl FakeApi {
                 let mut next = current.clone();
                 record_manager(&mut next, manager, status_only.then_some("status"), &body);
                 if status_only {
-                    next["status"] = body["status"].clone();
+                    next["status"] = applied_status(current, manager, &body["status"]);
                 } else {
                     for (k, v) in body.as_object().into_iter().flatten() {
                         match k.as_str() {
@@ -752,6 +753,32 @@ fn record(
         .collect();
     entries.push(entry);
     o["metadata"]["managedFields"] = Value::Array(entries);
+}
+
+/// The status after `manager` applies `applied`: what it carries, plus each top-level field
+/// of the current status that another manager wrote through the status subresource and this
+/// apply leaves out (server-side apply removes only fields the applier owned).
+fn applied_status(current: &Value, manager: &str, applied: &Value) -> Value {
+    let mut next = applied.clone();
+    let theirs: Vec<String> = current["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["manager"] != manager && e["subresource"] == "status")
+        .filter_map(|e| e["fieldsV1"]["f:status"].as_object())
+        .flat_map(|f| {
+            f.keys()
+                .filter_map(|k| k.strip_prefix("f:").map(str::to_owned))
+        })
+        .collect();
+    if let (Some(out), Some(cur)) = (next.as_object_mut(), current["status"].as_object()) {
+        for k in theirs {
+            if let (false, Some(v)) = (out.contains_key(&k), cur.get(&k)) {
+                out.insert(k, v.clone());
+            }
+        }
+    }
+    next
 }
 
 /// An update carrying a resourceVersion must carry the current one.

@@ -256,16 +256,10 @@ fn cel_rejects_a_strategy_without_its_parameters() {
 }
 
 #[test]
-fn cel_rejects_promote_with_abort_and_inverted_autoscaling() {
+fn cel_rejects_inverted_autoscaling() {
     let mut md = canary_example();
-    md.spec.rollout.promote = true;
-    md.spec.rollout.abort = true;
     md.spec.autoscaling.as_mut().unwrap().min = 9;
     let err = format!("{:?}", md.validate_cel().unwrap_err());
-    assert!(
-        err.contains("promote and abort cannot both be true"),
-        "{err}"
-    );
     assert!(
         err.contains("autoscaling.min must not exceed autoscaling.max"),
         "{err}"
@@ -333,7 +327,7 @@ fn cel_refuses_changing_the_target_once_deployed_and_allows_it_before() {
     let mut drifted = old.clone();
     drifted.spec.endpoint_name = "churn-elsewhere".into();
     let mut gate = drifted.clone();
-    gate.spec.rollout.abort = true;
+    gate.spec.rollout.paused = true;
     validate_cel_update(&gate, &drifted).expect("a write that leaves the target alone");
 }
 

@@ -57,6 +57,7 @@ fn spec() -> impl Strategy<Value = ModelDeploymentSpec> {
                 .map(|w| sagemaker_rollout::api::CanaryStep {
                     weight: *w,
                     bake: DurationString::new(bake.clone()),
+                    pause: promote,
                 })
                 .collect();
             if let Some(l) = s.rollout.linear.as_mut() {
@@ -67,7 +68,6 @@ fn spec() -> impl Strategy<Value = ModelDeploymentSpec> {
                 sh.duration = DurationString::new(shadow);
             }
             s.rollout.paused = paused;
-            s.rollout.promote = promote;
             s
         })
 }

@@ -102,10 +102,16 @@ fn spec_at(scn: &Scenario, base: &ModelDeploymentSpec, i: usize) -> ModelDeploym
     if let Some((from, len)) = scn.pause {
         s.rollout.paused = i >= from && i < from + len;
     }
-    if let Some(at) = scn.promote_at {
-        s.rollout.promote = i >= at;
-    }
     s
+}
+
+/// On-call promotes the rollout in flight from reconcile `promote_at` on (each pass, as a
+/// person re-running the command would; a fresh process keeps the resource's requests).
+fn promote_by(scn: &Scenario, w: &mut World, i: usize) {
+    let shown = w.status.as_ref().is_some_and(|s| s.rollout_id.is_some());
+    if scn.promote_at.is_some_and(|at| i >= at) && shown {
+        w.request(sagemaker_rollout::api::Gate::Promote);
+    }
 }
 
 const LIMIT: usize = 400;
@@ -116,6 +122,7 @@ fn run(scn: &Scenario, crash: Option<(usize, usize)>) -> (World, bool) {
     let mut w = world(scn, &base);
     for i in 0..LIMIT {
         let s = spec_at(scn, &base, i);
+        promote_by(scn, &mut w, i);
         if scn.alarm_at == Some(i) {
             w.set_alarm("churn-kpi", AlarmState::Alarm);
         }
@@ -207,7 +214,7 @@ proptest! {
     #[test]
     fn validator_and_cel_agree_on_canary_weights(weights in prop::collection::vec(1i32..=99, 1..6)) {
         let canary = CanarySpec {
-            steps: weights.iter().map(|w| CanaryStep { weight: *w, bake: DurationString::new("1m") }).collect(),
+            steps: weights.iter().map(|w| CanaryStep { weight: *w, bake: DurationString::new("1m"), pause: false }).collect(),
         };
         let increasing = weights.windows(2).all(|p| p[0] < p[1]);
         let cel_ok = CanarySpec::validate_cel(&serde_json::to_value(&canary).unwrap(), None).is_ok();

@@ -277,14 +277,6 @@ fn table() -> Vec<(&'static str, Mutation, bool)> {
             true,
         ),
         (
-            "promote and abort together",
-            |s| {
-                s["rollout"]["promote"] = json!(true);
-                s["rollout"]["abort"] = json!(true);
-            },
-            true,
-        ),
-        (
             "both candidate sources",
             |s| {
                 s["candidate"]["modelPackageArn"] =

@@ -461,9 +461,10 @@ fn a_manifest_full_of_mistakes_reports_every_one_at_once() {
         "spec.endpointName (line 8:3): \"-churn_prod\" is not a SageMaker endpoint name",
         "spec.rollout.canary.steps[1].weight (line 22:12): 5 must be greater than the previous step (10)",
         "spec.rollout.canary.steps[1].bake (line 22:23): \"10 minutes\" is not a duration",
-        "spec.analysis.alarms.existing[1] (line 28:23): \"kpi\" is listed twice",
-        "spec.smokeTest.expect.bodyMatches (line 39:27): \"(unclosed\" is not a valid regular expression (unclosed group)",
-        "spec.tags[aws:cost] (line 40:26): the aws: prefix is reserved by AWS",
+        "spec.rollout.promote (line 24:5): unknown field: promote is a one-shot request for the rollout in flight now, made with `sagemaker-rollout promote`",
+        "spec.analysis.alarms.existing[1] (line 27:23): \"kpi\" is listed twice",
+        "spec.smokeTest.expect.bodyMatches (line 38:27): \"(unclosed\" is not a valid regular expression (unclosed group)",
+        "spec.tags[aws:cost] (line 39:26): the aws: prefix is reserved by AWS",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }

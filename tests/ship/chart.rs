@@ -242,6 +242,12 @@ fn oncall_grants() -> BTreeSet<(String, String, String)> {
             v.into(),
         ));
     }
+    // The requests (promote, abort, retry, undo); the status policy keeps them to those.
+    out.insert((
+        "sagemaker.mlops.dev".into(),
+        "modeldeployments/status".into(),
+        "patch".into(),
+    ));
     for v in ["get", "list", "watch"] {
         out.insert(("events.k8s.io".into(), "events".into(), v.into()));
     }
@@ -586,13 +592,23 @@ fn chart_renders_one_deployment_per_shard_with_disjoint_selectors() {
 #[test]
 fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
     use kube::core::cel::{AdmissionRequest, VapEvaluator, VapExpression};
+    let oncall = |d: &[Value]| -> Vec<Value> {
+        of_kind(d, "ValidatingAdmissionPolicy")
+            .into_iter()
+            .filter(|p| p["metadata"]["name"] == "sagemaker-rollout-oncall-gates")
+            .cloned()
+            .collect()
+    };
     assert!(
-        of_kind(&docs(&template(&[])), "ValidatingAdmissionPolicy").is_empty(),
+        oncall(&docs(&template(&[]))).is_empty(),
         "no policy without groups"
     );
     let rendered = docs(&template(&["--set", "oncall.groups={sre,ml-oncall}"]));
-    let policy = of_kind(&rendered, "ValidatingAdmissionPolicy")[0].clone();
-    let binding = of_kind(&rendered, "ValidatingAdmissionPolicyBinding")[0];
+    let policy = oncall(&rendered)[0].clone();
+    let binding = of_kind(&rendered, "ValidatingAdmissionPolicyBinding")
+        .into_iter()
+        .find(|b| b["spec"]["policyName"] == policy["metadata"]["name"])
+        .unwrap();
     assert_eq!(binding["spec"]["policyName"], policy["metadata"]["name"]);
     assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
     let expression = |v: &Value| VapExpression {
@@ -635,11 +651,9 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
         (applies, refused)
     };
     type Edit = fn(&mut Value);
-    let allowed: [(&str, Edit); 5] = [
+    let allowed: [(&str, Edit); 3] = [
         ("pause", |v| v["spec"]["rollout"]["paused"] = json!(true)),
-        ("promote", |v| v["spec"]["rollout"]["promote"] = json!(true)),
-        ("abort", |v| v["spec"]["rollout"]["abort"] = json!(true)),
-        ("retry", |v| v["spec"]["rollout"]["retry"] = json!(1)),
+        ("resume", |v| v["spec"]["rollout"]["paused"] = json!(false)),
         ("nothing", |_| {}),
     ];
     for (what, edit) in allowed {
@@ -649,7 +663,10 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
         assert!(applies, "{what}: the policy applies to on-call");
         assert!(refused.is_empty(), "{what} is a gate: {refused:?}");
     }
-    let denied: [(&str, Edit); 8] = [
+    let denied: [(&str, Edit); 9] = [
+        ("the retry counter", |v| {
+            v["spec"]["rollout"]["retry"] = json!(1)
+        }),
         ("adopt", |v| v["spec"]["adopt"] = json!(true)),
         ("assumeRoleArn", |v| {
             v["spec"]["assumeRoleArn"] = json!("arn:aws:iam::210987654321:role/other")
@@ -678,6 +695,109 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
         let (applies, _) = judge(&new, &["ml-platform-admins"]);
         assert!(!applies, "{what}: others are not limited by this policy");
     }
+}
+
+/// The status policy (`statusGuard`, on by default): evaluated with kube's CEL engine as the
+/// API server would, it lets anyone but the controller's service account change
+/// `status.requests` of a ModelDeployment and nothing else of its status — not the target the
+/// controller trusts, not the phase — and does not limit the controller.
+#[test]
+fn the_status_admission_policy_lets_others_write_only_the_requests() {
+    use kube::core::cel::{AdmissionRequest, VapEvaluator, VapExpression};
+    let rendered = docs(&template(&[]));
+    let policy = of_kind(&rendered, "ValidatingAdmissionPolicy")
+        .into_iter()
+        .find(|p| p["metadata"]["name"] == "sr-sagemaker-rollout-status")
+        .expect("the status policy by default")
+        .clone();
+    assert_eq!(
+        policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"],
+        json!(["modeldeployments/status"])
+    );
+    let off = docs(&template(&["--set", "statusGuard=false"]));
+    assert!(
+        of_kind(&off, "ValidatingAdmissionPolicy").is_empty(),
+        "statusGuard=false installs none"
+    );
+    let expression = |v: &Value| VapExpression {
+        expression: v["expression"].as_str().unwrap().to_owned(),
+        message: v["message"].as_str().map(str::to_owned),
+        message_expression: None,
+    };
+    let validations: Vec<VapExpression> = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(expression)
+        .collect();
+    let matches = expression(&policy["spec"]["matchConditions"][0]);
+    let text = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
+    let mut old: Value = serde_saphyr::from_str(&text).unwrap();
+    old["status"] = json!({"phase": "Progressing", "rolloutId": "20261207-030512-3fa9c1",
+        "target": {"endpointName": "churn-prod"}});
+    let judge = |new: &Value, user: &str| -> (bool, usize) {
+        let e = VapEvaluator::builder()
+            .object(new.clone())
+            .old_object(old.clone())
+            .request(AdmissionRequest {
+                operation: "UPDATE".into(),
+                username: user.into(),
+                name: "churn".into(),
+                namespace: "ml-prod".into(),
+                ..Default::default()
+            })
+            .build();
+        let applies = e.evaluate(std::slice::from_ref(&matches))[0].passed;
+        let refused = e
+            .evaluate(&validations)
+            .iter()
+            .filter(|r| !r.passed)
+            .count();
+        (applies, refused)
+    };
+    let controller = "system:serviceaccount:sagemaker-rollout-system:sr-sagemaker-rollout";
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, bool); 5] = [
+        (
+            "a promote request",
+            |v| v["status"]["requests"] = json!({"promote": {"rollout": "20261207-030512-3fa9c1"}}),
+            true,
+        ),
+        ("nothing", |_| {}, true),
+        (
+            "the target",
+            |v| {
+                v["status"]["target"]["assumedRoleArn"] =
+                    json!("arn:aws:iam::210987654321:role/other")
+            },
+            false,
+        ),
+        (
+            "the phase",
+            |v| v["status"]["phase"] = json!("Succeeded"),
+            false,
+        ),
+        (
+            "the rollout id a request names",
+            |v| v["status"]["rolloutId"] = json!("20260101-000000-000000"),
+            false,
+        ),
+    ];
+    for (what, edit, allowed) in cases {
+        let mut new = old.clone();
+        edit(&mut new);
+        let (applies, refused) = judge(&new, "alice");
+        assert!(applies, "{what}: the policy applies to others");
+        assert_eq!(refused == 0, allowed, "{what}");
+        let (applies, _) = judge(&new, controller);
+        assert!(!applies, "{what}: the controller is not limited");
+    }
+    let mut gone = old.clone();
+    gone["status"].as_object_mut().unwrap().remove("target");
+    assert!(
+        judge(&gone, "alice").1 > 0,
+        "removing the target is refused"
+    );
 }
 
 /// No image is published for this chart, so it has no default that could be mistaken for one:

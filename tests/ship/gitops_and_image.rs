@@ -72,10 +72,8 @@ fn argo_lua(script: &str, obj: &Value) -> mlua::Result<Value> {
     lua.from_value(out)
 }
 
-/// The rollout gates the actions may set; nothing else of the object changes.
-const GATES: [&str; 4] = ["paused", "promote", "abort", "retry"];
-
-/// `obj` without the four gates (and without a `spec.rollout` left empty by that).
+/// `obj` without what the actions may change: `spec.rollout.paused` (and a `spec.rollout`
+/// left empty by that) and `status.requests`.
 fn without_gates(obj: &Value) -> Value {
     let mut v = obj.clone();
     let empty = match v
@@ -83,15 +81,31 @@ fn without_gates(obj: &Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         Some(rollout) => {
-            for gate in GATES {
-                rollout.remove(gate);
-            }
+            rollout.remove("paused");
             rollout.is_empty()
         }
         None => false,
     };
     if empty {
         v["spec"].as_object_mut().unwrap().remove("rollout");
+    }
+    if let Some(status) = v.get_mut("status").and_then(Value::as_object_mut) {
+        status.remove("requests");
+    }
+    v
+}
+
+/// `obj` with the time of each request left out (the CLI records it; the actions, to stay
+/// deterministic, do not).
+fn without_times(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(r) = v
+        .pointer_mut("/status/requests")
+        .and_then(Value::as_object_mut)
+    {
+        for q in r.values_mut().filter_map(Value::as_object_mut) {
+            q.remove("at");
+        }
     }
     v
 }
@@ -101,35 +115,39 @@ fn gate_change(action: &str) -> GateChange {
     match action {
         "pause" => GateChange::Pause,
         "resume" => GateChange::Resume,
-        "promote" => GateChange::Promote,
-        "abort" => GateChange::Abort,
-        "retry" => GateChange::Retry,
+        "promote" => GateChange::PROMOTE,
+        "abort" => GateChange::ABORT,
+        "retry" => GateChange::RETRY,
         other => panic!("no gate command for the action {other}"),
     }
 }
 
 /// What the CLI's gate command (`Oncall::change`, forced past any owner) makes of `obj`: the
-/// object after its merge patch (unchanged when the gates already say so), or its refusal.
-/// None for an object the CLI cannot read as a ModelDeployment (no `spec.rollout`).
+/// object after its merge patch of the spec or of the status (unchanged when there is
+/// nothing to change), or its refusal. None for an object the CLI cannot read as a
+/// ModelDeployment (no `spec.rollout`).
 fn cli_gate(obj: &Value, change: GateChange) -> Option<Result<Value, String>> {
     obj.pointer("/spec/rollout")?;
     let md: ModelDeployment =
         serde_json::from_value(obj.clone()).unwrap_or_else(|e| panic!("a ModelDeployment: {e}"));
-    if gates::fields(&md, change).is_empty() {
-        return Some(Ok(obj.clone()));
+    let patch = match change {
+        GateChange::Request(gate) => match gates::request(&md, gate, "2026-01-05T10:00:00Z") {
+            Ok(Some(patch)) => patch,
+            Ok(None) => return Some(Ok(obj.clone())),
+            Err(gates::Refusal::Nothing { gate, phase }) => {
+                return Some(Err(OncallError::Nothing { gate, phase }.to_string()));
+            }
+            Err(other) => panic!("a request refused for {other:?}"),
+        },
+        _ if gates::fields(&md, change).is_empty() => return Some(Ok(obj.clone())),
+        _ => gates::patch(&md, change, true).expect("forced"),
+    };
+    let mut after = obj.clone();
+    json_patch::merge(&mut after, &patch);
+    if let Some(m) = after["metadata"].as_object_mut() {
+        m.remove("resourceVersion");
     }
-    Some(match gates::patch(&md, change, true) {
-        Ok(patch) => {
-            let mut after = obj.clone();
-            json_patch::merge(&mut after, &patch);
-            Ok(after)
-        }
-        Err(gates::Refusal::NothingToPromote(p)) => {
-            Err(OncallError::NothingToPromote(p).to_string())
-        }
-        Err(gates::Refusal::NothingToRetry(p)) => Err(OncallError::NothingToRetry(p).to_string()),
-        Err(other) => panic!("forced, and refused: {other:?}"),
-    })
+    Some(Ok(without_times(&after)))
 }
 
 /// The actions: the directories of `actions/` with an `action.lua`.
@@ -228,11 +246,10 @@ fn argo_cd_actions_pass_their_resource_customizations_tests_and_do_what_the_cli_
                     without_gates(&obj),
                     "{action} on {input} changes only the gates"
                 );
-                let rollout = &got["spec"]["rollout"];
+                let requests = &got["status"]["requests"];
                 assert!(
-                    !(rollout["promote"].as_bool() == Some(true)
-                        && rollout["abort"].as_bool() == Some(true)),
-                    "{action} on {input}: the CRD refuses promote and abort together"
+                    requests["promote"].is_null() || requests["abort"].is_null(),
+                    "{action} on {input}: promote and abort clear each other"
                 );
                 acted.insert(action.to_owned());
             }

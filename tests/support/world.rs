@@ -220,7 +220,12 @@ impl World {
         let plan = self.plan(spec, false);
         self.check_invariants(spec, &plan);
         self.apply_all(&plan.actions);
-        self.status = Some(plan.status.clone());
+        // On-call's requests live in the object, not in the plan: they outlast a status write.
+        let requests = self.status.as_ref().and_then(|s| s.requests.clone());
+        self.status = Some(ModelDeploymentStatus {
+            requests,
+            ..plan.status.clone()
+        });
         self.advance(plan.next);
         plan
     }
@@ -240,6 +245,17 @@ impl World {
             "no rest after {limit} reconciles; last: {:?}",
             plans.last().map(|p| &p.status)
         );
+    }
+
+    /// On-call asks for `gate` on the rollout the status shows now, as `sagemaker-rollout
+    /// promote|abort|retry|undo` does.
+    pub fn request(&mut self, gate: Gate) {
+        let st = self.status.as_mut().expect("a status to name the rollout");
+        let rollout = st.rollout_id.clone().expect("a rollout id");
+        let q = GateRequest { rollout, at: None };
+        st.requests
+            .get_or_insert_with(Default::default)
+            .set(gate, q);
     }
 
     pub fn advance(&mut self, next: Next) {

@@ -14,6 +14,8 @@ use crate::api::units::DurationString;
 pub struct Step {
     pub weight: i32,
     pub bake: SignedDuration,
+    /// After the bake, hold at this weight until on-call promotes.
+    pub pause: bool,
 }
 
 /// SageMaker blue/green settings.
@@ -42,8 +44,6 @@ pub struct Rollout {
     pub blue_green: Option<BlueGreen>,
     pub shadow: Option<Shadow>,
     pub paused: bool,
-    pub promote: bool,
-    pub abort: bool,
 }
 
 /// SageMaker's limit on blue/green wait and termination intervals.
@@ -81,9 +81,6 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         }
         Strategy::Direct => {}
     }
-    if r.promote && r.abort {
-        c.err("spec.rollout", "promote and abort cannot both be true");
-    }
     let canary = r.canary.as_ref().map(|canary| canary_steps(c, canary));
     let linear = r.linear.as_ref().map(|linear| {
         let ok = c.range(
@@ -100,6 +97,7 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
                 .map(|weight| Step {
                     weight,
                     bake: signed(bake),
+                    pause: false,
                 })
                 .collect(),
             _ => Vec::new(),
@@ -138,8 +136,6 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         blue_green: blue_green.flatten(),
         shadow,
         paused: r.paused,
-        promote: r.promote,
-        abort: r.abort,
     })
 }
 
@@ -177,6 +173,7 @@ pub(super) fn canary_steps(c: &mut Collector, canary: &CanarySpec) -> Vec<Step> 
             steps.push(Step {
                 weight: step.weight,
                 bake: signed(bake),
+                pause: step.pause,
             });
         }
     }

@@ -13,12 +13,13 @@ use super::super::desired::{
 use super::super::markers::{Ending, InFlight, Smoke, Stage};
 use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner, later};
+use super::AWAITING_PROMOTION;
 use super::begin::{start, switch_config};
 use super::common::{others, pinned_candidate_info, scope, traffic_since, weights_for};
 use super::finish::{enter_final, final_stage, smoke_pending};
 use super::rollback::{begin_rollback, rollback, update_failed};
 use crate::api::conditions::Health;
-use crate::api::{Phase, RollbackOn, ShadowThen};
+use crate::api::{Gate, Phase, RollbackOn, ShadowThen};
 
 /// An in-flight rollout on an InService endpoint.
 pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
@@ -89,12 +90,12 @@ fn unreadable(p: &mut Planner<'_>, ep: &Endpoint, missing: &[&str]) {
 /// smoke test, a watched alarm in ALARM, a comparison the candidate lost. True when one did.
 fn ended(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) -> bool {
     let spec = p.spec();
-    if spec.rollout.abort {
+    if p.requested(Gate::Abort) {
         begin_rollback(
             p,
             ep,
             Ending::RolledBack,
-            "aborted by rollout.abort".into(),
+            "aborted by on-call (sagemaker-rollout abort)".into(),
             "Aborted",
             f,
         );
@@ -316,11 +317,11 @@ pub(super) fn shadow_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     // The shadow period counts from when SageMaker reports the shadow config in effect.
     let since = start_clock(p);
     let due = later(since, sh.duration);
-    if spec.rollout.promote || (p.now() >= due && sh.then != ShadowThen::Hold) {
+    if p.requested(Gate::Promote) || (p.now() >= due && sh.then != ShadowThen::Hold) {
         return added_or_final(p, ep, f);
     }
     let message = if p.now() >= due {
-        "shadow period over; holding in shadow (then: Hold) until rollout.promote is set".to_owned()
+        "shadow period over; holding in shadow (then: Hold) until promoted (sagemaker-rollout promote)".to_owned()
     } else {
         format!(
             "shadowing {} % of requests until {due}",
@@ -358,7 +359,7 @@ pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     }
     let spec = p.spec();
     let steps = &spec.rollout.steps;
-    if spec.rollout.promote || steps.is_empty() {
+    if p.requested(Gate::Promote) || steps.is_empty() {
         let Some(c) = pinned_candidate_info(p) else {
             return;
         };
@@ -399,7 +400,7 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let spec = p.spec();
     let steps = &spec.rollout.steps;
     let i = p.markers.step.max(1) as usize;
-    if spec.rollout.promote || i > steps.len() {
+    if p.requested(Gate::Promote) || i > steps.len() {
         let Some(c) = pinned_candidate_info(p) else {
             return;
         };
@@ -458,6 +459,17 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
             return p.judge(Phase::Progressing, health, "ComparisonInconclusive", why);
         }
     }
+    if step.pause {
+        // An approval step: hold at this weight until on-call promotes (checked first on
+        // every pass); the alarms are watched meanwhile (`Planner::watch`).
+        p.next = Next::Idle;
+        let message = format!(
+            "step {i}/{}: candidate at {} %, baked; waiting for approval (sagemaker-rollout promote)",
+            steps.len(),
+            step.weight
+        );
+        return p.judge(Phase::Paused, Health::Paused, AWAITING_PROMOTION, message);
+    }
     match steps.get(i) {
         Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight, f),
         None => {
@@ -489,7 +501,9 @@ fn judged_worse(
     hold(
         p,
         reason,
-        format!("{why}: rollout held (rollbackOn: Manual); set rollout.abort or rollout.promote"),
+        format!(
+            "{why}: rollout held (rollbackOn: Manual); sagemaker-rollout abort or promote decides"
+        ),
         Health::Stalled,
     )
 }

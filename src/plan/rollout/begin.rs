@@ -16,7 +16,7 @@ use super::common::{
 };
 use super::gates::{container_changed, gates_pass, refuse};
 use crate::api::conditions::Health;
-use crate::api::{Phase, Strategy, ValidSpec};
+use crate::api::{Gate, Phase, Strategy, ValidSpec};
 
 /// No rollout in flight: start one, or keep the steady state.
 pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
@@ -57,6 +57,7 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     let spec_hash = spec_hash(p.spec());
     if p.markers.rejected.as_deref() == Some(cand.candidate_id.as_str())
         && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
+        && !p.requested(Gate::Retry)
     {
         ensure_scaling(p, ep);
         let failed = p.markers.stage == Some(Stage::Failed);
@@ -64,14 +65,14 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
         let endpoint = &p.spec().endpoint_name;
         return if failed {
             let message = format!(
-                "rollout of candidate {} failed ({why}); {}. Change the spec to retry",
+                "rollout of candidate {} failed ({why}); {}. Change the spec or run sagemaker-rollout retry",
                 run_label(&cand),
                 hint(&why, endpoint)
             );
             p.judge(Phase::Failed, Health::Stalled, "RolloutFailed", message)
         } else {
             let message = format!(
-                "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec to retry",
+                "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec or run sagemaker-rollout retry",
                 run_label(&cand)
             );
             p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
@@ -83,14 +84,6 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     let lineage = lineage_tags(p.spec(), p.input.owner, &cand);
     if let Some(ep) = ep.filter(|ep| serves_alone(p.spec(), &cand, &lineage, ep)) {
         return steady(p, ep, &cand);
-    }
-    if p.spec().rollout.abort {
-        return p.judge(
-            Phase::RolledBack,
-            Health::Stalled,
-            "Aborted",
-            "rollout.abort is set: the champion keeps serving; clear it to deploy the candidate",
-        );
     }
     if !gates_pass(p, &cand) {
         return;

@@ -21,8 +21,11 @@ use super::desired::spec_hash;
 use super::markers::Stage;
 use super::observed::{Endpoint, EndpointStatus};
 use super::{Next, Planner};
-use crate::api::Phase;
 use crate::api::conditions::Health;
+use crate::api::{Gate, Phase};
+
+/// The reason of a pause step's hold: baked, waiting for on-call to promote.
+pub(super) const AWAITING_PROMOTION: &str = "AwaitingPromotion";
 
 mod advance;
 mod begin;
@@ -97,7 +100,7 @@ pub(super) fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
             true,
         );
     }
-    if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) {
+    if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) && !p.requested(Gate::Retry) {
         p.judge(
             Phase::Failed,
             Health::Stalled,

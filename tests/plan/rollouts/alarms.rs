@@ -100,7 +100,7 @@ fn manual_rollback_policy_pauses_instead_of_rolling_back() {
         "bakes do not advance while an alarm holds the rollout"
     );
     assert_eq!(w.markers().step, 1);
-    s.rollout.abort = true;
+    w.request(Gate::Abort);
     w.run(&s, 100);
     assert_eq!(serving(&w), vec![champion_variant()]);
 }

@@ -276,7 +276,7 @@ fn shadow_then_hold_stays_in_shadow_until_promote_is_set() {
             .message
             .contains("holding in shadow")
     );
-    s.rollout.promote = true;
+    w.request(Gate::Promote);
     w.run(&s, 200);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }

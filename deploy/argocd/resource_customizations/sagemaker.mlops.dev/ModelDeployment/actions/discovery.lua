@@ -1,9 +1,16 @@
 -- The rollout gates a ModelDeployment offers as Argo CD resource actions, by the rules of the
--- CLI's gate commands (src/oncall/gates.rs): an action that would change nothing is disabled,
--- promote only while a candidate is in flight, retry only once one was rolled back or failed.
--- Pause and abort are offered only while a rollout is in flight (the CLI would also set them
--- at rest, where they only hold or stop the next rollout). Runs in Argo CD's Lua 5.1
--- (gopher-lua) and in the tests' Lua 5.4; a resource without status or spec.rollout is fine.
+-- CLI's gate commands (src/oncall/gates.rs). Pause and resume set spec.rollout.paused, a
+-- declarative hold. Promote, abort and retry are one-shot requests kept in status.requests,
+-- never in the spec: each names the rollout it is for (status.rolloutId when it was made), and
+-- the controller honours it only while that rollout is the current one, so a request left
+-- behind never acts on a later candidate. Argo CD splits an action's change to status into a
+-- merge patch of the status subresource, so the account it patches with needs `patch` on
+-- modeldeployments/status.
+-- Enabled: promote and abort while a rollout is in flight (Deploying, Progressing, Paused) and
+-- not already asked for it; retry once that rollout rolled back or failed, if not already
+-- asked for it; pause while a rollout moves and nothing holds it; resume while
+-- spec.rollout.paused is set. Runs in Argo CD's Lua 5.1 (gopher-lua) and in the tests' Lua 5.4;
+-- a resource without status, status.requests or spec.rollout is fine.
 local actions = {}
 
 local rollout = {}
@@ -11,24 +18,37 @@ if obj.spec ~= nil and obj.spec.rollout ~= nil then
   rollout = obj.spec.rollout
 end
 local phase = nil
+local id = nil
+local requests = {}
 if obj.status ~= nil then
   phase = obj.status.phase
+  id = obj.status.rolloutId
+  if obj.status.requests ~= nil then
+    requests = obj.status.requests
+  end
 end
 
--- A candidate on its way (the phases the CLI promotes in), and one that still moves.
-local inFlight = phase == "Validating" or phase == "Deploying" or phase == "Progressing" or phase == "Paused"
-local moving = inFlight and phase ~= "Paused"
-local ended = phase == "RolledBack" or phase == "Failed"
+-- Whether a request of this kind already names the current rollout.
+local function asked(gate)
+  local r = requests[gate]
+  return r ~= nil and id ~= nil and r.rollout == id
+end
+
+-- A rollout whose candidate promote and abort act on; one that still moves; one that ended
+-- without its candidate serving.
+local inFlight = id ~= nil and (phase == "Deploying" or phase == "Progressing" or phase == "Paused")
+local moving = phase == "Validating" or phase == "Deploying" or phase == "Progressing"
+local ended = id ~= nil and (phase == "RolledBack" or phase == "Failed")
 
 -- Hold at the current step: while the rollout moves and nothing holds it yet.
 actions["pause"] = {["disabled"] = rollout.paused == true or not moving}
 -- Go on: whenever spec.rollout.paused is set (a hold for a human takes promote or abort).
 actions["resume"] = {["disabled"] = rollout.paused ~= true}
--- Candidate to 100 % now: while one is in flight and not already promoted.
-actions["promote"] = {["disabled"] = not inFlight or (rollout.promote == true and rollout.abort ~= true)}
--- Champion back now: while a candidate is in flight and abort is not already set.
-actions["abort"] = {["disabled"] = not inFlight or rollout.abort == true}
--- The rolled-back or failed candidate again.
-actions["retry"] = {["disabled"] = not ended}
+-- Candidate to 100 % now: while one is in flight and not already asked for this rollout.
+actions["promote"] = {["disabled"] = not inFlight or asked("promote")}
+-- Champion back now: while a candidate is in flight and not already asked for this rollout.
+actions["abort"] = {["disabled"] = not inFlight or asked("abort")}
+-- The rolled-back or failed candidate again, once for this rollout.
+actions["retry"] = {["disabled"] = not ended or asked("retry")}
 
 return actions

@@ -1,28 +1,27 @@
--- spec.rollout.promote: true, as `sagemaker-rollout promote`: the in-flight candidate goes to
--- 100 % now, skipping the remaining steps and bakes. Clears abort (the CRD refuses both).
--- Refused, as by the CLI, when no candidate is in flight: on a RolledBack or Failed resource
--- it would send the rejected candidate straight to 100 %. promote stays set afterwards and
--- would fast-forward the next candidate too (`sagemaker-rollout promote --clear` unsets it).
-if obj.spec == nil then
-  obj.spec = {}
-end
-if obj.spec.rollout == nil then
-  obj.spec.rollout = {}
-end
-local rollout = obj.spec.rollout
--- Already so: nothing to change (the CLI sends nothing either).
-if rollout.promote == true and rollout.abort ~= true then
-  return obj
-end
+-- Asks, as `sagemaker-rollout promote` does, for the candidate of the rollout in flight to go
+-- to 100 % now, skipping its remaining steps and bakes: status.requests.promote names that
+-- rollout (status.rolloutId), and any abort request is dropped. The request binds to this
+-- rollout only; a later candidate ignores it. Argo CD sends it as a patch of the status
+-- subresource. Refused, with the CLI's message, unless a rollout is Deploying, Progressing or
+-- Paused: on a RolledBack or Failed resource it would have nothing to act on. No `at` is set,
+-- so the result depends on the object alone.
 local phase = nil
+local id = nil
 if obj.status ~= nil then
   phase = obj.status.phase
+  id = obj.status.rolloutId
 end
-if phase ~= "Validating" and phase ~= "Deploying" and phase ~= "Progressing" and phase ~= "Paused" then
-  error("nothing to promote: the resource is " .. (phase or "not yet reconciled") .. "; promote sends an in-flight candidate to 100 % (retry starts a rolled-back one again)", 0)
+if id == nil or (phase ~= "Deploying" and phase ~= "Progressing" and phase ~= "Paused") then
+  error("nothing to promote: the resource is " .. (phase or "not yet reconciled") .. "; promote sends the candidate of the rollout in flight to 100 % (retry starts a rolled-back one again)", 0)
 end
-rollout.promote = true
-if rollout.abort == true then
-  rollout.abort = false
+if obj.status.requests == nil then
+  obj.status.requests = {}
 end
+local requests = obj.status.requests
+-- Already asked for this rollout: nothing to change (the CLI sends nothing either).
+if requests.promote ~= nil and requests.promote.rollout == id then
+  return obj
+end
+requests.promote = {["rollout"] = id}
+requests.abort = nil
 return obj

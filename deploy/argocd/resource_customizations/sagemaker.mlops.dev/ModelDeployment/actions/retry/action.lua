@@ -1,22 +1,25 @@
--- spec.rollout.retry raised by one (absent counts as 0) and abort cleared, as
--- `sagemaker-rollout retry`: the rolled-back or failed candidate is rolled out again. Refused,
--- as by the CLI, unless the resource is RolledBack or Failed.
+-- Asks, as `sagemaker-rollout retry` does, for the candidate whose rollout rolled back or
+-- failed to be rolled out again: status.requests.retry names that rollout
+-- (status.rolloutId). The request binds to this rollout only and leaves spec.rollout.retry
+-- alone. Argo CD sends it as a patch of the status subresource. Refused, with the CLI's
+-- message, unless the resource is RolledBack or Failed. No `at` is set, so the result depends
+-- on the object alone.
 local phase = nil
+local id = nil
 if obj.status ~= nil then
   phase = obj.status.phase
+  id = obj.status.rolloutId
 end
-if phase ~= "RolledBack" and phase ~= "Failed" then
+if id == nil or (phase ~= "RolledBack" and phase ~= "Failed") then
   error("nothing to retry: the resource is " .. (phase or "not yet reconciled") .. "; retry starts a RolledBack or Failed candidate again", 0)
 end
-if obj.spec == nil then
-  obj.spec = {}
+if obj.status.requests == nil then
+  obj.status.requests = {}
 end
-if obj.spec.rollout == nil then
-  obj.spec.rollout = {}
+local requests = obj.status.requests
+-- Already asked for this rollout: nothing to change (the CLI sends nothing either).
+if requests.retry ~= nil and requests.retry.rollout == id then
+  return obj
 end
-local rollout = obj.spec.rollout
-rollout.retry = (tonumber(rollout.retry) or 0) + 1
-if rollout.abort == true then
-  rollout.abort = false
-end
+requests.retry = {["rollout"] = id}
 return obj
