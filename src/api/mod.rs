@@ -9,6 +9,7 @@ pub mod document;
 pub mod errors;
 pub mod policy;
 pub mod requests;
+pub mod schedule;
 pub mod schema;
 pub mod source;
 pub mod spec;
@@ -17,6 +18,7 @@ pub mod units;
 pub mod valid;
 
 pub use requests::{Gate, GateRequest, Requests};
+pub use schedule::{DeadlineAction, ProgressDeadline, TimeWindow, Weekday, WindowsSpec};
 pub use spec::*;
 pub use status::*;
 pub use units::{ByteSize, DurationString, S3Uri};

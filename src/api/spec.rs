@@ -298,6 +298,12 @@ pub struct RolloutSpec {
     #[serde(default, skip_serializing_if = "is_zero")]
     #[schemars(range(min = 0))]
     pub retry: i64,
+    /// Roll back (or hold) a rollout that makes no progress for this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_deadline: Option<super::schedule::ProgressDeadline>,
+    /// When a new rollout or its next step may start (allowed times, freezes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<super::schedule::WindowsSpec>,
 }
 
 fn default_sum() -> String {
@@ -400,7 +406,7 @@ pub enum ShadowThen {
     Canary,
     /// Move straight to 100 %.
     Promote,
-    /// Stay in shadow until `rollout.promote` is set.
+    /// Stay in shadow until on-call promotes (`sagemaker-rollout promote`).
     Hold,
 }
 

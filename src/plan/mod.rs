@@ -323,10 +323,10 @@ impl<'a> Planner<'a> {
     /// weight 0, during an update or on the way back there is nothing to stop.)
     fn watch(&self) -> Option<Watch> {
         let taking_traffic = matches!(self.markers.stage, Some(Stage::Step | Stage::Shadow));
-        let awaiting = self
-            .verdict
-            .as_ref()
-            .is_some_and(|v| v.reason == rollout::AWAITING_PROMOTION);
+        // A hold for a human with the candidate taking traffic is watched too.
+        let awaiting = self.verdict.as_ref().is_some_and(|v| {
+            [rollout::AWAITING_PROMOTION, rollout::DEADLINE_MISSED].contains(&v.reason)
+        });
         let baking = matches!(self.next, Next::At(_)) || awaiting;
         (taking_traffic && baking)
             .then(|| Watch {

@@ -15,6 +15,9 @@ pub(super) const NAME: &str = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$";
 
 pub(super) const ROLE_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$";
 
+/// Longest bake or shadow period accepted: a month of one step is a stuck rollout.
+pub(super) const MAX_STAGE: Duration = Duration::from_secs(30 * 86_400);
+
 pub(super) const S3_URI: &str = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$";
 
 #[derive(Default)]

@@ -24,6 +24,7 @@ pub mod container;
 mod identity;
 mod notify;
 mod rollout;
+mod schedule;
 mod serving;
 mod smoke;
 mod user_tags;
@@ -42,6 +43,7 @@ pub use candidate::{CandidatePolicy, CandidateSource};
 pub use identity::Teardown;
 pub use notify::SnsTopic;
 pub use rollout::{BlueGreen, Rollout, Shadow, Step};
+pub use schedule::{Deadline, Windows};
 pub use serving::{ArtifactPolicy, Autoscaling, DataCapture, Serving};
 pub use smoke::SmokeTest;
 

@@ -44,13 +44,12 @@ pub struct Rollout {
     pub blue_green: Option<BlueGreen>,
     pub shadow: Option<Shadow>,
     pub paused: bool,
+    pub deadline: Option<super::Deadline>,
+    pub windows: Option<super::Windows>,
 }
 
 /// SageMaker's limit on blue/green wait and termination intervals.
 pub(super) const MAX_BLUE_GREEN_WAIT_SECS: u64 = 3600;
-
-/// Longest bake or shadow period accepted: a month of one step is a stuck rollout.
-pub(super) const MAX_STAGE: Duration = Duration::from_secs(30 * 86_400);
 
 pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
     let needs = |c: &mut Collector, present: bool, field: &str, why: &str| {
@@ -136,6 +135,8 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         blue_green: blue_green.flatten(),
         shadow,
         paused: r.paused,
+        deadline: (r.progress_deadline.as_ref()).and_then(|d| super::schedule::deadline(c, d)),
+        windows: (r.windows.as_ref()).and_then(|w| super::schedule::windows(c, w)),
     })
 }
 

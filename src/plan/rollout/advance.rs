@@ -13,11 +13,12 @@ use super::super::desired::{
 use super::super::markers::{Ending, InFlight, Smoke, Stage};
 use super::super::observed::{AlarmState, Candidate, CandidateLookup, Endpoint, Origin};
 use super::super::{Next, Planner, later};
-use super::AWAITING_PROMOTION;
 use super::begin::{start, switch_config};
 use super::common::{others, pinned_candidate_info, scope, traffic_since, weights_for};
 use super::finish::{enter_final, final_stage, smoke_pending};
 use super::rollback::{begin_rollback, rollback, update_failed};
+use super::schedule::{hold_for_window, overdue, wait_for_window, window_closed};
+use super::{AWAITING_PROMOTION, DEADLINE_MISSED};
 use crate::api::conditions::Health;
 use crate::api::{Gate, Phase, RollbackOn, ShadowThen};
 
@@ -47,7 +48,13 @@ pub(in crate::plan) fn advance(p: &mut Planner<'_>, ep: &Endpoint) {
     if ended(p, ep, f) || held(p) {
         return;
     }
+    if let Some(why) = overdue(p) {
+        return missed_deadline(p, ep, why, f);
+    }
     if p.markers.paused {
+        if let Some(opens) = window_closed(p) {
+            return wait_for_window(p, opens, "the next step waits for it");
+        }
         // Resuming restarts the current bake so that paused time never counts as baking.
         let now = p.now();
         p.write_markers(|m| {
@@ -359,6 +366,9 @@ pub(super) fn added_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     }
     let spec = p.spec();
     let steps = &spec.rollout.steps;
+    if let Some(opens) = window_closed(p) {
+        return hold_for_window(p, opens, "traffic waits for it");
+    }
     if p.requested(Gate::Promote) || steps.is_empty() {
         let Some(c) = pinned_candidate_info(p) else {
             return;
@@ -470,6 +480,13 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
         );
         return p.judge(Phase::Paused, Health::Paused, AWAITING_PROMOTION, message);
     }
+    if let Some(opens) = window_closed(p) {
+        return hold_for_window(
+            p,
+            opens,
+            &format!("step {i} baked; the next step waits for it"),
+        );
+    }
     match steps.get(i) {
         Some(next) => go_to_step(p, ep, i as u32 + 1, next.weight, f),
         None => {
@@ -479,6 +496,21 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
             enter_final(p, ep, &c)
         }
     }
+}
+
+/// The rollout missed its progress deadline: roll back, or hold for a human, as the spec
+/// says. A hold is not written to the markers, so it lasts until a human acts.
+fn missed_deadline(p: &mut Planner<'_>, ep: &Endpoint, why: String, f: &InFlight) {
+    if !super::schedule::holds_on_deadline(p) {
+        return begin_rollback(p, ep, Ending::RolledBack, why, DEADLINE_MISSED, f);
+    }
+    p.next = Next::Idle;
+    p.judge(
+        Phase::Paused,
+        Health::Stalled,
+        DEADLINE_MISSED,
+        format!("{why}; held (progressDeadline.action: Hold): sagemaker-rollout promote or abort decides"),
+    );
 }
 
 /// The candidate was judged worse (`reason`: an alarm fired, or it lost the comparison):

@@ -99,6 +99,10 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
             ),
         );
     }
+    if let Some(opens) = super::schedule::window_closed(p) {
+        let what = format!("candidate {} waits to start", run_label(&cand));
+        return super::schedule::wait_for_window(p, opens, &what);
+    }
     start(p, ep, &cand);
 }
 

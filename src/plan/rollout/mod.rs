@@ -26,6 +26,8 @@ use crate::api::{Gate, Phase};
 
 /// The reason of a pause step's hold: baked, waiting for on-call to promote.
 pub(super) const AWAITING_PROMOTION: &str = "AwaitingPromotion";
+/// The reason of a rollout that missed `rollout.progressDeadline`.
+pub(super) const DEADLINE_MISSED: &str = "ProgressDeadlineExceeded";
 
 mod advance;
 mod begin;
@@ -33,6 +35,7 @@ mod common;
 mod finish;
 mod gates;
 mod rollback;
+mod schedule;
 
 /// A rollout that has been Creating or Updating this long is probably stuck.
 const STUCK_AFTER: SignedDuration = SignedDuration::from_mins(45);
@@ -65,7 +68,15 @@ pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {
                     s.as_str()
                 ));
             }
-            p.judge(phase, Health::Progressing, "Waiting", msg);
+            match schedule::overdue(p).filter(|_| stage.is_some()) {
+                Some(why) => p.judge(
+                    phase,
+                    Health::Stalled,
+                    DEADLINE_MISSED,
+                    format!("{why}; {msg}; acting on it once SageMaker is done"),
+                ),
+                None => p.judge(phase, Health::Progressing, "Waiting", msg),
+            }
         }
         EndpointStatus::Failed => failed_endpoint(p, ep),
         other => p.judge(

@@ -8,6 +8,7 @@ mod drivers;
 mod failures;
 mod gates;
 mod lifecycle;
+mod schedule;
 mod shapes;
 mod sources;
 mod strategies;

@@ -9,7 +9,7 @@ use sagemaker_rollout::plan::*;
 use super::*;
 use crate::support::*;
 
-fn with_rate_rule(on_inconclusive: OnInconclusive) -> ModelDeploymentSpec {
+pub(super) fn with_rate_rule(on_inconclusive: OnInconclusive) -> ModelDeploymentSpec {
     let mut s = spec(Strategy::Canary);
     s.analysis.compare = vec![CompareRule {
         metric: CompareMetric::Invocation5XXErrorRate,
@@ -23,7 +23,7 @@ fn with_rate_rule(on_inconclusive: OnInconclusive) -> ModelDeploymentSpec {
 }
 
 /// Requests and 5xx of each variant over the step so far.
-fn counts(cand: (f64, f64), champ: (f64, f64)) -> Option<Readings> {
+pub(super) fn counts(cand: (f64, f64), champ: (f64, f64)) -> Option<Readings> {
     let side = |(n, e): (f64, f64)| VariantReading {
         invocations: n,
         values: vec![Some(e)],
@@ -35,12 +35,16 @@ fn counts(cand: (f64, f64), champ: (f64, f64)) -> Option<Readings> {
     })
 }
 
-fn reason(p: &Plan) -> String {
+pub(super) fn reason(p: &Plan) -> String {
     p.status.conditions[0].reason.clone()
 }
 
 /// At step 1, baking (`minutes` into the bake), with these counts; the plan of that pass.
-fn at_step(s: &ModelDeploymentSpec, minutes: i64, readings: Option<Readings>) -> (World, Plan) {
+pub(super) fn at_step(
+    s: &ModelDeploymentSpec,
+    minutes: i64,
+    readings: Option<Readings>,
+) -> (World, Plan) {
     let mut w = World::with_champion(s);
     until_stage(&mut w, s, Stage::Step, 1, 100);
     if w.markers().since.is_none() {
