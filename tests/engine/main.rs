@@ -2,6 +2,7 @@
 //! end, rollbacks, failures, throttling, crash and restart after every mutating call.
 
 mod flux;
+mod holds;
 mod picture;
 mod requests;
 mod resolve;

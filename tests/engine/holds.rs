@@ -1,0 +1,115 @@
+//! Holds, deadlines and windows on the simulator, through `simulate` as a person runs it: a
+//! pause step waits for on-call's promote (a scenario request), a window closes a step until
+//! the next day, and a rollout whose analysis never settles misses its progress deadline.
+//! Each shows in the timeline.
+
+use sagemaker_rollout::api::document::load_valid;
+use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
+use sagemaker_rollout::sim::Scenario;
+use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate};
+
+fn example(name: &str) -> ModelDeploymentSpec {
+    let path = format!("deploy/examples/{name}.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    load_valid(&path, &text).unwrap().remove(0).0.spec
+}
+
+async fn run(spec: &ModelDeploymentSpec, scenario: &str) -> Simulation {
+    let options = SimOptions {
+        empty: false,
+        scenario: Scenario::parse(scenario).unwrap(),
+        verbose: false,
+    };
+    let valid = ValidSpec::new(spec).expect("valid spec");
+    simulate(&valid, "ml-prod/churn", &options).await.unwrap()
+}
+
+fn phase(s: &Simulation) -> Option<Phase> {
+    s.rest.status.as_ref().and_then(|st| st.phase)
+}
+
+fn line<'a>(s: &'a Simulation, part: &str) -> &'a str {
+    s.timeline
+        .iter()
+        .find(|l| l.contains(part))
+        .unwrap_or_else(|| panic!("no {part:?} in:\n{}", s.timeline.join("\n")))
+}
+
+#[tokio::test]
+async fn a_pause_step_holds_until_on_call_promotes_and_without_it_stays_held() {
+    let spec = example("canary-approval");
+    let approval = std::fs::read_to_string("deploy/scenarios/approval.yaml").unwrap();
+    let approved = run(&spec, &approval).await;
+    assert_eq!(phase(&approved), Some(Phase::Succeeded));
+    let waiting = line(&approved, "waiting for approval");
+    let asked = line(&approved, "on-call requests promote for rollout");
+    assert!(waiting < asked, "{waiting}\n{asked}");
+
+    let unattended = run(&spec, "").await;
+    assert_eq!(phase(&unattended), Some(Phase::Paused), "held for a human");
+    let status = unattended.rest.status.unwrap();
+    assert_eq!(status.candidate.and_then(|c| c.weight), Some(50));
+}
+
+#[tokio::test]
+async fn a_promote_asked_before_any_rollout_names_none_and_does_nothing() {
+    let spec = example("canary-approval");
+    let early = run(&spec, "requests: [{at: 0s, request: promote}]").await;
+    line(
+        &early,
+        "on-call requests promote for rollout (none yet: ignored)",
+    );
+    assert_eq!(phase(&early), Some(Phase::Paused));
+}
+
+#[tokio::test]
+async fn a_step_waits_overnight_for_the_window_and_bakes_again_in_the_morning() {
+    let mut spec = example("canary");
+    // The simulation starts Monday 2026-01-05 09:00 UTC; steps may start until 09:15 only.
+    spec.rollout.windows =
+        Some(serde_saphyr::from_str("allow:\n  - {start: \"08:00\", end: \"09:15\"}\n").unwrap());
+    let s = run(&spec, "").await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::Succeeded),
+        "{}",
+        s.timeline.join("\n")
+    );
+    let held = line(&s, "outside the deployment windows (UTC)");
+    assert!(held.contains("2026-01-06T08:00:00Z"), "{held}");
+    let next_day = line(&s, "+23:");
+    assert!(!next_day.is_empty());
+}
+
+#[tokio::test]
+async fn analysis_that_never_settles_misses_the_deadline_and_rolls_back() {
+    let mut spec = example("canary");
+    spec.analysis.compare = vec![sagemaker_rollout::api::CompareRule {
+        metric: sagemaker_rollout::api::CompareMetric::Invocation5XXErrorRate,
+        statistic: "Average".into(),
+        max_ratio: None,
+        max_increase: Some("1%".into()),
+        min_invocations: 100,
+    }];
+    spec.analysis.on_inconclusive = sagemaker_rollout::api::OnInconclusive::Hold;
+    spec.analysis.alarms.create.clear();
+    spec.rollout.progress_deadline = Some(sagemaker_rollout::api::ProgressDeadline {
+        after: sagemaker_rollout::api::DurationString::new("30m"),
+        action: sagemaker_rollout::api::DeadlineAction::RollBack,
+    });
+    let s = run(&spec, "noTraffic: true\n").await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::RolledBack),
+        "{}",
+        s.timeline.join("\n")
+    );
+    let status = s.rest.status.unwrap();
+    assert!(
+        status.history[0]
+            .reason
+            .contains("progress deadline missed"),
+        "{:?}",
+        status.history[0]
+    );
+}
