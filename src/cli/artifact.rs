@@ -83,6 +83,7 @@ pub(super) struct RegisterArgs {
     /// AWS region (default: the environment).
     #[arg(long, env = "AWS_REGION")]
     region: Option<String>,
+    /// `text` for people, `json` for pipelines.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
 }

@@ -6,8 +6,10 @@
 mod artifact;
 mod check;
 mod controller;
+mod help;
 mod manifest;
 mod oncall;
+mod paint;
 mod rollout;
 
 use std::path::PathBuf;
@@ -37,18 +39,25 @@ enum CrdKind {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the CRD of ModelDeployment or DeploymentPolicy.
+    ///
     /// Print a CustomResourceDefinition as YAML: ModelDeployment (default) or
     /// DeploymentPolicy.
     Crd {
+        /// Which CRD.
         #[arg(value_enum, default_value_t = CrdKind::Modeldeployments)]
         kind: CrdKind,
     },
+    /// Print a shell completion script.
+    ///
     /// Print a shell completion script: `source <(sagemaker-rollout completion bash)`, or
     /// write it where the shell loads completions from.
     Completion {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Check manifests without a cluster.
+    ///
     /// Check ModelDeployment manifests without a cluster: the document, the CRD schema, then
     /// every semantic rule, each problem with its field, line and column. Exit 0 when valid,
     /// 1 when a spec is invalid, 2 when a file cannot be read.
@@ -64,12 +73,18 @@ enum Command {
         #[arg(long, env = "AWS_REGION")]
         region: Option<String>,
     },
+    /// Check a model.tar.gz against the artifact contract.
+    ///
     /// Check a model.tar.gz against the artifact contract, streaming it without writing to
     /// disk. Exit 0 when valid, 1 when the artifact is invalid, 2 when it cannot be read.
     Validate(artifact::ValidateArgs),
+    /// Build a reproducible model.tar.gz from a directory.
+    ///
     /// Build a byte-reproducible model.tar.gz from a directory and print its sha256. Refuses a
     /// directory whose archive would fail `validate`.
     Package(artifact::PackageArgs),
+    /// Run the rollout on the built-in simulator, in virtual time.
+    ///
     /// Run the rollout of every ModelDeployment in a manifest on the built-in SageMaker
     /// simulator in virtual time and print the timeline (phase, step, weights, every mutating
     /// AWS call) and the final status. Exit 0 when every rollout ends in the expected phase.
@@ -93,12 +108,19 @@ enum Command {
         /// rollback); with several documents, the name gets `-<n>` before the extension.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// The timeline (text), or per document its timeline, final status and call counts
+        /// as json or yaml.
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: Shown,
     },
+    /// Run the rollout on AWS, through the controller's engine.
+    ///
     /// Drive the rollout of every ModelDeployment in a manifest on AWS (or AWS_ENDPOINT_URL)
     /// through the same engine as the controller. Without --wait one reconcile runs each;
     /// with it, until Succeeded, RolledBack or Failed. Interrupted and run again, it resumes
     /// from AWS state alone.
     Apply {
+        /// The manifest.
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
         /// Keep reconciling until every rollout is at rest.
@@ -110,24 +132,37 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Print what the next reconcile would do; change nothing.
+    ///
     /// Print what the next reconcile of each ModelDeployment would do; changes nothing.
     Plan {
+        /// The manifest.
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
+        /// The plan (text), or per document its phase, message and actions as json or yaml.
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: Shown,
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Remove what a ModelDeployment owns on AWS.
+    ///
     /// Remove what each ModelDeployment owns on AWS, as deletionPolicy Delete would.
     Delete {
+        /// The manifest.
         #[arg(short = 'f', long = "filename")]
         file: PathBuf,
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Upload an artifact and register it as a model package.
+    ///
     /// Validate a packaged artifact, upload it to S3 (content-addressed) and create a model
     /// package version with lineage tags and CustomerMetadataProperties from model-info.json.
     Register(artifact::RegisterArgs),
-    /// On call: one ModelDeployment's phase, variants and weights, step, gates, alarms, smoke
+    /// Show a ModelDeployment's rollout: phase, weights, step, alarms, Events.
+    ///
+    /// One ModelDeployment's phase, variants and weights, step, gates, alarms, smoke
     /// test, conditions and recent Events. `--watch` redraws on every change until the rollout
     /// is at rest (exit 0 Succeeded, 1 RolledBack or Failed).
     Status {
@@ -152,29 +187,63 @@ enum Command {
             default_value_t,
             conflicts_with = "watch"
         )]
-        output: oncall::Shown,
+        output: Shown,
     },
-    /// On call: the finished rollouts the resource's status records.
+    /// List ModelDeployments with phase, step, weight and candidate.
+    ///
+    /// The ModelDeployments of a namespace (or of all, with -A), each with its
+    /// phase, step, candidate weight, candidate run and endpoint.
+    List {
+        #[command(flatten)]
+        cluster: oncall::Cluster,
+        /// Every namespace.
+        #[arg(short = 'A', long = "all-namespaces")]
+        all_namespaces: bool,
+        /// The table (text), or the rows as json or yaml.
+        #[arg(short = 'o', long, value_enum, default_value_t)]
+        output: Shown,
+    },
+    /// Show the finished rollouts a ModelDeployment records.
+    ///
+    /// The finished rollouts the resource's status records.
     History {
         #[command(flatten)]
         target: oncall::Target,
         /// The table (text), or the records as json or yaml.
         #[arg(short = 'o', long, value_enum, default_value_t)]
-        output: oncall::Shown,
+        output: Shown,
     },
-    /// On call: hold the rollout at its step (sets spec.rollout.paused).
+    /// Hold the rollout at its step.
+    ///
+    /// Hold the rollout at its step (sets spec.rollout.paused).
     Pause(oncall::GateArgs),
-    /// On call: go on after a pause (clears spec.rollout.paused).
+    /// Go on after a pause.
+    ///
+    /// Go on after a pause (clears spec.rollout.paused).
     Resume(oncall::GateArgs),
-    /// On call: send the candidate of the rollout in flight to 100 % now, or approve a
+    /// Send the candidate in flight to 100 % now.
+    ///
+    /// Send the candidate of the rollout in flight to 100 % now, or approve a
     /// `pause` step (a one-shot request in status.requests, for this rollout only).
     Promote(oncall::GateArgs),
-    /// On call: roll the rollout in flight back to the champion now (a one-shot request in
+    /// Roll the rollout in flight back to the champion now.
+    ///
+    /// Roll the rollout in flight back to the champion now (a one-shot request in
     /// status.requests, for this rollout only).
     Abort(oncall::GateArgs),
-    /// On call: roll out a RolledBack or Failed candidate again (a one-shot request in
+    /// Roll a rolled-back or failed candidate out again.
+    ///
+    /// Roll out a RolledBack or Failed candidate again (a one-shot request in
     /// status.requests, for the rollout that ended).
     Retry(oncall::GateArgs),
+    /// Return traffic to the previous champion after a success.
+    ///
+    /// Return traffic to the previous champion at once, within the rollback
+    /// window after a rollout succeeded: one UpdateEndpoint back to the kept config, not a
+    /// new rollout (a one-shot request in status.requests, recorded in history).
+    Undo(oncall::GateArgs),
+    /// Run the Kubernetes controller.
+    ///
     /// Run the Kubernetes controller: reconcile every ModelDeployment in the watched
     /// namespaces until SIGTERM. Serves /metrics, /livez and /readyz.
     Controller(sagemaker_rollout::controller::Config),
@@ -235,6 +304,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// How a command prints: for people (text), or as data for scripts (`jq`, `yq`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Shown {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+impl Shown {
+    /// `value` as JSON or YAML.
+    pub(crate) fn data(self, value: &impl serde::Serialize) -> anyhow::Result<String> {
+        Ok(match self {
+            Shown::Yaml => serde_saphyr::to_string(value)?,
+            _ => format!("{}\n", serde_json::to_string_pretty(value)?),
+        })
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum OutputFormat {
     Text,
@@ -243,7 +331,11 @@ enum OutputFormat {
 
 /// Parses the command line and runs it; errors exit 2 with their chain of causes.
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::FromArgMatches;
+    let cli = match Cli::from_arg_matches(&help::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -264,8 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
+            let mut cmd = help::command();
             clap_complete::generate(shell, &mut cmd, "sagemaker-rollout", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
@@ -282,13 +373,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             expect,
             verbose,
             svg,
+            output,
         } => rollout::simulate(
             &file,
             scenario.as_ref(),
-            empty,
-            expect,
-            verbose,
+            (empty, expect, verbose),
             svg.as_deref(),
+            output,
         ),
         Command::Apply {
             file,
@@ -296,7 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             svg,
             aws,
         } => rollout::apply(&file, &aws, wait, svg.as_deref()),
-        Command::Plan { file, aws } => rollout::plan(&file, &aws),
+        Command::Plan { file, aws, output } => rollout::plan(&file, &aws, output),
         Command::Delete { file, aws } => rollout::delete(&file, &aws),
         Command::Validate(args) => artifact::validate(&args),
         Command::Register(args) => artifact::register(&args),
@@ -314,5 +405,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Promote(a) => oncall::gate(&a, GateChange::PROMOTE),
         Command::Abort(a) => oncall::gate(&a, GateChange::ABORT),
         Command::Retry(a) => oncall::gate(&a, GateChange::RETRY),
+        Command::Undo(a) => oncall::gate(&a, GateChange::UNDO),
+        Command::List {
+            cluster,
+            all_namespaces,
+            output,
+        } => oncall::list(&cluster, all_namespaces, output),
     }
 }

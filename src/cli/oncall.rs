@@ -1,5 +1,5 @@
-//! The on-call subcommands (`status`, `history`, `pause`, `resume`, `promote`, `abort`,
-//! `retry`): the kubeconfig's cluster and namespace, then [`sagemaker_rollout::oncall`].
+//! The on-call subcommands (`status`, `list`, `history`, `pause`, `resume`, `promote`,
+//! `abort`, `retry`, `undo`): the kubeconfig's cluster and namespace, then [`sagemaker_rollout::oncall`].
 //! Installed as `kubectl-sagemaker_rollout` on the PATH they run as `kubectl sagemaker-rollout …`.
 
 use std::io::{IsTerminal, Write};
@@ -12,12 +12,21 @@ use sagemaker_rollout::api::Gate;
 use sagemaker_rollout::engine::picture::{self, Sample};
 use sagemaker_rollout::oncall::{self, Changed, GateChange, Oncall, OncallError};
 
+use super::{Shown, paint};
+
 /// Which resource, where.
 #[derive(clap::Args, Clone, Debug)]
 pub(crate) struct Target {
     /// The ModelDeployment's name.
     pub name: String,
-    /// Its namespace (default: the kubeconfig context's).
+    #[command(flatten)]
+    pub cluster: Cluster,
+}
+
+/// Which cluster and namespace, as kubectl's flags say.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct Cluster {
+    /// The namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,
     /// The kubeconfig context to use (default: its current context). kubectl does not pass
@@ -30,15 +39,6 @@ pub(crate) struct Target {
     pub kubeconfig: Option<std::path::PathBuf>,
 }
 
-/// How `status` and `history` print: the screen, or the resource's status as data.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Shown {
-    #[default]
-    Text,
-    Json,
-    Yaml,
-}
-
 /// `what` of `md` as JSON or YAML, named by the resource (for scripts: `jq`, `yq`).
 fn as_data(
     md: &sagemaker_rollout::api::ModelDeployment,
@@ -46,15 +46,11 @@ fn as_data(
     shown: Shown,
 ) -> anyhow::Result<String> {
     use kube::ResourceExt;
-    let doc = serde_json::json!({
+    shown.data(&serde_json::json!({
         "namespace": md.namespace(),
         "name": md.name_any(),
         "status": what,
-    });
-    Ok(match shown {
-        Shown::Yaml => serde_saphyr::to_string(&doc)?,
-        _ => format!("{}\n", serde_json::to_string_pretty(&doc)?),
-    })
+    }))
 }
 
 /// The gate commands' options.
@@ -67,7 +63,7 @@ pub(crate) struct GateArgs {
     pub force: bool,
 }
 
-async fn connect(t: &Target) -> anyhow::Result<Oncall> {
+async fn connect(t: &Cluster) -> anyhow::Result<Oncall> {
     let config = if t.context.is_none() && t.kubeconfig.is_none() {
         kube::Config::infer().await.context(
             "reading the kubeconfig (KUBECONFIG, ~/.kube/config or the pod's service account)",
@@ -137,7 +133,7 @@ pub(crate) fn status(
     shown: Shown,
 ) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
-        let on = connect(t).await?;
+        let on = connect(&t.cluster).await?;
         if !watch {
             let md = match on.get(&t.name).await {
                 Ok(md) => md,
@@ -150,13 +146,14 @@ pub(crate) fn status(
             }
             return match on.screen_of(&md, jiff::Timestamp::now()).await {
                 Ok(s) => {
-                    print!("{s}");
+                    anstream::print!("{}", paint::screen(&s, paint::enabled()));
                     Ok(exit_of(&md))
                 }
                 Err(e) => refused(e),
             };
         }
         let tty = std::io::stdout().is_terminal();
+        let colour = paint::enabled();
         // With --svg, every redraw also adds a sample and rewrites the picture, so that it
         // is complete up to the moment the command is stopped.
         let mut samples = Vec::new();
@@ -169,7 +166,8 @@ pub(crate) fn status(
                     write_error.get_or_insert(format!("writing {}: {e}", path.display()));
                 }
             }
-            let mut out = std::io::stdout().lock();
+            let s = paint::screen(s, colour);
+            let mut out = anstream::stdout().lock();
             // On a terminal the screen is redrawn in place; in a log each one follows.
             let _ = if tty {
                 write!(out, "\x1b[H\x1b[2J{s}")
@@ -204,7 +202,7 @@ pub(crate) fn status(
 
 pub(crate) fn history(t: &Target, shown: Shown) -> anyhow::Result<ExitCode> {
     super::runtime()?.block_on(async {
-        let on = connect(t).await?;
+        let on = connect(&t.cluster).await?;
         match on.get(&t.name).await {
             Ok(md) if shown != Shown::Text => {
                 let history = (md.status.as_ref())
@@ -222,10 +220,31 @@ pub(crate) fn history(t: &Target, shown: Shown) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `list`: the ModelDeployments of a namespace, or of all (`-A`).
+pub(crate) fn list(c: &Cluster, all: bool, shown: Shown) -> anyhow::Result<ExitCode> {
+    super::runtime()?.block_on(async {
+        let on = connect(c).await?;
+        let mds = match on.list(all).await {
+            Ok(mds) => mds,
+            Err(e) => return refused(e),
+        };
+        let rows = oncall::screen::rows(&mds);
+        match shown {
+            Shown::Text => {
+                let table = oncall::screen::list(&rows, all);
+                anstream::print!("{}", paint::list(&table, &rows, paint::enabled()));
+            }
+            Shown::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+            Shown::Yaml => print!("{}", serde_saphyr::to_string(&rows)?),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 pub(crate) fn gate(args: &GateArgs, change: GateChange) -> anyhow::Result<ExitCode> {
     let t = &args.target;
     super::runtime()?.block_on(async {
-        let on = connect(t).await?;
+        let on = connect(&t.cluster).await?;
         match on.change(&t.name, change, args.force).await {
             Ok(Changed::Already) => {
                 println!("{}: nothing to change ({})", t.name, said(change));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use kube::ResourceExt;
 use sagemaker_rollout::api::{DeletionPolicy, ModelDeployment, ModelDeploymentStatus, Phase};
 use sagemaker_rollout::aws::Settings;
 use sagemaker_rollout::engine::Engine;
@@ -16,7 +17,7 @@ use sagemaker_rollout::sim::Scenario;
 use sagemaker_rollout::sim::simulate::{SimOptions, simulate as run_simulation};
 
 use super::manifest::{self, Resource};
-use super::{AwsArgs, runtime};
+use super::{AwsArgs, Shown, runtime};
 
 mod report;
 
@@ -36,13 +37,14 @@ fn numbered(path: &Path, i: usize, n: usize) -> PathBuf {
     path.with_file_name(format!("{stem}-{}{ext}", i + 1))
 }
 
+/// `simulate`; `(empty, expect, verbose)`: start from an empty account, the phase each
+/// rollout must end in, list reads too.
 pub(super) fn simulate(
     file: &Path,
     scenario: Option<&PathBuf>,
-    empty: bool,
-    expect: Phase,
-    verbose: bool,
+    (empty, expect, verbose): (bool, Phase, bool),
     svg: Option<&Path>,
+    output: Shown,
 ) -> anyhow::Result<ExitCode> {
     let resources = manifest::load(file)?;
     let scenario = match scenario {
@@ -60,11 +62,28 @@ pub(super) fn simulate(
     };
     let rt = runtime()?;
     let mut all_ok = true;
+    let mut docs = Vec::new();
     for (i, Resource { md, spec }) in resources.iter().enumerate() {
+        let sim = rt.block_on(run_simulation(spec, &md.owner(), &options))?;
+        let status = sim.rest.status.clone().unwrap_or_default();
+        let phase = status.phase.unwrap_or(Phase::Pending);
+        if phase != expect {
+            eprintln!("{}: expected phase {expect:?}, got {phase:?}", md.owner());
+            all_ok = false;
+        }
+        if output != Shown::Text {
+            let calls = sim.engine.calls();
+            let reads = calls.iter().filter(|c| is_read(&c.operation)).count();
+            docs.push(serde_json::json!({
+                "namespace": md.namespace(), "name": md.name_any(),
+                "timeline": sim.timeline, "status": status, "reconciles": sim.rest.passes,
+                "calls": {"mutating": calls.len() - reads, "reads": reads},
+            }));
+            continue;
+        }
         if i > 0 {
             println!();
         }
-        let sim = rt.block_on(run_simulation(spec, &md.owner(), &options))?;
         println!(
             "Simulating {} ({:?}) on endpoint {} from {}",
             md.owner(),
@@ -87,13 +106,11 @@ pub(super) fn simulate(
                 .with_context(|| format!("writing {}", path.display()))?;
             println!("\nwrote {}", path.display());
         }
-        let status = sim.rest.status.clone().unwrap_or_default();
         let calls = sim.engine.calls();
         let reads = calls.iter().filter(|c| is_read(&c.operation)).count();
         println!();
         println!("Final status:");
         println!("{}", serde_saphyr::to_string(&status)?);
-        let phase = status.phase.unwrap_or(Phase::Pending);
         println!(
             "{:?} after {} reconciles and {} AWS calls ({} mutating, {} reads)",
             phase,
@@ -102,10 +119,9 @@ pub(super) fn simulate(
             calls.len() - reads,
             reads
         );
-        if phase != expect {
-            eprintln!("{}: expected phase {expect:?}, got {phase:?}", md.owner());
-            all_ok = false;
-        }
+    }
+    if output != Shown::Text {
+        print!("{}", output.data(&docs)?);
     }
     Ok(if all_ok {
         ExitCode::SUCCESS
@@ -131,9 +147,10 @@ fn settings(
 }
 
 /// `plan`: what the next reconcile would do; changes nothing.
-pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn plan(file: &Path, aws: &AwsArgs, output: Shown) -> anyhow::Result<ExitCode> {
     let resources = manifest::load(file)?;
     let rt = runtime()?;
+    let mut docs = Vec::new();
     for Resource { md, spec } in &resources {
         let plan = rt.block_on(async {
             let clients = sagemaker_rollout::aws::clients(&settings(
@@ -151,6 +168,14 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         let st = &plan.status;
+        if output != Shown::Text {
+            docs.push(serde_json::json!({
+                "namespace": md.namespace(), "name": md.name_any(),
+                "phase": st.phase, "message": st.conditions.first().map(|c| c.message.clone()),
+                "actions": plan.actions.iter().map(report::describe).collect::<Vec<_>>(),
+            }));
+            continue;
+        }
         println!(
             "{}: phase {:?}, {}",
             md.owner(),
@@ -166,6 +191,9 @@ pub(super) fn plan(file: &Path, aws: &AwsArgs) -> anyhow::Result<ExitCode> {
         for a in &plan.actions {
             println!("  would {}", report::describe(a));
         }
+    }
+    if output != Shown::Text {
+        print!("{}", output.data(&docs)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -72,6 +72,7 @@ pub enum Changed {
 
 /// The on-call view of one namespace.
 pub struct Oncall {
+    client: Client,
     resources: Api<ModelDeployment>,
     events: Api<Event>,
     namespace: String,
@@ -80,6 +81,7 @@ pub struct Oncall {
 impl Oncall {
     pub fn new(client: Client, namespace: &str) -> Self {
         Self {
+            client: client.clone(),
             resources: Api::namespaced(client.clone(), namespace),
             events: Api::namespaced(client, namespace),
             namespace: namespace.to_owned(),
@@ -112,6 +114,37 @@ impl Oncall {
 
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// The ModelDeployments of the namespace, or of every namespace.
+    pub async fn list(&self, all_namespaces: bool) -> Result<Vec<ModelDeployment>, OncallError> {
+        let api = if all_namespaces {
+            Api::all(self.client.clone())
+        } else {
+            self.resources.clone()
+        };
+        let mut items = Vec::new();
+        let mut lp = ListParams::default().limit(500);
+        loop {
+            let page = api.list(&lp).await.map_err(|e| match &e {
+                kube::Error::Api(s) if s.code == 403 => OncallError::Forbidden {
+                    verb: "list",
+                    resource: "modeldeployments",
+                    namespace: if all_namespaces {
+                        "(all)".into()
+                    } else {
+                        self.namespace.clone()
+                    },
+                    message: s.message.clone(),
+                },
+                _ => OncallError::Kube(e),
+            })?;
+            items.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => lp = lp.continue_token(&token),
+                None => return Ok(items),
+            }
+        }
     }
 
     pub async fn get(&self, name: &str) -> Result<ModelDeployment, OncallError> {

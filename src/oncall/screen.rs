@@ -176,6 +176,91 @@ pub fn history(md: &ModelDeployment) -> String {
     out
 }
 
+/// One row of `list`: a resource as the table (and `-o json|yaml`) shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Row {
+    pub namespace: String,
+    pub name: String,
+    pub phase: String,
+    pub step: String,
+    /// The candidate's share of traffic, percent.
+    pub weight: Option<i32>,
+    pub candidate: String,
+    pub endpoint: String,
+    /// The Ready condition's message.
+    pub message: String,
+}
+
+/// The rows of `list`, sorted by namespace and name.
+pub fn rows(mds: &[ModelDeployment]) -> Vec<Row> {
+    let mut rows: Vec<Row> = mds
+        .iter()
+        .map(|md| {
+            let st = md.status.clone().unwrap_or_default();
+            Row {
+                namespace: md.metadata.namespace.clone().unwrap_or_default(),
+                name: md.metadata.name.clone().unwrap_or_default(),
+                phase: st.phase.map_or("Pending".into(), |p| format!("{p:?}")),
+                step: st
+                    .rollout
+                    .as_ref()
+                    .map_or("-".into(), |r| r.step_label.clone()),
+                weight: st.candidate.as_ref().and_then(|c| c.weight),
+                candidate: (st.candidate.as_ref())
+                    .and_then(|c| c.candidate_run_id.clone())
+                    .unwrap_or_else(|| "-".into()),
+                endpoint: md.spec.endpoint_name.clone(),
+                message: conditions::find(&st, ConditionType::Ready)
+                    .map(|c| c.message.clone())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    rows
+}
+
+/// The `list` table (a NAMESPACE column with `namespaces`). The phase column is wide enough
+/// for a symbol before the longest phase.
+pub fn list(rows: &[Row], namespaces: bool) -> String {
+    if rows.is_empty() {
+        return "no ModelDeployments found\n".into();
+    }
+    let ns = |s: &str| {
+        if namespaces {
+            format!("{s:<16} ")
+        } else {
+            String::new()
+        }
+    };
+    let mut out = format!(
+        "{}{:<24} {:<13} {:<6} {:>6}  {:<24} {:<24} MESSAGE\n",
+        ns("NAMESPACE"),
+        "NAME",
+        "PHASE",
+        "STEP",
+        "WEIGHT",
+        "CANDIDATE",
+        "ENDPOINT",
+    );
+    for r in rows {
+        let weight = r.weight.map_or("-".into(), |w| format!("{w} %"));
+        let message: String = r.message.chars().take(70).collect();
+        let _ = writeln!(
+            out,
+            "{}{:<24} {:<13} {:<6} {:>6}  {:<24} {:<24} {message}",
+            ns(&r.namespace),
+            r.name,
+            r.phase,
+            r.step,
+            weight,
+            r.candidate,
+            r.endpoint,
+        );
+    }
+    out
+}
+
 /// `1h02m`, `9m05s`, `42s`.
 fn short(d: jiff::SignedDuration) -> String {
     let s = d.as_secs();

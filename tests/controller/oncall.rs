@@ -652,3 +652,89 @@ async fn status_and_history_print_json_and_yaml_for_scripts() {
     let doc: Value = serde_saphyr::from_str(&text).expect("yaml");
     assert_eq!(doc["status"][0]["reason"], "alarm churn-5xx fired");
 }
+
+/// `list` shows the namespace's resources, `-A` every namespace's with a NAMESPACE column,
+/// `-o json` the rows as data; on a terminal (forced here with CLICOLOR_FORCE) the phases
+/// and the status screen take colour and symbols, and `NO_COLOR` turns them off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shows_every_namespace_with_a_and_colour_follows_the_terminal_conventions() {
+    let fake = FakeApi::new();
+    let mut o = stored(&fake, "Progressing", json!({}));
+    o["status"]["rollout"] =
+        json!({"step": 1, "totalSteps": 2, "stepLabel": "1/2", "weight": 10, "message": "baking"});
+    o["status"]["candidate"] = json!({"candidateRunId": "2026-11-20-abc123", "weight": 10});
+    fake.insert("modeldeployments", o.clone());
+    let mut other = o.clone();
+    other["metadata"]["namespace"] = json!("ml-staging");
+    other["metadata"]["name"] = json!("fraud");
+    other["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    other["metadata"].as_object_mut().unwrap().remove("uid");
+    other["status"]["phase"] = json!("RolledBack");
+    fake.insert("modeldeployments", other);
+    let port = fake.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+
+    let (code, text) = run_cli(args(&["list"]), Some(config.clone())).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("churn") && !text.contains("fraud"), "{text}");
+    assert!(!text.contains('\u{1b}'), "plain when piped: {text}");
+
+    let (code, text) = run_cli(args(&["list", "-A", "-o", "json"]), Some(config.clone())).await;
+    assert_eq!(code, 0, "{text}");
+    let rows: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<(&str, &str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["namespace"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                r["phase"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ml-prod", "churn", "Progressing"),
+            ("ml-staging", "fraud", "RolledBack")
+        ]
+    );
+
+    let coloured = |list: &[&str], no_color: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sagemaker-rollout"));
+        cmd.args(list)
+            .env("KUBECONFIG", &config)
+            .env("CLICOLOR_FORCE", "1");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let table = coloured(&["list", "-A"], false);
+    assert!(table.contains("\u{1b}["), "{table}");
+    let plain = anstream::adapter::strip_str(&table).to_string();
+    assert!(plain.starts_with("NAMESPACE"), "{plain}");
+    assert!(
+        plain.contains("● Progressing") && plain.contains("✗ RolledBack"),
+        "{plain}"
+    );
+    let screen = coloured(&["status", NAME], false);
+    assert!(screen.contains("\u{1b}["), "{screen}");
+    println!(
+        "list -A:\n{plain}\nstatus:\n{}",
+        anstream::adapter::strip_str(&screen)
+    );
+    let off = coloured(&["list", "-A"], true);
+    assert!(
+        !off.contains('\u{1b}') && !off.contains('●'),
+        "NO_COLOR: {off}"
+    );
+}
