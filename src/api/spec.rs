@@ -304,6 +304,12 @@ pub struct RolloutSpec {
     /// When a new rollout or its next step may start (allowed times, freezes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<super::schedule::WindowsSpec>,
+    /// How long after a rollout succeeds the previous champion's endpoint config and model
+    /// are kept, so that `sagemaker-rollout undo` returns traffic to them at once (one
+    /// UpdateEndpoint, no new rollout); after it they are deleted as usual. A kept config and
+    /// model cost nothing (no instances run). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_window: Option<DurationString>,
 }
 
 fn default_sum() -> String {

@@ -61,9 +61,17 @@ pub struct ModelDeploymentStatus {
     /// AWS console links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Links>,
+    /// Until when `sagemaker-rollout undo` can return traffic to the previous champion (its
+    /// config and model are kept that long after a success; `rollout.rollbackWindow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_until: Option<String>,
     /// The rollout in flight, or the last one: the id on-call's requests name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_id: Option<String>,
+    /// Whether `rolloutId` is in flight (promote and abort act on it) rather than ended
+    /// (retry and undo do).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollout_in_flight: bool,
     /// On-call's one-shot requests (promote, abort, retry, undo), each for one rollout. Set
     /// by `sagemaker-rollout promote|abort|retry|undo` and the Argo CD actions through the
     /// status subresource; the controller reads them and never writes them.

@@ -221,6 +221,21 @@ impl Engine {
     ) -> Result<(), EngineError> {
         // The rollout's end: the endpoint is ours.
         let owned = self.owned(ep, true, now).await?;
+        // A model a kept config names stays with it (the previous champion kept for undo).
+        let mut keep_models = keep_models.to_vec();
+        for name in keep_configs
+            .iter()
+            .filter(|n| owned.endpoint_configs.contains(n))
+        {
+            if let Some(c) = self.config(name, now).await? {
+                keep_models.extend(
+                    c.production
+                        .iter()
+                        .chain(&c.shadow)
+                        .map(|v| v.model_name.clone()),
+                );
+            }
+        }
         if !owned.alarms.is_empty() {
             self.aws(now).delete_alarms(&owned.alarms).await?;
         }

@@ -312,7 +312,7 @@ impl Engine {
     }
 
     /// DescribeEndpointConfig, remembered: a config never changes under its name.
-    async fn config(
+    pub(super) async fn config(
         &self,
         name: &str,
         now: Timestamp,

@@ -71,7 +71,7 @@ pub fn acts_in(gate: Gate) -> (&'static [Phase], &'static str) {
         ),
         Gate::Undo => (
             &[Phase::Succeeded],
-            "undo returns traffic to the previous champion after a rollout that succeeded",
+            "undo returns traffic to the previous champion within rollout.rollbackWindow after a rollout that succeeded (status.undoUntil)",
         ),
     }
 }
@@ -116,7 +116,18 @@ pub fn request(md: &ModelDeployment, gate: Gate, at: &str) -> Result<Option<Valu
     let phase = status.and_then(|s| s.phase);
     let id = status.and_then(|s| s.rollout_id.as_deref());
     let (phases, _) = acts_in(gate);
-    let Some(id) = id.filter(|_| phase.is_some_and(|p| phases.contains(&p))) else {
+    // Undo only while the previous champion is kept.
+    let instant = |t: &str| t.parse::<jiff::Timestamp>().ok();
+    let open = gate != Gate::Undo
+        || status
+            .and_then(|s| s.undo_until.as_deref())
+            .and_then(instant)
+            .zip(instant(at))
+            .is_some_and(|(until, now)| until > now);
+    let flight = status.is_some_and(|s| s.rollout_in_flight);
+    let wants_flight = matches!(gate, Gate::Promote | Gate::Abort);
+    let fits = open && flight == wants_flight && phase.is_some_and(|p| phases.contains(&p));
+    let Some(id) = id.filter(|_| fits) else {
         return Err(Refusal::Nothing { gate, phase });
     };
     let current = status.and_then(|s| s.requests.as_ref());

@@ -19,9 +19,21 @@ pub fn rollout_id(m: &Markers) -> Option<String> {
     ))
 }
 
+/// Whether the markers describe a rollout in flight (promote and abort act on one; retry
+/// and undo on one that has ended).
+pub fn in_flight(m: &Markers) -> bool {
+    m.stage.is_some_and(|s| s.in_flight())
+}
+
 impl Planner<'_> {
-    /// Whether on-call asked for `gate` on the rollout the markers describe now.
+    /// Whether on-call asked for `gate` on the rollout the markers describe now — in flight
+    /// for promote and abort, ended for retry and undo — so that a request left from the last
+    /// rollout never acts between rollouts (a promote never opens a window for the next).
     pub(crate) fn requested(&self, gate: Gate) -> bool {
+        let wants_flight = matches!(gate, Gate::Promote | Gate::Abort);
+        if in_flight(&self.markers) != wants_flight {
+            return false;
+        }
         let Some(id) = rollout_id(&self.markers) else {
             return false;
         };

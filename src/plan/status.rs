@@ -60,7 +60,9 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
         }),
         history,
         links: links(p, ep),
+        undo_until: super::rollout::undo_until(p).map(|t| t.to_string()),
         rollout_id: super::requests::rollout_id(&p.markers),
+        rollout_in_flight: super::requests::in_flight(&p.markers),
         // Only on-call writes requests; the controller's status apply leaves them out.
         requests: None,
     }

@@ -140,3 +140,92 @@ async fn the_sdk_client_cache_is_bounded_least_recently_used_first() {
     assert!(provider.holds(&settings("cycled-49")).await);
     assert!(!provider.holds(&settings("a")).await);
 }
+
+/// `undo` over the wire: with a rollback window the controller keeps the champion's config and
+/// model when the canary succeeds; on-call's undo (a request through the status subresource)
+/// returns traffic to it with one UpdateEndpoint and nothing created, recorded in history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_returns_the_kept_champion_with_one_update_endpoint() {
+    const WINDOWED: &str = "{strategy: Canary, rollbackWindow: 1h, canary: {steps: [{weight: 10, bake: 2s}, {weight: 50, bake: 2s}]}}";
+    let acct = Account::new().await;
+    let champion = acct.package("run-1", 0.90).await;
+    let fake = FakeApi::new();
+    let deps = Deps {
+        aws: Arc::new(Emulated(clients_from(&acct.config))),
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(Metrics::new()),
+        ready: Readiness::default(),
+    };
+    let config = Config {
+        listen_address: "127.0.0.1:0".parse().unwrap(),
+        identity: Some("sdk-undo".into()),
+        leader_election: false,
+        poll_interval: Duration::from_millis(200),
+        tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
+        cluster_id: Some("test-cluster".into()),
+        ..Config::defaults()
+    };
+    let stop = CancellationToken::new();
+    let (client, s) = (fake.client(), stop.clone());
+    let task = tokio::spawn(async move { run(client, config, deps, s).await.unwrap() });
+    let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
+    let apply = |run: &str| {
+        let text = std::fs::read_to_string(acct.manifest("churn", "wire-undo", run, WINDOWED, ""))
+            .unwrap();
+        serde_saphyr::from_str::<Value>(&text).unwrap()
+    };
+    let pp = PatchParams::apply("kubectl").force();
+    api.patch("churn", &pp, &Patch::Apply(apply("run-1")))
+        .await
+        .unwrap();
+    until_phase(&api, 1, "Succeeded").await;
+    acct.package("run-2", 0.91).await;
+    api.patch("churn", &pp, &Patch::Apply(apply("run-2")))
+        .await
+        .unwrap();
+    until_phase(&api, 2, "Succeeded").await;
+    let st = api.get("churn").await.unwrap().status.unwrap();
+    assert!(st.undo_until.is_some(), "{st:?}");
+    let (configs, models, _) = acct.owned("wire/churn");
+    assert_eq!(
+        (configs.len(), models.len()),
+        (2, 2),
+        "the champion is kept"
+    );
+    let before = acct.emu.counts();
+
+    let on = sagemaker_rollout::oncall::Oncall::new(fake.client(), "wire");
+    on.change("churn", sagemaker_rollout::oncall::GateChange::UNDO, false)
+        .await
+        .unwrap();
+    until_phase(&api, 2, "RolledBack").await;
+    let serving = acct.serving("wire-undo");
+    assert_eq!(serving.len(), 1, "{serving:?}");
+    assert_eq!(serving[0].package, champion);
+    let after = acct.emu.counts();
+    let grew = |op: &str| {
+        let key = format!("sagemaker:{op}");
+        after.get(&key).copied().unwrap_or(0) - before.get(&key).copied().unwrap_or(0)
+    };
+    assert_eq!(grew("UpdateEndpoint"), 1, "one UpdateEndpoint");
+    assert_eq!(
+        grew("CreateModel") + grew("CreateEndpointConfig"),
+        0,
+        "nothing created"
+    );
+    let st = api.get("churn").await.unwrap().status.unwrap();
+    assert!(
+        st.history[0].reason.contains("undone"),
+        "{:?}",
+        st.history[0]
+    );
+    let (configs, models, _) = acct.owned("wire/churn");
+    assert_eq!(
+        (configs.len(), models.len()),
+        (1, 1),
+        "the candidate's are collected"
+    );
+    acct.emu.assert_clean();
+    stop.cancel();
+    task.await.unwrap();
+}

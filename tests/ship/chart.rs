@@ -490,6 +490,35 @@ fn kustomize_base_renders_validates_and_matches_the_chart() {
         ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
         "restricted"
     );
+    // The on-call ClusterRole may patch status: the base ships the chart's status policy
+    // (applied on its own), for its own service account, the same rules.
+    let chart = docs(&run(
+        &tool("helm"),
+        &template_args("sagemaker-rollout", &[]),
+    ));
+    let policy = docs(&std::fs::read_to_string("deploy/base/status-policy.yaml").unwrap());
+    kubernetes_validate(
+        &std::fs::read_to_string("deploy/base/status-policy.yaml").unwrap(),
+        "status-policy",
+    );
+    for kind in [
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ] {
+        let ours = of_kind(&policy, kind)[0];
+        let theirs = of_kind(&chart, kind)
+            .into_iter()
+            .find(|p| p["metadata"]["name"] == "sagemaker-rollout-status")
+            .unwrap();
+        assert_eq!(
+            ours["spec"], theirs["spec"],
+            "{kind}: the base and the chart agree"
+        );
+        assert!(
+            ours["metadata"].get("namespace").is_none(),
+            "{kind} is cluster-scoped"
+        );
+    }
 }
 
 #[test]

@@ -48,6 +48,17 @@ impl World {
                     .get(n)
                     .is_some_and(|a| a.state == AlarmState::Alarm)
             });
+        // Only a human's promote of this very rollout moves traffic on despite an alarm
+        // (rollbackOn: Manual hands the decision to them).
+        let promoted = (self.status.as_ref()).is_some_and(|st| {
+            st.rollout_in_flight
+                && st
+                    .requests
+                    .as_ref()
+                    .zip(st.rollout_id.as_ref())
+                    .is_some_and(|(r, id)| r.asks(sagemaker_rollout::api::Gate::Promote, id))
+        }) && valid.analysis.rollback_on
+            == sagemaker_rollout::api::RollbackOn::Manual;
         for action in &plan.actions {
             let new_share = match action {
                 Action::UpdateWeights { weights } => {
@@ -96,7 +107,7 @@ impl World {
                 && share > current + 1e-9
             {
                 assert!(
-                    !firing,
+                    !firing || promoted,
                     "candidate weight rose from {current} to {share} while an alarm fires"
                 );
                 assert_eq!(

@@ -518,7 +518,13 @@ impl World {
                     self.alarms.remove(&name);
                 }
                 self.configs.retain(|name, _| keep_configs.contains(name));
-                self.models.retain(|name, _| keep_models.contains(name));
+                // As the engine does: a model a kept config names stays with it.
+                let named: Vec<String> = (self.configs.values())
+                    .flat_map(|c| c.production.iter().chain(&c.shadow))
+                    .map(|v| v.model_name.clone())
+                    .collect();
+                self.models
+                    .retain(|name, _| keep_models.contains(name) || named.contains(name));
             }
             Action::RecordHistory(_) => {}
             Action::RemoveFinalizer => self.finalizer_removed = true,

@@ -46,6 +46,8 @@ pub struct Rollout {
     pub paused: bool,
     pub deadline: Option<super::Deadline>,
     pub windows: Option<super::Windows>,
+    /// How long the previous champion stays ready for `undo` after a success.
+    pub rollback_window: Option<SignedDuration>,
 }
 
 /// SageMaker's limit on blue/green wait and termination intervals.
@@ -137,6 +139,9 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         paused: r.paused,
         deadline: (r.progress_deadline.as_ref()).and_then(|d| super::schedule::deadline(c, d)),
         windows: (r.windows.as_ref()).and_then(|w| super::schedule::windows(c, w)),
+        rollback_window: (r.rollback_window.as_ref())
+            .and_then(|d| c.duration("spec.rollout.rollbackWindow", d, MAX_STAGE))
+            .map(signed),
     })
 }
 

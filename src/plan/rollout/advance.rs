@@ -148,8 +148,7 @@ fn ended(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) -> bool {
         .collect();
     if !firing.is_empty() {
         let why = format!("alarm {} in ALARM", firing.join(", "));
-        judged_worse(p, ep, why, "AlarmFired", f);
-        return true;
+        return judged_worse(p, ep, why, "AlarmFired", f);
     }
     // Candidate against champion, on the metrics read this pass (a Step in effect only).
     if markers.stage == Some(Stage::Step) {
@@ -160,8 +159,7 @@ fn ended(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) -> bool {
             p.now(),
         );
         if let Some(why) = judged.worse {
-            judged_worse(p, ep, why, "ComparisonFailed", f);
-            return true;
+            return judged_worse(p, ep, why, "ComparisonFailed", f);
         }
     }
     false
@@ -455,7 +453,10 @@ pub(super) fn step_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
     let held = p.now().duration_since(due);
     match crate::plan::compare::at_bake_end(&spec.analysis, readings, p.markers.since, p.now()) {
         BakeEnd::Proceed => {}
-        BakeEnd::RollBack(why) => return judged_worse(p, ep, why, "ComparisonInconclusive", f),
+        BakeEnd::RollBack(why) => {
+            judged_worse(p, ep, why, "ComparisonInconclusive", f);
+            return;
+        }
         BakeEnd::Hold(why, every) => {
             // Baking on, judged every interval, until the comparisons pass (or a human acts);
             // held as long again as the bake itself, it needs that human (kstatus: Stalled).
@@ -521,9 +522,15 @@ fn judged_worse(
     why: String,
     reason: &'static str,
     f: &InFlight,
-) {
+) -> bool {
     if p.spec().analysis.rollback_on == RollbackOn::Alarm {
-        return begin_rollback(p, ep, Ending::RolledBack, why, reason, f);
+        begin_rollback(p, ep, Ending::RolledBack, why, reason, f);
+        return true;
+    }
+    if p.requested(Gate::Promote) {
+        // The human decided: on to 100 % despite the verdict (the stage promotes).
+        p.event(reason, format!("{why}; promoted by on-call over it"), true);
+        return false;
     }
     p.event(
         reason,
@@ -537,5 +544,6 @@ fn judged_worse(
             "{why}: rollout held (rollbackOn: Manual); sagemaker-rollout abort or promote decides"
         ),
         Health::Stalled,
-    )
+    );
+    true
 }

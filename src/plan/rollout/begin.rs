@@ -391,6 +391,9 @@ pub(super) fn switch_config(
 
 /// The candidate serves alone: keep config, alarms, scaling and markers in line with the spec.
 pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
+    if super::undo::kept_champion(p, ep) {
+        return;
+    }
     let spec = p.spec();
     let lineage = lineage_tags(spec, p.input.owner, cand);
     let model = model_plan(spec, cand, &lineage);

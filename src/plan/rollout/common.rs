@@ -51,9 +51,13 @@ pub(super) fn run_label(c: &Candidate) -> String {
 /// Collects what a finished rollout leaves behind — its alarms, and the configs and models
 /// of earlier stages — keeping what serves `ep` now. Planned before the finishing markers
 /// are written, so a crash in between collects again on the next pass.
-pub(super) fn collect_garbage(p: &mut Planner<'_>, ep: &Endpoint) {
+/// Deletes what the resource owns and the endpoint no longer uses, but `also` (a config kept
+/// for `undo`; the engine keeps the models a kept config names).
+pub(super) fn collect_garbage(p: &mut Planner<'_>, ep: &Endpoint, also: Option<String>) {
     p.push(Action::CollectGarbage {
-        keep_configs: vec![ep.config_name.clone()],
+        keep_configs: std::iter::once(ep.config_name.clone())
+            .chain(also)
+            .collect(),
         keep_models: ep
             .variants
             .iter()

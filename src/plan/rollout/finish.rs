@@ -94,9 +94,20 @@ pub(super) fn final_stage(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
         return;
     }
     let spec = p.spec();
-    collect_garbage(p, ep);
+    // With a rollback window the previous champion's config stays for `undo` (undo.rs).
+    let keep = (spec.rollout.rollback_window.is_some())
+        .then(|| p.markers.champion_config.clone())
+        .flatten();
+    let kept = keep.is_some();
+    collect_garbage(p, ep, keep);
     let mut m = p.markers.clone();
     finish_markers(&mut m, Stage::Done, None, "");
+    // When it finished: the rollback window counts from here. At rest the champion's config
+    // is named only while it is kept.
+    m.since = Some(p.now());
+    if !kept {
+        m.champion_config = None;
+    }
     let mut tags = m.to_tags();
     // The endpoint's lineage tags follow the model that now serves it: the old model's
     // lineage keys the new one lacks are removed, not left to describe the wrong model.

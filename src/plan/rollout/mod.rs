@@ -36,6 +36,7 @@ mod finish;
 mod gates;
 mod rollback;
 mod schedule;
+mod undo;
 
 /// A rollout that has been Creating or Updating this long is probably stuck.
 const STUCK_AFTER: SignedDuration = SignedDuration::from_mins(45);
@@ -44,6 +45,7 @@ pub(super) use advance::advance;
 pub(super) use begin::at_rest;
 use common::{finish_markers, hint, history};
 pub(in crate::plan) use common::{scope, traffic_since};
+pub(in crate::plan) use undo::undo_until;
 
 /// The endpoint exists but is not InService.
 pub(super) fn not_in_service(p: &mut Planner<'_>, ep: &Endpoint) {

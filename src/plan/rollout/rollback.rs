@@ -68,7 +68,7 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
     };
     let hash = spec_hash(p.spec());
     let entry = history(p, outcome, why.clone());
-    collect_garbage(p, ep);
+    collect_garbage(p, ep, None);
     p.write_markers(|m| finish_markers(m, stage, Some(&hash), &reason));
     p.record(entry);
     p.event(
@@ -143,7 +143,7 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
             Ending::Superseded => "Superseded",
         };
         let entry = history(p, outcome, why.clone());
-        collect_garbage(p, ep);
+        collect_garbage(p, ep, None);
         p.write_markers(|m| {
             match ending {
                 Ending::RolledBack => finish_markers(m, Stage::RolledBack, Some(&hash), &why),

@@ -78,7 +78,7 @@ pub(super) fn overdue(p: &Planner<'_>) -> Option<String> {
             "it has not moved on"
         };
         format!(
-            "progress deadline missed: {what} at {stage} since {clock} ({} past what the stage is planned to take)",
+            "progress deadline missed: {what} at {stage} since {clock}: {} past the plan of the stage",
             humantime::format_duration(
                 std::time::Duration::try_from(deadline.after).unwrap_or_default()
             )

@@ -100,9 +100,21 @@ fn manual_rollback_policy_pauses_instead_of_rolling_back() {
         "bakes do not advance while an alarm holds the rollout"
     );
     assert_eq!(w.markers().step, 1);
+    let mut promoted = w.clone();
     w.request(Gate::Abort);
     w.run(&s, 100);
     assert_eq!(serving(&w), vec![champion_variant()]);
+    // The other decision: promote goes to 100 % though the alarm still fires.
+    promoted.request(Gate::Promote);
+    let p = promoted.step(&s);
+    assert!(p.kinds().contains(&"UpdateEndpoint"), "{:?}", p.kinds());
+    assert!(
+        p.events
+            .iter()
+            .any(|e| e.message.contains("promoted by on-call"))
+    );
+    promoted.run(&s, 100);
+    assert_eq!(serving(&promoted), vec![candidate_variant()]);
 }
 
 #[test]

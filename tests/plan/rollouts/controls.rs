@@ -171,3 +171,92 @@ fn a_pause_step_holds_at_its_weight_after_its_bake_until_promoted() {
     w.run(&s, 100);
     assert_eq!(serving(&w), vec![candidate_variant()]);
 }
+
+/// Reconciles until the rollout has succeeded (not to rest: the window's end is due).
+fn until_succeeded(w: &mut World, s: &ModelDeploymentSpec) {
+    for _ in 0..100 {
+        if w.step(s).status.phase == Some(Phase::Succeeded) {
+            return;
+        }
+    }
+    panic!("never succeeded: {:?}", w.status);
+}
+
+fn with_window(window: &str) -> ModelDeploymentSpec {
+    let mut s = spec(Strategy::Canary);
+    s.rollout.rollback_window = Some(DurationString::new(window));
+    s
+}
+
+#[test]
+fn undo_within_the_window_returns_the_champion_with_one_update_and_records_it() {
+    let s = with_window("1h");
+    let mut w = World::with_champion(&s);
+    until_succeeded(&mut w, &s);
+    let st = w.status.clone().unwrap();
+    assert_eq!(st.phase, Some(Phase::Succeeded));
+    let champion_config = w.markers().champion_config.expect("kept");
+    assert!(
+        w.configs.contains_key(&champion_config),
+        "the champion's config is kept"
+    );
+    assert!(st.undo_until.is_some(), "{st:?}");
+    w.request(Gate::Undo);
+    let p = w.step(&s);
+    let updates: Vec<_> = p
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::UpdateEndpoint { .. }))
+        .collect();
+    assert_eq!(updates.len(), 1, "{:?}", p.kinds());
+    assert!(
+        !p.kinds().contains(&"CreateModel"),
+        "not a new rollout: {:?}",
+        p.kinds()
+    );
+    w.run(&s, 50);
+    assert_eq!(serving(&w), vec![champion_variant()]);
+    let last = last_history(&w);
+    assert_eq!(last.outcome, "RolledBack");
+    assert!(last.reason.contains("undone"), "{last:?}");
+    let p = w.step(&s);
+    assert!(
+        p.actions.is_empty(),
+        "the candidate is not rolled out again: {:?}",
+        p.kinds()
+    );
+    assert_eq!(p.status.phase, Some(Phase::RolledBack));
+}
+
+#[test]
+fn after_the_window_the_kept_champion_is_deleted_and_undo_does_nothing() {
+    let s = with_window("30m");
+    let mut w = World::with_champion(&s);
+    until_succeeded(&mut w, &s);
+    let champion_config = w.markers().champion_config.expect("kept");
+    w.now += mins(31);
+    let p = w.step(&s);
+    assert!(p.kinds().contains(&"CollectGarbage"), "{:?}", p.kinds());
+    assert!(!w.configs.contains_key(&champion_config));
+    assert_eq!(
+        w.models.len(),
+        1,
+        "only the serving model: {:?}",
+        w.models.keys()
+    );
+    assert_eq!(p.status.undo_until, None);
+    w.request(Gate::Undo);
+    let p = w.step(&s);
+    assert!(p.actions.is_empty(), "{:?}", p.kinds());
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+}
+
+#[test]
+fn without_a_window_the_champion_goes_when_the_rollout_succeeds() {
+    let s = spec(Strategy::Canary);
+    let mut w = World::with_champion(&s);
+    w.run(&s, 100);
+    assert_eq!(w.configs.len(), 1);
+    assert_eq!(w.models.len(), 1);
+    assert_eq!(w.status.as_ref().unwrap().undo_until, None);
+}
