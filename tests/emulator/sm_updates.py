@@ -41,6 +41,14 @@ def refuse_variant_change_under_autoscaling(w, ep, snap):
             "them or changes their instance type.")
 
 
+def require_config_models(w, region, snap):
+    """Rule: (docs silent) an update onto a config one of whose variants names a model that no longer
+    exists is refused, as a CreateEndpointConfig naming a missing model is; the DeleteModel page says
+    only that the model entry goes, so the conservative reading is that the config cannot run."""
+    for pv in snap["variants"] + snap["shadows"]:
+        w.sm.model(region, pv["ModelName"])
+
+
 def require_same_variant_names(ep, snap):
     """Rule: with deployment guardrails (DeploymentConfig) the new config must have the same
     production variant names as the running one."""
@@ -136,6 +144,7 @@ def update_endpoint(w, ctx, p):
     ep = w.sm.endpoint(ctx.region, p["EndpointName"])
     require_in_service(ep)
     snap = sm_engine.snapshot(w.sm.config(ctx.region, p["EndpointConfigName"]))
+    require_config_models(w, ctx.region, snap)
     refuse_variant_change_under_autoscaling(w, ep, snap)
     dc = p.get("DeploymentConfig")
     if dc is None and p.get("RetainDeploymentConfig"):

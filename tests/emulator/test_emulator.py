@@ -352,6 +352,15 @@ class Endpoints(Base):
         d = self.wait("ep1", "InService")
         self.assertEqual(("c2", 1.0), (d["EndpointConfigName"], d["ProductionVariants"][0]["CurrentWeight"]))
 
+    def test_an_update_onto_a_config_whose_model_was_deleted_is_refused(self):
+        self.sm.create_endpoint(EndpointName="ep1", EndpointConfigName="c1")
+        self.config("c2", variants=[self.variant("a", "m2")])
+        self.wait("ep1", "InService")
+        self.sm.delete_model(ModelName="m2")
+        self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep1", EndpointConfigName="c2",
+                       contains='Could not find model')
+        self.assertEqual("InService", self.sm.describe_endpoint(EndpointName="ep1")["EndpointStatus"])
+
     def test_rule6_weights_desired_then_current(self):
         self.endpoint()
         self.assertAws("ValidationException", self.sm.update_endpoint_weights_and_capacities, EndpointName="ep1",

@@ -29,9 +29,14 @@ fn phase(s: &Simulation) -> Option<Phase> {
 }
 
 fn line<'a>(s: &'a Simulation, part: &str) -> &'a str {
+    &s.timeline[at(s, part)]
+}
+
+/// Where the first line with `part` is in the timeline.
+fn at(s: &Simulation, part: &str) -> usize {
     s.timeline
         .iter()
-        .find(|l| l.contains(part))
+        .position(|l| l.contains(part))
         .unwrap_or_else(|| panic!("no {part:?} in:\n{}", s.timeline.join("\n")))
 }
 
@@ -41,9 +46,9 @@ async fn a_pause_step_holds_until_on_call_promotes_and_without_it_stays_held() {
     let approval = std::fs::read_to_string("deploy/scenarios/approval.yaml").unwrap();
     let approved = run(&spec, &approval).await;
     assert_eq!(phase(&approved), Some(Phase::Succeeded));
-    let waiting = line(&approved, "waiting for approval");
-    let asked = line(&approved, "on-call requests promote for rollout");
-    assert!(waiting < asked, "{waiting}\n{asked}");
+    let waiting = at(&approved, "waiting for approval");
+    let asked = at(&approved, "on-call requests promote for rollout");
+    assert!(waiting < asked, "{}", approved.timeline.join("\n"));
 
     let unattended = run(&spec, "").await;
     assert_eq!(phase(&unattended), Some(Phase::Paused), "held for a human");
@@ -111,5 +116,49 @@ async fn analysis_that_never_settles_misses_the_deadline_and_rolls_back() {
             .contains("progress deadline missed"),
         "{:?}",
         status.history[0]
+    );
+}
+
+#[tokio::test]
+async fn undo_within_the_window_returns_the_champion_in_one_update_and_the_timeline_says_so() {
+    let mut spec = example("canary");
+    spec.rollout.rollback_window = Some(sagemaker_rollout::api::DurationString::new("2h"));
+    let s = run(&spec, "requests: [{at: 90m, request: undo}]").await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::RolledBack),
+        "{}",
+        s.timeline.join("\n")
+    );
+    let asked = at(&s, "on-call requests undo for rollout");
+    let undoing = at(&s, "restoring the previous champion's config");
+    assert!(asked < undoing, "{}", s.timeline.join("\n"));
+    let after: Vec<&String> = s
+        .timeline
+        .iter()
+        .skip_while(|l| !l.contains("on-call requests undo"))
+        .collect();
+    let calls = |op: &str| after.iter().filter(|l| l.contains(op)).count();
+    assert_eq!(
+        calls("sagemaker:UpdateEndpoint "),
+        1,
+        "{}",
+        s.timeline.join("\n")
+    );
+    assert_eq!(
+        calls("sagemaker:CreateModel") + calls("sagemaker:CreateEndpointConfig"),
+        0
+    );
+    assert_eq!(s.simulator.serving_models(&spec.endpoint_name).len(), 1);
+    let status = s.rest.status.unwrap();
+    assert!(
+        status.history[0].reason.contains("undone"),
+        "{:?}",
+        status.history[0]
+    );
+    assert_eq!(
+        status.champion.and_then(|c| c.weight),
+        Some(100),
+        "the champion serves"
     );
 }
