@@ -56,9 +56,8 @@ impl World {
                     .requests
                     .as_ref()
                     .zip(st.rollout_id.as_ref())
-                    .is_some_and(|(r, id)| r.asks(sagemaker_rollout::api::Gate::Promote, id))
-        }) && valid.analysis.rollback_on
-            == sagemaker_rollout::api::RollbackOn::Manual;
+                    .is_some_and(|(r, id)| r.asks(Gate::Promote, id))
+        }) && valid.analysis.rollback_on == RollbackOn::Manual;
         for action in &plan.actions {
             let new_share = match action {
                 Action::UpdateWeights { weights } => {
