@@ -19,7 +19,9 @@ fn stored(fake: &FakeApi, phase: &str, metadata: Value) -> Value {
     o["metadata"]["name"] = json!(NAME);
     o["metadata"]["namespace"] = json!(NS);
     json_patch::merge(&mut o["metadata"], &metadata);
-    o["status"] = json!({"phase": phase, "observedGeneration": 1, "rolloutId": ROLLOUT});
+    let in_flight = matches!(phase, "Deploying" | "Progressing" | "Paused");
+    o["status"] = json!({"phase": phase, "observedGeneration": 1, "rolloutId": ROLLOUT,
+        "rolloutInFlight": in_flight});
     fake.insert("modeldeployments", o)
 }
 

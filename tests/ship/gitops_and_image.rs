@@ -118,6 +118,7 @@ fn gate_change(action: &str) -> GateChange {
         "promote" => GateChange::PROMOTE,
         "abort" => GateChange::ABORT,
         "retry" => GateChange::RETRY,
+        "undo" => GateChange::UNDO,
         other => panic!("no gate command for the action {other}"),
     }
 }
@@ -163,10 +164,10 @@ fn action_names() -> BTreeSet<String> {
 #[test]
 fn argo_cd_actions_pass_their_resource_customizations_tests_and_do_what_the_cli_does() {
     let names = action_names();
-    let five: BTreeSet<String> = ["abort", "pause", "promote", "resume", "retry"]
+    let six: BTreeSet<String> = ["abort", "pause", "promote", "resume", "retry", "undo"]
         .map(String::from)
         .into();
-    assert_eq!(names, five, "one action per gate command");
+    assert_eq!(names, six, "one action per gate command");
     let tests = yaml_file(&format!("{ACTIONS}/action_test.yaml"));
 
     // discoveryTests: the actions offered, each enabled or not.
@@ -206,12 +207,15 @@ fn argo_cd_actions_pass_their_resource_customizations_tests_and_do_what_the_cli_
                 continue;
             };
             let acts = matches!(&cli, Ok(after) if *after != obj);
-            // Offered only where the CLI would change something; resume, promote and retry
-            // exactly there (pause and abort are kept to a rollout in flight).
+            // Offered only where the CLI would change something; resume, promote, abort,
+            // retry and undo exactly there (pause is kept to a rollout that moves).
             if !disabled {
                 assert!(acts, "{input}: {name} is offered, the CLI: {cli:?}");
             }
-            if matches!(name.as_str(), "resume" | "promote" | "retry") {
+            if matches!(
+                name.as_str(),
+                "resume" | "promote" | "abort" | "retry" | "undo"
+            ) {
                 assert_eq!(!disabled, acts, "{input}: {name}, the CLI: {cli:?}");
             }
         }
@@ -270,7 +274,9 @@ fn argo_cd_actions_pass_their_resource_customizations_tests_and_do_what_the_cli_
         }
     }
     assert_eq!(acted, names, "an action test for each action");
-    assert!(refused.contains("promote") && refused.contains("retry"));
+    for gate in ["promote", "abort", "retry", "undo"] {
+        assert!(refused.contains(gate), "a refusal test for {gate}");
+    }
 }
 
 #[test]
