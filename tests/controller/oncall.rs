@@ -348,20 +348,7 @@ async fn a_promote_left_behind_never_fast_forwards_the_next_candidate() {
         first["status"]["rolloutId"]
     );
 
-    let tags = [
-        ("candidate_run_id", "2026-11-27-def456"),
-        ("data_version", "dv-2"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    w.sim.add_package(
-        "churn-models",
-        tags,
-        "Approved",
-        sagemaker_rollout::sim::artifact("2026-11-27-def456", 0.93),
-    );
-    m["spec"]["candidate"]["matchTags"]["candidate_run_id"] = json!("2026-11-27-def456");
+    w.next_candidate(&mut m);
     w.apply(&m).await;
     w.until(
         "the second rollout at step 1",

@@ -65,7 +65,7 @@ impl AwsProvider for SimAws {
 
 pub(crate) struct World {
     pub(crate) fake: FakeApi,
-    pub(crate) sim: Simulator,
+    sim: Simulator,
     origin: tokio::time::Instant,
     /// Every client set the controller asked for.
     pub(crate) sessions: Arc<std::sync::Mutex<Vec<Settings>>>,
@@ -171,6 +171,21 @@ impl World {
 
     fn api(&self) -> Api<ModelDeployment> {
         Api::namespaced(self.fake.client(), NS)
+    }
+
+    /// Registers a second candidate (run `2026-11-27-def456`) and points `manifest` at it;
+    /// returns its package ARN.
+    pub(crate) fn next_candidate(&self, manifest: &mut Value) -> String {
+        let run = "2026-11-27-def456";
+        let tags = [("candidate_run_id", run), ("data_version", "dv-2")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let arn = self
+            .sim
+            .add_package("churn-models", tags, "Approved", artifact(run, 0.93));
+        manifest["spec"]["candidate"]["matchTags"]["candidate_run_id"] = json!(run);
+        arn
     }
 
     pub(crate) async fn apply(&self, manifest: &Value) {
@@ -324,20 +339,7 @@ async fn spec_change_starts_a_new_rollout() {
     w.until_phase("Succeeded").await;
     let first = w.object().unwrap()["status"]["candidate"]["modelPackageArn"].clone();
 
-    let tags = [
-        ("candidate_run_id", "2026-11-27-def456"),
-        ("data_version", "dv-2"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let second = w.sim.add_package(
-        "churn-models",
-        tags,
-        "Approved",
-        artifact("2026-11-27-def456", 0.93),
-    );
-    m["spec"]["candidate"]["matchTags"]["candidate_run_id"] = json!("2026-11-27-def456");
+    let second = w.next_candidate(&mut m);
     w.apply(&m).await;
     w.until("the second candidate", Duration::from_secs(6 * 3600), |w| {
         let o = w.object().unwrap();

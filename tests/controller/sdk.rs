@@ -14,6 +14,7 @@ use sagemaker_rollout::controller::metrics::Metrics;
 use sagemaker_rollout::controller::{AwsProvider, Config, Deps, run};
 use sagemaker_rollout::engine::drive::SystemClock;
 use serde_json::Value;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::account::{Account, report};
@@ -50,10 +51,9 @@ async fn until_phase(api: &Api<ModelDeployment>, generation: i64, phase: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
-    let acct = Account::new().await;
-    acct.package("run-1", 0.90).await;
+/// A controller (no leader election, polling every 200 ms) with the account's SDK clients on
+/// an in-memory API server; stop it with the token and await the task.
+fn start(acct: &Account, identity: &str) -> (FakeApi, CancellationToken, JoinHandle<()>) {
     let fake = FakeApi::new();
     let deps = Deps {
         aws: Arc::new(Emulated(clients_from(&acct.config))),
@@ -63,7 +63,7 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
     };
     let config = Config {
         listen_address: "127.0.0.1:0".parse().unwrap(),
-        identity: Some("sdk-test".into()),
+        identity: Some(identity.into()),
         leader_election: false,
         poll_interval: Duration::from_millis(200),
         tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
@@ -73,6 +73,14 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
     let stop = CancellationToken::new();
     let (client, s) = (fake.client(), stop.clone());
     let task = tokio::spawn(async move { run(client, config, deps, s).await.unwrap() });
+    (fake, stop, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
+    let acct = Account::new().await;
+    acct.package("run-1", 0.90).await;
+    let (fake, stop, task) = start(&acct, "sdk-test");
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
     let apply = |run: &str| {
         let text =
@@ -149,25 +157,7 @@ async fn undo_returns_the_kept_champion_with_one_update_endpoint() {
     const WINDOWED: &str = "{strategy: Canary, rollbackWindow: 1h, canary: {steps: [{weight: 10, bake: 2s}, {weight: 50, bake: 2s}]}}";
     let acct = Account::new().await;
     let champion = acct.package("run-1", 0.90).await;
-    let fake = FakeApi::new();
-    let deps = Deps {
-        aws: Arc::new(Emulated(clients_from(&acct.config))),
-        clock: Arc::new(SystemClock),
-        metrics: Arc::new(Metrics::new()),
-        ready: Readiness::default(),
-    };
-    let config = Config {
-        listen_address: "127.0.0.1:0".parse().unwrap(),
-        identity: Some("sdk-undo".into()),
-        leader_election: false,
-        poll_interval: Duration::from_millis(200),
-        tenancy: sagemaker_rollout::tenancy::Tenancy::Single,
-        cluster_id: Some("test-cluster".into()),
-        ..Config::defaults()
-    };
-    let stop = CancellationToken::new();
-    let (client, s) = (fake.client(), stop.clone());
-    let task = tokio::spawn(async move { run(client, config, deps, s).await.unwrap() });
+    let (fake, stop, task) = start(&acct, "sdk-undo");
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
     let apply = |run: &str| {
         let text = std::fs::read_to_string(acct.manifest("churn", "wire-undo", run, WINDOWED, ""))

@@ -615,12 +615,37 @@ fn chart_renders_one_deployment_per_shard_with_disjoint_selectors() {
     assert_eq!(of_kind(&d, "PodDisruptionBudget").len(), 3);
 }
 
+/// A ValidatingAdmissionPolicy's first match condition and its validations, as kube's CEL
+/// engine takes them.
+fn vap_expressions(
+    policy: &Value,
+) -> (
+    kube::core::cel::VapExpression,
+    Vec<kube::core::cel::VapExpression>,
+) {
+    let expression = |v: &Value| kube::core::cel::VapExpression {
+        expression: v["expression"].as_str().unwrap().to_owned(),
+        message: v["message"].as_str().map(str::to_owned),
+        message_expression: None,
+    };
+    let validations = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(expression)
+        .collect();
+    (
+        expression(&policy["spec"]["matchConditions"][0]),
+        validations,
+    )
+}
+
 /// The on-call policy (`oncall.groups`): its CEL, evaluated with kube's CEL engine as the API
 /// server would, lets the on-call groups change the rollout gates and nothing else, and does
 /// not apply to anyone else.
 #[test]
 fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
-    use kube::core::cel::{AdmissionRequest, VapEvaluator, VapExpression};
+    use kube::core::cel::{AdmissionRequest, VapEvaluator};
     let oncall = |d: &[Value]| -> Vec<Value> {
         of_kind(d, "ValidatingAdmissionPolicy")
             .into_iter()
@@ -640,18 +665,7 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
         .unwrap();
     assert_eq!(binding["spec"]["policyName"], policy["metadata"]["name"]);
     assert_eq!(binding["spec"]["validationActions"], json!(["Deny"]));
-    let expression = |v: &Value| VapExpression {
-        expression: v["expression"].as_str().unwrap().to_owned(),
-        message: v["message"].as_str().map(str::to_owned),
-        message_expression: None,
-    };
-    let validations: Vec<VapExpression> = policy["spec"]["validations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(expression)
-        .collect();
-    let matches = expression(&policy["spec"]["matchConditions"][0]);
+    let (matches, validations) = vap_expressions(&policy);
     let text = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
     let mut old: Value = serde_saphyr::from_str(&text).unwrap();
     old["metadata"]["finalizers"] = json!(["sagemaker.mlops.dev/aws-resources"]);
@@ -732,7 +746,7 @@ fn the_oncall_admission_policy_lets_on_call_change_only_the_gates() {
 /// controller trusts, not the phase — and does not limit the controller.
 #[test]
 fn the_status_admission_policy_lets_others_write_only_the_requests() {
-    use kube::core::cel::{AdmissionRequest, VapEvaluator, VapExpression};
+    use kube::core::cel::{AdmissionRequest, VapEvaluator};
     let rendered = docs(&template(&[]));
     let policy = of_kind(&rendered, "ValidatingAdmissionPolicy")
         .into_iter()
@@ -748,18 +762,7 @@ fn the_status_admission_policy_lets_others_write_only_the_requests() {
         of_kind(&off, "ValidatingAdmissionPolicy").is_empty(),
         "statusGuard=false installs none"
     );
-    let expression = |v: &Value| VapExpression {
-        expression: v["expression"].as_str().unwrap().to_owned(),
-        message: v["message"].as_str().map(str::to_owned),
-        message_expression: None,
-    };
-    let validations: Vec<VapExpression> = policy["spec"]["validations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(expression)
-        .collect();
-    let matches = expression(&policy["spec"]["matchConditions"][0]);
+    let (matches, validations) = vap_expressions(&policy);
     let text = std::fs::read_to_string("deploy/examples/canary.yaml").unwrap();
     let mut old: Value = serde_saphyr::from_str(&text).unwrap();
     old["status"] = json!({"phase": "Progressing", "rolloutId": "20261207-030512-3fa9c1",

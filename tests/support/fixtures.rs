@@ -76,6 +76,17 @@ pub fn valid(spec: &ModelDeploymentSpec) -> ValidSpec {
     validated(spec).unwrap_or_else(|e| panic!("test spec is invalid: {e}"))
 }
 
+/// `spec` selecting the candidate of run `run` (`candidate_run_id`).
+pub fn for_run(spec: &ModelDeploymentSpec, run: &str) -> ModelDeploymentSpec {
+    let mut s = spec.clone();
+    s.candidate.match_tags = Some(
+        [("candidate_run_id".to_owned(), run.to_owned())]
+            .into_iter()
+            .collect(),
+    );
+    s
+}
+
 /// The base spec with the given strategy.
 pub fn spec(strategy: Strategy) -> ModelDeploymentSpec {
     let mut s: ModelDeploymentSpec = serde_saphyr::from_str(BASE).expect("base spec parses");

@@ -81,12 +81,7 @@ impl World {
     /// An InService endpoint owned by OWNER serving CHAMPION_ARN alone (a finished rollout).
     pub fn with_champion(spec: &ModelDeploymentSpec) -> Self {
         let mut w = Self::empty();
-        let mut first = spec.clone();
-        first.candidate.match_tags = Some(
-            [("candidate_run_id".to_owned(), "run-1".to_owned())]
-                .into_iter()
-                .collect(),
-        );
+        let first = for_run(spec, "run-1");
         w.candidate = CandidateLookup::Found(candidate(CHAMPION_ARN, "run-1"));
         w.run(&first, 200);
         assert_eq!(

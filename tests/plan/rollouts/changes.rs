@@ -70,12 +70,7 @@ fn new_candidate_mid_rollout_supersedes_the_in_flight_one() {
     let s = spec(Strategy::Canary);
     let mut w = World::with_champion(&s);
     until_stage(&mut w, &s, Stage::Step, 1, 100);
-    let mut newer = s.clone();
-    newer.candidate.match_tags = Some(
-        [("candidate_run_id".to_owned(), "run-3".to_owned())]
-            .into_iter()
-            .collect(),
-    );
+    let newer = for_run(&s, "run-3");
     w.candidate = CandidateLookup::Found(candidate(NEWER_ARN, "run-3"));
     let plans = w.run(&newer, 300);
     let outcomes: Vec<String> = w

@@ -105,12 +105,7 @@ fn a_promote_for_an_earlier_rollout_does_not_touch_the_next_candidate() {
     w.request(Gate::Promote);
     w.run(&s, 50);
     assert_eq!(w.status.as_ref().unwrap().phase, Some(Phase::Succeeded));
-    let mut newer = s.clone();
-    newer.candidate.match_tags = Some(
-        [("candidate_run_id".to_owned(), "run-3".to_owned())]
-            .into_iter()
-            .collect(),
-    );
+    let newer = for_run(&s, "run-3");
     w.candidate = CandidateLookup::Found(candidate(NEWER_ARN, "run-3"));
     until_stage(&mut w, &newer, Stage::Step, 1, 100);
     let p = w.step(&newer);
