@@ -349,16 +349,22 @@ pub struct CanarySpec {
 }
 
 /// One canary step.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.bake) || (has(self.pause) && self.pause)").message("a canary step needs a bake, or pause: true")
+)]
 pub struct CanaryStep {
     /// Percent of production traffic on the candidate during this step.
     #[schemars(range(min = 1, max = 99))]
     pub weight: i32,
-    /// How long to hold this step with no alarm before moving on.
-    pub bake: DurationString,
-    /// After the bake, hold at this weight until on-call promotes (`sagemaker-rollout
-    /// promote`): a manual approval step. Alarms and analysis keep judging while it waits.
+    /// How long to hold this step with no alarm before moving on (required unless `pause`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake: Option<DurationString>,
+    /// After the bake (at once, without one), hold at this weight until on-call promotes
+    /// (`sagemaker-rollout promote`): a manual approval step. The alarms keep judging while
+    /// it waits.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pause: bool,
 }

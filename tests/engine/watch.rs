@@ -41,7 +41,7 @@ fn spec(shape: &Shape) -> ValidSpec {
             .iter()
             .map(|w| CanaryStep {
                 weight: *w,
-                bake: bake.clone(),
+                bake: Some(bake.clone()),
                 pause: false,
             })
             .collect(),

@@ -56,7 +56,8 @@ fn spec() -> impl Strategy<Value = ModelDeploymentSpec> {
                 .iter()
                 .map(|w| sagemaker_rollout::api::CanaryStep {
                     weight: *w,
-                    bake: DurationString::new(bake.clone()),
+                    // An approval step may go without a bake.
+                    bake: (!promote).then(|| DurationString::new(bake.clone())),
                     pause: promote,
                 })
                 .collect();

@@ -214,7 +214,7 @@ proptest! {
     #[test]
     fn validator_and_cel_agree_on_canary_weights(weights in prop::collection::vec(1i32..=99, 1..6)) {
         let canary = CanarySpec {
-            steps: weights.iter().map(|w| CanaryStep { weight: *w, bake: DurationString::new("1m"), pause: false }).collect(),
+            steps: weights.iter().map(|w| CanaryStep { weight: *w, bake: Some(DurationString::new("1m")), pause: false }).collect(),
         };
         let increasing = weights.windows(2).all(|p| p[0] < p[1]);
         let cel_ok = CanarySpec::validate_cel(&serde_json::to_value(&canary).unwrap(), None).is_ok();

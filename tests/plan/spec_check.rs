@@ -40,12 +40,19 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
         ),
         (
             "bake is not a duration",
-            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = DurationString::new("soon"),
+            |s| {
+                s.rollout.canary.as_mut().unwrap().steps[0].bake = Some(DurationString::new("soon"))
+            },
             "spec.rollout.canary.steps[0].bake: \"soon\" is not a duration (expected e.g. 90s, 10m, 1h30m, 500ms)",
         ),
         (
+            "a step without a bake that does not pause",
+            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = None,
+            "spec.rollout.canary.steps[0].bake: is required (or pause: true)",
+        ),
+        (
             "zero bake",
-            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = DurationString::new("0s"),
+            |s| s.rollout.canary.as_mut().unwrap().steps[0].bake = Some(DurationString::new("0s")),
             "spec.rollout.canary.steps[0].bake: \"0s\" must be longer than zero",
         ),
         (

@@ -175,7 +175,16 @@ pub(super) fn canary_steps(c: &mut Collector, canary: &CanarySpec) -> Vec<Step> 
             );
         }
         previous = Some(step.weight);
-        if let Some(bake) = c.duration(&format!("{path}.bake"), &step.bake, MAX_STAGE) {
+        let bake = match &step.bake {
+            Some(b) => c.duration(&format!("{path}.bake"), b, MAX_STAGE),
+            // An approval step may wait for promote at once.
+            None if step.pause => Some(Duration::ZERO),
+            None => {
+                c.err(format!("{path}.bake"), "is required (or pause: true)");
+                None
+            }
+        };
+        if let Some(bake) = bake {
             steps.push(Step {
                 weight: step.weight,
                 bake: signed(bake),

@@ -255,3 +255,29 @@ fn without_a_window_the_champion_goes_when_the_rollout_succeeds() {
     assert_eq!(w.models.len(), 1);
     assert_eq!(w.status.as_ref().unwrap().undo_until, None);
 }
+
+#[test]
+fn a_pause_step_without_a_bake_waits_for_promote_as_soon_as_its_weight_is_in_effect() {
+    let mut s = spec(Strategy::Canary);
+    let step = &mut s.rollout.canary.as_mut().unwrap().steps[0];
+    step.bake = None;
+    step.pause = true;
+    let mut w = World::with_champion(&s);
+    until_stage(&mut w, &s, Stage::Step, 1, 100);
+    let p = w.step(&s);
+    assert_eq!(
+        p.status.phase,
+        Some(Phase::Paused),
+        "{:?}",
+        p.status.conditions
+    );
+    w.now += mins(600);
+    assert_eq!(
+        w.step(&s).status.phase,
+        Some(Phase::Paused),
+        "no bake ends it"
+    );
+    w.request(Gate::Promote);
+    w.run(&s, 100);
+    assert_eq!(serving(&w), vec![candidate_variant()]);
+}
