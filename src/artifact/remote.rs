@@ -54,16 +54,20 @@ pub async fn validate_s3(
     limits: Limits,
     workers: usize,
 ) -> Result<Report, RemoteError> {
-    let len = store.size(uri).await?;
+    let head = store.head(uri).await?;
+    let (len, etag) = (head.size, head.etag.clone());
     if let Some(v) = super::validate::too_large(len, &limits) {
-        return Ok(Report::refused(v));
+        return Ok(Report {
+            etag,
+            ..Report::refused(v)
+        });
     }
     let handle = tokio::runtime::Handle::current();
     let uri = uri.clone();
     let until = tokio::time::Instant::now() + limits.max_duration;
     let max = limits.max_duration;
     let report = tokio::task::spawn_blocking(move || {
-        let reader = range_reader(store, uri, len, RangeTuning::default(), &handle);
+        let reader = range_reader(store, uri, head, RangeTuning::default(), &handle);
         let reader = Deadline {
             inner: reader,
             until,
@@ -81,7 +85,7 @@ pub async fn validate_s3(
     .await
     .map_err(|e| RemoteError::Task(e.to_string()))?;
     match report {
-        Ok(report) => Ok(report),
+        Ok(report) => Ok(Report { etag, ..report }),
         // Past the deadline: a verdict on the archive, not a read to try again.
         Err(ValidateError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             Ok(Report::refused(super::Violation {

@@ -26,6 +26,9 @@ pub struct Report {
     pub model_info: Option<Value>,
     pub metrics: Option<Value>,
     pub violations: Vec<Violation>,
+    /// The S3 ETag of the version read, every range pinned to it (an S3 artifact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl Report {
@@ -43,6 +46,7 @@ impl Report {
             model_info: None,
             metrics: None,
             violations: vec![violation],
+            etag: None,
         }
     }
 }

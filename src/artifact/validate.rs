@@ -167,6 +167,7 @@ pub fn validate(input: Input, limits: &Limits, workers: usize) -> Result<Report,
         model_info: walk.model_info,
         metrics: walk.metrics,
         violations,
+        etag: None,
     })
 }
 

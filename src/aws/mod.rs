@@ -188,6 +188,8 @@ pub fn class_of(
         (_, Some("ValidationException"), _) if BUSY_MESSAGES.iter().any(|p| lower.contains(p)) => {
             ErrorClass::Transient
         }
+        // The object changed under a pinned read (If-Match, S3-12): read it again.
+        (_, Some("PreconditionFailed"), _) | (_, _, Some(412)) => ErrorClass::Transient,
         (_, Some(c), _) if NOT_FOUND.contains(&c) => ErrorClass::NotFound,
         (_, _, Some(404)) => ErrorClass::NotFound,
         (_, Some("ValidationException" | "ObjectNotFoundException"), _)

@@ -19,13 +19,39 @@ use super::{AwsError, ErrorClass, classify};
 
 pub use crate::api::units::S3Uri;
 
+/// What HeadObject says of an object: its size, and the ETag that names this version of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
 /// The S3 operations the product uses.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     /// Object size in bytes.
     async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError>;
+    /// Size and ETag (a store that knows no ETags gives none: reads are then not pinned).
+    async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
+        Ok(ObjectHead {
+            size: self.size(uri).await?,
+            etag: None,
+        })
+    }
     /// Bytes `start..=end`.
     async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError>;
+    /// Bytes `start..=end` of the version named by `etag` (If-Match): an object replaced
+    /// since answers 412 PreconditionFailed (S3-12) instead of another version's bytes.
+    async fn get_range_of(
+        &self,
+        uri: &S3Uri,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, AwsError> {
+        let _ = etag;
+        self.get_range(uri, start, end).await
+    }
     /// The object's first `max` bytes, all of it when shorter, in one GET: what is read is
     /// one version of the object, never a size from one and bytes from another.
     async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError>;
@@ -115,6 +141,10 @@ impl SdkS3 {
 #[async_trait]
 impl ObjectStore for SdkS3 {
     async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError> {
+        Ok(self.head(uri).await?.size)
+    }
+
+    async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
         let out = self
             .client
             .head_object()
@@ -123,23 +153,38 @@ impl ObjectStore for SdkS3 {
             .send()
             .await
             .map_err(|e| classify("s3", "HeadObject", e))?;
-        u64::try_from(out.content_length().unwrap_or(0)).map_err(|_| {
+        let size = u64::try_from(out.content_length().unwrap_or(0)).map_err(|_| {
             AwsError::new(
                 ErrorClass::Terminal,
                 "s3",
                 "HeadObject",
                 "negative content length",
             )
+        })?;
+        Ok(ObjectHead {
+            size,
+            etag: out.e_tag().map(str::to_owned),
         })
     }
 
     async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+        self.get_range_of(uri, start, end, None).await
+    }
+
+    async fn get_range_of(
+        &self,
+        uri: &S3Uri,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, AwsError> {
         let out = self
             .client
             .get_object()
             .bucket(&uri.bucket)
             .key(&uri.key)
             .range(format!("bytes={start}-{end}"))
+            .set_if_match(etag.map(str::to_owned))
             .send()
             .await
             .map_err(|e| classify("s3", "GetObject", e))?;
@@ -327,25 +372,28 @@ impl Default for RangeTuning {
     }
 }
 
-/// A blocking reader over `uri` (of `len` bytes) fed by up to `concurrency` ranged GETs on
-/// `runtime`. Must be read from a thread that is not a runtime worker.
+/// A blocking reader over `uri` (its size and ETag in `head`) fed by up to `concurrency`
+/// ranged GETs on `runtime`, each pinned to that ETag. Must be read from a thread that is not
+/// a runtime worker.
 pub fn range_reader(
     store: Arc<dyn ObjectStore>,
     uri: S3Uri,
-    len: u64,
+    head: ObjectHead,
     tuning: RangeTuning,
     runtime: &tokio::runtime::Handle,
 ) -> impl Read + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, AwsError>>(tuning.concurrency.max(1));
-    let ranges: Vec<(u64, u64)> = (0..len.div_ceil(tuning.chunk.max(1)))
-        .map(|i| (i * tuning.chunk, ((i + 1) * tuning.chunk).min(len) - 1))
-        .collect();
+    let (len, chunk) = (head.size, tuning.chunk.max(1));
+    // Made as they are fetched: an object of any size costs no memory up front.
+    let ranges = (0..len.div_ceil(chunk)).map(move |i| (i * chunk, ((i + 1) * chunk).min(len) - 1));
+    let etag = head.etag;
     runtime.spawn(async move {
         let fetches = futures::stream::iter(ranges).map(|(start, end)| {
             let store = Arc::clone(&store);
             let uri = uri.clone();
+            let etag = etag.clone();
             async move {
-                (|| async { store.get_range(&uri, start, end).await })
+                (|| async { store.get_range_of(&uri, start, end, etag.as_deref()).await })
                     .retry(
                         ExponentialBuilder::default()
                             .with_min_delay(Duration::from_millis(100))

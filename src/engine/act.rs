@@ -57,6 +57,12 @@ impl Engine {
         let mut released = false;
         // What the endpoint carries, kept current across this plan's writes.
         let mut tags_now = target.tags.clone();
+        // Before anything of a plan that creates a model is done (its alarms, its tags).
+        for action in &plan.actions {
+            if let Action::CreateModel(m) = action {
+                self.pinned(&m.candidate_id, now).await?;
+            }
+        }
         for action in &plan.actions {
             if !self.may_act() {
                 return Err(EngineError::Gated);
@@ -212,6 +218,34 @@ impl Engine {
     /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
     /// alarms first (they watch variants about to go), then configs, then models. NotFound
     /// is success (a concurrent pass or a person got there first).
+    /// A model is created only from the version of its artifact that was validated: the
+    /// object is looked at again (HeadObject) and, replaced since, its verdict is dropped and
+    /// the pass ends — the next one validates what is there now (S3-12).
+    async fn pinned(&self, candidate: &str, now: Timestamp) -> Result<(), EngineError> {
+        let Some((url, etag)) = self.caches.artifacts.get(candidate).and_then(|f| f.pin) else {
+            return Ok(());
+        };
+        let Ok(uri) = crate::aws::s3::S3Uri::parse(&url) else {
+            return Ok(());
+        };
+        let head = self.clients.s3.head(&uri).await;
+        self.log(now, "s3", "HeadObject", url.clone(), head.is_ok());
+        let now_etag = head.map_err(EngineError::Aws)?.etag;
+        if now_etag.as_deref() == Some(etag.as_str()) {
+            return Ok(());
+        }
+        self.caches.artifacts.remove(candidate);
+        Err(EngineError::Aws(crate::aws::AwsError::new(
+            crate::aws::ErrorClass::Transient,
+            "s3",
+            "HeadObject",
+            format!(
+                "artifact {url} changed since it was validated (ETag {etag}, now {}): it is validated again before any model is created from it",
+                now_etag.as_deref().unwrap_or("none")
+            ),
+        )))
+    }
+
     async fn collect_garbage(
         &self,
         ep: &str,

@@ -182,6 +182,7 @@ impl Engine {
             model_info: Some(serde_json::Value::Object(info)),
             metrics: None,
             recheck_at: None,
+            pin: None,
         };
         self.caches.artifacts.put(arn, facts.clone());
         Ok(Some(facts))
@@ -247,12 +248,13 @@ impl Engine {
             }
         };
         let facts = match report {
-            Ok(report) => facts_of(report),
+            Ok(report) => facts_of(report, url),
             Err(reason) => ArtifactFacts {
                 check: ArtifactCheck::Invalid { reason },
                 model_info: None,
                 metrics: None,
                 recheck_at: (!remember).then(|| now + RECHECK_MISSING),
+                pin: None,
             },
         };
         self.caches.artifacts.put(arn, facts.clone());
@@ -261,7 +263,7 @@ impl Engine {
 }
 
 /// The verdict and metadata of a validation report.
-fn facts_of(report: Report) -> ArtifactFacts {
+fn facts_of(report: Report, url: &str) -> ArtifactFacts {
     let check = if report.valid {
         ArtifactCheck::Valid {
             sha256: report.sha256.clone().unwrap_or_default(),
@@ -281,5 +283,6 @@ fn facts_of(report: Report) -> ArtifactFacts {
         model_info: report.model_info,
         metrics: report.metrics,
         recheck_at: None,
+        pin: report.etag.map(|etag| (url.to_owned(), etag)),
     }
 }

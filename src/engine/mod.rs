@@ -44,6 +44,9 @@ pub struct ArtifactFacts {
     pub metrics: Option<serde_json::Value>,
     /// For a verdict that may change (the object was missing): when to look again.
     pub recheck_at: Option<Timestamp>,
+    /// The S3 artifact validated and the ETag of the version read: a model is created only
+    /// while the object is still that version (`Engine::pinned`).
+    pub pin: Option<(String, String)>,
 }
 
 /// One AWS call, for timelines and metrics.

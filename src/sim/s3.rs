@@ -1,5 +1,6 @@
 //! The simulator's S3: objects in memory, ranged reads with S3's InvalidRange, NotFound for
-//! a missing key; every call counts toward throttling like any other AWS call.
+//! a missing key, an ETag per content and If-Match's 412 (S3-12); every call counts toward
+//! throttling like any other AWS call.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -8,8 +9,49 @@ use super::Simulator;
 use super::tenancy::Write;
 use crate::aws::{AwsError, ErrorClass};
 
+/// An object's ETag: a digest of its bytes, quoted as S3 quotes it.
+fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
+}
+
 #[async_trait]
 impl crate::aws::s3::ObjectStore for Simulator {
+    async fn head(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+    ) -> Result<crate::aws::s3::ObjectHead, AwsError> {
+        let size = self.size(uri).await?;
+        let etag = self
+            .lock()
+            .objects
+            .get(&uri.to_string())
+            .map(|b| etag_of(b));
+        Ok(crate::aws::s3::ObjectHead { size, etag })
+    }
+    async fn get_range_of(
+        &self,
+        uri: &crate::aws::s3::S3Uri,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, AwsError> {
+        let obj = self.object(uri)?;
+        if let Some(want) = etag
+            && etag_of(&obj) != want
+        {
+            let mut e = AwsError::new(
+                ErrorClass::Transient,
+                "s3",
+                "GetObject",
+                "At least one of the pre-conditions you specified did not hold",
+            );
+            e.code = Some("PreconditionFailed".into());
+            e.status = Some(412);
+            return Err(e);
+        }
+        self.get_range(uri, start, end).await
+    }
     async fn size(&self, uri: &crate::aws::s3::S3Uri) -> Result<u64, AwsError> {
         let st = self.enter("s3", "HeadObject", false)?;
         self.tenant_allows("s3", "GetObject", &uri.to_string(), Write::Object(&uri.key))?;

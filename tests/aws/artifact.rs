@@ -84,6 +84,26 @@ async fn s3_adapter_reads_ranges_sizes_and_uploads_in_parts() {
     let empty = S3Uri::parse("s3://models/a/empty.json").unwrap();
     s3.put(&empty, Bytes::new()).await.unwrap();
     assert!(s3.get_prefix(&empty, 1 << 20).await.unwrap().is_empty());
+    // A read pinned to a version (If-Match on HeadObject's ETag) of an object replaced since
+    // is refused with 412, a Transient error: the version read is never mixed (S3-12).
+    let head = s3.head(&small).await.unwrap();
+    let etag = head.etag.clone().expect("an ETag");
+    assert_eq!(
+        &s3.get_range_of(&small, 2, 5, Some(&etag)).await.unwrap()[..],
+        b"2345"
+    );
+    s3.put(&small, Bytes::from_static(b"9876543210"))
+        .await
+        .unwrap();
+    let changed = s3
+        .get_range_of(&small, 2, 5, Some(&etag))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (changed.status, changed.class),
+        (Some(412), ErrorClass::Transient),
+        "{changed}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let big: Vec<u8> = (0..40u32 << 20).map(|i| (i % 253) as u8).collect();
@@ -117,7 +137,9 @@ async fn validate_streams_an_s3_artifact_through_concurrent_ranges() {
     let store: Arc<dyn ObjectStore> = Arc::new(SdkS3::new(&config));
     let uri = S3Uri::parse("s3://artifacts/run-42/model.tar.gz").unwrap();
     store.upload_file(&uri, &local).await.unwrap();
-    let len = store.size(&uri).await.unwrap();
+    let head = store.head(&uri).await.unwrap();
+    assert!(head.etag.is_some(), "the emulator names the version");
+    let len = head.size;
     let handle = tokio::runtime::Handle::current();
     let tuning = RangeTuning {
         chunk: 256 << 10,
@@ -125,7 +147,7 @@ async fn validate_streams_an_s3_artifact_through_concurrent_ranges() {
         attempts: 3,
     };
     let report = tokio::task::spawn_blocking(move || {
-        let reader = range_reader(store, uri, len, tuning, &handle);
+        let reader = range_reader(store, uri, head, tuning, &handle);
         validate(
             Input {
                 reader: Box::new(reader),
@@ -197,7 +219,10 @@ async fn a_failed_range_is_retried_and_the_bytes_arrive_in_order() {
         let mut reader = range_reader(
             store,
             S3Uri::parse("s3://b/k").unwrap(),
-            data.len() as u64,
+            sagemaker_rollout::aws::s3::ObjectHead {
+                size: data.len() as u64,
+                etag: None,
+            },
             tuning,
             &handle,
         );

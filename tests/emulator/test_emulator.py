@@ -761,6 +761,13 @@ class MotoServices(Base):
         s3.complete_multipart_upload(Bucket="artifacts", Key="big", UploadId=up["UploadId"],
                                      MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]})
         self.assertAws("NoSuchKey", s3.get_object, Bucket="artifacts", Key="none")
+        # A ranged GET pinned to a version (If-Match) of an object replaced since: 412 (S3-12).
+        etag = s3.head_object(Bucket="artifacts", Key="models/m.tar.gz")["ETag"]
+        self.assertEqual(b"23", s3.get_object(Bucket="artifacts", Key="models/m.tar.gz", Range="bytes=1-2",
+                                              IfMatch=etag)["Body"].read())
+        s3.put_object(Bucket="artifacts", Key="models/m.tar.gz", Body=b"54321")
+        self.assertAws("PreconditionFailed", s3.get_object, Bucket="artifacts", Key="models/m.tar.gz",
+                       Range="bytes=1-2", IfMatch=etag)
         buckets = ctl("state")["s3"]["buckets"]
         self.assertEqual({"models/m.tar.gz": 5, "big": 10}, buckets[0]["keys"])
         sns = client("sns")
