@@ -13,6 +13,7 @@ pub mod notify;
 pub mod registry;
 pub mod runtime;
 pub mod s3;
+mod s3_region;
 pub mod scaling;
 pub mod sdk;
 mod sdk_configs;

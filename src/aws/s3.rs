@@ -121,6 +121,23 @@ pub fn part_size(len: u64) -> Option<u64> {
 #[derive(Clone, Debug)]
 pub struct SdkS3 {
     client: aws_sdk_s3::Client,
+    /// Buckets S3 redirected to another region (S3-13).
+    regions: Arc<super::s3_region::Regions>,
+}
+
+/// Sends `$send(client)` with the bucket's client, once more to the bucket's region if S3
+/// redirects it there (S3-13).
+macro_rules! regional {
+    ($self:ident, $bucket:expr, $send:expr) => {{
+        let send = $send;
+        match send($self.regions.client(&$self.client, $bucket)).await {
+            Err(e) => match $self.regions.follow(&$self.client, $bucket, &e) {
+                Some(client) => send(client).await,
+                None => Err(e),
+            },
+            ok => ok,
+        }
+    }};
 }
 
 impl SdkS3 {
@@ -134,6 +151,7 @@ impl SdkS3 {
             .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(conf),
+            regions: Arc::default(),
         }
     }
 }
@@ -145,14 +163,10 @@ impl ObjectStore for SdkS3 {
     }
 
     async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(&uri.bucket)
-            .key(&uri.key)
-            .send()
-            .await
-            .map_err(|e| classify("s3", "HeadObject", e))?;
+        let out = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
+            c.head_object().bucket(&uri.bucket).key(&uri.key).send()
+        })
+        .map_err(|e| classify("s3", "HeadObject", e))?;
         let size = u64::try_from(out.content_length().unwrap_or(0)).map_err(|_| {
             AwsError::new(
                 ErrorClass::Terminal,
@@ -178,16 +192,15 @@ impl ObjectStore for SdkS3 {
         end: u64,
         etag: Option<&str>,
     ) -> Result<Bytes, AwsError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&uri.bucket)
-            .key(&uri.key)
-            .range(format!("bytes={start}-{end}"))
-            .set_if_match(etag.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| classify("s3", "GetObject", e))?;
+        let out = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
+            c.get_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .range(format!("bytes={start}-{end}"))
+                .set_if_match(etag.map(str::to_owned))
+                .send()
+        })
+        .map_err(|e| classify("s3", "GetObject", e))?;
         let body = body_of(out).await?;
         let want = end - start + 1;
         if body.len() as u64 != want {
@@ -207,14 +220,13 @@ impl ObjectStore for SdkS3 {
     async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
         // A range past the end is clamped to the object; one on an empty object is
         // unsatisfiable (416 InvalidRange), which here means no bytes (S3-3).
-        let sent = self
-            .client
-            .get_object()
-            .bucket(&uri.bucket)
-            .key(&uri.key)
-            .range(format!("bytes=0-{}", max.max(1) - 1))
-            .send()
-            .await;
+        let sent = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
+            c.get_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .range(format!("bytes=0-{}", max.max(1) - 1))
+                .send()
+        });
         let out = match sent {
             Ok(out) => out,
             Err(e) => {
@@ -230,14 +242,14 @@ impl ObjectStore for SdkS3 {
     }
 
     async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
-        self.client
-            .put_object()
-            .bucket(&uri.bucket)
-            .key(&uri.key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| classify("s3", "PutObject", e))?;
+        regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
+            c.put_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .body(ByteStream::from(body.clone()))
+                .send()
+        })
+        .map_err(|e| classify("s3", "PutObject", e))?;
         Ok(())
     }
 
@@ -272,14 +284,15 @@ impl ObjectStore for SdkS3 {
                 ),
             )
         })?;
-        let upload = self
-            .client
-            .create_multipart_upload()
-            .bucket(&uri.bucket)
-            .key(&uri.key)
-            .send()
-            .await
-            .map_err(|e| classify("s3", "CreateMultipartUpload", e))?;
+        let upload = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
+            c.create_multipart_upload()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .send()
+        })
+        .map_err(|e| classify("s3", "CreateMultipartUpload", e))?;
+        // The bucket's client, in its region once S3 has said which.
+        let client = self.regions.client(&self.client, &uri.bucket);
         let id = upload.upload_id().unwrap_or_default().to_owned();
         let result = async {
             let mut parts = Vec::new();
@@ -292,8 +305,7 @@ impl ObjectStore for SdkS3 {
                     .await
                     .map_err(io_err("UploadPart"))?;
                 buf.truncate(n);
-                let out = self
-                    .client
+                let out = client
                     .upload_part()
                     .bucket(&uri.bucket)
                     .key(&uri.key)
@@ -310,7 +322,7 @@ impl ObjectStore for SdkS3 {
                         .build(),
                 );
             }
-            self.client
+            client
                 .complete_multipart_upload()
                 .bucket(&uri.bucket)
                 .key(&uri.key)
@@ -328,8 +340,7 @@ impl ObjectStore for SdkS3 {
         .await;
         if result.is_err() {
             // Leave no billable fragments behind; the original error is what matters.
-            let _ = self
-                .client
+            let _ = client
                 .abort_multipart_upload()
                 .bucket(&uri.bucket)
                 .key(&uri.key)

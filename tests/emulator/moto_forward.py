@@ -52,6 +52,32 @@ def forward(service, environ, body):
     return int(captured["status"].split()[0]), captured["headers"], data
 
 
+def bucket_region(name):
+    """The region moto created bucket `name` in, or None when there is no such bucket."""
+    if "s3" not in _apps:
+        return None
+    from moto.s3.models import s3_backends
+    bucket = s3_backends.get(ACCOUNT, {}).get("aws") and s3_backends[ACCOUNT]["aws"].buckets.get(name)
+    return bucket.region_name if bucket else None
+
+
+def redirect_other_region(call, path):
+    """Rule: a request about an object of a bucket in another region than the request's (its SigV4
+    scope) is answered 301 PermanentRedirect with the bucket's region in x-amz-bucket-region, and
+    no body for a HEAD; the SDK does not follow it."""
+    if call.operation in (None, "CreateBucket", "ListBuckets"):
+        return None
+    bucket = path.lstrip("/").split("/", 1)[0]
+    region = bucket_region(bucket) if bucket else None
+    if region is None or region == call.region:
+        return None
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PermanentRedirect</Code><Message>The bucket you '
+            f'are attempting to access must be addressed using the specified endpoint. Please send all future '
+            f'requests to this endpoint.</Message><Bucket>{bucket}</Bucket><Endpoint>{bucket}.s3.{region}.amazonaws.com'
+            f'</Endpoint></Error>').encode()
+    return 301, {"x-amz-bucket-region": region, "Content-Type": "application/xml"}, body
+
+
 def reset():
     if not _apps:
         return

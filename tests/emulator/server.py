@@ -109,6 +109,12 @@ def process(call, req, body):
             if assume_role:
                 sts_sessions.check_assume_role(params)
             tenancy.authorize(WORLD, call, params)
+            moved = call.service == "s3" and moto_forward.redirect_other_region(call, req.path)
+            if moved:
+                status, headers, data = moved
+                if req.method == "HEAD":
+                    data = b""
+                return status, headers, data, "PermanentRedirect"
             if call.service in moto_forward.MOTO_SERVICES:
                 status, headers, data = _moto(call, req, body, params)
                 if assume_role and status == 200:

@@ -750,6 +750,18 @@ class FaultsAndLogs(Base):
 
 
 class MotoServices(Base):
+    def test_a_bucket_in_another_region_answers_301_with_its_region(self):
+        kw = dict(endpoint_url=URL, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+                  config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        eu = boto3.session.Session().client("s3", region_name="eu-west-1", **kw)
+        eu.create_bucket(Bucket="eu-results", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        eu.put_object(Bucket="eu-results", Key="r.json", Body=b"{}")
+        # boto3 follows the redirect by itself (the Rust SDK does not): the first answer is 301.
+        us = client("s3")
+        self.assertEqual(b"{}", us.get_object(Bucket="eu-results", Key="r.json")["Body"].read())
+        codes = [(r["operation"], r["status"], r["error_code"]) for r in ctl("requests") if r["service"] == "s3"]
+        self.assertIn(("GetObject", 301, "PermanentRedirect"), codes)
+
     def test_s3_sns_sts(self):
         s3 = client("s3")
         s3.create_bucket(Bucket="artifacts")
