@@ -129,6 +129,12 @@ pub(crate) struct Target<'a> {
 /// Most inflate workers one artifact validation uses.
 pub const MAX_VALIDATION_WORKERS: usize = 4;
 
+/// Inflate workers of a validation on a node with `cores`: each holds a member of up to
+/// 4 MiB, so the count is capped and validation memory does not grow with the node.
+pub fn validation_workers(cores: usize) -> usize {
+    cores.clamp(1, MAX_VALIDATION_WORKERS)
+}
+
 /// How many times one pass plans again on its own reads ([`Engine::reconcile`]).
 const CHAINED_PLANS: usize = 3;
 
@@ -171,12 +177,11 @@ impl Engine {
             clients,
             owner: owner.into(),
             driver: plan::claim::Driver::cli(),
-            // Each inflate worker holds a member of up to 4 MiB: capped, so validation memory
-            // does not grow with the node's CPU count.
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .min(MAX_VALIDATION_WORKERS),
+            workers: validation_workers(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            ),
             caches: cache::Caches::default(),
             calls: Mutex::new(Vec::new()),
             gate: None,

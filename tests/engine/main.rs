@@ -35,3 +35,18 @@ async fn drive_counting_retries(sim: &Simulator, valid: &ValidSpec, owner: &str)
     .unwrap();
     (rest, retries)
 }
+
+/// A validation's inflate workers (each holding a member of up to 4 MiB) do not grow with the
+/// node: 64 cores get 4, one core gets one.
+#[test]
+fn validation_workers_are_capped_whatever_the_node() {
+    use sagemaker_rollout::engine::{MAX_VALIDATION_WORKERS, validation_workers};
+    assert_eq!(validation_workers(64), MAX_VALIDATION_WORKERS);
+    assert_eq!(validation_workers(4), 4);
+    assert_eq!(validation_workers(1), 1);
+    assert_eq!(
+        validation_workers(0),
+        1,
+        "a node that says nothing still validates"
+    );
+}
