@@ -163,8 +163,12 @@ impl ObjectStore for SdkS3 {
     }
 
     async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
-        let out = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
-            c.head_object().bucket(&uri.bucket).key(&uri.key).send()
+        let out = regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .head_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .send()
         })
         .map_err(|e| classify("s3", "HeadObject", e))?;
         let size = u64::try_from(out.content_length().unwrap_or(0)).map_err(|_| {
@@ -192,8 +196,9 @@ impl ObjectStore for SdkS3 {
         end: u64,
         etag: Option<&str>,
     ) -> Result<Bytes, AwsError> {
-        let out = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
-            c.get_object()
+        let out = regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .get_object()
                 .bucket(&uri.bucket)
                 .key(&uri.key)
                 .range(format!("bytes={start}-{end}"))
@@ -220,8 +225,9 @@ impl ObjectStore for SdkS3 {
     async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
         // A range past the end is clamped to the object; one on an empty object is
         // unsatisfiable (416 InvalidRange), which here means no bytes (S3-3).
-        let sent = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
-            c.get_object()
+        let sent = regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .get_object()
                 .bucket(&uri.bucket)
                 .key(&uri.key)
                 .range(format!("bytes=0-{}", max.max(1) - 1))
@@ -242,8 +248,9 @@ impl ObjectStore for SdkS3 {
     }
 
     async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
-        regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
-            c.put_object()
+        regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .put_object()
                 .bucket(&uri.bucket)
                 .key(&uri.key)
                 .body(ByteStream::from(body.clone()))
@@ -284,8 +291,9 @@ impl ObjectStore for SdkS3 {
                 ),
             )
         })?;
-        let upload = regional!(self, &uri.bucket, |c: aws_sdk_s3::Client| {
-            c.create_multipart_upload()
+        let upload = regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .create_multipart_upload()
                 .bucket(&uri.bucket)
                 .key(&uri.key)
                 .send()

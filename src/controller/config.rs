@@ -65,6 +65,11 @@ pub struct Config {
     /// Requests the bucket lets through at once before the rate applies.
     #[arg(long, env = "AWS_REQUEST_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub aws_request_burst: u32,
+    /// A file on a volume that outlives the container (the chart's emptyDir) where artifact
+    /// validations are recorded while they run: one that stopped the controller 3 times (out
+    /// of memory) is refused after the restart instead of validated again.
+    #[arg(long, env = "VALIDATION_JOURNAL", value_name = "FILE")]
+    pub validation_journal: Option<std::path::PathBuf>,
 }
 
 /// The label that assigns a ModelDeployment to a shard.
@@ -130,6 +135,7 @@ impl Config {
             shard: None,
             aws_requests_per_second: 10,
             aws_request_burst: 20,
+            validation_journal: None,
         }
     }
 

@@ -38,6 +38,7 @@ pub use reconcile::{
 
 use crate::aws::{Clients, ErrorClass, NoRegion, Settings};
 use crate::engine::drive::Clock;
+use crate::engine::journal::Journal;
 use crate::engine::{Engine, EngineError};
 use http::Readiness;
 use lease::{Elector, Leadership};
@@ -195,10 +196,9 @@ pub struct Context {
     pub policies: Option<tenancy::Policies>,
     /// This cluster's id (`--cluster-id`, else kube-system's UID).
     pub cluster: String,
+    /// Validations started and not finished (`--validation-journal`).
+    journal: Arc<Journal>,
 }
-
-/// Artifacts validated at once (each up to `MAX_VALIDATION_WORKERS` cores, out of its slot).
-const VALIDATIONS: usize = 2;
 
 impl Context {
     pub fn new(client: Client, config: Config, deps: Deps, leadership: Leadership) -> Self {
@@ -209,10 +209,7 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
-            pools: crate::engine::slot::Pools {
-                passes: Arc::new(tokio::sync::Semaphore::new(usize::from(config.concurrency))),
-                validations: Arc::new(tokio::sync::Semaphore::new(VALIDATIONS)),
-            },
+            pools: crate::engine::slot::Pools::new(usize::from(config.concurrency)),
             client,
             deps,
             leadership,
@@ -223,6 +220,7 @@ impl Context {
             watch: watch::AlarmWatch::default(),
             limiter: crate::aws::limit::Limiter::new(config_rate),
             policies: None,
+            journal: Arc::new(Journal::new(config.validation_journal.clone())),
             cluster: config
                 .cluster_id
                 .clone()
@@ -265,6 +263,7 @@ impl Context {
                     uid.as_deref(),
                 ))
                 .with_gate(Arc::new(move || leadership.valid_for()))
+                .with_journal(self.journal.clone())
                 .with_bucket(self.limiter.bucket(&settings, region))
                 .with_quotas(self.limiter.quotas(&settings, region)),
         );

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::journal::MAX_INTERRUPTED;
 use super::resolve::Resolved;
 use super::{ArtifactFacts, Engine, EngineError};
 use crate::api::{S3Uri, ValidSpec, is_package_id};
@@ -206,6 +207,9 @@ impl Engine {
             Ok(uri) if uri.key.is_empty() || uri.key.ends_with('/') => Err(format!(
                 "ModelDataUrl {url} names a bucket or prefix, not a model.tar.gz object"
             )),
+            Ok(_) if self.journal.begin(url) >= MAX_INTERRUPTED => Err(format!(
+                "validating {url} was interrupted {MAX_INTERRUPTED} times: the controller stopped while reading it, most likely out of memory; it is refused so that it cannot stop the controller again (raise the controller's memory limit: a new pod validates it again)"
+            )),
             Ok(uri) => {
                 let store = Arc::clone(&self.clients.s3);
                 // Out of the pass's slot: a long validation never holds one (engine::slot).
@@ -216,6 +220,7 @@ impl Engine {
                     self.workers,
                 ))
                 .await;
+                self.journal.end(url);
                 self.log(
                     now,
                     "s3",

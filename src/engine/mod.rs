@@ -16,6 +16,7 @@ pub mod backoff;
 mod cache;
 mod candidate;
 pub mod drive;
+pub mod journal;
 mod notify;
 mod observe;
 pub mod picture;
@@ -111,6 +112,8 @@ pub struct Engine {
     bucket: Option<std::sync::Arc<crate::aws::limit::Bucket>>,
     /// That account and region's per-operation quotas.
     quotas: Option<std::sync::Arc<crate::aws::limit::Quotas>>,
+    /// Validations started and not finished, across restarts ([`journal`]).
+    journal: std::sync::Arc<journal::Journal>,
 }
 
 /// Asked before every action and before every mutating request leaves: may this process
@@ -187,7 +190,15 @@ impl Engine {
             gate: None,
             bucket: None,
             quotas: None,
+            journal: std::sync::Arc::default(),
         }
+    }
+
+    /// Keeps the validations started in `journal`, so that one that stopped this process
+    /// too often is refused after a restart.
+    pub fn with_journal(mut self, journal: std::sync::Arc<journal::Journal>) -> Self {
+        self.journal = journal;
+        self
     }
 
     /// Drives as `driver` (a controller's cluster and the resource's UID).

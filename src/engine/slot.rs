@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Artifacts validated at once (each up to `MAX_VALIDATION_WORKERS` cores, out of its slot).
+pub const VALIDATIONS: usize = 2;
+
 /// The pools a pass's slot comes from.
 #[derive(Clone, Debug)]
 pub struct Pools {
@@ -23,6 +26,16 @@ pub struct Pools {
     pub passes: Arc<Semaphore>,
     /// Slots of validations: how many archives are validated at once.
     pub validations: Arc<Semaphore>,
+}
+
+impl Pools {
+    /// `passes` passes at once, and [`VALIDATIONS`] validations.
+    pub fn new(passes: usize) -> Self {
+        Self {
+            passes: Arc::new(Semaphore::new(passes)),
+            validations: Arc::new(Semaphore::new(VALIDATIONS)),
+        }
+    }
 }
 
 struct Slot {

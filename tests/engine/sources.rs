@@ -294,6 +294,52 @@ async fn an_artifact_uploaded_after_it_was_refused_is_deployed_on_a_later_pass()
     assert_eq!(st.candidate.unwrap().artifact_uri.as_deref(), Some(MODEL));
 }
 
+/// A validation that stopped the controller three times (its journal entry was never ended:
+/// out of memory on the archive, say) is refused after the restart, not run a fourth time; two
+/// are forgiven, and a finished validation clears the entry.
+#[tokio::test]
+async fn an_archive_that_stopped_the_controller_three_times_is_refused_after_the_restart() {
+    use sagemaker_rollout::engine::journal::Journal;
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    for (interrupted, refused) in [(3, true), (2, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("validations.json");
+        std::fs::write(&path, format!(r#"{{"{MODEL}": {interrupted}}}"#)).unwrap();
+        let sim = Simulator::new(start_time(), &Scenario::default());
+        sim.put_object(RESULTS, results("run-7", MODEL));
+        sim.put_object(MODEL, artifact("run-7", 0.92));
+        let engine = Engine::new(sim.clients(), OWNER)
+            .with_journal(std::sync::Arc::new(Journal::new(Some(path.clone()))));
+        let rest = drive(
+            &engine,
+            Goal::Apply(&valid),
+            &sim.clock,
+            DriveOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        let st = rest.status.unwrap();
+        let ready = &st.conditions[0];
+        if refused {
+            assert_eq!(
+                (st.phase, ready.reason.as_str()),
+                (Some(Phase::Failed), "ArtifactInvalid")
+            );
+            assert!(
+                ready.message.contains("interrupted 3 times"),
+                "{}",
+                ready.message
+            );
+            assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "nothing deployed");
+        } else {
+            assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
+            let left = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(left, "{}", "the finished validation is forgotten");
+        }
+    }
+}
+
 /// The simulator's S3, with the artifact overwritten (an archive that fails the contract put
 /// in its place) once it has been read whole: between its validation and CreateModel.
 struct Overwritten {

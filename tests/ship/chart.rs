@@ -203,7 +203,20 @@ fn restricted(pod: &Value) {
         }
     }
     assert!(spec["hostNetwork"].is_null() && spec["hostPID"].is_null());
-    assert!(spec["volumes"].is_null(), "no hostPath or other volumes");
+    // One volume: a small emptyDir for the validation journal (it outlives a container
+    // restart, not the pod), no hostPath or anything else.
+    assert_eq!(
+        spec["volumes"],
+        json!([{"name": "run", "emptyDir": {"sizeLimit": "1Mi"}}])
+    );
+    let journal = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "VALIDATION_JOURNAL")
+        .expect("the validation journal is set");
+    let mount = c["volumeMounts"][0]["mountPath"].as_str().unwrap();
+    assert!(journal["value"].as_str().unwrap().starts_with(mount));
 }
 
 fn env(pod: &Value) -> BTreeMap<String, Value> {
@@ -1049,19 +1062,24 @@ fn extra_args_env_and_volumes_reach_the_controller_and_the_ca_bundle_example_ren
             "the chart's own stay"
         );
         let bundle = e["SSL_CERT_FILE"]["value"].as_str().unwrap();
-        let mount = &c["volumeMounts"][0];
+        // After the chart's own (the validation journal's).
+        let mount = &c["volumeMounts"][1];
         assert!(
             bundle.starts_with(mount["mountPath"].as_str().unwrap()),
             "{bundle} is in the mounted directory"
         );
         assert_eq!(mount["readOnly"], true);
-        assert_eq!(spec["volumes"][0]["name"], mount["name"]);
-        assert!(spec["volumes"][0]["configMap"]["name"].is_string());
+        assert_eq!(spec["volumes"][1]["name"], mount["name"]);
+        assert!(spec["volumes"][1]["configMap"]["name"].is_string());
     }
     let plain = docs(&template(&[]));
     let c = &of_kind(&plain, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["args"], json!(["controller"]));
-    assert!(c["volumeMounts"].is_null());
+    assert_eq!(
+        c["volumeMounts"].as_array().unwrap().len(),
+        1,
+        "the journal's only"
+    );
 }
 
 /// `topologySpreadConstraints`: one without a `labelSelector` spreads its own Deployment's
