@@ -1,10 +1,10 @@
 //! AWS adapters: one module per service, each a narrow async trait speaking domain types,
 //! with the official `aws-sdk-*` client as the production implementation.
 //!
-//! This module owns what they share: the SDK configuration (default credential chain,
-//! region from the spec or the environment, optional assumed role, `AWS_ENDPOINT_URL`
-//! honoured by aws-config, standard retry mode, explicit timeouts; [`limit`] for the request rate) and the error type every
-//! adapter returns, already classified so callers know whether to back off or stall.
+//! This module owns what they share: the SDK configuration (default credential chain, region
+//! from the spec or the environment, optional assumed role, `AWS_ENDPOINT_URL`, standard retry
+//! mode, explicit timeouts; [`limit`] for the request rate) and the error type every adapter
+//! returns, classified so callers know whether to back off or stall.
 
 pub mod alarms;
 pub mod endpoints;
@@ -13,7 +13,6 @@ pub mod notify;
 pub mod registry;
 pub mod runtime;
 pub mod s3;
-mod s3_region;
 pub mod scaling;
 pub mod sdk;
 mod sdk_configs;
@@ -189,8 +188,7 @@ pub fn class_of(
         (_, Some("ValidationException"), _) if BUSY_MESSAGES.iter().any(|p| lower.contains(p)) => {
             ErrorClass::Transient
         }
-        // The object changed under a pinned read (If-Match, S3-12): read it again.
-        (_, Some("PreconditionFailed"), _) | (_, _, Some(412)) => ErrorClass::Transient,
+        (_, Some("PreconditionFailed"), _) | (_, _, Some(412)) => ErrorClass::Transient, // S3-12
         (_, Some(c), _) if NOT_FOUND.contains(&c) => ErrorClass::NotFound,
         (_, _, Some(404)) => ErrorClass::NotFound,
         (_, Some("ValidationException" | "ObjectNotFoundException"), _)

@@ -15,6 +15,8 @@ use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use futures::StreamExt;
 
+mod region;
+
 use super::{AwsError, ErrorClass, classify};
 
 pub use crate::api::units::S3Uri;
@@ -122,7 +124,7 @@ pub fn part_size(len: u64) -> Option<u64> {
 pub struct SdkS3 {
     client: aws_sdk_s3::Client,
     /// Buckets S3 redirected to another region (S3-13).
-    regions: Arc<super::s3_region::Regions>,
+    regions: Arc<region::Regions>,
 }
 
 /// Sends `$send(client)` with the bucket's client, once more to the bucket's region if S3
