@@ -135,24 +135,3 @@ pub(crate) fn list(
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plain(s: &str) -> String {
-        anstream::adapter::strip_str(s).to_string()
-    }
-
-    #[test]
-    fn painting_adds_only_escape_codes_and_the_phase_symbol() {
-        let text = "ml-prod/churn  RolledBack  (Canary)\nalarms      ALARM             churn-kpi\ncompare     Fail    ModelLatency Average: worse\nconditions  Ready=False (RolledBack)  Stalled=True (RolledBack)\n  09:00:01  Warning RolledBack           alarm\n";
-        let painted = screen(text, true);
-        assert!(painted.contains("\u{1b}["), "{painted}");
-        assert_eq!(
-            plain(&painted),
-            text.replacen("RolledBack", "✗ RolledBack", 1)
-        );
-        assert_eq!(screen(text, false), text, "plain when off");
-    }
-}

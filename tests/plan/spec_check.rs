@@ -673,3 +673,70 @@ fn the_binary_runs_with_the_allocators_low_memory_settings() {
         "an explicit setting is kept"
     );
 }
+
+/// The help a person reads: commands in four groups, each listed once with a one-line
+/// summary; every command's own help has its long description, examples and a line of help
+/// under every flag.
+#[test]
+fn help_groups_every_command_and_each_has_a_summary_examples_and_help_on_every_flag() {
+    let bin = env!("CARGO_BIN_EXE_sagemaker-rollout");
+    let help = |args: &[&str]| {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    for group in ["Rollout", "On call", "Artifact", "Cluster"] {
+        assert!(top.contains(&format!("\n{group}")), "group {group}:\n{top}");
+    }
+    // The grouped listing: "  <name>  <summary>" lines between the usage and the options.
+    let listing = &top[top.find("Rollout").unwrap()..top.find("Options:").unwrap()];
+    let commands: Vec<(&str, &str)> = listing
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.trim().is_empty())
+        .map(|l| {
+            let t = l.trim_start();
+            let (name, summary) = t.split_once(' ').unwrap();
+            (name, summary.trim())
+        })
+        .collect();
+    let mut names: Vec<&str> = commands.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "each command in one group");
+    for cmd in [
+        "status",
+        "list",
+        "undo",
+        "simulate",
+        "completion",
+        "controller",
+    ] {
+        assert!(names.contains(&cmd), "{cmd} listed");
+    }
+    let mut silent = Vec::new();
+    for (name, summary) in &commands {
+        assert!(
+            !summary.is_empty() && !summary.contains(". "),
+            "{name}: a one-line summary, not {summary:?}"
+        );
+        let text = help(&[name, "--help"]);
+        assert!(text.contains("Examples:\n  $ "), "{name}: examples\n{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let first = (lines.iter())
+            .position(|l| *l == "Arguments:" || *l == "Options:")
+            .unwrap();
+        for (i, l) in lines.iter().enumerate().skip(first + 1) {
+            let flag = ["  -", "      --", "  <", "  ["]
+                .iter()
+                .any(|p| l.starts_with(p));
+            // Its help is the next line, indented (not clap's own "[default: …]").
+            let said = |n: &&str| n.starts_with("          ") && !n.trim_start().starts_with('[');
+            if flag && !lines.get(i + 1).is_some_and(said) {
+                silent.push(format!("{name}: {}", l.trim()));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "flags without help: {silent:?}");
+}
