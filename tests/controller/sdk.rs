@@ -51,6 +51,15 @@ async fn until_phase(api: &Api<ModelDeployment>, generation: i64, phase: &str) {
     }
 }
 
+/// Applies the manifest of ModelDeployment `churn` on `(endpoint, rollout)` for `run`, as
+/// kubectl's server-side apply would.
+async fn apply_run(api: &Api<ModelDeployment>, acct: &Account, on: (&str, &str), run: &str) {
+    let text = std::fs::read_to_string(acct.manifest("churn", on.0, run, on.1, "")).unwrap();
+    let doc = serde_saphyr::from_str::<Value>(&text).unwrap();
+    let pp = PatchParams::apply("kubectl").force();
+    api.patch("churn", &pp, &Patch::Apply(doc)).await.unwrap();
+}
+
 /// A controller (no leader election, polling every 200 ms) with the account's SDK clients on
 /// an in-memory API server; stop it with the token and await the task.
 fn start(acct: &Account, identity: &str) -> (FakeApi, CancellationToken, JoinHandle<()>) {
@@ -82,21 +91,12 @@ async fn the_controller_rolls_a_canary_out_with_sdk_clients() {
     acct.package("run-1", 0.90).await;
     let (fake, stop, task) = start(&acct, "sdk-test");
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
-    let apply = |run: &str| {
-        let text =
-            std::fs::read_to_string(acct.manifest("churn", "wire-ctl", run, CANARY, "")).unwrap();
-        serde_saphyr::from_str::<Value>(&text).unwrap()
-    };
-    let pp = PatchParams::apply("kubectl").force();
-    api.patch("churn", &pp, &Patch::Apply(apply("run-1")))
-        .await
-        .unwrap();
+    let apply = |run| apply_run(&api, &acct, ("wire-ctl", CANARY), run);
+    apply("run-1").await;
     until_phase(&api, 1, "Succeeded").await;
     let candidate = acct.package("run-2", 0.91).await;
     acct.requests();
-    api.patch("churn", &pp, &Patch::Apply(apply("run-2")))
-        .await
-        .unwrap();
+    apply("run-2").await;
     until_phase(&api, 2, "Succeeded").await;
     let serving = acct.serving("wire-ctl");
     assert_eq!(serving.len(), 1, "{serving:?}");
@@ -159,20 +159,11 @@ async fn undo_returns_the_kept_champion_with_one_update_endpoint() {
     let champion = acct.package("run-1", 0.90).await;
     let (fake, stop, task) = start(&acct, "sdk-undo");
     let api: Api<ModelDeployment> = Api::namespaced(fake.client(), "wire");
-    let apply = |run: &str| {
-        let text = std::fs::read_to_string(acct.manifest("churn", "wire-undo", run, WINDOWED, ""))
-            .unwrap();
-        serde_saphyr::from_str::<Value>(&text).unwrap()
-    };
-    let pp = PatchParams::apply("kubectl").force();
-    api.patch("churn", &pp, &Patch::Apply(apply("run-1")))
-        .await
-        .unwrap();
+    let apply = |run| apply_run(&api, &acct, ("wire-undo", WINDOWED), run);
+    apply("run-1").await;
     until_phase(&api, 1, "Succeeded").await;
     acct.package("run-2", 0.91).await;
-    api.patch("churn", &pp, &Patch::Apply(apply("run-2")))
-        .await
-        .unwrap();
+    apply("run-2").await;
     until_phase(&api, 2, "Succeeded").await;
     let st = api.get("churn").await.unwrap().status.unwrap();
     assert!(st.undo_until.is_some(), "{st:?}");
