@@ -29,6 +29,12 @@ pub enum Gate {
 impl Gate {
     pub const ALL: [Gate; 4] = [Gate::Promote, Gate::Abort, Gate::Retry, Gate::Undo];
 
+    /// Whether it acts on a rollout in flight (promote, abort) rather than on one that has
+    /// ended (retry, undo): the controller and the on-call commands decide it here alike.
+    pub fn acts_in_flight(self) -> bool {
+        matches!(self, Gate::Promote | Gate::Abort)
+    }
+
     /// The field of `status.requests` that holds it.
     pub fn field(self) -> &'static str {
         match self {

@@ -88,6 +88,29 @@ impl ModelDeploymentStatus {
             ..self.clone()
         }
     }
+
+    /// `next` as the resource holds it after a status write: the requests stay, only on-call
+    /// writes them.
+    pub fn keeping_requests(self, next: &Self) -> Self {
+        Self {
+            requests: self.requests,
+            ..next.clone()
+        }
+    }
+
+    /// Asks for `gate` on the rollout this status shows, as the on-call commands do; returns
+    /// that rollout's id, or None (nothing asked) before a rollout has one.
+    pub fn ask(&mut self, gate: super::Gate, at: Option<String>) -> Option<String> {
+        let rollout = self.rollout_id.clone()?;
+        let request = super::GateRequest {
+            rollout: rollout.clone(),
+            at,
+        };
+        self.requests
+            .get_or_insert_with(Default::default)
+            .set(gate, request);
+        Some(rollout)
+    }
 }
 
 /// Rollout phases.

@@ -234,8 +234,7 @@ pub(crate) fn list(c: &Cluster, all: bool, shown: Shown) -> anyhow::Result<ExitC
                 let table = oncall::screen::list(&rows, all);
                 anstream::print!("{}", paint::list(&table, &rows, paint::enabled()));
             }
-            Shown::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-            Shown::Yaml => print!("{}", serde_saphyr::to_string(&rows)?),
+            Shown::Json | Shown::Yaml => print!("{}", shown.data(&rows)?),
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -215,9 +215,6 @@ impl Engine {
         })
     }
 
-    /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
-    /// alarms first (they watch variants about to go), then configs, then models. NotFound
-    /// is success (a concurrent pass or a person got there first).
     /// A model is created only from the version of its artifact that was validated: the
     /// object is looked at again (HeadObject) and, replaced since, its verdict is dropped and
     /// the pass ends — the next one validates what is there now (S3-12).
@@ -246,6 +243,9 @@ impl Engine {
         )))
     }
 
+    /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
+    /// alarms first (they watch variants about to go), then configs, then models. NotFound
+    /// is success (a concurrent pass or a person got there first).
     async fn collect_garbage(
         &self,
         ep: &str,

@@ -207,6 +207,7 @@ impl Engine {
             Ok(uri) if uri.key.is_empty() || uri.key.ends_with('/') => Err(format!(
                 "ModelDataUrl {url} names a bucket or prefix, not a model.tar.gz object"
             )),
+            // The guard records the validation as started; it is ended below when it returns.
             Ok(_) if self.journal.begin(url) >= MAX_INTERRUPTED => Err(format!(
                 "validating {url} was interrupted {MAX_INTERRUPTED} times: the controller stopped while reading it, most likely out of memory; it is refused so that it cannot stop the controller again (raise the controller's memory limit: a new pod validates it again)"
             )),

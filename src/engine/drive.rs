@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Call, Engine, EngineError, Pass, backoff};
-use crate::api::{Gate, GateRequest, ModelDeploymentStatus, Teardown, ValidSpec};
+use crate::api::{Gate, ModelDeploymentStatus, Teardown, ValidSpec};
 use crate::plan::POLL;
 
 /// Time as the driver sees it.
@@ -130,20 +130,12 @@ pub async fn drive_with(
         let now = clock.now();
         while let Some((_, gate)) = pending.next_if(|(t, _)| *t <= now) {
             let st = previous.get_or_insert_with(Default::default);
+            let rollout = st.ask(*gate, Some(now.to_string()));
             report(Progress::Request {
                 at: now,
                 gate: *gate,
-                rollout: st.rollout_id.as_deref(),
+                rollout: rollout.as_deref(),
             });
-            if let Some(rollout) = st.rollout_id.clone() {
-                let q = GateRequest {
-                    rollout,
-                    at: Some(now.to_string()),
-                };
-                st.requests
-                    .get_or_insert_with(Default::default)
-                    .set(*gate, q);
-            }
         }
         let mark = engine.call_count();
         let result = match goal {
@@ -158,11 +150,9 @@ pub async fn drive_with(
                     pass: &pass,
                     calls: &engine.calls_since(mark),
                 });
-                // Requests live in the resource, not in a status the planner writes.
-                let requests = previous.and_then(|p| p.requests);
-                previous = Some(ModelDeploymentStatus {
-                    requests,
-                    ..pass.status.clone()
+                previous = Some(match previous {
+                    Some(p) => p.keeping_requests(&pass.status),
+                    None => pass.status.clone(),
                 });
                 if pass.released {
                     return Ok(Rest {
@@ -182,7 +172,7 @@ pub async fn drive_with(
                 }
                 let asked = pending.peek().map(|(t, _)| *t);
                 let due = pass.plan.next_pass(now, options.poll);
-                let Some(wake) = due.map_or(asked, |d| Some(asked.map_or(d, |a| a.min(d)))) else {
+                let Some(wake) = due.into_iter().chain(asked).min() else {
                     return Ok(Rest {
                         status: previous,
                         passes,

@@ -46,7 +46,8 @@ pub struct Owner {
 /// Why a change cannot be made as asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The request needs a rollout in a phase this resource is not in (`wanted` says which).
+    /// The request needs a rollout in a phase (or state) this resource is not in
+    /// ([`acts_in`] says which).
     Nothing {
         gate: Gate,
         phase: Option<Phase>,
@@ -125,8 +126,8 @@ pub fn request(md: &ModelDeployment, gate: Gate, at: &str) -> Result<Option<Valu
             .zip(instant(at))
             .is_some_and(|(until, now)| until > now);
     let flight = status.is_some_and(|s| s.rollout_in_flight);
-    let wants_flight = matches!(gate, Gate::Promote | Gate::Abort);
-    let fits = open && flight == wants_flight && phase.is_some_and(|p| phases.contains(&p));
+    let fits =
+        open && flight == gate.acts_in_flight() && phase.is_some_and(|p| phases.contains(&p));
     let Some(id) = id.filter(|_| fits) else {
         return Err(Refusal::Nothing { gate, phase });
     };

@@ -30,8 +30,7 @@ impl Planner<'_> {
     /// for promote and abort, ended for retry and undo — so that a request left from the last
     /// rollout never acts between rollouts (a promote never opens a window for the next).
     pub(crate) fn requested(&self, gate: Gate) -> bool {
-        let wants_flight = matches!(gate, Gate::Promote | Gate::Abort);
-        if in_flight(&self.markers) != wants_flight {
+        if in_flight(&self.markers) != gate.acts_in_flight() {
             return false;
         }
         let Some(id) = rollout_id(&self.markers) else {

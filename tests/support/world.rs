@@ -216,10 +216,9 @@ impl World {
         self.check_invariants(spec, &plan);
         self.apply_all(&plan.actions);
         // On-call's requests live in the object, not in the plan: they outlast a status write.
-        let requests = self.status.as_ref().and_then(|s| s.requests.clone());
-        self.status = Some(ModelDeploymentStatus {
-            requests,
-            ..plan.status.clone()
+        self.status = Some(match self.status.take() {
+            Some(old) => old.keeping_requests(&plan.status),
+            None => plan.status.clone(),
         });
         self.advance(plan.next);
         plan
@@ -246,11 +245,7 @@ impl World {
     /// promote|abort|retry|undo` does.
     pub fn request(&mut self, gate: Gate) {
         let st = self.status.as_mut().expect("a status to name the rollout");
-        let rollout = st.rollout_id.clone().expect("a rollout id");
-        let q = GateRequest { rollout, at: None };
-        st.requests
-            .get_or_insert_with(Default::default)
-            .set(gate, q);
+        st.ask(gate, None).expect("a rollout id");
     }
 
     pub fn advance(&mut self, next: Next) {
