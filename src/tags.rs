@@ -62,6 +62,10 @@ pub const PACKAGE_ARN: &str = "model_package_arn";
 /// S3 URI of the artifact-store model.tar.gz a model was created from.
 pub const ARTIFACT_URI: &str = "model_artifact_uri";
 
+/// S3 URI of the copy a model was created from (`spec.artifact.copyTo`): the model's
+/// `ModelDataUrl`, deleted with the model.
+pub const ARTIFACT_COPY: &str = "model_artifact_copy";
+
 /// Inference image of an artifact-store candidate's model: with the URI it lets a restarted
 /// controller rebuild a pinned candidate whose validation results moved on to another run.
 pub const IMAGE: &str = "model_image";

@@ -248,6 +248,16 @@ pub struct ArtifactSpec {
     /// Largest total uncompressed size accepted.
     #[serde(default = "default_max_uncompressed")]
     pub max_uncompressed_bytes: ByteSize,
+    /// Deploy a copy of each validated artifact instead of the artifact itself: an S3 prefix
+    /// (`s3://bucket/prefix/`, in the endpoint's region) under which the controller copies the
+    /// version it validated, conditioned on its ETag, to `<copyTo><model name>/model.tar.gz`,
+    /// and deletes the copy with the model. SageMaker reads a model's `ModelDataUrl` again
+    /// whenever it starts an instance (scale-out, instance replacement), so without a copy an
+    /// artifact overwritten after deployment is what new instances load. The controller's role
+    /// needs `s3:PutObject` and `s3:DeleteObject` there; the execution role `s3:GetObject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 7, max = 180), regex(pattern = r"^s3://[^/]+/(.*/)?$"))]
+    pub copy_to: Option<String>,
 }
 
 impl Default for ArtifactSpec {
@@ -255,6 +265,7 @@ impl Default for ArtifactSpec {
         Self {
             validate: true,
             max_uncompressed_bytes: default_max_uncompressed(),
+            copy_to: None,
         }
     }
 }

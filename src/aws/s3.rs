@@ -15,7 +15,10 @@ use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use futures::StreamExt;
 
+mod copy;
 mod region;
+
+pub use copy::precondition_failed;
 
 use super::{AwsError, ErrorClass, classify};
 
@@ -60,6 +63,32 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError>;
     /// Uploads a local file, in parts when it is large.
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError>;
+    /// Copies `from` to `to` if `from` is still the version `etag` names: an object replaced
+    /// since answers 412 PreconditionFailed, and nothing is copied (S3-14). Objects over
+    /// 5 GiB are copied in parts, each conditioned the same way.
+    async fn copy_pinned(
+        &self,
+        from: &S3Uri,
+        to: &S3Uri,
+        etag: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let _ = (from, etag);
+        Err(AwsError::new(
+            ErrorClass::Terminal,
+            "s3",
+            "CopyObject",
+            format!("this object store cannot copy to {to}"),
+        ))
+    }
+    /// Deletes an object; one that does not exist is success (S3-15).
+    async fn delete(&self, uri: &S3Uri) -> Result<(), AwsError> {
+        Err(AwsError::new(
+            ErrorClass::Terminal,
+            "s3",
+            "DeleteObject",
+            format!("this object store cannot delete {uri}"),
+        ))
+    }
 }
 
 /// A GetObject answer's body, read to its end; an interrupted one is transient.
@@ -125,6 +154,8 @@ pub struct SdkS3 {
     client: aws_sdk_s3::Client,
     /// Buckets S3 redirected to another region (S3-13).
     regions: Arc<region::Regions>,
+    /// Objects larger than this are copied in parts (S3: 5 GiB; smaller in tests).
+    copy_limit: u64,
 }
 
 /// Sends `$send(client)` with the bucket's client, once more to the bucket's region if S3
@@ -154,7 +185,15 @@ impl SdkS3 {
         Self {
             client: aws_sdk_s3::Client::from_conf(conf),
             regions: Arc::default(),
+            copy_limit: MAX_PART,
         }
+    }
+
+    /// Copies objects over `bytes` in parts (at least 5 MiB, S3's smallest part), so that a
+    /// test exercises the multipart copy without 5 GiB objects.
+    pub fn with_copy_limit(mut self, bytes: u64) -> Self {
+        self.copy_limit = bytes.clamp(5 << 20, MAX_PART);
+        self
     }
 }
 
@@ -260,6 +299,31 @@ impl ObjectStore for SdkS3 {
         })
         .map_err(|e| classify("s3", "PutObject", e))?;
         Ok(())
+    }
+
+    async fn copy_pinned(
+        &self,
+        from: &S3Uri,
+        to: &S3Uri,
+        etag: Option<&str>,
+    ) -> Result<(), AwsError> {
+        self.copy(from, to, etag).await
+    }
+
+    async fn delete(&self, uri: &S3Uri) -> Result<(), AwsError> {
+        let deleted = regional!(self, &uri.bucket, |client: aws_sdk_s3::Client| {
+            client
+                .delete_object()
+                .bucket(&uri.bucket)
+                .key(&uri.key)
+                .send()
+        })
+        .map_err(|e| classify("s3", "DeleteObject", e));
+        match deleted {
+            // No such bucket, or a store that answers 404 for a missing key: nothing to delete.
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     async fn upload_file(&self, uri: &S3Uri, path: &Path) -> Result<(), AwsError> {

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::{Engine, EngineError, Target};
-use crate::api::{SmokeTestView, ValidSpec};
+use crate::api::{S3Uri, SmokeTestView, ValidSpec};
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant};
-use crate::plan::actions::{Action, ConfigPlan, VariantPlan};
+use crate::aws::{AwsError, ErrorClass};
+use crate::plan::actions::{Action, ArtifactCopy, ConfigPlan, VariantPlan};
 use crate::plan::desired::content_hash;
 use crate::plan::markers::Smoke;
 use crate::plan::smoke::evaluate;
@@ -78,6 +79,9 @@ impl Engine {
                     }
                 }
                 Action::CreateModel(m) => {
+                    if let Some(copy) = &m.copy {
+                        self.copy_artifact(&m.candidate_id, copy, now).await?;
+                    }
                     self.aws(now).create_model(m).await?;
                     // Its lineage is what was just written (the name hashes the content,
                     // so an existing model of this name carries the same tags).
@@ -222,7 +226,7 @@ impl Engine {
         let Some((url, etag)) = self.caches.artifacts.get(candidate).and_then(|f| f.pin) else {
             return Ok(());
         };
-        let Ok(uri) = crate::aws::s3::S3Uri::parse(&url) else {
+        let Ok(uri) = S3Uri::parse(&url) else {
             return Ok(());
         };
         let head = self.clients.s3.head(&uri).await;
@@ -232,8 +236,8 @@ impl Engine {
             return Ok(());
         }
         self.caches.artifacts.remove(candidate);
-        Err(EngineError::Aws(crate::aws::AwsError::new(
-            crate::aws::ErrorClass::Transient,
+        Err(EngineError::Aws(AwsError::new(
+            ErrorClass::Transient,
             "s3",
             "HeadObject",
             format!(
@@ -241,6 +245,35 @@ impl Engine {
                 now_etag.as_deref().unwrap_or("none")
             ),
         )))
+    }
+
+    /// The artifact a model is created from copied to where the model reads it, conditioned
+    /// on the ETag the validation read (S3-14): a replaced object answers 412, its verdict is
+    /// dropped, and the next pass validates what is there now.
+    async fn copy_artifact(
+        &self,
+        candidate: &str,
+        copy: &ArtifactCopy,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let parse = |u: &str| {
+            S3Uri::parse(u).map_err(|e| {
+                EngineError::Aws(AwsError::new(ErrorClass::Terminal, "s3", "CopyObject", e))
+            })
+        };
+        let (from, to) = (parse(&copy.from)?, parse(&copy.to)?);
+        let etag = self
+            .caches
+            .artifacts
+            .get(candidate)
+            .and_then(|f| f.pin)
+            .filter(|(url, _)| *url == copy.from)
+            .map(|(_, etag)| etag);
+        let copied = self.aws(now).copy_object(&from, &to, etag.as_deref()).await;
+        if copied.as_ref().is_err_and(|e| e.status == Some(412)) {
+            self.caches.artifacts.remove(candidate);
+        }
+        Ok(copied?)
     }
 
     /// Deletes what [`Engine::owned`] finds for the endpoint except what is kept: owned
@@ -293,10 +326,21 @@ impl Engine {
         Ok(())
     }
 
-    /// DeleteModel (NotFound is success), and the cached lineage forgotten.
+    /// DeleteModel (NotFound is success), and the cached lineage forgotten; then the copy
+    /// of the artifact the model was created from, if it was made for it (its tag names it,
+    /// and only a key of the copies' own shape, `<prefix><model>/model.tar.gz`, is deleted).
     async fn delete_model(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
+        let copy = self
+            .model_tags(name, now)
+            .await?
+            .and_then(|t| t.get(crate::tags::ARTIFACT_COPY).cloned())
+            .and_then(|uri| S3Uri::parse(&uri).ok())
+            .filter(|uri| uri.key.ends_with(&format!("{name}/model.tar.gz")));
         self.aws(now).delete_model(name).await?;
         self.caches.model_tags.remove(name);
+        if let Some(uri) = copy {
+            self.aws(now).delete_object(&uri).await?;
+        }
         Ok(())
     }
 

@@ -20,12 +20,22 @@ pub enum ModelContainer {
     },
 }
 
+/// The validated artifact copied, before the model is created, to where the model reads it
+/// (`spec.artifact.copyTo`): the version validated, or nothing (S3-14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArtifactCopy {
+    pub from: String,
+    pub to: String,
+}
+
 /// A SageMaker Model wrapping one model package version.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelPlan {
     pub name: String,
     pub candidate_id: String,
     pub container: ModelContainer,
+    /// Copied first, and the container's `ModelDataUrl` is the copy.
+    pub copy: Option<ArtifactCopy>,
     pub execution_role_arn: String,
     pub environment: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,

@@ -421,6 +421,11 @@ impl Simulator {
             .collect()
     }
 
+    /// The container a model was created with (what it reads its artifact from).
+    pub fn model_container(&self, name: &str) -> Option<crate::plan::actions::ModelContainer> {
+        self.lock().models.get(name).map(|m| m.container.clone())
+    }
+
     /// Names of the models behind an endpoint's production variants.
     pub fn serving_models(&self, name: &str) -> Vec<String> {
         let st = self.lock();

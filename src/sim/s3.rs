@@ -1,5 +1,6 @@
 //! The simulator's S3: objects in memory, ranged reads with S3's InvalidRange, NotFound for
-//! a missing key, an ETag per content and If-Match's 412 (S3-12); every call counts toward
+//! a missing key, an ETag per content and If-Match's 412 (S3-12), conditioned copies (S3-14)
+//! and deletes (S3-15); every call counts toward
 //! throttling like any other AWS call.
 
 use async_trait::async_trait;
@@ -94,6 +95,39 @@ impl crate::aws::s3::ObjectStore for Simulator {
         let mut st = self.enter("s3", "PutObject", true)?;
         self.tenant_allows("s3", "PutObject", &uri.to_string(), Write::Object(&uri.key))?;
         st.objects.insert(uri.to_string(), body);
+        Ok(())
+    }
+    async fn copy_pinned(
+        &self,
+        from: &crate::aws::s3::S3Uri,
+        to: &crate::aws::s3::S3Uri,
+        etag: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let body = self.object(from)?;
+        if let Some(want) = etag
+            && etag_of(&body) != want
+        {
+            return Err(crate::aws::s3::precondition_failed(
+                from,
+                want,
+                &etag_of(&body),
+            ));
+        }
+        let mut st = self.enter("s3", "CopyObject", true)?;
+        self.tenant_allows("s3", "PutObject", &to.to_string(), Write::Object(&to.key))?;
+        st.objects.insert(to.to_string(), body);
+        Ok(())
+    }
+    async fn delete(&self, uri: &crate::aws::s3::S3Uri) -> Result<(), AwsError> {
+        let mut st = self.enter("s3", "DeleteObject", true)?;
+        self.tenant_allows(
+            "s3",
+            "DeleteObject",
+            &uri.to_string(),
+            Write::Object(&uri.key),
+        )?;
+        // A missing key is success (S3-15).
+        st.objects.remove(&uri.to_string());
         Ok(())
     }
     async fn upload_file(

@@ -224,6 +224,14 @@ pub(super) fn spec(
         let uri = format!("s3://{}/{}", audit.bucket, audit.key);
         j.s3("spec.audit.s3Uri", &uri, &p.s3.write, "write");
     }
+    if let Some(copy) = &s.artifact.copy_to {
+        j.s3(
+            "spec.artifact.copyTo",
+            &copy.to_string(),
+            &p.s3.write,
+            "write",
+        );
+    }
     if let Some(dc) = &s.data_capture {
         j.s3(
             "spec.dataCapture.destinationS3Uri",

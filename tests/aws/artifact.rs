@@ -517,3 +517,80 @@ async fn an_object_in_another_regions_bucket_is_read_from_that_region() {
         "the bucket's region is remembered after one redirect"
     );
 }
+
+/// `copyTo`'s copies over HTTP on the emulator (S3-14, S3-15): a copy conditioned on the
+/// validated ETag copies that version; once the object is replaced it answers 412 (Transient)
+/// and copies nothing; an object over the single-copy limit is copied in parts, each
+/// conditioned the same way; a delete of the copy, twice, succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_is_of_the_version_validated_or_nothing_and_large_ones_go_in_parts() {
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    bucket(&config, "models").await;
+    // Parts of 5 MiB (S3's smallest) instead of 5 GiB, so that 12 MiB goes in three.
+    let s3 = SdkS3::new(&config).with_copy_limit(5 << 20);
+    let source = S3Uri::parse("s3://models/churn/model.tar.gz").unwrap();
+    let copy = S3Uri::parse("s3://models/deployed/churn-m-1/model.tar.gz").unwrap();
+    let validated: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
+    s3.put(&source, Bytes::from(validated.clone()))
+        .await
+        .unwrap();
+    let etag = s3.head(&source).await.unwrap().etag.expect("an ETag");
+    s3.copy_pinned(&source, &copy, Some(&etag)).await.unwrap();
+    assert_eq!(s3.size(&copy).await.unwrap(), validated.len() as u64);
+    let at = (7u64 << 20) - 3;
+    assert_eq!(
+        &s3.get_range(&copy, at, at + 9).await.unwrap()[..],
+        &validated[at as usize..at as usize + 10]
+    );
+    let parts = emu
+        .requests()
+        .iter()
+        .filter(|r| r["operation"] == "UploadPartCopy" && r["status"] == 200)
+        .count();
+    assert_eq!(parts, 3, "12 MiB in parts of 5 MiB");
+    // Replaced, by a large object and then by a small one: neither the copy in parts nor the
+    // single CopyObject copies anything, and the copy made before is left as it was.
+    let small = S3Uri::parse("s3://models/deployed/churn-m-2/model.tar.gz").unwrap();
+    let other: Vec<u8> = validated.iter().map(|b| b ^ 0xff).collect();
+    for (replacement, to) in [(other, &copy), (b"not what was validated".to_vec(), &small)] {
+        s3.put(&source, Bytes::from(replacement)).await.unwrap();
+        let refused = s3.copy_pinned(&source, to, Some(&etag)).await.unwrap_err();
+        assert_eq!(
+            (refused.status, refused.class),
+            (Some(412), ErrorClass::Transient),
+            "{refused}"
+        );
+    }
+    let refusals: Vec<_> = emu
+        .requests()
+        .iter()
+        .filter(|r| r["status"] == 412)
+        .map(|r| r["operation"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(refusals, ["UploadPartCopy", "CopyObject"]);
+    assert_eq!(
+        &s3.get_range(&copy, at, at + 9).await.unwrap()[..],
+        &validated[at as usize..at as usize + 10]
+    );
+    assert_eq!(
+        s3.size(&small).await.unwrap_err().class,
+        ErrorClass::NotFound
+    );
+    let now = s3.head(&source).await.unwrap().etag;
+    s3.copy_pinned(&source, &small, now.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(
+        &s3.get_prefix(&small, 1 << 20).await.unwrap()[..],
+        b"not what was validated",
+        "a single CopyObject, conditioned on the version now there"
+    );
+    for _ in 0..2 {
+        s3.delete(&copy).await.unwrap();
+    }
+    assert_eq!(
+        s3.size(&copy).await.unwrap_err().class,
+        ErrorClass::NotFound
+    );
+}

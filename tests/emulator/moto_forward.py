@@ -78,6 +78,27 @@ def redirect_other_region(call, path):
     return 301, {"x-amz-bucket-region": region, "Content-Type": "application/xml"}, body
 
 
+def copy_source_if_match(call, params):
+    """Rule: CopyObject and UploadPartCopy with x-amz-copy-source-if-match copy only while the
+    source's ETag is the one named; otherwise they answer 412 PreconditionFailed and copy nothing
+    (moto ignores the header)."""
+    want = params.get("CopySourceIfMatch")
+    if call.operation not in ("CopyObject", "UploadPartCopy") or not want or "s3" not in _apps:
+        return None
+    from urllib.parse import unquote
+    source = unquote(str(params.get("CopySource") or "")).lstrip("/").split("?", 1)[0]
+    bucket, _, key = source.partition("/")
+    from moto.s3.models import s3_backends
+    backend = s3_backends.get(ACCOUNT, {}).get("aws")
+    found = backend and backend.buckets.get(bucket) and backend.buckets[bucket].keys.get(key)
+    if not found or found.etag.strip('"') == want.strip('"'):
+        return None
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least '
+            'one of the pre-conditions you specified did not hold</Message><Condition>x-amz-copy-source-If-Match'
+            '</Condition></Error>').encode()
+    return 412, {"Content-Type": "application/xml"}, body
+
+
 def reset():
     if not _apps:
         return

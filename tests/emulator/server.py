@@ -115,6 +115,9 @@ def process(call, req, body):
                 if req.method == "HEAD":
                     data = b""
                 return status, headers, data, "PermanentRedirect"
+            stale = call.service == "s3" and moto_forward.copy_source_if_match(call, params)
+            if stale:
+                return (*stale, "PreconditionFailed")
             if call.service in moto_forward.MOTO_SERVICES:
                 status, headers, data = _moto(call, req, body, params)
                 if assume_role and status == 200:

@@ -16,8 +16,8 @@ encodes the rule set the policy is written to, for a session whose principal tag
 | SageMaker DeleteTags | never removes `sagemaker-rollout:namespace` or `managed-by` |
 | CloudWatch PutMetricAlarm | the request's Tags hold `sagemaker-rollout:namespace=N` |
 | CloudWatch DeleteAlarms | every named alarm carries `sagemaker-rollout:namespace=N` (a missing alarm carries no tag) |
-| S3 GetObject, HeadObject, PutObject, multipart calls (Create, UploadPart, Complete, Abort, ListParts) | the key starts with `N/` |
-| any other SageMaker, sagemaker-runtime, CloudWatch or S3 call (model package writes, SetAlarmState, TagResource, PutMetricData, S3 bucket calls, deletes ...) | never (no statement allows it) |
+| S3 GetObject, HeadObject, PutObject, multipart calls (Create, UploadPart, Complete, Abort, ListParts), CopyObject and UploadPartCopy (their source too), DeleteObject | the key starts with `N/` |
+| any other SageMaker, sagemaker-runtime, CloudWatch or S3 call (model package writes, SetAlarmState, TagResource, PutMetricData, S3 bucket calls, DeleteObjects ...) | never (no statement allows it) |
 
 Application Auto Scaling, SNS and STS calls are outside the modelled rule set and pass. A
 request signed with a key AssumeRole did not issue (the default AKIDEXAMPLE) or with a session
@@ -49,14 +49,17 @@ SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities")
 # Name member -> ARN kind, for the resource a SageMaker call names.
 SM_NAMES = (("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"), ("ModelName", "model"),
             ("ModelPackageGroupName", "model-package-group"), ("ModelPackageName", "model-package"))
-# S3 object reads and writes (operation -> IAM action); other S3 calls (bucket calls, deletes,
-# copies) are not allowed.
+# S3 object reads, writes, copies and deletes (operation -> IAM action); other S3 calls (bucket
+# calls, batch deletes) are not allowed.
 S3_OBJECT_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
                      "CreateMultipartUpload": "s3:PutObject", "UploadPart": "s3:PutObject",
                      "CompleteMultipartUpload": "s3:PutObject", "AbortMultipartUpload": "s3:AbortMultipartUpload",
-                     "ListParts": "s3:ListMultipartUploadParts"}
+                     "ListParts": "s3:ListMultipartUploadParts", "CopyObject": "s3:PutObject",
+                     "UploadPartCopy": "s3:PutObject", "DeleteObject": "s3:DeleteObject"}
+# Copies also read their source (s3:GetObject on it).
+S3_COPIES = ("CopyObject", "UploadPartCopy")
 S3_OTHER_ACTIONS = {"ListObjects": "ListBucket", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket",
-                    "DeleteObjects": "DeleteObject", "CopyObject": "PutObject"}
+                    "DeleteObjects": "DeleteObject"}
 
 
 class Denied(Exception):
@@ -153,8 +156,9 @@ def alarm_delete_needs_tenant_alarms(w, region, names, ns):
 
 
 def s3_keys_under_tenant_prefix(action, bucket, key, ns):
-    """Rule: a tenant session may read and write S3 objects (GetObject, HeadObject, PutObject and
-    the multipart calls) only under keys starting with `<its namespace>/`."""
+    """Rule: a tenant session may read, write and delete S3 objects (GetObject, HeadObject,
+    PutObject, the multipart calls, CopyObject and UploadPartCopy — whose source is read — and
+    DeleteObject) only under keys starting with `<its namespace>/`."""
     if not key.startswith(ns + "/"):
         raise Denied(action, f"arn:aws:s3:::{bucket}/{key}")
 
@@ -241,6 +245,11 @@ def _s3(w, call, p, ns):
     bucket, key = p.get("Bucket") or "", p.get("Key")
     if op in S3_OBJECT_ACTIONS and key is not None:
         s3_keys_under_tenant_prefix(S3_OBJECT_ACTIONS[op], bucket, key, ns)
+        if op in S3_COPIES:
+            from urllib.parse import unquote
+            source = unquote(str(p.get("CopySource") or "")).lstrip("/").split("?", 1)[0]
+            src_bucket, _, src_key = source.partition("/")
+            s3_keys_under_tenant_prefix("s3:GetObject", src_bucket, src_key, ns)
         return
     other_calls_are_denied("s3", S3_OTHER_ACTIONS.get(op, op),
                            f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else ""))

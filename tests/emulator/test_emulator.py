@@ -780,6 +780,22 @@ class MotoServices(Base):
         s3.put_object(Bucket="artifacts", Key="models/m.tar.gz", Body=b"54321")
         self.assertAws("PreconditionFailed", s3.get_object, Bucket="artifacts", Key="models/m.tar.gz",
                        Range="bytes=1-2", IfMatch=etag)
+        # A copy conditioned on a version (x-amz-copy-source-if-match) of an object replaced since:
+        # 412, nothing copied; on the current version, copied (S3-14). Parts likewise.
+        self.assertAws("PreconditionFailed", s3.copy_object, Bucket="artifacts", Key="copies/m.tar.gz",
+                       CopySource="artifacts/models/m.tar.gz", CopySourceIfMatch=etag)
+        now = s3.head_object(Bucket="artifacts", Key="models/m.tar.gz")["ETag"]
+        s3.copy_object(Bucket="artifacts", Key="copies/m.tar.gz", CopySource="artifacts/models/m.tar.gz",
+                       CopySourceIfMatch=now)
+        self.assertEqual(b"54321", s3.get_object(Bucket="artifacts", Key="copies/m.tar.gz")["Body"].read())
+        up = s3.create_multipart_upload(Bucket="artifacts", Key="copies/parts")
+        self.assertAws("PreconditionFailed", s3.upload_part_copy, Bucket="artifacts", Key="copies/parts",
+                       UploadId=up["UploadId"], PartNumber=1, CopySource="artifacts/models/m.tar.gz",
+                       CopySourceRange="bytes=0-1", CopySourceIfMatch=etag)
+        s3.abort_multipart_upload(Bucket="artifacts", Key="copies/parts", UploadId=up["UploadId"])
+        # A delete of a missing key succeeds (S3-15).
+        s3.delete_object(Bucket="artifacts", Key="copies/m.tar.gz")
+        s3.delete_object(Bucket="artifacts", Key="copies/m.tar.gz")
         buckets = ctl("state")["s3"]["buckets"]
         self.assertEqual({"models/m.tar.gz": 5, "big": 10}, buckets[0]["keys"])
         sns = client("sns")

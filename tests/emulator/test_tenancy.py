@@ -324,6 +324,16 @@ class TenantRules(TenantBase):
         self.denied(b, b.s3.create_multipart_upload, Bucket="artifacts", Key="audit/x", code="AccessDenied", status=403)
         self.assertAws("403", b.s3.head_object, Bucket="artifacts", Key="team-a/model.tar.gz", status=403)
         self.assertEqual(b"a", s3.get_object(Bucket="artifacts", Key="team-a/model.tar.gz")["Body"].read())
+        # Copies read their source and write their key, both under the prefix; deletes likewise.
+        b.s3.copy_object(Bucket="artifacts", Key="team-b/copies/m.tar.gz", CopySource="artifacts/team-b/model.tar.gz")
+        self.denied(b, b.s3.copy_object, Bucket="artifacts", Key="team-b/copies/a.tar.gz",
+                    CopySource="artifacts/team-a/model.tar.gz", code="AccessDenied", status=403, action="s3:GetObject")
+        self.denied(b, b.s3.copy_object, Bucket="artifacts", Key="team-a/m.tar.gz",
+                    CopySource="artifacts/team-b/model.tar.gz", code="AccessDenied", status=403, action="s3:PutObject")
+        self.denied(b, b.s3.delete_object, Bucket="artifacts", Key="team-a/model.tar.gz", code="AccessDenied",
+                    status=403, action="s3:DeleteObject")
+        b.s3.delete_object(Bucket="artifacts", Key="team-b/copies/m.tar.gz")
+        self.assertNotIn("team-b/copies/m.tar.gz", ctl("state")["s3"]["buckets"][0]["keys"])
 
     def test_calls_no_rule_allows_are_refused(self):
         b = self.b
@@ -333,8 +343,8 @@ class TenantRules(TenantBase):
         client("s3").create_bucket(Bucket="artifacts")
         self.denied(b, b.s3.list_objects_v2, Bucket="artifacts", Prefix="team-b/", code="AccessDenied", status=403,
                     action="s3:ListBucket")
-        self.denied(b, b.s3.delete_object, Bucket="artifacts", Key="team-b/x", code="AccessDenied", status=403,
-                    action="s3:DeleteObject")
+        self.denied(b, b.s3.delete_objects, Bucket="artifacts", Delete={"Objects": [{"Key": "team-b/x"}]},
+                    code="AccessDenied", status=403, action="s3:DeleteObject")
         # Outside the modelled rule set: Application Auto Scaling passes.
         b.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
 

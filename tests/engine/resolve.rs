@@ -203,6 +203,7 @@ async fn a_version_not_completed_is_skipped_and_cannot_be_deployed() {
         name: "churn-prod-m-0123456789".into(),
         candidate_id: arns[1].clone(),
         container: ModelContainer::Package,
+        copy: None,
         execution_role_arn: "arn:aws:iam::123456789012:role/x".into(),
         environment: BTreeMap::new(),
         tags: BTreeMap::new(),

@@ -415,6 +415,16 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.artifact.maxUncompressedBytes: \"lots\" is not a byte size (expected digits with an optional k, M, G, T, Ki, Mi, Gi or Ti suffix)",
         ),
         (
+            "a copy prefix that is not a prefix",
+            |s| s.artifact.copy_to = Some("s3://ml-artifacts/deployed".into()),
+            "spec.artifact.copyTo: \"s3://ml-artifacts/deployed\" is not an s3://bucket/prefix/ URI ending in / (letters, digits and _ . : / = + - @: it is recorded in a tag)",
+        ),
+        (
+            "a copy prefix too long for the tag that records the copy",
+            |s| s.artifact.copy_to = Some(format!("s3://ml-artifacts/{}/", "p".repeat(170))),
+            "spec.artifact.copyTo: is 189 characters; at most 180, so that the copy's URI fits in a tag (256)",
+        ),
+        (
             "region typo",
             |s| s.region = Some("us-east".into()),
             "spec.region: \"us-east\" is not an AWS region such as us-east-1",

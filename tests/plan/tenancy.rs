@@ -169,6 +169,22 @@ fn a_policy_admits_what_it_grants_and_names_every_field_it_does_not() {
             &[],
         ),
         (
+            "copies of artifacts under a granted write prefix are admitted",
+            vec![(
+                "artifact",
+                json!({"validate": true, "maxUncompressedBytes": "1Gi", "copyTo": "s3://ml-capture/churn/models/"}),
+            )],
+            &[],
+        ),
+        (
+            "copies of artifacts under another team's prefix are refused",
+            vec![(
+                "artifact",
+                json!({"validate": true, "maxUncompressedBytes": "1Gi", "copyTo": "s3://ml-artifacts/fraud/deployed/"}),
+            )],
+            &["spec.artifact.copyTo"],
+        ),
+        (
             "skipping validation is refused unless allowed",
             vec![(
                 "artifact",

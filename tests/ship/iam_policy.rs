@@ -30,6 +30,7 @@ fn actions_in_code() -> BTreeSet<String> {
         ("src/aws/scaling.rs", "application-autoscaling"),
         ("src/aws/alarms.rs", "cloudwatch"),
         ("src/aws/s3.rs", "s3"),
+        ("src/aws/s3/copy.rs", "s3"),
         ("src/aws/notify.rs", "sns"),
     ] {
         let text = std::fs::read_to_string(file).unwrap();
@@ -47,10 +48,15 @@ fn actions_in_code() -> BTreeSet<String> {
                     })
                     .collect();
                 let action = match (service, op) {
-                    // S3 authorizes multipart parts and HEAD as PutObject / GetObject.
+                    // S3 authorizes multipart parts, copies (their source as GetObject, which
+                    // the artifact reads already need) and HEAD as PutObject / GetObject.
                     (
                         "s3",
-                        "create_multipart_upload" | "upload_part" | "complete_multipart_upload",
+                        "create_multipart_upload"
+                        | "upload_part"
+                        | "complete_multipart_upload"
+                        | "copy_object"
+                        | "upload_part_copy",
                     ) => "s3:PutObject".to_owned(),
                     ("s3", "head_object") => "s3:GetObject".to_owned(),
                     _ => format!("{service}:{camel}"),
@@ -79,11 +85,10 @@ const IMPLIED: [&str; 5] = [
 ];
 
 /// Calls only `sagemaker-rollout register` makes (a CI pipeline's role, not the controller's).
-const REGISTER_ONLY: [&str; 4] = [
+const REGISTER_ONLY: [&str; 3] = [
     "sagemaker:CreateModelPackage",
     "sagemaker:CreateModelPackageGroup",
     "sagemaker:DescribeModelPackageGroup",
-    "s3:AbortMultipartUpload",
 ];
 
 fn policy(path: &str) -> Vec<Value> {

@@ -34,7 +34,7 @@ use candidate::candidate;
 use collect::{Collector, ROLE_ARN, S3_URI};
 use identity::identity;
 use rollout::{blue_green_limits, floors_can_judge, rollout};
-use serving::{autoscaling, serving};
+use serving::{autoscaling, copy_to, serving};
 use smoke::smoke_test;
 use user_tags::check_tags;
 
@@ -138,6 +138,11 @@ fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
             0
         }
     };
+    let copy_to = spec
+        .artifact
+        .copy_to
+        .as_deref()
+        .and_then(|uri| copy_to(&mut c, uri));
     let rollout = rollout(&mut c, &spec.rollout);
     let analysis = analysis(&mut c, &spec.analysis);
     if let Some(r) = &rollout {
@@ -221,6 +226,7 @@ fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
             validate: spec.artifact.validate,
             max_uncompressed_bytes,
             read_prefixes: None,
+            copy_to,
         },
         rollout: rollout.ok_or_else(Vec::new)?,
         analysis,

@@ -27,6 +27,9 @@ pub struct ArtifactPolicy {
     /// `s3.read` in multi-tenant mode (an artifact a validation run names is checked against
     /// it); None: anywhere the role can read.
     pub read_prefixes: Option<Vec<String>>,
+    /// Where validated artifacts are copied before a model is created from them
+    /// (`spec.artifact.copyTo`): a prefix ending in `/`.
+    pub copy_to: Option<S3Uri>,
 }
 
 /// Target-tracking autoscaling.
@@ -118,4 +121,33 @@ pub(super) fn autoscaling(c: &mut Collector, a: &AutoscalingSpec) -> Option<Auto
         scale_in_cooldown: scale_in?,
         scale_out_cooldown: scale_out?,
     })
+}
+
+/// Longest `spec.artifact.copyTo`: the copy's URI (`<copyTo><model name>/model.tar.gz`, a
+/// model name being at most 63 characters) is recorded in a tag of the model, whose value
+/// AWS caps at 256 characters.
+pub(super) const COPY_TO_MAX: usize = 256 - 63 - "/model.tar.gz".len();
+
+/// `spec.artifact.copyTo`: an S3 prefix, in characters a tag value may hold.
+pub(super) fn copy_to(c: &mut Collector, uri: &str) -> Option<S3Uri> {
+    let path = "spec.artifact.copyTo";
+    if !c.pattern(
+        path,
+        uri,
+        re!(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([\p{L}\p{N}_.:/=+@-]*/)?$"),
+        "an s3://bucket/prefix/ URI ending in / (letters, digits and _ . : / = + - @: it is recorded in a tag)",
+    ) {
+        return None;
+    }
+    if uri.len() > COPY_TO_MAX {
+        c.err(
+            path,
+            format!(
+                "is {} characters; at most {COPY_TO_MAX}, so that the copy's URI fits in a tag (256)",
+                uri.len()
+            ),
+        );
+        return None;
+    }
+    S3Uri::parse(uri).map_err(|e| c.err(path, e)).ok()
 }

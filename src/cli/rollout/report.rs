@@ -9,7 +9,13 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
         ValidateArtifact { model_data_url, .. } => {
             format!("validate the artifact {model_data_url}")
         }
-        CreateModel(m) => format!("create model {} from {}", m.name, m.candidate_id),
+        CreateModel(m) => match &m.copy {
+            None => format!("create model {} from {}", m.name, m.candidate_id),
+            Some(c) => format!(
+                "copy {} (the version validated) to {}, and create model {} from the copy",
+                c.from, c.to, m.name
+            ),
+        },
         CreateEndpointConfig(c) => format!(
             "create endpoint config {} ({})",
             c.name,

@@ -14,6 +14,24 @@ impl Aws<'_> {
         self.run("s3", "PutObject", key.to_string(), call).await
     }
 
+    /// The validated version of `from` copied to `to` (S3-14).
+    pub(crate) async fn copy_object(
+        &self,
+        from: &S3Uri,
+        to: &S3Uri,
+        etag: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let call = self.clients().s3.copy_pinned(from, to, etag);
+        self.run("s3", "CopyObject", format!("{from} -> {to}"), call)
+            .await
+    }
+
+    /// DeleteObject; a missing object is success (S3-15).
+    pub(crate) async fn delete_object(&self, uri: &S3Uri) -> Result<(), AwsError> {
+        let call = self.clients().s3.delete(uri);
+        self.run("s3", "DeleteObject", uri.to_string(), call).await
+    }
+
     /// Reading and checking a `validation_results.json` (several S3 requests).
     pub(crate) async fn validation_results<T>(
         &self,

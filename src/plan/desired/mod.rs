@@ -18,7 +18,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::actions::{
-    ConfigPlan, DataCapturePlan, Inherit, ModelContainer, ModelPlan, VariantPlan, VariantTemplate,
+    ArtifactCopy, ConfigPlan, DataCapturePlan, Inherit, ModelContainer, ModelPlan, VariantPlan,
+    VariantTemplate,
 };
 use super::observed::{ArtifactCheck, Candidate, Endpoint, Origin, Variant};
 use crate::api::ValidSpec;
@@ -137,19 +138,32 @@ pub fn model_plan(
     cand: &Candidate,
     lineage: &BTreeMap<String, String>,
 ) -> ModelPlan {
-    let image = || ModelContainer::Image {
+    let name = model_name(spec, &cand.candidate_id);
+    // With copyTo, every candidate whose container definition is known is deployed from a
+    // copy of what was validated; a package without one can only be deployed by name.
+    let copy = spec
+        .artifact
+        .copy_to
+        .as_ref()
+        .filter(|_| cand.image.is_some() && !cand.model_data_url.is_empty())
+        .map(|prefix| ArtifactCopy {
+            from: cand.model_data_url.clone(),
+            to: format!("{prefix}{name}/model.tar.gz"),
+        });
+    let image = |url: &str| ModelContainer::Image {
         image: cand.image.clone().unwrap_or_default(),
-        model_data_url: cand.model_data_url.clone(),
+        model_data_url: url.to_owned(),
     };
     ModelPlan {
-        name: model_name(spec, &cand.candidate_id),
-        candidate_id: cand.candidate_id.clone(),
-        container: match (&cand.origin, &cand.image, cand.approval.as_str()) {
-            (Origin::Registry, _, "Approved") | (Origin::Registry, None, _) => {
+        container: match (&copy, &cand.origin, &cand.image, cand.approval.as_str()) {
+            (Some(c), ..) => image(&c.to),
+            (None, Origin::Registry, _, "Approved") | (None, Origin::Registry, None, _) => {
                 ModelContainer::Package
             }
-            _ => image(),
+            _ => image(&cand.model_data_url),
         },
+        name,
+        candidate_id: cand.candidate_id.clone(),
         execution_role_arn: spec.execution_role_arn.clone(),
         environment: container::merged(&cand.environment, &spec.serving.environment),
         tags: {
@@ -157,8 +171,12 @@ pub fn model_plan(
             if cand.origin != Origin::Registry {
                 tags.insert(tags::ENVIRONMENT_HASH.into(), environment_hash(cand));
             }
+            if let Some(c) = &copy {
+                tags.insert(tags::ARTIFACT_COPY.into(), c.to.clone());
+            }
             tags
         },
+        copy,
     }
 }
 
