@@ -608,3 +608,79 @@ async fn an_assumed_role_session_is_named_after_the_resource() {
         "InService"
     );
 }
+
+/// `artifact.copyTo` through the real binary on the emulator: the registry champion and the
+/// artifact-store candidate are each created from a copy of what was validated (CopyObject
+/// conditioned on its ETag, S3-14); the source overwritten afterwards leaves the copy alone;
+/// the champion's copy goes with its model at the rollout's end, and the candidate's with the
+/// resource's deletion (S3-15).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_models() {
+    let acct = Account::new().await;
+    let copy_to = "  artifact: {copyTo: s3://wire-models/deployed/}\n";
+    with_champion(&acct, "wire-copies", CANARY, copy_to).await;
+    let copies = |acct: &Account| -> Vec<String> {
+        acct.state()["s3"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["name"] == "wire-models")
+            .flat_map(|b| b["keys"].as_object().unwrap().keys().cloned())
+            .filter(|k| k.starts_with("deployed/"))
+            .collect()
+    };
+    let champion = alone(&acct, "wire-copies");
+    assert_eq!(
+        copies(&acct),
+        [format!("deployed/{}/model.tar.gz", champion.model)]
+    );
+    let (results, model) = validated_run(&acct, "run-3", true).await;
+    let path = from_results(&acct, "wire-copies", CANARY, &results);
+    let text = std::fs::read_to_string(&path).unwrap() + copy_to;
+    std::fs::write(&path, text).unwrap();
+    acct.apply(&path);
+    let serving = alone(&acct, "wire-copies");
+    let copy = format!("deployed/{}/model.tar.gz", serving.model);
+    let state = acct.state();
+    let m = state["sagemaker"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == serving.model.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        m["containers"][0]["ModelDataUrl"],
+        format!("s3://wire-models/{copy}").as_str()
+    );
+    assert_eq!(
+        copies(&acct),
+        [copy.clone()],
+        "the champion's copy went with it"
+    );
+    let copied = acct
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r["operation"] == "CopyObject" && r["status"] == 200)
+        .count();
+    assert_eq!(copied, 1, "one copy for the one model created");
+    // The pipeline writes over the key: the copy the endpoint loads is untouched.
+    use sagemaker_rollout::aws::s3::{ObjectStore, S3Uri, SdkS3};
+    let s3 = SdkS3::new(&acct.config);
+    let source = S3Uri::parse(&model).unwrap();
+    let deployed = S3Uri::parse(&format!("s3://wire-models/{copy}")).unwrap();
+    let size = s3.head(&deployed).await.unwrap().size;
+    s3.put(&source, bytes::Bytes::from_static(b"overwritten"))
+        .await
+        .unwrap();
+    assert_eq!(s3.head(&deployed).await.unwrap().size, size);
+    let out = acct.run(&["delete", "-f", &path.to_string_lossy()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(copies(&acct).is_empty(), "the copy went with the model");
+    acct.emu.assert_clean();
+}
