@@ -655,7 +655,7 @@ async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_m
     );
     assert_eq!(
         copies(&acct),
-        [copy.clone()],
+        std::slice::from_ref(&copy),
         "the champion's copy went with it"
     );
     let copied = acct
