@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::journal::MAX_INTERRUPTED;
+use super::journal::{MAX_INTERRUPTED, Verdict};
 use super::resolve::Resolved;
 use super::{ArtifactFacts, Engine, EngineError};
 use crate::api::{S3Uri, ValidSpec, is_package_id};
@@ -201,6 +201,10 @@ impl Engine {
         url: &str,
         now: Timestamp,
     ) -> Result<ArtifactFacts, EngineError> {
+        if let Some(facts) = self.remembered(spec, url, now).await {
+            self.caches.artifacts.put(arn, facts.clone());
+            return Ok(facts);
+        }
         let mut remember = true; // false: a missing object, looked for again later
         let report = match S3Uri::parse(url) {
             Err(e) => Err(format!("ModelDataUrl {e}")),
@@ -254,7 +258,14 @@ impl Engine {
             }
         };
         let facts = match report {
-            Ok(report) => facts_of(report, url),
+            Ok(report) => {
+                let facts = facts_of(report, url);
+                if let Some((_, etag)) = &facts.pin {
+                    self.journal
+                        .remember(url, verdict_of(&facts, etag, &under(spec), now));
+                }
+                facts
+            }
             Err(reason) => ArtifactFacts {
                 check: ArtifactCheck::Invalid { reason },
                 model_info: None,
@@ -265,6 +276,63 @@ impl Engine {
         };
         self.caches.artifacts.put(arn, facts.clone());
         Ok(facts)
+    }
+}
+
+impl Engine {
+    /// A verdict a finished validation left in the journal (before a restart), if the object
+    /// is still the version it was reached on (one HeadObject instead of streaming it again).
+    /// Anything else — no verdict, other limits, another version, a HEAD that fails — is
+    /// validated as if nothing were kept.
+    async fn remembered(
+        &self,
+        spec: &ValidSpec,
+        url: &str,
+        now: Timestamp,
+    ) -> Option<ArtifactFacts> {
+        let kept = self.journal.verdict(url, &under(spec))?;
+        let uri = S3Uri::parse(url).ok()?;
+        let head = self.clients.s3.head(&uri).await;
+        self.log(now, "s3", "HeadObject", url.to_owned(), head.is_ok());
+        if head.ok()?.etag.as_deref() != Some(kept.etag.as_str()) {
+            return None;
+        }
+        let check = match (kept.sha256, kept.reason) {
+            (Some(sha256), _) => ArtifactCheck::Valid { sha256 },
+            (None, reason) => ArtifactCheck::Invalid {
+                reason: reason.unwrap_or_default(),
+            },
+        };
+        Some(ArtifactFacts {
+            check,
+            model_info: kept.model_info,
+            metrics: kept.metrics,
+            recheck_at: None,
+            pin: Some((url.to_owned(), kept.etag)),
+        })
+    }
+}
+
+/// What a kept verdict was reached under: this validator and these limits.
+fn under(spec: &ValidSpec) -> String {
+    format!("{} {:?}", env!("CARGO_PKG_VERSION"), Engine::limits(spec))
+}
+
+/// A validation's facts as the journal keeps them.
+fn verdict_of(facts: &ArtifactFacts, etag: &str, under: &str, now: Timestamp) -> Verdict {
+    let (sha256, reason) = match &facts.check {
+        ArtifactCheck::Valid { sha256 } => (Some(sha256.clone()), None),
+        ArtifactCheck::Invalid { reason } => (None, Some(reason.clone())),
+        ArtifactCheck::Unchecked => (None, None),
+    };
+    Verdict {
+        etag: etag.to_owned(),
+        under: under.to_owned(),
+        sha256,
+        reason,
+        model_info: facts.model_info.clone(),
+        metrics: facts.metrics.clone(),
+        at: now.as_second(),
     }
 }
 

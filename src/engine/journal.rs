@@ -1,12 +1,17 @@
-//! The validation journal: the artifact validations started and not finished. A process
-//! killed while validating (out of memory on a hostile archive) leaves its entry, so a
-//! restarted controller refuses an archive that stopped it [`MAX_INTERRUPTED`] times instead
-//! of validating it again and again: a crash loop, with everyone's rollouts waiting.
+//! The validation journal: the artifact validations started and not finished, and the
+//! verdicts of those that finished. A process killed while validating (out of memory on a
+//! hostile archive) leaves its entry, so a restarted controller refuses an archive that
+//! stopped it [`MAX_INTERRUPTED`] times instead of validating it again and again: a crash
+//! loop, with everyone's rollouts waiting. A verdict is kept per artifact version (its ETag)
+//! and the limits it was reached under, so a restarted controller asks S3 only whether the
+//! object is still that version instead of streaming it again.
 //!
-//! A small JSON file (`{"<artifact>": <starts not finished>}`) on a volume that outlives the
-//! container but not the pod (the chart's emptyDir): a new pod — after the memory limit was
-//! raised — starts with none. Written whole through a temporary file and a rename. Without a
-//! path (the CLI) nothing is kept. Written by hand: a counter in one small file is ours.
+//! Two small JSON files on a volume that outlives the container but not the pod (the chart's
+//! emptyDir): `{"<artifact>": <starts not finished>}` at the path given, and the verdicts
+//! beside it (`verdicts.json`, at most [`MAX_VERDICTS`], the oldest dropped first). A new pod —
+//! after the memory limit was raised — starts with neither. Written whole through a temporary
+//! file and a rename. Without a path (the CLI) nothing is kept. Written by hand: a counter and
+//! a bounded map in small files are ours; only the controller's container writes that volume.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,6 +19,29 @@ use std::sync::Mutex;
 
 /// Validations of one artifact a process may be stopped in before the next is refused.
 pub const MAX_INTERRUPTED: u32 = 3;
+
+/// Verdicts kept across restarts; the oldest goes first.
+pub const MAX_VERDICTS: usize = 256;
+
+/// Largest verdict kept (its metadata files included): 256 of them stay within a few MiB.
+const MAX_VERDICT_BYTES: usize = 16 << 10;
+
+/// What a finished validation found about one version of an artifact.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Verdict {
+    /// The version read (HeadObject's ETag).
+    pub etag: String,
+    /// The limits and the validator it was reached under: under others it is no verdict.
+    pub under: String,
+    /// The archive's sha256 when it passed; None when it did not.
+    pub sha256: Option<String>,
+    /// Why it did not pass.
+    pub reason: Option<String>,
+    pub model_info: Option<serde_json::Value>,
+    pub metrics: Option<serde_json::Value>,
+    /// When it was reached (Unix seconds): the oldest verdict is dropped first.
+    pub at: i64,
+}
 
 #[derive(Debug, Default)]
 pub struct Journal {
@@ -40,19 +68,8 @@ impl Journal {
     }
 
     fn write(&self, entries: &BTreeMap<String, u32>) {
-        let Some(path) = &self.path else { return };
-        let tmp = path.with_extension("tmp");
-        let written = serde_json::to_vec(entries)
-            .map_err(std::io::Error::other)
-            .and_then(|b| {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                std::fs::write(&tmp, b)
-            })
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(e) = written {
-            tracing::warn!(path = %path.display(), error = %e, "validation journal not written");
+        if let Some(path) = &self.path {
+            write_whole(path, entries);
         }
     }
 
@@ -74,6 +91,70 @@ impl Journal {
         if entries.remove(artifact).is_some() {
             self.write(&entries);
         }
+    }
+
+    fn verdicts_path(&self) -> Option<PathBuf> {
+        self.path
+            .as_ref()
+            .map(|p| p.with_file_name("verdicts.json"))
+    }
+
+    fn verdicts(&self) -> BTreeMap<String, Verdict> {
+        let Some(path) = self.verdicts_path() else {
+            return BTreeMap::new();
+        };
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// The verdict kept for `artifact` reached under `under`, whatever version it was of.
+    pub fn verdict(&self, artifact: &str, under: &str) -> Option<Verdict> {
+        let _guard = self.lock.lock();
+        self.verdicts()
+            .remove(artifact)
+            .filter(|v| v.under == under)
+    }
+
+    /// Keeps the verdict on `artifact` (replacing the one on an earlier version); one too
+    /// large to keep is not kept, and the oldest go beyond [`MAX_VERDICTS`].
+    pub fn remember(&self, artifact: &str, verdict: Verdict) {
+        let Some(path) = self.verdicts_path() else {
+            return;
+        };
+        if serde_json::to_vec(&verdict).map_or(true, |b| b.len() > MAX_VERDICT_BYTES) {
+            return;
+        }
+        let _guard = self.lock.lock();
+        let mut all = self.verdicts();
+        all.insert(artifact.to_owned(), verdict);
+        while all.len() > MAX_VERDICTS {
+            let oldest = all.iter().min_by_key(|(_, v)| v.at).map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => all.remove(&k),
+                None => break,
+            };
+        }
+        write_whole(&path, &all);
+    }
+}
+
+/// Writes `value` as JSON to `path` through a temporary file and a rename; a failure is
+/// logged (the journal is a safeguard, never a reason to stop).
+fn write_whole(path: &std::path::Path, value: &impl serde::Serialize) {
+    let tmp = path.with_extension("tmp");
+    let written = serde_json::to_vec(value)
+        .map_err(std::io::Error::other)
+        .and_then(|b| {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&tmp, b)
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "validation journal not written");
     }
 }
 
@@ -99,6 +180,51 @@ mod tests {
             "an end forgets the starts"
         );
         assert_eq!(third.begin("s3://m/b.tar.gz"), 1);
+    }
+
+    fn verdict(etag: &str, at: i64) -> Verdict {
+        Verdict {
+            etag: etag.into(),
+            under: "limits-1".into(),
+            sha256: Some("ab".into()),
+            reason: None,
+            model_info: None,
+            metrics: None,
+            at,
+        }
+    }
+
+    #[test]
+    fn a_verdict_outlives_the_process_under_the_same_limits_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/validations.json");
+        Journal::new(Some(path.clone())).remember("s3://m/a.tar.gz", verdict("\"e1\"", 1));
+        let next = Journal::new(Some(path));
+        assert_eq!(
+            next.verdict("s3://m/a.tar.gz", "limits-1"),
+            Some(verdict("\"e1\"", 1))
+        );
+        assert_eq!(next.verdict("s3://m/a.tar.gz", "limits-2"), None);
+        assert_eq!(next.verdict("s3://m/b.tar.gz", "limits-1"), None);
+    }
+
+    #[test]
+    fn the_oldest_verdicts_go_first_and_an_oversized_one_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(Some(dir.path().join("validations.json")));
+        for i in 0..=MAX_VERDICTS as i64 {
+            j.remember(&format!("s3://m/{i}.tar.gz"), verdict("e", i));
+        }
+        assert_eq!(
+            j.verdict("s3://m/0.tar.gz", "limits-1"),
+            None,
+            "the oldest went"
+        );
+        assert!(j.verdict("s3://m/1.tar.gz", "limits-1").is_some());
+        let mut big = verdict("e", 999);
+        big.metrics = Some(serde_json::json!({"x": "y".repeat(MAX_VERDICT_BYTES)}));
+        j.remember("s3://m/big.tar.gz", big);
+        assert_eq!(j.verdict("s3://m/big.tar.gz", "limits-1"), None);
     }
 
     #[test]

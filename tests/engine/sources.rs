@@ -532,3 +532,75 @@ async fn a_run_naming_an_artifact_outside_the_granted_prefixes_is_not_deployed()
     );
     assert_eq!(sim.inventory(), (0, 0, 0, 0, 0), "nothing deployed");
 }
+
+/// The verdict outlives a restart (the journal's volume outlives the container): a new
+/// process on an account holding the same version of the artifact asks S3 only for its
+/// ETag and deploys it with the lineage the validation read, streaming nothing; another
+/// version under the same key is validated again.
+#[tokio::test]
+async fn a_verdict_kept_across_a_restart_spares_streaming_the_same_version_again() {
+    use sagemaker_rollout::engine::journal::Journal;
+    let valid = ValidSpec::new(&example("from-validation")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("validations.json");
+    let run = |body: Bytes| {
+        let (valid, path) = (valid.clone(), path.clone());
+        async move {
+            let sim = Simulator::new(start_time(), &Scenario::default());
+            sim.put_object(RESULTS, results("run-7", MODEL));
+            sim.put_object(MODEL, body);
+            // A process of its own: nothing in memory but what the journal kept.
+            let engine = Engine::new(sim.clients(), OWNER)
+                .with_journal(std::sync::Arc::new(Journal::new(Some(path))));
+            let rest = drive(
+                &engine,
+                Goal::Apply(&valid),
+                &sim.clock,
+                DriveOptions::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+            let gets = sim
+                .requests()
+                .iter()
+                .filter(|r| r.operation == "GetObject")
+                .count();
+            (rest.status.unwrap(), gets, sim)
+        }
+    };
+    let (first, streamed, _) = run(artifact("run-7", 0.92)).await;
+    assert_eq!(
+        first.phase,
+        Some(Phase::Succeeded),
+        "{:?}",
+        first.conditions
+    );
+    let (again, gets, sim) = run(artifact("run-7", 0.92)).await;
+    assert_eq!(
+        again.phase,
+        Some(Phase::Succeeded),
+        "{:?}",
+        again.conditions
+    );
+    assert!(
+        streamed > 1,
+        "the first process read the results and the archive"
+    );
+    assert_eq!(
+        gets, 1,
+        "only the results file is read again, not the archive"
+    );
+    assert_eq!(
+        model_tags(&sim, "churn-store-prod").await["candidate_run_id"],
+        "run-7"
+    );
+    let (other, gets, _) = run(artifact("run-7", 0.5)).await;
+    assert_eq!(
+        other.phase,
+        Some(Phase::Succeeded),
+        "{:?}",
+        other.conditions
+    );
+    assert_eq!(gets, streamed, "another version is streamed again");
+}
