@@ -25,6 +25,8 @@ use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorC
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use aws_config::retry::RetryConfig;
+
 use super::{Settings, THROTTLING};
 
 /// Requests per second and burst of one (account, region) bucket.
@@ -236,6 +238,29 @@ pub fn partition_name(service: &str, region: &str) -> String {
     format!("sagemaker-rollout/{service}/{region}")
 }
 
+/// Standard retry mode with 5 attempts (jittered exponential backoff), unless
+/// `AWS_RETRY_MODE=adaptive` (the SDK's own variable) outside multi-tenant mode. Adaptive mode
+/// keeps one client-side rate per retry partition (service and region), which every tenant
+/// and account of this process would share, and AWS does not recommend it for multi-tenant
+/// applications (SM-64): one account's throttling would slow every other, so a tenant session
+/// never uses it. After a storm of throttles its rate stays at its floor for minutes, so a
+/// rollout that takes one minute took fourteen. The account is protected by the process's
+/// own per-account bucket ([`Limiter`]) instead, and a throttled pass backs off (the engine's
+/// backoff).
+pub fn retry_config(mode: Option<&str>, multi_tenant: bool) -> RetryConfig {
+    let adaptive = mode.is_some_and(|m| m.eq_ignore_ascii_case("adaptive"));
+    if adaptive && multi_tenant {
+        tracing::warn!(
+            "AWS_RETRY_MODE=adaptive is not used for tenant sessions: its client-side rate would be shared by every tenant's account; standard retries instead"
+        );
+    }
+    if adaptive && !multi_tenant {
+        RetryConfig::adaptive().with_max_attempts(5)
+    } else {
+        RetryConfig::standard().with_max_attempts(5)
+    }
+}
+
 static THROTTLES: AtomicU64 = AtomicU64::new(0);
 static WAITED: AtomicU64 = AtomicU64::new(0);
 
@@ -343,6 +368,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_sessions_never_share_an_adaptive_rate() {
+        use aws_config::retry::RetryMode;
+        let mode = |m, tenants| retry_config(m, tenants).mode();
+        assert_eq!(mode(Some("adaptive"), false), RetryMode::Adaptive);
+        assert_eq!(mode(Some("adaptive"), true), RetryMode::Standard);
+        assert_eq!(mode(None, true), RetryMode::Standard);
+        assert_eq!(retry_config(None, false).max_attempts(), 5);
+    }
 
     #[test]
     fn throttling_answers_are_recognised_in_every_protocol() {

@@ -23,7 +23,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -318,30 +317,16 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 #[error("no AWS region: set spec.region (or --region), AWS_REGION, or a region in the AWS profile")]
 pub struct NoRegion;
 
-/// Standard retry mode with 5 attempts (jittered exponential backoff), unless
-/// `AWS_RETRY_MODE=adaptive` (the SDK's own variable). Adaptive mode keeps one client-side
-/// rate per retry partition, which every tenant and account of this process would share,
-/// and AWS does not recommend it for multi-tenant applications (SM-64); after a storm of
-/// throttles its rate stays at its floor for minutes, so a rollout that takes one minute
-/// took fourteen. The account is protected by the process's own per-account bucket
-/// ([`limit`]) instead, and a throttled pass backs off (the engine's backoff).
-fn retry_config() -> RetryConfig {
-    let adaptive =
-        std::env::var("AWS_RETRY_MODE").is_ok_and(|m| m.eq_ignore_ascii_case("adaptive"));
-    if adaptive {
-        RetryConfig::adaptive().with_max_attempts(5)
-    } else {
-        RetryConfig::standard().with_max_attempts(5)
-    }
-}
-
 /// Loads the SDK configuration: the default credential chain (environment, profile, IRSA web
 /// identity, EKS Pod Identity, IMDS), standard retry mode with 5 attempts ([`retry_config`]),
 /// explicit timeouts,
 /// `AWS_ENDPOINT_URL` honoured by aws-config; then, if asked, assumes a role.
 pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry_config())
+        .retry_config(limit::retry_config(
+            std::env::var("AWS_RETRY_MODE").ok().as_deref(),
+            settings.tenant.is_some(),
+        ))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

@@ -203,8 +203,8 @@ fn restricted(pod: &Value) {
         }
     }
     assert!(spec["hostNetwork"].is_null() && spec["hostPID"].is_null());
-    // One volume: a small emptyDir for the validation journal and the verdicts (it outlives a
-    // restart, not the pod), no hostPath or anything else.
+    // One volume: a small emptyDir for the validation journal and the verdicts (it outlives
+    // a container restart, not the pod), no hostPath or anything else.
     assert_eq!(
         spec["volumes"],
         json!([{"name": "run", "emptyDir": {"sizeLimit": "8Mi"}}])
