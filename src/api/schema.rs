@@ -354,7 +354,7 @@ mod tests {
         let found: Vec<String> = problems(&s).all().iter().map(ToString::to_string).collect();
         for want in [
             "spec.serving.instanceCount: \"two\" is a string; expected a whole number",
-            "spec.rollout.strategy: \"Canery\" is not one of Direct, Canary, Linear, BlueGreen, Shadow",
+            "spec.rollout.strategy: \"Canery\" is not one of Direct, Canary, Linear, BlueGreen, Rolling, Shadow",
             "spec.serving.instanceType: \"m5.large\" does not match the pattern",
             "spec.endpointName: has 64 characters; at most 63 allowed",
             "spec.rollout.strategey: unknown field",

@@ -278,14 +278,16 @@ impl Default for ArtifactSpec {
     validation = Rule::new("self.strategy != 'Canary' || has(self.canary)").message("strategy Canary needs rollout.canary"),
     validation = Rule::new("self.strategy != 'Linear' || has(self.linear)").message("strategy Linear needs rollout.linear"),
     validation = Rule::new("self.strategy != 'BlueGreen' || has(self.blueGreen)").message("strategy BlueGreen needs rollout.blueGreen"),
+    validation = Rule::new("self.strategy != 'Rolling' || has(self.rolling)").message("strategy Rolling needs rollout.rolling"),
     validation = Rule::new("self.strategy != 'Shadow' || has(self.shadow)").message("strategy Shadow needs rollout.shadow"),
     validation = Rule::new("self.strategy != 'Shadow' || !has(self.shadow) || self.shadow.then != 'Canary' || has(self.canary)").message("shadow.then Canary needs rollout.canary")
 )]
 pub struct RolloutSpec {
     /// How traffic moves: `Direct` replaces at once, `Canary` and `Linear` shift weights step by
-    /// step (driven by the controller), `BlueGreen` uses SageMaker's native guardrails,
-    /// `Shadow` mirrors traffic to the candidate first. The first deployment to a new endpoint
-    /// is always Direct.
+    /// step (driven by the controller), `BlueGreen` and `Rolling` use SageMaker's native
+    /// guardrails (a new fleet beside the old, or the fleet replaced in batches), `Shadow`
+    /// mirrors traffic to the candidate first. The first deployment to a new endpoint is
+    /// always Direct.
     pub strategy: Strategy,
     /// Canary steps: candidate weight and bake time for each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,6 +298,10 @@ pub struct RolloutSpec {
     /// SageMaker blue/green deployment with automatic rollback on the watched alarms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue_green: Option<BlueGreenSpec>,
+    /// SageMaker rolling deployment: the fleet replaced in batches, each baked with the
+    /// watched alarms, rolled back in batches on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling: Option<RollingSpec>,
     /// Shadow testing before traffic moves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowSpec>,
@@ -342,6 +348,9 @@ pub enum Strategy {
     Linear,
     /// SageMaker native blue/green with alarm auto-rollback.
     BlueGreen,
+    /// SageMaker native rolling deployment: batches of the fleet replaced in place, each baked,
+    /// rolled back in batches on an alarm; needs no second fleet.
+    Rolling,
     /// Mirror a share of traffic to the candidate, then follow `shadow.then`.
     Shadow,
 }
@@ -406,6 +415,43 @@ pub struct BlueGreenSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 50))]
     pub canary_percent: Option<i32>,
+}
+
+/// SageMaker rolling deployment settings (deployment guardrails' RollingUpdatePolicy).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollingSpec {
+    /// Instances replaced per batch, as `{instances: N}` or `{percent: P}` of the fleet:
+    /// SageMaker takes 5-50 % of the variant's instances, so `serving.instanceCount` must be 2
+    /// or more.
+    pub batch: BatchSize,
+    /// How long SageMaker watches the alarms on each new batch before the next (0s to 1h).
+    pub bake: DurationString,
+    /// Instances returned to the old fleet per batch on a rollback; all at once when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_batch: Option<BatchSize>,
+    /// The whole deployment's time limit (10m to 8h); by default the batches' bakes plus an
+    /// hour of provisioning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationString>,
+}
+
+/// A share of a variant's instances: a count or a percentage (exactly one).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.instances) != has(self.percent)").message("give instances or percent, not both")
+)]
+pub struct BatchSize {
+    /// A number of instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub instances: Option<i32>,
+    /// A percentage of the variant's instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub percent: Option<i32>,
 }
 
 /// Shadow stage settings.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::types::{
     AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType, ContainerDefinition,
-    DeploymentConfig, DesiredWeightAndCapacity, Tag, TrafficRoutingConfig,
+    DeploymentConfig, DesiredWeightAndCapacity, RollingUpdatePolicy, Tag, TrafficRoutingConfig,
     TrafficRoutingConfigType,
 };
 use jiff::Timestamp;
@@ -16,7 +16,9 @@ use super::endpoints::{ConfigDescription, EndpointDescription, Endpoints, Varian
 use super::{AwsError, classify, dependency_pending};
 use crate::memo::Memo;
 use crate::plan::EndpointStatus;
-use crate::plan::actions::{ConfigPlan, ModelContainer, ModelPlan, NativeDeployment};
+use crate::plan::actions::{
+    Capacity, ConfigPlan, ModelContainer, ModelPlan, NativeDeployment, NativePolicy,
+};
 use crate::plan::desired::{owned_resource, owns_name};
 
 /// The production implementation.
@@ -136,29 +138,19 @@ fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
     }
 }
 
-/// The DeploymentConfig of a blue/green deployment (BlueGreenUpdatePolicy,
-/// TrafficRoutingConfig, AutoRollbackConfig): a canary sized in instances, the execution
-/// timeout derived from the waits, and no AutoRollbackConfiguration without alarms (it takes
-/// 1-10).
+/// The DeploymentConfig of a guardrail deployment: a blue/green one (BlueGreenUpdatePolicy,
+/// TrafficRoutingConfig: a canary sized in instances, or all at once) or a rolling one
+/// (RollingUpdatePolicy: batches in instances or percent), the execution timeout derived
+/// from the waits, and no AutoRollbackConfiguration without alarms (it takes 1-10).
 fn deployment(d: &NativeDeployment) -> DeploymentConfig {
     let secs = |x: std::time::Duration| i32::try_from(x.as_secs()).unwrap_or(i32::MAX);
-    let mut routing = TrafficRoutingConfig::builder().wait_interval_in_seconds(secs(d.bake));
-    routing = match d.canary_instances() {
-        Some(n) => routing
-            .r#type(TrafficRoutingConfigType::Canary)
-            .canary_size(
-                CapacitySize::builder()
-                    .r#type(CapacitySizeType::InstanceCount)
-                    .value(n)
-                    .build(),
-            ),
-        None => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
+    let size = |c: Capacity| {
+        let (kind, value) = match c {
+            Capacity::Instances(n) => (CapacitySizeType::InstanceCount, n),
+            Capacity::Percent(p) => (CapacitySizeType::CapacityPercent, p),
+        };
+        CapacitySize::builder().r#type(kind).value(value).build()
     };
-    let policy = BlueGreenUpdatePolicy::builder()
-        .traffic_routing_configuration(routing.build())
-        .termination_wait_in_seconds(secs(d.termination_wait))
-        .maximum_execution_timeout_in_seconds(secs(d.max_execution_timeout()))
-        .build();
     let alarms: Vec<_> = d
         .alarms
         .iter()
@@ -173,10 +165,40 @@ fn deployment(d: &NativeDeployment) -> DeploymentConfig {
             .set_alarms(Some(alarms))
             .build()
     });
-    DeploymentConfig::builder()
-        .blue_green_update_policy(policy)
-        .set_auto_rollback_configuration(rollback)
-        .build()
+    let config = DeploymentConfig::builder().set_auto_rollback_configuration(rollback);
+    match &d.policy {
+        NativePolicy::BlueGreen {
+            termination_wait, ..
+        } => {
+            let mut routing =
+                TrafficRoutingConfig::builder().wait_interval_in_seconds(secs(d.bake));
+            routing = match d.canary_instances() {
+                Some(n) => routing
+                    .r#type(TrafficRoutingConfigType::Canary)
+                    .canary_size(size(Capacity::Instances(n))),
+                None => routing.r#type(TrafficRoutingConfigType::AllAtOnce),
+            };
+            let policy = BlueGreenUpdatePolicy::builder()
+                .traffic_routing_configuration(routing.build())
+                .termination_wait_in_seconds(secs(*termination_wait))
+                .maximum_execution_timeout_in_seconds(secs(d.max_execution_timeout()))
+                .build();
+            config.blue_green_update_policy(policy).build()
+        }
+        NativePolicy::Rolling {
+            batch,
+            rollback_batch,
+            ..
+        } => {
+            let policy = RollingUpdatePolicy::builder()
+                .maximum_batch_size(size(*batch))
+                .wait_interval_in_seconds(secs(d.bake))
+                .maximum_execution_timeout_in_seconds(secs(d.max_execution_timeout()))
+                .set_rollback_maximum_batch_size(rollback_batch.map(size))
+                .build();
+            config.rolling_update_policy(policy).build()
+        }
+    }
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::HistoryEntry;
+pub use crate::api::valid::Capacity;
 
 /// What a Model's container runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,38 +93,88 @@ pub struct ConfigPlan {
     pub tags: BTreeMap<String, String>,
 }
 
-/// SageMaker blue/green deployment settings for UpdateEndpoint.
+/// SageMaker deployment guardrails settings for UpdateEndpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NativeDeployment {
+    /// How long each traffic shift (blue/green) or batch (rolling) bakes with the alarms.
     pub bake: Duration,
-    pub termination_wait: Duration,
-    /// Canary traffic routing size in percent; all at once when None.
-    pub canary_percent: Option<i32>,
-    /// Instances of the new fleet (the canary is sized against it).
+    pub policy: NativePolicy,
+    /// Instances of the new fleet (the canary and the batches are sized against it).
     pub instance_count: i32,
     /// Alarms SageMaker watches to roll back automatically (1-10; none means SageMaker
     /// cannot roll back by itself and no AutoRollbackConfiguration is sent).
     pub alarms: Vec<String>,
 }
 
+/// Which guardrail: a new fleet beside the old, or the fleet replaced in batches.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NativePolicy {
+    /// BlueGreenUpdatePolicy: the old fleet kept `termination_wait` after the switch; a
+    /// canary of `canary_percent` of the instances first, or all at once.
+    BlueGreen {
+        termination_wait: Duration,
+        canary_percent: Option<i32>,
+    },
+    /// RollingUpdatePolicy: `batch` of the instances at a time, rolled back `rollback_batch`
+    /// at a time (all at once when None); `timeout` overrides the derived execution timeout.
+    Rolling {
+        batch: Capacity,
+        rollback_batch: Option<Capacity>,
+        timeout: Option<Duration>,
+    },
+}
+
 /// Time SageMaker may take to provision the new fleet, on top of the waits.
 const PROVISIONING: Duration = Duration::from_secs(3600);
 
 impl NativeDeployment {
-    /// Instances of the canary: `canary_percent` of the fleet, at least one (the spec check
-    /// refuses a canary that would be less than one instance or more than half the fleet).
+    /// Instances of a blue/green canary: `canary_percent` of the fleet, at least one (the
+    /// spec check refuses a canary that would be less than one instance or more than half
+    /// the fleet).
     pub fn canary_instances(&self) -> Option<i32> {
-        self.canary_percent
-            .map(|p| (self.instance_count * p / 100).max(1))
+        match &self.policy {
+            NativePolicy::BlueGreen {
+                canary_percent: Some(p),
+                ..
+            } => Some((self.instance_count * p / 100).max(1)),
+            _ => None,
+        }
     }
 
-    /// MaximumExecutionTimeoutInSeconds: 600-28800 s and longer than the waits
-    /// (BlueGreenUpdatePolicy): the waits — one bake per traffic shift, then the termination
-    /// wait — plus an hour of provisioning.
+    /// The waits SageMaker adds up: one bake per traffic shift then the termination wait
+    /// (blue/green), or one bake per batch (rolling).
+    pub fn waits(&self) -> Duration {
+        match &self.policy {
+            NativePolicy::BlueGreen {
+                termination_wait,
+                canary_percent,
+            } => {
+                let shifts = if canary_percent.is_some() { 2 } else { 1 };
+                self.bake * shifts + *termination_wait
+            }
+            NativePolicy::Rolling { batch, .. } => self.bake * batch.batches(self.instance_count),
+        }
+    }
+
+    /// MaximumExecutionTimeoutInSeconds: 600-28800 s and longer than the waits: the spec's
+    /// rolling timeout, or the waits plus an hour of provisioning.
     pub fn max_execution_timeout(&self) -> Duration {
-        let shifts = if self.canary_percent.is_some() { 2 } else { 1 };
-        let waits = self.bake * shifts + self.termination_wait;
-        (waits + PROVISIONING).clamp(Duration::from_secs(600), Duration::from_secs(28_800))
+        let derived = self.waits() + PROVISIONING;
+        let chosen = match &self.policy {
+            NativePolicy::Rolling {
+                timeout: Some(t), ..
+            } => *t,
+            _ => derived,
+        };
+        chosen.clamp(Duration::from_secs(600), Duration::from_secs(28_800))
+    }
+
+    /// What the deployment is called in messages.
+    pub fn name(&self) -> &'static str {
+        match self.policy {
+            NativePolicy::BlueGreen { .. } => "blue/green",
+            NativePolicy::Rolling { .. } => "rolling",
+        }
     }
 }
 

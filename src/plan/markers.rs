@@ -31,7 +31,7 @@ pub enum Stage {
     Step,
     /// Candidate-only configuration requested.
     Final,
-    /// SageMaker blue/green deployment requested.
+    /// SageMaker guardrail deployment (blue/green or rolling) requested.
     Native,
     /// Returning to the champion (`ending` says why).
     Rollback,

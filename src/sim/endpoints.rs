@@ -364,17 +364,21 @@ impl Endpoints for Simulator {
             ));
         };
         ep.desc.last_modified = now;
+        // A blue/green deployment bakes once (its canary's shift is not modelled); a rolling
+        // one bakes each batch.
+        let baking = |d: &NativeDeployment| match d.policy {
+            crate::plan::actions::NativePolicy::BlueGreen { .. } => d.bake,
+            crate::plan::actions::NativePolicy::Rolling { .. } => d.waits(),
+        };
         let duration = UPDATE_TIME
             + deployment
-                .map(|d| jiff::SignedDuration::try_from(d.bake).unwrap_or_default())
+                .map(|d| jiff::SignedDuration::try_from(baking(d)).unwrap_or_default())
                 .unwrap_or_default();
         ep.desc.status = EndpointStatus::Updating;
-        let fail = fail.map(|r| {
-            if deployment.is_some() {
-                format!("Blue/green deployment failed: {r}")
-            } else {
-                r
-            }
+        let fail = fail.map(|r| match deployment {
+            Some(d) if d.name() == "rolling" => format!("Rolling deployment failed: {r}"),
+            Some(_) => format!("Blue/green deployment failed: {r}"),
+            None => r,
         });
         ep.pending = Some((
             now + duration,

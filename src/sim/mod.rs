@@ -500,7 +500,7 @@ impl State {
         }
     }
 
-    /// SageMaker blue/green: an alarm in ALARM during the deployment's bake rolls it back.
+    /// SageMaker's guardrails: an alarm in ALARM during the deployment's bake rolls it back.
     fn guardrails(&mut self, now: Timestamp) {
         let firing: Vec<String> = self
             .alarms
@@ -528,8 +528,13 @@ impl State {
                 .filter(|_| baking)
             {
                 ep.desc.status = crate::plan::EndpointStatus::RollingBack;
+                let kind = if d.name() == "rolling" {
+                    "Rolling"
+                } else {
+                    "Blue/green"
+                };
                 let reason = format!(
-                    "Blue/green deployment rolled back: alarm {alarm} went into ALARM during the baking period"
+                    "{kind} deployment rolled back: alarm {alarm} went into ALARM during the baking period"
                 );
                 ep.pending = Some((now + ROLLBACK_TIME, Transition::RollBack { reason }));
             }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::aws::AwsError;
-use crate::plan::actions::{AlarmPlan, ConfigPlan, NativeDeployment};
+use crate::plan::actions::{AlarmPlan, ConfigPlan, NativeDeployment, NativePolicy};
 use crate::tags;
 
 /// SageMaker's ValidationException, classed as the SDK adapter classes it (a missing
@@ -107,8 +107,8 @@ pub(super) fn shadow_pair(config: &ConfigPlan) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// SM-3, SM-5, SM-8, SM-9, SM-10: the limits of a blue/green deployment
-/// (TrafficRoutingConfig, BlueGreenUpdatePolicy, AutoRollbackConfig).
+/// SM-3, SM-5, SM-8, SM-9, SM-10, SM-75: the limits of a guardrail deployment
+/// (TrafficRoutingConfig, BlueGreenUpdatePolicy, RollingUpdatePolicy, AutoRollbackConfig).
 pub(super) fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
     let op = "UpdateEndpoint";
     if d.alarms.len() > 10 {
@@ -117,7 +117,13 @@ pub(super) fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
             "AutoRollbackConfiguration.Alarms lists at most 10 alarms",
         ));
     }
-    if d.bake.as_secs() > 3600 || d.termination_wait.as_secs() > 3600 {
+    let termination = match &d.policy {
+        NativePolicy::BlueGreen {
+            termination_wait, ..
+        } => *termination_wait,
+        NativePolicy::Rolling { .. } => std::time::Duration::ZERO,
+    };
+    if d.bake.as_secs() > 3600 || termination.as_secs() > 3600 {
         return Err(invalid(
             op,
             "WaitIntervalInSeconds and TerminationWaitInSeconds are 0-3600",
@@ -131,10 +137,16 @@ pub(super) fn guardrail_limits(d: &NativeDeployment) -> Result<(), AwsError> {
             "CanarySize must be less than or equal to 50% of the variant's instance count",
         ));
     }
+    if let NativePolicy::Rolling { batch, .. } = &d.policy
+        && !(5.0..=50.0).contains(&batch.percent_of(d.instance_count))
+    {
+        return Err(invalid(
+            op,
+            "MaximumBatchSize must be between 5% and 50% of the variant's total instance count",
+        ));
+    }
     let timeout = d.max_execution_timeout().as_secs();
-    let shifts = if d.canary_percent.is_some() { 2 } else { 1 };
-    let waits = d.bake.as_secs() * shifts + d.termination_wait.as_secs();
-    if !(600..=28_800).contains(&timeout) || timeout <= waits {
+    if !(600..=28_800).contains(&timeout) || timeout <= d.waits().as_secs() {
         return Err(invalid(
             op,
             "MaximumExecutionTimeoutInSeconds must be 600-28800 and greater than the waits",
@@ -252,8 +264,10 @@ mod tests {
         assert!(shadow_pair(&config(1, 2)).is_err());
         let d = |alarms: usize, percent: Option<i32>, instances: i32, bake: u64| NativeDeployment {
             bake: std::time::Duration::from_secs(bake),
-            termination_wait: std::time::Duration::from_secs(60),
-            canary_percent: percent,
+            policy: NativePolicy::BlueGreen {
+                termination_wait: std::time::Duration::from_secs(60),
+                canary_percent: percent,
+            },
             instance_count: instances,
             alarms: (0..alarms).map(|i| format!("a{i}")).collect(),
         };
@@ -266,6 +280,27 @@ mod tests {
         assert!(
             guardrail_limits(&d(1, None, 2, 3601)).is_err(),
             "a wait over 1 h"
+        );
+        let rolling = |batch, instances| NativeDeployment {
+            bake: std::time::Duration::from_secs(300),
+            policy: NativePolicy::Rolling {
+                batch,
+                rollback_batch: None,
+                timeout: None,
+            },
+            instance_count: instances,
+            alarms: vec!["a".into()],
+        };
+        use crate::plan::actions::Capacity::{Instances, Percent};
+        assert!(guardrail_limits(&rolling(Instances(1), 4)).is_ok());
+        assert!(guardrail_limits(&rolling(Percent(50), 4)).is_ok());
+        assert!(
+            guardrail_limits(&rolling(Instances(1), 1)).is_err(),
+            "a batch of 1 of 1 is 100 %"
+        );
+        assert!(
+            guardrail_limits(&rolling(Percent(4), 40)).is_err(),
+            "under 5 %"
         );
         let alarm = |name: String, dims: usize| AlarmPlan {
             kind: crate::plan::actions::AlarmKind::Above,

@@ -11,7 +11,9 @@ use sagemaker_rollout::aws::registry::SdkRegistry;
 use sagemaker_rollout::aws::runtime::{Invoker, SdkRuntime};
 use sagemaker_rollout::aws::scaling::{Scaling, SdkScaling};
 use sagemaker_rollout::aws::sdk_endpoints::SdkEndpoints;
-use sagemaker_rollout::plan::actions::{AlarmKind, ConfigPlan, NativeDeployment, ScalingPlan};
+use sagemaker_rollout::plan::actions::{
+    AlarmKind, Capacity, ConfigPlan, NativeDeployment, NativePolicy, ScalingPlan,
+};
 use sagemaker_rollout::plan::{AlarmState, EndpointStatus};
 
 use crate::contract::{serving_endpoint, tags, variant};
@@ -231,8 +233,10 @@ async fn blue_green_without_alarms_and_on_a_large_fleet_is_accepted() {
     fleet(&endpoints, 12).await;
     let deployment = NativeDeployment {
         bake: Duration::from_secs(3600),
-        termination_wait: Duration::from_secs(3600),
-        canary_percent: Some(10),
+        policy: NativePolicy::BlueGreen {
+            termination_wait: Duration::from_secs(3600),
+            canary_percent: Some(10),
+        },
         instance_count: 12,
         alarms: vec![],
     };
@@ -256,5 +260,65 @@ async fn blue_green_without_alarms_and_on_a_large_fleet_is_accepted() {
     let routing = &sent["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"];
     assert_eq!(routing["CanarySize"]["Type"], "INSTANCE_COUNT");
     assert_eq!(routing["CanarySize"]["Value"], 1);
+    emu.assert_clean();
+}
+
+/// SM-75, SM-76: a rolling deployment is sent as a RollingUpdatePolicy (batch and rollback
+/// batch in instances or percent, the bake per batch, the execution timeout over the bakes);
+/// SageMaker takes a batch of 5-50 % of the fleet only, so a batch of one instance of one is
+/// refused before anything changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_deployment_is_sent_as_a_rolling_update_policy_within_its_limits() {
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    let endpoints = SdkEndpoints::new(&config);
+    serving_endpoint(&endpoints, &SdkRegistry::new(&config)).await;
+    fleet(&endpoints, 4).await;
+    let rolling = |batch| NativeDeployment {
+        bake: Duration::from_secs(600),
+        policy: NativePolicy::Rolling {
+            batch,
+            rollback_batch: Some(Capacity::Percent(50)),
+            timeout: None,
+        },
+        instance_count: 4,
+        alarms: vec![],
+    };
+    let refused = endpoints
+        .update_endpoint(
+            "contract-fleet",
+            "contract-fleet-2",
+            Some(&rolling(Capacity::Instances(3))),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.message.contains("MaximumBatchSize"), "{refused}");
+    let deployment = rolling(Capacity::Instances(1));
+    assert_eq!(
+        deployment.max_execution_timeout(),
+        Duration::from_secs(4 * 600 + 3600),
+        "four batches' bakes and an hour"
+    );
+    endpoints
+        .update_endpoint("contract-fleet", "contract-fleet-2", Some(&deployment))
+        .await
+        .unwrap();
+    let sent = emu.state()["sagemaker"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "contract-fleet")
+        .unwrap()["last_deployment_config"]
+        .clone();
+    let policy = &sent["RollingUpdatePolicy"];
+    assert_eq!(policy["MaximumBatchSize"]["Type"], "INSTANCE_COUNT");
+    assert_eq!(policy["MaximumBatchSize"]["Value"], 1);
+    assert_eq!(
+        policy["RollbackMaximumBatchSize"]["Type"],
+        "CAPACITY_PERCENT"
+    );
+    assert_eq!(policy["WaitIntervalInSeconds"], 600);
+    assert_eq!(policy["MaximumExecutionTimeoutInSeconds"], 6000);
+    assert!(sent["BlueGreenUpdatePolicy"].is_null(), "{sent}");
     emu.assert_clean();
 }

@@ -97,6 +97,17 @@ def rolling_batch_limit(policy, variants):
         raise validation("MaximumBatchSize must be between 5% and 50% of the variant's total instance count.")
 
 
+def rolling_exclusions(ep, snap):
+    """Rule: a rolling deployment is not available for multi-variant endpoints or serverless ones
+    (Deployment guardrails, Exclusions: "If you're doing a rolling deployment, there are additional
+    feature-based exclusions")."""
+    variants = snap["variants"]
+    if len(variants) > 1 or len(ep["config"]["variants"]) > 1:
+        raise validation("Rolling deployments are not supported for endpoints with multiple production variants.")
+    if any(v.get("ServerlessConfig") for v in variants + ep["config"]["variants"]):
+        raise validation("Rolling deployments are not supported for serverless endpoints.")
+
+
 def execution_timeout_exceeds_waits(timeout, total_wait):
     """Rule: MaximumExecutionTimeoutInSeconds must be greater than the total of the waits."""
     if timeout is not None and timeout <= total_wait:
@@ -122,6 +133,7 @@ def deployment_plan(w, ep, snap, dc):
     if bg and rolling:
         raise validation("Only one of BlueGreenUpdatePolicy and RollingUpdatePolicy can be specified.")
     if rolling:
+        rolling_exclusions(ep, snap)
         rolling_batch_limit(rolling, variants)
         pct = _percent(rolling["MaximumBatchSize"], variants) or [100.0]
         steps = [min(100.0, min(pct) * (i + 1)) for i in range(max(1, math.ceil(100.0 / min(pct))))]

@@ -467,6 +467,21 @@ class BlueGreen(Base):
                                EndpointConfigName="c2", DeploymentConfig=dc, contains=text)
         self.assertEqual("InService", self.sm.describe_endpoint(EndpointName="ep1")["EndpointStatus"])
 
+    def test_rolling_deployments_exclude_multi_variant_and_serverless_endpoints(self):
+        rolling = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
+                                           "WaitIntervalInSeconds": 60},
+                   "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "latency"}]}}
+        self.config("c4", variants=[self.variant("a", "m2"), self.variant("b", "m2")])
+        self.sm.create_endpoint(EndpointName="ep2", EndpointConfigName="c4")
+        self.wait("ep2", "InService")
+        self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep2", EndpointConfigName="c4",
+                       DeploymentConfig=rolling, contains="multiple production variants")
+        self.sm.create_endpoint_config(EndpointConfigName="c5", ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "m2",
+            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}])
+        self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep1", EndpointConfigName="c5",
+                       DeploymentConfig=rolling, contains="serverless")
+
 
 class AutoScaling(Base):
     RID = "endpoint/ep1/variant/a"

@@ -18,7 +18,14 @@ fn example(name: &str) -> ModelDeploymentSpec {
     load_valid(&path, &text).unwrap().remove(0).0.spec
 }
 
-const EXAMPLES: [&str; 5] = ["direct", "canary", "linear", "blue-green", "shadow"];
+const EXAMPLES: [&str; 6] = [
+    "direct",
+    "canary",
+    "linear",
+    "blue-green",
+    "rolling",
+    "shadow",
+];
 
 fn phase(s: &Simulation) -> Option<Phase> {
     s.rest.status.as_ref().and_then(|st| st.phase)
@@ -141,6 +148,41 @@ async fn blue_green_alarm_is_rolled_back_by_sagemaker_and_reported() {
     );
 }
 
+/// A rolling deployment is one UpdateEndpoint with SageMaker's RollingUpdatePolicy under the
+/// champion's variant name; an alarm during a batch's bake rolls it back (SageMaker does),
+/// reported as RolledBack with the alarm named.
+#[tokio::test]
+async fn rolling_alarm_is_rolled_back_by_sagemaker_and_reported() {
+    let spec = example("rolling");
+    let s = run(&spec, false, "").await;
+    let updates: Vec<&String> = s
+        .timeline
+        .iter()
+        .filter(|l| l.contains("UpdateEndpoint"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{}", s.timeline.join("\n"));
+    assert!(updates[0].contains("(rolling)"), "{}", updates[0]);
+    let s = run(
+        &spec,
+        false,
+        "events: [{at: 20m, alarm: recsys-gpu-error-budget, state: ALARM}]",
+    )
+    .await;
+    assert_eq!(
+        phase(&s),
+        Some(Phase::RolledBack),
+        "{}",
+        s.timeline.join("\n")
+    );
+    let entry = &s.rest.status.as_ref().unwrap().history[0];
+    assert!(
+        entry.reason.contains("rolling deployment")
+            && entry.reason.contains("recsys-gpu-error-budget"),
+        "{}",
+        entry.reason
+    );
+}
+
 #[tokio::test]
 async fn silent_rollback_is_a_failed_rollout_with_a_hint() {
     let spec = example("canary");
@@ -184,6 +226,7 @@ async fn restart_after_every_mutating_call_reaches_the_same_end_state() {
         "canary",
         "shadow",
         "blue-green",
+        "rolling",
         "from-validation",
         "artifact",
     ] {

@@ -141,7 +141,14 @@ fn schema_declares_enums_ranges_and_duration_patterns() {
     let strategy = &spec["rollout"]["properties"]["strategy"]["enum"];
     assert_eq!(
         strategy,
-        &json!(["Direct", "Canary", "Linear", "BlueGreen", "Shadow"])
+        &json!([
+            "Direct",
+            "Canary",
+            "Linear",
+            "BlueGreen",
+            "Rolling",
+            "Shadow"
+        ])
     );
     let weight = &spec["rollout"]["properties"]["canary"]["properties"]["steps"]["items"]["properties"]
         ["weight"];

@@ -46,7 +46,7 @@ spec:
             ),
             vec![Want::Problems(&[
                 "spec.serving.instanceCount (line 8:40): \"two\" is a string; expected a whole number",
-                "spec.rollout.strategy (line 10:5): \"Canery\" is not one of Direct, Canary, Linear, BlueGreen, Shadow",
+                "spec.rollout.strategy (line 10:5): \"Canery\" is not one of Direct, Canary, Linear, BlueGreen, Rolling, Shadow",
                 "spec.candidate.approval (line 7:83): \"Always\" is not one of Approved, PendingManualApproval, Any",
                 "spec.rollout.canary.steps[1].weight (line 12:41): 5 must be greater than the previous step (10)",
             ])],

@@ -5,6 +5,15 @@ use std::process::Command;
 
 use sagemaker_rollout::api::{FieldError, SpecErrors, ValidSpec};
 
+fn rolling(batch: BatchSize) -> RollingSpec {
+    RollingSpec {
+        batch,
+        bake: DurationString::new("10m"),
+        rollback_batch: None,
+        timeout: None,
+    }
+}
+
 fn check_spec(spec: &ModelDeploymentSpec) -> Result<(), SpecErrors> {
     ValidSpec::new(spec).map(|_| ())
 }
@@ -189,6 +198,55 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 s.analysis.alarms.existing = (0..10).map(|i| format!("kpi-{i}")).collect();
             },
             "spec.analysis.alarms: 12 alarms are watched (10 existing, 2 created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
+        ),
+        (
+            "a rolling batch of the whole fleet",
+            |s| {
+                s.serving.instance_count = 2;
+                s.rollout.strategy = Strategy::Rolling;
+                s.rollout.rolling = Some(rolling(BatchSize {
+                    instances: Some(2),
+                    percent: None,
+                }));
+            },
+            "spec.rollout.rolling.batch: is 100 % of serving.instanceCount (2); SageMaker replaces 5-50 % of the variant's instances per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 instances or more",
+        ),
+        (
+            "a rolling deployment with no alarm to bake against",
+            |s| {
+                s.rollout.strategy = Strategy::Rolling;
+                s.rollout.rolling = Some(rolling(BatchSize {
+                    instances: None,
+                    percent: Some(50),
+                }));
+                s.analysis.alarms = AlarmsSpec::default();
+            },
+            "spec.analysis.alarms: a rolling deployment bakes each batch against CloudWatch alarms and rolls back on one: watch at least one (alarms.existing or alarms.create)",
+        ),
+        (
+            "a rolling timeout shorter than its bakes",
+            |s| {
+                s.rollout.strategy = Strategy::Rolling;
+                let mut r = rolling(BatchSize {
+                    instances: Some(1),
+                    percent: None,
+                });
+                r.bake = DurationString::new("1h");
+                r.timeout = Some(DurationString::new("90m"));
+                s.rollout.rolling = Some(r);
+            },
+            "spec.rollout.rolling.timeout: 5400s is not longer than the bakes of 2 batches (7200s): SageMaker requires MaximumExecutionTimeoutInSeconds to exceed the waits",
+        ),
+        (
+            "a rolling batch given as both a count and a percentage",
+            |s| {
+                s.rollout.strategy = Strategy::Rolling;
+                s.rollout.rolling = Some(rolling(BatchSize {
+                    instances: Some(1),
+                    percent: Some(50),
+                }));
+            },
+            "spec.rollout.rolling.batch: give instances or percent, not both",
         ),
         (
             "environment over SageMaker's 32 KB",

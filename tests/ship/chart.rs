@@ -561,10 +561,17 @@ fn example_resources_cover_every_strategy_and_pass_the_checker() {
             );
         }
     }
-    let want: BTreeSet<String> = ["Direct", "Canary", "Linear", "BlueGreen", "Shadow"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let want: BTreeSet<String> = [
+        "Direct",
+        "Canary",
+        "Linear",
+        "BlueGreen",
+        "Rolling",
+        "Shadow",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     assert_eq!(strategies, want);
 }
 

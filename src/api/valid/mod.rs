@@ -21,6 +21,7 @@ mod analysis;
 mod candidate;
 mod collect;
 pub mod container;
+mod guardrails;
 mod identity;
 mod notify;
 mod rollout;
@@ -32,17 +33,19 @@ mod user_tags;
 use analysis::analysis;
 use candidate::candidate;
 use collect::{Collector, ROLE_ARN, S3_URI};
+use guardrails::guardrail_limits;
 use identity::identity;
-use rollout::{blue_green_limits, floors_can_judge, rollout};
+use rollout::{floors_can_judge, rollout};
 use serving::{autoscaling, copy_to, serving};
 use smoke::smoke_test;
 use user_tags::check_tags;
 
 pub use analysis::{Analysis, Compare, Margin, OwnedAlarm};
 pub use candidate::{CandidatePolicy, CandidateSource};
+pub use guardrails::{BlueGreen, Capacity, Rolling};
 pub use identity::Teardown;
 pub use notify::SnsTopic;
-pub use rollout::{BlueGreen, Rollout, Shadow, Step};
+pub use rollout::{Rollout, Shadow, Step};
 pub use schedule::{Deadline, Windows};
 pub use serving::{ArtifactPolicy, Autoscaling, DataCapture, Serving};
 pub use smoke::SmokeTest;
@@ -154,19 +157,7 @@ fn build(spec: &ModelDeploymentSpec) -> Result<ValidSpec, Vec<FieldError>> {
             );
         }
     }
-    if spec.rollout.strategy == Strategy::BlueGreen {
-        blue_green_limits(&mut c, spec);
-        // SageMaker rolls a blue/green deployment back on any of its alarms in ALARM, and a
-        // floor is in ALARM until the new fleet has traffic.
-        for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
-            if rule.metric == AlarmMetric::Invocations {
-                c.err(
-                    format!("spec.analysis.alarms.create[{i}].metric"),
-                    "Invocations (a floor, in ALARM until traffic arrives) cannot guard a BlueGreen rollout: SageMaker would roll back at once; use Canary or Linear",
-                );
-            }
-        }
-    }
+    guardrail_limits(&mut c, spec);
     let data_capture = spec.data_capture.as_ref().map(|dc| {
         c.range(
             "spec.dataCapture.samplingPercent",

@@ -1,4 +1,4 @@
-//! `spec.rollout`: the strategy, its step schedule and bakes, blue/green's SageMaker limits,
+//! `spec.rollout`: the strategy, its step schedule and bakes, the guardrails (in [`super::guardrails`]),
 //! shadow, and the gates.
 
 use std::time::Duration;
@@ -6,8 +6,8 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 use super::collect::*;
+use super::guardrails::{BlueGreen, Rolling, blue_green, rolling};
 use crate::api::spec::*;
-use crate::api::units::DurationString;
 
 /// One traffic step before 100 %: candidate weight in percent and how long it bakes.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,14 +16,6 @@ pub struct Step {
     pub bake: SignedDuration,
     /// After the bake, hold at this weight until on-call promotes.
     pub pause: bool,
-}
-
-/// SageMaker blue/green settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BlueGreen {
-    pub bake: Duration,
-    pub termination_wait: Duration,
-    pub canary_percent: Option<i32>,
 }
 
 /// The shadow stage.
@@ -42,6 +34,7 @@ pub struct Rollout {
     /// or the canary steps after a shadow stage with `then: Canary`; empty otherwise.
     pub steps: Vec<Step>,
     pub blue_green: Option<BlueGreen>,
+    pub rolling: Option<Rolling>,
     pub shadow: Option<Shadow>,
     pub paused: bool,
     pub deadline: Option<super::Deadline>,
@@ -49,9 +42,6 @@ pub struct Rollout {
     /// How long the previous champion stays ready for `undo` after a success.
     pub rollback_window: Option<SignedDuration>,
 }
-
-/// SageMaker's limit on blue/green wait and termination intervals.
-pub(super) const MAX_BLUE_GREEN_WAIT_SECS: u64 = 3600;
 
 pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
     let needs = |c: &mut Collector, present: bool, field: &str, why: &str| {
@@ -80,6 +70,7 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
                 needs(c, r.canary.is_some(), "canary", "by shadow.then: Canary");
             }
         }
+        Strategy::Rolling => needs(c, r.rolling.is_some(), "rolling", "by strategy Rolling"),
         Strategy::Direct => {}
     }
     let canary = r.canary.as_ref().map(|canary| canary_steps(c, canary));
@@ -105,6 +96,7 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         }
     });
     let blue_green = r.blue_green.as_ref().map(|bg| blue_green(c, bg));
+    let rolling = r.rolling.as_ref().and_then(|ro| rolling(c, ro));
     let shadow = r.shadow.as_ref().map(|sh| {
         c.range(
             "spec.rollout.shadow.samplingPercent",
@@ -135,6 +127,7 @@ pub(super) fn rollout(c: &mut Collector, r: &RolloutSpec) -> Option<Rollout> {
         strategy: r.strategy,
         steps,
         blue_green: blue_green.flatten(),
+        rolling,
         shadow,
         paused: r.paused,
         deadline: (r.progress_deadline.as_ref()).and_then(|d| super::schedule::deadline(c, d)),
@@ -193,76 +186,6 @@ pub(super) fn canary_steps(c: &mut Collector, canary: &CanarySpec) -> Vec<Step> 
         }
     }
     steps
-}
-
-pub(super) fn blue_green(c: &mut Collector, bg: &BlueGreenSpec) -> Option<BlueGreen> {
-    let limit = Duration::from_secs(MAX_BLUE_GREEN_WAIT_SECS);
-    let mut wait = |field: &str, d: &DurationString| {
-        let path = format!("spec.rollout.blueGreen.{field}");
-        match d.parse() {
-            Ok(v) if v.is_zero() => {
-                c.err(&path, format!("\"{d}\" must be longer than zero"));
-                None
-            }
-            Ok(v) if v > limit => {
-                c.err(
-                    &path,
-                    format!("\"{d}\" ({}s) exceeds SageMaker's limit of 1h", v.as_secs()),
-                );
-                None
-            }
-            Ok(v) => Some(v),
-            Err(e) => {
-                c.err(&path, e);
-                None
-            }
-        }
-    };
-    let bake = wait("bake", &bg.bake);
-    let termination_wait = wait("terminationWait", &bg.termination_wait);
-    if let Some(p) = bg.canary_percent {
-        // CanarySize: at most half of the variant's instances (TrafficRoutingConfig).
-        c.range("spec.rollout.blueGreen.canaryPercent", p.into(), 1, 50);
-    }
-    Some(BlueGreen {
-        bake: bake?,
-        termination_wait: termination_wait?,
-        canary_percent: bg.canary_percent,
-    })
-}
-
-/// What SageMaker checks across fields of a blue/green deployment: AutoRollbackConfig
-/// holds at most 10 alarms (all watched alarms go there), and a canary of at least one
-/// instance must be at most half of the fleet, so it needs two instances or more.
-pub(super) fn blue_green_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
-    let alarms = &spec.analysis.alarms;
-    let watched = alarms.existing.len() + alarms.create.len();
-    if watched > 10 {
-        c.err(
-            "spec.analysis.alarms",
-            format!(
-                "{watched} alarms are watched ({} existing, {} created); a blue/green deployment hands them to SageMaker's AutoRollbackConfiguration, which takes at most 10",
-                alarms.existing.len(),
-                alarms.create.len()
-            ),
-        );
-    }
-    let canary = spec
-        .rollout
-        .blue_green
-        .as_ref()
-        .and_then(|bg| bg.canary_percent);
-    if let Some(p) = canary
-        && spec.serving.instance_count < 2
-    {
-        c.err(
-            "spec.rollout.blueGreen.canaryPercent",
-            format!(
-                "a canary of {p} % needs serving.instanceCount of 2 or more: SageMaker's canary is at least one instance and at most half of {}",
-                spec.serving.instance_count
-            ),
-        );
-    }
 }
 
 /// An Invocations floor judges up to `periods + 3` minutes after a step's traffic starts: every

@@ -33,11 +33,10 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
             deployment,
         } => format!(
             "update the endpoint to config {config_name}{}",
-            if deployment.is_some() {
-                " (SageMaker blue/green)"
-            } else {
-                ""
-            }
+            deployment
+                .as_ref()
+                .map(|d| format!(" (SageMaker {})", d.name()))
+                .unwrap_or_default()
         ),
         UpdateWeights { weights } => format!(
             "set weights {}",

@@ -85,11 +85,9 @@ impl Aws<'_> {
         config_name: &str,
         deployment: Option<&NativeDeployment>,
     ) -> Result<(), AwsError> {
-        let how = if deployment.is_some() {
-            " (blue/green)"
-        } else {
-            ""
-        };
+        let how = deployment
+            .map(|d| format!(" ({})", d.name()))
+            .unwrap_or_default();
         let detail = format!("{ep} config={config_name}{how}");
         let call = self
             .clients()

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::super::actions::{Action, ConfigPlan, ModelPlan, NativeDeployment, VariantPlan};
+use super::super::actions::{
+    Action, ConfigPlan, ModelPlan, NativeDeployment, NativePolicy, VariantPlan,
+};
 use super::super::desired::{
     AlarmScope, candidate_only, candidate_variant, champion_variant, config_plan, lineage_tags,
     model_plan, native_alarms, owned_alarms, selector_hash, serves_alone, spec_hash, variant_name,
@@ -148,6 +150,7 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     m.stage = Some(stage);
     let what = match stage {
         Stage::Shadow => "adding the candidate as a shadow variant",
+        Stage::Native if strategy_is_rolling(spec) => "starting a SageMaker rolling deployment",
         Stage::Native => "starting a SageMaker blue/green deployment",
         Stage::Final => "replacing the champion",
         _ => "adding the candidate variant at weight 0",
@@ -260,7 +263,11 @@ fn blocked(
     }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
-    if matches!(strategy, Strategy::BlueGreen | Strategy::Shadow) && !single {
+    if matches!(
+        strategy,
+        Strategy::BlueGreen | Strategy::Rolling | Strategy::Shadow
+    ) && !single
+    {
         let message = format!(
             "strategy {strategy:?} needs an endpoint with exactly one production variant and no shadow variant; endpoint {} has {} production and {} shadow variants. Use Canary or Linear, or consolidate the endpoint first",
             ep.name,
@@ -312,7 +319,7 @@ fn starting_config(
                 None,
             )
         }
-        Strategy::BlueGreen => {
+        Strategy::BlueGreen | Strategy::Rolling => {
             // Guardrails replace the fleet behind the same variant name (Deployment
             // guardrails, "Exclusions"): the candidate runs as the champion's variant.
             let name = ep.variants[0].name.clone();
@@ -322,11 +329,10 @@ fn starting_config(
                 variant: &name,
                 config: Some(&config.name),
             };
-            let bg = spec.rollout.blue_green.as_ref();
+            let (bake, policy) = native_policy(spec);
             let native = NativeDeployment {
-                bake: bg.map(|b| b.bake).unwrap_or_default(),
-                termination_wait: bg.map(|b| b.termination_wait).unwrap_or_default(),
-                canary_percent: bg.and_then(|b| b.canary_percent),
+                bake,
+                policy,
                 instance_count: spec.serving.instance_count,
                 alarms: native_alarms(spec, scope),
             };
@@ -346,6 +352,27 @@ fn starting_config(
                 None,
             )
         }
+    }
+}
+
+/// The spec's guardrail: its bake and its SageMaker policy.
+fn native_policy(spec: &ValidSpec) -> (std::time::Duration, NativePolicy) {
+    match (&spec.rollout.rolling, &spec.rollout.blue_green) {
+        (Some(r), _) if spec.rollout.strategy == Strategy::Rolling => (
+            r.bake,
+            NativePolicy::Rolling {
+                batch: r.batch,
+                rollback_batch: r.rollback_batch,
+                timeout: r.timeout,
+            },
+        ),
+        (_, bg) => (
+            bg.as_ref().map(|b| b.bake).unwrap_or_default(),
+            NativePolicy::BlueGreen {
+                termination_wait: bg.as_ref().map(|b| b.termination_wait).unwrap_or_default(),
+                canary_percent: bg.as_ref().and_then(|b| b.canary_percent),
+            },
+        ),
     }
 }
 
@@ -438,4 +465,8 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
             ep.name
         ),
     );
+}
+
+fn strategy_is_rolling(spec: &ValidSpec) -> bool {
+    spec.rollout.strategy == Strategy::Rolling
 }

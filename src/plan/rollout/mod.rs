@@ -8,7 +8,7 @@
 //!   champion.
 //!
 //! Stages (see [`Stage`]): `shadow` → `added` (weight 0, smoke test) → `step` 1..n (weights
-//! in place, baking) → `final` (candidate-only config) → `done`; BlueGreen goes straight to
+//! in place, baking) → `final` (candidate-only config) → `done`; BlueGreen and Rolling go straight to
 //! `native`; any alarm, a failed smoke test or `abort` leads to `rollback` → `rolledback`.
 //! [`common`] holds what the three share and uses none of them (so the stages form no
 //! cycle: `advance` may start or roll back, `begin` and `rollback` use only `common`); this

@@ -54,7 +54,10 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
         (
             Stage::RolledBack,
             "RolledBack",
-            format!("SageMaker rolled back the blue/green deployment: {reason}"),
+            format!(
+                "SageMaker rolled back the {} deployment: {reason}",
+                guardrail_name(p.spec())
+            ),
         )
     } else {
         (
@@ -218,4 +221,13 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
         "RollingBack",
         format!("{why}: restoring champion config {champion_config}"),
     );
+}
+
+/// What the spec's guardrail deployment is called in messages.
+fn guardrail_name(spec: &crate::api::ValidSpec) -> &'static str {
+    if spec.rollout.strategy == crate::api::Strategy::Rolling {
+        "rolling"
+    } else {
+        "blue/green"
+    }
 }

@@ -224,6 +224,80 @@ async fn blue_green_alarm_is_rolled_back_by_sagemaker_and_not_retried() {
     report("blue/green rolled back by SageMaker", first);
 }
 
+const ROLLING: &str =
+    "{strategy: Rolling, rolling: {batch: {instances: 1}, bake: 2s, rollbackBatch: {percent: 50}}}";
+
+/// Rolling through the real binary: one UpdateEndpoint with SageMaker's RollingUpdatePolicy
+/// under the champion's variant name; an alarm during a batch's bake is rolled back by
+/// SageMaker, reported as RolledBack and not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_replaces_the_fleet_in_batches_and_an_alarm_rolls_it_back() {
+    let acct = Account::new().await;
+    let (_, candidate) = with_champion(&acct, "wire-roll", ROLLING, "").await;
+    let before = alone(&acct, "wire-roll");
+    acct.apply(&acct.manifest("churn", "wire-roll", "run-2", ROLLING, ""));
+    let after = alone(&acct, "wire-roll");
+    assert_eq!(
+        (after.package.as_str(), after.variant.as_str()),
+        (candidate.as_str(), before.variant.as_str())
+    );
+    let deployment = acct.endpoint("wire-roll").unwrap()["last_deployment_config"].clone();
+    let policy = &deployment["RollingUpdatePolicy"];
+    assert_eq!(policy["MaximumBatchSize"]["Value"], 1, "{deployment}");
+    assert_eq!(policy["WaitIntervalInSeconds"], 2);
+    assert_eq!(
+        deployment["AutoRollbackConfiguration"]["Alarms"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the team's alarm and the one created"
+    );
+    assert_eq!(operations(&acct, "UpdateEndpoint"), 1);
+    clean_rest(&acct, "wire-roll", "wire/churn");
+    report("rolling (batches of 1 of 2)", acct.requests());
+
+    // The next candidate trips an alarm while its batches bake.
+    acct.package("run-3", 0.93).await;
+    acct.requests();
+    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
+    let file = acct.manifest("churn", "wire-roll", "run-3", ROLLING, "");
+    let mut child = spawn(&acct, &file);
+    wait_until("the rolling deployment to start", || {
+        acct.endpoint("wire-roll")
+            .is_some_and(|e| e["status"] == "Updating")
+    });
+    acct.emu.alarm_state(KPI, "ALARM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(1),
+        "a rolled-back rollout fails the job"
+    );
+    assert_eq!(alone(&acct, "wire-roll").package, candidate);
+    // The audit record of the rollout says who rolled it back, and why.
+    let keys: Vec<String> = acct.state()["s3"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["name"] == "wire-audit")
+        .flat_map(|b| b["keys"].as_object().unwrap().keys().cloned())
+        .filter(|k| k.contains("wire-roll"))
+        .collect();
+    let s3 = sagemaker_rollout::aws::s3::SdkS3::new(&acct.config);
+    let mut said = String::new();
+    for key in keys {
+        use sagemaker_rollout::aws::s3::{ObjectStore, S3Uri};
+        let uri = S3Uri::parse(&format!("s3://wire-audit/{key}")).unwrap();
+        let body = s3.get_prefix(&uri, 1 << 20).await.unwrap();
+        said.push_str(&String::from_utf8_lossy(&body));
+    }
+    assert!(
+        said.contains("SageMaker rolled back the rolling deployment"),
+        "{said}"
+    );
+    clean_rest(&acct, "wire-roll", "wire/churn");
+    report("rolling rolled back by SageMaker", acct.requests());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shadow_mirrors_then_the_canary_promotes() {
     let acct = Account::new().await;

@@ -173,8 +173,11 @@ fn blue_green_hands_sagemaker_a_deployment_config_with_the_watched_alarms() {
         .expect("native deployment");
     assert_eq!(deployment.bake, std::time::Duration::from_secs(900));
     assert_eq!(
-        deployment.termination_wait,
-        std::time::Duration::from_secs(600)
+        deployment.policy,
+        sagemaker_rollout::plan::actions::NativePolicy::BlueGreen {
+            termination_wait: std::time::Duration::from_secs(600),
+            canary_percent: None,
+        }
     );
     assert!(deployment.alarms.contains(&"churn-kpi".to_owned()));
     assert_eq!(
