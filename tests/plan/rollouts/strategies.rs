@@ -174,7 +174,7 @@ fn blue_green_hands_sagemaker_a_deployment_config_with_the_watched_alarms() {
     assert_eq!(deployment.bake, std::time::Duration::from_secs(900));
     assert_eq!(
         deployment.policy,
-        sagemaker_rollout::plan::actions::NativePolicy::BlueGreen {
+        NativePolicy::BlueGreen {
             termination_wait: std::time::Duration::from_secs(600),
             canary_percent: None,
         }
