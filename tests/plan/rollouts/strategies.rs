@@ -1,7 +1,7 @@
 //! Every strategy from a champion (and the first deployment, which is always Direct).
 
 use sagemaker_rollout::api::*;
-use sagemaker_rollout::plan::actions::Action;
+use sagemaker_rollout::plan::actions::{Action, NativePolicy};
 use sagemaker_rollout::plan::*;
 
 use super::*;
