@@ -222,13 +222,26 @@ pub struct ChampionComparison {
     pub min_delta: f64,
 }
 
-/// Production variant settings of the candidate.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// Production variant settings of the candidate: instances (`instanceType`, `instanceCount`)
+/// or serverless capacity (`serverless`), not both.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    cel,
+    validation = Rule::new("has(self.instanceType) != has(self.serverless)").message("set serving.instanceType or serving.serverless, not both")
+)]
 pub struct ServingSpec {
-    /// SageMaker instance type, for example `ml.m5.large` or `ml.p6-b200.48xlarge`.
+    /// SageMaker instance type, for example `ml.m5.large` or `ml.p6-b200.48xlarge`; absent for
+    /// a serverless variant.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schemars(regex(pattern = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"))]
     pub instance_type: String,
+    /// Serverless capacity instead of instances: SageMaker runs the model on demand, with
+    /// memory and concurrency limits. A serverless endpoint has one production variant, so it
+    /// takes `Direct` and `BlueGreen` (all at once) only; and an instance-backed endpoint
+    /// cannot become serverless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serverless: Option<ServerlessSpec>,
     /// Number of instances behind the candidate variant.
     #[serde(default = "default_one")]
     #[schemars(range(min = 1, max = 100))]
@@ -236,6 +249,25 @@ pub struct ServingSpec {
     /// Environment variables of the inference container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+}
+
+/// Serverless capacity (SageMaker's ProductionVariantServerlessConfig).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerlessSpec {
+    /// Memory of each concurrent execution: 1024 to 6144 MB in steps of 1024 (vCPUs follow
+    /// memory).
+    #[serde(rename = "memoryMB")]
+    #[schemars(range(min = 1024, max = 6144), extend("multipleOf" = 1024))]
+    pub memory_mb: i32,
+    /// Most concurrent executions (1-200); requests beyond are throttled.
+    #[schemars(range(min = 1, max = 200))]
+    pub max_concurrency: i32,
+    /// Executions kept warm (1-200, at most `maxConcurrency`): no cold start for them, and
+    /// what autoscaling scales.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 200))]
+    pub provisioned_concurrency: Option<i32>,
 }
 
 /// Artifact checks run before deployment.
@@ -761,6 +793,10 @@ pub enum ScalingMetric {
     InvocationsPerInstance,
     /// Average ModelLatency of the variant.
     ModelLatency,
+    /// SageMakerVariantProvisionedConcurrencyUtilization (a serverless variant with
+    /// provisioned concurrency: what is scaled is its provisioned concurrency, a target of
+    /// 0.5 to 0.9 keeps it that busy).
+    ProvisionedConcurrencyUtilization,
 }
 
 /// Data capture settings.

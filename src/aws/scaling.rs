@@ -1,11 +1,13 @@
 //! Application Auto Scaling of endpoint variants: scalable targets and their target-tracking
 //! policy, as a narrow trait and its implementation on `aws-sdk-applicationautoscaling`.
 //!
-//! Reads ask by resource id (never page the account's targets) and by the instance-count
-//! dimension only, and return each target with the controller's policy on it, so the planner
-//! can tell a target without its policy. Latency is tracked through a customized metric:
-//! there is no predefined SageMaker latency metric type. Deregistering deletes the policy
-//! first, then the target; NotFound is success either way.
+//! Reads ask by resource id (never page the account's targets) and return each target with
+//! the controller's policy on it, so the planner can tell a target without its policy. An
+//! instance-backed variant scales its instance count; a serverless one its provisioned
+//! concurrency (SM-78), the dimension following from the policy's metric. Latency is tracked
+//! through a customized metric: there is no predefined SageMaker latency metric type.
+//! Deregistering deletes the policy first, then the target, in the dimension the target was
+//! read or registered in; NotFound is success either way.
 
 use std::time::Duration;
 
@@ -32,7 +34,18 @@ pub fn policy_name(variant: &str) -> String {
 
 /// The metric name of the customized latency metric.
 const MODEL_LATENCY: &str = "ModelLatency";
-const INVOCATIONS_PER_INSTANCE: &str = "SageMakerVariantInvocationsPerInstance";
+/// The predefined metric of a serverless variant's provisioned concurrency.
+pub const PROVISIONED_CONCURRENCY: &str = "SageMakerVariantProvisionedConcurrencyUtilization";
+
+/// What a policy on `metric` scales: provisioned concurrency for a serverless variant,
+/// instances otherwise.
+fn dimension_of(metric: &str) -> ScalableDimension {
+    if metric == PROVISIONED_CONCURRENCY {
+        ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
+    } else {
+        ScalableDimension::SageMakerVariantDesiredInstanceCount
+    }
+}
 
 #[async_trait]
 pub trait Scaling: Send + Sync {
@@ -53,6 +66,8 @@ pub trait Scaling: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct SdkScaling {
     client: aws_sdk_applicationautoscaling::Client,
+    /// The dimension each target was read or registered in, by resource id.
+    dimensions: std::sync::Arc<crate::memo::Memo<ScalableDimension>>,
 }
 
 impl SdkScaling {
@@ -66,12 +81,31 @@ impl SdkScaling {
                 )
                 .build(),
             ),
+            dimensions: std::sync::Arc::default(),
         }
+    }
+
+    /// The dimension `id` is registered in: remembered, else read (None: not registered).
+    async fn dimension(&self, id: &str) -> Result<Option<ScalableDimension>, AwsError> {
+        if let Some(d) = self.dimensions.get(id) {
+            return Ok(Some(d));
+        }
+        let out = self
+            .client
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Sagemaker)
+            .resource_ids(id)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "DescribeScalableTargets", e))?;
+        Ok(out
+            .scalable_targets()
+            .first()
+            .map(|t| t.scalable_dimension().clone()))
     }
 }
 
 const SERVICE: &str = "application-autoscaling";
-const DIMENSION: ScalableDimension = ScalableDimension::SageMakerVariantDesiredInstanceCount;
 
 fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
     match r {
@@ -98,7 +132,6 @@ impl Scaling for SdkScaling {
                 .client
                 .describe_scalable_targets()
                 .service_namespace(ServiceNamespace::Sagemaker)
-                .scalable_dimension(DIMENSION)
                 .set_resource_ids(Some(chunk.to_vec()))
                 .into_paginator()
                 .send();
@@ -109,6 +142,8 @@ impl Scaling for SdkScaling {
                         .iter()
                         .find(|v| resource_id(endpoint, v) == t.resource_id())
                     {
+                        self.dimensions
+                            .put(t.resource_id(), t.scalable_dimension().clone());
                         out.push(ScalingRegistration {
                             variant: v.clone(),
                             min: t.min_capacity(),
@@ -165,16 +200,18 @@ impl Scaling for SdkScaling {
 
     async fn register(&self, endpoint: &str, p: &ScalingPlan) -> Result<(), AwsError> {
         let id = resource_id(endpoint, &p.variant);
+        let dimension = dimension_of(&p.metric);
         self.client
             .register_scalable_target()
             .service_namespace(ServiceNamespace::Sagemaker)
             .resource_id(&id)
-            .scalable_dimension(DIMENSION)
+            .scalable_dimension(dimension.clone())
             .min_capacity(p.min)
             .max_capacity(p.max)
             .send()
             .await
             .map_err(|e| dependency_pending(classify(SERVICE, "RegisterScalableTarget", e)))?;
+        self.dimensions.put(&id, dimension.clone());
         let secs = |d: Duration| i32::try_from(d.as_secs()).unwrap_or(i32::MAX);
         // A builder refusing its input is a bug on our side, not something a retry fixes.
         let unbuildable = |e: aws_smithy_types::error::operation::BuildError| {
@@ -211,7 +248,7 @@ impl Scaling for SdkScaling {
         } else {
             config.predefined_metric_specification(
                 PredefinedMetricSpecification::builder()
-                    .predefined_metric_type(MetricType::from(INVOCATIONS_PER_INSTANCE))
+                    .predefined_metric_type(MetricType::from(p.metric.as_str()))
                     .build()
                     .map_err(unbuildable)?,
             )
@@ -221,7 +258,7 @@ impl Scaling for SdkScaling {
             .policy_name(policy_name(&p.variant))
             .service_namespace(ServiceNamespace::Sagemaker)
             .resource_id(&id)
-            .scalable_dimension(DIMENSION)
+            .scalable_dimension(dimension)
             .policy_type(PolicyType::TargetTrackingScaling)
             .target_tracking_scaling_policy_configuration(config.build().map_err(unbuildable)?)
             .send()
@@ -232,13 +269,17 @@ impl Scaling for SdkScaling {
 
     async fn deregister(&self, endpoint: &str, variant: &str) -> Result<(), AwsError> {
         let id = resource_id(endpoint, variant);
+        let Some(dimension) = self.dimension(&id).await? else {
+            return Ok(()); // nothing registered
+        };
+        self.dimensions.remove(&id);
         ignore_missing(
             self.client
                 .delete_scaling_policy()
                 .policy_name(policy_name(variant))
                 .service_namespace(ServiceNamespace::Sagemaker)
                 .resource_id(&id)
-                .scalable_dimension(DIMENSION)
+                .scalable_dimension(dimension.clone())
                 .send()
                 .await
                 .map(|_| ())
@@ -249,7 +290,7 @@ impl Scaling for SdkScaling {
                 .deregister_scalable_target()
                 .service_namespace(ServiceNamespace::Sagemaker)
                 .resource_id(&id)
-                .scalable_dimension(DIMENSION)
+                .scalable_dimension(dimension)
                 .send()
                 .await
                 .map(|_| ())

@@ -9,6 +9,7 @@ use aws_sdk_sagemaker::operation::create_endpoint_config::builders::CreateEndpoi
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::types::{
     CaptureMode, CaptureOption, DataCaptureConfig, ProductionVariant, ProductionVariantInstanceType,
+    ProductionVariantServerlessConfig,
 };
 
 use super::endpoints::{ConfigDescription, ConfigVariant};
@@ -61,15 +62,28 @@ fn variant(v: &VariantPlan, template: Option<&DescribeEndpointConfigOutput>) -> 
             }
             p
         }
-        None => ProductionVariant::builder()
-            .variant_name(&v.name)
-            .model_name(&v.model_name)
-            .instance_type(ProductionVariantInstanceType::from(
-                v.instance_type.as_str(),
-            ))
-            .initial_instance_count(v.instance_count)
-            .initial_variant_weight(v.weight as f32)
-            .build(),
+        None => {
+            let p = ProductionVariant::builder()
+                .variant_name(&v.name)
+                .model_name(&v.model_name)
+                .initial_variant_weight(v.weight as f32);
+            match &v.serverless {
+                // ServerlessConfig instead of an instance type and count (SM-77).
+                Some(s) => p.serverless_config(
+                    ProductionVariantServerlessConfig::builder()
+                        .memory_size_in_mb(s.memory_mb)
+                        .max_concurrency(s.max_concurrency)
+                        .set_provisioned_concurrency(s.provisioned_concurrency)
+                        .build(),
+                ),
+                None => p
+                    .instance_type(ProductionVariantInstanceType::from(
+                        v.instance_type.as_str(),
+                    ))
+                    .initial_instance_count(v.instance_count),
+            }
+            .build()
+        }
     }
 }
 

@@ -47,8 +47,11 @@ pub struct ModelPlan {
 pub struct VariantPlan {
     pub name: String,
     pub model_name: String,
+    /// Empty for a serverless variant.
     pub instance_type: String,
     pub instance_count: i32,
+    /// Serverless capacity instead of instances (ServerlessConfig).
+    pub serverless: Option<crate::api::valid::Serverless>,
     /// Relative weight; for a shadow variant, the sampled share of production requests.
     pub weight: f64,
     /// A variant re-created from an existing config (the champion's): every field of the

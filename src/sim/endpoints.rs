@@ -23,7 +23,8 @@ fn state_of(v: &VariantPlan) -> VariantState {
         name: v.name.clone(),
         current_weight: v.weight,
         desired_weight: None,
-        current_instances: v.instance_count,
+        // A serverless variant has no instances (DescribeEndpoint says 0).
+        current_instances: if v.serverless.is_some() { 0 } else { v.instance_count },
         desired_instances: None,
     }
 }
@@ -42,8 +43,7 @@ fn config_variant(v: &VariantPlan) -> ConfigVariant {
         instance_type: v.instance_type.clone(),
         instance_count: v.instance_count,
         weight: v.weight,
-        // The simulator hosts instance-backed, real-time variants only.
-        serverless: false,
+        serverless: v.serverless.is_some(),
     }
 }
 
@@ -192,6 +192,7 @@ impl Endpoints for Simulator {
         }
         rules::tags("CreateEndpointConfig", &config.tags)?;
         rules::shadow_pair(config)?;
+        rules::serverless_config(config)?;
         if let Some(v) = config
             .production
             .iter()
@@ -318,6 +319,18 @@ impl Endpoints for Simulator {
                     "Cannot update in-progress endpoint \"{name}\" ({})",
                     in_service.as_str()
                 ),
+            ));
+        }
+        // SM-77: an instance-backed endpoint cannot become serverless.
+        let serving_serverless = st
+            .endpoints
+            .get(name)
+            .and_then(|e| st.configs.get(&e.desc.config_name))
+            .is_some_and(|c| c.production.iter().all(|v| v.serverless.is_some()));
+        if !serving_serverless && target.production.iter().any(|v| v.serverless.is_some()) {
+            return Err(invalid(
+                "UpdateEndpoint",
+                "You cannot update an instance-based endpoint to a serverless endpoint configuration",
             ));
         }
         for variant in &scaled {

@@ -92,6 +92,32 @@ pub(super) fn tags(
     Ok(())
 }
 
+/// SM-77: a serverless variant has no instance type, and a config with one has no other
+/// variant (production or shadow) and no data capture.
+pub(super) fn serverless_config(config: &ConfigPlan) -> Result<(), AwsError> {
+    let op = "CreateEndpointConfig";
+    let all = || config.production.iter().chain(&config.shadow);
+    if !all().any(|v| v.serverless.is_some()) {
+        return Ok(());
+    }
+    if all().any(|v| v.serverless.is_some() && !v.instance_type.is_empty()) {
+        return Err(invalid(
+            op,
+            "A production variant takes ServerlessConfig or an InstanceType, not both",
+        ));
+    }
+    if all().count() > 1 {
+        return Err(invalid(
+            op,
+            "Serverless endpoints do not support multiple production variants or shadow variants",
+        ));
+    }
+    if config.data_capture.is_some() {
+        return Err(invalid(op, "Serverless endpoints do not support data capture"));
+    }
+    Ok(())
+}
+
 /// SM-19: a config with shadow variants has exactly one production and one shadow variant.
 pub(super) fn shadow_pair(config: &ConfigPlan) -> Result<(), AwsError> {
     if !config.shadow.is_empty() && (config.production.len() != 1 || config.shadow.len() != 1) {
@@ -247,6 +273,7 @@ mod tests {
             model_name: "m".into(),
             instance_type: "ml.m5.large".into(),
             instance_count: 2,
+            serverless: None,
             weight: 1.0,
             template: None,
         };

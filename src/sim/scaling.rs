@@ -32,6 +32,27 @@ impl Scaling for Simulator {
             .get(endpoint)
             .is_some_and(|e| e.desc.variants.iter().any(|v| v.name == plan.variant));
         super::rules::scalable_target(endpoint, &plan.variant, exists, plan.min, plan.max)?;
+        // SM-78: provisioned concurrency is the dimension of a serverless variant that has it,
+        // instances of any other.
+        let provisioned = st
+            .endpoints
+            .get(endpoint)
+            .and_then(|e| st.configs.get(&e.desc.config_name))
+            .and_then(|c| c.production.iter().find(|v| v.name == plan.variant))
+            .and_then(|v| v.serverless.as_ref())
+            .map(|s| s.provisioned_concurrency.is_some());
+        let wants = plan.metric == crate::aws::scaling::PROVISIONED_CONCURRENCY;
+        if provisioned.map_or(wants, |p| !(p && wants)) {
+            return Err(AwsError::answered(
+                "application-autoscaling",
+                "RegisterScalableTarget",
+                "ValidationException",
+                format!(
+                    "endpoint/{endpoint}/variant/{}: a serverless variant with provisioned concurrency scales sagemaker:variant:DesiredProvisionedConcurrency, any other variant sagemaker:variant:DesiredInstanceCount",
+                    plan.variant
+                ),
+            ));
+        }
         st.scaling.insert(
             (endpoint.to_owned(), plan.variant.clone()),
             ScalingRegistration {

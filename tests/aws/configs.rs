@@ -100,6 +100,7 @@ fn champion(template: &str, weight: f64, count: i32) -> VariantPlan {
         model_name: "legacy-model".into(),
         instance_type: String::new(),
         instance_count: count,
+        serverless: None,
         weight,
         template: Some(VariantTemplate {
             config: template.into(),
@@ -114,6 +115,7 @@ fn candidate() -> VariantPlan {
         model_name: "new-model".into(),
         instance_type: "ml.m5.large".into(),
         instance_count: 1,
+        serverless: None,
         weight: 0.0,
         template: None,
     }

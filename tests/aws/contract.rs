@@ -52,6 +52,7 @@ pub(crate) fn variant(name: &str, model: &str, weight: f64) -> VariantPlan {
         model_name: model.into(),
         instance_type: "ml.m5.large".into(),
         instance_count: 1,
+        serverless: None,
         weight,
         template: None,
     }

@@ -69,6 +69,25 @@ def require_existing_variant(w, region, ns, rid):
         raise validation(f"The endpoint variant {rid} does not exist: register a variant of an existing endpoint.")
 
 
+def dimension_fits_variant(w, region, ns, rid, dim):
+    """Rule: a serverless variant with provisioned concurrency scales
+    sagemaker:variant:DesiredProvisionedConcurrency, and no other variant does; an instance-backed
+    variant scales sagemaker:variant:DesiredInstanceCount (a serverless one has no instances)."""
+    if ns != "sagemaker" or not rid.startswith("endpoint/") or len(rid.split("/")) != 4:
+        return
+    _, ep_name, _, variant = rid.split("/")
+    ep = w.sm.endpoints.get(w.sm.key(region, ep_name))
+    pv = next((v for v in ((ep or {}).get("config") or {}).get("variants", []) if v["VariantName"] == variant), None)
+    if pv is None:
+        return
+    serverless = pv.get("ServerlessConfig")
+    if dim == "sagemaker:variant:DesiredProvisionedConcurrency" and not (serverless and serverless.get("ProvisionedConcurrency")):
+        raise validation(f"{rid} has no provisioned concurrency to scale: register it with a serverless variant "
+                         "that has ProvisionedConcurrency.")
+    if dim == "sagemaker:variant:DesiredInstanceCount" and serverless:
+        raise validation(f"{rid} is a serverless variant: it has no instances to scale.")
+
+
 def min_not_above_max(lo, hi):
     """Rule: MinCapacity cannot exceed MaxCapacity."""
     if lo is not None and hi is not None and lo > hi:
@@ -81,6 +100,7 @@ def register_scalable_target(w, ctx, p):
     cur = w.aas.targets.get(key)
     if cur is None:
         require_existing_variant(w, ctx.region, ns, rid)
+        dimension_fits_variant(w, ctx.region, ns, rid, dim)
         if p.get("MinCapacity") is None or p.get("MaxCapacity") is None:
             raise validation("MinCapacity and MaxCapacity are required to register a new scalable target.")
     lo = p.get("MinCapacity", cur and cur["MinCapacity"])

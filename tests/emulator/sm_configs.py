@@ -41,6 +41,23 @@ def shadow_requires_single_pair(p):
                          f"production and {len(shadows)} shadow).")
 
 
+def serverless_exclusions(p):
+    """Rule: a serverless variant (ServerlessConfig) has no InstanceType or InitialInstanceCount, and
+    a config with one has no other production or shadow variant and no DataCaptureConfig (Serverless
+    Inference's feature exclusions: "multiple production variants", "data capture")."""
+    variants = list(p["ProductionVariants"]) + list(p.get("ShadowProductionVariants") or [])
+    serverless = [v for v in variants if v.get("ServerlessConfig")]
+    if not serverless:
+        return
+    if any(v.get("InstanceType") or v.get("InitialInstanceCount") for v in serverless):
+        raise validation("A production variant with ServerlessConfig cannot also set InstanceType or "
+                         "InitialInstanceCount.")
+    if len(variants) > 1:
+        raise validation("Serverless endpoints do not support multiple production variants or shadow variants.")
+    if p.get("DataCaptureConfig"):
+        raise validation("Serverless endpoints do not support data capture (DataCaptureConfig).")
+
+
 def create_endpoint_config(w, ctx, p):
     name = p["EndpointConfigName"]
     key = w.sm.key(ctx.region, name)
@@ -50,6 +67,7 @@ def create_endpoint_config(w, ctx, p):
     require_models_exist(w.sm, ctx.region, variants)
     require_unique_variant_names(variants)
     shadow_requires_single_pair(p)
+    serverless_exclusions(p)
     sm_tags.apply_tags(w.sm, a, p.get("Tags"))
     req = copy.deepcopy(p)
     for v in req["ProductionVariants"] + list(req.get("ShadowProductionVariants") or []):

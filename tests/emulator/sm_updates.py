@@ -60,6 +60,16 @@ def require_same_variant_names(ep, snap):
             f"configuration: endpoint {ep['name']} runs {old}, endpoint configuration {snap['name']} has {new}.")
 
 
+def never_instances_to_serverless(ep, snap):
+    """Rule: an instance-based endpoint cannot be updated to a serverless endpoint configuration
+    ("You cannot convert your instance-based, real-time endpoint to a serverless endpoint"); a
+    serverless one may become instance-based."""
+    if any(not v.get("ServerlessConfig") for v in ep["config"]["variants"]) and \
+            any(v.get("ServerlessConfig") for v in snap["variants"]):
+        raise validation(f'Endpoint "{ep["name"]}" is instance-based: it cannot be updated to a serverless '
+                         "endpoint configuration.")
+
+
 def require_rollback_alarms(dc):
     """Rule: an AutoRollbackConfiguration lists 1 to 10 alarms."""
     arc = dc.get("AutoRollbackConfiguration")
@@ -158,6 +168,7 @@ def update_endpoint(w, ctx, p):
     snap = sm_engine.snapshot(w.sm.config(ctx.region, p["EndpointConfigName"]))
     require_config_models(w, ctx.region, snap)
     refuse_variant_change_under_autoscaling(w, ep, snap)
+    never_instances_to_serverless(ep, snap)
     dc = p.get("DeploymentConfig")
     if dc is None and p.get("RetainDeploymentConfig"):
         dc = ep["deployment_config"]

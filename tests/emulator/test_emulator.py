@@ -483,6 +483,67 @@ class BlueGreen(Base):
                        DeploymentConfig=rolling, contains="serverless")
 
 
+class Serverless(Base):
+    SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 10, "ProvisionedConcurrency": 2}
+
+    def serverless(self, name="AllTraffic", model="m1", **kw):
+        return {"VariantName": name, "ModelName": model, "ServerlessConfig": dict(self.SERVERLESS, **kw)}
+
+    def test_a_serverless_config_is_alone_without_instances_or_capture(self):
+        self.model()
+        cases = [
+            ([dict(self.serverless(), InstanceType="ml.m5.large")], {}, "InstanceType"),
+            ([self.serverless(), self.serverless("b")], {}, "multiple production variants"),
+            ([self.serverless()], {"DataCaptureConfig": {
+                "InitialSamplingPercentage": 10, "DestinationS3Uri": "s3://b/c",
+                "CaptureOptions": [{"CaptureMode": "Input"}]}}, "data capture"),
+        ]
+        for i, (variants, extra, text) in enumerate(cases):
+            with self.subTest(text=text):
+                self.assertAws("ValidationException", self.config, f"bad{i}", variants=variants, contains=text, **extra)
+        self.config("s1", variants=[self.serverless()])
+        d = self.endpoint("sl", "s1")
+        self.assertEqual(2048, d["ProductionVariants"][0]["CurrentServerlessConfig"]["MemorySizeInMB"])
+
+    def test_instances_never_become_serverless_and_serverless_is_never_rolled(self):
+        self.model()
+        self.model("m2")
+        self.config()
+        self.endpoint()
+        self.config("s1", variants=[self.serverless(model="m2")])
+        self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="ep1", EndpointConfigName="s1",
+                       contains="instance-based")
+        self.config("s0", variants=[self.serverless()])
+        self.endpoint("sl", "s0")
+        self.alarm("latency")
+        rolling = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+                                           "WaitIntervalInSeconds": 60},
+                   "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "latency"}]}}
+        self.assertAws("ValidationException", self.sm.update_endpoint, EndpointName="sl", EndpointConfigName="s1",
+                       DeploymentConfig=rolling, contains="serverless")
+        # Serverless to serverless with blue/green all at once is an update like any other.
+        self.sm.update_endpoint(EndpointName="sl", EndpointConfigName="s1", DeploymentConfig={
+            "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}},
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "latency"}]}})
+        self.assertEqual("s1", self.wait("sl", "InService")["EndpointConfigName"])
+
+    def test_provisioned_concurrency_is_what_a_serverless_variant_scales(self):
+        self.model()
+        self.config("s0", variants=[self.serverless()])
+        self.endpoint("sl", "s0")
+        rid = "endpoint/sl/variant/AllTraffic"
+        self.assertAws("ValidationException", self.aas.register_scalable_target, ServiceNamespace="sagemaker",
+                       ResourceId=rid, ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                       MinCapacity=1, MaxCapacity=4, contains="serverless")
+        self.aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, MinCapacity=1, MaxCapacity=4,
+                                          ScalableDimension="sagemaker:variant:DesiredProvisionedConcurrency")
+        self.config("c1")
+        self.endpoint("ep1", "c1")
+        self.assertAws("ValidationException", self.aas.register_scalable_target, ServiceNamespace="sagemaker",
+                       ResourceId="endpoint/ep1/variant/AllTraffic", MinCapacity=1, MaxCapacity=4,
+                       ScalableDimension="sagemaker:variant:DesiredProvisionedConcurrency", contains="provisioned")
+
+
 class AutoScaling(Base):
     RID = "endpoint/ep1/variant/a"
     DIM = "sagemaker:variant:DesiredInstanceCount"

@@ -13,9 +13,12 @@ use crate::api::spec::*;
 /// The candidate's production variant settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Serving {
+    /// Empty for a serverless variant.
     pub instance_type: String,
     pub instance_count: i32,
     pub environment: BTreeMap<String, String>,
+    /// Serverless capacity instead of instances.
+    pub serverless: Option<Serverless>,
 }
 
 /// The artifact gate.
@@ -52,6 +55,30 @@ pub struct DataCapture {
 
 pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving {
     let s = &spec.serving;
+    c.0.extend(container::environment(
+        "spec.serving.environment",
+        &s.environment,
+    ));
+    match (s.instance_type.is_empty(), s.serverless.is_some()) {
+        (true, false) => c.err(
+            "spec.serving",
+            "set instanceType (instances) or serverless (serverless capacity)",
+        ),
+        (false, true) => c.err(
+            "spec.serving",
+            "set instanceType or serverless, not both: a variant is instance-backed or serverless",
+        ),
+        _ => {}
+    }
+    let serverless = serverless::serverless(c, spec);
+    if serverless.is_some() {
+        return Serving {
+            instance_type: String::new(),
+            instance_count: s.instance_count,
+            environment: s.environment.clone(),
+            serverless,
+        };
+    }
     c.pattern(
         "spec.serving.instanceType",
         &s.instance_type,
@@ -64,10 +91,14 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         1,
         100,
     );
-    c.0.extend(container::environment(
-        "spec.serving.environment",
-        &s.environment,
-    ));
+    if spec.autoscaling.as_ref().is_some_and(|a| {
+        a.target.metric == ScalingMetric::ProvisionedConcurrencyUtilization
+    }) {
+        c.err(
+            "spec.autoscaling.target.metric",
+            "ProvisionedConcurrencyUtilization scales a serverless variant's provisioned concurrency: use InvocationsPerInstance or ModelLatency for instances",
+        );
+    }
     if let Some(a) = &spec.autoscaling
         && a.min <= a.max
         && (s.instance_count < a.min || s.instance_count > a.max)
@@ -84,6 +115,7 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         instance_type: s.instance_type.clone(),
         instance_count: s.instance_count,
         environment: s.environment.clone(),
+        serverless: None,
     }
 }
 

@@ -105,10 +105,19 @@ pub fn variant_name(spec: &ValidSpec, candidate_id: &str) -> String {
         &spec.serving.environment,
         &spec.execution_role_arn,
     );
-    // A registry candidate's hash is unchanged by the artifact sources' settings.
-    let h = match spec.candidate.source.artifact_settings() {
-        None => content_hash(&settings, 10),
-        Some(artifact) => content_hash(&(settings, artifact), 10),
+    // A registry candidate's hash is unchanged by the artifact sources' settings, and an
+    // instance-backed one by the serverless settings it does not have. A serverless variant's
+    // memory is its "instance type" (a new rollout); its concurrency, like an instance count,
+    // is applied in place.
+    let serverless = spec
+        .serving
+        .serverless
+        .as_ref()
+        .map(|s| s.memory_mb);
+    let h = match (spec.candidate.source.artifact_settings(), serverless) {
+        (None, None) => content_hash(&settings, 10),
+        (Some(artifact), None) => content_hash(&(settings, artifact), 10),
+        (artifact, Some(capacity)) => content_hash(&(settings, artifact, capacity), 10),
     };
     format!("v-{h}")
 }
@@ -191,6 +200,7 @@ pub fn candidate_variant(
         model_name: model.name.clone(),
         instance_type: spec.serving.instance_type.clone(),
         instance_count: spec.serving.instance_count,
+        serverless: spec.serving.serverless.clone(),
         weight,
         template: None,
     }
@@ -204,6 +214,8 @@ pub fn champion_variant(v: &Variant, weight: f64, config: &str) -> VariantPlan {
         model_name: v.model_name.clone(),
         instance_type: v.instance_type.clone(),
         instance_count: v.desired_instances.unwrap_or(v.current_instances).max(1),
+        // Its own serverless settings come with the template.
+        serverless: None,
         weight,
         template: Some(VariantTemplate {
             config: config.to_owned(),
@@ -254,11 +266,20 @@ pub fn config_plan(
     let dc = data_capture
         .as_ref()
         .map(|d| (d.sampling_percent, &d.destination_s3_uri));
-    let h = if inherit.as_ref().is_some_and(|i| i.data_capture) {
+    let mut h = if inherit.as_ref().is_some_and(|i| i.data_capture) {
         content_hash(&(key, production.len(), dc, "inherited-data-capture"), 10)
     } else {
         content_hash(&(key, production.len(), dc), 10)
     };
+    // Serverless capacity is content too (an instance-backed config's name is unchanged).
+    let serverless: Vec<_> = production
+        .iter()
+        .filter_map(|v| v.serverless.as_ref())
+        .map(|s| (s.memory_mb, s.max_concurrency, s.provisioned_concurrency))
+        .collect();
+    if !serverless.is_empty() {
+        h = content_hash(&(h, serverless), 10);
+    }
     ConfigPlan {
         name: resource_name(&spec.endpoint_name, "c", &h),
         production,

@@ -14,6 +14,9 @@ pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
                 "SageMakerVariantInvocationsPerInstance".into()
             }
             ScalingMetric::ModelLatency => "ModelLatency".into(),
+            ScalingMetric::ProvisionedConcurrencyUtilization => {
+                "SageMakerVariantProvisionedConcurrencyUtilization".into()
+            }
         },
         target_value: a.target_value,
         scale_in_cooldown: a.scale_in_cooldown,

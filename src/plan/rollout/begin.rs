@@ -261,6 +261,16 @@ fn blocked(
         );
         return true;
     }
+    // "You cannot convert your instance-based, real-time endpoint to a serverless endpoint"
+    // (SM-77); the other way is allowed, once.
+    if spec.serving.serverless.is_some() && ep.variants.iter().any(|v| !v.serverless) {
+        let message = format!(
+            "a serverless candidate cannot replace the instance-backed endpoint {}: SageMaker does not convert an instance-based endpoint to serverless (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html). Deploy it to a new endpoint",
+            ep.name
+        );
+        refuse(p, cand, "EndpointIncompatible", message);
+        return true;
+    }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
     if matches!(
@@ -338,7 +348,9 @@ fn starting_config(
             };
             (Stage::Native, config, Some(native))
         }
-        Strategy::Direct if spec.smoke_test.is_none() => (
+        // A serverless endpoint takes one production variant: the candidate replaces the
+        // champion at once, and its smoke test runs once it serves (a failure rolls back).
+        Strategy::Direct if spec.smoke_test.is_none() || spec.serving.serverless.is_some() => (
             Stage::Final,
             candidate_only(spec, cand, model, lineage, settings, Some(ep)),
             None,
