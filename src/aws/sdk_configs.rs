@@ -8,8 +8,8 @@
 use aws_sdk_sagemaker::operation::create_endpoint_config::builders::CreateEndpointConfigFluentBuilder;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::types::{
-    CaptureMode, CaptureOption, DataCaptureConfig, ProductionVariant, ProductionVariantInstanceType,
-    ProductionVariantServerlessConfig,
+    CaptureMode, CaptureOption, DataCaptureConfig, ProductionVariant,
+    ProductionVariantInstanceType, ProductionVariantServerlessConfig,
 };
 
 use super::endpoints::{ConfigDescription, ConfigVariant};

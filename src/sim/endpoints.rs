@@ -24,7 +24,11 @@ fn state_of(v: &VariantPlan) -> VariantState {
         current_weight: v.weight,
         desired_weight: None,
         // A serverless variant has no instances (DescribeEndpoint says 0).
-        current_instances: if v.serverless.is_some() { 0 } else { v.instance_count },
+        current_instances: if v.serverless.is_some() {
+            0
+        } else {
+            v.instance_count
+        },
         desired_instances: None,
     }
 }

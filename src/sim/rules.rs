@@ -113,7 +113,10 @@ pub(super) fn serverless_config(config: &ConfigPlan) -> Result<(), AwsError> {
         ));
     }
     if config.data_capture.is_some() {
-        return Err(invalid(op, "Serverless endpoints do not support data capture"));
+        return Err(invalid(
+            op,
+            "Serverless endpoints do not support data capture",
+        ));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod holds;
 mod picture;
 mod requests;
 mod resolve;
+mod serverless;
 mod sim;
 mod sources;
 mod watch;

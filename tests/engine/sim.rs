@@ -18,12 +18,13 @@ fn example(name: &str) -> ModelDeploymentSpec {
     load_valid(&path, &text).unwrap().remove(0).0.spec
 }
 
-const EXAMPLES: [&str; 6] = [
+const EXAMPLES: [&str; 7] = [
     "direct",
     "canary",
     "linear",
     "blue-green",
     "rolling",
+    "serverless",
     "shadow",
 ];
 

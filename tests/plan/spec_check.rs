@@ -5,6 +5,18 @@ use std::process::Command;
 
 use sagemaker_rollout::api::{FieldError, SpecErrors, ValidSpec};
 
+/// The spec as a serverless variant with 4 GB, 20 at most, 2 provisioned, no autoscaling.
+fn serverless(s: &mut ModelDeploymentSpec) {
+    s.serving.instance_type = String::new();
+    s.serving.serverless = Some(ServerlessSpec {
+        memory_mb: 4096,
+        max_concurrency: 20,
+        provisioned_concurrency: Some(2),
+    });
+    s.autoscaling = None;
+    s.data_capture = None;
+}
+
 fn rolling(batch: BatchSize) -> RollingSpec {
     RollingSpec {
         batch,
@@ -247,6 +259,72 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 }));
             },
             "spec.rollout.rolling.batch: give instances or percent, not both",
+        ),
+        (
+            "a serverless canary",
+            |s| {
+                serverless(s);
+            },
+            "spec.rollout.strategy: Canary serves the candidate beside the champion, and a serverless endpoint has one production variant (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions): use Direct, or BlueGreen to have SageMaker roll back on an alarm",
+        ),
+        (
+            "data capture on a serverless endpoint",
+            |s| {
+                let capture = s.data_capture.clone();
+                serverless(s);
+                s.rollout.strategy = Strategy::Direct;
+                s.data_capture = capture;
+            },
+            "spec.dataCapture: serverless endpoints do not support data capture (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions)",
+        ),
+        (
+            "serverless memory off SageMaker's 1 GB steps",
+            |s| {
+                serverless(s);
+                s.rollout.strategy = Strategy::Direct;
+                s.serving.serverless.as_mut().unwrap().memory_mb = 3000;
+            },
+            "spec.serving.serverless.memoryMB: 3000 is not one of 1024, 2048, 3072, 4096, 5120 or 6144 (SageMaker's MemorySizeInMB, in 1 GB steps)",
+        ),
+        (
+            "more provisioned concurrency than the maximum",
+            |s| {
+                serverless(s);
+                s.rollout.strategy = Strategy::Direct;
+                s.serving
+                    .serverless
+                    .as_mut()
+                    .unwrap()
+                    .provisioned_concurrency = Some(30);
+            },
+            "spec.serving.serverless.provisionedConcurrency: 30 exceeds maxConcurrency (20): SageMaker keeps provisioned concurrency at most the maximum",
+        ),
+        (
+            "a variant both instance-backed and serverless",
+            |s| {
+                serverless(s);
+                s.rollout.strategy = Strategy::Direct;
+                s.serving.instance_type = "ml.m5.large".into();
+            },
+            "spec.serving: set instanceType or serverless, not both: a variant is instance-backed or serverless",
+        ),
+        (
+            "serverless autoscaling on instances",
+            |s| {
+                serverless(s);
+                s.rollout.strategy = Strategy::Direct;
+                s.autoscaling = Some(AutoscalingSpec {
+                    min: 1,
+                    max: 4,
+                    target: ScalingTarget {
+                        metric: ScalingMetric::InvocationsPerInstance,
+                        value: 70.0,
+                    },
+                    scale_in_cooldown: DurationString::new("5m"),
+                    scale_out_cooldown: DurationString::new("1m"),
+                });
+            },
+            "spec.autoscaling.target.metric: InvocationsPerInstance scales instances, and a serverless variant has none: SageMaker scales it on demand, and Application Auto Scaling scales its provisioned concurrency (ProvisionedConcurrencyUtilization)",
         ),
         (
             "environment over SageMaker's 32 KB",

@@ -44,11 +44,11 @@ use user_tags::check_tags;
 pub use analysis::{Analysis, Compare, Margin, OwnedAlarm};
 pub use candidate::{CandidatePolicy, CandidateSource};
 pub use guardrails::{BlueGreen, Capacity, Rolling};
-pub use serverless::Serverless;
 pub use identity::Teardown;
 pub use notify::SnsTopic;
 pub use rollout::{Rollout, Shadow, Step};
 pub use schedule::{Deadline, Windows};
+pub use serverless::Serverless;
 pub use serving::{ArtifactPolicy, Autoscaling, DataCapture, Serving};
 pub use smoke::SmokeTest;
 

@@ -9,8 +9,7 @@ use crate::api::spec::*;
 
 /// The serverless developer guide's feature exclusions ("multiple production variants", "data
 /// capture").
-const EXCLUSIONS: &str =
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions";
+const EXCLUSIONS: &str = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions";
 
 /// Serverless capacity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +88,15 @@ fn excluded(c: &mut Collector, spec: &ModelDeploymentSpec) {
             "a blue/green canary is a share of the instances, and a serverless variant has none: leave it out (all at once)",
         );
     }
+    // A serverless variant publishes no instance utilization (SM-72).
+    for (i, rule) in spec.analysis.alarms.create.iter().enumerate() {
+        if rule.metric == AlarmMetric::CPUUtilization {
+            c.err(
+                format!("spec.analysis.alarms.create[{i}].metric"),
+                "CPUUtilization is not published for a serverless variant (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html): an alarm on it would never say anything",
+            );
+        }
+    }
     if spec.data_capture.is_some() {
         c.err(
             "spec.dataCapture",
@@ -128,7 +136,10 @@ fn scaling(c: &mut Collector, s: &ServerlessSpec, a: &AutoscalingSpec) {
     if a.min <= a.max && (p < a.min || p > a.max) {
         c.err(
             "spec.serving.serverless.provisionedConcurrency",
-            format!("{p} must lie within autoscaling min..max ({}..{})", a.min, a.max),
+            format!(
+                "{p} must lie within autoscaling min..max ({}..{})",
+                a.min, a.max
+            ),
         );
     }
 }

@@ -91,9 +91,11 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         1,
         100,
     );
-    if spec.autoscaling.as_ref().is_some_and(|a| {
-        a.target.metric == ScalingMetric::ProvisionedConcurrencyUtilization
-    }) {
+    if spec
+        .autoscaling
+        .as_ref()
+        .is_some_and(|a| a.target.metric == ScalingMetric::ProvisionedConcurrencyUtilization)
+    {
         c.err(
             "spec.autoscaling.target.metric",
             "ProvisionedConcurrencyUtilization scales a serverless variant's provisioned concurrency: use InvocationsPerInstance or ModelLatency for instances",

@@ -109,11 +109,7 @@ pub fn variant_name(spec: &ValidSpec, candidate_id: &str) -> String {
     // instance-backed one by the serverless settings it does not have. A serverless variant's
     // memory is its "instance type" (a new rollout); its concurrency, like an instance count,
     // is applied in place.
-    let serverless = spec
-        .serving
-        .serverless
-        .as_ref()
-        .map(|s| s.memory_mb);
+    let serverless = spec.serving.serverless.as_ref().map(|s| s.memory_mb);
     let h = match (spec.candidate.source.artifact_settings(), serverless) {
         (None, None) => content_hash(&settings, 10),
         (Some(artifact), None) => content_hash(&(settings, artifact), 10),

@@ -6,3 +6,4 @@
 mod bench;
 mod compare;
 mod scenarios;
+mod shapes;

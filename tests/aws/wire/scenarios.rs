@@ -46,7 +46,7 @@ pub(super) async fn with_champion(
 }
 
 /// Nothing of `owner` is left but what serves `endpoint`; no rollout alarm remains.
-fn clean_rest(acct: &Account, endpoint: &str, owner: &str) {
+pub(super) fn clean_rest(acct: &Account, endpoint: &str, owner: &str) {
     let serving = acct.serving(endpoint);
     let ep = acct.endpoint(endpoint).expect("endpoint");
     let (configs, models, alarms) = acct.owned(owner);
