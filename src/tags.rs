@@ -153,6 +153,7 @@ pub fn is_reserved(key: &str) -> bool {
         || key == OWNER_KEY
         || key == ENDPOINT_KEY
         || LINEAGE_KEYS.contains(&key)
+        || key == ARTIFACT_COPY
         || key.starts_with(MARKER_PREFIX)
 }
 

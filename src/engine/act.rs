@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::{Engine, EngineError, Target};
+use super::{ArtifactFacts, Engine, EngineError, Target};
 use crate::api::{S3Uri, SmokeTestView, ValidSpec};
 use crate::aws::endpoints::{ConfigDescription, ConfigVariant};
 use crate::aws::{AwsError, ErrorClass};
@@ -14,7 +14,7 @@ use crate::plan::actions::{Action, ArtifactCopy, ConfigPlan, VariantPlan};
 use crate::plan::desired::content_hash;
 use crate::plan::markers::Smoke;
 use crate::plan::smoke::evaluate;
-use crate::plan::{Markers, Plan};
+use crate::plan::{ArtifactCheck, Markers, Plan};
 
 impl Engine {
     /// Performs `plan`; returns whether the finalizer may be released and the endpoint's
@@ -79,10 +79,24 @@ impl Engine {
                     }
                 }
                 Action::CreateModel(m) => {
-                    if let Some(copy) = &m.copy {
-                        self.copy_artifact(&m.candidate_id, copy, now).await?;
+                    // A model that exists reads its copy already: never copied over again.
+                    let copy = match &m.copy {
+                        Some(c) if self.model_tags(&m.name, now).await?.is_none() => Some(c),
+                        _ => None,
+                    };
+                    if let Some(copy) = copy {
+                        self.copy_artifact(target.spec, &m.candidate_id, copy, now)
+                            .await?;
                     }
-                    self.aws(now).create_model(m).await?;
+                    let created = self.aws(now).create_model(m).await;
+                    if let (Err(_), Some(copy)) = (&created, copy) {
+                        // No model reads it: the copy goes (a failure to delete it only
+                        // leaves it, to be found by its key).
+                        if let Ok(uri) = S3Uri::parse(&copy.to) {
+                            let _ = self.aws(now).delete_object(&uri).await;
+                        }
+                    }
+                    created?;
                     // Its lineage is what was just written (the name hashes the content,
                     // so an existing model of this name carries the same tags).
                     let mut written = BTreeMap::new();
@@ -252,23 +266,36 @@ impl Engine {
     /// dropped, and the next pass validates what is there now.
     async fn copy_artifact(
         &self,
+        spec: Option<&ValidSpec>,
         candidate: &str,
         copy: &ArtifactCopy,
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        let parse = |u: &str| {
-            S3Uri::parse(u).map_err(|e| {
-                EngineError::Aws(AwsError::new(ErrorClass::Terminal, "s3", "CopyObject", e))
-            })
+        let refused = |why: String| {
+            EngineError::Aws(AwsError::new(ErrorClass::Terminal, "s3", "CopyObject", why))
         };
+        let parse = |u: &str| S3Uri::parse(u).map_err(refused);
         let (from, to) = (parse(&copy.from)?, parse(&copy.to)?);
-        let etag = self
-            .caches
-            .artifacts
-            .get(candidate)
-            .and_then(|f| f.pin)
-            .filter(|(url, _)| *url == copy.from)
-            .map(|(_, etag)| etag);
+        let pin = |f: Option<ArtifactFacts>| {
+            f.and_then(|f| f.pin)
+                .filter(|(url, _)| *url == copy.from)
+                .map(|(_, etag)| etag)
+        };
+        let mut etag = pin(self.caches.artifacts.get(candidate));
+        // A verdict read back from a model's tags names no version (after a restart): the
+        // artifact is validated now, so that what is copied is a version validated.
+        if etag.is_none()
+            && let Some(spec) = spec.filter(|s| s.artifact.validate)
+        {
+            let facts = self.facts(spec, candidate, &copy.from, now).await?;
+            if let ArtifactCheck::Invalid { reason } = &facts.check {
+                return Err(refused(format!(
+                    "{} is not copied: validated again, it is refused: {reason}",
+                    copy.from
+                )));
+            }
+            etag = pin(Some(facts));
+        }
         let copied = self.aws(now).copy_object(&from, &to, etag.as_deref()).await;
         if copied.as_ref().is_err_and(|e| e.status == Some(412)) {
             self.caches.artifacts.remove(candidate);
@@ -326,21 +353,25 @@ impl Engine {
         Ok(())
     }
 
-    /// DeleteModel (NotFound is success), and the cached lineage forgotten; then the copy
-    /// of the artifact the model was created from, if it was made for it (its tag names it,
-    /// and only a key of the copies' own shape, `<prefix><model>/model.tar.gz`, is deleted).
+    /// The copy of the artifact the model was created from, if one was made for it (its tag,
+    /// which `spec.tags` cannot set, names it, and only a key of the copies' own shape,
+    /// `<prefix><model>/model.tar.gz`, is deleted); then DeleteModel (NotFound is success),
+    /// and the cached lineage forgotten.
     async fn delete_model(&self, name: &str, now: Timestamp) -> Result<(), EngineError> {
+        let shape = format!("{name}/model.tar.gz");
         let copy = self
             .model_tags(name, now)
             .await?
             .and_then(|t| t.get(crate::tags::ARTIFACT_COPY).cloned())
             .and_then(|uri| S3Uri::parse(&uri).ok())
-            .filter(|uri| uri.key.ends_with(&format!("{name}/model.tar.gz")));
-        self.aws(now).delete_model(name).await?;
-        self.caches.model_tags.remove(name);
+            .filter(|uri| uri.key == shape || uri.key.ends_with(&format!("/{shape}")));
+        // The copy first: were DeleteModel to succeed and the delete of the copy fail, no
+        // later pass would know of the copy any more.
         if let Some(uri) = copy {
             self.aws(now).delete_object(&uri).await?;
         }
+        self.aws(now).delete_model(name).await?;
+        self.caches.model_tags.remove(name);
         Ok(())
     }
 

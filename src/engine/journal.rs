@@ -23,8 +23,9 @@ pub const MAX_INTERRUPTED: u32 = 3;
 /// Verdicts kept across restarts; the oldest goes first.
 pub const MAX_VERDICTS: usize = 256;
 
-/// Largest verdict kept (its metadata files included): 256 of them stay within a few MiB.
-const MAX_VERDICT_BYTES: usize = 16 << 10;
+/// Largest verdict kept (its metadata files included): 256 of them stay within 2 MiB, twice
+/// that while the file is rewritten, well inside the volume's 8 MiB.
+const MAX_VERDICT_BYTES: usize = 8 << 10;
 
 /// What a finished validation found about one version of an artifact.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

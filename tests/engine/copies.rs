@@ -55,6 +55,7 @@ async fn a_model_reads_a_copy_of_the_version_validated_which_later_overwrites_le
     let engine = Engine::new(sim.clients(), OWNER);
     let st = apply(&sim, &engine, &valid).await;
     assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
+    let start = sim.clock.now();
     let model = sim.serving_models(&valid.endpoint_name).remove(0);
     let copy = format!("{COPIES}{model}/model.tar.gz");
     let Some(ModelContainer::Image { model_data_url, .. }) = sim.model_container(&model) else {
@@ -68,12 +69,27 @@ async fn a_model_reads_a_copy_of_the_version_validated_which_later_overwrites_le
     );
     assert_eq!(tags["model_artifact_copy"], copy);
     // The pipeline writes another archive over the key: the copy is what was validated.
-    sim.put_object(MODEL, Bytes::from_static(b"not what was validated"));
+    sim.put_object(MODEL, artifact("run-8", 0.5));
+    assert_eq!(sim.objects(&copy), vec![(copy.clone(), validated.clone())]);
+    // A new process, and a change applied in place (the instance count): the existing model's
+    // copy is never copied over again.
+    let mut wider = valid.raw().clone();
+    wider.serving.instance_count = 2;
+    let wider = ValidSpec::new(&wider).unwrap();
+    let restarted = Engine::new(sim.clients(), OWNER);
+    let st = apply(&sim, &restarted, &wider).await;
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
     assert_eq!(sim.objects(&copy), vec![(copy.clone(), validated)]);
+    assert!(
+        !sim.requests()
+            .iter()
+            .any(|r| r.operation == "CopyObject" && r.at > start),
+        "no copy after the first"
+    );
     // Deleted with its model.
-    let teardown = valid.teardown();
+    let teardown = wider.teardown();
     drive(
-        &engine,
+        &restarted,
         Goal::Delete(&teardown),
         &sim.clock,
         DriveOptions::default(),

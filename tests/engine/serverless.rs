@@ -144,3 +144,37 @@ async fn a_serverless_candidate_never_replaces_an_instance_backed_endpoint() {
     );
     assert_eq!(sim.inventory(), before, "nothing changed");
 }
+
+/// The other way: an instance-backed candidate on a serverless endpoint may replace it
+/// (Direct, BlueGreen), but never beside it (Canary): refused before anything changes.
+#[tokio::test]
+async fn a_serverless_endpoint_takes_no_second_variant_whatever_the_candidate_runs_on() {
+    let sim = sagemaker_rollout::sim::Simulator::new(
+        sagemaker_rollout::sim::simulate::start_time(),
+        &Scenario::default(),
+    );
+    let serverless = ValidSpec::new(&example("serverless")).unwrap();
+    sagemaker_rollout::sim::seed(&sim, &serverless, OWNER, true);
+    let mut canary = example("canary");
+    canary.endpoint_name = serverless.endpoint_name.clone();
+    canary.candidate = serverless.raw().candidate.clone();
+    canary.analysis.alarms = serverless.raw().analysis.alarms.clone();
+    canary.data_capture = None;
+    let canary = ValidSpec::new(&canary).unwrap();
+    sagemaker_rollout::sim::seed(&sim, &canary, OWNER, false);
+    let before = sim.inventory();
+    let engine = sagemaker_rollout::engine::Engine::new(sim.clients(), OWNER);
+    let rest = sagemaker_rollout::engine::drive::drive(
+        &engine,
+        sagemaker_rollout::engine::drive::Goal::Apply(&canary),
+        &sim.clock,
+        Default::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let ready = &rest.status.as_ref().unwrap().conditions[0];
+    assert_eq!(ready.reason, "EndpointIncompatible", "{}", ready.message);
+    assert!(ready.message.contains("is serverless"), "{}", ready.message);
+    assert_eq!(sim.inventory(), before, "nothing changed");
+}

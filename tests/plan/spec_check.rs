@@ -236,6 +236,32 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "spec.analysis.alarms: a rolling deployment bakes each batch against CloudWatch alarms and rolls back on one: watch at least one (alarms.existing or alarms.create)",
         ),
         (
+            "a rolling deployment of one instance",
+            |s| {
+                s.serving.instance_count = 1;
+                s.autoscaling = None;
+                s.rollout.strategy = Strategy::Rolling;
+                s.rollout.rolling = Some(rolling(BatchSize {
+                    instances: None,
+                    percent: Some(50),
+                }));
+            },
+            "spec.serving.instanceCount: 1: a rolling deployment replaces 5-50 % of the instances per batch, so it needs 2 or more",
+        ),
+        (
+            "rolling bakes longer than SageMaker's longest execution timeout",
+            |s| {
+                s.rollout.strategy = Strategy::Rolling;
+                let mut r = rolling(BatchSize {
+                    instances: None,
+                    percent: Some(5),
+                });
+                r.bake = DurationString::new("30m");
+                s.rollout.rolling = Some(r);
+            },
+            "spec.rollout.rolling.bake: 20 batches of 1800s bake for 36000s, and SageMaker's execution timeout is at most 28800s (8h): bake shorter or use larger batches",
+        ),
+        (
             "a rolling timeout shorter than its bakes",
             |s| {
                 s.rollout.strategy = Strategy::Rolling;
@@ -559,6 +585,14 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
             "a copy prefix too long for the tag that records the copy",
             |s| s.artifact.copy_to = Some(format!("s3://ml-artifacts/{}/", "p".repeat(170))),
             "spec.artifact.copyTo: is 189 characters; at most 180, so that the copy's URI fits in a tag (256)",
+        ),
+        (
+            "the tag that names an artifact copy",
+            |s| {
+                s.tags
+                    .insert("model_artifact_copy".into(), "s3://x/y/model.tar.gz".into());
+            },
+            "spec.tags[model_artifact_copy]: is written by the controller (lineage or progress) and cannot be set here",
         ),
         (
             "region typo",

@@ -68,13 +68,14 @@ impl Capacity {
     }
 
     /// Batches needed to replace a fleet of `count` instances (an estimate for the timeout:
-    /// how SageMaker rounds a percentage to instances is not documented).
+    /// how SageMaker rounds a percentage to instances is not documented, so a percentage is
+    /// taken as it reads, `⌈100 / P⌉` batches, as the emulator does).
     pub fn batches(self, count: i32) -> u32 {
-        let per = match self {
-            Self::Instances(n) => n.max(1),
-            Self::Percent(p) => (count * p / 100).max(1),
+        let (whole, per) = match self {
+            Self::Instances(n) => (count.max(1), n.max(1)),
+            Self::Percent(p) => (100, p.max(1)),
         };
-        u32::try_from((count.max(1) + per - 1) / per).unwrap_or(1)
+        u32::try_from((whole + per - 1) / per).unwrap_or(1)
     }
 }
 
@@ -222,6 +223,15 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
             "a rolling deployment bakes each batch against CloudWatch alarms and rolls back on one: watch at least one (alarms.existing or alarms.create)",
         );
     }
+    if count < 2 {
+        c.err(
+            "spec.serving.instanceCount",
+            format!(
+                "{count}: a rolling deployment replaces 5-50 % of the instances per batch, so it needs 2 or more"
+            ),
+        );
+        return;
+    }
     if let Some(batch) = Capacity::of(&r.batch) {
         let share = batch.percent_of(count);
         if !(5.0..=50.0).contains(&share) {
@@ -233,6 +243,18 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
             );
         }
         let bakes = r.bake.parse().unwrap_or_default() * batch.batches(count);
+        let (_, longest) = EXECUTION_TIMEOUT;
+        if r.timeout.is_none() && bakes.as_secs() >= longest {
+            c.err(
+                "spec.rollout.rolling.bake",
+                format!(
+                    "{} batches of {}s bake for {}s, and SageMaker's execution timeout is at most 28800s (8h): bake shorter or use larger batches",
+                    batch.batches(count),
+                    r.bake.parse().unwrap_or_default().as_secs(),
+                    bakes.as_secs()
+                ),
+            );
+        }
         if let Some(t) = r.timeout.as_ref().and_then(|t| t.parse().ok())
             && t <= bakes
         {

@@ -79,7 +79,14 @@ impl SdkS3 {
             .send()
             .await
             .map_err(|e| classify("s3", "CreateMultipartUpload", e))?;
-        let id = upload.upload_id().unwrap_or_default().to_owned();
+        let Some(id) = upload.upload_id().map(str::to_owned) else {
+            return Err(AwsError::new(
+                ErrorClass::Transient,
+                "s3",
+                "CreateMultipartUpload",
+                "the answer named no upload id",
+            ));
+        };
         let result = async {
             let mut parts = Vec::new();
             for number in 1..=len.div_ceil(part) as i32 {

@@ -144,13 +144,14 @@ pub fn model_plan(
     lineage: &BTreeMap<String, String>,
 ) -> ModelPlan {
     let name = model_name(spec, &cand.candidate_id);
-    // With copyTo, every candidate whose container definition is known is deployed from a
-    // copy of what was validated; a package without one can only be deployed by name.
+    // With copyTo, an artifact-store candidate is deployed from a copy of what was validated.
+    // A registry package is deployed by name (or from its own container definition), as its
+    // package says: its ModelDataUrl is the package's to keep.
     let copy = spec
         .artifact
         .copy_to
         .as_ref()
-        .filter(|_| cand.image.is_some() && !cand.model_data_url.is_empty())
+        .filter(|_| cand.origin != Origin::Registry && !cand.model_data_url.is_empty())
         .map(|prefix| ArtifactCopy {
             from: cand.model_data_url.clone(),
             to: format!("{prefix}{name}/model.tar.gz"),
@@ -195,7 +196,12 @@ pub fn candidate_variant(
         name: variant_name(spec, &cand.candidate_id),
         model_name: model.name.clone(),
         instance_type: spec.serving.instance_type.clone(),
-        instance_count: spec.serving.instance_count,
+        // A serverless variant has no instances: its count is neither sent nor in any name.
+        instance_count: if spec.serving.serverless.is_some() {
+            0
+        } else {
+            spec.serving.instance_count
+        },
         serverless: spec.serving.serverless.clone(),
         weight,
         template: None,

@@ -271,6 +271,21 @@ fn blocked(
         refuse(p, cand, "EndpointIncompatible", message);
         return true;
     }
+    // A serverless endpoint takes one production variant and no rolling deployment, whatever
+    // the candidate runs on (SM-76, SM-77).
+    if ep.variants.iter().any(|v| v.serverless)
+        && matches!(
+            strategy,
+            Strategy::Canary | Strategy::Linear | Strategy::Shadow | Strategy::Rolling
+        )
+    {
+        let message = format!(
+            "endpoint {} is serverless: strategy {strategy:?} would need a second production variant or a rolling deployment, which serverless endpoints do not support (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html). Use Direct or BlueGreen",
+            ep.name
+        );
+        refuse(p, cand, "EndpointIncompatible", message);
+        return true;
+    }
     // Guardrail deployments and shadow variants take exactly one production variant.
     let single = ep.variants.len() == 1 && ep.shadow_variants.is_empty();
     if matches!(
@@ -350,11 +365,17 @@ fn starting_config(
         }
         // A serverless endpoint takes one production variant: the candidate replaces the
         // champion at once, and its smoke test runs once it serves (a failure rolls back).
-        Strategy::Direct if spec.smoke_test.is_none() || spec.serving.serverless.is_some() => (
-            Stage::Final,
-            candidate_only(spec, cand, model, lineage, settings, Some(ep)),
-            None,
-        ),
+        Strategy::Direct
+            if spec.smoke_test.is_none()
+                || spec.serving.serverless.is_some()
+                || ep.variants.iter().any(|v| v.serverless) =>
+        {
+            (
+                Stage::Final,
+                candidate_only(spec, cand, model, lineage, settings, Some(ep)),
+                None,
+            )
+        }
         _ => {
             let mut prod = champions;
             prod.push(candidate_variant(spec, cand, model, 0.0));

@@ -296,6 +296,18 @@ async fn rolling_replaces_the_fleet_in_batches_and_an_alarm_rolls_it_back() {
     );
     clean_rest(&acct, "wire-roll", "wire/churn");
     report("rolling rolled back by SageMaker", acct.requests());
+    // Deleted cleanly: nothing of the resource is left.
+    acct.emu.alarm_state(KPI, "OK");
+    let out = acct.run(&["delete", "-f", &file.to_string_lossy()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(acct.endpoint("wire-roll").is_none());
+    let (configs, models, alarms) = acct.owned("wire/churn");
+    assert!(configs.is_empty() && models.is_empty() && alarms.is_empty());
+    acct.emu.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -683,11 +695,10 @@ async fn an_assumed_role_session_is_named_after_the_resource() {
     );
 }
 
-/// `artifact.copyTo` through the real binary on the emulator: the registry champion and the
-/// artifact-store candidate are each created from a copy of what was validated (CopyObject
-/// conditioned on its ETag, S3-14); the source overwritten afterwards leaves the copy alone;
-/// the champion's copy goes with its model at the rollout's end, and the candidate's with the
-/// resource's deletion (S3-15).
+/// `artifact.copyTo` through the real binary on the emulator: the artifact-store candidate
+/// is created from a copy of what was validated (CopyObject conditioned on its ETag, S3-14),
+/// the registry champion by its package's name; the source overwritten afterwards leaves the
+/// copy alone; the copy goes with its model at the resource's deletion (S3-15).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_models() {
     let acct = Account::new().await;
@@ -703,10 +714,9 @@ async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_m
             .filter(|k| k.starts_with("deployed/"))
             .collect()
     };
-    let champion = alone(&acct, "wire-copies");
-    assert_eq!(
-        copies(&acct),
-        [format!("deployed/{}/model.tar.gz", champion.model)]
+    assert!(
+        copies(&acct).is_empty(),
+        "a registry package is deployed by name, not copied"
     );
     let (results, model) = validated_run(&acct, "run-3", true).await;
     let path = from_results(&acct, "wire-copies", CANARY, &results);
@@ -727,11 +737,7 @@ async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_m
         m["containers"][0]["ModelDataUrl"],
         format!("s3://wire-models/{copy}").as_str()
     );
-    assert_eq!(
-        copies(&acct),
-        std::slice::from_ref(&copy),
-        "the champion's copy went with it"
-    );
+    assert_eq!(copies(&acct), std::slice::from_ref(&copy));
     let copied = acct
         .emu
         .requests()
