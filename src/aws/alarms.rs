@@ -50,9 +50,21 @@ pub struct SdkAlarms {
 
 impl SdkAlarms {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
         Self {
             client: aws_sdk_cloudwatch::Client::from_conf(
-                crate::aws::sdk::sdk_config!(aws_sdk_cloudwatch, config, "cloudwatch").build(),
+                crate::aws::sdk::sdk_config!(
+                    aws_sdk_cloudwatch,
+                    config,
+                    "cloudwatch",
+                    scope = scope
+                )
+                .build(),
             ),
         }
     }

@@ -216,7 +216,7 @@ impl Limiter {
 
 /// `account/region`: the account of the assumed role (`arn:aws:iam::ACCOUNT:role/…`), else
 /// `self` (the controller's own credentials).
-fn key(settings: &Settings, default_region: Option<&str>) -> String {
+pub fn key(settings: &Settings, default_region: Option<&str>) -> String {
     let account = settings
         .assume_role_arn
         .as_deref()
@@ -231,30 +231,24 @@ fn key(settings: &Settings, default_region: Option<&str>) -> String {
     format!("{account}/{region}")
 }
 
-/// The name of the SDK's retry partition for `service` in `region`: the adaptive retry
-/// mode's client-side rate and retry budget are kept per partition (by default one per
-/// service for the whole process), so that a region AWS throttles does not slow the others.
-pub fn partition_name(service: &str, region: &str) -> String {
-    format!("sagemaker-rollout/{service}/{region}")
+/// The name of the SDK's retry partition for `service` in `region` acting as `scope`: the
+/// standard mode's retry budget and the adaptive mode's client-side rate are kept per
+/// partition (by default one per service for the whole process), so that neither a region
+/// nor an account AWS throttles slows the others.
+pub fn partition_name(service: &str, region: &str, scope: &str) -> String {
+    format!("sagemaker-rollout/{service}/{region}/{scope}")
 }
 
 /// Standard retry mode with 5 attempts (jittered exponential backoff), unless
-/// `AWS_RETRY_MODE=adaptive` (the SDK's own variable) outside multi-tenant mode. Adaptive mode
-/// keeps one client-side rate per retry partition (service and region), which every tenant
-/// and account of this process would share, and AWS does not recommend it for multi-tenant
-/// applications (SM-64): one account's throttling would slow every other, so a tenant session
-/// never uses it. After a storm of throttles its rate stays at its floor for minutes, so a
-/// rollout that takes one minute took fourteen. The account is protected by the process's
-/// own per-account bucket ([`Limiter`]) instead, and a throttled pass backs off (the engine's
-/// backoff).
-pub fn retry_config(mode: Option<&str>, multi_tenant: bool) -> RetryConfig {
-    let adaptive = mode.is_some_and(|m| m.eq_ignore_ascii_case("adaptive"));
-    if adaptive && multi_tenant {
-        tracing::warn!(
-            "AWS_RETRY_MODE=adaptive is not used for tenant sessions: its client-side rate would be shared by every tenant's account; standard retries instead"
-        );
-    }
-    if adaptive && !multi_tenant {
+/// `AWS_RETRY_MODE=adaptive` (the SDK's own variable). Both keep their state per retry
+/// partition — the standard mode its retry budget, the adaptive mode its client-side rate —
+/// and AWS does not recommend adaptive mode for multi-tenant applications "unless you take care
+/// to isolate application tenants" (SM-64): every client here has a partition per service,
+/// region and account ([`partition_name`]), as AWS throttles, so one account's throttling
+/// never slows another's. The account is also protected by the process's own per-account
+/// bucket ([`Limiter`]), and a throttled pass backs off (the engine's backoff).
+pub fn retry_config(mode: Option<&str>) -> RetryConfig {
+    if mode.is_some_and(|m| m.eq_ignore_ascii_case("adaptive")) {
         RetryConfig::adaptive().with_max_attempts(5)
     } else {
         RetryConfig::standard().with_max_attempts(5)
@@ -370,13 +364,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tenant_sessions_never_share_an_adaptive_rate() {
+    fn each_account_retries_within_a_partition_of_its_own() {
+        let acting = |role: Option<&str>| {
+            let settings = Settings {
+                region: Some("us-east-1".into()),
+                assume_role_arn: role.map(str::to_owned),
+                ..Settings::default()
+            };
+            partition_name("sagemaker", "us-east-1", &key(&settings, None))
+        };
+        let a = acting(Some(
+            "arn:aws:iam::111122223333:role/sagemaker-rollout-tenant/ml-prod",
+        ));
+        let b = acting(Some(
+            "arn:aws:iam::444455556666:role/sagemaker-rollout-tenant/ml-dev",
+        ));
+        assert_ne!(
+            a, b,
+            "one account's throttling never spends another's retries"
+        );
+        assert_eq!(
+            a,
+            "sagemaker-rollout/sagemaker/us-east-1/111122223333/us-east-1"
+        );
+        assert_ne!(
+            acting(None),
+            a,
+            "the controller's own credentials apart too"
+        );
+    }
+
+    #[test]
+    fn the_retry_mode_is_the_sdks_own_variable() {
         use aws_config::retry::RetryMode;
-        let mode = |m, tenants| retry_config(m, tenants).mode();
-        assert_eq!(mode(Some("adaptive"), false), RetryMode::Adaptive);
-        assert_eq!(mode(Some("adaptive"), true), RetryMode::Standard);
-        assert_eq!(mode(None, true), RetryMode::Standard);
-        assert_eq!(retry_config(None, false).max_attempts(), 5);
+        assert_eq!(retry_config(Some("adaptive")).mode(), RetryMode::Adaptive);
+        assert_eq!(retry_config(None).mode(), RetryMode::Standard);
+        assert_eq!(retry_config(None).max_attempts(), 5);
     }
 
     #[test]

@@ -325,7 +325,6 @@ pub async fn load(settings: &Settings) -> Result<SdkConfig, NoRegion> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(limit::retry_config(
             std::env::var("AWS_RETRY_MODE").ok().as_deref(),
-            settings.tenant.is_some(),
         ))
         .timeout_config(
             TimeoutConfig::builder()
@@ -380,19 +379,27 @@ pub struct Clients {
 
 /// The engine's clients on the official SDK, for `settings`.
 pub async fn clients(settings: &Settings) -> Result<Clients, NoRegion> {
-    Ok(clients_from(&load(settings).await?))
+    let config = load(settings).await?;
+    let scope = limit::key(settings, config.region().map(|r| r.as_ref()));
+    Ok(clients_scoped(&config, &scope))
 }
 
 /// The engine's clients on the official SDK, for a loaded configuration.
 pub fn clients_from(config: &SdkConfig) -> Clients {
+    clients_scoped(config, "self")
+}
+
+/// The engine's clients for a loaded configuration, their SDK retries partitioned by `scope`
+/// (the account and region acting: [`limit::key`]).
+pub fn clients_scoped(config: &SdkConfig, scope: &str) -> Clients {
     Clients {
-        endpoints: Arc::new(sdk_endpoints::SdkEndpoints::new(config)),
-        registry: Arc::new(registry::SdkRegistry::new(config)),
-        runtime: Arc::new(runtime::SdkRuntime::new(config)),
-        scaling: Arc::new(scaling::SdkScaling::new(config)),
-        alarms: Arc::new(alarms::SdkAlarms::new(config)),
-        s3: Arc::new(s3::SdkS3::new(config)),
-        notify: Arc::new(notify::SdkNotifier::new(config)),
+        endpoints: Arc::new(sdk_endpoints::SdkEndpoints::scoped(config, scope)),
+        registry: Arc::new(registry::SdkRegistry::scoped(config, scope)),
+        runtime: Arc::new(runtime::SdkRuntime::scoped(config, scope)),
+        scaling: Arc::new(scaling::SdkScaling::scoped(config, scope)),
+        alarms: Arc::new(alarms::SdkAlarms::scoped(config, scope)),
+        s3: Arc::new(s3::SdkS3::scoped(config, scope)),
+        notify: Arc::new(notify::SdkNotifier::scoped(config, scope)),
     }
 }
 

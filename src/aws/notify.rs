@@ -22,13 +22,21 @@ pub trait Notifier: Send + Sync {
 /// SNS clients, one per topic region, on one SDK configuration.
 pub struct SdkNotifier {
     config: aws_config::SdkConfig,
+    scope: String,
     clients: Mutex<BTreeMap<String, aws_sdk_sns::Client>>,
 }
 
 impl SdkNotifier {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
         Self {
             config: config.clone(),
+            scope: scope.to_owned(),
             clients: Mutex::default(),
         }
     }
@@ -39,9 +47,15 @@ impl SdkNotifier {
             .entry(region.to_owned())
             .or_insert_with(|| {
                 aws_sdk_sns::Client::from_conf(
-                    crate::aws::sdk::sdk_config!(aws_sdk_sns, &self.config, "sns", region)
-                        .region(aws_sdk_sns::config::Region::new(region.to_owned()))
-                        .build(),
+                    crate::aws::sdk::sdk_config!(
+                        aws_sdk_sns,
+                        &self.config,
+                        "sns",
+                        region,
+                        scope = &self.scope
+                    )
+                    .region(aws_sdk_sns::config::Region::new(region.to_owned()))
+                    .build(),
                 )
             })
             .clone()

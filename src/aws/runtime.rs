@@ -49,19 +49,29 @@ pub struct SdkRuntime {
 
 impl SdkRuntime {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let conf =
-            crate::aws::sdk::sdk_config!(aws_sdk_sagemakerruntime, config, "sagemaker-runtime")
-                .retry_config(RetryConfig::standard().with_max_attempts(INVOKE_ATTEMPTS))
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(5))
-                        .operation_attempt_timeout(INVOKE_ATTEMPT_TIMEOUT)
-                        .operation_timeout(
-                            INVOKE_ATTEMPT_TIMEOUT * INVOKE_ATTEMPTS + Duration::from_secs(10),
-                        )
-                        .build(),
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
+        let conf = crate::aws::sdk::sdk_config!(
+            aws_sdk_sagemakerruntime,
+            config,
+            "sagemaker-runtime",
+            scope = scope
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(INVOKE_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(INVOKE_ATTEMPT_TIMEOUT)
+                .operation_timeout(
+                    INVOKE_ATTEMPT_TIMEOUT * INVOKE_ATTEMPTS + Duration::from_secs(10),
                 )
-                .build();
+                .build(),
+        )
+        .build();
         Self {
             client: aws_sdk_sagemakerruntime::Client::from_conf(conf),
         }

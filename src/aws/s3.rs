@@ -177,9 +177,15 @@ impl SdkS3 {
     /// Path-style addressing is used when a custom endpoint is configured (moto, MinIO):
     /// those rarely resolve virtual-hosted bucket names.
     pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
         let custom_endpoint =
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let conf = crate::aws::sdk::sdk_config!(aws_sdk_s3, config, "s3")
+        let conf = crate::aws::sdk::sdk_config!(aws_sdk_s3, config, "s3", scope = scope)
             .force_path_style(custom_endpoint)
             .build();
         Self {

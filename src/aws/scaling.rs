@@ -72,12 +72,19 @@ pub struct SdkScaling {
 
 impl SdkScaling {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
         Self {
             client: aws_sdk_applicationautoscaling::Client::from_conf(
                 crate::aws::sdk::sdk_config!(
                     aws_sdk_applicationautoscaling,
                     config,
-                    "application-autoscaling"
+                    "application-autoscaling",
+                    scope = scope
                 )
                 .build(),
             ),

@@ -134,26 +134,28 @@ impl HttpConnector for FencedConnector {
 }
 
 /// A service's SDK configuration builder from `$config` with what every client of this
-/// crate carries: the throttle counter, the service's own retry partition in the config's
-/// region (adaptive retry keeps its client-side rate per partition), and the fenced HTTP
-/// client. A macro because each service crate has its own builder type.
+/// crate carries: the throttle counter, a retry partition of its own per service, region and
+/// `scope` (the account acting: the SDK keeps its retry budget, and adaptive retry its
+/// client-side rate, per partition, so one account's throttling never spends another's), and
+/// the fenced HTTP client. A macro because each service crate has its own builder type.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! sdk_config {
-    ($krate:ident, $config:expr, $service:expr) => {
+    ($krate:ident, $config:expr, $service:expr, scope = $scope:expr) => {
         $crate::aws::sdk::sdk_config!(
             $krate,
             $config,
             $service,
-            $config.region().map(|r| r.as_ref()).unwrap_or_default()
+            $config.region().map(|r| r.as_ref()).unwrap_or_default(),
+            scope = $scope
         )
     };
     // A client for another region than the configuration's (SNS topics).
-    ($krate:ident, $config:expr, $service:expr, $region:expr) => {
+    ($krate:ident, $config:expr, $service:expr, $region:expr, scope = $scope:expr) => {
         $krate::config::Builder::from($config)
             .interceptor($crate::aws::limit::ThrottleCounter)
             .retry_partition($krate::config::retry::RetryPartition::new(
-                $crate::aws::limit::partition_name($service, $region),
+                $crate::aws::limit::partition_name($service, $region, $scope),
             ))
             .http_client($crate::aws::sdk::fenced_http_client($config))
     };

@@ -36,9 +36,16 @@ pub struct SdkEndpoints {
 
 impl SdkEndpoints {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
+        Self::scoped(config, "self")
+    }
+
+    /// Clients whose SDK retries are partitioned by `scope` (the account acting, see
+    /// [`crate::aws::limit::key`]).
+    pub fn scoped(config: &aws_config::SdkConfig, scope: &str) -> Self {
         Self {
             client: aws_sdk_sagemaker::Client::from_conf(
-                crate::aws::sdk::sdk_config!(aws_sdk_sagemaker, config, "sagemaker").build(),
+                crate::aws::sdk::sdk_config!(aws_sdk_sagemaker, config, "sagemaker", scope = scope)
+                    .build(),
             ),
             described: Arc::default(),
             resource_tags: Arc::default(),
