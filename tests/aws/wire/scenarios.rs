@@ -745,6 +745,10 @@ async fn models_read_copies_of_what_was_validated_and_the_copies_go_with_their_m
         .filter(|r| r["operation"] == "CopyObject" && r["status"] == 200)
         .count();
     assert_eq!(copied, 1, "one copy for the one model created");
+    report(
+        "canary of a validated run, deployed from a copy",
+        acct.requests(),
+    );
     // The pipeline writes over the key: the copy the endpoint loads is untouched.
     use sagemaker_rollout::aws::s3::{ObjectStore, S3Uri, SdkS3};
     let s3 = SdkS3::new(&acct.config);
