@@ -374,7 +374,7 @@ impl ObjectStore for SdkS3 {
         // The bucket's client, in its region once S3 has said which.
         let client = self.regions.client(&self.client, &uri.bucket);
         let id = upload.upload_id().unwrap_or_default().to_owned();
-        let result = async {
+        let parts = async {
             let mut parts = Vec::new();
             let mut file = tokio::fs::File::open(path)
                 .await
@@ -402,34 +402,49 @@ impl ObjectStore for SdkS3 {
                         .build(),
                 );
             }
-            client
-                .complete_multipart_upload()
-                .bucket(&uri.bucket)
-                .key(&uri.key)
-                .upload_id(&id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| classify("s3", "CompleteMultipartUpload", e))?;
-            Ok(())
-        }
-        .await;
-        if result.is_err() {
-            // Leave no billable fragments behind; the original error is what matters.
-            let _ = client
-                .abort_multipart_upload()
-                .bucket(&uri.bucket)
-                .key(&uri.key)
-                .upload_id(&id)
-                .send()
-                .await;
-        }
-        result
+            Ok(parts)
+        };
+        complete_or_abort(&client, uri, &id, parts).await
     }
+}
+
+/// Completes multipart upload `id` of `uri` with the parts `parts` makes; aborts it when
+/// anything fails, so that no billable parts are left behind (the first error is what is
+/// returned).
+pub(super) async fn complete_or_abort(
+    client: &aws_sdk_s3::Client,
+    uri: &S3Uri,
+    id: &str,
+    parts: impl Future<Output = Result<Vec<CompletedPart>, AwsError>>,
+) -> Result<(), AwsError> {
+    let result = async {
+        let parts = parts.await?;
+        client
+            .complete_multipart_upload()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("s3", "CompleteMultipartUpload", e))?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = client
+            .abort_multipart_upload()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .upload_id(id)
+            .send()
+            .await;
+    }
+    result
 }
 
 async fn read_full_async(file: &mut tokio::fs::File, buf: &mut [u8]) -> io::Result<usize> {

@@ -210,6 +210,17 @@ async fn fleet(endpoints: &SdkEndpoints, instances: i32) {
     settle(endpoints).await;
 }
 
+/// The DeploymentConfig the emulator last received for `contract-fleet`.
+fn last_deployment_config(emu: &Emulator) -> serde_json::Value {
+    emu.state()["sagemaker"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "contract-fleet")
+        .unwrap()["last_deployment_config"]
+        .clone()
+}
+
 async fn settle(endpoints: &SdkEndpoints) {
     for _ in 0..100 {
         let ep = endpoints.describe_endpoint("contract-fleet").await.unwrap();
@@ -249,13 +260,7 @@ async fn blue_green_without_alarms_and_on_a_large_fleet_is_accepted() {
         .update_endpoint("contract-fleet", "contract-fleet-2", Some(&deployment))
         .await
         .unwrap();
-    let sent = emu.state()["sagemaker"]["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "contract-fleet")
-        .unwrap()["last_deployment_config"]
-        .clone();
+    let sent = last_deployment_config(&emu);
     assert!(sent["AutoRollbackConfiguration"].is_null(), "{sent}");
     let routing = &sent["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"];
     assert_eq!(routing["CanarySize"]["Type"], "INSTANCE_COUNT");
@@ -303,13 +308,7 @@ async fn a_rolling_deployment_is_sent_as_a_rolling_update_policy_within_its_limi
         .update_endpoint("contract-fleet", "contract-fleet-2", Some(&deployment))
         .await
         .unwrap();
-    let sent = emu.state()["sagemaker"]["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == "contract-fleet")
-        .unwrap()["last_deployment_config"]
-        .clone();
+    let sent = last_deployment_config(&emu);
     let policy = &sent["RollingUpdatePolicy"];
     assert_eq!(policy["MaximumBatchSize"]["Type"], "INSTANCE_COUNT");
     assert_eq!(policy["MaximumBatchSize"]["Value"], 1);

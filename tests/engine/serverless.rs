@@ -29,6 +29,26 @@ async fn run(spec: &ModelDeploymentSpec, scenario: &str) -> Simulation {
         .unwrap()
 }
 
+/// Applies `spec` on `sim` and expects it refused with EndpointIncompatible before anything
+/// changes; returns the refusal's message.
+async fn refused_unchanged(sim: &sagemaker_rollout::sim::Simulator, spec: &ValidSpec) -> String {
+    let before = sim.inventory();
+    let engine = sagemaker_rollout::engine::Engine::new(sim.clients(), OWNER);
+    let rest = sagemaker_rollout::engine::drive::drive(
+        &engine,
+        sagemaker_rollout::engine::drive::Goal::Apply(spec),
+        &sim.clock,
+        Default::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let ready = rest.status.unwrap().conditions.remove(0);
+    assert_eq!(ready.reason, "EndpointIncompatible", "{}", ready.message);
+    assert_eq!(sim.inventory(), before, "nothing changed");
+    ready.message
+}
+
 #[tokio::test]
 async fn a_serverless_candidate_replaces_its_champion_and_scales_its_provisioned_concurrency() {
     let spec = example("serverless");
@@ -123,26 +143,8 @@ async fn a_serverless_candidate_never_replaces_an_instance_backed_endpoint() {
     sagemaker_rollout::sim::seed(&sim, &on_instances, OWNER, true);
     let serverless = ValidSpec::new(&example("serverless")).unwrap();
     sagemaker_rollout::sim::seed(&sim, &serverless, OWNER, false);
-    let before = sim.inventory();
-    let engine = sagemaker_rollout::engine::Engine::new(sim.clients(), OWNER);
-    let rest = sagemaker_rollout::engine::drive::drive(
-        &engine,
-        sagemaker_rollout::engine::drive::Goal::Apply(&serverless),
-        &sim.clock,
-        Default::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let st = rest.status.unwrap();
-    let ready = &st.conditions[0];
-    assert_eq!(ready.reason, "EndpointIncompatible", "{}", ready.message);
-    assert!(
-        ready.message.contains("serverless-endpoints.html"),
-        "{}",
-        ready.message
-    );
-    assert_eq!(sim.inventory(), before, "nothing changed");
+    let message = refused_unchanged(&sim, &serverless).await;
+    assert!(message.contains("serverless-endpoints.html"), "{message}");
 }
 
 /// The other way: an instance-backed candidate on a serverless endpoint may replace it
@@ -162,19 +164,6 @@ async fn a_serverless_endpoint_takes_no_second_variant_whatever_the_candidate_ru
     canary.data_capture = None;
     let canary = ValidSpec::new(&canary).unwrap();
     sagemaker_rollout::sim::seed(&sim, &canary, OWNER, false);
-    let before = sim.inventory();
-    let engine = sagemaker_rollout::engine::Engine::new(sim.clients(), OWNER);
-    let rest = sagemaker_rollout::engine::drive::drive(
-        &engine,
-        sagemaker_rollout::engine::drive::Goal::Apply(&canary),
-        &sim.clock,
-        Default::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let ready = &rest.status.as_ref().unwrap().conditions[0];
-    assert_eq!(ready.reason, "EndpointIncompatible", "{}", ready.message);
-    assert!(ready.message.contains("is serverless"), "{}", ready.message);
-    assert_eq!(sim.inventory(), before, "nothing changed");
+    let message = refused_unchanged(&sim, &canary).await;
+    assert!(message.contains("is serverless"), "{message}");
 }

@@ -5,7 +5,7 @@
 //! request; a larger object is copied in parts (UploadPartCopy, each part conditioned the same
 //! way), and an upload that fails is aborted so that no parts are left to be billed.
 
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{MAX_OBJECT, MAX_PART, MAX_PARTS, S3Uri, SdkS3};
@@ -87,7 +87,7 @@ impl SdkS3 {
                 "the answer named no upload id",
             ));
         };
-        let result = async {
+        let parts = async {
             let mut parts = Vec::new();
             for number in 1..=len.div_ceil(part) as i32 {
                 let start = (number as u64 - 1) * part;
@@ -115,37 +115,14 @@ impl SdkS3 {
                         .build(),
                 );
             }
-            client
-                .complete_multipart_upload()
-                .bucket(&to.bucket)
-                .key(&to.key)
-                .upload_id(&id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| classify("s3", "CompleteMultipartUpload", e))?;
-            Ok(())
-        }
-        .await;
-        if result.is_err() {
-            // Leave no billable parts behind; the original error is what matters.
-            let _ = client
-                .abort_multipart_upload()
-                .bucket(&to.bucket)
-                .key(&to.key)
-                .upload_id(&id)
-                .send()
-                .await;
-        }
-        result
+            Ok(parts)
+        };
+        super::complete_or_abort(&client, to, &id, parts).await
     }
 }
 
-/// What S3 answers a conditioned copy of a replaced object, said before any request is sent.
+/// What S3 answers a copy conditioned on a version the object no longer is (the simulator's
+/// answer, as the emulator and S3 give it).
 pub fn precondition_failed(from: &S3Uri, want: &str, now: &str) -> AwsError {
     let mut e = AwsError::new(
         ErrorClass::Transient,

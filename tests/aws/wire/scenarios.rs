@@ -88,6 +88,24 @@ pub(super) fn spawn(acct: &Account, file: &std::path::Path) -> Child {
     .unwrap()
 }
 
+/// Applies `file` as a CI job would and trips the team's alarm once SageMaker is updating the
+/// endpoint (real-time waits, so that the alarm fires during the bake): the job fails, as a
+/// rolled-back rollout does.
+pub(super) fn alarm_during_the_update(acct: &Account, endpoint: &str, file: &std::path::Path) {
+    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
+    let mut child = spawn(acct, file);
+    wait_until("SageMaker's deployment to start", || {
+        acct.endpoint(endpoint)
+            .is_some_and(|e| e["status"] == "Updating")
+    });
+    acct.emu.alarm_state(KPI, "ALARM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(1),
+        "a rolled-back rollout fails the job"
+    );
+}
+
 /// The candidate is live beside the champion (a canary step is baking).
 pub(super) fn two_weighted(acct: &Account, endpoint: &str) -> bool {
     let s = acct.serving(endpoint);
@@ -194,21 +212,8 @@ async fn blue_green_is_sagemakers_deployment_under_the_champions_variant_name() 
 async fn blue_green_alarm_is_rolled_back_by_sagemaker_and_not_retried() {
     let acct = Account::new().await;
     let (champion, _) = with_champion(&acct, "wire-bgr", BLUE_GREEN, "").await;
-    // Real-time waits, so the alarm can fire while SageMaker shifts traffic.
-    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
     let file = acct.manifest("churn", "wire-bgr", "run-2", BLUE_GREEN, "");
-    let mut child = spawn(&acct, &file);
-    wait_until("the blue/green deployment to start", || {
-        acct.endpoint("wire-bgr")
-            .is_some_and(|e| e["status"] == "Updating")
-    });
-    acct.emu.alarm_state(KPI, "ALARM");
-    let status = child.wait().unwrap();
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "a rolled-back rollout fails the job"
-    );
+    alarm_during_the_update(&acct, "wire-bgr", &file);
     assert_eq!(alone(&acct, "wire-bgr").package, champion);
     assert_eq!(acct.endpoint("wire-bgr").unwrap()["status"], "InService");
     clean_rest(&acct, "wire-bgr", "wire/churn");
@@ -259,19 +264,8 @@ async fn rolling_replaces_the_fleet_in_batches_and_an_alarm_rolls_it_back() {
     // The next candidate trips an alarm while its batches bake.
     acct.package("run-3", 0.93).await;
     acct.requests();
-    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
     let file = acct.manifest("churn", "wire-roll", "run-3", ROLLING, "");
-    let mut child = spawn(&acct, &file);
-    wait_until("the rolling deployment to start", || {
-        acct.endpoint("wire-roll")
-            .is_some_and(|e| e["status"] == "Updating")
-    });
-    acct.emu.alarm_state(KPI, "ALARM");
-    assert_eq!(
-        child.wait().unwrap().code(),
-        Some(1),
-        "a rolled-back rollout fails the job"
-    );
+    alarm_during_the_update(&acct, "wire-roll", &file);
     assert_eq!(alone(&acct, "wire-roll").package, candidate);
     // The audit record of the rollout says who rolled it back, and why.
     let keys: Vec<String> = acct.state()["s3"]["buckets"]

@@ -3,7 +3,7 @@
 //! provisioned concurrency scaled by Application Auto Scaling, rolled back by SageMaker on an
 //! alarm, and deleted cleanly.
 
-use super::scenarios::{alone, clean_rest, spawn, wait_until};
+use super::scenarios::{alarm_during_the_update, alone, clean_rest};
 use crate::account::{Account, KPI, report};
 
 const BLUE_GREEN: &str = "{strategy: BlueGreen, blueGreen: {bake: 2s, terminationWait: 1s}}";
@@ -72,15 +72,8 @@ async fn a_serverless_variant_is_rolled_out_scaled_rolled_back_and_deleted() {
     // The next candidate trips an alarm during the bake: SageMaker rolls it back.
     acct.package("run-3", 0.93).await;
     acct.requests();
-    acct.emu.set(serde_json::json!({"wait_scale": 1.0}));
     let next = acct.manifest("churn", "wire-sl", "run-3", BLUE_GREEN, SERVERLESS);
-    let mut child = spawn(&acct, serverless(&next));
-    wait_until("the serverless deployment to start", || {
-        acct.endpoint("wire-sl")
-            .is_some_and(|e| e["status"] == "Updating")
-    });
-    acct.emu.alarm_state(KPI, "ALARM");
-    assert_eq!(child.wait().unwrap().code(), Some(1), "rolled back");
+    alarm_during_the_update(&acct, "wire-sl", serverless(&next));
     assert_eq!(alone(&acct, "wire-sl").package, candidate);
     clean_rest(&acct, "wire-sl", "wire/churn");
     report("serverless rolled back by SageMaker", acct.requests());
