@@ -6,6 +6,7 @@ S3, SNS and STS are forwarded to moto (see moto_forward) and are not listed here
 import autoscaling
 import cw_alarms
 import cw_metrics
+import sm_components
 import sm_configs
 import sm_endpoints
 import sm_models
@@ -30,6 +31,12 @@ HANDLERS = {
         "DeleteEndpoint": sm_endpoints.delete_endpoint,
         "UpdateEndpoint": sm_updates.update_endpoint,
         "UpdateEndpointWeightsAndCapacities": sm_updates.update_endpoint_weights_and_capacities,
+        "CreateInferenceComponent": sm_components.create_inference_component,
+        "DescribeInferenceComponent": sm_components.describe_inference_component,
+        "UpdateInferenceComponent": sm_components.update_inference_component,
+        "UpdateInferenceComponentRuntimeConfig": sm_components.update_inference_component_runtime_config,
+        "DeleteInferenceComponent": sm_components.delete_inference_component,
+        "ListInferenceComponents": sm_components.list_inference_components,
         "AddTags": sm_tags.add_tags,
         "DeleteTags": sm_tags.delete_tags,
         "ListTags": sm_tags.list_tags,

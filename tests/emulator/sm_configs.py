@@ -18,7 +18,8 @@ from sm_store import arn, now
 def require_models_exist(sm, region, variants):
     """Rule: every model a (production or shadow) variant references must exist."""
     for v in variants:
-        sm.model(region, v["ModelName"])
+        if v.get("ModelName"):  # a variant without one hosts inference components
+            sm.model(region, v["ModelName"])
 
 
 def require_unique_variant_names(variants):

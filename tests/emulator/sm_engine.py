@@ -34,7 +34,7 @@ def variant_summary(w, region, pv, at):
     (default 1.0, an explicit 0 stays 0) and Current = Desired = InitialInstanceCount."""
     weight = pv.get("InitialVariantWeight")
     weight = 1.0 if weight is None else float(weight)
-    s = {"VariantName": pv["VariantName"], "DeployedImages": deployed_images(w, region, pv["ModelName"], at),
+    s = {"VariantName": pv["VariantName"], "DeployedImages": deployed_images(w, region, pv.get("ModelName") or "", at),
          "CurrentWeight": weight, "DesiredWeight": weight, "VariantStatus": []}
     if pv.get("ServerlessConfig"):
         s["CurrentServerlessConfig"] = s["DesiredServerlessConfig"] = pv["ServerlessConfig"]

@@ -23,6 +23,7 @@ class SageMakerStore:
         self.models = {}
         self.configs = {}
         self.endpoints = {}
+        self.components = {}
         self.groups = {}
         self.packages = {}
         self.package_tokens = {}
@@ -62,11 +63,12 @@ class SageMakerStore:
         return g
 
     def resource_exists(self, resource_arn):
-        """Whether any stored resource (endpoint, config, model, package, group) has this ARN."""
+        """Whether any stored resource (endpoint, config, model, package, group, inference
+        component) has this ARN."""
         if resource_arn in self.packages:
             return True
-        for table in (self.models, self.configs, self.endpoints, self.groups):
-            if any(r["arn"] == resource_arn for r in table.values()):
+        for table in (self.models, self.configs, self.endpoints, self.groups, self.components):
+            if any(r["arn"] == resource_arn and not r.get("removed") for r in table.values()):
                 return True
         return False
 

@@ -46,7 +46,8 @@ def require_config_models(w, region, snap):
     exists is refused, as a CreateEndpointConfig naming a missing model is; the DeleteModel page says
     only that the model entry goes, so the conservative reading is that the config cannot run."""
     for pv in snap["variants"] + snap["shadows"]:
-        w.sm.model(region, pv["ModelName"])
+        if pv.get("ModelName"):
+            w.sm.model(region, pv["ModelName"])
 
 
 def require_same_variant_names(ep, snap):

@@ -39,6 +39,11 @@ def dump(w):
         "settings": dict(w.settings),
         "sagemaker": {
             "endpoints": [_endpoint(w, e) for e in sm.endpoints.values()],
+            "inference_components": [
+                {"name": c["name"], "endpoint": c["endpoint"], "status": c["status"],
+                 "model": (c["spec"] or {}).get("ModelName"), "copies": c["copies"],
+                 "tags": sm.tags.get(c["arn"], {})}
+                for c in sm.components.values() if not c.get("removed")],
             "endpoint_configs": [{"name": c["name"], "arn": c["arn"], "region": c["region"], "created": c["created"],
                                   "request": c["request"], "tags": _tags(w, c["arn"])} for c in sm.configs.values()],
             "models": [{"name": m["name"], "arn": m["arn"], "region": m["region"], "created": m["created"],

@@ -483,6 +483,100 @@ class BlueGreen(Base):
                        DeploymentConfig=rolling, contains="serverless")
 
 
+class InferenceComponents(Base):
+    SPEC = {"ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}}
+
+    def setUp(self):
+        super().setUp()
+        self.model()
+        self.model("m2")
+        self.sm.create_endpoint_config(EndpointConfigName="host", ExecutionRoleArn=ROLE, ProductionVariants=[{
+            "VariantName": "AllTraffic", "InstanceType": "ml.g6e.2xlarge", "InitialInstanceCount": 2,
+            "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}}])
+        self.endpoint("llm", "host")
+
+    def component(self, name="chat", model="m1", copies=4):
+        self.sm.create_inference_component(
+            InferenceComponentName=name, EndpointName="llm", VariantName="AllTraffic",
+            Specification=dict(self.SPEC, ModelName=model), RuntimeConfig={"CopyCount": copies},
+            Tags=[{"Key": "owner", "Value": "ns/chat"}])
+
+    def wait_ic(self, name, status, timeout=8):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            d = self.sm.describe_inference_component(InferenceComponentName=name)
+            if d["InferenceComponentStatus"] == status:
+                return d
+            time.sleep(0.05)
+        self.fail(f"{name} never reached {status}; last {d['InferenceComponentStatus']}")
+
+    def rolling(self, value=1, kind="COPY_COUNT", wait=0, alarms=("latency",)):
+        dc = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": kind, "Value": value},
+                                      "WaitIntervalInSeconds": wait}}
+        if alarms:
+            dc["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
+        return dc
+
+    def test_a_component_is_created_on_an_in_service_endpoint_and_updated_in_batches(self):
+        self.assertAws("ValidationException", self.sm.create_inference_component, InferenceComponentName="x",
+                       EndpointName="nope", Specification=dict(self.SPEC, ModelName="m1"),
+                       RuntimeConfig={"CopyCount": 1}, contains="Could not find endpoint")
+        self.assertAws("ValidationException", self.sm.create_inference_component, InferenceComponentName="x",
+                       EndpointName="llm", Specification=dict(self.SPEC, ModelName="missing"),
+                       RuntimeConfig={"CopyCount": 1}, contains="Could not find model")
+        self.component()
+        d = self.wait_ic("chat", "InService")
+        self.assertEqual(("m1", 4, 4), (d["Specification"]["ModelName"], d["RuntimeConfig"]["DesiredCopyCount"],
+                                        d["RuntimeConfig"]["CurrentCopyCount"]))
+        tags = self.sm.list_tags(ResourceArn=d["InferenceComponentArn"])["Tags"]
+        self.assertIn({"Key": "owner", "Value": "ns/chat"}, tags)
+        self.alarm("latency")
+        for dc, text in [(self.rolling(value=3), "between 5% and 50%"),
+                         (self.rolling(kind="CAPACITY_PERCENT", value=60), "between 5% and 50%"),
+                         (self.rolling(alarms=("missing",)), "do not exist")]:
+            with self.subTest(text=text):
+                self.assertAws("ValidationException", self.sm.update_inference_component,
+                               InferenceComponentName="chat", Specification={"ModelName": "m2"},
+                               DeploymentConfig=dc, contains=text)
+        self.sm.update_inference_component(InferenceComponentName="chat", Specification={"ModelName": "m2"},
+                                           DeploymentConfig=self.rolling())
+        self.assertAws("ValidationException", self.sm.update_inference_component_runtime_config,
+                       InferenceComponentName="chat", DesiredRuntimeConfig={"CopyCount": 2}, contains="InService")
+        d = self.wait_ic("chat", "InService")
+        self.assertEqual("m2", d["Specification"]["ModelName"])
+        self.assertEqual(1, d["LastDeploymentConfig"]["RollingUpdatePolicy"]["MaximumBatchSize"]["Value"])
+        listed = self.sm.list_inference_components(EndpointNameEquals="llm")["InferenceComponents"]
+        self.assertEqual(["chat"], [c["InferenceComponentName"] for c in listed])
+
+    def test_an_alarm_while_the_batches_bake_rolls_the_component_back(self):
+        self.component()
+        self.wait_ic("chat", "InService")
+        self.alarm("latency")
+        ctl("config", {"wait_scale": 1.0})
+        self.sm.update_inference_component(InferenceComponentName="chat", Specification={"ModelName": "m2"},
+                                           DeploymentConfig=self.rolling(wait=5))
+        ctl("alarm-state", {"name": "latency", "state": "ALARM", "reason": "p99 too high"})
+        d = self.wait_ic("chat", "InService")
+        self.assertEqual("m1", d["Specification"]["ModelName"])
+        self.assertIn("latency", d["FailureReason"])
+
+    def test_a_deleted_component_is_gone_with_its_tags(self):
+        self.component()
+        d = self.wait_ic("chat", "InService")
+        self.sm.delete_inference_component(InferenceComponentName="chat")
+        deadline = time.time() + 8
+        while time.time() < deadline:
+            if not self.sm.list_inference_components(EndpointNameEquals="llm")["InferenceComponents"]:
+                break
+            time.sleep(0.05)
+        self.assertAws("ValidationException", self.sm.describe_inference_component, InferenceComponentName="chat",
+                       contains="Could not find inference component")
+        self.assertAws("ValidationException", self.sm.delete_inference_component, InferenceComponentName="chat",
+                       contains="Could not find inference component")
+        self.assertEqual([], ctl("state")["sagemaker"]["inference_components"])
+        self.assertNotIn(d["InferenceComponentArn"], str(ctl("state")))
+
+
 class Serverless(Base):
     SERVERLESS = {"MemorySizeInMB": 2048, "MaxConcurrency": 10, "ProvisionedConcurrency": 2}
 

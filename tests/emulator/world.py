@@ -52,11 +52,13 @@ class World:
             moto_forward.reset()
 
     def tick(self):
-        """Advances every SageMaker endpoint transition up to now."""
+        """Advances every SageMaker endpoint and inference component transition up to now."""
+        import sm_components
         import sm_engine
         with self.lock:
             now = time.monotonic()
             sm_engine.advance_all(self, now)
+            sm_components.advance_all(self, now)
             self.last_tick = now
 
 
