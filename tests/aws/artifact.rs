@@ -594,3 +594,45 @@ async fn a_copy_is_of_the_version_validated_or_nothing_and_large_ones_go_in_part
         ErrorClass::NotFound
     );
 }
+
+/// A copy to a bucket of another region (S3 answers 301, S3-13) is refused, not followed:
+/// SageMaker reads a model's data only from its own region, so nothing is copied there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_to_another_regions_bucket_is_refused_naming_the_region() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let emu = Emulator::start();
+    let config = emu.config().await;
+    bucket(&config, "models").await;
+    let eu = config
+        .to_builder()
+        .region(aws_config::Region::new("eu-west-1"))
+        .build();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&eu)
+            .force_path_style(true)
+            .build(),
+    )
+    .create_bucket()
+    .bucket("eu-copies")
+    .create_bucket_configuration(
+        CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::EuWest1)
+            .build(),
+    )
+    .send()
+    .await
+    .expect("create bucket");
+    let s3 = SdkS3::new(&config);
+    let source = S3Uri::parse("s3://models/churn/model.tar.gz").unwrap();
+    s3.put(&source, Bytes::from_static(b"archive"))
+        .await
+        .unwrap();
+    let etag = s3.head(&source).await.unwrap().etag;
+    let to = S3Uri::parse("s3://eu-copies/deployed/churn-m-1/model.tar.gz").unwrap();
+    let refused = s3
+        .copy_pinned(&source, &to, etag.as_deref())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.class, ErrorClass::Terminal, "{refused}");
+    assert!(refused.message.contains("is in eu-west-1"), "{refused}");
+}

@@ -47,7 +47,9 @@ impl SdkS3 {
                 .set_copy_source_if_match(etag.map(str::to_owned))
                 .send()
                 .await
-                .map_err(|e| classify("s3", "CopyObject", e))?;
+                .map_err(|e| {
+                    elsewhere(to, &e).unwrap_or_else(|| classify("s3", "CopyObject", e))
+                })?;
             return Ok(());
         }
         self.copy_in_parts(&source, head.size, to, etag).await
@@ -78,7 +80,9 @@ impl SdkS3 {
             .key(&to.key)
             .send()
             .await
-            .map_err(|e| classify("s3", "CreateMultipartUpload", e))?;
+            .map_err(|e| {
+                elsewhere(to, &e).unwrap_or_else(|| classify("s3", "CreateMultipartUpload", e))
+            })?;
         let Some(id) = upload.upload_id().map(str::to_owned) else {
             return Err(AwsError::new(
                 ErrorClass::Transient,
@@ -119,6 +123,28 @@ impl SdkS3 {
         };
         super::complete_or_abort(&client, to, &id, parts).await
     }
+}
+
+/// A copy's destination in another region than the endpoint's (S3 answers 301 with the
+/// bucket's region, S3-13) is refused, not followed: SageMaker loads a model's data only from
+/// its own region (ContainerDefinition), so a copy there could never be deployed.
+fn elsewhere<E>(
+    to: &S3Uri,
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> Option<AwsError> {
+    let region = super::region::redirected_to(e)?;
+    Some(AwsError::new(
+        ErrorClass::Terminal,
+        "s3",
+        "CopyObject",
+        format!(
+            "spec.artifact.copyTo's bucket {} is in {region}, not the endpoint's region: SageMaker reads a model's data only from its own region",
+            to.bucket
+        ),
+    ))
 }
 
 /// What S3 answers a copy conditioned on a version the object no longer is (the simulator's
