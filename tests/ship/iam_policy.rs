@@ -302,9 +302,13 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
                     eq["application-autoscaling:service-namespace"], "sagemaker",
                     "{path}"
                 );
+                // Instances, or a serverless variant's provisioned concurrency (SM-78).
                 assert_eq!(
                     eq["application-autoscaling:scalable-dimension"],
-                    "sagemaker:variant:DesiredInstanceCount",
+                    serde_json::json!([
+                        "sagemaker:variant:DesiredInstanceCount",
+                        "sagemaker:variant:DesiredProvisionedConcurrency"
+                    ]),
                     "{path}"
                 );
             }
