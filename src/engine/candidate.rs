@@ -262,7 +262,7 @@ impl Engine {
                 let facts = facts_of(report, url);
                 if let Some((_, etag)) = &facts.pin {
                     self.journal
-                        .remember(url, verdict_of(&facts, etag, &under(spec), now));
+                        .remember(url, verdict_of(&facts, etag, &self.under(spec), now));
                 }
                 facts
             }
@@ -280,6 +280,18 @@ impl Engine {
 }
 
 impl Engine {
+    /// What a kept verdict was reached under: this validator, these limits, and the
+    /// namespace whose role read the artifact — another tenant's session may not be allowed
+    /// to read or decrypt it, so it never relies on this one's verdict.
+    fn under(&self, spec: &ValidSpec) -> String {
+        format!(
+            "{} {:?} {}",
+            env!("CARGO_PKG_VERSION"),
+            Engine::limits(spec),
+            tags::namespace_of(&self.owner)
+        )
+    }
+
     /// A verdict a finished validation left in the journal (before a restart), if the object
     /// is still the version it was reached on (one HeadObject instead of streaming it again).
     /// Anything else — no verdict, other limits, another version, a HEAD that fails — is
@@ -290,7 +302,7 @@ impl Engine {
         url: &str,
         now: Timestamp,
     ) -> Option<ArtifactFacts> {
-        let kept = self.journal.verdict(url, &under(spec))?;
+        let kept = self.journal.verdict(url, &self.under(spec))?;
         let uri = S3Uri::parse(url).ok()?;
         let head = self.clients.s3.head(&uri).await;
         self.log(now, "s3", "HeadObject", url.to_owned(), head.is_ok());
@@ -311,11 +323,6 @@ impl Engine {
             pin: Some((url.to_owned(), kept.etag)),
         })
     }
-}
-
-/// What a kept verdict was reached under: this validator and these limits.
-fn under(spec: &ValidSpec) -> String {
-    format!("{} {:?}", env!("CARGO_PKG_VERSION"), Engine::limits(spec))
 }
 
 /// A validation's facts as the journal keeps them.

@@ -543,14 +543,14 @@ async fn a_verdict_kept_across_a_restart_spares_streaming_the_same_version_again
     let valid = ValidSpec::new(&example("from-validation")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("validations.json");
-    let run = |body: Bytes| {
+    let run_as = |owner: &'static str, body: Bytes| {
         let (valid, path) = (valid.clone(), path.clone());
         async move {
             let sim = Simulator::new(start_time(), &Scenario::default());
             sim.put_object(RESULTS, results("run-7", MODEL));
             sim.put_object(MODEL, body);
             // A process of its own: nothing in memory but what the journal kept.
-            let engine = Engine::new(sim.clients(), OWNER)
+            let engine = Engine::new(sim.clients(), owner)
                 .with_journal(std::sync::Arc::new(Journal::new(Some(path))));
             let rest = drive(
                 &engine,
@@ -569,6 +569,7 @@ async fn a_verdict_kept_across_a_restart_spares_streaming_the_same_version_again
             (rest.status.unwrap(), gets, sim)
         }
     };
+    let run = |body: Bytes| run_as(OWNER, body);
     let (first, streamed, _) = run(artifact("run-7", 0.92)).await;
     assert_eq!(
         first.phase,
@@ -603,4 +604,14 @@ async fn a_verdict_kept_across_a_restart_spares_streaming_the_same_version_again
         other.conditions
     );
     assert_eq!(gets, streamed, "another version is streamed again");
+    // Another namespace's session never relies on this one's verdict (its role may not be
+    // allowed to read or decrypt the object): it streams the archive itself.
+    let (theirs, gets, _) = run_as("ml-dev/churn-store", artifact("run-7", 0.5)).await;
+    assert_eq!(
+        theirs.phase,
+        Some(Phase::Succeeded),
+        "{:?}",
+        theirs.conditions
+    );
+    assert_eq!(gets, streamed, "validated again under its own namespace");
 }
