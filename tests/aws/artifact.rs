@@ -62,6 +62,31 @@ async fn bucket(config: &aws_config::SdkConfig, name: &str) {
         .expect("create bucket");
 }
 
+/// Creates bucket `name` in eu-west-1; returns the configuration for that region.
+async fn eu_bucket(config: &aws_config::SdkConfig, name: &str) -> aws_config::SdkConfig {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let eu = config
+        .to_builder()
+        .region(aws_config::Region::new("eu-west-1"))
+        .build();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&eu)
+            .force_path_style(true)
+            .build(),
+    )
+    .create_bucket()
+    .bucket(name)
+    .create_bucket_configuration(
+        CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::EuWest1)
+            .build(),
+    )
+    .send()
+    .await
+    .expect("create bucket");
+    eu
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_adapter_reads_ranges_sizes_and_uploads_in_parts() {
     let emu = Emulator::start();
@@ -474,28 +499,9 @@ async fn a_validation_past_its_deadline_is_refused_as_a_verdict() {
 /// as any other, and every later request about the bucket goes to its region at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_in_another_regions_bucket_is_read_from_that_region() {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let emu = Emulator::start();
     let config = emu.config().await;
-    let eu = config
-        .to_builder()
-        .region(aws_config::Region::new("eu-west-1"))
-        .build();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&eu)
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket("eu-results")
-    .create_bucket_configuration(
-        CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::EuWest1)
-            .build(),
-    )
-    .send()
-    .await
-    .expect("create bucket");
+    let eu = eu_bucket(&config, "eu-results").await;
     let uri = S3Uri::parse("s3://eu-results/run-7/validation_results.json").unwrap();
     SdkS3::new(&eu)
         .put(&uri, Bytes::from_static(b"{\"passed\": true}"))
@@ -599,29 +605,10 @@ async fn a_copy_is_of_the_version_validated_or_nothing_and_large_ones_go_in_part
 /// SageMaker reads a model's data only from its own region, so nothing is copied there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_to_another_regions_bucket_is_refused_naming_the_region() {
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let emu = Emulator::start();
     let config = emu.config().await;
     bucket(&config, "models").await;
-    let eu = config
-        .to_builder()
-        .region(aws_config::Region::new("eu-west-1"))
-        .build();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&eu)
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket("eu-copies")
-    .create_bucket_configuration(
-        CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::EuWest1)
-            .build(),
-    )
-    .send()
-    .await
-    .expect("create bucket");
+    eu_bucket(&config, "eu-copies").await;
     let s3 = SdkS3::new(&config);
     let source = S3Uri::parse("s3://models/churn/model.tar.gz").unwrap();
     s3.put(&source, Bytes::from_static(b"archive"))
