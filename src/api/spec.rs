@@ -387,6 +387,18 @@ pub enum Strategy {
     Shadow,
 }
 
+impl Strategy {
+    /// What SageMaker's deployment guardrail this strategy hands the rollout to is called
+    /// ("blue/green", "rolling"), or None where the controller shifts traffic itself.
+    pub fn guardrail(self) -> Option<&'static str> {
+        match self {
+            Self::BlueGreen => Some("blue/green"),
+            Self::Rolling => Some("rolling"),
+            Self::Direct | Self::Canary | Self::Linear | Self::Shadow => None,
+        }
+    }
+}
+
 /// Canary steps.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -309,14 +309,8 @@ impl Engine {
         if head.ok()?.etag.as_deref() != Some(kept.etag.as_str()) {
             return None;
         }
-        let check = match (kept.sha256, kept.reason) {
-            (Some(sha256), _) => ArtifactCheck::Valid { sha256 },
-            (None, reason) => ArtifactCheck::Invalid {
-                reason: reason.unwrap_or_default(),
-            },
-        };
         Some(ArtifactFacts {
-            check,
+            check: kept.check,
             model_info: kept.model_info,
             metrics: kept.metrics,
             recheck_at: None,
@@ -327,16 +321,10 @@ impl Engine {
 
 /// A validation's facts as the journal keeps them.
 fn verdict_of(facts: &ArtifactFacts, etag: &str, under: &str, now: Timestamp) -> Verdict {
-    let (sha256, reason) = match &facts.check {
-        ArtifactCheck::Valid { sha256 } => (Some(sha256.clone()), None),
-        ArtifactCheck::Invalid { reason } => (None, Some(reason.clone())),
-        ArtifactCheck::Unchecked => (None, None),
-    };
     Verdict {
         etag: etag.to_owned(),
         under: under.to_owned(),
-        sha256,
-        reason,
+        check: facts.check.clone(),
         model_info: facts.model_info.clone(),
         metrics: facts.metrics.clone(),
         at: now.as_second(),

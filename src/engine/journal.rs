@@ -34,10 +34,7 @@ pub struct Verdict {
     pub etag: String,
     /// The limits and the validator it was reached under: under others it is no verdict.
     pub under: String,
-    /// The archive's sha256 when it passed; None when it did not.
-    pub sha256: Option<String>,
-    /// Why it did not pass.
-    pub reason: Option<String>,
+    pub check: crate::plan::ArtifactCheck,
     pub model_info: Option<serde_json::Value>,
     pub metrics: Option<serde_json::Value>,
     /// When it was reached (Unix seconds): the oldest verdict is dropped first.
@@ -59,13 +56,7 @@ impl Journal {
     }
 
     fn read(&self) -> BTreeMap<String, u32> {
-        let Some(path) = &self.path else {
-            return BTreeMap::new();
-        };
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        read_whole(self.path.as_deref())
     }
 
     fn write(&self, entries: &BTreeMap<String, u32>) {
@@ -101,13 +92,7 @@ impl Journal {
     }
 
     fn verdicts(&self) -> BTreeMap<String, Verdict> {
-        let Some(path) = self.verdicts_path() else {
-            return BTreeMap::new();
-        };
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        read_whole(self.verdicts_path().as_deref())
     }
 
     /// The verdict kept for `artifact` reached under `under`, whatever version it was of.
@@ -139,6 +124,14 @@ impl Journal {
         }
         write_whole(&path, &all);
     }
+}
+
+/// What `path` holds as JSON; empty when there is no path, no file or no JSON of that shape
+/// (a file an older version wrote is started afresh).
+fn read_whole<T: serde::de::DeserializeOwned + Default>(path: Option<&std::path::Path>) -> T {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// Writes `value` as JSON to `path` through a temporary file and a rename; a failure is
@@ -187,8 +180,9 @@ mod tests {
         Verdict {
             etag: etag.into(),
             under: "limits-1".into(),
-            sha256: Some("ab".into()),
-            reason: None,
+            check: crate::plan::ArtifactCheck::Valid {
+                sha256: "ab".into(),
+            },
             model_info: None,
             metrics: None,
             at,

@@ -172,12 +172,13 @@ impl NativeDeployment {
         chosen.clamp(Duration::from_secs(600), Duration::from_secs(28_800))
     }
 
-    /// What the deployment is called in messages.
+    /// What the deployment is called in messages (`Strategy::guardrail`).
     pub fn name(&self) -> &'static str {
-        match self.policy {
-            NativePolicy::BlueGreen { .. } => "blue/green",
-            NativePolicy::Rolling { .. } => "rolling",
-        }
+        let strategy = match self.policy {
+            NativePolicy::BlueGreen { .. } => crate::api::Strategy::BlueGreen,
+            NativePolicy::Rolling { .. } => crate::api::Strategy::Rolling,
+        };
+        strategy.guardrail().unwrap_or_default()
     }
 }
 

@@ -184,8 +184,9 @@ pub struct ScalingPolicy {
     pub scale_out_cooldown: std::time::Duration,
 }
 
-/// Result of the artifact contract check for the candidate.
-#[derive(Clone, Debug, PartialEq)]
+/// Result of the artifact contract check for the candidate (kept across restarts in the
+/// validation journal's verdicts).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ArtifactCheck {
     /// Not run yet (or not cached since a restart).
     Unchecked,

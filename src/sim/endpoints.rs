@@ -393,8 +393,7 @@ impl Endpoints for Simulator {
                 .unwrap_or_default();
         ep.desc.status = EndpointStatus::Updating;
         let fail = fail.map(|r| match deployment {
-            Some(d) if d.name() == "rolling" => format!("Rolling deployment failed: {r}"),
-            Some(_) => format!("Blue/green deployment failed: {r}"),
+            Some(d) => format!("{} deployment failed: {r}", titled(d.name())),
             None => r,
         });
         ep.pending = Some((
@@ -502,4 +501,13 @@ impl Endpoints for Simulator {
             .collect();
         Ok((configs, models))
     }
+}
+
+/// `name` with its first letter capitalised, as SageMaker writes a deployment's kind at the
+/// start of a FailureReason ("Blue/green deployment …", "Rolling deployment …").
+pub(super) fn titled(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

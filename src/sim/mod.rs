@@ -528,13 +528,9 @@ impl State {
                 .filter(|_| baking)
             {
                 ep.desc.status = crate::plan::EndpointStatus::RollingBack;
-                let kind = if d.name() == "rolling" {
-                    "Rolling"
-                } else {
-                    "Blue/green"
-                };
                 let reason = format!(
-                    "{kind} deployment rolled back: alarm {alarm} went into ALARM during the baking period"
+                    "{} deployment rolled back: alarm {alarm} went into ALARM during the baking period",
+                    endpoints::titled(d.name())
                 );
                 ep.pending = Some((now + ROLLBACK_TIME, Transition::RollBack { reason }));
             }

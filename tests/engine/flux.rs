@@ -3,6 +3,7 @@
 //! a new resource and one mid-rollout are in progress, a finished rollout is current, a
 //! rollback and a hold waiting for a human have failed, a pause asked for in Git is current.
 
+use super::example;
 use kube::core::cel::cel::{Context, Program, Value as Cel, to_value};
 use sagemaker_rollout::api::{ModelDeploymentSpec, ModelDeploymentStatus, RollbackOn, ValidSpec};
 use sagemaker_rollout::engine::Engine;
@@ -76,16 +77,6 @@ async fn statuses(spec: &ModelDeploymentSpec, scenario: &str) -> Vec<Value> {
     .await
     .unwrap();
     out
-}
-
-fn example(name: &str) -> ModelDeploymentSpec {
-    let path = format!("deploy/examples/{name}.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    sagemaker_rollout::api::document::load_valid(&path, &text)
-        .unwrap()
-        .remove(0)
-        .0
-        .spec
 }
 
 #[tokio::test]

@@ -3,16 +3,10 @@
 //! the next day, and a rollout whose analysis never settles misses its progress deadline.
 //! Each shows in the timeline.
 
-use sagemaker_rollout::api::document::load_valid;
+use super::example;
 use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
 use sagemaker_rollout::sim::Scenario;
 use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate};
-
-fn example(name: &str) -> ModelDeploymentSpec {
-    let path = format!("deploy/examples/{name}.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    load_valid(&path, &text).unwrap().remove(0).0.spec
-}
 
 async fn run(spec: &ModelDeploymentSpec, scenario: &str) -> Simulation {
     let options = SimOptions {

@@ -17,6 +17,17 @@ use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::drive::{DriveOptions, Goal, Progress, Rest, drive};
 use sagemaker_rollout::sim::Simulator;
 
+/// The spec of `deploy/examples/<name>.yaml`.
+fn example(name: &str) -> sagemaker_rollout::api::ModelDeploymentSpec {
+    let path = format!("deploy/examples/{name}.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    sagemaker_rollout::api::document::load_valid(&path, &text)
+        .unwrap()
+        .remove(0)
+        .0
+        .spec
+}
+
 /// Applies `valid` on `sim` as `owner` to rest; returns where it ended and how many passes
 /// were retried (a permanent problem must cost none).
 async fn drive_counting_retries(sim: &Simulator, valid: &ValidSpec, owner: &str) -> (Rest, u32) {

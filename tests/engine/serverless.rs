@@ -4,19 +4,13 @@
 //! instance-backed endpoint (SageMaker does not convert one), and an instance-backed candidate
 //! may replace a serverless one.
 
-use sagemaker_rollout::api::document::load_valid;
+use super::example;
 use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
 use sagemaker_rollout::aws::scaling::Scaling;
 use sagemaker_rollout::sim::Scenario;
 use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate};
 
 const OWNER: &str = "ml-prod/churn-serverless";
-
-fn example(name: &str) -> ModelDeploymentSpec {
-    let path = format!("deploy/examples/{name}.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    load_valid(&path, &text).unwrap().remove(0).0.spec
-}
 
 async fn run(spec: &ModelDeploymentSpec, scenario: &str) -> Simulation {
     let options = SimOptions {

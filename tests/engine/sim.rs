@@ -2,7 +2,7 @@
 //! empty account and from a serving champion, rollback on alarm at each step, silent
 //! rollback, a throttling storm, and a restart after every mutating call.
 
-use sagemaker_rollout::api::document::load_valid;
+use super::example;
 use sagemaker_rollout::api::{ModelDeploymentSpec, Phase};
 use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
@@ -11,12 +11,6 @@ use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate, start_t
 use sagemaker_rollout::sim::{Scenario, Simulator, seed};
 
 const OWNER: &str = "ml-prod/churn";
-
-fn example(name: &str) -> ModelDeploymentSpec {
-    let path = format!("deploy/examples/{name}.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    load_valid(&path, &text).unwrap().remove(0).0.spec
-}
 
 const EXAMPLES: [&str; 7] = [
     "direct",

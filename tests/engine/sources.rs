@@ -3,9 +3,9 @@
 //! what is refused (a run that did not pass, an artifact of another run, a file that is
 //! missing or malformed), each without retrying and before any model is created.
 
+use super::example;
 use bytes::Bytes;
-use sagemaker_rollout::api::document::load_valid;
-use sagemaker_rollout::api::{ModelDeploymentSpec, Phase, ValidSpec};
+use sagemaker_rollout::api::{Phase, ValidSpec};
 use sagemaker_rollout::aws::endpoints::Endpoints;
 use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
@@ -16,12 +16,6 @@ const OWNER: &str = "ml-prod/churn-store";
 const RESULTS: &str = "s3://ml-artifacts/churn/2026-11-20-abc123/validation_results.json";
 const MODEL: &str = "s3://ml-artifacts/churn/2026-11-20-abc123/model.tar.gz";
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving:1.4";
-
-fn example(name: &str) -> ModelDeploymentSpec {
-    let path = format!("deploy/examples/{name}.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    load_valid(&path, &text).unwrap().remove(0).0.spec
-}
 
 async fn model_tags(sim: &Simulator, endpoint: &str) -> std::collections::BTreeMap<String, String> {
     let model = sim.serving_models(endpoint).remove(0);

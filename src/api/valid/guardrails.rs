@@ -164,10 +164,8 @@ fn wait(c: &mut Collector, path: &str, d: &DurationString, zero: bool) -> Option
 /// alarms to bake against, and the timeout must outlast the bakes.
 pub(super) fn guardrail_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
     let strategy = spec.rollout.strategy;
-    let name = match strategy {
-        Strategy::BlueGreen => "blue/green",
-        Strategy::Rolling => "rolling",
-        _ => return,
+    let Some(name) = strategy.guardrail() else {
+        return;
     };
     let alarms = &spec.analysis.alarms;
     let watched = alarms.existing.len() + alarms.create.len();

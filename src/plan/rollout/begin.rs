@@ -148,12 +148,12 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     p.push(Action::CreateModel(model));
     announce(p, cand);
     m.stage = Some(stage);
+    let guardrail = spec.rollout.strategy.guardrail().unwrap_or("blue/green");
     let what = match stage {
-        Stage::Shadow => "adding the candidate as a shadow variant",
-        Stage::Native if strategy_is_rolling(spec) => "starting a SageMaker rolling deployment",
-        Stage::Native => "starting a SageMaker blue/green deployment",
-        Stage::Final => "replacing the champion",
-        _ => "adding the candidate variant at weight 0",
+        Stage::Shadow => "adding the candidate as a shadow variant".to_owned(),
+        Stage::Native => format!("starting a SageMaker {guardrail} deployment"),
+        Stage::Final => "replacing the champion".to_owned(),
+        _ => "adding the candidate variant at weight 0".to_owned(),
     };
     switch_config(p, m, config, deployment);
     p.judge(
@@ -498,8 +498,4 @@ pub(super) fn steady(p: &mut Planner<'_>, ep: &Endpoint, cand: &Candidate) {
             ep.name
         ),
     );
-}
-
-fn strategy_is_rolling(spec: &ValidSpec) -> bool {
-    spec.rollout.strategy == Strategy::Rolling
 }

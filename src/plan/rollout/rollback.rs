@@ -56,7 +56,11 @@ pub(super) fn update_failed(p: &mut Planner<'_>, ep: &Endpoint) {
             "RolledBack",
             format!(
                 "SageMaker rolled back the {} deployment: {reason}",
-                guardrail_name(p.spec())
+                p.spec()
+                    .rollout
+                    .strategy
+                    .guardrail()
+                    .unwrap_or("blue/green")
             ),
         )
     } else {
@@ -221,13 +225,4 @@ pub(super) fn rollback(p: &mut Planner<'_>, ep: &Endpoint, f: &InFlight) {
         "RollingBack",
         format!("{why}: restoring champion config {champion_config}"),
     );
-}
-
-/// What the spec's guardrail deployment is called in messages.
-fn guardrail_name(spec: &crate::api::ValidSpec) -> &'static str {
-    if spec.rollout.strategy == crate::api::Strategy::Rolling {
-        "rolling"
-    } else {
-        "blue/green"
-    }
 }
