@@ -51,7 +51,7 @@ pub struct VariantPlan {
     pub instance_type: String,
     pub instance_count: i32,
     /// Serverless capacity instead of instances (ServerlessConfig).
-    pub serverless: Option<crate::api::valid::Serverless>,
+    pub serverless: Option<crate::api::ServerlessSpec>,
     /// Relative weight; for a shadow variant, the sampled share of production requests.
     pub weight: f64,
     /// A variant re-created from an existing config (the champion's): every field of the

@@ -6,9 +6,7 @@
 use bytes::Bytes;
 use sagemaker_rollout::api::document::load_valid;
 use sagemaker_rollout::api::{Phase, ValidSpec};
-use sagemaker_rollout::aws::AwsError;
 use sagemaker_rollout::aws::endpoints::Endpoints;
-use sagemaker_rollout::aws::s3::{ObjectHead, ObjectStore, S3Uri};
 use sagemaker_rollout::engine::Engine;
 use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
 use sagemaker_rollout::plan::actions::ModelContainer;
@@ -104,56 +102,6 @@ async fn a_model_reads_a_copy_of_the_version_validated_which_later_overwrites_le
     );
 }
 
-/// The simulator's S3, with the artifact replaced just before it is copied: after the pass's
-/// look at the object (`Engine::pinned`), so only the copy's own condition stands between the
-/// new bytes and production.
-#[derive(Clone)]
-struct ReplacedBeforeCopy(Simulator);
-
-#[async_trait::async_trait]
-impl ObjectStore for ReplacedBeforeCopy {
-    async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError> {
-        self.0.size(uri).await
-    }
-    async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
-        self.0.head(uri).await
-    }
-    async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
-        self.0.get_range(uri, start, end).await
-    }
-    async fn get_range_of(
-        &self,
-        uri: &S3Uri,
-        start: u64,
-        end: u64,
-        etag: Option<&str>,
-    ) -> Result<Bytes, AwsError> {
-        self.0.get_range_of(uri, start, end, etag).await
-    }
-    async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
-        self.0.get_prefix(uri, max).await
-    }
-    async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
-        self.0.put(uri, body).await
-    }
-    async fn upload_file(&self, uri: &S3Uri, path: &std::path::Path) -> Result<(), AwsError> {
-        self.0.upload_file(uri, path).await
-    }
-    async fn copy_pinned(
-        &self,
-        from: &S3Uri,
-        to: &S3Uri,
-        etag: Option<&str>,
-    ) -> Result<(), AwsError> {
-        self.0
-            .put_object(MODEL, Bytes::from_static(b"not a model archive"));
-        self.0.copy_pinned(from, to, etag).await
-    }
-    async fn delete(&self, uri: &S3Uri) -> Result<(), AwsError> {
-        self.0.delete(uri).await
-    }
-}
-
 /// Replaced between the look before CreateModel and the copy: S3 refuses the copy (412), the
 /// verdict is dropped, the new bytes are validated and refused, and nothing is deployed.
 #[tokio::test]
@@ -161,8 +109,18 @@ async fn an_artifact_replaced_just_before_its_copy_is_never_copied_nor_deployed(
     let valid = spec();
     let sim = Simulator::new(start_time(), &Scenario::default());
     sim.put_object(MODEL, artifact("run-7", 0.92));
+    // Replaced just before it is copied: after the pass's look at the object
+    // (`Engine::pinned`), so only the copy's own condition stands between the new bytes and
+    // production.
     let mut clients = sim.clients();
-    clients.s3 = std::sync::Arc::new(ReplacedBeforeCopy(sim.clone()));
+    clients.s3 = std::sync::Arc::new(super::Hooked {
+        sim: sim.clone(),
+        hook: |call, sim: &Simulator| {
+            if call == super::S3Call::Copy {
+                sim.put_object(MODEL, Bytes::from_static(b"not a model archive"));
+            }
+        },
+    });
     let engine = Engine::new(clients, OWNER);
     let st = apply(&sim, &engine, &valid).await;
     assert_eq!(

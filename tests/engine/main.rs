@@ -63,3 +63,67 @@ fn validation_workers_are_capped_whatever_the_node() {
         "a node that says nothing still validates"
     );
 }
+
+use bytes::Bytes;
+use sagemaker_rollout::aws::AwsError;
+use sagemaker_rollout::aws::s3::{ObjectHead, ObjectStore, S3Uri};
+
+/// One of the controller's requests to S3, as [`Hooked`] tells its hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum S3Call {
+    Head,
+    PinnedRange,
+    Copy,
+}
+
+/// The simulator's S3, with `hook` run on the simulator before each head, pinned ranged read
+/// and copy: a test's way to change an object between two of the controller's requests.
+struct Hooked<F> {
+    sim: Simulator,
+    hook: F,
+}
+
+#[async_trait::async_trait]
+impl<F: Fn(S3Call, &Simulator) + Send + Sync> ObjectStore for Hooked<F> {
+    async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError> {
+        self.sim.size(uri).await
+    }
+    async fn head(&self, uri: &S3Uri) -> Result<ObjectHead, AwsError> {
+        (self.hook)(S3Call::Head, &self.sim);
+        self.sim.head(uri).await
+    }
+    async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
+        self.sim.get_range(uri, start, end).await
+    }
+    async fn get_range_of(
+        &self,
+        uri: &S3Uri,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, AwsError> {
+        (self.hook)(S3Call::PinnedRange, &self.sim);
+        self.sim.get_range_of(uri, start, end, etag).await
+    }
+    async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
+        self.sim.get_prefix(uri, max).await
+    }
+    async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
+        self.sim.put(uri, body).await
+    }
+    async fn upload_file(&self, uri: &S3Uri, path: &std::path::Path) -> Result<(), AwsError> {
+        self.sim.upload_file(uri, path).await
+    }
+    async fn copy_pinned(
+        &self,
+        from: &S3Uri,
+        to: &S3Uri,
+        etag: Option<&str>,
+    ) -> Result<(), AwsError> {
+        (self.hook)(S3Call::Copy, &self.sim);
+        self.sim.copy_pinned(from, to, etag).await
+    }
+    async fn delete(&self, uri: &S3Uri) -> Result<(), AwsError> {
+        self.sim.delete(uri).await
+    }
+}

@@ -334,50 +334,6 @@ async fn an_archive_that_stopped_the_controller_three_times_is_refused_after_the
     }
 }
 
-/// The simulator's S3, with the artifact overwritten (an archive that fails the contract put
-/// in its place) once it has been read whole: between its validation and CreateModel.
-struct Overwritten {
-    sim: Simulator,
-    gets: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for Overwritten {
-    async fn size(&self, uri: &S3Uri) -> Result<u64, AwsError> {
-        self.sim.size(uri).await
-    }
-    async fn head(&self, uri: &S3Uri) -> Result<sagemaker_rollout::aws::s3::ObjectHead, AwsError> {
-        let read = self.gets.load(std::sync::atomic::Ordering::SeqCst) > 0;
-        if read && uri.to_string() == MODEL {
-            self.sim
-                .put_object(MODEL, Bytes::from_static(b"not a model archive"));
-        }
-        self.sim.head(uri).await
-    }
-    async fn get_range(&self, uri: &S3Uri, start: u64, end: u64) -> Result<Bytes, AwsError> {
-        self.sim.get_range(uri, start, end).await
-    }
-    async fn get_range_of(
-        &self,
-        uri: &S3Uri,
-        start: u64,
-        end: u64,
-        etag: Option<&str>,
-    ) -> Result<Bytes, AwsError> {
-        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.sim.get_range_of(uri, start, end, etag).await
-    }
-    async fn get_prefix(&self, uri: &S3Uri, max: u64) -> Result<Bytes, AwsError> {
-        self.sim.get_prefix(uri, max).await
-    }
-    async fn put(&self, uri: &S3Uri, body: Bytes) -> Result<(), AwsError> {
-        self.sim.put(uri, body).await
-    }
-    async fn upload_file(&self, uri: &S3Uri, path: &std::path::Path) -> Result<(), AwsError> {
-        self.sim.upload_file(uri, path).await
-    }
-}
-
 /// The artifact overwritten after its validation: no model is created from what was
 /// validated; the new bytes are validated and refused, and nothing of the candidate is
 /// deployed (S3-12).
@@ -388,10 +344,19 @@ async fn an_artifact_replaced_after_validation_is_validated_again_before_any_mod
     let sim = Simulator::new(start_time(), &Scenario::default());
     sim.put_object(RESULTS, results("run-7", MODEL));
     sim.put_object(MODEL, artifact("run-7", 0.92));
+    // The artifact overwritten (an archive that fails the contract put in its place) once it
+    // has been read whole: between its validation and CreateModel.
+    let read = std::sync::atomic::AtomicBool::new(false);
     let mut clients = sim.clients();
-    clients.s3 = std::sync::Arc::new(Overwritten {
+    clients.s3 = std::sync::Arc::new(super::Hooked {
         sim: sim.clone(),
-        gets: Default::default(),
+        hook: move |call, sim: &Simulator| match call {
+            super::S3Call::PinnedRange => read.store(true, std::sync::atomic::Ordering::SeqCst),
+            super::S3Call::Head if read.load(std::sync::atomic::Ordering::SeqCst) => {
+                sim.put_object(MODEL, Bytes::from_static(b"not a model archive"))
+            }
+            _ => {}
+        },
     });
     let engine = Engine::new(clients, OWNER);
     let (mut retries, mut changed) = (0, String::new());

@@ -48,7 +48,6 @@ pub use identity::Teardown;
 pub use notify::SnsTopic;
 pub use rollout::{Rollout, Shadow, Step};
 pub use schedule::{Deadline, Windows};
-pub use serverless::Serverless;
 pub use serving::{ArtifactPolicy, Autoscaling, DataCapture, Serving};
 pub use smoke::SmokeTest;
 

@@ -11,15 +11,9 @@ use crate::api::spec::*;
 /// capture").
 const EXCLUSIONS: &str = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions";
 
-/// Serverless capacity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Serverless {
-    pub memory_mb: i32,
-    pub max_concurrency: i32,
-    pub provisioned_concurrency: Option<i32>,
-}
-
-pub(super) fn serverless(c: &mut Collector, spec: &ModelDeploymentSpec) -> Option<Serverless> {
+/// The serverless capacity of the spec, checked; it needs no typed form of its own (nothing
+/// in it is parsed), so the spec's `ServerlessSpec` serves.
+pub(super) fn serverless(c: &mut Collector, spec: &ModelDeploymentSpec) -> Option<ServerlessSpec> {
     let s = spec.serving.serverless.as_ref()?;
     let path = "spec.serving.serverless";
     if !(1024..=6144).contains(&s.memory_mb) || s.memory_mb % 1024 != 0 {
@@ -53,11 +47,7 @@ pub(super) fn serverless(c: &mut Collector, spec: &ModelDeploymentSpec) -> Optio
     if let Some(a) = &spec.autoscaling {
         scaling(c, s, a);
     }
-    Some(Serverless {
-        memory_mb: s.memory_mb,
-        max_concurrency: s.max_concurrency,
-        provisioned_concurrency: s.provisioned_concurrency,
-    })
+    Some(s.clone())
 }
 
 /// What a serverless endpoint does not support, each named with its page.

@@ -18,7 +18,7 @@ pub struct Serving {
     pub instance_count: i32,
     pub environment: BTreeMap<String, String>,
     /// Serverless capacity instead of instances.
-    pub serverless: Option<Serverless>,
+    pub serverless: Option<ServerlessSpec>,
 }
 
 /// The artifact gate.
