@@ -32,6 +32,22 @@ pub const DRIVER_KEY: &str = "sagemaker-rollout:driver";
 /// Key an administrator sets on an existing endpoint to let one namespace adopt it.
 pub const ADOPT_BY_KEY: &str = "sagemaker-rollout:adopt-by";
 
+/// Key an administrator sets on a shared endpoint to say which namespaces may place inference
+/// components on it: `:team-a:team-b:` (each namespace between colons, so that `team` never
+/// matches `team-a`). The tenant role's policy compares it with `StringLike
+/// *:${aws:PrincipalTag/sagemaker-rollout:namespace}:*` — a tenant can no more write this tag
+/// than the namespace tag.
+pub const HOSTS_KEY: &str = "sagemaker-rollout:hosts";
+
+/// Whether an endpoint with `tags` lets namespace `ns` place inference components on it: it
+/// lists `ns` in [`HOSTS_KEY`], or belongs to `ns` itself.
+pub fn hosts(tags: &BTreeMap<String, String>, ns: &str) -> bool {
+    tags.get(NAMESPACE_KEY).is_some_and(|v| v == ns)
+        || tags
+            .get(HOSTS_KEY)
+            .is_some_and(|v| v.contains(&format!(":{ns}:")))
+}
+
 /// The ownership tags of a resource created for `owner` (`namespace/name`): the owner and
 /// its namespace, tag-safe.
 pub fn ownership(owner: &str) -> [(String, String); 2] {

@@ -49,6 +49,11 @@ impl ModelDeployment {
                 self.spec.assume_role_arn.as_deref(),
                 target.assume_role_arn.as_deref(),
             ),
+            (
+                "spec.serving.inferenceComponent.name",
+                (self.spec.serving.inference_component.as_ref()).map(|c| c.name.as_str()),
+                target.inference_component.as_deref(),
+            ),
         ];
         for (path, now, deployed) in fields {
             if now != deployed {
@@ -72,6 +77,7 @@ impl ModelDeployment {
                 // The role the resource acted through, when a policy chose it.
                 assume_role_arn: t.assumed_role_arn.clone().or(t.assume_role_arn.clone()),
                 deletion_policy: self.spec.deletion_policy,
+                component: t.inference_component.clone(),
             }),
             None => Teardown::from_spec(&self.spec),
         }

@@ -222,13 +222,14 @@ pub struct ChampionComparison {
     pub min_delta: f64,
 }
 
-/// Production variant settings of the candidate: instances (`instanceType`, `instanceCount`)
-/// or serverless capacity (`serverless`), not both.
+/// How the candidate is served: a production variant on instances (`instanceType`,
+/// `instanceCount`), a serverless variant (`serverless`), or an inference component on an
+/// existing endpoint's instances (`inferenceComponent`) — exactly one.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     cel,
-    validation = Rule::new("has(self.instanceType) != has(self.serverless)").message("set serving.instanceType or serving.serverless, not both")
+    validation = Rule::new("(has(self.instanceType) ? 1 : 0) + (has(self.serverless) ? 1 : 0) + (has(self.inferenceComponent) ? 1 : 0) == 1").message("set exactly one of serving.instanceType, serving.serverless and serving.inferenceComponent")
 )]
 pub struct ServingSpec {
     /// SageMaker instance type, for example `ml.m5.large` or `ml.p6-b200.48xlarge`; absent for
@@ -242,7 +243,14 @@ pub struct ServingSpec {
     /// cannot become serverless.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serverless: Option<ServerlessSpec>,
-    /// Number of instances behind the candidate variant.
+    /// An inference component on the instances of the existing endpoint `endpointName`: the
+    /// candidate becomes the component's model, updated in place (`Direct`, or `Rolling` in
+    /// batches of copies). Components share no traffic split — a request names the component
+    /// it is for — so no strategy that serves two models side by side applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_component: Option<InferenceComponentSpec>,
+    /// Number of instances behind the candidate variant (not for an inference component,
+    /// whose instances are the endpoint's).
     #[serde(default = "default_one")]
     #[schemars(range(min = 1, max = 100))]
     pub instance_count: i32,
@@ -268,6 +276,57 @@ pub struct ServerlessSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 200))]
     pub provisioned_concurrency: Option<i32>,
+}
+
+/// An inference component this resource creates and owns on an existing endpoint
+/// (SageMaker's CreateInferenceComponent).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InferenceComponentSpec {
+    /// Name of the component (unique in the account and region; 1-63 letters, digits and
+    /// hyphens).
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+    )]
+    pub name: String,
+    /// Production variant of the endpoint to place it on; SageMaker picks when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Copies of the model, each with the `compute` reservation (autoscaling changes it
+    /// between `autoscaling.min` and `max`).
+    #[serde(default = "default_one")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub copies: i32,
+    /// What each copy reserves on an instance.
+    pub compute: ComputeSpec,
+}
+
+/// The compute reservation of one copy (ComputeResourceRequirements).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputeSpec {
+    /// Memory reserved for each copy, in MB (MinMemoryRequiredInMb).
+    #[serde(rename = "memoryMB")]
+    #[schemars(range(min = 128))]
+    pub memory_mb: i32,
+    /// Most memory a copy may use, in MB (MaxMemoryRequiredInMb), at least `memoryMB`.
+    #[serde(
+        rename = "maxMemoryMB",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 128))]
+    pub max_memory_mb: Option<i32>,
+    /// CPU cores reserved for each copy (NumberOfCpuCoresRequired, at least 0.25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.25))]
+    pub cpus: Option<f64>,
+    /// Accelerators (GPUs, Neuron devices) reserved for each copy
+    /// (NumberOfAcceleratorDevicesRequired, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub accelerators: Option<i32>,
 }
 
 /// Artifact checks run before deployment.
@@ -809,6 +868,9 @@ pub enum ScalingMetric {
     /// provisioned concurrency: what is scaled is its provisioned concurrency, a target of
     /// 0.5 to 0.9 keeps it that busy).
     ProvisionedConcurrencyUtilization,
+    /// SageMakerInferenceComponentInvocationsPerCopy (an inference component: what is scaled
+    /// is its copy count; the target is requests per minute per copy).
+    InvocationsPerCopy,
 }
 
 /// Data capture settings.

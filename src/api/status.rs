@@ -37,6 +37,10 @@ pub struct ModelDeploymentStatus {
     /// The SageMaker endpoint as last observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<EndpointStatusView>,
+    /// The inference component this resource rolls out to, as last observed
+    /// (`spec.serving.inferenceComponent`; the endpoint above then only hosts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_component: Option<ComponentStatusView>,
     /// The variant serving production before this rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub champion: Option<VariantView>,
@@ -174,6 +178,10 @@ pub struct TargetView {
     /// a changed policy can move the resource to another account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assumed_role_arn: Option<String>,
+    /// The inference component rolled out to (`spec.serving.inferenceComponent.name`):
+    /// deletion removes it, never the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_component: Option<String>,
 }
 
 /// Endpoint as observed.
@@ -191,6 +199,26 @@ pub struct EndpointStatusView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_name: Option<String>,
     /// SageMaker's FailureReason, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// Inference component as observed.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentStatusView {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// SageMaker status (InService, Creating, Updating, Failed, Deleting), or NotFound.
+    pub status: String,
+    /// The model its copies run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    /// Copies asked for, and copies placed.
+    pub desired_copies: i32,
+    pub current_copies: i32,
+    /// SageMaker's FailureReason (also set after a rolled-back update), when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
 }

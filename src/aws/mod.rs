@@ -7,6 +7,7 @@
 //! returns, classified so callers know whether to back off or stall.
 
 pub mod alarms;
+pub mod components;
 pub mod endpoints;
 pub mod limit;
 pub mod notify;
@@ -15,6 +16,7 @@ pub mod runtime;
 pub mod s3;
 pub mod scaling;
 pub mod sdk;
+pub mod sdk_components;
 mod sdk_configs;
 pub mod sdk_endpoints;
 pub mod sts;
@@ -369,6 +371,7 @@ pub async fn assume(base: SdkConfig, settings: &Settings) -> SdkConfig {
 #[derive(Clone)]
 pub struct Clients {
     pub endpoints: Arc<dyn endpoints::Endpoints>,
+    pub components: Arc<dyn components::InferenceComponents>,
     pub registry: Arc<dyn registry::ModelRegistry>,
     pub runtime: Arc<dyn runtime::Invoker>,
     pub scaling: Arc<dyn scaling::Scaling>,
@@ -394,6 +397,7 @@ pub fn clients_from(config: &SdkConfig) -> Clients {
 pub fn clients_scoped(config: &SdkConfig, scope: &str) -> Clients {
     Clients {
         endpoints: Arc::new(sdk_endpoints::SdkEndpoints::scoped(config, scope)),
+        components: Arc::new(sdk_components::SdkComponents::scoped(config, scope)),
         registry: Arc::new(registry::SdkRegistry::scoped(config, scope)),
         runtime: Arc::new(runtime::SdkRuntime::scoped(config, scope)),
         scaling: Arc::new(scaling::SdkScaling::scoped(config, scope)),

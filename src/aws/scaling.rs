@@ -22,9 +22,18 @@ use super::{AwsError, ErrorClass, classify, dependency_pending};
 use crate::plan::actions::ScalingPlan;
 use crate::plan::{ScalingPolicy, ScalingRegistration};
 
-/// `endpoint/<name>/variant/<variant>`, the Application Auto Scaling resource id.
+/// What the trait's `endpoint` argument is for an inference component's copies (no endpoint
+/// name contains a `/`): its `variant` argument is then the component's name.
+pub const COMPONENTS: &str = "inference-component/";
+
+/// The Application Auto Scaling resource id: `endpoint/<name>/variant/<variant>`, or
+/// `inference-component/<name>` under [`COMPONENTS`] (SM-80).
 pub fn resource_id(endpoint: &str, variant: &str) -> String {
-    format!("endpoint/{endpoint}/variant/{variant}")
+    if endpoint == COMPONENTS {
+        format!("{COMPONENTS}{variant}")
+    } else {
+        format!("endpoint/{endpoint}/variant/{variant}")
+    }
 }
 
 /// Name of the controller's target-tracking policy on a variant.
@@ -37,13 +46,16 @@ const MODEL_LATENCY: &str = "ModelLatency";
 /// The predefined metric of a serverless variant's provisioned concurrency.
 pub const PROVISIONED_CONCURRENCY: &str = "SageMakerVariantProvisionedConcurrencyUtilization";
 
-/// What a policy on `metric` scales: provisioned concurrency for a serverless variant,
-/// instances otherwise.
+/// The predefined metric of an inference component's copies.
+pub const INVOCATIONS_PER_COPY: &str = "SageMakerInferenceComponentInvocationsPerCopy";
+
+/// What a policy on `metric` scales: provisioned concurrency for a serverless variant, the
+/// copy count of an inference component, instances otherwise.
 fn dimension_of(metric: &str) -> ScalableDimension {
-    if metric == PROVISIONED_CONCURRENCY {
-        ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency
-    } else {
-        ScalableDimension::SageMakerVariantDesiredInstanceCount
+    match metric {
+        PROVISIONED_CONCURRENCY => ScalableDimension::SageMakerVariantDesiredProvisionedConcurrency,
+        INVOCATIONS_PER_COPY => ScalableDimension::SageMakerInferenceComponentDesiredCopyCount,
+        _ => ScalableDimension::SageMakerVariantDesiredInstanceCount,
     }
 }
 

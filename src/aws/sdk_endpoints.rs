@@ -118,12 +118,12 @@ fn status(s: &str) -> EndpointStatus {
     }
 }
 
-fn time(t: Option<&aws_smithy_types::DateTime>) -> Timestamp {
+pub(super) fn time(t: Option<&aws_smithy_types::DateTime>) -> Timestamp {
     t.and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+pub(super) fn tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
     Some(
         map.iter()
             .filter(|(_, v)| !v.is_empty())
@@ -133,12 +133,12 @@ fn tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
 }
 
 /// An error saying the resource exists already (creates are idempotent by name).
-fn exists(e: &AwsError) -> bool {
+pub(super) fn exists(e: &AwsError) -> bool {
     let m = e.message.to_ascii_lowercase();
     m.contains("already exist")
 }
 
-fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
+pub(super) fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
     match r {
         Err(e) if e.is_not_found() => Ok(()),
         other => other,

@@ -25,12 +25,13 @@ impl Engine {
         plan: &Plan,
         now: Timestamp,
     ) -> Result<Acted, EngineError> {
-        let arn = plan
-            .status
-            .endpoint
-            .as_ref()
-            .and_then(|e| e.arn.clone())
-            .unwrap_or_default();
+        // The markers' holder: the endpoint, or the inference component the spec targets.
+        let arn = match &target.component {
+            Some(arn) => arn.clone(),
+            None => (plan.status.endpoint.as_ref())
+                .and_then(|e| e.arn.clone())
+                .unwrap_or_default(),
+        };
         let acted = match self.perform(target, plan, &arn, now).await {
             // The gate closed while a call was in flight (the fence kept its request back,
             // or the lease lapsed while AWS answered): whoever holds the lease carries on.
@@ -164,11 +165,13 @@ impl Engine {
                 Action::RegisterScaling(s) => {
                     // Forgotten first: a half-done registration must be read again.
                     self.caches.scaling.clear();
-                    self.aws(now).register_scaling(ep, s).await?
+                    self.aws(now).register_scaling(target.scaled(), s).await?
                 }
                 Action::DeregisterScaling { variant } => {
                     self.caches.scaling.clear();
-                    self.aws(now).deregister_scaling(ep, variant).await?
+                    (self.aws(now))
+                        .deregister_scaling(target.scaled(), variant)
+                        .await?
                 }
                 Action::DeleteEndpoint => {
                     self.caches.endpoint_tags.clear();
@@ -180,7 +183,8 @@ impl Engine {
                     keep_configs,
                     keep_models,
                 } => {
-                    self.collect_garbage(ep, keep_configs, keep_models, now)
+                    let untagged_ours = target.component.is_none();
+                    (self.collect_garbage(ep, keep_configs, keep_models, untagged_ours, now))
                         .await?
                 }
                 Action::RecordHistory(entry) => {
@@ -225,6 +229,24 @@ impl Engine {
                     }
                 }
                 Action::RemoveFinalizer => released = true,
+                Action::CreateInferenceComponent { component, tags } => {
+                    self.aws(now).create_component(component, tags).await?;
+                    tags_now = tags.clone();
+                }
+                Action::UpdateInferenceComponent {
+                    component,
+                    deployment,
+                } => {
+                    (self.aws(now))
+                        .update_component(component, deployment.as_ref())
+                        .await?
+                }
+                Action::SetComponentCopies { name, copies } => {
+                    self.aws(now).set_component_copies(name, *copies).await?
+                }
+                Action::DeleteInferenceComponent { name } => {
+                    self.aws(now).delete_component(name).await?
+                }
             }
         }
         Ok(Acted {
@@ -311,10 +333,12 @@ impl Engine {
         ep: &str,
         keep_configs: &[String],
         keep_models: &[String],
+        untagged_ours: bool,
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        // The rollout's end: the endpoint is ours.
-        let owned = self.owned(ep, true, now).await?;
+        // The rollout's end: the endpoint is ours — unless it only hosts our component, when
+        // alarms without an owner tag are not ours to delete.
+        let owned = self.owned(ep, untagged_ours, now).await?;
         // A model a kept config names stays with it (the previous champion kept for undo).
         let mut keep_models = keep_models.to_vec();
         for name in keep_configs

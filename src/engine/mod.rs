@@ -15,6 +15,7 @@ mod aws;
 pub mod backoff;
 mod cache;
 mod candidate;
+mod component;
 pub mod drive;
 pub mod journal;
 mod notify;
@@ -125,8 +126,11 @@ pub(crate) struct Target<'a> {
     pub endpoint: &'a str,
     /// Absent while deleting (no smoke test or audit record is planned then).
     pub spec: Option<&'a ValidSpec>,
-    /// The endpoint's tags as observed this pass: tag writes send only what differs.
+    /// The markers' holder's tags as observed this pass: tag writes send only what differs.
     pub tags: BTreeMap<String, String>,
+    /// The ARN of an inference component holding the markers (the spec targets one): tag
+    /// writes go there, and the endpoint, which is not ours, is never written.
+    pub component: Option<String>,
 }
 
 /// Most inflate workers one artifact validation uses.
@@ -161,15 +165,23 @@ impl Pass {
 }
 
 impl<'a> Target<'a> {
+    /// What Application Auto Scaling calls are about: the endpoint's variants, or the
+    /// component's copies.
+    fn scaled(&self) -> &str {
+        if self.component.is_some() {
+            crate::aws::scaling::COMPONENTS
+        } else {
+            self.endpoint
+        }
+    }
+
     fn of(endpoint: &'a str, spec: Option<&'a ValidSpec>, observed: &plan::Observed) -> Self {
         Self {
             endpoint,
             spec,
-            tags: observed
-                .endpoint
-                .as_ref()
-                .map(|e| e.tags.clone())
-                .unwrap_or_default(),
+            tags: observed.holder_tags().cloned().unwrap_or_default(),
+            component: (observed.targets_component)
+                .then(|| observed.holder_arn().unwrap_or_default().to_owned()),
         }
     }
 }

@@ -34,6 +34,9 @@ use crate::tags;
 impl Engine {
     /// Reads everything the planner decides from (AWS reads only, never a write).
     pub async fn observe(&self, spec: &ValidSpec, now: Timestamp) -> Result<Observed, EngineError> {
+        if let Some(ic) = &spec.serving.component {
+            return self.observe_component(spec, &ic.name, now).await;
+        }
         let endpoint = self.read_endpoint(&spec.endpoint_name, now).await?;
         let markers = endpoint
             .as_ref()
@@ -52,9 +55,15 @@ impl Engine {
                 candidate: CandidateLookup::Unread,
                 owned: Owned::default(),
                 comparison: None,
+                targets_component: false,
+                component: None,
             });
         }
-        let candidate = self.lookup(spec, endpoint.as_ref(), now).await?;
+        let holder = endpoint
+            .as_ref()
+            .map(|e| e.tags.clone())
+            .unwrap_or_default();
+        let candidate = self.lookup(spec, endpoint.as_ref(), &holder, now).await?;
         let (alarms, alarms_read) =
             if plan::reads_alarms(spec, &markers, endpoint.as_ref(), &candidate) {
                 let names = watched_alarms(spec, plan::alarm_scope(&markers));
@@ -87,6 +96,8 @@ impl Engine {
             candidate,
             owned: Owned::default(),
             comparison,
+            targets_component: false,
+            component: None,
         })
     }
 
@@ -102,12 +113,11 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Observed, EngineError> {
         let before = observed
-            .endpoint
-            .as_ref()
-            .map(|e| Markers::from_tags(&e.tags))
+            .holder_tags()
+            .map(Markers::from_tags)
             .unwrap_or_default();
-        if let Some(e) = observed.endpoint.as_mut() {
-            e.tags = tags.clone();
+        if let Some(t) = observed.holder_tags_mut() {
+            *t = tags.clone();
         }
         if validated
             && let CandidateLookup::Found(c) = &observed.candidate
@@ -117,6 +127,9 @@ impl Engine {
                 self.candidate(spec, r, observed.endpoint.as_ref(), now)
                     .await?,
             );
+        }
+        if observed.targets_component {
+            return self.refresh_component(spec, observed, &before, now).await;
         }
         let markers = Markers::from_tags(tags);
         if plan::reads_alarms(
@@ -145,16 +158,17 @@ impl Engine {
         Ok(observed)
     }
 
-    /// The candidate: the pinned one from the cache (no call while a rollout holds it), else
-    /// a lookup in the registry or the artifact store.
-    async fn lookup(
+    /// The candidate: the pinned one (by the markers in `holder`, the tags of what carries
+    /// them) from the cache (no call while a rollout holds it), else a lookup in the registry
+    /// or the artifact store.
+    pub(super) async fn lookup(
         &self,
         spec: &ValidSpec,
         endpoint: Option<&Endpoint>,
+        holder: &BTreeMap<String, String>,
         now: Timestamp,
     ) -> Result<CandidateLookup, EngineError> {
-        let tags = endpoint.map(|e| e.tags.clone()).unwrap_or_default();
-        let pinned = plan::pinned_candidate(spec, &tags);
+        let pinned = plan::pinned_candidate(spec, holder);
         let cached = pinned
             .as_deref()
             .and_then(|arn| self.caches.packages.get(arn));
@@ -253,7 +267,7 @@ impl Engine {
 
     /// DescribeEndpoint and the endpoint's tags, each variant joined with its config (cached)
     /// and its model's lineage (cached).
-    async fn read_endpoint(
+    pub(super) async fn read_endpoint(
         &self,
         name: &str,
         now: Timestamp,
@@ -388,6 +402,9 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Observed, EngineError> {
         let name = &teardown.endpoint_name;
+        if let Some(component) = &teardown.component {
+            return self.observe_component_teardown(name, component, now).await;
+        }
         let endpoint = self.read_endpoint(name, now).await?;
         let scaling = match &endpoint {
             Some(e) => self.scaling(e, now).await?,
@@ -409,6 +426,8 @@ impl Engine {
             candidate: CandidateLookup::Unread,
             owned,
             comparison: None,
+            targets_component: false,
+            component: None,
         })
     }
 

@@ -96,6 +96,19 @@ pub struct ConfigPlan {
     pub tags: BTreeMap<String, String>,
 }
 
+/// An inference component as created or updated: the model its copies run, what each copy
+/// reserves, and how many copies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentPlan {
+    pub name: String,
+    /// The endpoint hosting it, and the variant (SageMaker picks when None).
+    pub endpoint: String,
+    pub variant: Option<String>,
+    pub model_name: String,
+    pub compute: crate::api::ComputeSpec,
+    pub copies: i32,
+}
+
 /// SageMaker deployment guardrails settings for UpdateEndpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NativeDeployment {
@@ -342,6 +355,25 @@ pub enum Action {
     /// Append to the deployment record (status history and, when configured, S3 audit).
     RecordHistory(HistoryEntry),
     RemoveFinalizer,
+    /// CreateInferenceComponent with these tags (ownership, lineage, markers).
+    CreateInferenceComponent {
+        component: ComponentPlan,
+        tags: BTreeMap<String, String>,
+    },
+    /// UpdateInferenceComponent: a new model or compute, in batches of copies with the
+    /// rolling policy and its alarms, or all at once.
+    UpdateInferenceComponent {
+        component: ComponentPlan,
+        deployment: Option<NativeDeployment>,
+    },
+    /// UpdateInferenceComponentRuntimeConfig: the copy count alone.
+    SetComponentCopies {
+        name: String,
+        copies: i32,
+    },
+    DeleteInferenceComponent {
+        name: String,
+    },
 }
 
 impl Action {
@@ -367,6 +399,10 @@ impl Action {
                 | Self::UpdateEndpoint { .. }
                 | Self::UpdateWeights { .. }
                 | Self::DeleteEndpoint
+                | Self::CreateInferenceComponent { .. }
+                | Self::UpdateInferenceComponent { .. }
+                | Self::SetComponentCopies { .. }
+                | Self::DeleteInferenceComponent { .. }
         )
     }
 
@@ -391,6 +427,10 @@ impl Action {
             Self::CollectGarbage { .. } => "CollectGarbage",
             Self::RecordHistory(_) => "RecordHistory",
             Self::RemoveFinalizer => "RemoveFinalizer",
+            Self::CreateInferenceComponent { .. } => "CreateInferenceComponent",
+            Self::UpdateInferenceComponent { .. } => "UpdateInferenceComponent",
+            Self::SetComponentCopies { .. } => "SetComponentCopies",
+            Self::DeleteInferenceComponent { .. } => "DeleteInferenceComponent",
         }
     }
 }

@@ -6,9 +6,9 @@
 //! An endpoint marked before drivers existed (no driver) is claimed and marked.
 
 use super::markers::Markers;
-use super::observed::Endpoint;
 use super::{Action, Health, Phase, Planner};
 use crate::tags;
+use std::collections::BTreeMap;
 
 /// The CLI's driver name (a cluster id can never be it).
 pub const CLI: &str = "cli";
@@ -94,7 +94,7 @@ impl Planner<'_> {
     /// Ownership: ours, claimable (marked by an earlier version, an earlier resource of the
     /// same name with `adopt`, the CLI with `--take-over`, an adoptable endpoint), or
     /// someone else's.
-    pub(super) fn claim(&mut self, ep: &Endpoint) -> bool {
+    pub(super) fn claim(&mut self, what: &str, tags: &BTreeMap<String, String>) -> bool {
         let me = self.input.owner;
         let driver = self.input.driver;
         let adopt = self.spec().adopt;
@@ -106,19 +106,18 @@ impl Planner<'_> {
             }
             Claim::Earlier { .. } if adopt => {
                 self.mark(Vec::new());
-                self.event("Adopted", format!("took over endpoint {} from an earlier ModelDeployment of the same name (adopt: true)", ep.name), false);
+                self.event("Adopted", format!("took over {what} from an earlier ModelDeployment of the same name (adopt: true)"), false);
                 true
             }
             Claim::Earlier { uid } => self.conflict(format!(
-                "endpoint {} is driven by an earlier ModelDeployment {me} (uid {uid}); if it was deleted with deletionPolicy Retain, set spec.adopt: true to take the endpoint over; if another cluster uses the same cluster id, give each its own --cluster-id",
-                ep.name
+                "{what} is driven by an earlier ModelDeployment {me} (uid {uid}); if it was deleted with deletionPolicy Retain, set spec.adopt: true to take the endpoint over; if another cluster uses the same cluster id, give each its own --cluster-id"
             )),
             Claim::OtherDriver { driver: d }
                 if driver.take_over || (adopt && d == CLI && driver.name != CLI) =>
             {
                 self.mark(Vec::new());
                 let from = Driver::describe(&d);
-                self.event("Adopted", format!("took over endpoint {} from {from}", ep.name), false);
+                self.event("Adopted", format!("took over {what} from {from}"), false);
                 true
             }
             Claim::OtherDriver { driver: d } => {
@@ -130,24 +129,21 @@ impl Planner<'_> {
                     "a controller never drives an endpoint another cluster drives; delete the ModelDeployment there (deletionPolicy Retain) first"
                 };
                 self.conflict(format!(
-                    "endpoint {} is driven for {me} by {}: {how}",
-                    ep.name,
+                    "{what} is driven for {me} by {}: {how}",
                     Driver::describe(&d)
                 ))
             }
             Claim::Other { owner } => self.conflict(format!(
-                "endpoint {} is managed by ModelDeployment {owner}; two resources cannot drive one endpoint",
-                ep.name
+                "{what} is managed by ModelDeployment {owner}; two resources cannot drive one endpoint"
             )),
-            Claim::Unowned if adopt => self.adopt_unowned(ep),
+            Claim::Unowned if adopt => self.adopt_unowned(what, tags),
             Claim::Unowned => {
                 self.judge(
                     Phase::Failed,
                     Health::Stalled,
                     "NotOwned",
                     format!(
-                        "endpoint {} exists and is not managed by this resource; set spec.adopt: true to take it over",
-                        ep.name
+                        "{what} exists and is not managed by this resource; set spec.adopt: true to take it over"
                     ),
                 );
                 false
@@ -175,10 +171,10 @@ impl Planner<'_> {
 
     /// Adoption of an endpoint nobody owns: only one an administrator tagged adoptable by
     /// this namespace, as the shipped IAM policies require.
-    fn adopt_unowned(&mut self, ep: &Endpoint) -> bool {
+    fn adopt_unowned(&mut self, what: &str, tags: &BTreeMap<String, String>) -> bool {
         let me = self.input.owner;
         let namespace = tags::namespace_of(me);
-        let adoptable = ep.tags.get(tags::ADOPT_BY_KEY).map(String::as_str);
+        let adoptable = tags.get(tags::ADOPT_BY_KEY).map(String::as_str);
         if adoptable != Some(tags::tag_safe(namespace).as_str()) {
             let why = match adoptable {
                 Some(other) => format!("it is marked adoptable by namespace {other:?} only"),
@@ -191,7 +187,7 @@ impl Planner<'_> {
                 Phase::Failed,
                 Health::Stalled,
                 "AdoptionNotPermitted",
-                format!("endpoint {} cannot be adopted: {why}", ep.name),
+                format!("{what} cannot be adopted: {why}"),
             );
             return false;
         }
@@ -200,11 +196,7 @@ impl Planner<'_> {
         let mut extra = vec![(tags::MANAGED_BY_KEY.to_owned(), tags::MANAGED_BY.to_owned())];
         extra.extend(tags::ownership(me));
         self.mark(extra);
-        self.event(
-            "Adopted",
-            format!("took over endpoint {} (adopt: true)", ep.name),
-            false,
-        );
+        self.event("Adopted", format!("took over {what} (adopt: true)"), false);
         true
     }
 }

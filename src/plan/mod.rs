@@ -254,8 +254,11 @@ impl<'a> Planner<'a> {
     }
 
     fn run(&mut self) {
+        if self.input.observed.targets_component {
+            return rollout::component(self);
+        }
         if let Some(ep) = self.endpoint() {
-            if !self.claim(ep) {
+            if !self.claim(&format!("endpoint {}", ep.name), &ep.tags) {
                 return;
             }
             if ep.status != EndpointStatus::InService {
@@ -344,9 +347,8 @@ impl<'a> Planner<'a> {
 
 fn markers_of(observed: &Observed) -> Markers {
     observed
-        .endpoint
-        .as_ref()
-        .map(|e| Markers::from_tags(&e.tags))
+        .holder_tags()
+        .map(Markers::from_tags)
         .unwrap_or_default()
 }
 
@@ -354,8 +356,8 @@ fn markers_of(observed: &Observed) -> Markers {
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut planner = Planner::new(input);
     planner.run();
-    if let Some(ep) = input.observed.endpoint.as_ref()
-        && let Err(why) = tag_budget::check(&ep.tags, &planner.actions, &input.spec.tags)
+    if let Some(tags) = input.observed.holder_tags()
+        && let Err(why) = tag_budget::check(tags, &planner.actions, &input.spec.tags)
     {
         // Nothing at all: a step without its markers could not be resumed.
         planner.actions.clear();

@@ -50,6 +50,58 @@ impl EndpointStatus {
     }
 }
 
+/// Inference component status (no RollingBack: a rolled-back update ends InService on the
+/// previous specification, SM-80).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentStatus {
+    InService,
+    Creating,
+    Updating,
+    Failed,
+    Deleting,
+}
+
+impl ComponentStatus {
+    /// Statuses during which SageMaker rejects updates: the controller only waits.
+    pub fn is_transitional(self) -> bool {
+        matches!(self, Self::Creating | Self::Updating | Self::Deleting)
+    }
+
+    pub fn is_in_service(self) -> bool {
+        self == Self::InService
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InService => "InService",
+            Self::Creating => "Creating",
+            Self::Updating => "Updating",
+            Self::Failed => "Failed",
+            Self::Deleting => "Deleting",
+        }
+    }
+}
+
+/// The inference component the spec targets, as DescribeInferenceComponent reports it, joined
+/// with its tags (ownership and the progress markers) and its model's lineage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Component {
+    pub name: String,
+    pub arn: String,
+    pub endpoint: String,
+    pub status: ComponentStatus,
+    pub model_name: Option<String>,
+    /// The candidate its model was made from (lineage tags), None for a model not ours.
+    pub candidate_id: Option<String>,
+    pub run_id: Option<String>,
+    pub compute: Option<crate::api::ComputeSpec>,
+    pub desired_copies: i32,
+    pub current_copies: i32,
+    pub failure_reason: Option<String>,
+    pub last_modified: Timestamp,
+    pub tags: BTreeMap<String, String>,
+}
+
 /// A production or shadow variant as DescribeEndpoint reports it, joined with the lineage
 /// tags of its model.
 #[derive(Clone, Debug, PartialEq)]
@@ -321,6 +373,11 @@ pub struct Observed {
     /// Candidate and champion metrics over the current step so far, when the spec compares
     /// them and a step is in effect ([`crate::plan::compare`]).
     pub comparison: Option<Readings>,
+    /// The spec targets an inference component on `endpoint` (which then is only the host):
+    /// the component carries the markers.
+    pub targets_component: bool,
+    /// That component, None until created.
+    pub component: Option<Component>,
 }
 
 /// One metric of one variant over a window, as CloudWatch's GetMetricData reads it.
@@ -365,6 +422,34 @@ pub struct MinuteReading {
 }
 
 impl Observed {
+    /// The tags of what carries the markers: the inference component the spec targets, else
+    /// the endpoint (None when it does not exist yet).
+    pub fn holder_tags(&self) -> Option<&BTreeMap<String, String>> {
+        if self.targets_component {
+            self.component.as_ref().map(|c| &c.tags)
+        } else {
+            self.endpoint.as_ref().map(|e| &e.tags)
+        }
+    }
+
+    /// Those tags, to change.
+    pub fn holder_tags_mut(&mut self) -> Option<&mut BTreeMap<String, String>> {
+        if self.targets_component {
+            self.component.as_mut().map(|c| &mut c.tags)
+        } else {
+            self.endpoint.as_mut().map(|e| &mut e.tags)
+        }
+    }
+
+    /// The ARN of what carries the markers.
+    pub fn holder_arn(&self) -> Option<&str> {
+        if self.targets_component {
+            self.component.as_ref().map(|c| c.arn.as_str())
+        } else {
+            self.endpoint.as_ref().map(|e| e.arn.as_str())
+        }
+    }
+
     pub fn alarm(&self, name: &str) -> Option<&Alarm> {
         self.alarms.iter().find(|a| a.name == name)
     }

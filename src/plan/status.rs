@@ -6,13 +6,13 @@ use jiff::Timestamp;
 
 use super::desired::{judging_alarms, variant_name, watched_alarms};
 use super::markers::{Smoke, Stage};
-use super::observed::{ArtifactCheck, CandidateLookup, Endpoint, region_of};
+use super::observed::{ArtifactCheck, CandidateLookup, Component, Endpoint, region_of};
 use super::{Event, Planner, Verdict, later};
 use crate::api::conditions::{self, ConditionType, Health};
 use crate::api::{
-    AlarmView, ComparisonView, EndpointStatusView, HISTORY_LIMIT, HistoryEntry, Links,
-    ModelDeploymentStatus, Phase, RolloutProgress, SmokeTestView, SpecErrors, TargetView,
-    VariantView,
+    AlarmView, ComparisonView, ComponentStatusView, EndpointStatusView, HISTORY_LIMIT,
+    HistoryEntry, Links, ModelDeploymentStatus, Phase, RolloutProgress, SmokeTestView, SpecErrors,
+    TargetView, VariantView,
 };
 
 pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
@@ -24,6 +24,8 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
     });
     let previous = p.input.previous;
     let ep = p.endpoint();
+    // An endpoint that only hosts the component: its variants are not the rollout's.
+    let serving = ep.filter(|_| !p.input.observed.targets_component);
     let mut history: Vec<HistoryEntry> = p.history.iter().rev().cloned().collect();
     history.extend(previous.map(|s| s.history.clone()).unwrap_or_default());
     history.truncate(HISTORY_LIMIT);
@@ -42,9 +44,10 @@ pub(super) fn project(p: &Planner<'_>) -> ModelDeploymentStatus {
         ),
         target: target_view(p),
         endpoint: Some(endpoint_view(ep, &p.spec().endpoint_name)),
-        champion: champion_view(p, ep),
-        candidate: candidate_view(p, ep),
-        rollout: rollout_view(p, ep, &verdict),
+        inference_component: component_view(p),
+        champion: champion_view(p, serving),
+        candidate: candidate_view(p, serving),
+        rollout: rollout_view(p, serving, &verdict),
         alarms: alarm_views(p),
         comparison: comparison_views(p),
         smoke_test: p.markers.smoke.map(|s| SmokeTestView {
@@ -82,6 +85,7 @@ fn target_view(p: &Planner<'_>) -> Option<TargetView> {
             region: p.spec().region.clone(),
             assume_role_arn: p.spec().assume_role_arn.clone(),
             assumed_role_arn: None,
+            inference_component: p.spec().serving.component.as_ref().map(|c| c.name.clone()),
         })
     })
 }
@@ -97,6 +101,35 @@ pub(super) fn endpoint_view(ep: Option<&Endpoint>, name: &str) -> EndpointStatus
             failure_reason: e.failure_reason.clone(),
         },
         None => EndpointStatusView {
+            name: name.to_owned(),
+            status: "NotFound".into(),
+            ..Default::default()
+        },
+    }
+}
+
+/// The targeted inference component as on-call sees it (`NotFound` before it is created).
+fn component_view(p: &Planner<'_>) -> Option<ComponentStatusView> {
+    let ic = p.spec().serving.component.as_ref()?;
+    Some(component_status(
+        &ic.name,
+        p.input.observed.component.as_ref(),
+    ))
+}
+
+/// An inference component as on-call sees it (`NotFound` when it does not exist).
+pub(super) fn component_status(name: &str, c: Option<&Component>) -> ComponentStatusView {
+    match c {
+        Some(c) => ComponentStatusView {
+            name: c.name.clone(),
+            arn: Some(c.arn.clone()),
+            status: c.status.as_str().into(),
+            model_name: c.model_name.clone(),
+            desired_copies: c.desired_copies,
+            current_copies: c.current_copies,
+            failure_reason: c.failure_reason.clone(),
+        },
+        None => ComponentStatusView {
             name: name.to_owned(),
             status: "NotFound".into(),
             ..Default::default()

@@ -52,10 +52,21 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
         input.generation,
         input.now,
     );
-    status.endpoint = Some(status::endpoint_view(
-        input.observed.endpoint.as_ref(),
-        &input.teardown.endpoint_name,
-    ));
+    match &input.teardown.component {
+        // Only the component is ours: the endpoint is not read, its last view stays.
+        Some(name) => {
+            status.inference_component = Some(status::component_status(
+                name,
+                input.observed.component.as_ref(),
+            ))
+        }
+        None => {
+            status.endpoint = Some(status::endpoint_view(
+                input.observed.endpoint.as_ref(),
+                &input.teardown.endpoint_name,
+            ))
+        }
+    }
     Plan {
         actions: s.actions,
         status,
@@ -65,12 +76,19 @@ pub(super) fn plan(input: &TeardownInput<'_>) -> Plan {
     }
 }
 
+/// What holds the markers, in words.
+fn holder(input: &TeardownInput<'_>) -> String {
+    match &input.teardown.component {
+        Some(c) => format!("inference component {c}"),
+        None => format!("endpoint {}", input.teardown.endpoint_name),
+    }
+}
+
 fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
     let markers = input
         .observed
-        .endpoint
-        .as_ref()
-        .map(|e| Markers::from_tags(&e.tags))
+        .holder_tags()
+        .map(Markers::from_tags)
         .unwrap_or_default();
     let claim = super::claim::claim_of(&markers, input.owner, input.driver);
     let ours = claim.is_ours()
@@ -78,13 +96,13 @@ fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
     // Held by another driver of this owner (another cluster, the CLI, an earlier resource of
     // the same name): its configs, models and alarms carry this owner's tags too, and are
     // in use — whatever the deletion policy, nothing is deleted; the finalizer goes.
-    if input.observed.endpoint.is_some()
+    if input.observed.holder_tags().is_some()
         && !ours
         && !matches!(claim, Claim::Other { .. } | Claim::Unowned)
     {
         s.event(
             "Released",
-            format!("endpoint {} is driven by another driver of this ModelDeployment ({claim:?}); nothing on AWS was deleted", input.teardown.endpoint_name),
+            format!("{} is driven by another driver of this ModelDeployment ({claim:?}); nothing on AWS was deleted", holder(input)),
         );
         s.actions.push(Action::RemoveFinalizer);
         return (Phase::Succeeded, "releasing the finalizer; the endpoint is driven elsewhere, AWS resources are left as they are".into());
@@ -109,6 +127,36 @@ fn decide(input: &TeardownInput<'_>, s: &mut Step) -> (Phase, String) {
         return (
             Phase::Succeeded,
             format!("releasing the finalizer; AWS resources are retained{removed}"),
+        );
+    }
+    if let Some(c) = input.observed.component.as_ref().filter(|_| ours) {
+        // The component goes; the endpoint hosting it is never touched.
+        s.next = Next::Poll;
+        if c.status.is_transitional() {
+            let status = c.status.as_str();
+            return (
+                Phase::Deploying,
+                format!(
+                    "waiting for inference component {} ({status}) before deleting it",
+                    c.name
+                ),
+            );
+        }
+        for reg in &input.observed.scaling {
+            s.actions.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
+        }
+        s.actions.push(Action::DeleteInferenceComponent {
+            name: c.name.clone(),
+        });
+        s.event(
+            "Deleting",
+            format!("deleting inference component {}", c.name),
+        );
+        return (
+            Phase::Deploying,
+            format!("deleting inference component {}", c.name),
         );
     }
     if let Some(ep) = input.observed.endpoint.as_ref().filter(|_| ours) {

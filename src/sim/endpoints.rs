@@ -80,17 +80,13 @@ impl Endpoints for Simulator {
         &self,
         endpoint_arn: &str,
     ) -> Result<BTreeMap<String, String>, AwsError> {
-        let st = self.enter("sagemaker", "ListTags", false)?;
-        st.endpoints
-            .values()
-            .find(|e| e.desc.arn == endpoint_arn)
-            .map(|e| e.tags.clone())
-            .ok_or_else(|| {
-                invalid(
-                    "ListTags",
-                    format!("Could not find resource {endpoint_arn}"),
-                )
-            })
+        let mut st = self.enter("sagemaker", "ListTags", false)?;
+        st.tags_of(endpoint_arn).map(|t| t.clone()).ok_or_else(|| {
+            invalid(
+                "ListTags",
+                format!("Could not find resource {endpoint_arn}"),
+            )
+        })
     }
 
     async fn tag_endpoint(
@@ -100,10 +96,8 @@ impl Endpoints for Simulator {
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let mut st = self.enter("sagemaker", "AddTags", true)?;
-        let ep = st
-            .endpoints
-            .values_mut()
-            .find(|e| e.desc.arn == endpoint_arn)
+        let current = st
+            .tags_of(endpoint_arn)
             .ok_or_else(|| invalid("AddTags", format!("Could not find resource {endpoint_arn}")))?;
         let added: BTreeMap<String, String> = tags
             .iter()
@@ -111,15 +105,15 @@ impl Endpoints for Simulator {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let write = Write::Tag {
-            current: &ep.tags,
+            current,
             added: &added,
         };
         self.tenant_allows("sagemaker", "AddTags", endpoint_arn, write)?;
-        let mut after = ep.tags.clone();
+        let mut after = current.clone();
         after.extend(tags.clone());
         after.retain(|_, v| !v.is_empty());
         rules::tags("AddTags", &after)?;
-        ep.tags = after;
+        *current = after;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 
 mod alarms;
 mod clock;
+mod components;
 mod endpoints;
 mod metrics;
 mod notify;
@@ -88,6 +89,8 @@ struct Package {
 #[derive(Default)]
 struct State {
     endpoints: BTreeMap<String, SimEndpoint>,
+    /// Inference components by name ([`components`]).
+    components: BTreeMap<String, components::SimComponent>,
     configs: BTreeMap<String, ConfigPlan>,
     models: BTreeMap<String, ModelPlan>,
     packages: Vec<Package>,
@@ -188,6 +191,7 @@ impl Simulator {
         let me = Arc::new(self.clone());
         Clients {
             endpoints: me.clone(),
+            components: me.clone(),
             registry: me.clone(),
             runtime: me.clone(),
             scaling: me.clone(),
@@ -467,6 +471,7 @@ impl State {
         }
         self.floors(now);
         self.guardrails(now);
+        self.settle_components(now);
     }
 
     fn apply_event(&mut self) {

@@ -27,6 +27,9 @@ impl Scaling for Simulator {
 
     async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
         let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
+        if endpoint == crate::aws::scaling::COMPONENTS {
+            return st.register_copies(plan);
+        }
         let exists = st
             .endpoints
             .get(endpoint)

@@ -66,8 +66,10 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
     tags.entry(crate::tags::RUN_ID.into())
         .or_insert(run.clone());
     tags.insert(crate::tags::DATA_VERSION.into(), format!("dv-{run}"));
-    if champion {
-        seed_champion(sim, spec, owner);
+    match (&spec.serving.component, champion) {
+        (Some(_), _) => super::components::seed_host(sim, spec, owner, champion),
+        (None, true) => seed_champion(sim, spec, owner),
+        (None, false) => {}
     }
     sim.mark_champions();
     match &spec.candidate.source {
@@ -108,8 +110,8 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
     }
 }
 
-/// An InService endpoint serving an older package, as a finished rollout by `owner` leaves it.
-pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
+/// An older package in the registry, as the champion a previous rollout by `owner` left.
+pub(super) fn champion_candidate(sim: &Simulator, spec: &ValidSpec) -> Candidate {
     let group = match &spec.candidate.source {
         CandidateSource::Group { group, .. } => group.clone(),
         _ => "champion-models".into(),
@@ -118,7 +120,7 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
         .into_iter()
         .collect();
     let arn = sim.add_package(&group, tags, "Approved", artifact("champion", 0.90));
-    let cand = Candidate {
+    Candidate {
         candidate_id: arn.clone(),
         origin: crate::plan::Origin::Registry,
         environment: BTreeMap::new(),
@@ -130,7 +132,13 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
         lineage: BTreeMap::new(),
         artifact: crate::plan::ArtifactCheck::Unchecked,
         comparison: None,
-    };
+    }
+}
+
+/// An InService endpoint serving an older package, as a finished rollout by `owner` leaves it.
+pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
+    let cand = champion_candidate(sim, spec);
+    let arn = cand.candidate_id.clone();
     let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);
     let model = crate::plan::desired::model_plan(spec, &cand, &lineage);
     let variant = crate::plan::desired::candidate_variant(spec, &cand, &model, 1.0);

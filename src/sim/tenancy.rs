@@ -25,6 +25,9 @@ pub(super) enum Write<'a> {
     },
     /// An S3 object key.
     Object(&'a str),
+    /// CreateInferenceComponent on an endpoint carrying these tags (None: it does not exist):
+    /// the endpoint must list the session's namespace among the ones it hosts.
+    Host(Option<&'a BTreeMap<String, String>>),
 }
 
 impl Simulator {
@@ -64,6 +67,7 @@ impl Simulator {
                 !sets_other && (is_ns(current) || adoption)
             }
             Write::Object(key) => key.starts_with(&format!("{ns}/")),
+            Write::Host(tags) => tags.is_some_and(|t| crate::tags::hosts(t, ns)),
         };
         if allowed {
             return Ok(());

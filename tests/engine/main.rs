@@ -1,6 +1,7 @@
 //! The engine on the simulator in virtual time: candidate resolution, every strategy end to
 //! end, rollbacks, failures, throttling, crash and restart after every mutating call.
 
+mod components;
 mod copies;
 mod flux;
 mod holds;

@@ -281,6 +281,7 @@ fn deployed(mut md: ModelDeployment) -> ModelDeployment {
             region: md.spec.region.clone(),
             assume_role_arn: md.spec.assume_role_arn.clone(),
             assumed_role_arn: None,
+            inference_component: None,
         }),
         ..Default::default()
     });

@@ -209,6 +209,8 @@ fn observed(variant: String, step_weights: Vec<i32>) -> impl Strategy<Value = Ob
                     },
                     owned: Owned::default(),
                     comparison: None,
+                    targets_component: false,
+                    component: None,
                 }
             },
         )

@@ -163,6 +163,8 @@ impl World {
                 alarms: self.owned_alarms.iter().cloned().collect(),
             },
             comparison: self.comparison.clone(),
+            targets_component: false,
+            component: None,
         }
     }
 
@@ -518,6 +520,11 @@ impl World {
             }
             Action::RecordHistory(_) => {}
             Action::RemoveFinalizer => self.finalizer_removed = true,
+            // The plan tables drive endpoints; components are driven on the simulator.
+            Action::CreateInferenceComponent { .. }
+            | Action::UpdateInferenceComponent { .. }
+            | Action::SetComponentCopies { .. }
+            | Action::DeleteInferenceComponent { .. } => {}
         }
     }
 }

@@ -207,11 +207,33 @@ pub(super) fn guardrail_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
         );
     }
     if strategy == Strategy::Rolling {
-        rolling_limits(c, spec, watched, count);
+        // An inference component is rolled in batches of its copies, a variant of instances.
+        let fleet = match &spec.serving.inference_component {
+            Some(ic) => Fleet {
+                count: ic.copies,
+                path: "spec.serving.inferenceComponent.copies",
+                unit: "copies",
+            },
+            None => Fleet {
+                count,
+                path: "spec.serving.instanceCount",
+                unit: "instances",
+            },
+        };
+        rolling_limits(c, spec, watched, &fleet);
     }
 }
 
-fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize, count: i32) {
+/// What a rolling deployment replaces in batches: a variant's instances or a component's
+/// copies.
+struct Fleet {
+    count: i32,
+    path: &'static str,
+    unit: &'static str,
+}
+
+fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize, fleet: &Fleet) {
+    let (count, unit) = (fleet.count, fleet.unit);
     let Some(r) = spec.rollout.rolling.as_ref() else {
         return;
     };
@@ -223,9 +245,9 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
     }
     if count < 2 {
         c.err(
-            "spec.serving.instanceCount",
+            fleet.path,
             format!(
-                "{count}: a rolling deployment replaces 5-50 % of the instances per batch, so it needs 2 or more"
+                "{count}: a rolling deployment replaces 5-50 % of the {unit} per batch, so it needs 2 or more"
             ),
         );
         return;
@@ -236,7 +258,8 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
             c.err(
                 "spec.rollout.rolling.batch",
                 format!(
-                    "is {share:.0} % of serving.instanceCount ({count}); SageMaker replaces 5-50 % of the variant's instances per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 instances or more"
+                    "is {share:.0} % of {} ({count}); SageMaker replaces 5-50 % of the {unit} per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 {unit} or more",
+                    fleet.path.trim_start_matches("spec.")
                 ),
             );
         }
@@ -272,7 +295,10 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
     {
         c.err(
             "spec.rollout.rolling.rollbackBatch.instances",
-            format!("{n} is more than serving.instanceCount ({count})"),
+            format!(
+                "{n} is more than {} ({count})",
+                fleet.path.trim_start_matches("spec.")
+            ),
         );
     }
 }

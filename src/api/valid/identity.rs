@@ -12,6 +12,8 @@ use crate::api::spec::*;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Teardown {
     pub endpoint_name: String,
+    /// The inference component the spec targets: it is deleted, never the endpoint hosting it.
+    pub component: Option<String>,
     pub region: Option<String>,
     pub assume_role_arn: Option<String>,
     pub deletion_policy: DeletionPolicy,
@@ -33,6 +35,7 @@ pub(super) fn teardown(spec: &ModelDeploymentSpec) -> Result<Teardown, SpecError
     }
     Ok(Teardown {
         endpoint_name: spec.endpoint_name.clone(),
+        component: (spec.serving.inference_component.as_ref()).map(|ic| ic.name.clone()),
         region: spec.region.clone(),
         assume_role_arn: spec.assume_role_arn.clone(),
         deletion_policy: spec.deletion_policy,

@@ -20,6 +20,7 @@ macro_rules! re {
 mod analysis;
 mod candidate;
 mod collect;
+mod component;
 pub mod container;
 mod guardrails;
 mod identity;
@@ -105,6 +106,7 @@ impl ValidSpec {
     pub fn teardown(&self) -> Teardown {
         Teardown {
             endpoint_name: self.endpoint_name.clone(),
+            component: self.serving.component.as_ref().map(|ic| ic.name.clone()),
             region: self.region.clone(),
             assume_role_arn: self.assume_role_arn.clone(),
             deletion_policy: self.deletion_policy,

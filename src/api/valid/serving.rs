@@ -19,6 +19,8 @@ pub struct Serving {
     pub environment: BTreeMap<String, String>,
     /// Serverless capacity instead of instances.
     pub serverless: Option<ServerlessSpec>,
+    /// An inference component on an existing endpoint instead of a variant of our own.
+    pub component: Option<InferenceComponentSpec>,
 }
 
 /// The artifact gate.
@@ -59,24 +61,31 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         "spec.serving.environment",
         &s.environment,
     ));
-    match (s.instance_type.is_empty(), s.serverless.is_some()) {
-        (true, false) => c.err(
+    let chosen = [
+        !s.instance_type.is_empty(),
+        s.serverless.is_some(),
+        s.inference_component.is_some(),
+    ];
+    match chosen.iter().filter(|b| **b).count() {
+        0 => c.err(
             "spec.serving",
-            "set instanceType (instances) or serverless (serverless capacity)",
+            "set instanceType (instances), serverless (serverless capacity) or inferenceComponent (a component on an existing endpoint)",
         ),
-        (false, true) => c.err(
+        1 => {}
+        _ => c.err(
             "spec.serving",
-            "set instanceType or serverless, not both: a variant is instance-backed or serverless",
+            "set only one of instanceType, serverless and inferenceComponent: the candidate is served one way",
         ),
-        _ => {}
     }
     let serverless = serverless::serverless(c, spec);
-    if serverless.is_some() {
+    let component = component::component(c, spec);
+    if serverless.is_some() || component.is_some() {
         return Serving {
             instance_type: String::new(),
             instance_count: s.instance_count,
             environment: s.environment.clone(),
             serverless,
+            component,
         };
     }
     c.pattern(
@@ -91,15 +100,16 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         1,
         100,
     );
-    if spec
-        .autoscaling
-        .as_ref()
-        .is_some_and(|a| a.target.metric == ScalingMetric::ProvisionedConcurrencyUtilization)
-    {
-        c.err(
+    match spec.autoscaling.as_ref().map(|a| a.target.metric) {
+        Some(ScalingMetric::ProvisionedConcurrencyUtilization) => c.err(
             "spec.autoscaling.target.metric",
             "ProvisionedConcurrencyUtilization scales a serverless variant's provisioned concurrency: use InvocationsPerInstance or ModelLatency for instances",
-        );
+        ),
+        Some(ScalingMetric::InvocationsPerCopy) => c.err(
+            "spec.autoscaling.target.metric",
+            "InvocationsPerCopy scales an inference component's copies: use InvocationsPerInstance or ModelLatency for instances",
+        ),
+        _ => {}
     }
     if let Some(a) = &spec.autoscaling
         && a.min <= a.max
@@ -118,6 +128,7 @@ pub(super) fn serving(c: &mut Collector, spec: &ModelDeploymentSpec) -> Serving 
         instance_count: s.instance_count,
         environment: s.environment.clone(),
         serverless: None,
+        component: None,
     }
 }
 

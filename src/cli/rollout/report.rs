@@ -47,7 +47,7 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
                 .join(" ")
         ),
         RunSmokeTest { variant } => format!("smoke-test variant {variant}"),
-        TagEndpoint { .. } => "record rollout progress in endpoint tags".into(),
+        TagEndpoint { .. } => "record rollout progress in tags".into(),
         EnsureAlarm(al) => format!("create alarm {}", al.name),
         DeleteAlarm { name } => format!("delete alarm {name}"),
         RegisterScaling(s) => format!(
@@ -58,6 +58,27 @@ pub(super) fn describe(a: &sagemaker_rollout::plan::Action) -> String {
         DeleteEndpoint => "delete the endpoint".into(),
         DeleteEndpointConfig { name } => format!("delete endpoint config {name}"),
         DeleteModel { name } => format!("delete model {name}"),
+        CreateInferenceComponent { component: c, .. } => format!(
+            "create inference component {} on {} with model {} ({} copies)",
+            c.name, c.endpoint, c.model_name, c.copies
+        ),
+        UpdateInferenceComponent {
+            component: c,
+            deployment,
+        } => format!(
+            "update inference component {} to model {}{}",
+            c.name,
+            c.model_name,
+            if deployment.is_some() {
+                " (SageMaker rolling update of the copies)"
+            } else {
+                " (all at once)"
+            }
+        ),
+        SetComponentCopies { name, copies } => {
+            format!("set inference component {name} to {copies} copies")
+        }
+        DeleteInferenceComponent { name } => format!("delete inference component {name}"),
         CollectGarbage {
             keep_configs,
             keep_models,

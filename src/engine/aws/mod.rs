@@ -6,6 +6,7 @@
 //! outcome), which the timeline, the request counts and the metrics read.
 
 mod alarms;
+mod components;
 mod endpoints;
 mod notify;
 mod registry;

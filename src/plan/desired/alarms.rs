@@ -105,6 +105,11 @@ pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
                     if let Some(config) = scope.config {
                         dims.insert("EndpointConfigName".to_owned(), config.to_owned());
                     }
+                    // A component's invocation metrics have its name as their one dimension
+                    // (SM-81): the endpoint's would mix every component on it.
+                    if let Some(ic) = &spec.serving.component {
+                        dims = [("InferenceComponentName".to_owned(), ic.name.clone())].into();
+                    }
                     (ns.to_owned(), format!("{metric:?}"), dims)
                 }
             };

@@ -135,6 +135,11 @@ pub fn model_name(spec: &ValidSpec, candidate_id: &str) -> String {
         None => content_hash(&settings, 10),
         Some(artifact) => content_hash(&(settings, artifact), 10),
     };
+    // Components of several resources share one endpoint: each makes its own models.
+    let h = match &spec.serving.component {
+        Some(ic) => content_hash(&(h, &ic.name), 10),
+        None => h,
+    };
     resource_name(&spec.endpoint_name, "m", &h)
 }
 

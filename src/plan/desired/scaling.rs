@@ -17,6 +17,7 @@ pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
             ScalingMetric::ProvisionedConcurrencyUtilization => {
                 "SageMakerVariantProvisionedConcurrencyUtilization".into()
             }
+            ScalingMetric::InvocationsPerCopy => crate::aws::scaling::INVOCATIONS_PER_COPY.into(),
         },
         target_value: a.target_value,
         scale_in_cooldown: a.scale_in_cooldown,

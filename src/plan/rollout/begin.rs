@@ -22,63 +22,13 @@ use crate::api::{Gate, Phase, Strategy, ValidSpec};
 
 /// No rollout in flight: start one, or keep the steady state.
 pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
-    recover_history(p);
     let ep = p.endpoint();
-    let pinned = super::super::pinned(p.spec(), &p.markers).map(str::to_owned);
-    let cand = match &p.input.observed.candidate {
-        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.candidate_id) => {
-            c.clone()
-        }
-        _ if pinned.is_some() => match pinned_candidate_info(p) {
-            Some(c) => c,
-            None => return,
-        },
-        CandidateLookup::Found(c) => c.clone(),
-        CandidateLookup::Unread => {
-            p.next = Next::Poll;
-            return p.judge(
-                Phase::Pending,
-                Health::Progressing,
-                "WaitingForCandidate",
-                "the candidate is resolved on the next pass",
-            );
-        }
-        CandidateLookup::NotFound(why) => {
-            p.next = Next::Idle;
-            let serving = ep
-                .map(|e| format!("; endpoint {} keeps serving its current model", e.name))
-                .unwrap_or_default();
-            return p.judge(
-                Phase::Pending,
-                Health::Progressing,
-                "WaitingForCandidate",
-                format!("{why}{serving}"),
-            );
-        }
+    let serving = ep.map(|e| format!("endpoint {}", e.name));
+    let Some(cand) = chosen(p, serving) else {
+        return;
     };
-    let spec_hash = spec_hash(p.spec());
-    if p.markers.rejected.as_deref() == Some(cand.candidate_id.as_str())
-        && p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str())
-        && !p.requested(Gate::Retry)
-    {
-        ensure_scaling(p, ep);
-        let failed = p.markers.stage == Some(Stage::Failed);
-        let why = p.markers.reason.clone().unwrap_or_default();
-        let endpoint = &p.spec().endpoint_name;
-        return if failed {
-            let message = format!(
-                "rollout of candidate {} failed ({why}); {}. Change the spec or run sagemaker-rollout retry",
-                run_label(&cand),
-                hint(&why, endpoint)
-            );
-            p.judge(Phase::Failed, Health::Stalled, "RolloutFailed", message)
-        } else {
-            let message = format!(
-                "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec or run sagemaker-rollout retry",
-                run_label(&cand)
-            );
-            p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
-        };
+    if rejected(p, &cand) {
+        return ensure_scaling(p, ep);
     }
     if let Some(why) = ep.and_then(|ep| container_changed(&cand, ep)) {
         return refuse(p, &cand, "PackageUnusable", why);
@@ -106,6 +56,75 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
         return super::schedule::wait_for_window(p, opens, &what);
     }
     start(p, ep, &cand);
+}
+
+/// The candidate to deploy: the pinned one while the selector is unchanged, else the one the
+/// lookup found; None (with the verdict set) while there is none. `serving` names what keeps
+/// serving meanwhile.
+pub(super) fn chosen(p: &mut Planner<'_>, serving: Option<String>) -> Option<Candidate> {
+    recover_history(p);
+    let pinned = super::super::pinned(p.spec(), &p.markers).map(str::to_owned);
+    match &p.input.observed.candidate {
+        CandidateLookup::Found(c) if pinned.as_ref().is_none_or(|arn| *arn == c.candidate_id) => {
+            Some(c.clone())
+        }
+        _ if pinned.is_some() => pinned_candidate_info(p),
+        CandidateLookup::Found(c) => Some(c.clone()),
+        CandidateLookup::Unread => {
+            p.next = Next::Poll;
+            p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "WaitingForCandidate",
+                "the candidate is resolved on the next pass",
+            );
+            None
+        }
+        CandidateLookup::NotFound(why) => {
+            p.next = Next::Idle;
+            let serving = serving
+                .map(|s| format!("; {s} keeps serving its current model"))
+                .unwrap_or_default();
+            let message = format!("{why}{serving}");
+            p.judge(
+                Phase::Pending,
+                Health::Progressing,
+                "WaitingForCandidate",
+                message,
+            );
+            None
+        }
+    }
+}
+
+/// Whether `cand` was rolled back (or failed) under this very spec and no retry is asked
+/// for: then the verdict says so and nothing starts.
+pub(super) fn rejected(p: &mut Planner<'_>, cand: &Candidate) -> bool {
+    let spec_hash = spec_hash(p.spec());
+    if p.markers.rejected.as_deref() != Some(cand.candidate_id.as_str())
+        || p.markers.rejected_spec.as_deref() != Some(spec_hash.as_str())
+        || p.requested(Gate::Retry)
+    {
+        return false;
+    }
+    let failed = p.markers.stage == Some(Stage::Failed);
+    let why = p.markers.reason.clone().unwrap_or_default();
+    let endpoint = &p.spec().endpoint_name;
+    if failed {
+        let message = format!(
+            "rollout of candidate {} failed ({why}); {}. Change the spec or run sagemaker-rollout retry",
+            run_label(cand),
+            hint(&why, endpoint)
+        );
+        p.judge(Phase::Failed, Health::Stalled, "RolloutFailed", message)
+    } else {
+        let message = format!(
+            "candidate {} was rolled back ({why}); the champion keeps serving. Change the spec or run sagemaker-rollout retry",
+            run_label(cand)
+        );
+        p.judge(Phase::RolledBack, Health::Stalled, "RolledBack", message)
+    }
+    true
 }
 
 /// Starts a rollout of `cand`.
@@ -389,7 +408,7 @@ fn starting_config(
 }
 
 /// The spec's guardrail: its bake and its SageMaker policy.
-fn native_policy(spec: &ValidSpec) -> (std::time::Duration, NativePolicy) {
+pub(super) fn native_policy(spec: &ValidSpec) -> (std::time::Duration, NativePolicy) {
     match (&spec.rollout.rolling, &spec.rollout.blue_green) {
         (Some(r), _) if spec.rollout.strategy == Strategy::Rolling => (
             r.bake,

@@ -121,6 +121,32 @@ pub(super) fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
     }
 }
 
+/// Registers copy-count autoscaling on the inference component `name` (its scalable target
+/// `inference-component/<name>` and target-tracking policy) or removes it when the spec has
+/// none; what is in place is remembered as a hash, as for a variant.
+pub(super) fn ensure_component_scaling(p: &mut Planner<'_>, name: &str) {
+    let want = scaling_plan(p.spec(), name);
+    let hash = scaling_hash(p.spec(), name);
+    if !p.input.observed.scaling_read {
+        return;
+    }
+    for reg in &p.input.observed.scaling {
+        if want.as_ref().is_none_or(|w| w.variant != reg.variant) {
+            p.push(Action::DeregisterScaling {
+                variant: reg.variant.clone(),
+            });
+        }
+    }
+    if let Some(w) = want
+        && !p.input.observed.scaling.iter().any(|r| w.is_registered(r))
+    {
+        p.push(Action::RegisterScaling(w));
+    }
+    if p.markers.scaling.as_deref() != Some(hash.as_str()) {
+        p.write_markers(|m| m.scaling = Some(hash));
+    }
+}
+
 pub(super) fn history(p: &Planner<'_>, outcome: &str, reason: String) -> HistoryEntry {
     HistoryEntry {
         started_at: p.markers.started.map(|t| t.to_string()),

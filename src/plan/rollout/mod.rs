@@ -32,6 +32,7 @@ pub(super) const DEADLINE_MISSED: &str = "ProgressDeadlineExceeded";
 mod advance;
 mod begin;
 mod common;
+mod component;
 mod finish;
 mod gates;
 mod rollback;
@@ -45,6 +46,7 @@ pub(super) use advance::advance;
 pub(super) use begin::at_rest;
 use common::{finish_markers, hint, history};
 pub(in crate::plan) use common::{scope, traffic_since};
+pub(super) use component::component;
 pub(in crate::plan) use undo::undo_until;
 
 /// The endpoint exists but is not InService.

@@ -1,0 +1,167 @@
+//! Observation of a spec that targets an inference component: the hosting endpoint (read, as
+//! any endpoint, only to know it is there and InService), the component (DescribeInference
+//! Component) with its tags — the markers, read at rest and remembered while SageMaker
+//! transitions it or a rollout it drives is in flight, as for an endpoint — and its model's
+//! lineage; then, at rest or in flight, the candidate, the watched alarms and the component's
+//! own scalable target (never the endpoint's variants': those are the platform's).
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::{Engine, EngineError};
+use crate::api::ValidSpec;
+use crate::aws::scaling::COMPONENTS;
+use crate::plan::desired::{scaling_hash, watched_alarms};
+use crate::plan::{self, CandidateLookup, Component, Markers, Observed, Owned, Stage};
+use crate::tags;
+
+impl Engine {
+    pub(super) async fn observe_component(
+        &self,
+        spec: &ValidSpec,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Observed, EngineError> {
+        let endpoint = self.read_endpoint(&spec.endpoint_name, now).await?;
+        let component = self.read_component(name, now).await?;
+        let mut observed = Observed {
+            endpoint,
+            alarms: Vec::new(),
+            alarms_read: false,
+            scaling: Vec::new(),
+            scaling_read: false,
+            candidate: CandidateLookup::Unread,
+            owned: Owned::default(),
+            comparison: None,
+            targets_component: true,
+            component,
+        };
+        if observed
+            .component
+            .as_ref()
+            .is_some_and(|c| c.status.is_transitional())
+        {
+            return Ok(observed);
+        }
+        let holder = observed.holder_tags().cloned().unwrap_or_default();
+        observed.candidate = self
+            .lookup(spec, observed.endpoint.as_ref(), &holder, now)
+            .await?;
+        self.refresh_component(spec, observed, &Markers::default(), now)
+            .await
+    }
+
+    /// The alarms and the scalable target the markers now ask for (after this engine's own
+    /// tag writes, or on a first read).
+    pub(super) async fn refresh_component(
+        &self,
+        spec: &ValidSpec,
+        mut observed: Observed,
+        before: &Markers,
+        now: Timestamp,
+    ) -> Result<Observed, EngineError> {
+        let markers = observed
+            .holder_tags()
+            .map(Markers::from_tags)
+            .unwrap_or_default();
+        if markers.stage.is_some_and(Stage::in_flight) {
+            let names = watched_alarms(spec, plan::alarm_scope(&markers));
+            if !observed.alarms_read || names != watched_alarms(spec, plan::alarm_scope(before)) {
+                observed.alarms = self.describe_alarms(&names, now).await?;
+                observed.alarms_read = true;
+            }
+        }
+        let Some(c) = observed.component.as_ref() else {
+            return Ok(observed);
+        };
+        let settled = markers.scaling.as_deref() == Some(scaling_hash(spec, &c.name).as_str());
+        if !observed.scaling_read && c.status.is_in_service() && !settled {
+            let names = [c.name.clone()];
+            observed.scaling = (self.aws(now))
+                .scaling_registrations(COMPONENTS, &names)
+                .await?;
+            observed.scaling_read = true;
+        }
+        Ok(observed)
+    }
+
+    /// What deleting a component needs: the component (with its markers), its scalable
+    /// target, and what this resource owns for the endpoint — alarms only with our owner tag
+    /// (the endpoint is someone else's, so untagged ones are never ours).
+    pub(crate) async fn observe_component_teardown(
+        &self,
+        endpoint: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Observed, EngineError> {
+        let component = self.read_component(name, now).await?;
+        let scaling = match &component {
+            Some(c) if !c.status.is_transitional() => {
+                let names = [c.name.clone()];
+                (self.aws(now))
+                    .scaling_registrations(COMPONENTS, &names)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        let owned = self.owned(endpoint, false, now).await?;
+        Ok(Observed {
+            endpoint: None,
+            alarms: Vec::new(),
+            alarms_read: false,
+            scaling,
+            scaling_read: true,
+            candidate: CandidateLookup::Unread,
+            owned,
+            comparison: None,
+            targets_component: true,
+            component,
+        })
+    }
+
+    /// DescribeInferenceComponent, its tags and its model's lineage; None when there is none.
+    pub(super) async fn read_component(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Option<Component>, EngineError> {
+        let Some(d) = self.aws(now).describe_component(name).await? else {
+            return Ok(None);
+        };
+        // The markers, as for an endpoint: what this engine last read or wrote while SageMaker
+        // transitions the component or a rollout it drives is in flight; read at rest.
+        let known = self.caches.endpoint_tags.get(&d.arn).filter(|t| {
+            d.status.is_transitional() || Markers::from_tags(t).stage.is_some_and(Stage::in_flight)
+        });
+        let tags = match known {
+            Some(tags) => tags,
+            None => {
+                let tags = self.aws(now).endpoint_tags(&d.arn).await?;
+                self.caches.endpoint_tags.put(&d.arn, tags.clone());
+                tags
+            }
+        };
+        let lineage = match &d.model_name {
+            Some(m) => self.model_tags(m, now).await?.unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        Ok(Some(Component {
+            name: d.name,
+            arn: d.arn,
+            endpoint: d.endpoint,
+            status: d.status,
+            model_name: d.model_name,
+            candidate_id: (lineage.get(tags::PACKAGE_ARN))
+                .or_else(|| lineage.get(tags::ARTIFACT_URI))
+                .cloned(),
+            run_id: lineage.get(tags::RUN_ID).cloned(),
+            compute: d.compute,
+            desired_copies: d.desired_copies.unwrap_or(0),
+            current_copies: d.current_copies.unwrap_or(0),
+            failure_reason: d.failure_reason,
+            last_modified: d.last_modified,
+            tags,
+        }))
+    }
+}

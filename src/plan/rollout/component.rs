@@ -1,0 +1,367 @@
+//! A rollout to an inference component (`spec.serving.inferenceComponent`) on an endpoint this
+//! resource does not own: the component is created once, then updated in place — the
+//! candidate's model replacing the champion's, all at once (Direct) or in batches of copies
+//! that SageMaker bakes against the alarms and rolls back on one (Rolling, SM-80). The
+//! markers live on the component's tags; the endpoint is only read (never updated, never
+//! deleted).
+//!
+//! Stages: `final` (creating the component) and `native` (an update SageMaker carries out),
+//! then `done`, or `rolledback` when SageMaker restored the champion's model — which it
+//! reports only by the model the component runs (no RollingBack status) — or `failed`.
+
+use std::collections::BTreeMap;
+
+use super::super::actions::{Action, ComponentPlan, NativeDeployment};
+use super::super::desired::{
+    AlarmScope, lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash, spec_hash,
+};
+use super::super::markers::{Markers, Stage};
+use super::super::observed::{Candidate, Component, ComponentStatus, EndpointStatus};
+use super::super::{Next, Planner};
+use super::common::{finish_markers, history, run_label};
+use super::gates::gates_pass;
+use crate::api::conditions::Health;
+use crate::api::{Gate, InferenceComponentSpec, Phase, Strategy};
+
+/// The component the spec targets, as it should be with `model`.
+fn desired(p: &Planner<'_>, ic: &InferenceComponentSpec, model: &str) -> ComponentPlan {
+    ComponentPlan {
+        name: ic.name.clone(),
+        endpoint: p.spec().endpoint_name.clone(),
+        variant: ic.variant.clone(),
+        model_name: model.to_owned(),
+        compute: ic.compute.clone(),
+        copies: ic.copies,
+    }
+}
+
+/// A rollout to (or the steady state of) the inference component.
+pub(in crate::plan) fn component(p: &mut Planner<'_>) {
+    let Some(ic) = p.spec().serving.component.clone() else {
+        return;
+    };
+    let Some(host) = p.endpoint() else {
+        p.next = Next::Idle;
+        return p.judge(
+            Phase::Pending,
+            Health::Stalled,
+            "EndpointNotFound",
+            format!(
+                "endpoint {} does not exist: an inference component is placed on an existing endpoint whose variant has instances and no model (created by the platform team)",
+                p.spec().endpoint_name
+            ),
+        );
+    };
+    let observed = p.input.observed.component.clone();
+    if let Some(c) = &observed {
+        if !p.claim(&format!("inference component {}", c.name), &c.tags) {
+            return;
+        }
+        if c.status.is_transitional() {
+            return wait(p, c);
+        }
+        if c.status == ComponentStatus::Failed {
+            return failed(p, c);
+        }
+        if p.markers.stage.is_some_and(Stage::in_flight) {
+            return settle(p, c);
+        }
+    }
+    if host.status != EndpointStatus::InService {
+        p.next = Next::Poll;
+        return p.judge(
+            Phase::Pending,
+            Health::Progressing,
+            "Waiting",
+            format!(
+                "endpoint {} is {}; waiting for it to be InService",
+                host.name,
+                host.status.as_str()
+            ),
+        );
+    }
+    let serving = observed
+        .as_ref()
+        .map(|c| format!("inference component {}", c.name));
+    let Some(cand) = super::begin::chosen(p, serving) else {
+        return;
+    };
+    if super::begin::rejected(p, &cand) {
+        if let Some(c) = &observed {
+            super::common::ensure_component_scaling(p, &c.name);
+        }
+        return;
+    }
+    let lineage = lineage_tags(p.spec(), p.input.owner, &cand);
+    let model = model_plan(p.spec(), &cand, &lineage);
+    let want = desired(p, &ic, &model.name);
+    if let Some(c) = &observed
+        && c.model_name.as_deref() == Some(model.name.as_str())
+        && c.compute.as_ref() == Some(&ic.compute)
+    {
+        return steady(p, c, &want);
+    }
+    if !gates_pass(p, &cand) {
+        return;
+    }
+    if p.spec().rollout.paused {
+        let message = format!(
+            "rollout.paused is set; candidate {} waits to start",
+            run_label(&cand)
+        );
+        return p.judge(Phase::Paused, Health::Paused, "Paused", message);
+    }
+    if let Some(opens) = super::schedule::window_closed(p) {
+        let what = format!("candidate {} waits to start", run_label(&cand));
+        return super::schedule::wait_for_window(p, opens, &what);
+    }
+    start(p, observed.as_ref(), &cand, model, want, lineage);
+}
+
+/// Starts the rollout of `cand`: creates the component, or updates it in place.
+fn start(
+    p: &mut Planner<'_>,
+    current: Option<&Component>,
+    cand: &Candidate,
+    model: super::super::actions::ModelPlan,
+    want: ComponentPlan,
+    lineage: BTreeMap<String, String>,
+) {
+    let spec = p.spec();
+    let mut m = Markers {
+        owner: Some(p.input.owner.to_owned()),
+        driver: Some(p.input.driver.name.clone()),
+        uid: p.input.driver.uid.clone(),
+        candidate: Some(cand.candidate_id.clone()),
+        run_id: cand.run_id.clone(),
+        selector: Some(selector_hash(spec)),
+        variant: Some(want.name.clone()),
+        settings: Some(want.model_name.clone()),
+        champion_config: current.and_then(|c| c.model_name.clone()),
+        target_config: Some(want.model_name.clone()),
+        requested: Some(p.now()),
+        started: Some(p.now()),
+        rejected: p.markers.rejected.clone(),
+        rejected_spec: p.markers.rejected_spec.clone(),
+        scaling: p.markers.scaling.clone(),
+        ..Markers::default()
+    };
+    let scope = AlarmScope::variant(&want.name);
+    p.event(
+        "RolloutStarted",
+        format!(
+            "rolling out candidate {} ({:?}) to inference component {}",
+            run_label(cand),
+            spec.rollout.strategy,
+            want.name
+        ),
+        false,
+    );
+    p.push(Action::CreateModel(model));
+    let Some(_) = current else {
+        m.stage = Some(Stage::Final);
+        let mut tags = lineage;
+        tags.extend(m.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
+        let name = want.name.clone();
+        p.push(Action::CreateInferenceComponent {
+            component: want,
+            tags,
+        });
+        p.markers = m;
+        p.next = Next::Poll;
+        let message = format!(
+            "creating inference component {name} on endpoint {} with candidate {}",
+            spec.endpoint_name,
+            run_label(cand)
+        );
+        return p.judge(
+            Phase::Deploying,
+            Health::Progressing,
+            "CreatingComponent",
+            message,
+        );
+    };
+    // SageMaker watches the alarms of a rolling update itself and rolls back on one.
+    let deployment = (spec.rollout.strategy == Strategy::Rolling).then(|| {
+        for alarm in owned_alarms(spec, scope) {
+            p.push(Action::EnsureAlarm(alarm));
+        }
+        let r = spec.rollout.rolling.as_ref();
+        NativeDeployment {
+            bake: r.map(|r| r.bake).unwrap_or_default(),
+            policy: super::begin::native_policy(spec).1,
+            instance_count: want.copies,
+            alarms: native_alarms(spec, scope),
+        }
+    });
+    m.stage = Some(Stage::Native);
+    p.push(Action::TagEndpoint { tags: m.to_tags() });
+    let how = if deployment.is_some() {
+        "in batches of copies"
+    } else {
+        "all at once"
+    };
+    let message = format!(
+        "updating inference component {} to candidate {} {how}",
+        want.name,
+        run_label(cand)
+    );
+    p.push(Action::UpdateInferenceComponent {
+        component: want,
+        deployment,
+    });
+    p.markers = m;
+    p.next = Next::Poll;
+    p.judge(Phase::Deploying, Health::Progressing, "Deploying", message);
+}
+
+/// SageMaker is creating, updating or deleting the component: wait.
+fn wait(p: &mut Planner<'_>, c: &Component) {
+    p.next = Next::Poll;
+    let phase = match p.markers.stage {
+        Some(Stage::Native | Stage::Final) => Phase::Deploying,
+        _ => Phase::Pending,
+    };
+    let message = format!(
+        "inference component {} is {} ({} of {} copies placed); waiting (no update is sent meanwhile)",
+        c.name,
+        c.status.as_str(),
+        c.current_copies,
+        c.desired_copies
+    );
+    p.judge(phase, Health::Progressing, "Waiting", message);
+}
+
+/// The update SageMaker carried out is over: the candidate serves (done), or the champion's
+/// model is back (SageMaker rolled back on an alarm), or neither (someone changed it).
+fn settle(p: &mut Planner<'_>, c: &Component) {
+    let serving = c.model_name.clone().unwrap_or_default();
+    let hash = spec_hash(p.spec());
+    let reason = c.failure_reason.clone().unwrap_or_default();
+    let (outcome, stage, reject, message) = if Some(&serving) == p.markers.target_config.as_ref() {
+        (
+            "Succeeded",
+            Stage::Done,
+            None,
+            format!("candidate serves on inference component {}", c.name),
+        )
+    } else if Some(&serving) == p.markers.champion_config.as_ref() {
+        let why = if reason.is_empty() {
+            "SageMaker restored the previous model".to_owned()
+        } else {
+            reason.clone()
+        };
+        ("RolledBack", Stage::RolledBack, Some(hash.as_str()), why)
+    } else {
+        let why = format!(
+            "inference component {} runs model {serving}, neither the candidate's nor the champion's",
+            c.name
+        );
+        ("Failed", Stage::Failed, Some(hash.as_str()), why)
+    };
+    let entry = history(p, outcome, message.clone());
+    p.write_markers(|m| finish_markers(m, stage, reject, &message));
+    p.record(entry);
+    // The rollout's alarms go with it; models other than the one serving go too.
+    p.push(Action::CollectGarbage {
+        keep_configs: Vec::new(),
+        keep_models: vec![serving],
+    });
+    let (event, warning, phase, health, why) = match stage {
+        Stage::Done => (
+            "RolloutSucceeded",
+            false,
+            Phase::Succeeded,
+            Health::Ready,
+            "Succeeded",
+        ),
+        Stage::RolledBack => (
+            "RolledBack",
+            true,
+            Phase::RolledBack,
+            Health::Stalled,
+            "RolledBack",
+        ),
+        _ => (
+            "RolloutFailed",
+            true,
+            Phase::Failed,
+            Health::Stalled,
+            "RolloutFailed",
+        ),
+    };
+    p.event(event, message.clone(), warning);
+    p.next = Next::Poll;
+    p.judge(phase, health, why, message);
+}
+
+/// A Failed component: recorded once if a rollout drove it, then deleted so that the spec can
+/// create it again — unless this spec already failed it (then a spec change or `retry`).
+fn failed(p: &mut Planner<'_>, c: &Component) {
+    let reason = c
+        .failure_reason
+        .clone()
+        .unwrap_or_else(|| "no FailureReason given".into());
+    let hash = spec_hash(p.spec());
+    if p.markers.stage.is_some_and(Stage::in_flight) {
+        let entry = history(p, "Failed", format!("inference component failed: {reason}"));
+        p.write_markers(|m| finish_markers(m, Stage::Failed, Some(&hash), &reason));
+        p.record(entry);
+        p.event(
+            "RolloutFailed",
+            format!("inference component {} failed: {reason}", c.name),
+            true,
+        );
+    }
+    if p.markers.rejected_spec.as_deref() == Some(hash.as_str()) && !p.requested(Gate::Retry) {
+        let message = format!(
+            "inference component {} failed: {reason}. Change the spec to retry",
+            c.name
+        );
+        return p.judge(Phase::Failed, Health::Stalled, "ComponentFailed", message);
+    }
+    p.push(Action::DeleteInferenceComponent {
+        name: c.name.clone(),
+    });
+    p.next = Next::Poll;
+    p.event(
+        "DeletingFailedComponent",
+        format!(
+            "deleting failed inference component {} to recreate it",
+            c.name
+        ),
+        false,
+    );
+    let message = format!(
+        "inference component {} is Failed ({reason}); deleting it so the spec can create it again",
+        c.name
+    );
+    p.judge(
+        Phase::Deploying,
+        Health::Progressing,
+        "RecreatingComponent",
+        message,
+    );
+}
+
+/// The candidate serves: keep the copy count (or its autoscaling) as the spec says.
+fn steady(p: &mut Planner<'_>, c: &Component, want: &ComponentPlan) {
+    if p.spec().autoscaling.is_none() && c.desired_copies != want.copies {
+        p.push(Action::SetComponentCopies {
+            name: c.name.clone(),
+            copies: want.copies,
+        });
+        p.next = Next::Poll;
+        let message = format!(
+            "setting inference component {} to {} copies (from {})",
+            c.name, want.copies, c.desired_copies
+        );
+        return p.judge(Phase::Deploying, Health::Progressing, "Scaling", message);
+    }
+    super::common::ensure_component_scaling(p, &c.name);
+    let message = format!(
+        "candidate serves on inference component {} ({} copies)",
+        c.name, c.current_copies
+    );
+    p.judge(Phase::Succeeded, Health::Ready, "Succeeded", message);
+}

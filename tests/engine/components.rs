@@ -1,0 +1,204 @@
+//! Inference components on the simulator: the candidate becomes the component's model on a
+//! shared endpoint the resource does not own — in batches of copies SageMaker bakes against
+//! the alarms (rolled back by SageMaker on one, the candidate then not retried), its copies
+//! scaled by Application Auto Scaling; deletion removes the component, its models and alarms
+//! and never the endpoint; a tenant places components only on an endpoint that hosts its
+//! namespace, and never takes over another resource's component.
+
+use super::example;
+use sagemaker_rollout::api::{Phase, ValidSpec};
+use sagemaker_rollout::aws::components::InferenceComponents;
+use sagemaker_rollout::aws::scaling::{COMPONENTS, INVOCATIONS_PER_COPY, Scaling};
+use sagemaker_rollout::engine::Engine;
+use sagemaker_rollout::engine::drive::{DriveOptions, Goal, drive};
+use sagemaker_rollout::plan::ComponentStatus;
+use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate, start_time};
+use sagemaker_rollout::sim::{Scenario, Simulator};
+
+const OWNER: &str = "ml-prod/ranking-llm";
+const ALARM: &str = "sagemaker-rollout.ranking-shared.ranking-llm.Invocation5XXErrors.Sum";
+
+async fn run(scenario: &str, empty: bool) -> Simulation {
+    let spec = ValidSpec::new(&example("inference-component")).unwrap();
+    let options = SimOptions {
+        empty,
+        scenario: Scenario::parse(scenario).unwrap(),
+        verbose: false,
+    };
+    simulate(&spec, OWNER, &options).await.unwrap()
+}
+
+fn count(s: &Simulation, call: &str) -> usize {
+    s.timeline.iter().filter(|l| l.contains(call)).count()
+}
+
+#[tokio::test]
+async fn the_candidate_replaces_the_components_model_in_batches_and_its_copies_scale() {
+    let s = run("", false).await;
+    let st = s.rest.status.as_ref().unwrap();
+    let timeline = s.timeline.join("\n");
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{timeline}");
+    assert_eq!(
+        count(&s, "UpdateInferenceComponent ranking-llm"),
+        1,
+        "{timeline}"
+    );
+    assert!(timeline.contains("(rolling)"), "{timeline}");
+    for never in [
+        "UpdateEndpoint",
+        "CreateEndpoint",
+        "DeleteEndpoint",
+        "UpdateWeights",
+    ] {
+        assert_eq!(count(&s, never), 0, "the endpoint is not ours: {timeline}");
+    }
+    let c = s.simulator.describe("ranking-llm").await.unwrap().unwrap();
+    let ic = st.inference_component.as_ref().unwrap();
+    assert_eq!(c.model_name, ic.model_name);
+    assert_eq!(
+        (c.status, ic.current_copies),
+        (ComponentStatus::InService, 4)
+    );
+    // The champion's model went once the candidate served.
+    assert_eq!(count(&s, "DeleteModel"), 1, "{timeline}");
+    let regs = (s.simulator)
+        .registrations(COMPONENTS, &["ranking-llm".to_owned()])
+        .await
+        .unwrap();
+    let policy = regs[0].policy.as_ref().unwrap();
+    assert_eq!((regs[0].min, regs[0].max), (4, 8));
+    assert_eq!(policy.metric, INVOCATIONS_PER_COPY);
+}
+
+#[tokio::test]
+async fn a_first_rollout_creates_the_component_on_the_hosting_endpoint() {
+    let s = run("", true).await;
+    let timeline = s.timeline.join("\n");
+    assert_eq!(
+        s.rest.status.as_ref().unwrap().phase,
+        Some(Phase::Succeeded),
+        "{timeline}"
+    );
+    assert_eq!(count(&s, "CreateInferenceComponent"), 1, "{timeline}");
+    assert_eq!(count(&s, "UpdateInferenceComponent"), 0, "{timeline}");
+}
+
+#[tokio::test]
+async fn sagemaker_rolls_the_component_back_on_an_alarm_and_the_candidate_is_not_retried() {
+    let s = run(
+        &format!("events: [{{at: 10m, alarm: {ALARM}, state: ALARM}}]"),
+        false,
+    )
+    .await;
+    let st = s.rest.status.as_ref().unwrap();
+    let timeline = s.timeline.join("\n");
+    assert_eq!(st.phase, Some(Phase::RolledBack), "{timeline}");
+    assert!(
+        st.history[0].reason.contains(ALARM),
+        "{}",
+        st.history[0].reason
+    );
+    assert_eq!(st.history[0].outcome, "RolledBack");
+    // The champion's model serves again; the candidate's is gone, and no second update.
+    let c = s.simulator.describe("ranking-llm").await.unwrap().unwrap();
+    let champion = st.history[0].clone();
+    assert_ne!(c.model_name.as_deref(), None);
+    assert_eq!(
+        count(&s, "UpdateInferenceComponent ranking-llm"),
+        1,
+        "{timeline}"
+    );
+    assert_eq!(
+        count(&s, "DeleteModel"),
+        1,
+        "the candidate's model: {timeline}"
+    );
+    assert!(
+        champion
+            .candidate_id()
+            .contains("model-package/ranking-models/2")
+    );
+}
+
+#[tokio::test]
+async fn deleting_removes_the_component_its_models_and_alarms_but_never_the_endpoint() {
+    let s = run("", false).await;
+    let sim = &s.simulator;
+    let mut raw = example("inference-component");
+    raw.deletion_policy = sagemaker_rollout::api::DeletionPolicy::Delete;
+    let engine = Engine::new(sim.clients(), OWNER);
+    let teardown = ValidSpec::new(&raw).unwrap().teardown();
+    let rest = drive(
+        &engine,
+        Goal::Delete(&teardown),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(
+        sim.describe("ranking-llm").await.unwrap().is_none(),
+        "{:?}",
+        rest.status
+    );
+    let (endpoints, _configs, models, alarms, scaling) = sim.inventory();
+    assert_eq!(
+        (endpoints, models, alarms, scaling),
+        (1, 0, 0, 0),
+        "the endpoint stays"
+    );
+    assert_eq!(
+        sim.endpoint_view("ranking-shared")
+            .map(|(status, _)| status),
+        Some("InService".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_places_components_only_on_an_endpoint_that_hosts_its_namespace() {
+    let spec = ValidSpec::new(&example("inference-component")).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    // The platform's endpoint hosts team-a only.
+    sagemaker_rollout::sim::seed(&sim, &spec, "team-a/ranking-llm", false);
+    let tenant = sim.as_tenant("ml-prod");
+    let engine = Engine::new(tenant.clients(), OWNER);
+    let rest = drive(
+        &engine,
+        Goal::Apply(&spec),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let ready = rest.status.unwrap().conditions.remove(0);
+    assert!(ready.message.contains("AccessDenied"), "{}", ready.message);
+    assert!(sim.describe("ranking-llm").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn another_resources_component_is_never_taken_over() {
+    let spec = ValidSpec::new(&example("inference-component")).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    sagemaker_rollout::sim::seed(&sim, &spec, "ml-prod/someone-else", true);
+    let before = sim.describe("ranking-llm").await.unwrap().unwrap();
+    let engine = Engine::new(sim.clients(), OWNER);
+    let rest = drive(
+        &engine,
+        Goal::Apply(&spec),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let ready = rest.status.unwrap().conditions.remove(0);
+    assert_eq!(ready.reason, "Conflict", "{}", ready.message);
+    assert!(
+        ready.message.contains("inference component ranking-llm"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(sim.describe("ranking-llm").await.unwrap().unwrap(), before);
+}
