@@ -207,7 +207,9 @@ pub struct EndpointStatusView {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentStatusView {
+    /// Inference component name.
     pub name: String,
+    /// Inference component ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     /// SageMaker status (InService, Creating, Updating, Failed, Deleting), or NotFound.
@@ -215,8 +217,9 @@ pub struct ComponentStatusView {
     /// The model its copies run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_name: Option<String>,
-    /// Copies asked for, and copies placed.
+    /// Copies asked for.
     pub desired_copies: i32,
+    /// Copies placed on the endpoint's instances.
     pub current_copies: i32,
     /// SageMaker's FailureReason (also set after a rolled-back update), when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]

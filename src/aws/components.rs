@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::AwsError;
-use crate::api::ComputeSpec;
 use crate::plan::ComponentStatus;
+use crate::plan::Compute;
 use crate::plan::actions::{ComponentPlan, NativeDeployment};
 
 /// DescribeInferenceComponent.
@@ -24,7 +24,7 @@ pub struct ComponentDescription {
     /// `Specification.ModelName`: the model the copies run (None for a component built from
     /// a container alone, which is not ours).
     pub model_name: Option<String>,
-    pub compute: Option<ComputeSpec>,
+    pub compute: Option<Compute>,
     pub desired_copies: Option<i32>,
     pub current_copies: Option<i32>,
     pub failure_reason: Option<String>,

@@ -46,8 +46,7 @@ const MODEL_LATENCY: &str = "ModelLatency";
 /// The predefined metric of a serverless variant's provisioned concurrency.
 pub const PROVISIONED_CONCURRENCY: &str = "SageMakerVariantProvisionedConcurrencyUtilization";
 
-/// The predefined metric of an inference component's copies.
-pub const INVOCATIONS_PER_COPY: &str = "SageMakerInferenceComponentInvocationsPerCopy";
+pub use crate::plan::desired::INVOCATIONS_PER_COPY;
 
 /// What a policy on `metric` scales: provisioned concurrency for a serverless variant, the
 /// copy count of an inference component, instances otherwise.

@@ -13,8 +13,8 @@ use aws_sdk_sagemaker::types::{
 use super::components::{ComponentDescription, InferenceComponents};
 use super::sdk_endpoints::{exists, ignore_missing, tags, time};
 use super::{AwsError, classify};
-use crate::api::ComputeSpec;
 use crate::plan::ComponentStatus;
+use crate::plan::Compute;
 use crate::plan::actions::{Capacity, ComponentPlan, NativeDeployment, NativePolicy};
 
 const SERVICE: &str = "sagemaker";
@@ -48,7 +48,7 @@ fn status(s: &str) -> ComponentStatus {
     }
 }
 
-fn compute(c: &ComputeSpec) -> InferenceComponentComputeResourceRequirements {
+fn compute(c: &Compute) -> InferenceComponentComputeResourceRequirements {
     InferenceComponentComputeResourceRequirements::builder()
         .min_memory_required_in_mb(c.memory_mb)
         .set_max_memory_required_in_mb(c.max_memory_mb)
@@ -130,7 +130,7 @@ impl InferenceComponents for SdkComponents {
         let spec = out.specification();
         let compute = spec
             .and_then(|s| s.compute_resource_requirements())
-            .map(|c| ComputeSpec {
+            .map(|c| Compute {
                 memory_mb: c.min_memory_required_in_mb().unwrap_or(0),
                 max_memory_mb: c.max_memory_required_in_mb(),
                 cpus: c.number_of_cpu_cores_required().map(f64::from),

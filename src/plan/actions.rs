@@ -105,7 +105,7 @@ pub struct ComponentPlan {
     pub endpoint: String,
     pub variant: Option<String>,
     pub model_name: String,
-    pub compute: crate::api::ComputeSpec,
+    pub compute: super::observed::Compute,
     pub copies: i32,
 }
 

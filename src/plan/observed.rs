@@ -94,12 +94,32 @@ pub struct Component {
     /// The candidate its model was made from (lineage tags), None for a model not ours.
     pub candidate_id: Option<String>,
     pub run_id: Option<String>,
-    pub compute: Option<crate::api::ComputeSpec>,
+    pub compute: Option<Compute>,
     pub desired_copies: i32,
     pub current_copies: i32,
     pub failure_reason: Option<String>,
     pub last_modified: Timestamp,
     pub tags: BTreeMap<String, String>,
+}
+
+/// What each copy of a component reserves (ComputeResourceRequirements).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compute {
+    pub memory_mb: i32,
+    pub max_memory_mb: Option<i32>,
+    pub cpus: Option<f64>,
+    pub accelerators: Option<i32>,
+}
+
+impl From<&crate::api::ComputeSpec> for Compute {
+    fn from(c: &crate::api::ComputeSpec) -> Self {
+        Self {
+            memory_mb: c.memory_mb,
+            max_memory_mb: c.max_memory_mb,
+            cpus: c.cpus,
+            accelerators: c.accelerators,
+        }
+    }
 }
 
 /// A production or shadow variant as DescribeEndpoint reports it, joined with the lineage

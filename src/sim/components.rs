@@ -32,7 +32,7 @@ pub(super) struct SimComponent {
 enum Pending {
     Create,
     Update {
-        previous: (Option<String>, Option<crate::api::ComputeSpec>, i32),
+        previous: (Option<String>, Option<crate::plan::Compute>, i32),
         deployment: Option<NativeDeployment>,
         started: Timestamp,
     },
@@ -412,7 +412,7 @@ pub(super) fn seed_host(
     sim: &Simulator,
     spec: &crate::api::ValidSpec,
     owner: &str,
-    champion: bool,
+    champion: Option<crate::plan::Candidate>,
 ) {
     use crate::plan::actions::{ConfigPlan, VariantPlan};
     use crate::tags::{HOSTS_KEY, namespace_of};
@@ -452,8 +452,7 @@ pub(super) fn seed_host(
     };
     super::endpoints::apply_config(&mut desc, &config);
     let hosts = format!(":{}:", namespace_of(owner));
-    let champion = champion.then(|| {
-        let cand = super::seed::champion_candidate(sim, spec);
+    let champion = champion.map(|cand| {
         let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);
         (
             cand.candidate_id.clone(),
@@ -492,7 +491,7 @@ pub(super) fn seed_host(
         variant: ic.variant.clone().or(Some("AllTraffic".into())),
         status: ComponentStatus::InService,
         model_name: Some(model.name.clone()),
-        compute: Some(ic.compute.clone()),
+        compute: Some((&ic.compute).into()),
         desired_copies: Some(ic.copies),
         current_copies: Some(ic.copies),
         failure_reason: None,

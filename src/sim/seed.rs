@@ -67,7 +67,10 @@ pub fn seed(sim: &Simulator, spec: &ValidSpec, owner: &str, champion: bool) -> S
         .or_insert(run.clone());
     tags.insert(crate::tags::DATA_VERSION.into(), format!("dv-{run}"));
     match (&spec.serving.component, champion) {
-        (Some(_), _) => super::components::seed_host(sim, spec, owner, champion),
+        (Some(_), _) => {
+            let champion = champion.then(|| champion_candidate(sim, spec));
+            super::components::seed_host(sim, spec, owner, champion)
+        }
         (None, true) => seed_champion(sim, spec, owner),
         (None, false) => {}
     }

@@ -3,10 +3,12 @@ emulated SageMaker endpoints and CloudWatch alarms.
 
 Contract: handlers (world, ctx, params) -> output dict for RegisterScalableTarget,
 DescribeScalableTargets, DeregisterScalableTarget, PutScalingPolicy, DescribeScalingPolicies,
-DeleteScalingPolicy. A sagemaker target must be an existing endpoint variant; deregistering a
+DeleteScalingPolicy. A sagemaker target must be an existing endpoint variant
+(endpoint/<e>/variant/<v>) or inference component (inference-component/<name>); deregistering a
 target deletes its policies (as AWS documents); a TargetTrackingScaling policy owns two
 CloudWatch alarms TargetTracking-<ResourceId>-AlarmHigh-<uuid> / -AlarmLow-<uuid>, deleted
-with it. `has_target` and `remove_endpoint` serve the SageMaker side.
+with it, on the predefined metric's dimensions (EndpointName and VariantName, or
+InferenceComponentName). `has_target` and `remove_endpoint` serve the SageMaker side.
 """
 import time
 import uuid
@@ -69,6 +71,17 @@ def require_existing_variant(w, region, ns, rid):
         raise validation(f"The endpoint variant {rid} does not exist: register a variant of an existing endpoint.")
 
 
+def require_existing_component(w, region, ns, rid):
+    """Rule: a sagemaker scalable target inference-component/<name> must be an existing inference
+    component."""
+    if ns != "sagemaker" or not rid.startswith("inference-component/"):
+        return
+    name = rid[len("inference-component/"):]
+    c = w.sm.components.get(w.sm.key(region, name)) if name and "/" not in name else None
+    if not c or c.get("removed"):
+        raise validation(f"The inference component {rid} does not exist: register an existing inference component.")
+
+
 def dimension_fits_variant(w, region, ns, rid, dim):
     """Rule: a serverless variant with provisioned concurrency scales
     sagemaker:variant:DesiredProvisionedConcurrency, and no other variant does; an instance-backed
@@ -100,6 +113,7 @@ def register_scalable_target(w, ctx, p):
     cur = w.aas.targets.get(key)
     if cur is None:
         require_existing_variant(w, ctx.region, ns, rid)
+        require_existing_component(w, ctx.region, ns, rid)
         dimension_fits_variant(w, ctx.region, ns, rid, dim)
         if p.get("MinCapacity") is None or p.get("MaxCapacity") is None:
             raise validation("MinCapacity and MaxCapacity are required to register a new scalable target.")
@@ -194,8 +208,11 @@ def put_scaling_policy(w, ctx, p):
             raise validation("TargetTrackingScalingPolicyConfiguration is required for a TargetTrackingScaling policy.")
         metric = target_tracking_metric(ns, cfg)
         parts = rid.split("/")
-        dims = ([{"Name": "EndpointName", "Value": parts[1]}, {"Name": "VariantName", "Value": parts[3]}]
-                if ns == "sagemaker" and len(parts) == 4 else [])
+        dims = []
+        if ns == "sagemaker" and len(parts) == 4:
+            dims = [{"Name": "EndpointName", "Value": parts[1]}, {"Name": "VariantName", "Value": parts[3]}]
+        elif ns == "sagemaker" and len(parts) == 2 and parts[0] == "inference-component":
+            dims = [{"Name": "InferenceComponentName", "Value": parts[1]}]
         if metric and cfg.get("CustomizedMetricSpecification"):
             dims = cfg["CustomizedMetricSpecification"].get("Dimensions", [])
         if cur:

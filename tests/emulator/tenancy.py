@@ -9,17 +9,20 @@ encodes the rule set the policy is written to, for a session whose principal tag
 | calls | allowed when |
 | --- | --- |
 | reads: SageMaker `Describe*` / `List*`, CloudWatch `Describe*` / `List*` / `Get*` | always |
-| SageMaker CreateModel, CreateEndpointConfig, CreateEndpoint | the request's Tags hold `sagemaker-rollout:namespace=N` and `managed-by=sagemaker-rollout` |
-| SageMaker UpdateEndpoint, UpdateEndpointWeightsAndCapacities, `Delete*`, DeleteTags, InvokeEndpoint | the resource carries `sagemaker-rollout:namespace=N` |
+| SageMaker CreateModel, CreateEndpointConfig, CreateEndpoint, CreateInferenceComponent | the request's Tags hold `sagemaker-rollout:namespace=N` and `managed-by=sagemaker-rollout` |
+| SageMaker CreateInferenceComponent | also the endpoint it is placed on carries `sagemaker-rollout:namespace=N`, or `sagemaker-rollout:hosts` listing N between colons (`:team-a:N:`) |
+| SageMaker UpdateEndpoint, UpdateEndpointWeightsAndCapacities, UpdateInferenceComponent, UpdateInferenceComponentRuntimeConfig, `Delete*` (DeleteInferenceComponent too), DeleteTags, InvokeEndpoint | the resource carries `sagemaker-rollout:namespace=N` |
 | SageMaker AddTags | as above, or adoption: an endpoint without a namespace tag that carries `sagemaker-rollout:adopt-by=N`, when the request sets `sagemaker-rollout:namespace=N` |
-| SageMaker AddTags | never sets `sagemaker-rollout:namespace` to another value |
-| SageMaker DeleteTags | never removes `sagemaker-rollout:namespace` or `managed-by` |
+| SageMaker AddTags | never sets `sagemaker-rollout:namespace` to another value, never sets `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` |
+| SageMaker DeleteTags | never removes `sagemaker-rollout:namespace`, `managed-by`, `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` |
 | CloudWatch PutMetricAlarm | the request's Tags hold `sagemaker-rollout:namespace=N` |
 | CloudWatch DeleteAlarms | every named alarm carries `sagemaker-rollout:namespace=N` (a missing alarm carries no tag) |
 | S3 GetObject, HeadObject, PutObject, multipart calls (Create, UploadPart, Complete, Abort, ListParts), CopyObject and UploadPartCopy (their source too), DeleteObject | the key starts with `N/` |
 | any other SageMaker, sagemaker-runtime, CloudWatch or S3 call (model package writes, SetAlarmState, TagResource, PutMetricData, S3 bucket calls, DeleteObjects ...) | never (no statement allows it) |
 
-Application Auto Scaling, SNS and STS calls are outside the modelled rule set and pass. A
+Application Auto Scaling, SNS and STS calls are outside the modelled rule set and pass (IAM cannot
+tie a scalable target to the tags of the endpoint variant or inference component it scales: its
+condition keys are the service namespace and the scalable dimension). A
 request signed with a key AssumeRole did not issue (the default AKIDEXAMPLE) or with a session
 that has no namespace tag is unrestricted (single-tenant mode). The session tag key is found
 ignoring case (STS keeps keys case-insensitively); resource and request tag keys are compared
@@ -40,14 +43,21 @@ from sm_store import ACCOUNT, arn as sm_arn
 
 NAMESPACE_TAG = "sagemaker-rollout:namespace"
 ADOPT_BY_TAG = "sagemaker-rollout:adopt-by"
+HOSTS_TAG = "sagemaker-rollout:hosts"
 MANAGED_BY = ("managed-by", "sagemaker-rollout")
-OWNERSHIP_KEYS = (NAMESPACE_TAG, MANAGED_BY[0])
+# Keys only an administrator sets: an offer to adopt an endpoint, the namespaces an endpoint hosts.
+OFFER_KEYS = (ADOPT_BY_TAG, HOSTS_TAG)
+# Keys a tenant never removes.
+PROTECTED_KEYS = (NAMESPACE_TAG, MANAGED_BY[0]) + OFFER_KEYS
 
 SM_CREATES = {"CreateModel": ("model", "ModelName"), "CreateEndpointConfig": ("endpoint-config", "EndpointConfigName"),
-              "CreateEndpoint": ("endpoint", "EndpointName")}
-SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities")
-# Name member -> ARN kind, for the resource a SageMaker call names.
-SM_NAMES = (("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"), ("ModelName", "model"),
+              "CreateEndpoint": ("endpoint", "EndpointName"),
+              "CreateInferenceComponent": ("inference-component", "InferenceComponentName")}
+SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "UpdateInferenceComponentX",
+              "UpdateInferenceComponentRuntimeConfig")
+# Name member -> ARN kind, for the resource a SageMaker call names (the component first: a call
+# naming one acts on it).
+SM_NAMES = (("InferenceComponentName", "inference-component"), ("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"), ("ModelName", "model"),
             ("ModelPackageGroupName", "model-package-group"), ("ModelPackageName", "model-package"))
 # S3 object reads, writes, copies and deletes (operation -> IAM action); other S3 calls (bucket
 # calls, batch deletes) are not allowed.
@@ -95,20 +105,33 @@ def reads_are_allowed(service, op):
 
 
 def create_needs_tenant_tags(action, resource, request_tags, ns):
-    """Rule: a tenant session's CreateModel / CreateEndpointConfig / CreateEndpoint must tag the new
-    resource `sagemaker-rollout:namespace=<its namespace>` and `managed-by=sagemaker-rollout`
-    (aws:RequestTag)."""
+    """Rule: a tenant session's CreateModel / CreateEndpointConfig / CreateEndpoint /
+    CreateInferenceComponent must tag the new resource `sagemaker-rollout:namespace=<its
+    namespace>` and `managed-by=sagemaker-rollout` (aws:RequestTag)."""
     tags = _tags(request_tags)
     if tags.get(NAMESPACE_TAG) != ns or tags.get(MANAGED_BY[0]) != MANAGED_BY[1]:
         raise Denied(action, resource)
 
 
 def change_needs_tenant_resource(action, resource, resource_tags, ns):
-    """Rule: a tenant session may update, delete, invoke or untag a SageMaker resource only when it
-    carries `sagemaker-rollout:namespace=<its namespace>` (aws:ResourceTag); a missing resource
-    carries no tag."""
+    """Rule: a tenant session may update, delete, invoke or untag a SageMaker resource (endpoint,
+    endpoint config, model, inference component) only when it carries
+    `sagemaker-rollout:namespace=<its namespace>` (aws:ResourceTag); a missing resource carries no
+    tag."""
     if resource_tags.get(NAMESPACE_TAG) != ns:
         raise Denied(action, resource)
+
+
+def component_endpoint_hosts_tenant(action, endpoint, endpoint_tags, ns):
+    """Rule: a tenant session's CreateInferenceComponent is also authorized against the endpoint
+    it is placed on, which must carry `sagemaker-rollout:namespace=<its namespace>` or
+    `sagemaker-rollout:hosts` whose value lists the namespace between colons (`:team-a:ml-prod:`,
+    StringLike `*:<namespace>:*`, so `:ml-prod-x:` does not admit `ml-prod`); a missing endpoint
+    carries no tag."""
+    if endpoint_tags.get(NAMESPACE_TAG) == ns:
+        return
+    if f":{ns}:" not in endpoint_tags.get(HOSTS_TAG, ""):
+        raise Denied(action, endpoint)
 
 
 def add_tags_never_sets_other_namespace(action, resource, request_tags, ns):
@@ -116,6 +139,14 @@ def add_tags_never_sets_other_namespace(action, resource, request_tags, ns):
     namespace."""
     tags = _tags(request_tags)
     if NAMESPACE_TAG in tags and tags[NAMESPACE_TAG] != ns:
+        raise Denied(action, resource)
+
+
+def add_tags_never_offers(action, resource, request_tags):
+    """Rule: a tenant session's AddTags never sets `sagemaker-rollout:adopt-by` or
+    `sagemaker-rollout:hosts` (aws:TagKeys): only an administrator offers an endpoint for adoption
+    or to host other namespaces' inference components."""
+    if any(k in OFFER_KEYS for k in _tags(request_tags)):
         raise Denied(action, resource)
 
 
@@ -132,9 +163,9 @@ def add_tags_own_or_adopted(action, resource, resource_tags, request_tags, ns):
 
 
 def delete_tags_keeps_ownership(action, resource, keys):
-    """Rule: a tenant session's DeleteTags may never remove `sagemaker-rollout:namespace` or
-    `managed-by`."""
-    if any(k in OWNERSHIP_KEYS for k in keys):
+    """Rule: a tenant session's DeleteTags may never remove `sagemaker-rollout:namespace`,
+    `managed-by`, `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` (aws:TagKeys)."""
+    if any(k in PROTECTED_KEYS for k in keys):
         raise Denied(action, resource)
 
 
@@ -200,11 +231,15 @@ def _sagemaker(w, call, p, ns):
     if op in SM_CREATES:
         kind, member = SM_CREATES[op]
         create_needs_tenant_tags(action, sm_arn(call.region, kind, p.get(member) or ""), p.get("Tags"), ns)
+        if op == "CreateInferenceComponent":
+            endpoint = sm_arn(call.region, "endpoint", p.get("EndpointName") or "")
+            component_endpoint_hosts_tenant(action, endpoint, w.sm.tags.get(endpoint, {}), ns)
         return
     resource = _sm_resource(w, call.region, op, p)
     rtags = w.sm.tags.get(resource, {})
     if op == "AddTags":
         add_tags_never_sets_other_namespace(action, resource, p.get("Tags"), ns)
+        add_tags_never_offers(action, resource, p.get("Tags"))
         add_tags_own_or_adopted(action, resource, rtags, p.get("Tags"), ns)
         return
     if op == "DeleteTags":

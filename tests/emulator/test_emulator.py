@@ -560,6 +560,27 @@ class InferenceComponents(Base):
         self.assertEqual("m1", d["Specification"]["ModelName"])
         self.assertIn("latency", d["FailureReason"])
 
+    def test_copies_scale_on_an_existing_component(self):
+        dim = "sagemaker:inference-component:DesiredCopyCount"
+
+        def register(rid):
+            return self.aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid,
+                                                     ScalableDimension=dim, MinCapacity=0, MaxCapacity=4)
+        self.assertAws("ValidationException", register, "inference-component/chat", contains="does not exist")
+        self.component()
+        self.wait_ic("chat", "InService")
+        self.assertAws("ValidationException", register, "inference-component/other", contains="does not exist")
+        register("inference-component/chat")
+        r = self.aas.put_scaling_policy(
+            PolicyName="p", ServiceNamespace="sagemaker", ResourceId="inference-component/chat", ScalableDimension=dim,
+            PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 5.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"}})
+        alarms = self.cw.describe_alarms(AlarmNames=[a["AlarmName"] for a in r["Alarms"]])["MetricAlarms"]
+        self.assertEqual([("InvocationsPerCopy", [{"Name": "InferenceComponentName", "Value": "chat"}])] * 2,
+                         [(a["MetricName"], a["Dimensions"]) for a in alarms])
+        self.assertTrue(alarms[0]["AlarmName"].startswith("TargetTracking-inference-component/chat-Alarm"))
+
     def test_a_deleted_component_is_gone_with_its_tags(self):
         self.component()
         d = self.wait_ic("chat", "InService")

@@ -6,6 +6,7 @@ rule's function makes it fail.
 Run: cd /work/main && .venv/bin/python -m unittest discover -s tests/emulator -p 'test_*.py'
 Uses test_emulator's helpers and starts its own emulator process.
 """
+import time
 import unittest
 
 import boto3
@@ -17,6 +18,7 @@ from test_emulator import Base, client, ctl
 
 TENANT_ROLE = "arn:aws:iam::123456789012:role/sagemaker-rollout-tenant"
 NS_TAG = "sagemaker-rollout:namespace"
+HOSTS_TAG = "sagemaker-rollout:hosts"
 MANAGED = {"Key": "managed-by", "Value": "sagemaker-rollout"}
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/img:1"
 
@@ -359,6 +361,147 @@ class TenantRules(TenantBase):
         self.sm.delete_tags(ResourceArn=self.ep_arn(), TagKeys=[NS_TAG, "managed-by"])
         self.rt.invoke_endpoint(EndpointName="ep-a", Body=b"{}")
         self.sm.delete_endpoint(EndpointName="ep-a")
+
+
+class TenantComponents(TenantBase):
+    """Inference components: created with the tenant's tags on an endpoint that is the tenant's or
+    lists it in `sagemaker-rollout:hosts`; changed only by their tenant; the offer keys are the
+    administrator's."""
+    SPEC = {"ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}}
+
+    def setUp(self):
+        super().setUp()
+        self.a = self.tenant("team-a")
+        self.b = self.tenant("team-b")
+
+    def ic_arn(self, name):
+        return f"arn:aws:sagemaker:us-east-1:123456789012:inference-component/{name}"
+
+    def host(self, t, ep, tags):
+        """Endpoint `ep` for inference components (one variant with instances, no ModelName; the
+        config carries the execution role), created by `t` with `tags` on config and endpoint."""
+        t.sm.create_endpoint_config(EndpointConfigName=f"{ep}-config", ExecutionRoleArn=te.ROLE, Tags=tags,
+                                    ProductionVariants=[{"VariantName": "AllTraffic", "InstanceType": "ml.g6e.2xlarge",
+                                                         "InitialInstanceCount": 2}])
+        t.sm.create_endpoint(EndpointName=ep, EndpointConfigName=f"{ep}-config", Tags=tags)
+        return self.wait(ep, "InService")
+
+    def tenant_model(self, t, ns):
+        t.sm.create_model(ModelName=f"m-{ns}", PrimaryContainer={"Image": IMAGE}, ExecutionRoleArn=te.ROLE,
+                          Tags=owned(ns))
+
+    def place(self, t, ns, ep, name="chat", tags=None):
+        return t.sm.create_inference_component(
+            InferenceComponentName=name, EndpointName=ep, VariantName="AllTraffic",
+            Specification=dict(self.SPEC, ModelName=f"m-{ns}"), RuntimeConfig={"CopyCount": 2},
+            Tags=owned(ns) if tags is None else tags)
+
+    def wait_ic(self, name, status, timeout=8):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            d = self.sm.describe_inference_component(InferenceComponentName=name)
+            if d["InferenceComponentStatus"] == status:
+                return d
+            time.sleep(0.05)
+        self.fail(f"{name} never reached {status}; last {d['InferenceComponentStatus']}")
+
+    def test_a_component_needs_the_tenants_tags_and_is_changed_only_by_its_tenant(self):
+        a, b = self.a, self.b
+        self.host(a, "ep-a", owned("team-a"))
+        self.tenant_model(a, "team-a")
+        chat = self.ic_arn("chat")
+        self.denied(a, self.place, a, "team-a", "ep-a", tags=[], action="sagemaker:CreateInferenceComponent",
+                    resource=chat)
+        self.denied(a, self.place, a, "team-a", "ep-a", tags=[{"Key": NS_TAG, "Value": "team-a"}],
+                    action="sagemaker:CreateInferenceComponent", resource=chat)
+        self.denied(a, self.place, a, "team-a", "ep-a", tags=owned("team-b"), action="sagemaker:CreateInferenceComponent",
+                    resource=chat)
+        self.place(a, "team-a", "ep-a")
+        self.wait_ic("chat", "InService")
+        # Reads pass for anyone.
+        self.assertEqual("ep-a", b.sm.describe_inference_component(InferenceComponentName="chat")["EndpointName"])
+        self.assertEqual(["chat"], [c["InferenceComponentName"] for c in
+                                    b.sm.list_inference_components(EndpointNameEquals="ep-a")["InferenceComponents"]])
+        self.denied(b, b.sm.update_inference_component, InferenceComponentName="chat", RuntimeConfig={"CopyCount": 1},
+                    action="sagemaker:UpdateInferenceComponent", resource=chat)
+        self.denied(b, b.sm.update_inference_component_runtime_config, InferenceComponentName="chat",
+                    DesiredRuntimeConfig={"CopyCount": 1}, action="sagemaker:UpdateInferenceComponentRuntimeConfig",
+                    resource=chat)
+        self.denied(b, b.sm.delete_inference_component, InferenceComponentName="chat",
+                    action="sagemaker:DeleteInferenceComponent", resource=chat)
+        self.denied(b, b.sm.add_tags, ResourceArn=chat, Tags=[{"Key": "x", "Value": "y"}], action="sagemaker:AddTags",
+                    resource=chat)
+        # A component that does not exist carries no tag: refused, not "Could not find".
+        self.denied(a, a.sm.delete_inference_component, InferenceComponentName="nothing-here",
+                    action="sagemaker:DeleteInferenceComponent", resource=self.ic_arn("nothing-here"))
+        a.sm.add_tags(ResourceArn=chat, Tags=[{"Key": "x", "Value": "y"}])
+        a.sm.delete_tags(ResourceArn=chat, TagKeys=["x"])
+        a.sm.update_inference_component(InferenceComponentName="chat", RuntimeConfig={"CopyCount": 3})
+        self.wait_ic("chat", "InService")
+        a.sm.update_inference_component_runtime_config(InferenceComponentName="chat", DesiredRuntimeConfig={"CopyCount": 1})
+        self.assertEqual(1, self.wait_ic("chat", "InService")["RuntimeConfig"]["CurrentCopyCount"])
+        # Outside the modelled rule set: Application Auto Scaling of the copies passes.
+        aas = a.client("application-autoscaling")
+        aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId="inference-component/chat",
+                                     ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+                                     MinCapacity=0, MaxCapacity=4)
+        a.sm.delete_inference_component(InferenceComponentName="chat")
+        denied = [r for r in ctl("requests") if r["error_code"] in ("AccessDeniedException", "AccessDenied")]
+        self.assertEqual({a.arn: 4, b.arn: 4}, {arn: [r["principal"] for r in denied].count(arn) for arn in (a.arn, b.arn)})
+
+    def test_the_endpoint_is_the_tenants_or_lists_it_among_the_namespaces_it_hosts(self):
+        self.sm.create_endpoint_config(EndpointConfigName="shared-config", ExecutionRoleArn=te.ROLE, ProductionVariants=[
+            {"VariantName": "AllTraffic", "InstanceType": "ml.g6e.2xlarge", "InitialInstanceCount": 2}])
+        self.endpoint("shared", "shared-config")
+        shared = self.ep_arn("shared")
+        prod = self.tenant("ml-prod")
+        self.tenant_model(prod, "ml-prod")
+        self.tenant_model(self.b, "team-b")
+        create = "sagemaker:CreateInferenceComponent"
+        # Neither the tenant's nor hosting anyone.
+        self.denied(prod, self.place, prod, "ml-prod", "shared", action=create, resource=shared)
+        for value in (":ml-prod-x:", ":team-a:ml-prod-x:", "ml-prod", ":ml-prod", "ml-prod:", ":ML-PROD:",
+                      ":xml-prod:"):
+            with self.subTest(hosts=value):
+                self.sm.add_tags(ResourceArn=shared, Tags=[{"Key": HOSTS_TAG, "Value": value}])
+                self.denied(prod, self.place, prod, "ml-prod", "shared", action=create, resource=shared)
+        self.sm.add_tags(ResourceArn=shared, Tags=[{"Key": HOSTS_TAG, "Value": ":team-a:ml-prod:"}])
+        self.denied(self.b, self.place, self.b, "team-b", "shared", name="b-chat", action=create, resource=shared)
+        # Another namespace's endpoint, and one that does not exist, host nothing.
+        self.host(self.b, "ep-b", owned("team-b"))
+        self.denied(prod, self.place, prod, "ml-prod", "ep-b", action=create, resource=self.ep_arn("ep-b"))
+        self.denied(prod, self.place, prod, "ml-prod", "nothing-here", action=create,
+                    resource=self.ep_arn("nothing-here"))
+        # The component still needs the tenant's own tags on a hosting endpoint.
+        self.denied(prod, self.place, prod, "ml-prod", "shared", tags=[MANAGED], action=create,
+                    resource=self.ic_arn("chat"))
+        self.place(prod, "ml-prod", "shared")
+        self.place(self.b, "team-b", "ep-b", name="b-chat")
+        self.wait_ic("chat", "InService")
+        # Listed beside ml-prod, team-a may not change ml-prod's component.
+        a = self.a
+        self.denied(a, a.sm.delete_inference_component, InferenceComponentName="chat",
+                    action="sagemaker:DeleteInferenceComponent", resource=self.ic_arn("chat"))
+        self.assertEqual({NS_TAG: "ml-prod", "managed-by": "sagemaker-rollout"},
+                         {t["Key"]: t["Value"] for t in self.sm.list_tags(ResourceArn=self.ic_arn("chat"))["Tags"]})
+
+    def test_add_tags_and_delete_tags_never_touch_the_offer_keys(self):
+        a = self.a
+        self.host(a, "ep-a", owned("team-a"))
+        ep = self.ep_arn()
+        self.sm.add_tags(ResourceArn=ep, Tags=[{"Key": HOSTS_TAG, "Value": ":team-a:"}])
+        for key in (HOSTS_TAG, "sagemaker-rollout:adopt-by"):
+            with self.subTest(key=key):
+                self.denied(a, a.sm.add_tags, ResourceArn=ep, Tags=[{"Key": key, "Value": ":team-a:ml-prod:"}],
+                            action="sagemaker:AddTags", resource=ep)
+                self.denied(a, a.sm.add_tags, ResourceArn=ep, Tags=[{"Key": "team", "Value": "x"}, {"Key": key, "Value": "team-a"}],
+                            action="sagemaker:AddTags", resource=ep)
+                self.denied(a, a.sm.delete_tags, ResourceArn=ep, TagKeys=["team", key], action="sagemaker:DeleteTags",
+                            resource=ep)
+        a.sm.add_tags(ResourceArn=ep, Tags=[{"Key": "team", "Value": "x"}])
+        a.sm.delete_tags(ResourceArn=ep, TagKeys=["team"])
+        self.assertEqual({NS_TAG: "team-a", "managed-by": "sagemaker-rollout", HOSTS_TAG: ":team-a:"},
+                         ctl("state")["sagemaker"]["endpoints"][0]["tags"])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@
 //   aws:ResourceTag/K, requestTags -> aws:RequestTag/K plus aws:TagKeys (unless tagKeys is
 //   given, as for DeleteTags). aws:PrincipalAccount is the principal ARN's account and
 //   aws:ResourceAccount the resource's (its ARN's, or the row's `account` for S3).
+// - A row whose action SageMaker authorizes against several resources at once (CreateEndpoint:
+//   the endpoint and its config; CreateInferenceComponent: the endpoint and the component) may
+//   list them as `resources`, each with its own resourceTags: the row is simulated once per
+//   resource, the request and principal context shared, and it is Allowed only when every
+//   resource is (IAM's rule: the caller must be allowed the action on each), explicitly denied
+//   when any is.
 // - A context key the simulator ignores for the action (not a condition key of the action or
 //   its resource type in the Service Authorization Reference data it ships) fails the row:
 //   a row must not pass for a reason AWS would not have.
@@ -127,48 +133,66 @@ for (const suite of cases.suites) {
   for (const row of suite.rows) {
     total++
     const principal = row.principal ?? suite.principal
-    const account = row.account ?? arnAccount(row.resource) ?? suite.account
-    const context = contextOf(suite, row, principal, account)
-    const label = `${name}  ${row.action}  ${row.resource}`
+    const targets = row.resources ?? [{ resource: row.resource, resourceTags: row.resourceTags }]
+    const label = `${name}  ${row.action}  ${targets.map((t) => t.resource).join(' + ')}`
     if (!row.why) fail(`${label}: the row says nothing about why`)
+    if (row.resources && (row.resource !== undefined || row.resourceTags !== undefined || !row.resources.length)) {
+      fail(`${label}: a row lists either resource (and resourceTags) or resources, not both`)
+      continue
+    }
     const resourcePolicy = trust ?? (row.resourcePolicy ? cases.policies[row.resourcePolicy] : undefined)
     if (row.resourcePolicy && !resourcePolicy) {
       fail(`${label}: no resource policy named ${row.resourcePolicy}`)
       continue
     }
-    const simulation = {
-      identityPolicies: [{ name: 'identity', policy: withResources(identity, context) }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(resourcePolicy ? { resourcePolicy: withResources(resourcePolicy, context) } : {}),
-      request: {
-        action: row.action,
-        principal,
-        resource: { resource: row.resource, accountId: account },
-        contextVariables: context
+    // One simulation per resource the action is authorized against.
+    const outs = []
+    for (const target of targets) {
+      const account = row.account ?? arnAccount(target.resource) ?? suite.account
+      const context = contextOf(suite, { ...row, resourceTags: target.resourceTags }, principal, account)
+      const simulation = {
+        identityPolicies: [{ name: 'identity', policy: withResources(identity, context) }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(resourcePolicy ? { resourcePolicy: withResources(resourcePolicy, context) } : {}),
+        request: {
+          action: row.action,
+          principal,
+          resource: { resource: target.resource, accountId: account },
+          contextVariables: context
+        }
       }
+      let out
+      try {
+        out = await runSimulation(simulation, {})
+      } catch (e) {
+        fail(`${label}: the simulator threw ${e.message}`)
+        break
+      }
+      if (out.resultType === 'error') {
+        fail(`${label}: the simulator refused the request: ${JSON.stringify(out.errors)}`)
+        break
+      }
+      const ignored = out.result?.ignoredContextKeys ?? out.results?.flatMap((r) => r.ignoredContextKeys) ?? []
+      if (ignored.length) {
+        fail(`${label}: context keys the action does not support on ${target.resource}: ${ignored.join(', ')}`)
+        break
+      }
+      outs.push(out)
     }
-    let out
-    try {
-      out = await runSimulation(simulation, {})
-    } catch (e) {
-      fail(`${label}: the simulator threw ${e.message}`)
-      continue
-    }
-    if (out.resultType === 'error') {
-      fail(`${label}: the simulator refused the request: ${JSON.stringify(out.errors)}`)
-      continue
-    }
-    const ignored = out.result?.ignoredContextKeys ?? out.results?.flatMap((r) => r.ignoredContextKeys) ?? []
-    if (ignored.length) {
-      fail(`${label}: context keys the action does not support: ${ignored.join(', ')}`)
-      continue
-    }
-    const got = out.overallResult
+    if (outs.length !== targets.length) continue
+    const results = outs.map((o) => o.overallResult)
+    const got = results.includes('ExplicitlyDenied')
+      ? 'ExplicitlyDenied'
+      : results.every((r) => r === 'Allowed')
+        ? 'Allowed'
+        : 'ImplicitlyDenied'
     const expect = row.expect
     const ok =
       expect === got || (expect === 'Denied' && (got === 'ImplicitlyDenied' || got === 'ExplicitlyDenied'))
-    const analyses = out.resultType === 'single' ? [out.result.analysis] : out.results.map((r) => r.analysis)
+    // The statements that decided: every resource's allows, or the explicit denies.
+    const deciding = outs.filter((o) => got === 'Allowed' || o.overallResult === got)
+    const analyses = deciding.flatMap((o) => (o.resultType === 'single' ? [o.result.analysis] : o.results.map((r) => r.analysis)))
     const deciders = (kind) =>
       analyses.flatMap((a) =>
         [a.identityAnalysis, a.resourceAnalysis].filter(Boolean).flatMap((x) => x[kind].map((s) => s.statement.sid()))

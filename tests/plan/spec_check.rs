@@ -17,6 +17,28 @@ fn serverless(s: &mut ModelDeploymentSpec) {
     s.data_capture = None;
 }
 
+/// The spec as a Direct rollout to an inference component of `copies` copies.
+fn component(s: &mut ModelDeploymentSpec, copies: i32) {
+    s.serving.instance_type = String::new();
+    s.serving.instance_count = 1;
+    s.serving.inference_component = Some(InferenceComponentSpec {
+        name: "churn-ic".into(),
+        variant: None,
+        copies,
+        compute: ComputeSpec {
+            memory_mb: 4096,
+            max_memory_mb: None,
+            cpus: Some(1.0),
+            accelerators: None,
+        },
+    });
+    s.rollout.strategy = Strategy::Direct;
+    s.autoscaling = None;
+    s.data_capture = None;
+    s.analysis.compare.clear();
+    s.candidate.compare_with_champion = None;
+}
+
 fn rolling(batch: BatchSize) -> RollingSpec {
     RollingSpec {
         batch,
@@ -332,7 +354,93 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 s.rollout.strategy = Strategy::Direct;
                 s.serving.instance_type = "ml.m5.large".into();
             },
-            "spec.serving: set instanceType or serverless, not both: a variant is instance-backed or serverless",
+            "spec.serving: set only one of instanceType, serverless and inferenceComponent: the candidate is served one way",
+        ),
+        (
+            "an inference component that also names an instance type",
+            |s| {
+                component(s, 2);
+                s.serving.instance_type = "ml.m5.large".into();
+            },
+            "spec.serving: set only one of instanceType, serverless and inferenceComponent: the candidate is served one way",
+        ),
+        (
+            "a canary across inference components",
+            |s| {
+                let canary = s.rollout.canary.clone();
+                component(s, 2);
+                s.rollout.strategy = Strategy::Canary;
+                s.rollout.canary = canary;
+            },
+            "spec.rollout.strategy: Canary needs SageMaker to divide traffic between two models, and it never does between inference components: a request names the component it is for (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html). Use Direct, or Rolling to have SageMaker replace the copies in batches and roll back on an alarm",
+        ),
+        (
+            "an inference component whose candidate is compared with its champion offline",
+            |s| {
+                let cmp = s.candidate.compare_with_champion.clone();
+                component(s, 2);
+                s.candidate.compare_with_champion = cmp.or(Some(ChampionComparison {
+                    metric: "auc".into(),
+                    higher_is_better: true,
+                    min_delta: 0.0,
+                }));
+            },
+            "spec.candidate.compareWithChampion: is not available for an inference component yet: the champion's metrics are read from the endpoint's serving variant, and a component's model is not one",
+        ),
+        (
+            "a rolling batch of every copy",
+            |s| {
+                component(s, 4);
+                s.rollout.strategy = Strategy::Rolling;
+                s.rollout.rolling = Some(rolling(BatchSize {
+                    instances: Some(4),
+                    percent: None,
+                }));
+            },
+            "spec.rollout.rolling.batch: is 100 % of serving.inferenceComponent.copies (4); SageMaker replaces 5-50 % of the component's copies per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 copies or more",
+        ),
+        (
+            "an inference component scaled on instances",
+            |s| {
+                component(s, 2);
+                s.autoscaling = Some(AutoscalingSpec {
+                    min: 1,
+                    max: 4,
+                    target: ScalingTarget {
+                        metric: ScalingMetric::InvocationsPerInstance,
+                        value: 100.0,
+                    },
+                    scale_in_cooldown: DurationString::new("5m"),
+                    scale_out_cooldown: DurationString::new("1m"),
+                });
+            },
+            "spec.autoscaling.target.metric: InvocationsPerInstance does not scale an inference component: Application Auto Scaling scales its copy count on InvocationsPerCopy",
+        ),
+        (
+            "instances scaled on copies",
+            |s| {
+                s.autoscaling = Some(AutoscalingSpec {
+                    min: 1,
+                    max: 4,
+                    target: ScalingTarget {
+                        metric: ScalingMetric::InvocationsPerCopy,
+                        value: 100.0,
+                    },
+                    scale_in_cooldown: DurationString::new("5m"),
+                    scale_out_cooldown: DurationString::new("1m"),
+                });
+                s.serving.instance_count = 2;
+            },
+            "spec.autoscaling.target.metric: InvocationsPerCopy scales an inference component's copies: use InvocationsPerInstance or ModelLatency for instances",
+        ),
+        (
+            "a copy reserving less memory than it may use at most",
+            |s| {
+                component(s, 2);
+                let c = &mut s.serving.inference_component.as_mut().unwrap().compute;
+                c.max_memory_mb = Some(1024);
+            },
+            "spec.serving.inferenceComponent.compute.maxMemoryMB: 1024 is less than memoryMB (4096)",
         ),
         (
             "serverless autoscaling on instances",

@@ -1,13 +1,14 @@
 //! The IAM policies in `deploy/iam/` grant exactly the AWS calls the code makes: the action
 //! list is derived from the adapters' SDK calls, and the conditions scope role passing, the
-//! autoscaling service-linked role and every endpoint/config/model mutation. The single-tenant
-//! policy and the tenant role grant the same calls; the controller's own role in multi-tenant
-//! mode only assumes tenant roles. What each policy allows and refuses, request by request, is
-//! evaluated offline by `tests/iam/evaluate.mjs` (run from `scripts/test.sh`).
+//! autoscaling service-linked role and every endpoint/config/model/inference-component
+//! mutation. The single-tenant policy and the tenant role grant the same calls; the
+//! controller's own role in multi-tenant mode only assumes tenant roles. What each policy
+//! allows and refuses, request by request, is evaluated offline by `tests/iam/evaluate.mjs`
+//! (run from `scripts/test.sh`).
 
 use std::collections::BTreeSet;
 
-use sagemaker_rollout::tags::MANAGED_BY;
+use sagemaker_rollout::tags::{HOSTS_KEY, MANAGED_BY};
 use sagemaker_rollout::tenancy::{ADOPT_BY_TAG, CLUSTER_TAG, NAME_TAG, NAMESPACE_TAG};
 use serde_json::Value;
 
@@ -25,6 +26,7 @@ fn actions_in_code() -> BTreeSet<String> {
     // One adapter file per service; InvokeEndpoint is authorized as a SageMaker action.
     for (file, service) in [
         ("src/aws/sdk_endpoints.rs", "sagemaker"),
+        ("src/aws/sdk_components.rs", "sagemaker"),
         ("src/aws/registry.rs", "sagemaker"),
         ("src/aws/runtime.rs", "sagemaker"),
         ("src/aws/scaling.rs", "application-autoscaling"),
@@ -302,12 +304,14 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
                     eq["application-autoscaling:service-namespace"], "sagemaker",
                     "{path}"
                 );
-                // Instances, or a serverless variant's provisioned concurrency (SM-78).
+                // Instances, a serverless variant's provisioned concurrency (SM-78), or an
+                // inference component's copies (SM-80).
                 assert_eq!(
                     eq["application-autoscaling:scalable-dimension"],
                     serde_json::json!([
                         "sagemaker:variant:DesiredInstanceCount",
-                        "sagemaker:variant:DesiredProvisionedConcurrency"
+                        "sagemaker:variant:DesiredProvisionedConcurrency",
+                        "sagemaker:inference-component:DesiredCopyCount"
                     ]),
                     "{path}"
                 );
@@ -334,11 +338,16 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
             );
         }
     }
-    // Endpoints, configs and models: created only with our tag, changed only when tagged.
+    // Endpoints, configs, models and inference components: created only with our tag, changed
+    // only when tagged.
     let mutations = [
         "CreateEndpoint",
         "CreateEndpointConfig",
         "CreateModel",
+        "CreateInferenceComponent",
+        "UpdateInferenceComponent",
+        "UpdateInferenceComponentRuntimeConfig",
+        "DeleteInferenceComponent",
         "UpdateEndpoint",
         "UpdateEndpointWeightsAndCapacities",
         "DeleteEndpoint",
@@ -368,20 +377,25 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
         }
     }
     // The tenant role: the same, and the namespace tag (on the resource, in the request, or
-    // the administrator's adopt-by offer) equal to the session's.
+    // the administrator's adopt-by offer) equal to the session's — or, for the endpoint an
+    // inference component is placed on, the administrator's hosts tag listing the session's
+    // namespace between colons.
     let session = format!("${{aws:PrincipalTag/{NAMESPACE_TAG}}}");
+    let listed = format!("*:{session}:*");
     for action in mutations {
         let granting = allows(&tenant, &format!("sagemaker:{action}"));
         assert!(!granting.is_empty(), "{TENANT_ROLE}: {action}");
         for s in granting {
             let eq = &s["Condition"]["StringEquals"];
+            let like = &s["Condition"]["StringLike"];
             let scoped = [
                 format!("aws:ResourceTag/{NAMESPACE_TAG}"),
                 format!("aws:RequestTag/{NAMESPACE_TAG}"),
                 format!("aws:ResourceTag/{ADOPT_BY_TAG}"),
             ]
             .iter()
-            .any(|k| eq[k.as_str()] == session.as_str());
+            .any(|k| eq[k.as_str()] == session.as_str())
+                || like[format!("aws:ResourceTag/{HOSTS_KEY}").as_str()] == listed.as_str();
             assert!(
                 scoped,
                 "{TENANT_ROLE}: {action} must compare a namespace tag with the session's"
@@ -400,7 +414,7 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
                 .any(|a| a == "sagemaker:DeleteTags")
             && {
                 let keys = list(&s["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"]);
-                [NAMESPACE_TAG, "managed-by", ADOPT_BY_TAG]
+                [NAMESPACE_TAG, "managed-by", ADOPT_BY_TAG, HOSTS_KEY]
                     .iter()
                     .all(|k| keys.iter().any(|x| x.as_str() == *k))
             }
@@ -409,6 +423,54 @@ fn iam_policy_conditions_scope_role_passing_linked_roles_and_mutations() {
         deletes_guarded,
         "{TENANT_ROLE}: DeleteTags of the ownership tags is denied"
     );
+    // ... nor set the administrator's tags: the adoption offer and the endpoints' hosts.
+    for key in [ADOPT_BY_TAG, HOSTS_KEY] {
+        for action in ["sagemaker:AddTags", "sagemaker:CreateEndpoint"] {
+            let denied = tenant.iter().any(|s| {
+                s["Effect"] == "Deny"
+                    && list(&s["Action"]).iter().any(|a| a == action)
+                    && list(&s["Condition"]["ForAnyValue:StringEquals"]["aws:TagKeys"])
+                        .iter()
+                        .any(|k| k == key)
+            });
+            assert!(denied, "{TENANT_ROLE}: {action} setting {key} is denied");
+        }
+    }
+    // CreateInferenceComponent is authorized on the endpoint and on the new component: a
+    // statement on endpoints grants that action alone (never another change to a shared
+    // endpoint), and the component's own statements require the session's tags.
+    let placing = allows(&tenant, "sagemaker:CreateInferenceComponent");
+    let on = |s: &Value, kind: &str| {
+        list(&s["Resource"])
+            .iter()
+            .any(|r| r.contains(&format!(":{kind}/")))
+    };
+    assert!(placing.iter().any(|&s| on(s, "endpoint")), "{TENANT_ROLE}");
+    assert!(
+        placing.iter().any(|&s| on(s, "inference-component")),
+        "{TENANT_ROLE}"
+    );
+    for s in placing.iter().copied() {
+        if on(s, "endpoint") {
+            assert_eq!(
+                list(&s["Action"]),
+                ["sagemaker:CreateInferenceComponent"],
+                "{TENANT_ROLE}: a statement placing components on endpoints grants nothing else"
+            );
+        }
+        if on(s, "inference-component") {
+            let eq = &s["Condition"]["StringEquals"];
+            assert_eq!(
+                eq[format!("aws:RequestTag/{NAMESPACE_TAG}").as_str()],
+                session.as_str(),
+                "{TENANT_ROLE}: a component is created with the session's namespace"
+            );
+            assert_eq!(
+                eq["aws:RequestTag/managed-by"], MANAGED_BY,
+                "{TENANT_ROLE}: a component is created with managed-by"
+            );
+        }
+    }
     // Alarm writes: our own alarms (current and legacy names) and the target-tracking
     // alarms Application Auto Scaling creates for endpoint variants, nothing else.
     for (path, p) in [(SINGLE_TENANT, &single), (TENANT_ROLE, &tenant)] {

@@ -2,7 +2,8 @@
 //! the API reference's limits, and what a component cannot do — serve beside another model
 //! under a traffic split (so no Canary, Linear, Shadow or BlueGreen, and no champion
 //! comparison), or change the endpoint's own settings (data capture) — refused with the page
-//! that says so. Autoscaling scales its copy count.
+//! that says so (a live comparison needs Canary or Linear, refused anyway). Autoscaling scales
+//! its copy count.
 
 use super::collect::*;
 use crate::api::spec::*;
@@ -71,12 +72,6 @@ fn excluded(c: &mut Collector, spec: &ModelDeploymentSpec) {
             format!(
                 "{strategy:?} needs SageMaker to divide traffic between two models, and it never does between inference components: a request names the component it is for ({ROUTING}). Use Direct, or Rolling to have SageMaker replace the copies in batches and roll back on an alarm"
             ),
-        );
-    }
-    if !spec.analysis.compare.is_empty() {
-        c.err(
-            "spec.analysis.compare",
-            format!("candidate and champion never serve side by side on one inference component ({ROUTING}): judge the candidate with alarms"),
         );
     }
     if spec.candidate.compare_with_champion.is_some() {

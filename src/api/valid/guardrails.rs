@@ -213,11 +213,13 @@ pub(super) fn guardrail_limits(c: &mut Collector, spec: &ModelDeploymentSpec) {
                 count: ic.copies,
                 path: "spec.serving.inferenceComponent.copies",
                 unit: "copies",
+                whose: "the component's copies",
             },
             None => Fleet {
                 count,
                 path: "spec.serving.instanceCount",
                 unit: "instances",
+                whose: "the variant's instances",
             },
         };
         rolling_limits(c, spec, watched, &fleet);
@@ -230,6 +232,7 @@ struct Fleet {
     count: i32,
     path: &'static str,
     unit: &'static str,
+    whose: &'static str,
 }
 
 fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize, fleet: &Fleet) {
@@ -258,8 +261,9 @@ fn rolling_limits(c: &mut Collector, spec: &ModelDeploymentSpec, watched: usize,
             c.err(
                 "spec.rollout.rolling.batch",
                 format!(
-                    "is {share:.0} % of {} ({count}); SageMaker replaces 5-50 % of the {unit} per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 {unit} or more",
-                    fleet.path.trim_start_matches("spec.")
+                    "is {share:.0} % of {} ({count}); SageMaker replaces 5-50 % of {} per batch (RollingUpdatePolicy.MaximumBatchSize), so a rolling deployment needs 2 {unit} or more",
+                    fleet.path.trim_start_matches("spec."),
+                    fleet.whose
                 ),
             );
         }

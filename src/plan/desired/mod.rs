@@ -10,7 +10,7 @@ pub use alarms::{
     AlarmScope, arms_at, is_owned_alarm, judging_alarms, native_alarms, owned_alarm_prefixes,
     owned_alarms, watched_alarms,
 };
-pub use scaling::{scaling_hash, scaling_plan};
+pub use scaling::{INVOCATIONS_PER_COPY, scaling_hash, scaling_plan};
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,9 @@
 use super::super::actions::ScalingPlan;
 use crate::api::{ScalingMetric, ValidSpec};
 
+/// The predefined metric of an inference component's copies (SM-80).
+pub const INVOCATIONS_PER_COPY: &str = "SageMakerInferenceComponentInvocationsPerCopy";
+
 pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
     let a = spec.autoscaling.as_ref()?;
     Some(ScalingPlan {
@@ -17,7 +20,7 @@ pub fn scaling_plan(spec: &ValidSpec, variant: &str) -> Option<ScalingPlan> {
             ScalingMetric::ProvisionedConcurrencyUtilization => {
                 "SageMakerVariantProvisionedConcurrencyUtilization".into()
             }
-            ScalingMetric::InvocationsPerCopy => crate::aws::scaling::INVOCATIONS_PER_COPY.into(),
+            ScalingMetric::InvocationsPerCopy => INVOCATIONS_PER_COPY.into(),
         },
         target_value: a.target_value,
         scale_in_cooldown: a.scale_in_cooldown,

@@ -30,7 +30,7 @@ fn desired(p: &Planner<'_>, ic: &InferenceComponentSpec, model: &str) -> Compone
         endpoint: p.spec().endpoint_name.clone(),
         variant: ic.variant.clone(),
         model_name: model.to_owned(),
-        compute: ic.compute.clone(),
+        compute: (&ic.compute).into(),
         copies: ic.copies,
     }
 }
@@ -97,7 +97,7 @@ pub(in crate::plan) fn component(p: &mut Planner<'_>) {
     let want = desired(p, &ic, &model.name);
     if let Some(c) = &observed
         && c.model_name.as_deref() == Some(model.name.as_str())
-        && c.compute.as_ref() == Some(&ic.compute)
+        && c.compute.as_ref() == Some(&want.compute)
     {
         return steady(p, c, &want);
     }
