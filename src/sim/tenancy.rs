@@ -2,7 +2,9 @@
 //! ([`Simulator::as_tenant`]), writes are refused as the tenant role's IAM policy
 //! (`deploy/iam/tenant-role.json`) refuses them — creates must carry the session's namespace
 //! tag, changes need the resource to carry it, adoption needs an administrator's
-//! `adopt-by` tag for the namespace, and S3 keys must lie under `<namespace>/`. The same
+//! `adopt-by` tag for the namespace, an inference component is placed only on an endpoint
+//! of the namespace or one whose `hosts` tag lists it (a tag tenants never write), and S3
+//! keys must lie under `<namespace>/`. The same
 //! table the emulator enforces (`tests/emulator/tenancy.py`); without a namespace (single
 //! tenant), nothing is refused.
 
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::Simulator;
 use crate::aws::AwsError;
-use crate::tags::{ADOPT_BY_KEY, MANAGED_BY, MANAGED_BY_KEY, NAMESPACE_KEY};
+use crate::tags::{ADOPT_BY_KEY, HOSTS_KEY, MANAGED_BY, MANAGED_BY_KEY, NAMESPACE_KEY};
 
 /// What a write asks of a resource's tags.
 pub(super) enum Write<'a> {
@@ -60,7 +62,8 @@ impl Simulator {
             Write::Tag { current, added } => {
                 // Never another namespace's tag, never an adopt-by offer.
                 let sets_other = added.get(NAMESPACE_KEY).is_some_and(|v| v != ns)
-                    || added.contains_key(ADOPT_BY_KEY);
+                    || added.contains_key(ADOPT_BY_KEY)
+                    || added.contains_key(HOSTS_KEY);
                 let adoption = !current.contains_key(NAMESPACE_KEY)
                     && current.get(ADOPT_BY_KEY).map(String::as_str) == Some(ns)
                     && is_ns(added);

@@ -53,7 +53,7 @@ PROTECTED_KEYS = (NAMESPACE_TAG, MANAGED_BY[0]) + OFFER_KEYS
 SM_CREATES = {"CreateModel": ("model", "ModelName"), "CreateEndpointConfig": ("endpoint-config", "EndpointConfigName"),
               "CreateEndpoint": ("endpoint", "EndpointName"),
               "CreateInferenceComponent": ("inference-component", "InferenceComponentName")}
-SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "UpdateInferenceComponentX",
+SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "UpdateInferenceComponent",
               "UpdateInferenceComponentRuntimeConfig")
 # Name member -> ARN kind, for the resource a SageMaker call names (the component first: a call
 # naming one acts on it).

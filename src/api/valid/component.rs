@@ -80,6 +80,12 @@ fn excluded(c: &mut Collector, spec: &ModelDeploymentSpec) {
             "is not available for an inference component yet: the champion's metrics are read from the endpoint's serving variant, and a component's model is not one",
         );
     }
+    if spec.smoke_test.is_some() {
+        c.err(
+            "spec.smokeTest",
+            "is not run for an inference component yet: the candidate takes traffic as soon as its first copies are placed, so a smoke test could not gate it; judge it with alarms",
+        );
+    }
     if spec.data_capture.is_some() {
         c.err(
             "spec.dataCapture",
