@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
-    AutoRollbackConfig, InferenceComponentCapacitySize, InferenceComponentCapacitySizeType,
+    InferenceComponentCapacitySize, InferenceComponentCapacitySizeType,
     InferenceComponentComputeResourceRequirements, InferenceComponentDeploymentConfig,
     InferenceComponentRollingUpdatePolicy, InferenceComponentRuntimeConfig,
     InferenceComponentSpecification,
 };
 
 use super::components::{ComponentDescription, InferenceComponents};
-use super::sdk_endpoints::{exists, ignore_missing, tags, time};
+use super::sdk_endpoints::{exists, ignore_missing, rollback, tags, time};
 use super::{AwsError, classify};
 use crate::plan::ComponentStatus;
 use crate::plan::Compute;
@@ -93,22 +93,10 @@ fn rolling(d: &NativeDeployment) -> Option<InferenceComponentDeploymentConfig> {
         .maximum_execution_timeout_in_seconds(secs(d.max_execution_timeout()))
         .set_rollback_maximum_batch_size(rollback_batch.map(size))
         .build();
-    let alarms: Vec<_> = (d.alarms.iter())
-        .map(|a| {
-            aws_sdk_sagemaker::types::Alarm::builder()
-                .alarm_name(a)
-                .build()
-        })
-        .collect();
-    let rollback = (!alarms.is_empty()).then(|| {
-        AutoRollbackConfig::builder()
-            .set_alarms(Some(alarms))
-            .build()
-    });
     Some(
         InferenceComponentDeploymentConfig::builder()
             .rolling_update_policy(policy)
-            .set_auto_rollback_configuration(rollback)
+            .set_auto_rollback_configuration(rollback(&d.alarms))
             .build(),
     )
 }

@@ -145,6 +145,23 @@ pub(super) fn ignore_missing(r: Result<(), AwsError>) -> Result<(), AwsError> {
     }
 }
 
+/// The AutoRollbackConfiguration of a guardrail deployment or a component's rolling update:
+/// none without alarms (it takes 1-10).
+pub(super) fn rollback(alarms: &[String]) -> Option<AutoRollbackConfig> {
+    let alarms: Vec<_> = (alarms.iter())
+        .map(|a| {
+            aws_sdk_sagemaker::types::Alarm::builder()
+                .alarm_name(a)
+                .build()
+        })
+        .collect();
+    (!alarms.is_empty()).then(|| {
+        AutoRollbackConfig::builder()
+            .set_alarms(Some(alarms))
+            .build()
+    })
+}
+
 /// The DeploymentConfig of a guardrail deployment: a blue/green one (BlueGreenUpdatePolicy,
 /// TrafficRoutingConfig: a canary sized in instances, or all at once) or a rolling one
 /// (RollingUpdatePolicy: batches in instances or percent), the execution timeout derived
@@ -158,21 +175,7 @@ fn deployment(d: &NativeDeployment) -> DeploymentConfig {
         };
         CapacitySize::builder().r#type(kind).value(value).build()
     };
-    let alarms: Vec<_> = d
-        .alarms
-        .iter()
-        .map(|a| {
-            aws_sdk_sagemaker::types::Alarm::builder()
-                .alarm_name(a)
-                .build()
-        })
-        .collect();
-    let rollback = (!alarms.is_empty()).then(|| {
-        AutoRollbackConfig::builder()
-            .set_alarms(Some(alarms))
-            .build()
-    });
-    let config = DeploymentConfig::builder().set_auto_rollback_configuration(rollback);
+    let config = DeploymentConfig::builder().set_auto_rollback_configuration(rollback(&d.alarms));
     match &d.policy {
         NativePolicy::BlueGreen {
             termination_wait, ..

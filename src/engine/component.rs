@@ -13,7 +13,7 @@ use super::{Engine, EngineError};
 use crate::api::ValidSpec;
 use crate::aws::scaling::COMPONENTS;
 use crate::plan::desired::{scaling_hash, watched_alarms};
-use crate::plan::{self, CandidateLookup, Component, Markers, Observed, Owned, Stage};
+use crate::plan::{self, Component, Markers, Observed, Stage};
 use crate::tags;
 
 impl Engine {
@@ -26,16 +26,9 @@ impl Engine {
         let endpoint = self.read_endpoint(&spec.endpoint_name, now).await?;
         let component = self.read_component(name, now).await?;
         let mut observed = Observed {
-            endpoint,
-            alarms: Vec::new(),
-            alarms_read: false,
-            scaling: Vec::new(),
-            scaling_read: false,
-            candidate: CandidateLookup::Unread,
-            owned: Owned::default(),
-            comparison: None,
             targets_component: true,
             component,
+            ..Observed::of(endpoint)
         };
         if observed
             .component
@@ -107,16 +100,12 @@ impl Engine {
         };
         let owned = self.owned(endpoint, false, now).await?;
         Ok(Observed {
-            endpoint: None,
-            alarms: Vec::new(),
-            alarms_read: false,
             scaling,
             scaling_read: true,
-            candidate: CandidateLookup::Unread,
             owned,
-            comparison: None,
             targets_component: true,
             component,
+            ..Observed::of(None)
         })
     }
 
@@ -129,19 +118,7 @@ impl Engine {
         let Some(d) = self.aws(now).describe_component(name).await? else {
             return Ok(None);
         };
-        // The markers, as for an endpoint: what this engine last read or wrote while SageMaker
-        // transitions the component or a rollout it drives is in flight; read at rest.
-        let known = self.caches.endpoint_tags.get(&d.arn).filter(|t| {
-            d.status.is_transitional() || Markers::from_tags(t).stage.is_some_and(Stage::in_flight)
-        });
-        let tags = match known {
-            Some(tags) => tags,
-            None => {
-                let tags = self.aws(now).endpoint_tags(&d.arn).await?;
-                self.caches.endpoint_tags.put(&d.arn, tags.clone());
-                tags
-            }
-        };
+        let tags = (self.marker_tags(&d.arn, d.status.is_transitional(), now)).await?;
         let lineage = match &d.model_name {
             Some(m) => self.model_tags(m, now).await?.unwrap_or_default(),
             None => BTreeMap::new(),

@@ -46,18 +46,7 @@ impl Engine {
             .as_ref()
             .is_some_and(|e| e.status != EndpointStatus::InService)
         {
-            return Ok(Observed {
-                endpoint,
-                alarms: Vec::new(),
-                alarms_read: false,
-                scaling: Vec::new(),
-                scaling_read: false,
-                candidate: CandidateLookup::Unread,
-                owned: Owned::default(),
-                comparison: None,
-                targets_component: false,
-                component: None,
-            });
+            return Ok(Observed::of(endpoint));
         }
         let holder = endpoint
             .as_ref()
@@ -88,16 +77,13 @@ impl Engine {
             None => None,
         };
         Ok(Observed {
-            endpoint,
             alarms,
             alarms_read,
             scaling,
             scaling_read,
             candidate,
-            owned: Owned::default(),
             comparison,
-            targets_component: false,
-            component: None,
+            ..Observed::of(endpoint)
         })
     }
 
@@ -276,22 +262,28 @@ impl Engine {
             self.caches.endpoint_tags.clear();
             return Ok(None);
         };
-        // The progress markers are written by this engine alone: while SageMaker transitions
-        // the endpoint (the planner only waits) or a rollout it drives is in flight, what it
-        // last read or wrote is what the endpoint carries. At rest they are read, so a
-        // resync notices whatever a person changed.
-        let known = self.caches.endpoint_tags.get(&d.arn).filter(|t| {
-            d.status.is_transitional() || Markers::from_tags(t).stage.is_some_and(Stage::in_flight)
-        });
-        let tags = match known {
-            Some(tags) => tags,
-            None => {
-                let tags = self.aws(now).endpoint_tags(&d.arn).await?;
-                self.caches.endpoint_tags.put(&d.arn, tags.clone());
-                tags
-            }
-        };
+        let tags = (self.marker_tags(&d.arn, d.status.is_transitional(), now)).await?;
         Ok(Some(self.join(d, tags, now).await?))
+    }
+
+    /// The tags of what holds the markers (an endpoint, or an inference component), which
+    /// this engine alone writes: while SageMaker `transitions` it (the planner only waits) or
+    /// a rollout it drives is in flight, what it last read or wrote is what it carries. At
+    /// rest they are read, so a resync notices whatever a person changed.
+    pub(super) async fn marker_tags(
+        &self,
+        arn: &str,
+        transitions: bool,
+        now: Timestamp,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        let known = (self.caches.endpoint_tags.get(arn))
+            .filter(|t| transitions || Markers::from_tags(t).stage.is_some_and(Stage::in_flight));
+        if let Some(tags) = known {
+            return Ok(tags);
+        }
+        let tags = self.aws(now).endpoint_tags(arn).await?;
+        self.caches.endpoint_tags.put(arn, tags.clone());
+        Ok(tags)
     }
 
     async fn join(
@@ -418,16 +410,10 @@ impl Engine {
         });
         let owned = self.owned(name, untagged_ours, now).await?;
         Ok(Observed {
-            endpoint,
-            alarms: Vec::new(),
-            alarms_read: false,
             scaling,
             scaling_read: true,
-            candidate: CandidateLookup::Unread,
             owned,
-            comparison: None,
-            targets_component: false,
-            component: None,
+            ..Observed::of(endpoint)
         })
     }
 

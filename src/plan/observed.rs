@@ -442,6 +442,22 @@ pub struct MinuteReading {
 }
 
 impl Observed {
+    /// `endpoint` as read, and nothing else yet.
+    pub fn of(endpoint: Option<Endpoint>) -> Self {
+        Self {
+            endpoint,
+            alarms: Vec::new(),
+            alarms_read: false,
+            scaling: Vec::new(),
+            scaling_read: false,
+            candidate: CandidateLookup::Unread,
+            owned: Owned::default(),
+            comparison: None,
+            targets_component: false,
+            component: None,
+        }
+    }
+
     /// The tags of what carries the markers: the inference component the spec targets, else
     /// the endpoint (None when it does not exist yet).
     pub fn holder_tags(&self) -> Option<&BTreeMap<String, String>> {

@@ -97,37 +97,17 @@ pub(super) fn ensure_scaling(p: &mut Planner<'_>, ep: Option<&Endpoint>) {
     let Some(ep) = ep.filter(|e| e.variants.len() == 1 && e.shadow_variants.is_empty()) else {
         return;
     };
-    let variant = ep.variants[0].name.clone();
-    let want = scaling_plan(p.spec(), &variant);
-    let hash = scaling_hash(p.spec(), &variant);
-    if !p.input.observed.scaling_read {
-        // Read only when the hash differs (see `reads_scaling`): nothing to do.
-        return;
-    }
-    for reg in &p.input.observed.scaling {
-        if want.as_ref().is_none_or(|w| w.variant != reg.variant) {
-            p.push(Action::DeregisterScaling {
-                variant: reg.variant.clone(),
-            });
-        }
-    }
-    if let Some(w) = want
-        && !p.input.observed.scaling.iter().any(|r| w.is_registered(r))
-    {
-        p.push(Action::RegisterScaling(w));
-    }
-    if p.markers.scaling.as_deref() != Some(hash.as_str()) {
-        p.write_markers(|m| m.scaling = Some(hash));
-    }
+    ensure_scaling_of(p, &ep.variants[0].name);
 }
 
-/// Registers copy-count autoscaling on the inference component `name` (its scalable target
-/// `inference-component/<name>` and target-tracking policy) or removes it when the spec has
-/// none; what is in place is remembered as a hash, as for a variant.
-pub(super) fn ensure_component_scaling(p: &mut Planner<'_>, name: &str) {
-    let want = scaling_plan(p.spec(), name);
-    let hash = scaling_hash(p.spec(), name);
+/// Autoscaling on `scaled` — the serving variant, or an inference component's copies (its
+/// target `inference-component/<name>`, read alone: `observed.scaling` then holds nothing
+/// of the endpoint's) — as the spec says.
+pub(super) fn ensure_scaling_of(p: &mut Planner<'_>, scaled: &str) {
+    let want = scaling_plan(p.spec(), scaled);
+    let hash = scaling_hash(p.spec(), scaled);
     if !p.input.observed.scaling_read {
+        // Read only when the hash differs (see `reads_scaling`): nothing to do.
         return;
     }
     for reg in &p.input.observed.scaling {

@@ -88,7 +88,7 @@ pub(in crate::plan) fn component(p: &mut Planner<'_>) {
     };
     if super::begin::rejected(p, &cand) {
         if let Some(c) = &observed {
-            super::common::ensure_component_scaling(p, &c.name);
+            super::common::ensure_scaling_of(p, &c.name);
         }
         return;
     }
@@ -358,7 +358,7 @@ fn steady(p: &mut Planner<'_>, c: &Component, want: &ComponentPlan) {
         );
         return p.judge(Phase::Deploying, Health::Progressing, "Scaling", message);
     }
-    super::common::ensure_component_scaling(p, &c.name);
+    super::common::ensure_scaling_of(p, &c.name);
     let message = format!(
         "candidate serves on inference component {} ({} copies)",
         c.name, c.current_copies
