@@ -245,6 +245,8 @@ impl Engine {
                     self.aws(now).set_component_copies(name, *copies).await?
                 }
                 Action::DeleteInferenceComponent { name } => {
+                    // A component created again under this name (and ARN) is read afresh.
+                    self.caches.endpoint_tags.clear();
                     self.aws(now).delete_component(name).await?
                 }
             }

@@ -111,6 +111,16 @@ pub struct Compute {
     pub accelerators: Option<i32>,
 }
 
+impl Compute {
+    /// As SageMaker stores it: cores and accelerators are 32-bit floats.
+    pub fn as_stored(self) -> Self {
+        Self {
+            cpus: self.cpus.map(|c| f64::from(c as f32)),
+            ..self
+        }
+    }
+}
+
 impl From<&crate::api::ComputeSpec> for Compute {
     fn from(c: &crate::api::ComputeSpec) -> Self {
         Self {

@@ -16,7 +16,7 @@ use sagemaker_rollout::sim::simulate::{SimOptions, Simulation, simulate, start_t
 use sagemaker_rollout::sim::{Scenario, Simulator};
 
 const OWNER: &str = "ml-prod/ranking-llm";
-const ALARM: &str = "sagemaker-rollout.ranking-shared.ranking-llm.Invocation5XXErrors.Sum";
+const ALARM: &str = "sagemaker-rollout.ranking-shared.ic.ranking-llm.Invocation5XXErrors.Sum";
 
 async fn run(scenario: &str, empty: bool) -> Simulation {
     let spec = ValidSpec::new(&example("inference-component")).unwrap();
@@ -201,4 +201,99 @@ async fn another_resources_component_is_never_taken_over() {
         ready.message
     );
     assert_eq!(sim.describe("ranking-llm").await.unwrap().unwrap(), before);
+}
+
+/// The process stops at every mutating call of the rollout in turn — the one that matters:
+/// after the `native` markers are written and before UpdateInferenceComponent is sent. A new
+/// process finds the champion still serving: it is never taken for SageMaker's rollback (the
+/// update was never seen under way), and every run converges to the candidate or says the
+/// update never took effect.
+#[tokio::test]
+async fn a_crash_before_the_update_is_sent_is_never_taken_for_a_rollback() {
+    let spec = ValidSpec::new(&example("inference-component")).unwrap();
+    for n in 0..8u64 {
+        let sim = Simulator::new(start_time(), &Scenario::default());
+        sagemaker_rollout::sim::seed(&sim, &spec, OWNER, true);
+        let base = sim.mutations();
+        sim.crash_after(Some(base + n));
+        let engine = Engine::new(sim.clients(), OWNER);
+        let _ = drive(
+            &engine,
+            Goal::Apply(&spec),
+            &sim.clock,
+            DriveOptions::default(),
+            |_| {},
+        )
+        .await;
+        sim.crash_after(None);
+        let restarted = Engine::new(sim.clients(), OWNER);
+        let rest = drive(
+            &restarted,
+            Goal::Apply(&spec),
+            &sim.clock,
+            DriveOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        let st = rest.status.unwrap();
+        let said = st
+            .history
+            .first()
+            .map(|h| (h.outcome.clone(), h.reason.clone()));
+        assert_ne!(
+            st.phase,
+            Some(Phase::RolledBack),
+            "crash after {n}: {said:?}"
+        );
+        if st.phase != Some(Phase::Succeeded) {
+            let (outcome, reason) = said.unwrap();
+            assert_eq!(outcome, "Failed", "crash after {n}");
+            assert!(
+                reason.contains("never took effect"),
+                "crash after {n}: {reason}"
+            );
+        }
+    }
+}
+
+/// A change of compute alone is a rollout of its own, judged by what the component runs: it
+/// succeeds once, and the next pass is at rest (no update on every pass, whatever float the
+/// cores are).
+#[tokio::test]
+async fn a_compute_change_alone_is_rolled_out_once() {
+    let s = run("", false).await;
+    let sim = &s.simulator;
+    let mut raw = example("inference-component");
+    let ic = raw.serving.inference_component.as_mut().unwrap();
+    ic.compute.cpus = Some(3.3);
+    let spec = ValidSpec::new(&raw).unwrap();
+    let engine = Engine::new(sim.clients(), OWNER);
+    let rest = drive(
+        &engine,
+        Goal::Apply(&spec),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest.status.unwrap().phase, Some(Phase::Succeeded));
+    let updates = |sim: &Simulator| {
+        (sim.requests().iter())
+            .filter(|r| r.operation == "UpdateInferenceComponent")
+            .count()
+    };
+    let after = updates(sim);
+    drive(
+        &engine,
+        Goal::Apply(&spec),
+        &sim.clock,
+        DriveOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(updates(sim), after, "at rest: no further update");
+    assert_eq!(after, 2, "the candidate's, then the compute change");
 }

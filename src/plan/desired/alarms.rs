@@ -131,8 +131,14 @@ pub fn owned_alarms(spec: &ValidSpec, scope: AlarmScope<'_>) -> Vec<AlarmPlan> {
             for v in dimensions.values_mut() {
                 *v = v.replace("${variant}", variant);
             }
+            // A component's alarms have their own segment: a component named like one of the
+            // endpoint's variants never shares a name with the variant's alarms.
+            let scoped = match &spec.serving.component {
+                Some(ic) => format!("ic.{}", ic.name),
+                None => variant.to_owned(),
+            };
             AlarmPlan {
-                name: alarm_name(&spec.endpoint_name, variant, &label, &rule.statistic),
+                name: alarm_name(&spec.endpoint_name, &scoped, &label, &rule.statistic),
                 kind,
                 namespace,
                 metric_name,

@@ -13,15 +13,17 @@ use std::collections::BTreeMap;
 
 use super::super::actions::{Action, ComponentPlan, NativeDeployment};
 use super::super::desired::{
-    AlarmScope, lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash, spec_hash,
+    AlarmScope, content_hash, lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash,
+    spec_hash,
 };
 use super::super::markers::{Markers, Stage};
-use super::super::observed::{Candidate, Component, ComponentStatus, EndpointStatus};
+use super::super::observed::{Candidate, Component, ComponentStatus, Compute, EndpointStatus};
 use super::super::{Next, Planner};
 use super::common::{finish_markers, history, run_label};
 use super::gates::gates_pass;
 use crate::api::conditions::Health;
 use crate::api::{Gate, InferenceComponentSpec, Phase, Strategy};
+use crate::tags;
 
 /// The component the spec targets, as it should be with `model`.
 fn desired(p: &Planner<'_>, ic: &InferenceComponentSpec, model: &str) -> ComponentPlan {
@@ -30,9 +32,17 @@ fn desired(p: &Planner<'_>, ic: &InferenceComponentSpec, model: &str) -> Compone
         endpoint: p.spec().endpoint_name.clone(),
         variant: ic.variant.clone(),
         model_name: model.to_owned(),
-        compute: (&ic.compute).into(),
+        // SageMaker keeps cores and accelerators as 32-bit floats: compared as it reads them
+        // back, a value such as 0.3 is not a change on every pass.
+        compute: Compute::from(&ic.compute).as_stored(),
         copies: ic.copies,
     }
+}
+
+/// What a component serves, as one short hash: its model and each copy's compute (a change of
+/// either is a rollout, judged by what the component runs afterwards).
+fn serving_hash(model: Option<&str>, compute: Option<&Compute>) -> String {
+    content_hash(&(model, compute.map(|c| format!("{c:?}"))), 10)
 }
 
 /// A rollout to (or the steady state of) the inference component.
@@ -54,6 +64,9 @@ pub(in crate::plan) fn component(p: &mut Planner<'_>) {
     };
     let observed = p.input.observed.component.clone();
     if let Some(c) = &observed {
+        if let Some(why) = foreign(p, c) {
+            return p.judge(Phase::Failed, Health::Stalled, "Conflict", why);
+        }
         if !p.claim(&format!("inference component {}", c.name), &c.tags) {
             return;
         }
@@ -118,6 +131,31 @@ pub(in crate::plan) fn component(p: &mut Planner<'_>) {
     start(p, observed.as_ref(), &cand, model, want, lineage);
 }
 
+/// Why a component of this name is not ours to drive whatever its markers say: it sits on
+/// another endpoint, or carries another namespace's tag (markers are ordinary tags; a tenant
+/// could forge them on a component of its own, which IAM keeps it from writing to anyway).
+fn foreign(p: &Planner<'_>, c: &Component) -> Option<String> {
+    if c.endpoint != p.spec().endpoint_name {
+        return Some(format!(
+            "inference component {} is on endpoint {}, not {}: component names are unique in the account and region; choose another name",
+            c.name,
+            c.endpoint,
+            p.spec().endpoint_name
+        ));
+    }
+    let ns = tags::tag_safe(tags::namespace_of(p.input.owner));
+    let marked = c
+        .tags
+        .contains_key(&format!("{}owner", tags::MARKER_PREFIX));
+    (marked && c.tags.get(tags::NAMESPACE_KEY) != Some(&ns)).then(|| {
+        format!(
+            "inference component {} carries progress markers but not this namespace's {} tag: it is not this resource's",
+            c.name,
+            tags::NAMESPACE_KEY
+        )
+    })
+}
+
 /// Starts the rollout of `cand`: creates the component, or updates it in place.
 fn start(
     p: &mut Planner<'_>,
@@ -128,6 +166,11 @@ fn start(
     lineage: BTreeMap<String, String>,
 ) {
     let spec = p.spec();
+    let mut want = want;
+    // Autoscaling owns the copy count: an update keeps the copies it set.
+    if let Some(c) = current.filter(|c| spec.autoscaling.is_some() && c.desired_copies > 0) {
+        want.copies = c.desired_copies;
+    }
     let mut m = Markers {
         owner: Some(p.input.owner.to_owned()),
         driver: Some(p.input.driver.name.clone()),
@@ -136,8 +179,8 @@ fn start(
         run_id: cand.run_id.clone(),
         selector: Some(selector_hash(spec)),
         variant: Some(want.name.clone()),
-        settings: Some(want.model_name.clone()),
-        champion_config: current.and_then(|c| c.model_name.clone()),
+        settings: Some(serving_hash(Some(&want.model_name), Some(&want.compute))),
+        champion_config: current.map(|c| serving_hash(c.model_name.as_deref(), c.compute.as_ref())),
         target_config: Some(want.model_name.clone()),
         requested: Some(p.now()),
         started: Some(p.now()),
@@ -218,6 +261,14 @@ fn start(
 /// SageMaker is creating, updating or deleting the component: wait.
 fn wait(p: &mut Planner<'_>, c: &Component) {
     p.next = Next::Poll;
+    // The proof that SageMaker took the update: a rollback is judged only after it.
+    if p.markers.stage == Some(Stage::Native)
+        && c.status == ComponentStatus::Updating
+        && p.markers.since.is_none()
+    {
+        let now = p.now();
+        p.write_markers(|m| m.since = Some(now));
+    }
     let phase = match p.markers.stage {
         Some(Stage::Native | Stage::Final) => Phase::Deploying,
         _ => Phase::Pending,
@@ -233,28 +284,34 @@ fn wait(p: &mut Planner<'_>, c: &Component) {
 }
 
 /// The update SageMaker carried out is over: the candidate serves (done), or the champion's
-/// model is back (SageMaker rolled back on an alarm), or neither (someone changed it).
+/// model and compute are back — SageMaker rolled back, which it reports only that way (no
+/// RollingBack status, SM-80), so it counts only once the update was seen under way — or
+/// neither (someone changed it, or the update never took effect).
 fn settle(p: &mut Planner<'_>, c: &Component) {
     let serving = c.model_name.clone().unwrap_or_default();
+    let now = serving_hash(c.model_name.as_deref(), c.compute.as_ref());
     let hash = spec_hash(p.spec());
     let reason = c.failure_reason.clone().unwrap_or_default();
-    let (outcome, stage, reject, message) = if Some(&serving) == p.markers.target_config.as_ref() {
-        (
-            "Succeeded",
-            Stage::Done,
-            None,
-            format!("candidate serves on inference component {}", c.name),
-        )
-    } else if Some(&serving) == p.markers.champion_config.as_ref() {
+    let seen_updating = p.markers.since.is_some();
+    let (outcome, stage, reject, message) = if Some(&now) == p.markers.settings.as_ref() {
+        let message = format!("candidate serves on inference component {}", c.name);
+        ("Succeeded", Stage::Done, None, message)
+    } else if Some(&now) == p.markers.champion_config.as_ref() && seen_updating {
         let why = if reason.is_empty() {
             "SageMaker restored the previous model".to_owned()
         } else {
             reason.clone()
         };
         ("RolledBack", Stage::RolledBack, Some(hash.as_str()), why)
+    } else if Some(&now) == p.markers.champion_config.as_ref() {
+        let why = format!(
+            "UpdateInferenceComponent never took effect on {} (refused, or interrupted before it was sent); run sagemaker-rollout retry or change the spec",
+            c.name
+        );
+        ("Failed", Stage::Failed, Some(hash.as_str()), why)
     } else {
         let why = format!(
-            "inference component {} runs model {serving}, neither the candidate's nor the champion's",
+            "inference component {} runs model {serving} with a compute neither the candidate's nor the champion's",
             c.name
         );
         ("Failed", Stage::Failed, Some(hash.as_str()), why)
