@@ -28,6 +28,17 @@ async fn run(scenario: &str, empty: bool) -> Simulation {
     simulate(&spec, OWNER, &options).await.unwrap()
 }
 
+/// Drives `spec` on `sim` to rest with `engine`, as `apply --wait` does.
+async fn apply(
+    sim: &Simulator,
+    engine: &Engine,
+    spec: &ValidSpec,
+) -> sagemaker_rollout::api::ModelDeploymentStatus {
+    let goal = Goal::Apply(spec);
+    let rest = drive(engine, goal, &sim.clock, DriveOptions::default(), |_| {});
+    rest.await.unwrap().status.unwrap()
+}
+
 fn count(s: &Simulation, call: &str) -> usize {
     s.timeline.iter().filter(|l| l.contains(call)).count()
 }
@@ -163,16 +174,8 @@ async fn a_tenant_places_components_only_on_an_endpoint_that_hosts_its_namespace
     sagemaker_rollout::sim::seed(&sim, &spec, "team-a/ranking-llm", false);
     let tenant = sim.as_tenant("ml-prod");
     let engine = Engine::new(tenant.clients(), OWNER);
-    let rest = drive(
-        &engine,
-        Goal::Apply(&spec),
-        &sim.clock,
-        DriveOptions::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let ready = rest.status.unwrap().conditions.remove(0);
+    let st = apply(&sim, &engine, &spec).await;
+    let ready = st.conditions[0].clone();
     assert!(ready.message.contains("AccessDenied"), "{}", ready.message);
     assert!(sim.describe("ranking-llm").await.unwrap().is_none());
 }
@@ -184,16 +187,8 @@ async fn another_resources_component_is_never_taken_over() {
     sagemaker_rollout::sim::seed(&sim, &spec, "ml-prod/someone-else", true);
     let before = sim.describe("ranking-llm").await.unwrap().unwrap();
     let engine = Engine::new(sim.clients(), OWNER);
-    let rest = drive(
-        &engine,
-        Goal::Apply(&spec),
-        &sim.clock,
-        DriveOptions::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let ready = rest.status.unwrap().conditions.remove(0);
+    let st = apply(&sim, &engine, &spec).await;
+    let ready = st.conditions[0].clone();
     assert_eq!(ready.reason, "Conflict", "{}", ready.message);
     assert!(
         ready.message.contains("inference component ranking-llm"),
@@ -227,16 +222,7 @@ async fn a_crash_before_the_update_is_sent_is_never_taken_for_a_rollback() {
         .await;
         sim.crash_after(None);
         let restarted = Engine::new(sim.clients(), OWNER);
-        let rest = drive(
-            &restarted,
-            Goal::Apply(&spec),
-            &sim.clock,
-            DriveOptions::default(),
-            |_| {},
-        )
-        .await
-        .unwrap();
-        let st = rest.status.unwrap();
+        let st = apply(&sim, &restarted, &spec).await;
         let said = st
             .history
             .first()
@@ -269,31 +255,15 @@ async fn a_compute_change_alone_is_rolled_out_once() {
     ic.compute.cpus = Some(3.3);
     let spec = ValidSpec::new(&raw).unwrap();
     let engine = Engine::new(sim.clients(), OWNER);
-    let rest = drive(
-        &engine,
-        Goal::Apply(&spec),
-        &sim.clock,
-        DriveOptions::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(rest.status.unwrap().phase, Some(Phase::Succeeded));
+    let st = apply(sim, &engine, &spec).await;
+    assert_eq!(st.phase, Some(Phase::Succeeded));
     let updates = |sim: &Simulator| {
         (sim.requests().iter())
             .filter(|r| r.operation == "UpdateInferenceComponent")
             .count()
     };
     let after = updates(sim);
-    drive(
-        &engine,
-        Goal::Apply(&spec),
-        &sim.clock,
-        DriveOptions::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    apply(sim, &engine, &spec).await;
     assert_eq!(updates(sim), after, "at rest: no further update");
     assert_eq!(after, 2, "the candidate's, then the compute change");
 }

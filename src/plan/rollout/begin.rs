@@ -127,6 +127,23 @@ pub(super) fn rejected(p: &mut Planner<'_>, cand: &Candidate) -> bool {
     true
 }
 
+/// The markers a rollout of `cand` starts with: this owner and driver, the candidate pinned to
+/// the spec's selector, the start time, and what was rejected before (kept).
+pub(super) fn starting(p: &Planner<'_>, cand: &Candidate) -> Markers {
+    Markers {
+        owner: Some(p.input.owner.to_owned()),
+        driver: Some(p.input.driver.name.clone()),
+        uid: p.input.driver.uid.clone(),
+        candidate: Some(cand.candidate_id.clone()),
+        run_id: cand.run_id.clone(),
+        selector: Some(selector_hash(p.spec())),
+        started: Some(p.now()),
+        rejected: p.markers.rejected.clone(),
+        rejected_spec: p.markers.rejected_spec.clone(),
+        ..Markers::default()
+    }
+}
+
 /// Starts a rollout of `cand`.
 pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate) {
     let spec = p.spec();
@@ -134,18 +151,9 @@ pub(super) fn start(p: &mut Planner<'_>, ep: Option<&Endpoint>, cand: &Candidate
     let model = model_plan(spec, cand, &lineage);
     let settings = variant_name(spec, &cand.candidate_id);
     let mut m = Markers {
-        owner: Some(p.input.owner.to_owned()),
-        driver: Some(p.input.driver.name.clone()),
-        uid: p.input.driver.uid.clone(),
-        candidate: Some(cand.candidate_id.clone()),
-        run_id: cand.run_id.clone(),
-        selector: Some(selector_hash(spec)),
         variant: Some(settings.clone()),
         settings: Some(settings.clone()),
-        started: Some(p.now()),
-        rejected: p.markers.rejected.clone(),
-        rejected_spec: p.markers.rejected_spec.clone(),
-        ..Markers::default()
+        ..starting(p, cand)
     };
     let Some(ep) = ep else {
         return first_deployment(p, m, cand, model, &lineage, &settings);

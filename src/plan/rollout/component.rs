@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 
 use super::super::actions::{Action, ComponentPlan, NativeDeployment};
 use super::super::desired::{
-    AlarmScope, content_hash, lineage_tags, model_plan, native_alarms, owned_alarms, selector_hash,
-    spec_hash,
+    AlarmScope, content_hash, lineage_tags, model_plan, native_alarms, owned_alarms, spec_hash,
 };
 use super::super::markers::{Markers, Stage};
 use super::super::observed::{Candidate, Component, ComponentStatus, Compute, EndpointStatus};
@@ -172,22 +171,13 @@ fn start(
         want.copies = c.desired_copies;
     }
     let mut m = Markers {
-        owner: Some(p.input.owner.to_owned()),
-        driver: Some(p.input.driver.name.clone()),
-        uid: p.input.driver.uid.clone(),
-        candidate: Some(cand.candidate_id.clone()),
-        run_id: cand.run_id.clone(),
-        selector: Some(selector_hash(spec)),
         variant: Some(want.name.clone()),
         settings: Some(serving_hash(Some(&want.model_name), Some(&want.compute))),
         champion_config: current.map(|c| serving_hash(c.model_name.as_deref(), c.compute.as_ref())),
         target_config: Some(want.model_name.clone()),
         requested: Some(p.now()),
-        started: Some(p.now()),
-        rejected: p.markers.rejected.clone(),
-        rejected_spec: p.markers.rejected_spec.clone(),
         scaling: p.markers.scaling.clone(),
-        ..Markers::default()
+        ..super::begin::starting(p, cand)
     };
     let scope = AlarmScope::variant(&want.name);
     p.event(
