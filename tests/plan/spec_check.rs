@@ -37,6 +37,7 @@ fn component(s: &mut ModelDeploymentSpec, copies: i32) {
     s.data_capture = None;
     s.analysis.compare.clear();
     s.candidate.compare_with_champion = None;
+    s.smoke_test = None;
 }
 
 fn rolling(batch: BatchSize) -> RollingSpec {
@@ -386,6 +387,22 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 }));
             },
             "spec.candidate.compareWithChampion: is not available for an inference component yet: the champion's metrics are read from the endpoint's serving variant, and a component's model is not one",
+        ),
+        (
+            "a smoke test of an inference component",
+            |s| {
+                let smoke = s.smoke_test.clone();
+                component(s, 2);
+                s.smoke_test = smoke.or(Some(SmokeTestSpec {
+                    content_type: "text/csv".into(),
+                    body: "1,2,3".into(),
+                    expect: SmokeExpect {
+                        status: 200,
+                        body_matches: None,
+                    },
+                }));
+            },
+            "spec.smokeTest: is not run for an inference component yet: the candidate takes traffic as soon as its first copies are placed, so a smoke test could not gate it; judge it with alarms",
         ),
         (
             "a rolling batch of every copy",
