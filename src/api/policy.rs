@@ -126,7 +126,8 @@ pub struct S3Grant {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdoptGrant {
-    /// Endpoint names (globs) `adopt: true` may take over. In AWS, the tenant role also needs
+    /// Endpoint names (globs) `adopt: true` may take over — for a resource that targets an
+    /// inference component, the component's names. In AWS, the tenant role also needs
     /// the administrator's tag `sagemaker-rollout:adopt-by=<namespace>` on the endpoint.
     #[schemars(length(min = 1))]
     pub endpoint_names: Vec<String>,

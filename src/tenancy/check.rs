@@ -251,9 +251,11 @@ pub(super) fn spec(
     }
     if s.adopt {
         let names = p.adopt.as_ref().map(|a| a.endpoint_names.clone());
+        // What is taken over: the endpoint, or the inference component on it.
+        let adopted = s.serving.component.as_ref().map(|c| &c.name);
         j.patterns(
             "spec.adopt",
-            &s.endpoint_name,
+            adopted.unwrap_or(&s.endpoint_name),
             &names.unwrap_or_default(),
             "endpoint names to adopt",
         );

@@ -267,3 +267,43 @@ async fn a_compute_change_alone_is_rolled_out_once() {
     assert_eq!(updates(sim), after, "at rest: no further update");
     assert_eq!(after, 2, "the candidate's, then the compute change");
 }
+
+/// A component nobody drives (made by hand) is taken over with `adopt: true` only once an
+/// administrator tagged it `adopt-by=<namespace>`, as the tenant role requires, and then rolled
+/// out like one of ours.
+#[tokio::test]
+async fn an_unowned_component_is_adopted_only_when_an_administrator_offered_it() {
+    use sagemaker_rollout::aws::endpoints::Endpoints;
+    let mut raw = example("inference-component");
+    raw.adopt = true;
+    let spec = ValidSpec::new(&raw).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    sagemaker_rollout::sim::seed(&sim, &spec, "ml-prod/by-hand", true);
+    let arn = sim.describe("ranking-llm").await.unwrap().unwrap().arn;
+    // Nobody's: only the lineage of whoever made it stays.
+    let tags = sim.endpoint_tags(&arn).await.unwrap();
+    let cleared = (tags.keys())
+        .filter(|k| k.starts_with("sagemaker-rollout:") || *k == "owner" || *k == "managed-by")
+        .map(|k| (k.clone(), String::new()))
+        .collect();
+    sim.tag_endpoint(&arn, &tags, &cleared).await.unwrap();
+    let tenant = sim.as_tenant("ml-prod");
+    let engine = Engine::new(tenant.clients(), OWNER);
+    let st = apply(&sim, &engine, &spec).await;
+    assert_eq!(st.conditions[0].reason, "AdoptionNotPermitted");
+    let offer = [(
+        "sagemaker-rollout:adopt-by".to_owned(),
+        "ml-prod".to_owned(),
+    )]
+    .into();
+    let now = sim.endpoint_tags(&arn).await.unwrap();
+    sim.tag_endpoint(&arn, &now, &offer).await.unwrap();
+    apply(&sim, &engine, &spec).await;
+    let tags = sim.endpoint_tags(&arn).await.unwrap();
+    assert_eq!(tags.get("owner").map(String::as_str), Some(OWNER));
+    // Ours from then on (the seeded artifacts lie outside the tenant's prefix, so the rest of
+    // the rollout runs with the account's own session).
+    let engine = Engine::new(sim.clients(), OWNER);
+    let st = apply(&sim, &engine, &spec).await;
+    assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
+}

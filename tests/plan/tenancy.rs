@@ -295,6 +295,24 @@ fn adoption_is_admitted_only_for_the_endpoint_names_granted() {
     );
     spec["endpointName"] = json!("churn-legacy-1");
     assert!(admit("ml-prod", &labels, &valid(&spec), None, &policies).is_ok());
+    // For an inference component, what is taken over is the component: its name is checked.
+    let mut ic = spec.clone();
+    ic["serving"] = json!({"inferenceComponent": {"name": "churn-ranker", "copies": 1, "compute": {"memoryMB": 1024}}});
+    ic["rollout"] = json!({"strategy": "Direct"});
+    for gone in ["autoscaling", "dataCapture", "smokeTest"] {
+        ic.as_object_mut().unwrap().remove(gone);
+    }
+    ic["analysis"].as_object_mut().unwrap().remove("compare");
+    ic["candidate"]
+        .as_object_mut()
+        .unwrap()
+        .remove("compareWithChampion");
+    assert_eq!(
+        refused_fields(admit("ml-prod", &labels, &valid(&ic), None, &policies)),
+        ["spec.adopt"]
+    );
+    ic["serving"]["inferenceComponent"]["name"] = json!("churn-legacy-ranker");
+    assert!(admit("ml-prod", &labels, &valid(&ic), None, &policies).is_ok());
 }
 
 #[test]
