@@ -307,3 +307,42 @@ async fn an_unowned_component_is_adopted_only_when_an_administrator_offered_it()
     let st = apply(&sim, &engine, &spec).await;
     assert_eq!(st.phase, Some(Phase::Succeeded), "{:?}", st.conditions);
 }
+
+/// On-call's abort while SageMaker updates the component: nothing can stop the update, and the
+/// Ready message says so (and how to roll back) instead of leaving the request unanswered.
+#[tokio::test]
+async fn an_abort_during_the_components_update_is_answered_not_ignored() {
+    use sagemaker_rollout::api::{GateRequest, Requests};
+    let spec = ValidSpec::new(&example("inference-component")).unwrap();
+    let sim = Simulator::new(start_time(), &Scenario::default());
+    sagemaker_rollout::sim::seed(&sim, &spec, OWNER, true);
+    let engine = Engine::new(sim.clients(), OWNER);
+    let mut now = sim.clock.now();
+    let mut status = None;
+    // Until the update is under way.
+    for _ in 0..4 {
+        let pass = engine
+            .reconcile(&spec, status.as_ref(), None, now)
+            .await
+            .unwrap();
+        status = Some(pass.status);
+        now = now + jiff::SignedDuration::from_secs(30);
+        sim.clock.advance_to(now);
+    }
+    let mut st = status.unwrap();
+    assert_eq!(st.inference_component.as_ref().unwrap().status, "Updating");
+    st.requests = Some(Requests {
+        abort: Some(GateRequest {
+            rollout: st.rollout_id.clone().unwrap(),
+            at: None,
+        }),
+        ..Requests::default()
+    });
+    let pass = engine.reconcile(&spec, Some(&st), None, now).await.unwrap();
+    let ready = &pass.status.conditions[0];
+    assert!(
+        ready.message.contains("Abort does not apply"),
+        "{}",
+        ready.message
+    );
+}

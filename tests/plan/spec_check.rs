@@ -38,6 +38,7 @@ fn component(s: &mut ModelDeploymentSpec, copies: i32) {
     s.analysis.compare.clear();
     s.candidate.compare_with_champion = None;
     s.smoke_test = None;
+    s.rollout.rollback_window = None;
 }
 
 fn rolling(batch: BatchSize) -> RollingSpec {
@@ -403,6 +404,14 @@ fn each_mistake_is_reported_with_its_path_and_expectation() {
                 }));
             },
             "spec.smokeTest: is not run for an inference component yet: the candidate takes traffic as soon as its first copies are placed, so a smoke test could not gate it; judge it with alarms",
+        ),
+        (
+            "an undo window on an inference component",
+            |s| {
+                component(s, 2);
+                s.rollout.rollback_window = Some(DurationString::new("1h"));
+            },
+            "spec.rollout.rollbackWindow: undo is not available for an inference component yet: its previous model is not kept to switch back to; roll back by rolling out the previous candidate",
         ),
         (
             "a rolling batch of every copy",

@@ -86,6 +86,12 @@ fn excluded(c: &mut Collector, spec: &ModelDeploymentSpec) {
             "is not run for an inference component yet: the candidate takes traffic as soon as its first copies are placed, so a smoke test could not gate it; judge it with alarms",
         );
     }
+    if spec.rollout.rollback_window.is_some() {
+        c.err(
+            "spec.rollout.rollbackWindow",
+            "undo is not available for an inference component yet: its previous model is not kept to switch back to; roll back by rolling out the previous candidate",
+        );
+    }
     if spec.data_capture.is_some() {
         c.err(
             "spec.dataCapture",

@@ -270,6 +270,17 @@ fn wait(p: &mut Planner<'_>, c: &Component) {
         c.current_copies,
         c.desired_copies
     );
+    // On-call's promote and abort cannot act: SageMaker carries the update out (no call stops
+    // it) and rolls it back on the watched alarms; say so instead of leaving them unanswered.
+    let asked = [Gate::Promote, Gate::Abort]
+        .into_iter()
+        .find(|g| p.requested(*g));
+    let message = match asked {
+        Some(g) => format!(
+            "{message}; {g:?} does not apply to an inference component: SageMaker carries out its update and rolls it back on the watched alarms (set one to ALARM to roll back)"
+        ),
+        None => message,
+    };
     p.judge(phase, Health::Progressing, "Waiting", message);
 }
 
@@ -307,7 +318,11 @@ fn settle(p: &mut Planner<'_>, c: &Component) {
         ("Failed", Stage::Failed, Some(hash.as_str()), why)
     };
     let entry = history(p, outcome, message.clone());
-    p.write_markers(|m| finish_markers(m, stage, reject, &message));
+    p.write_markers(|m| {
+        finish_markers(m, stage, reject, &message);
+        // Nothing is kept for `undo` (refused for components): no champion to return to.
+        m.champion_config = None;
+    });
     p.record(entry);
     // The rollout's alarms go with it; models other than the one serving go too.
     p.push(Action::CollectGarbage {
