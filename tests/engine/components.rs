@@ -326,7 +326,7 @@ async fn an_abort_during_the_components_update_is_answered_not_ignored() {
             .await
             .unwrap();
         status = Some(pass.status);
-        now = now + jiff::SignedDuration::from_secs(30);
+        now += jiff::SignedDuration::from_secs(30);
         sim.clock.advance_to(now);
     }
     let mut st = status.unwrap();
