@@ -67,6 +67,38 @@ async fn every_strategy_succeeds_from_an_empty_account_and_from_a_champion() {
     }
 }
 
+/// Every hosting shape — the rolling and serverless examples, and the inference component —
+/// rolled out, then deleted with `deletionPolicy: Delete`: nothing of the resource is left (the
+/// platform's endpoint hosting a component stays, and only it).
+#[tokio::test]
+async fn each_hosting_shape_is_deleted_cleanly() {
+    for (name, endpoints_left) in [
+        ("rolling", 0),
+        ("serverless", 0),
+        ("inference-component", 1),
+    ] {
+        let mut spec = example(name);
+        spec.deletion_policy = sagemaker_rollout::api::DeletionPolicy::Delete;
+        let s = run(&spec, false, "").await;
+        assert_eq!(phase(&s), Some(Phase::Succeeded), "{name}");
+        let sim = &s.simulator;
+        let teardown = sagemaker_rollout::api::ValidSpec::new(&spec)
+            .unwrap()
+            .teardown();
+        let engine = Engine::new(sim.clients(), OWNER);
+        let goal = Goal::Delete(&teardown);
+        drive(&engine, goal, &sim.clock, DriveOptions::default(), |_| {})
+            .await
+            .unwrap();
+        let (endpoints, _configs, models, alarms, scaling) = sim.inventory();
+        assert_eq!(
+            (endpoints, models, alarms, scaling),
+            (endpoints_left, 0, 0, 0),
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn each_rollout_writes_a_deployment_record_with_the_smoke_test_to_s3() {
     let spec = example("canary");
