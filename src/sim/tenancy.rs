@@ -54,20 +54,25 @@ impl Simulator {
         };
         let is_ns =
             |t: &BTreeMap<String, String>| t.get(NAMESPACE_KEY).map(String::as_str) == Some(ns);
+        let managed = |t: &BTreeMap<String, String>| {
+            t.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY)
+        };
+        // An offer (adoption, sharing an endpoint) is an administrator's alone.
+        let offers = |t: &BTreeMap<String, String>| {
+            t.contains_key(ADOPT_BY_KEY) || t.contains_key(HOSTS_KEY)
+        };
         let allowed = match write {
-            Write::Create(tags) => {
-                is_ns(tags) && tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY)
-            }
-            Write::Change(tags) => tags.is_some_and(is_ns),
+            Write::Create(tags) => is_ns(tags) && managed(tags) && !offers(tags),
+            // The tenant's resource: its namespace and managed-by, as the change statements say.
+            Write::Change(tags) => tags.is_some_and(|t| is_ns(t) && managed(t)),
             Write::Tag { current, added } => {
                 // Never another namespace's tag, never an adopt-by offer.
-                let sets_other = added.get(NAMESPACE_KEY).is_some_and(|v| v != ns)
-                    || added.contains_key(ADOPT_BY_KEY)
-                    || added.contains_key(HOSTS_KEY);
+                let sets_other = added.get(NAMESPACE_KEY).is_some_and(|v| v != ns) || offers(added);
                 let adoption = !current.contains_key(NAMESPACE_KEY)
                     && current.get(ADOPT_BY_KEY).map(String::as_str) == Some(ns)
-                    && is_ns(added);
-                !sets_other && (is_ns(current) || adoption)
+                    && is_ns(added)
+                    && managed(added);
+                !sets_other && ((is_ns(current) && managed(current)) || adoption)
             }
             Write::Object(key) => key.starts_with(&format!("{ns}/")),
             Write::Host(tags) => tags.is_some_and(|t| crate::tags::hosts(t, ns)),

@@ -11,14 +11,15 @@ encodes the rule set the policy is written to, for a session whose principal tag
 | reads: SageMaker `Describe*` / `List*`, CloudWatch `Describe*` / `List*` / `Get*` | always |
 | SageMaker CreateModel, CreateEndpointConfig, CreateEndpoint, CreateInferenceComponent | the request's Tags hold `sagemaker-rollout:namespace=N` and `managed-by=sagemaker-rollout` |
 | SageMaker CreateInferenceComponent | also the endpoint it is placed on carries `sagemaker-rollout:namespace=N`, or `sagemaker-rollout:hosts` listing N between colons (`:team-a:N:`) |
-| SageMaker UpdateEndpoint, UpdateEndpointWeightsAndCapacities, UpdateInferenceComponent, UpdateInferenceComponentRuntimeConfig, `Delete*` (DeleteInferenceComponent too), DeleteTags, InvokeEndpoint | the resource carries `sagemaker-rollout:namespace=N` |
+| SageMaker CreateEndpoint | never carries the Tags `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` (the other creates may: the policy's denies name only AddTags and CreateEndpoint) |
+| SageMaker UpdateEndpoint, UpdateEndpointWeightsAndCapacities, DeleteEndpoint, DeleteEndpointConfig, DeleteModel, InvokeEndpoint; UpdateInferenceComponent, UpdateInferenceComponentRuntimeConfig, DeleteInferenceComponent; DeleteTags | the resource is an endpoint, endpoint config, model or inference component and carries both `sagemaker-rollout:namespace=N` and `managed-by=sagemaker-rollout` |
 | SageMaker AddTags | as above, or adoption: an endpoint without a namespace tag that carries `sagemaker-rollout:adopt-by=N`, when the request sets `sagemaker-rollout:namespace=N` |
 | SageMaker AddTags | never sets `sagemaker-rollout:namespace` to another value, never sets `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` |
 | SageMaker DeleteTags | never removes `sagemaker-rollout:namespace`, `managed-by`, `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` |
 | CloudWatch PutMetricAlarm | the request's Tags hold `sagemaker-rollout:namespace=N` |
 | CloudWatch DeleteAlarms | every named alarm carries `sagemaker-rollout:namespace=N` (a missing alarm carries no tag) |
 | S3 GetObject, HeadObject, PutObject, multipart calls (Create, UploadPart, Complete, Abort, ListParts), CopyObject and UploadPartCopy (their source too), DeleteObject | the key starts with `N/` |
-| any other SageMaker, sagemaker-runtime, CloudWatch or S3 call (model package writes, SetAlarmState, TagResource, PutMetricData, S3 bucket calls, DeleteObjects ...) | never (no statement allows it) |
+| any other SageMaker, sagemaker-runtime, CloudWatch or S3 call (model package writes and deletes, SetAlarmState, TagResource, PutMetricData, S3 bucket calls, DeleteObjects ...) | never (no statement allows it) |
 
 Application Auto Scaling, SNS and STS calls are outside the modelled rule set and pass (IAM cannot
 tie a scalable target to the tags of the endpoint variant or inference component it scales: its
@@ -53,8 +54,13 @@ PROTECTED_KEYS = (NAMESPACE_TAG, MANAGED_BY[0]) + OFFER_KEYS
 SM_CREATES = {"CreateModel": ("model", "ModelName"), "CreateEndpointConfig": ("endpoint-config", "EndpointConfigName"),
               "CreateEndpoint": ("endpoint", "EndpointName"),
               "CreateInferenceComponent": ("inference-component", "InferenceComponentName")}
-SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "UpdateInferenceComponent",
-              "UpdateInferenceComponentRuntimeConfig")
+# The updates and deletes the policy's change statements allow (ChangeOnlyTheTenantsResources,
+# ChangeOnlyTheTenantsComponents); AddTags, DeleteTags and InvokeEndpoint are checked on their own.
+SM_CHANGES = ("UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "DeleteEndpoint", "DeleteEndpointConfig",
+              "DeleteModel", "UpdateInferenceComponent", "UpdateInferenceComponentRuntimeConfig",
+              "DeleteInferenceComponent")
+# The resources those statements cover (the ARN's resource type).
+CHANGE_KINDS = ("endpoint", "endpoint-config", "model", "inference-component")
 # Name member -> ARN kind, for the resource a SageMaker call names (the component first: a call
 # naming one acts on it).
 SM_NAMES = (("InferenceComponentName", "inference-component"), ("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"), ("ModelName", "model"),
@@ -113,12 +119,23 @@ def create_needs_tenant_tags(action, resource, request_tags, ns):
         raise Denied(action, resource)
 
 
+def _kind(resource):
+    """The resource type of a SageMaker ARN (`endpoint`, `model-package-group`, ...)."""
+    return resource.split(":", 5)[-1].split("/", 1)[0]
+
+
+def _tenants(resource, resource_tags, ns):
+    return (_kind(resource) in CHANGE_KINDS and resource_tags.get(NAMESPACE_TAG) == ns
+            and resource_tags.get(MANAGED_BY[0]) == MANAGED_BY[1])
+
+
 def change_needs_tenant_resource(action, resource, resource_tags, ns):
-    """Rule: a tenant session may update, delete, invoke or untag a SageMaker resource (endpoint,
-    endpoint config, model, inference component) only when it carries
-    `sagemaker-rollout:namespace=<its namespace>` (aws:ResourceTag); a missing resource carries no
-    tag."""
-    if resource_tags.get(NAMESPACE_TAG) != ns:
+    """Rule: a tenant session may update, delete, invoke, tag or untag a SageMaker resource only
+    when it is an endpoint, endpoint config, model or inference component carrying both
+    `sagemaker-rollout:namespace=<its namespace>` and `managed-by=sagemaker-rollout`
+    (aws:ResourceTag): the namespace tag alone, or another resource type (a model package group),
+    is refused; a missing resource carries no tag."""
+    if not _tenants(resource, resource_tags, ns):
         raise Denied(action, resource)
 
 
@@ -142,19 +159,35 @@ def add_tags_never_sets_other_namespace(action, resource, request_tags, ns):
         raise Denied(action, resource)
 
 
+def _offers(request_tags):
+    return any(k in OFFER_KEYS for k in _tags(request_tags))
+
+
 def add_tags_never_offers(action, resource, request_tags):
     """Rule: a tenant session's AddTags never sets `sagemaker-rollout:adopt-by` or
     `sagemaker-rollout:hosts` (aws:TagKeys): only an administrator offers an endpoint for adoption
     or to host other namespaces' inference components."""
-    if any(k in OFFER_KEYS for k in _tags(request_tags)):
+    if _offers(request_tags):
+        raise Denied(action, resource)
+
+
+def create_endpoint_never_offers(action, resource, request_tags):
+    """Rule: a tenant session's CreateEndpoint or CreateInferenceComponent never carries the Tags
+    `sagemaker-rollout:adopt-by` or `sagemaker-rollout:hosts` (aws:TagKeys): a tenant cannot create
+    an endpoint or a component already offered for adoption or shared with other namespaces (the
+    policy's denies name AddTags, CreateEndpoint and CreateInferenceComponent only, so the other
+    creates are not refused for them)."""
+    if _offers(request_tags):
         raise Denied(action, resource)
 
 
 def add_tags_own_or_adopted(action, resource, resource_tags, request_tags, ns):
-    """Rule: a tenant session's AddTags needs a resource tagged with its namespace, or adopts: an
-    endpoint with no namespace tag that carries `sagemaker-rollout:adopt-by=<its namespace>`, when
-    the request sets `sagemaker-rollout:namespace=<its namespace>`."""
-    if resource_tags.get(NAMESPACE_TAG) == ns:
+    """Rule: a tenant session's AddTags needs a resource it may change (as
+    `change_needs_tenant_resource`: both `sagemaker-rollout:namespace=<its namespace>` and
+    `managed-by=sagemaker-rollout`), or adopts: an endpoint with no namespace tag that carries
+    `sagemaker-rollout:adopt-by=<its namespace>`, when the request sets
+    `sagemaker-rollout:namespace=<its namespace>`."""
+    if _tenants(resource, resource_tags, ns):
         return
     adoptable = (":endpoint/" in resource and NAMESPACE_TAG not in resource_tags
                  and resource_tags.get(ADOPT_BY_TAG) == ns)
@@ -230,7 +263,10 @@ def _sagemaker(w, call, p, ns):
         return
     if op in SM_CREATES:
         kind, member = SM_CREATES[op]
-        create_needs_tenant_tags(action, sm_arn(call.region, kind, p.get(member) or ""), p.get("Tags"), ns)
+        created = sm_arn(call.region, kind, p.get(member) or "")
+        create_needs_tenant_tags(action, created, p.get("Tags"), ns)
+        if op in ("CreateEndpoint", "CreateInferenceComponent"):
+            create_endpoint_never_offers(action, created, p.get("Tags"))
         if op == "CreateInferenceComponent":
             endpoint = sm_arn(call.region, "endpoint", p.get("EndpointName") or "")
             component_endpoint_hosts_tenant(action, endpoint, w.sm.tags.get(endpoint, {}), ns)
@@ -246,7 +282,7 @@ def _sagemaker(w, call, p, ns):
         change_needs_tenant_resource(action, resource, rtags, ns)
         delete_tags_keeps_ownership(action, resource, p.get("TagKeys") or [])
         return
-    if op in SM_CHANGES or op.startswith("Delete"):
+    if op in SM_CHANGES:
         change_needs_tenant_resource(action, resource, rtags, ns)
         return
     other_calls_are_denied("sagemaker", op, resource)

@@ -270,6 +270,91 @@ class TenantRules(TenantBase):
                     action="sagemaker:AddTags")
         self.assertEqual("team-b", ctl("state")["sagemaker"]["endpoints"][0]["tags"][NS_TAG])
 
+    def _create_endpoint_with(self, key, value):
+        """CreateEndpoint by team-a carrying its own tags and the offer key `key` is refused; without
+        it the endpoint is created."""
+        a = self.a
+        a.sm.create_model(ModelName="m-team-a", PrimaryContainer={"Image": IMAGE}, ExecutionRoleArn=te.ROLE,
+                          Tags=owned("team-a"))
+        a.sm.create_endpoint_config(EndpointConfigName="c-team-a", ProductionVariants=[self.variant("AllTraffic", "m-team-a")],
+                                    Tags=owned("team-a"))
+        for tags in ([{"Key": key, "Value": value}] + owned("team-a"), owned("team-a") + [{"Key": key, "Value": value}]):
+            self.denied(a, a.sm.create_endpoint, EndpointName="ep-a", EndpointConfigName="c-team-a", Tags=tags,
+                        action="sagemaker:CreateEndpoint", resource=self.ep_arn())
+        self.assertEqual([], ctl("state")["sagemaker"]["endpoints"])
+        a.sm.create_endpoint(EndpointName="ep-a", EndpointConfigName="c-team-a", Tags=owned("team-a"))
+        self.assertEqual({NS_TAG: "team-a", "managed-by": "sagemaker-rollout"},
+                         ctl("state")["sagemaker"]["endpoints"][0]["tags"])
+
+    def test_create_endpoint_never_offers_the_endpoint_for_adoption(self):
+        self._create_endpoint_with("sagemaker-rollout:adopt-by", "team-b")
+        # The administrator may.
+        self.sm.create_endpoint(EndpointName="legacy", EndpointConfigName="c-team-a",
+                                Tags=[{"Key": "sagemaker-rollout:adopt-by", "Value": "team-b"}])
+
+    def test_create_endpoint_never_shares_the_endpoint_with_other_namespaces(self):
+        self._create_endpoint_with(HOSTS_TAG, ":team-a:team-b:")
+
+    def test_a_change_needs_managed_by_beside_the_namespace_tag(self):
+        """The change statements compare both ownership tags: the namespace tag alone (or
+        managed-by naming another manager) does not make a resource the tenant's."""
+        ns_a = [{"Key": NS_TAG, "Value": "team-a"}]
+        self.model("m1", Tags=ns_a)
+        self.config("c1", Tags=ns_a)
+        self.sm.create_endpoint(EndpointName="ep-a", EndpointConfigName="c1", Tags=ns_a)
+        self.wait("ep-a", "InService")
+        a, ep = self.a, self.ep_arn()
+        for managed_by in (None, "someone-else", "SAGEMAKER-ROLLOUT"):
+            with self.subTest(managed_by=managed_by):
+                if managed_by:
+                    self.sm.add_tags(ResourceArn=ep, Tags=[{"Key": "managed-by", "Value": managed_by}])
+                self.denied(a, a.sm.update_endpoint_weights_and_capacities, EndpointName="ep-a", DesiredWeightsAndCapacities=[
+                    {"VariantName": "AllTraffic", "DesiredInstanceCount": 3}],
+                    action="sagemaker:UpdateEndpointWeightsAndCapacities", resource=ep)
+                self.denied(a, a.sm.update_endpoint, EndpointName="ep-a", EndpointConfigName="c1",
+                            action="sagemaker:UpdateEndpoint", resource=ep)
+                self.denied(a, a.rt.invoke_endpoint, EndpointName="ep-a", Body=b"{}", action="sagemaker:InvokeEndpoint",
+                            resource=ep)
+                self.denied(a, a.sm.add_tags, ResourceArn=ep, Tags=[{"Key": "team", "Value": "x"}],
+                            action="sagemaker:AddTags", resource=ep)
+                # Setting managed-by is AddTags too: the namespace tag alone does not allow it.
+                self.denied(a, a.sm.add_tags, ResourceArn=ep, Tags=ns_a + [MANAGED], action="sagemaker:AddTags",
+                            resource=ep)
+                self.denied(a, a.sm.delete_tags, ResourceArn=ep, TagKeys=["team"], action="sagemaker:DeleteTags",
+                            resource=ep)
+                self.denied(a, a.sm.delete_endpoint, EndpointName="ep-a", action="sagemaker:DeleteEndpoint", resource=ep)
+        self.denied(a, a.sm.delete_endpoint_config, EndpointConfigName="c1", action="sagemaker:DeleteEndpointConfig",
+                    resource="arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1")
+        self.denied(a, a.sm.delete_model, ModelName="m1", action="sagemaker:DeleteModel",
+                    resource="arn:aws:sagemaker:us-east-1:123456789012:model/m1")
+        d = self.sm.describe_endpoint(EndpointName="ep-a")
+        self.assertEqual(("InService", 2), (d["EndpointStatus"], d["ProductionVariants"][0]["CurrentInstanceCount"]))
+        # With managed-by=sagemaker-rollout beside it, the same tenant drives it.
+        for arn in (ep, "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1",
+                    "arn:aws:sagemaker:us-east-1:123456789012:model/m1"):
+            self.sm.add_tags(ResourceArn=arn, Tags=[MANAGED])
+        a.sm.update_endpoint_weights_and_capacities(EndpointName="ep-a", DesiredWeightsAndCapacities=[
+            {"VariantName": "AllTraffic", "DesiredInstanceCount": 3}])
+        self.wait("ep-a", "InService")
+        a.rt.invoke_endpoint(EndpointName="ep-a", Body=b"{}")
+        a.sm.add_tags(ResourceArn=ep, Tags=[{"Key": "team", "Value": "x"}])
+        a.sm.delete_tags(ResourceArn=ep, TagKeys=["team"])
+        a.sm.delete_endpoint(EndpointName="ep-a")
+        a.sm.delete_endpoint_config(EndpointConfigName="c1")
+        a.sm.delete_model(ModelName="m1")
+
+    def test_only_endpoints_configs_models_and_components_are_changed(self):
+        """The change statements cover those four resource types: a model package group carrying
+        both ownership tags is still not the tenant's to delete or tag."""
+        self.sm.create_model_package_group(ModelPackageGroupName="g", Tags=owned("team-a"))
+        a, g = self.a, "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g"
+        self.denied(a, a.sm.delete_model_package_group, ModelPackageGroupName="g",
+                    action="sagemaker:DeleteModelPackageGroup", resource=g)
+        self.denied(a, a.sm.add_tags, ResourceArn=g, Tags=[{"Key": "team", "Value": "x"}], action="sagemaker:AddTags",
+                    resource=g)
+        self.denied(a, a.sm.delete_tags, ResourceArn=g, TagKeys=["team"], action="sagemaker:DeleteTags", resource=g)
+        self.assertEqual("g", self.sm.describe_model_package_group(ModelPackageGroupName="g")["ModelPackageGroupName"])
+
     def test_add_tags_never_hands_a_resource_to_another_namespace(self):
         self.deployed(self.a, "team-a")
         a = self.a
@@ -405,6 +490,16 @@ class TenantComponents(TenantBase):
             time.sleep(0.05)
         self.fail(f"{name} never reached {status}; last {d['InferenceComponentStatus']}")
 
+    def test_a_component_is_never_created_already_offered(self):
+        a = self.a
+        self.host(a, "ep-a", owned("team-a"))
+        self.tenant_model(a, "team-a")
+        for key, value in (("sagemaker-rollout:adopt-by", "team-b"), (HOSTS_TAG, ":team-b:")):
+            with self.subTest(key=key):
+                self.denied(a, self.place, a, "team-a", "ep-a", tags=owned("team-a") + [{"Key": key, "Value": value}],
+                            action="sagemaker:CreateInferenceComponent", resource=self.ic_arn("chat"))
+        self.place(a, "team-a", "ep-a")
+
     def test_a_component_needs_the_tenants_tags_and_is_changed_only_by_its_tenant(self):
         a, b = self.a, self.b
         self.host(a, "ep-a", owned("team-a"))
@@ -484,6 +579,29 @@ class TenantComponents(TenantBase):
                     action="sagemaker:DeleteInferenceComponent", resource=self.ic_arn("chat"))
         self.assertEqual({NS_TAG: "ml-prod", "managed-by": "sagemaker-rollout"},
                          {t["Key"]: t["Value"] for t in self.sm.list_tags(ResourceArn=self.ic_arn("chat"))["Tags"]})
+
+    def test_a_component_with_the_namespace_tag_but_no_managed_by_is_not_the_tenants(self):
+        a = self.a
+        self.host(a, "ep-a", owned("team-a"))
+        self.tenant_model(a, "team-a")
+        self.place(self, "team-a", "ep-a", tags=[{"Key": NS_TAG, "Value": "team-a"}])  # the administrator
+        self.wait_ic("chat", "InService")
+        chat = self.ic_arn("chat")
+        self.denied(a, a.sm.update_inference_component, InferenceComponentName="chat", RuntimeConfig={"CopyCount": 1},
+                    action="sagemaker:UpdateInferenceComponent", resource=chat)
+        self.denied(a, a.sm.update_inference_component_runtime_config, InferenceComponentName="chat",
+                    DesiredRuntimeConfig={"CopyCount": 1}, action="sagemaker:UpdateInferenceComponentRuntimeConfig",
+                    resource=chat)
+        self.denied(a, a.sm.add_tags, ResourceArn=chat, Tags=[{"Key": "x", "Value": "y"}], action="sagemaker:AddTags",
+                    resource=chat)
+        self.denied(a, a.sm.delete_tags, ResourceArn=chat, TagKeys=["x"], action="sagemaker:DeleteTags", resource=chat)
+        self.denied(a, a.sm.delete_inference_component, InferenceComponentName="chat",
+                    action="sagemaker:DeleteInferenceComponent", resource=chat)
+        self.assertEqual(2, self.wait_ic("chat", "InService")["RuntimeConfig"]["CurrentCopyCount"])
+        self.sm.add_tags(ResourceArn=chat, Tags=[MANAGED])
+        a.sm.update_inference_component_runtime_config(InferenceComponentName="chat", DesiredRuntimeConfig={"CopyCount": 1})
+        self.assertEqual(1, self.wait_ic("chat", "InService")["RuntimeConfig"]["CurrentCopyCount"])
+        a.sm.delete_inference_component(InferenceComponentName="chat")
 
     def test_add_tags_and_delete_tags_never_touch_the_offer_keys(self):
         a = self.a
