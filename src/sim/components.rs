@@ -437,20 +437,8 @@ pub(super) fn seed_host(
         tags: BTreeMap::new(),
     };
     let now = sim.clock.now();
-    let mut desc = crate::aws::endpoints::EndpointDescription {
-        name: spec.endpoint_name.clone(),
-        arn: format!(
-            "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
-            spec.endpoint_name.to_ascii_lowercase()
-        ),
-        status: EndpointStatus::InService,
-        config_name: String::new(),
-        failure_reason: None,
-        last_modified: now - jiff::SignedDuration::from_hours(48),
-        variants: Vec::new(),
-        shadow_variants: Vec::new(),
-    };
-    super::endpoints::apply_config(&mut desc, &config);
+    let since = now - jiff::SignedDuration::from_hours(48);
+    let desc = super::endpoints::in_service(&spec.endpoint_name, since, &config);
     let hosts = format!(":{}:", namespace_of(owner));
     let champion = champion.map(|cand| {
         let lineage = crate::plan::desired::lineage_tags(spec, owner, &cand);

@@ -33,6 +33,29 @@ fn state_of(v: &VariantPlan) -> VariantState {
     }
 }
 
+/// An endpoint of `name` that has been InService since `since`, serving `config`.
+pub(super) fn in_service(
+    name: &str,
+    since: jiff::Timestamp,
+    config: &ConfigPlan,
+) -> EndpointDescription {
+    let mut desc = EndpointDescription {
+        name: name.to_owned(),
+        arn: format!(
+            "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
+            name.to_ascii_lowercase()
+        ),
+        status: EndpointStatus::InService,
+        config_name: String::new(),
+        failure_reason: None,
+        last_modified: since,
+        variants: Vec::new(),
+        shadow_variants: Vec::new(),
+    };
+    apply_config(&mut desc, config);
+    desc
+}
+
 /// Makes the endpoint serve `config`.
 pub(super) fn apply_config(desc: &mut EndpointDescription, config: &ConfigPlan) {
     desc.config_name = config.name.clone();

@@ -5,13 +5,11 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::endpoints::apply_config;
 use super::{ACCOUNT, REGION, SimEndpoint, Simulator};
 use crate::api::ValidSpec;
 use crate::api::valid::CandidateSource;
-use crate::aws::endpoints::EndpointDescription;
 use crate::plan::AlarmState;
-use crate::plan::{Candidate, EndpointStatus, Markers, Stage};
+use crate::plan::{Candidate, Markers, Stage};
 
 /// Builds a valid model artifact in memory (block gzip format, like `package`).
 pub fn artifact(run_id: &str, auc: f64) -> Bytes {
@@ -160,20 +158,8 @@ pub(super) fn seed_champion(sim: &Simulator, spec: &ValidSpec, owner: &str) {
     ep_tags.extend(markers.to_tags().into_iter().filter(|(_, v)| !v.is_empty()));
     let now = sim.clock.now();
     let mut st = sim.lock();
-    let mut desc = EndpointDescription {
-        name: spec.endpoint_name.clone(),
-        arn: format!(
-            "arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{}",
-            spec.endpoint_name.to_ascii_lowercase()
-        ),
-        status: EndpointStatus::InService,
-        config_name: String::new(),
-        failure_reason: None,
-        last_modified: now - jiff::SignedDuration::from_hours(24),
-        variants: vec![],
-        shadow_variants: vec![],
-    };
-    apply_config(&mut desc, &config);
+    let since = now - jiff::SignedDuration::from_hours(24);
+    let desc = super::endpoints::in_service(&spec.endpoint_name, since, &config);
     st.models.insert(model.name.clone(), model);
     st.configs.insert(config.name.clone(), config);
     st.endpoints.insert(

@@ -9,17 +9,26 @@ use crate::account::{Account, KPI, report};
 const BLUE_GREEN: &str = "{strategy: BlueGreen, blueGreen: {bake: 2s, terminationWait: 1s}}";
 const SERVERLESS: &str = "  autoscaling: {min: 1, max: 4, target: {metric: ProvisionedConcurrencyUtilization, value: 0.7}}\n";
 
-/// `path`'s manifest with a serverless variant instead of instances.
-fn serverless(path: &std::path::Path) -> &std::path::Path {
+/// `path`'s manifest served by `serving` (a YAML line) instead of instances, without its smoke
+/// test when `smoke` is false.
+fn served_by<'p>(path: &'p std::path::Path, serving: &str, smoke: bool) -> &'p std::path::Path {
     let text = std::fs::read_to_string(path).unwrap();
     let instances = "  serving: {instanceType: ml.m5.large, instanceCount: 2}\n";
     assert!(text.contains(instances), "{text}");
-    let text = text.replace(
-        instances,
-        "  serving: {serverless: {memoryMB: 2048, maxConcurrency: 10, provisionedConcurrency: 2}}\n",
-    );
+    let text: String = (text
+        .replace(instances, &format!("  serving: {serving}\n"))
+        .lines())
+    .filter(|l| smoke || !l.starts_with("  smokeTest:"))
+    .map(|l| format!("{l}\n"))
+    .collect();
     std::fs::write(path, text).unwrap();
     path
+}
+
+/// `path`'s manifest with a serverless variant instead of instances.
+fn serverless(path: &std::path::Path) -> &std::path::Path {
+    let serving = "{serverless: {memoryMB: 2048, maxConcurrency: 10, provisionedConcurrency: 2}}";
+    served_by(path, serving, true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,20 +137,9 @@ async fn hosting_endpoint(acct: &Account, name: &str) {
 
 /// `path`'s manifest rolled out to an inference component (no smoke test: refused there).
 fn on_component(path: &std::path::Path) -> &std::path::Path {
-    let text = std::fs::read_to_string(path).unwrap();
-    let instances = "  serving: {instanceType: ml.m5.large, instanceCount: 2}\n";
-    assert!(text.contains(instances), "{text}");
-    let text = text.replace(
-        instances,
-        "  serving: {inferenceComponent: {name: wire-ranker, copies: 2, compute: {memoryMB: 4096, cpus: 1}}}\n",
-    );
-    let text: String = text
-        .lines()
-        .filter(|l| !l.starts_with("  smokeTest:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(path, text).unwrap();
-    path
+    let serving =
+        "{inferenceComponent: {name: wire-ranker, copies: 2, compute: {memoryMB: 4096, cpus: 1}}}";
+    served_by(path, serving, false)
 }
 
 /// The component as the emulator holds it, and the package its model was made from.
