@@ -6,7 +6,6 @@
 //! the progress markers) go through [`super::endpoints::Endpoints`]'s ARN-generic calls.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 
 use super::AwsError;
 use crate::plan::ComponentStatus;
@@ -28,7 +27,6 @@ pub struct ComponentDescription {
     pub desired_copies: Option<i32>,
     pub current_copies: Option<i32>,
     pub failure_reason: Option<String>,
-    pub last_modified: Timestamp,
 }
 
 #[async_trait]

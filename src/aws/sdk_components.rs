@@ -11,7 +11,7 @@ use aws_sdk_sagemaker::types::{
 };
 
 use super::components::{ComponentDescription, InferenceComponents};
-use super::sdk_endpoints::{exists, ignore_missing, rollback, tags, time};
+use super::sdk_endpoints::{exists, ignore_missing, rollback, tags};
 use super::{AwsError, classify};
 use crate::plan::ComponentStatus;
 use crate::plan::Compute;
@@ -140,7 +140,6 @@ impl InferenceComponents for SdkComponents {
             desired_copies: runtime.and_then(|r| r.desired_copy_count()),
             current_copies: runtime.and_then(|r| r.current_copy_count()),
             failure_reason: out.failure_reason().map(str::to_owned),
-            last_modified: time(out.last_modified_time()),
         }))
     }
 

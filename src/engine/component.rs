@@ -1,20 +1,17 @@
 //! Observation of a spec that targets an inference component: the hosting endpoint (read, as
 //! any endpoint, only to know it is there and InService), the component (DescribeInference
 //! Component) with its tags — the markers, read at rest and remembered while SageMaker
-//! transitions it or a rollout it drives is in flight, as for an endpoint — and its model's
-//! lineage; then, at rest or in flight, the candidate, the watched alarms and the component's
-//! own scalable target (never the endpoint's variants': those are the platform's).
-
-use std::collections::BTreeMap;
+//! transitions it or a rollout it drives is in flight, as for an endpoint; then, at rest or
+//! in flight, the candidate, the watched alarms and the component's own scalable target
+//! (never the endpoint's variants': those are the platform's).
 
 use jiff::Timestamp;
 
 use super::{Engine, EngineError};
 use crate::api::ValidSpec;
 use crate::aws::scaling::COMPONENTS;
-use crate::plan::desired::{scaling_hash, watched_alarms};
+use crate::plan::desired::scaling_hash;
 use crate::plan::{self, Component, Markers, Observed, Stage};
-use crate::tags;
 
 impl Engine {
     pub(super) async fn observe_component(
@@ -59,21 +56,14 @@ impl Engine {
             .map(Markers::from_tags)
             .unwrap_or_default();
         if markers.stage.is_some_and(Stage::in_flight) {
-            let names = watched_alarms(spec, plan::alarm_scope(&markers));
-            if !observed.alarms_read || names != watched_alarms(spec, plan::alarm_scope(before)) {
-                observed.alarms = self.describe_alarms(&names, now).await?;
-                observed.alarms_read = true;
-            }
+            (self.watched_again(spec, &mut observed, &markers, before, now)).await?;
         }
         let Some(c) = observed.component.as_ref() else {
             return Ok(observed);
         };
         let settled = markers.scaling.as_deref() == Some(scaling_hash(spec, &c.name).as_str());
         if !observed.scaling_read && c.status.is_in_service() && !settled {
-            let names = [c.name.clone()];
-            observed.scaling = (self.aws(now))
-                .scaling_registrations(COMPONENTS, &names)
-                .await?;
+            observed.scaling = self.copies_scaling(&c.name, now).await?;
             observed.scaling_read = true;
         }
         Ok(observed)
@@ -90,12 +80,7 @@ impl Engine {
     ) -> Result<Observed, EngineError> {
         let component = self.read_component(name, now).await?;
         let scaling = match &component {
-            Some(c) if !c.status.is_transitional() => {
-                let names = [c.name.clone()];
-                (self.aws(now))
-                    .scaling_registrations(COMPONENTS, &names)
-                    .await?
-            }
+            Some(c) if !c.status.is_transitional() => self.copies_scaling(&c.name, now).await?,
             _ => Vec::new(),
         };
         let owned = self.owned(endpoint, false, now).await?;
@@ -109,7 +94,19 @@ impl Engine {
         })
     }
 
-    /// DescribeInferenceComponent, its tags and its model's lineage; None when there is none.
+    /// The scalable target of component `name`'s copies (`inference-component/<name>`), and
+    /// nothing of the endpoint's.
+    async fn copies_scaling(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Vec<plan::ScalingRegistration>, EngineError> {
+        let names = [name.to_owned()];
+        let aws = self.aws(now);
+        Ok(aws.scaling_registrations(COMPONENTS, &names).await?)
+    }
+
+    /// DescribeInferenceComponent and its tags; None when there is none.
     pub(super) async fn read_component(
         &self,
         name: &str,
@@ -119,25 +116,16 @@ impl Engine {
             return Ok(None);
         };
         let tags = (self.marker_tags(&d.arn, d.status.is_transitional(), now)).await?;
-        let lineage = match &d.model_name {
-            Some(m) => self.model_tags(m, now).await?.unwrap_or_default(),
-            None => BTreeMap::new(),
-        };
         Ok(Some(Component {
             name: d.name,
             arn: d.arn,
             endpoint: d.endpoint,
             status: d.status,
             model_name: d.model_name,
-            candidate_id: (lineage.get(tags::PACKAGE_ARN))
-                .or_else(|| lineage.get(tags::ARTIFACT_URI))
-                .cloned(),
-            run_id: lineage.get(tags::RUN_ID).cloned(),
             compute: d.compute,
             desired_copies: d.desired_copies.unwrap_or(0),
             current_copies: d.current_copies.unwrap_or(0),
             failure_reason: d.failure_reason,
-            last_modified: d.last_modified,
             tags,
         }))
     }

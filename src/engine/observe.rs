@@ -124,13 +124,8 @@ impl Engine {
             observed.endpoint.as_ref(),
             &observed.candidate,
         ) {
-            // Read again only if the new markers watch other alarms (the scope follows the
-            // markers) or none were read.
-            let names = watched_alarms(spec, plan::alarm_scope(&markers));
-            if !observed.alarms_read || names != watched_alarms(spec, plan::alarm_scope(&before)) {
-                observed.alarms = self.describe_alarms(&names, now).await?;
-                observed.alarms_read = true;
-            }
+            self.watched_again(spec, &mut observed, &markers, &before, now)
+                .await?;
         }
         if !observed.scaling_read
             && let Some(e) = observed
@@ -142,6 +137,24 @@ impl Engine {
             observed.scaling_read = true;
         }
         Ok(observed)
+    }
+
+    /// The alarms `markers` watch, read again only if they are others than those `before`
+    /// watched (the scope follows the markers) or none were read.
+    pub(super) async fn watched_again(
+        &self,
+        spec: &ValidSpec,
+        observed: &mut Observed,
+        markers: &Markers,
+        before: &Markers,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let names = watched_alarms(spec, plan::alarm_scope(markers));
+        if !observed.alarms_read || names != watched_alarms(spec, plan::alarm_scope(before)) {
+            observed.alarms = self.describe_alarms(&names, now).await?;
+            observed.alarms_read = true;
+        }
+        Ok(())
     }
 
     /// The candidate: the pinned one (by the markers in `holder`, the tags of what carries

@@ -83,7 +83,7 @@ impl ComponentStatus {
 }
 
 /// The inference component the spec targets, as DescribeInferenceComponent reports it, joined
-/// with its tags (ownership and the progress markers) and its model's lineage.
+/// with its tags (ownership and the progress markers).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Component {
     pub name: String,
@@ -91,14 +91,10 @@ pub struct Component {
     pub endpoint: String,
     pub status: ComponentStatus,
     pub model_name: Option<String>,
-    /// The candidate its model was made from (lineage tags), None for a model not ours.
-    pub candidate_id: Option<String>,
-    pub run_id: Option<String>,
     pub compute: Option<Compute>,
     pub desired_copies: i32,
     pub current_copies: i32,
     pub failure_reason: Option<String>,
-    pub last_modified: Timestamp,
     pub tags: BTreeMap<String, String>,
 }
 

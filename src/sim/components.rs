@@ -87,18 +87,11 @@ impl State {
     /// SM-80: an inference component's copies scale on
     /// `sagemaker:inference-component:DesiredCopyCount` (resource
     /// `inference-component/<name>`), and only that dimension's metric fits it.
-    pub(super) fn register_copies(
-        &mut self,
+    pub(super) fn copies_target(
+        &self,
         plan: &crate::plan::actions::ScalingPlan,
     ) -> Result<(), AwsError> {
-        let bad = |m: String| {
-            AwsError::answered(
-                "application-autoscaling",
-                "RegisterScalableTarget",
-                "ValidationException",
-                m,
-            )
-        };
+        let bad = super::rules::scaling_invalid;
         let id = format!("inference-component/{}", plan.variant);
         if !self.components.contains_key(&plan.variant) {
             return Err(bad(format!(
@@ -113,24 +106,6 @@ impl State {
                 "{id}: an inference component scales its copies (0 <= MinCapacity <= MaxCapacity) on SageMakerInferenceComponentInvocationsPerCopy"
             )));
         }
-        let reg = crate::plan::ScalingRegistration {
-            variant: plan.variant.clone(),
-            min: plan.min,
-            max: plan.max,
-            policy: Some(crate::plan::ScalingPolicy {
-                metric: plan.metric.clone(),
-                target_value: plan.target_value,
-                scale_in_cooldown: plan.scale_in_cooldown,
-                scale_out_cooldown: plan.scale_out_cooldown,
-            }),
-        };
-        self.scaling.insert(
-            (
-                crate::aws::scaling::COMPONENTS.to_owned(),
-                plan.variant.clone(),
-            ),
-            reg,
-        );
         Ok(())
     }
 
@@ -219,8 +194,7 @@ impl State {
             if *at > now {
                 continue;
             }
-            let (at, pending) = c.pending.take().unwrap_or((now, Pending::Create));
-            c.desc.last_modified = at;
+            let (_, pending) = c.pending.take().unwrap_or((now, Pending::Create));
             c.desc.status = ComponentStatus::InService;
             match pending {
                 Pending::Create | Pending::Update { .. } => c.desc.failure_reason = None,
@@ -280,7 +254,6 @@ impl InferenceComponents for Simulator {
             desired_copies: Some(spec.copies),
             current_copies: Some(0),
             failure_reason: None,
-            last_modified: now,
         };
         let tags = tags.iter().filter(|(_, v)| !v.is_empty());
         st.components.insert(
@@ -483,7 +456,6 @@ pub(super) fn seed_host(
         desired_copies: Some(ic.copies),
         current_copies: Some(ic.copies),
         failure_reason: None,
-        last_modified: now - jiff::SignedDuration::from_hours(24),
     };
     st.models.insert(model.name.clone(), model);
     st.components.insert(

@@ -208,6 +208,16 @@ pub(super) fn alarm(a: &AlarmPlan) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// RegisterScalableTarget's ValidationException.
+pub(super) fn scaling_invalid(m: String) -> AwsError {
+    AwsError::answered(
+        "application-autoscaling",
+        "RegisterScalableTarget",
+        "ValidationException",
+        m,
+    )
+}
+
 /// AAS-5, AAS-6: a scalable target is an existing variant of the endpoint, with
 /// MinCapacity at most MaxCapacity.
 pub(super) fn scalable_target(
@@ -217,14 +227,7 @@ pub(super) fn scalable_target(
     min: i32,
     max: i32,
 ) -> Result<(), AwsError> {
-    let bad = |m: String| {
-        AwsError::answered(
-            "application-autoscaling",
-            "RegisterScalableTarget",
-            "ValidationException",
-            m,
-        )
-    };
+    let bad = scaling_invalid;
     if !exists {
         return Err(bad(format!(
             "Unable to register endpoint/{endpoint}/variant/{variant}: the variant does not exist"

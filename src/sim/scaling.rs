@@ -28,33 +28,9 @@ impl Scaling for Simulator {
     async fn register(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
         let mut st = self.enter("application-autoscaling", "RegisterScalableTarget", true)?;
         if endpoint == crate::aws::scaling::COMPONENTS {
-            return st.register_copies(plan);
-        }
-        let exists = st
-            .endpoints
-            .get(endpoint)
-            .is_some_and(|e| e.desc.variants.iter().any(|v| v.name == plan.variant));
-        super::rules::scalable_target(endpoint, &plan.variant, exists, plan.min, plan.max)?;
-        // SM-78: provisioned concurrency is the dimension of a serverless variant that has it,
-        // instances of any other.
-        let provisioned = st
-            .endpoints
-            .get(endpoint)
-            .and_then(|e| st.configs.get(&e.desc.config_name))
-            .and_then(|c| c.production.iter().find(|v| v.name == plan.variant))
-            .and_then(|v| v.serverless.as_ref())
-            .map(|s| s.provisioned_concurrency.is_some());
-        let wants = plan.metric == crate::aws::scaling::PROVISIONED_CONCURRENCY;
-        if provisioned.map_or(wants, |p| !(p && wants)) {
-            return Err(AwsError::answered(
-                "application-autoscaling",
-                "RegisterScalableTarget",
-                "ValidationException",
-                format!(
-                    "endpoint/{endpoint}/variant/{}: a serverless variant with provisioned concurrency scales sagemaker:variant:DesiredProvisionedConcurrency, any other variant sagemaker:variant:DesiredInstanceCount",
-                    plan.variant
-                ),
-            ));
+            st.copies_target(plan)?;
+        } else {
+            st.variant_target(endpoint, plan)?;
         }
         st.scaling.insert(
             (endpoint.to_owned(), plan.variant.clone()),
@@ -77,6 +53,29 @@ impl Scaling for Simulator {
         let mut st = self.enter("application-autoscaling", "DeregisterScalableTarget", true)?;
         st.scaling
             .remove(&(endpoint.to_owned(), variant.to_owned()));
+        Ok(())
+    }
+}
+
+impl super::State {
+    /// A variant's target: it exists (AAS-5, AAS-6), and SM-78: provisioned concurrency is the
+    /// dimension of a serverless variant that has it, instances of any other.
+    fn variant_target(&self, endpoint: &str, plan: &ScalingPlan) -> Result<(), AwsError> {
+        let exists = (self.endpoints.get(endpoint))
+            .is_some_and(|e| e.desc.variants.iter().any(|v| v.name == plan.variant));
+        super::rules::scalable_target(endpoint, &plan.variant, exists, plan.min, plan.max)?;
+        let provisioned = (self.endpoints.get(endpoint))
+            .and_then(|e| self.configs.get(&e.desc.config_name))
+            .and_then(|c| c.production.iter().find(|v| v.name == plan.variant))
+            .and_then(|v| v.serverless.as_ref())
+            .map(|s| s.provisioned_concurrency.is_some());
+        let wants = plan.metric == crate::aws::scaling::PROVISIONED_CONCURRENCY;
+        if provisioned.map_or(wants, |p| !(p && wants)) {
+            return Err(super::rules::scaling_invalid(format!(
+                "endpoint/{endpoint}/variant/{}: a serverless variant with provisioned concurrency scales sagemaker:variant:DesiredProvisionedConcurrency, any other variant sagemaker:variant:DesiredInstanceCount",
+                plan.variant
+            )));
+        }
         Ok(())
     }
 }

@@ -37,25 +37,32 @@ pub(in crate::plan) fn at_rest(p: &mut Planner<'_>) {
     if let Some(ep) = ep.filter(|ep| serves_alone(p.spec(), &cand, &lineage, ep)) {
         return steady(p, ep, &cand);
     }
-    if !gates_pass(p, &cand) {
-        return;
+    if may_start(p, &cand) {
+        start(p, ep, &cand);
+    }
+}
+
+/// Whether a rollout of `cand` may start now: its gates pass (artifact, approval, champion
+/// comparison), `rollout.paused` is not set and a deployment window is open; the verdict says
+/// why not.
+pub(super) fn may_start(p: &mut Planner<'_>, cand: &Candidate) -> bool {
+    if !gates_pass(p, cand) {
+        return false;
     }
     if p.spec().rollout.paused {
-        return p.judge(
-            Phase::Paused,
-            Health::Paused,
-            "Paused",
-            format!(
-                "rollout.paused is set; candidate {} waits to start",
-                run_label(&cand)
-            ),
+        let message = format!(
+            "rollout.paused is set; candidate {} waits to start",
+            run_label(cand)
         );
+        p.judge(Phase::Paused, Health::Paused, "Paused", message);
+        return false;
     }
     if let Some(opens) = super::schedule::window_closed(p) {
-        let what = format!("candidate {} waits to start", run_label(&cand));
-        return super::schedule::wait_for_window(p, opens, &what);
+        let what = format!("candidate {} waits to start", run_label(cand));
+        super::schedule::wait_for_window(p, opens, &what);
+        return false;
     }
-    start(p, ep, &cand);
+    true
 }
 
 /// The candidate to deploy: the pinned one while the selector is unchanged, else the one the

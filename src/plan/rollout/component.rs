@@ -19,7 +19,6 @@ use super::super::markers::{Markers, Stage};
 use super::super::observed::{Candidate, Component, ComponentStatus, Compute, EndpointStatus};
 use super::super::{Next, Planner};
 use super::common::{finish_markers, history, run_label};
-use super::gates::gates_pass;
 use crate::api::conditions::Health;
 use crate::api::{Gate, InferenceComponentSpec, Phase, Strategy};
 use crate::tags;
@@ -113,19 +112,8 @@ pub(in crate::plan) fn component(p: &mut Planner<'_>) {
     {
         return steady(p, c, &want);
     }
-    if !gates_pass(p, &cand) {
+    if !super::begin::may_start(p, &cand) {
         return;
-    }
-    if p.spec().rollout.paused {
-        let message = format!(
-            "rollout.paused is set; candidate {} waits to start",
-            run_label(&cand)
-        );
-        return p.judge(Phase::Paused, Health::Paused, "Paused", message);
-    }
-    if let Some(opens) = super::schedule::window_closed(p) {
-        let what = format!("candidate {} waits to start", run_label(&cand));
-        return super::schedule::wait_for_window(p, opens, &what);
     }
     start(p, observed.as_ref(), &cand, model, want, lineage);
 }
@@ -142,10 +130,9 @@ fn foreign(p: &Planner<'_>, c: &Component) -> Option<String> {
             p.spec().endpoint_name
         ));
     }
+    // `p.markers` are the component's: the planner reads them from its tags.
     let ns = tags::tag_safe(tags::namespace_of(p.input.owner));
-    let marked = c
-        .tags
-        .contains_key(&format!("{}owner", tags::MARKER_PREFIX));
+    let marked = p.markers.owner.is_some();
     (marked && c.tags.get(tags::NAMESPACE_KEY) != Some(&ns)).then(|| {
         format!(
             "inference component {} carries progress markers but not this namespace's {} tag: it is not this resource's",
@@ -161,11 +148,10 @@ fn start(
     current: Option<&Component>,
     cand: &Candidate,
     model: super::super::actions::ModelPlan,
-    want: ComponentPlan,
+    mut want: ComponentPlan,
     lineage: BTreeMap<String, String>,
 ) {
     let spec = p.spec();
-    let mut want = want;
     // Autoscaling owns the copy count: an update keeps the copies it set.
     if let Some(c) = current.filter(|c| spec.autoscaling.is_some() && c.desired_copies > 0) {
         want.copies = c.desired_copies;
@@ -357,53 +343,27 @@ fn settle(p: &mut Planner<'_>, c: &Component) {
     p.judge(phase, health, why, message);
 }
 
-/// A Failed component: recorded once if a rollout drove it, then deleted so that the spec can
-/// create it again — unless this spec already failed it (then a spec change or `retry`).
+/// A Failed component, as a Failed endpoint: recorded once, then deleted and created again
+/// unless this spec already failed it.
 fn failed(p: &mut Planner<'_>, c: &Component) {
     let reason = c
         .failure_reason
         .clone()
         .unwrap_or_else(|| "no FailureReason given".into());
-    let hash = spec_hash(p.spec());
-    if p.markers.stage.is_some_and(Stage::in_flight) {
-        let entry = history(p, "Failed", format!("inference component failed: {reason}"));
-        p.write_markers(|m| finish_markers(m, Stage::Failed, Some(&hash), &reason));
-        p.record(entry);
-        p.event(
-            "RolloutFailed",
-            format!("inference component {} failed: {reason}", c.name),
-            true,
-        );
-    }
-    if p.markers.rejected_spec.as_deref() == Some(hash.as_str()) && !p.requested(Gate::Retry) {
-        let message = format!(
-            "inference component {} failed: {reason}. Change the spec to retry",
-            c.name
-        );
-        return p.judge(Phase::Failed, Health::Stalled, "ComponentFailed", message);
-    }
-    p.push(Action::DeleteInferenceComponent {
+    let delete = Action::DeleteInferenceComponent {
         name: c.name.clone(),
-    });
-    p.next = Next::Poll;
-    p.event(
-        "DeletingFailedComponent",
-        format!(
-            "deleting failed inference component {} to recreate it",
-            c.name
-        ),
-        false,
-    );
-    let message = format!(
-        "inference component {} is Failed ({reason}); deleting it so the spec can create it again",
-        c.name
-    );
-    p.judge(
-        Phase::Deploying,
-        Health::Progressing,
-        "RecreatingComponent",
-        message,
-    );
+    };
+    let broken = super::Broken {
+        kind: "inference component",
+        name: &c.name,
+        reason,
+        hint: None,
+        delete,
+        stalled: "ComponentFailed",
+        deleting: "DeletingFailedComponent",
+        recreating: "RecreatingComponent",
+    };
+    super::failed_target(p, broken);
 }
 
 /// The candidate serves: keep the copy count (or its autoscaling) as the spec says.

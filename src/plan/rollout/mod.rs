@@ -103,44 +103,65 @@ pub(super) fn failed_endpoint(p: &mut Planner<'_>, ep: &Endpoint) {
         .clone()
         .unwrap_or_else(|| "no FailureReason given".into());
     let hint = hint(&reason, &ep.name);
+    failed_target(
+        p,
+        Broken {
+            kind: "endpoint",
+            name: &ep.name,
+            reason,
+            hint: Some(hint),
+            delete: Action::DeleteEndpoint,
+            stalled: "EndpointFailed",
+            deleting: "DeletingFailedEndpoint",
+            recreating: "RecreatingEndpoint",
+        },
+    );
+}
+
+/// A Failed endpoint or inference component, and the names its verdicts go by.
+pub(super) struct Broken<'a> {
+    /// `endpoint` or `inference component`.
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// SageMaker's FailureReason.
+    pub reason: String,
+    /// What to look at, after the reason in the messages.
+    pub hint: Option<String>,
+    /// The call that deletes it, so that the spec can create it again.
+    pub delete: Action,
+    /// The Ready reason while this spec already failed it, the Event of deleting it, and the
+    /// Ready reason meanwhile.
+    pub stalled: &'static str,
+    pub deleting: &'static str,
+    pub recreating: &'static str,
+}
+
+/// A Failed target: recorded once if a rollout drove it; then, unless this spec already failed
+/// it (Stalled until the spec changes or on-call retries), deleted so the spec can create it
+/// again.
+pub(super) fn failed_target(p: &mut Planner<'_>, b: Broken<'_>) {
+    let (kind, name, reason) = (b.kind, b.name, &b.reason);
+    let hint = b.hint.map(|h| format!(". {h}")).unwrap_or_default();
     let spec_hash = spec_hash(p.spec());
     if p.markers.stage.is_some_and(Stage::in_flight) {
-        // The endpoint failed while we drove it (a first deployment): record once.
-        let entry = history(p, "Failed", format!("endpoint failed: {reason}. {hint}"));
-        p.write_markers(|m| finish_markers(m, Stage::Failed, Some(&spec_hash), &reason));
+        // It failed while we drove it (a first deployment, or an update): record once.
+        let entry = history(p, "Failed", format!("{kind} failed: {reason}{hint}"));
+        p.write_markers(|m| finish_markers(m, Stage::Failed, Some(&spec_hash), reason));
         p.record(entry);
-        p.event(
-            "RolloutFailed",
-            format!("endpoint {} failed: {reason}", ep.name),
-            true,
-        );
+        let message = format!("{kind} {name} failed: {reason}");
+        p.event("RolloutFailed", message, true);
     }
     if p.markers.rejected_spec.as_deref() == Some(spec_hash.as_str()) && !p.requested(Gate::Retry) {
-        p.judge(
-            Phase::Failed,
-            Health::Stalled,
-            "EndpointFailed",
-            format!(
-                "endpoint {} failed: {reason}. {hint}. Change the spec to retry",
-                ep.name
-            ),
-        );
+        let message = format!("{kind} {name} failed: {reason}{hint}. Change the spec to retry");
+        p.judge(Phase::Failed, Health::Stalled, b.stalled, message);
     } else {
-        p.push(Action::DeleteEndpoint);
+        p.push(b.delete);
         p.next = Next::Poll;
-        p.event(
-            "DeletingFailedEndpoint",
-            format!("deleting failed endpoint {} to recreate it", ep.name),
-            false,
+        let message = format!("deleting failed {kind} {name} to recreate it");
+        p.event(b.deleting, message, false);
+        let message = format!(
+            "{kind} {name} is Failed ({reason}); deleting it so the new spec can recreate it"
         );
-        p.judge(
-            Phase::Deploying,
-            Health::Progressing,
-            "RecreatingEndpoint",
-            format!(
-                "endpoint {} is Failed ({reason}); deleting it so the new spec can recreate it",
-                ep.name
-            ),
-        );
+        p.judge(Phase::Deploying, Health::Progressing, b.recreating, message);
     }
 }
